@@ -1,0 +1,1 @@
+# user/common build rules

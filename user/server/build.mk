@@ -1,0 +1,1 @@
+# user/server build rules
