@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vnfsec-agent: the sensor on one server. One file per duty:
+ *   sensor.c      load or adopt the BPF fast path, pin, attach
+ *   events.c      drain the ring buffer into the heuristics
+ *   heuristics.c  local threat assessment (SYN flood)
+ *   uplink.c      the TLS tunnel to the security server
+ *   enforce.c     corrective actions written into the fast path's maps
+ *   main.c        options and the event loop
+ */
+#ifndef VNFSEC_AGENT_H
+#define VNFSEC_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "bpf/vnfsec_abi.h"
+#include "user/common/tls.h"
+
+#define AGENT_MAX_IFACES 32
+
+/* epoll_event.data.u32 of each source the agent's loop watches. */
+enum agent_event_source {
+	AGENT_EV_RINGBUF = 1,
+	AGENT_EV_UPLINK,
+	AGENT_EV_TIMER,
+	AGENT_EV_SIGNAL,
+};
+
+struct agent_config {
+	const char *ifaces[AGENT_MAX_IFACES];
+	unsigned int nr_ifaces;
+	const char *pin_dir;
+	bool xdp_skb_mode;		/* generic XDP instead of native */
+	bool fresh;			/* replace pinned programs and maps */
+	bool detach_on_exit;
+	const char *server;		/* ADDR:PORT */
+	const char *server_name;	/* name in the server certificate */
+	struct tls_files tls;
+	unsigned int syn_threshold;	/* SYNs to one destination per window */
+	unsigned int window_ms;
+	unsigned int heartbeat_s;
+	unsigned int queue_max;		/* assessments awaiting an ack */
+};
+
+/* The fast path as the agent holds it, loaded by itself or by bpftool. */
+struct sensor {
+	struct vnfsec_bpf *skel;	/* NULL when adopted */
+	int prog_fd;
+	int flow_table_fd;
+	int counters_fd;
+	int blocklist_v4_fd;
+	int events_fd;
+	bool adopted;
+	int ifindex[AGENT_MAX_IFACES];
+	unsigned int nr_attached;
+};
+
+int sensor_open(struct sensor *s, const struct agent_config *cfg);
+void sensor_close(struct sensor *s, const struct agent_config *cfg);
+/* Sum a per-CPU counter over all CPUs. */
+int sensor_counter(const struct sensor *s, enum vnfsec_counter c,
+		   uint64_t *out);
+
+/* An assessment before it is put on the wire. */
+struct assessment {
+	uint64_t id;
+	uint64_t time_unix_ms;
+	uint32_t severity;
+	uint32_t heuristic;		/* Vnfsec__Heuristic */
+	uint32_t saddr, daddr;		/* network order */
+	uint16_t dport;			/* host order, 0: several ports */
+	uint64_t count, src_count;
+	uint32_t window_ms, threshold;
+	char iface[16];
+};
+
+struct syn_flood;
+struct syn_flood *syn_flood_new(unsigned int threshold,
+				unsigned int window_ms);
+void syn_flood_free(struct syn_flood *sf);
+/* Feed one new-flow record; returns true and fills @a when it fires. */
+bool syn_flood_feed(struct syn_flood *sf,
+		    const struct vnfsec_new_flow_record *rec,
+		    struct assessment *a);
+
+struct uplink;
+struct enforcer;
+
+struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
+			  struct enforcer *enf, SSL_CTX *tls,
+			  const char *agent_id);
+void uplink_free(struct uplink *u);
+/* Queue an assessment for the server (assigns its id). */
+int uplink_submit(struct uplink *u, struct assessment *a);
+/* Socket readiness for the uplink's fd. */
+void uplink_io(struct uplink *u, uint32_t events);
+/* Once a second: reconnect, heartbeat. */
+void uplink_tick(struct uplink *u, const struct sensor *s);
+
+struct enforcer *enforcer_new(int blocklist_v4_fd);
+void enforcer_free(struct enforcer *e);
+/* Block @addr/@prefix_len for @ttl_s seconds (0: until lifted). */
+int enforcer_block(struct enforcer *e, uint32_t addr, uint32_t prefix_len,
+		   uint32_t ttl_s, uint64_t seq);
+/* Lift blocks whose time is up. */
+void enforcer_tick(struct enforcer *e);
+
+/* events.c */
+struct event_ctx {
+	struct syn_flood *syn_flood;
+	struct uplink *uplink;
+	const struct agent_config *cfg;
+	uint64_t records;
+	uint64_t bad_records;
+};
+int events_handle(void *ctx, void *data, size_t len);
+
+#endif /* VNFSEC_AGENT_H */

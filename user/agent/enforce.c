@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Corrective actions in the fast path. A block is a blocklist_v4 entry
+ * carrying its own expiry, so the XDP program stops honouring it on time
+ * even if this agent is gone; the agent also deletes it so the map does
+ * not fill with dead entries.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "user/agent/agent.h"
+#include "user/common/log.h"
+
+struct block {
+	struct vnfsec_lpm_v4_key key;
+	uint64_t expires_ns;		/* CLOCK_MONOTONIC, 0: never */
+	uint64_t seq;
+};
+
+struct enforcer {
+	int blocklist_fd;
+	struct block *blocks;
+	unsigned int nr_blocks;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+struct enforcer *enforcer_new(int blocklist_v4_fd)
+{
+	struct enforcer *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->blocks = calloc(VNFSEC_BLOCKLIST_V4_ENTRIES, sizeof(*e->blocks));
+	if (!e->blocks) {
+		free(e);
+		return NULL;
+	}
+	e->blocklist_fd = blocklist_v4_fd;
+	return e;
+}
+
+void enforcer_free(struct enforcer *e)
+{
+	if (!e)
+		return;
+	free(e->blocks);
+	free(e);
+}
+
+static const char *prefix_str(const struct vnfsec_lpm_v4_key *k, char *buf,
+			      size_t len)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &k->addr, addr, sizeof(addr));
+	snprintf(buf, len, "%s/%u", addr, k->prefixlen);
+	return buf;
+}
+
+int enforcer_block(struct enforcer *e, uint32_t addr, uint32_t prefix_len,
+		   uint32_t ttl_s, uint64_t seq)
+{
+	struct vnfsec_block_entry val = { .reason = VNFSEC_BLOCK_SERVER_ACTION };
+	struct vnfsec_lpm_v4_key key = { .prefixlen = prefix_len };
+	struct block *b = NULL;
+	char buf[32];
+	unsigned int i;
+	uint32_t mask;
+
+	if (prefix_len < 1 || prefix_len > 32)
+		return -EINVAL;
+	/* Host bits set in a prefix would never match: clear them. */
+	mask = htonl(prefix_len == 32 ? 0xffffffffu :
+		     ~(0xffffffffu >> prefix_len));
+	key.addr = addr & mask;
+	if (ttl_s)
+		val.expires_ns = mono_ns() + (uint64_t)ttl_s * 1000000000ULL;
+
+	for (i = 0; i < e->nr_blocks; i++)
+		if (!memcmp(&e->blocks[i].key, &key, sizeof(key))) {
+			b = &e->blocks[i];
+			break;
+		}
+	if (!b && e->nr_blocks == VNFSEC_BLOCKLIST_V4_ENTRIES) {
+		log_err("cannot block %s: %u blocks already active",
+			prefix_str(&key, buf, sizeof(buf)), e->nr_blocks);
+		return -ENOSPC;
+	}
+	if (bpf_map_update_elem(e->blocklist_fd, &key, &val, BPF_ANY)) {
+		int err = -errno;
+
+		log_err("cannot write block of %s into blocklist_v4: %s",
+			prefix_str(&key, buf, sizeof(buf)), strerror(-err));
+		return err;
+	}
+	if (!b)
+		b = &e->blocks[e->nr_blocks++];
+	b->key = key;
+	b->expires_ns = val.expires_ns;
+	b->seq = seq;
+	if (ttl_s)
+		log_info("blocked source %s for %u s (action %llu)",
+			 prefix_str(&key, buf, sizeof(buf)), ttl_s,
+			 (unsigned long long)seq);
+	else
+		log_info("blocked source %s until lifted (action %llu)",
+			 prefix_str(&key, buf, sizeof(buf)),
+			 (unsigned long long)seq);
+	return 0;
+}
+
+void enforcer_tick(struct enforcer *e)
+{
+	uint64_t now = mono_ns();
+	unsigned int i = 0;
+	char buf[32];
+
+	while (i < e->nr_blocks) {
+		struct block *b = &e->blocks[i];
+
+		if (!b->expires_ns || b->expires_ns > now) {
+			i++;
+			continue;
+		}
+		if (bpf_map_delete_elem(e->blocklist_fd, &b->key) &&
+		    errno != ENOENT)
+			log_warn("cannot delete expired block %s: %s (the fast path ignores it anyway)",
+				 prefix_str(&b->key, buf, sizeof(buf)),
+				 strerror(errno));
+		else
+			log_info("block of %s lifted: its time is up (action %llu)",
+				 prefix_str(&b->key, buf, sizeof(buf)),
+				 (unsigned long long)b->seq);
+		*b = e->blocks[--e->nr_blocks];
+	}
+}

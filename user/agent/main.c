@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vnfsec-agent: loads (or adopts) the XDP fast path on this server's VNF
+ * ports, turns its ring-buffer records into threat assessments, reports
+ * them to the security server over mutually authenticated TLS 1.3 and
+ * enforces the corrective actions it receives. One epoll loop, no busy
+ * waiting.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "user/agent/agent.h"
+#include "user/common/log.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"usage: vnfsec-agent --iface IF [--iface IF]... --server ADDR:PORT\n"
+"                    --ca FILE --cert FILE --key FILE [options]\n"
+"\n"
+"  --iface IF            attach the XDP fast path to IF (repeatable)\n"
+"  --xdp-mode MODE       native (default) or generic\n"
+"  --pin-dir DIR         bpffs directory of the pins (" VNFSEC_PIN_DIR ")\n"
+"  --fresh               replace pinned programs and maps instead of\n"
+"                        adopting them\n"
+"  --detach-on-exit      detach XDP on exit (default: keep enforcing)\n"
+"  --server ADDR:PORT    security server (numeric address)\n"
+"  --server-name NAME    name its certificate must carry (vnfsec-server)\n"
+"  --ca/--cert/--key     TLS trust anchor, this agent's certificate (its\n"
+"                        CN is the agent id) and key\n"
+"  --syn-threshold N     new SYN flows to one destination per window\n"
+"                        that make a flood (default 500)\n"
+"  --window-ms MS        detection window (default 1000)\n"
+"  --heartbeat S         seconds between heartbeats (default 5)\n"
+"  --verbose\n");
+}
+
+static int parse_uint(const char *s, unsigned int *out, unsigned int min,
+		      const char *what)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > 0x7fffffffUL) {
+		log_err("%s: '%s' is not an integer >= %u", what, s, min);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct agent_config *cfg,
+		      int *verbose)
+{
+	static const struct option opts[] = {
+		{ "iface", required_argument, NULL, 'i' },
+		{ "xdp-mode", required_argument, NULL, 'x' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "fresh", no_argument, NULL, 'F' },
+		{ "detach-on-exit", no_argument, NULL, 'D' },
+		{ "server", required_argument, NULL, 's' },
+		{ "server-name", required_argument, NULL, 'n' },
+		{ "ca", required_argument, NULL, 'C' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "syn-threshold", required_argument, NULL, 'T' },
+		{ "window-ms", required_argument, NULL, 'W' },
+		{ "heartbeat", required_argument, NULL, 'B' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "i:s:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			if (cfg->nr_ifaces == AGENT_MAX_IFACES) {
+				log_err("--iface: at most %d interfaces",
+					AGENT_MAX_IFACES);
+				return -EINVAL;
+			}
+			cfg->ifaces[cfg->nr_ifaces++] = optarg;
+			break;
+		case 'x':
+			if (strcmp(optarg, "native") && strcmp(optarg, "generic")) {
+				log_err("--xdp-mode: '%s' is not native or generic",
+					optarg);
+				return -EINVAL;
+			}
+			cfg->xdp_skb_mode = !strcmp(optarg, "generic");
+			break;
+		case 'P': cfg->pin_dir = optarg; break;
+		case 'F': cfg->fresh = true; break;
+		case 'D': cfg->detach_on_exit = true; break;
+		case 's': cfg->server = optarg; break;
+		case 'n': cfg->server_name = optarg; break;
+		case 'C': cfg->tls.ca = optarg; break;
+		case 'c': cfg->tls.cert = optarg; break;
+		case 'k': cfg->tls.key = optarg; break;
+		case 'T':
+			if (parse_uint(optarg, &cfg->syn_threshold, 1,
+				       "--syn-threshold"))
+				return -EINVAL;
+			break;
+		case 'W':
+			if (parse_uint(optarg, &cfg->window_ms, 1, "--window-ms"))
+				return -EINVAL;
+			break;
+		case 'B':
+			if (parse_uint(optarg, &cfg->heartbeat_s, 1,
+				       "--heartbeat"))
+				return -EINVAL;
+			break;
+		case 'v': *verbose = 1; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind != argc || !cfg->nr_ifaces || !cfg->server ||
+	    !cfg->tls.ca || !cfg->tls.cert || !cfg->tls.key) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt,
+		      va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	fputs("libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int add_fd(int epfd, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int make_signalfd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static int make_tick(void)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 },
+	};
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Tell the operator once per increase that the fast path lost records. */
+static void report_losses(const struct sensor *s, uint64_t *last)
+{
+	uint64_t lost;
+
+	if (sensor_counter(s, VNFSEC_CNT_RINGBUF_FULL, &lost) || lost <= *last)
+		return;
+	log_warn("fast path lost %llu ring-buffer records (%llu in all): the agent fell behind",
+		 (unsigned long long)(lost - *last), (unsigned long long)lost);
+	*last = lost;
+}
+
+static int run(const struct agent_config *cfg, struct sensor *sensor,
+	       struct event_ctx *ev, struct enforcer *enf, int epfd,
+	       int tick_fd, struct ring_buffer *rb)
+{
+	struct epoll_event evs[16];
+	uint64_t lost = 0;
+
+	sensor_counter(sensor, VNFSEC_CNT_RINGBUF_FULL, &lost);
+	for (;;) {
+		int n = epoll_wait(epfd, evs, 16, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t ticks;
+
+			switch (evs[i].data.u32) {
+			case AGENT_EV_RINGBUF:
+				if (ring_buffer__consume(rb) < 0)
+					log_warn("ring buffer read failed");
+				break;
+			case AGENT_EV_UPLINK:
+				uplink_io(ev->uplink, evs[i].events);
+				break;
+			case AGENT_EV_TIMER:
+				if (read(tick_fd, &ticks, sizeof(ticks)) <= 0)
+					break;
+				enforcer_tick(enf);
+				uplink_tick(ev->uplink, sensor);
+				report_losses(sensor, &lost);
+				break;
+			case AGENT_EV_SIGNAL:
+				log_info("signal received; exiting (%s)",
+					 cfg->detach_on_exit ?
+					 "detaching the fast path" :
+					 "the fast path stays attached and enforcing");
+				return 0;
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_config cfg = {
+		.pin_dir = VNFSEC_PIN_DIR,
+		.server_name = "vnfsec-server",
+		.syn_threshold = 500,
+		.window_ms = 1000,
+		.heartbeat_s = 5,
+		.queue_max = 4096,
+	};
+	struct event_ctx ev = { .cfg = &cfg };
+	struct sensor sensor = { .prog_fd = -1 };
+	char agent_id[WIRE_AGENT_ID_MAX + 1];
+	struct enforcer *enf = NULL;
+	struct ring_buffer *rb = NULL;
+	int epfd = -1, sig_fd = -1, tick_fd = -1, verbose = 0, ret;
+	bool sensor_up = false;
+	SSL_CTX *tls = NULL;
+
+	log_init("vnfsec-agent", LOG_INFO);
+	if (parse_args(argc, argv, &cfg, &verbose))
+		return 2;
+	if (verbose)
+		log_init("vnfsec-agent", LOG_DEBUG);
+	libbpf_set_print(libbpf_log);
+
+	ret = tls_cert_cn(cfg.tls.cert, agent_id, sizeof(agent_id));
+	if (ret)
+		goto out;
+	tls = tls_ctx_new(false, &cfg.tls);
+	if (!tls) {
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = sensor_open(&sensor, &cfg);
+	if (ret)
+		goto out;
+	sensor_up = true;
+
+	ret = -ENOMEM;
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	sig_fd = make_signalfd();
+	tick_fd = make_tick();
+	enf = enforcer_new(sensor.blocklist_v4_fd);
+	ev.syn_flood = syn_flood_new(cfg.syn_threshold, cfg.window_ms);
+	rb = ring_buffer__new(sensor.events_fd, events_handle, &ev, NULL);
+	if (epfd < 0 || sig_fd < 0 || tick_fd < 0 || !enf || !ev.syn_flood ||
+	    !rb) {
+		log_err("cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id);
+	if (!ev.uplink)
+		goto out;
+	if (add_fd(epfd, ring_buffer__epoll_fd(rb), AGENT_EV_RINGBUF) ||
+	    add_fd(epfd, tick_fd, AGENT_EV_TIMER) ||
+	    add_fd(epfd, sig_fd, AGENT_EV_SIGNAL)) {
+		ret = -errno;
+		log_err("cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+	log_info("agent %s watching %u interfaces; SYN flood threshold %u per %u ms",
+		 agent_id, cfg.nr_ifaces, cfg.syn_threshold, cfg.window_ms);
+	ret = run(&cfg, &sensor, &ev, enf, epfd, tick_fd, rb);
+out:
+	uplink_free(ev.uplink);
+	ring_buffer__free(rb);
+	syn_flood_free(ev.syn_flood);
+	enforcer_free(enf);
+	if (sensor_up)
+		sensor_close(&sensor, &cfg);
+	if (tick_fd >= 0)
+		close(tick_fd);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	if (epfd >= 0)
+		close(epfd);
+	SSL_CTX_free(tls);
+	return ret ? 1 : 0;
+}

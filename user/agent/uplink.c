@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The tunnel to the security server: connect, TLS 1.3 handshake with both
+ * certificates checked, hello, then assessments out and acks and actions
+ * in. Assessments stay queued until the server acknowledges them and are
+ * sent again, in order, after a reconnect; the server drops duplicates by
+ * id. Reconnects back off exponentially so a dead server is not hammered.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "user/agent/agent.h"
+#include "user/common/log.h"
+#include "user/common/netaddr.h"
+
+#define BACKOFF_MAX_S 30
+
+enum uplink_state {
+	UPLINK_IDLE,		/* waiting for the next attempt */
+	UPLINK_CONNECTING,	/* TCP connect in progress */
+	UPLINK_HANDSHAKE,
+	UPLINK_READY,
+};
+
+struct uplink {
+	const struct agent_config *cfg;
+	int epoll_fd;
+	struct enforcer *enf;
+	SSL_CTX *tls;
+	char agent_id[WIRE_AGENT_ID_MAX + 1];
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	enum uplink_state state;
+	struct conn conn;
+	unsigned int backoff_s;
+	time_t next_attempt;
+	unsigned int ticks;
+	uint64_t next_id;
+	/* Unacknowledged assessments, oldest first, in a ring. */
+	struct assessment *queue;
+	unsigned int q_head;
+	unsigned int q_len;
+	unsigned int q_sent;		/* of q_len, sent on this connection */
+	uint64_t q_refused;
+};
+
+static struct assessment *queued(struct uplink *u, unsigned int i)
+{
+	return &u->queue[(u->q_head + i) % u->cfg->queue_max];
+}
+
+static void watch(struct uplink *u, int op)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLRDHUP,
+		.data.u32 = AGENT_EV_UPLINK,
+	};
+
+	if (u->state == UPLINK_CONNECTING || conn_wants_write(&u->conn) ||
+	    u->state == UPLINK_HANDSHAKE)
+		ev.events |= EPOLLOUT;
+	if (epoll_ctl(u->epoll_fd, op, u->conn.fd, &ev))
+		log_err("uplink: cannot watch socket: %s", strerror(errno));
+}
+
+static void disconnect(struct uplink *u, const char *why)
+{
+	if (u->conn.fd >= 0) {
+		epoll_ctl(u->epoll_fd, EPOLL_CTL_DEL, u->conn.fd, NULL);
+		conn_free(&u->conn);
+	}
+	if (u->state == UPLINK_READY)
+		log_warn("uplink: lost server %s: %s; %u assessments wait for it",
+			 u->cfg->server, why, u->q_len);
+	else
+		log_warn("uplink: cannot reach server %s: %s; retrying in %u s",
+			 u->cfg->server, why, u->backoff_s);
+	u->state = UPLINK_IDLE;
+	u->q_sent = 0;
+	u->next_attempt = time(NULL) + u->backoff_s;
+	u->backoff_s = u->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S :
+			u->backoff_s * 2;
+}
+
+static void connect_server(struct uplink *u)
+{
+	int fd;
+
+	fd = socket(u->addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		disconnect(u, strerror(errno));
+		return;
+	}
+	u->conn.fd = fd;
+	if (connect(fd, (struct sockaddr *)&u->addr, u->addrlen) &&
+	    errno != EINPROGRESS) {
+		disconnect(u, strerror(errno));
+		return;
+	}
+	u->state = UPLINK_CONNECTING;
+	watch(u, EPOLL_CTL_ADD);
+}
+
+static int send_frame(struct uplink *u, Vnfsec__Frame *f)
+{
+	f->version = WIRE_VERSION;
+	return conn_send(&u->conn, f);
+}
+
+static int send_assessment(struct uplink *u, const struct assessment *a)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__Assessment m = VNFSEC__ASSESSMENT__INIT;
+
+	m.id = a->id;
+	m.time_unix_ms = a->time_unix_ms;
+	m.heuristic = a->heuristic;
+	m.severity = a->severity;
+	m.src_addr.data = (uint8_t *)&a->saddr;
+	m.src_addr.len = 4;
+	m.dst_addr.data = (uint8_t *)&a->daddr;
+	m.dst_addr.len = 4;
+	m.dst_port = a->dport;
+	m.count = a->count;
+	m.src_count = a->src_count;
+	m.window_ms = a->window_ms;
+	m.threshold = a->threshold;
+	m.iface = (char *)a->iface;
+	f.body_case = VNFSEC__FRAME__BODY_ASSESSMENT;
+	f.assessment = &m;
+	return send_frame(u, &f);
+}
+
+/* Send whatever the server has not seen on this connection. */
+static int send_pending(struct uplink *u)
+{
+	int ret;
+
+	while (u->q_sent < u->q_len) {
+		ret = send_assessment(u, queued(u, u->q_sent));
+		if (ret)
+			return ret;
+		u->q_sent++;
+	}
+	return 0;
+}
+
+static int on_established(struct uplink *u)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__Hello hello = VNFSEC__HELLO__INIT;
+	int ret;
+
+	hello.agent_id = u->agent_id;
+	hello.bpf_abi_version = VNFSEC_ABI_VERSION;
+	f.body_case = VNFSEC__FRAME__BODY_HELLO;
+	f.hello = &hello;
+	ret = send_frame(u, &f);
+	if (ret)
+		return ret;
+	u->state = UPLINK_READY;
+	u->backoff_s = 1;
+	log_info("uplink: connected to server %s as %s (TLS 1.3, certificates verified); %u assessments to resend",
+		 u->cfg->server, u->agent_id, u->q_len);
+	return send_pending(u);
+}
+
+static void on_ack(struct uplink *u, uint64_t id)
+{
+	/* Acks come in order: everything up to @id has arrived. */
+	while (u->q_len && queued(u, 0)->id <= id) {
+		u->q_head = (u->q_head + 1) % u->cfg->queue_max;
+		u->q_len--;
+		if (u->q_sent)
+			u->q_sent--;
+	}
+}
+
+static int on_action(struct uplink *u, const Vnfsec__Action *act)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
+	uint32_t addr;
+
+	memcpy(&addr, act->src_addr.data, sizeof(addr));
+	r.seq = act->seq;
+	r.status = enforcer_block(u->enf, addr, act->prefix_len, act->ttl_s,
+				  act->seq);
+	f.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
+	f.action_result = &r;
+	return send_frame(u, &f);
+}
+
+static int on_frame(struct uplink *u, const Vnfsec__Frame *f)
+{
+	switch (f->body_case) {
+	case VNFSEC__FRAME__BODY_ACK:
+		on_ack(u, f->ack->assessment_id);
+		return 0;
+	case VNFSEC__FRAME__BODY_ACTION:
+		return on_action(u, f->action);
+	default:
+		log_warn("uplink: server sent unexpected message %d; reconnecting",
+			 f->body_case);
+		return -EPROTO;
+	}
+}
+
+static void read_frames(struct uplink *u)
+{
+	Vnfsec__Frame *f;
+	const char *why;
+	int ret;
+
+	while ((ret = conn_recv(&u->conn, &f, &why)) == 0) {
+		ret = on_frame(u, f);
+		wire_free(f);
+		if (ret) {
+			disconnect(u, strerror(-ret));
+			return;
+		}
+	}
+	if (ret != -EAGAIN) {
+		if (why)
+			log_warn("uplink: bad frame from server: %s", why);
+		disconnect(u, why ? "bad frame" : strerror(-ret));
+	}
+}
+
+void uplink_io(struct uplink *u, uint32_t events)
+{
+	int err = 0, ret;
+	socklen_t len = sizeof(err);
+
+	if (u->state == UPLINK_CONNECTING) {
+		if (getsockopt(u->conn.fd, SOL_SOCKET, SO_ERROR, &err, &len) ||
+		    err) {
+			disconnect(u, strerror(err ? err : errno));
+			return;
+		}
+		if (conn_init(&u->conn, u->tls, u->conn.fd,
+			      u->cfg->server_name)) {
+			disconnect(u, "TLS set-up failed");
+			return;
+		}
+		u->state = UPLINK_HANDSHAKE;
+	}
+	if (u->state == UPLINK_HANDSHAKE) {
+		ret = conn_handshake(&u->conn);
+		if (ret == -EAGAIN) {
+			watch(u, EPOLL_CTL_MOD);
+			return;
+		}
+		if (ret || on_established(u)) {
+			disconnect(u, "TLS handshake failed (check the CA, the server name and the certificates)");
+			return;
+		}
+	}
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+		read_frames(u);
+		if (u->state != UPLINK_READY)
+			return;
+	}
+	ret = conn_flush(&u->conn);
+	if (ret && ret != -EAGAIN) {
+		disconnect(u, strerror(-ret));
+		return;
+	}
+	watch(u, EPOLL_CTL_MOD);
+}
+
+int uplink_submit(struct uplink *u, struct assessment *a)
+{
+	int ret;
+
+	if (u->q_len == u->cfg->queue_max) {
+		if (!u->q_refused++)
+			log_err("uplink: %u assessments await the server; refusing new ones until it returns",
+				u->q_len);
+		return -ENOBUFS;
+	}
+	a->id = ++u->next_id;
+	*queued(u, u->q_len++) = *a;
+	if (u->state != UPLINK_READY)
+		return 0;
+	ret = send_pending(u);
+	if (ret) {
+		disconnect(u, strerror(-ret));
+		return 0;
+	}
+	watch(u, EPOLL_CTL_MOD);
+	return 0;
+}
+
+static void heartbeat(struct uplink *u, const struct sensor *s)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__Heartbeat hb = VNFSEC__HEARTBEAT__INIT;
+	struct timespec ts;
+	int ret;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	hb.time_unix_ms = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	sensor_counter(s, VNFSEC_CNT_RINGBUF_FULL, &hb.ringbuf_lost);
+	sensor_counter(s, VNFSEC_CNT_DROP_BLOCKLIST, &hb.dropped_packets);
+	f.body_case = VNFSEC__FRAME__BODY_HEARTBEAT;
+	f.heartbeat = &hb;
+	ret = send_frame(u, &f);
+	if (ret)
+		disconnect(u, strerror(-ret));
+	else
+		watch(u, EPOLL_CTL_MOD);
+}
+
+void uplink_tick(struct uplink *u, const struct sensor *s)
+{
+	u->ticks++;
+	if (u->state == UPLINK_IDLE && time(NULL) >= u->next_attempt)
+		connect_server(u);
+	else if (u->state == UPLINK_READY &&
+		 u->ticks % u->cfg->heartbeat_s == 0)
+		heartbeat(u, s);
+}
+
+struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
+			  struct enforcer *enf, SSL_CTX *tls,
+			  const char *agent_id)
+{
+	struct uplink *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->queue = calloc(cfg->queue_max, sizeof(*u->queue));
+	if (!u->queue ||
+	    netaddr_parse(cfg->server, &u->addr, &u->addrlen, "--server")) {
+		free(u->queue);
+		free(u);
+		return NULL;
+	}
+	u->cfg = cfg;
+	u->epoll_fd = epoll_fd;
+	u->enf = enf;
+	u->tls = tls;
+	snprintf(u->agent_id, sizeof(u->agent_id), "%s", agent_id);
+	u->conn.fd = -1;
+	u->backoff_s = 1;
+	connect_server(u);
+	return u;
+}
+
+void uplink_free(struct uplink *u)
+{
+	if (!u)
+		return;
+	if (u->conn.fd >= 0)
+		conn_free(&u->conn);
+	if (u->q_len)
+		log_warn("uplink: exiting with %u assessments the server never acknowledged",
+			 u->q_len);
+	free(u->queue);
+	free(u);
+}

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "user/common/log.h"
+#include "user/common/tls.h"
+
+static const char *ssl_err(void)
+{
+	static char buf[256];
+	unsigned long e = ERR_get_error();
+
+	if (!e)
+		return "no OpenSSL error queued";
+	ERR_error_string_n(e, buf, sizeof(buf));
+	ERR_clear_error();
+	return buf;
+}
+
+SSL_CTX *tls_ctx_new(bool is_server, const struct tls_files *files)
+{
+	SSL_CTX *ctx;
+
+	ctx = SSL_CTX_new(is_server ? TLS_server_method() : TLS_client_method());
+	if (!ctx) {
+		log_err("tls: cannot create context: %s", ssl_err());
+		return NULL;
+	}
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
+		goto fail;
+	if (SSL_CTX_load_verify_locations(ctx, files->ca, NULL) != 1) {
+		log_err("tls: cannot read CA file %s: %s; check --ca",
+			files->ca, ssl_err());
+		goto out;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, files->cert) != 1) {
+		log_err("tls: cannot read certificate %s: %s; check --cert",
+			files->cert, ssl_err());
+		goto out;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, files->key,
+					SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		log_err("tls: key %s unusable or not matching %s: %s",
+			files->key, files->cert, ssl_err());
+		goto out;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+			   SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return ctx;
+fail:
+	log_err("tls: cannot configure context: %s", ssl_err());
+out:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+int tls_cert_cn(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	X509 *cert;
+	int n;
+
+	if (!f) {
+		log_err("cannot open certificate %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!cert) {
+		log_err("%s is not a PEM certificate: %s", path, ssl_err());
+		return -EINVAL;
+	}
+	n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+				      NID_commonName, buf, len);
+	X509_free(cert);
+	if (n <= 0) {
+		log_err("certificate %s has no subject CN to name this agent",
+			path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned int port = 0;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
+			port = ntohs(s->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+			port = ntohs(s->sin6_port);
+		}
+	}
+	snprintf(buf, len, "%s:%u", host, port);
+}
+
+int conn_init(struct conn *c, SSL_CTX *ctx, int fd, const char *server_name)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	peer_name(fd, c->peer, sizeof(c->peer));
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1)
+		goto fail;
+	if (server_name) {
+		if (SSL_set1_host(c->ssl, server_name) != 1 ||
+		    SSL_set_tlsext_host_name(c->ssl, server_name) != 1)
+			goto fail;
+		SSL_set_connect_state(c->ssl);
+	} else {
+		SSL_set_accept_state(c->ssl);
+	}
+	return 0;
+fail:
+	log_err("tls: cannot set up connection to %s: %s", c->peer, ssl_err());
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	return -ENOMEM;
+}
+
+void conn_free(struct conn *c)
+{
+	if (c->ssl) {
+		if (c->established)
+			SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->wbuf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+/* Map an SSL_* result to 0, -EAGAIN or an error for the caller. */
+static int ssl_result(struct conn *c, int ret, const char *what)
+{
+	switch (SSL_get_error(c->ssl, ret)) {
+	case SSL_ERROR_NONE:
+		return 0;
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return -ECONNRESET;
+	case SSL_ERROR_SYSCALL:
+		/* No OpenSSL error queued: the peer vanished mid-stream. */
+		if (!ERR_peek_error())
+			return -ECONNRESET;
+		/* fall through */
+	default:
+		log_warn("tls: %s with %s failed: %s", what, c->peer, ssl_err());
+		return -EIO;
+	}
+}
+
+static void read_peer_cn(struct conn *c)
+{
+	X509 *cert = SSL_get0_peer_certificate(c->ssl);
+
+	c->peer_cn[0] = '\0';
+	if (cert)
+		X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+					  NID_commonName, c->peer_cn,
+					  sizeof(c->peer_cn));
+}
+
+int conn_handshake(struct conn *c)
+{
+	int ret;
+
+	if (c->established)
+		return 0;
+	ret = ssl_result(c, SSL_do_handshake(c->ssl), "handshake");
+	if (ret)
+		return ret;
+	c->established = true;
+	read_peer_cn(c);
+	return 0;
+}
+
+int conn_send(struct conn *c, const Vnfsec__Frame *f)
+{
+	uint8_t *frame;
+	size_t len;
+	int ret;
+
+	ret = wire_encode(f, &frame, &len);
+	if (ret)
+		return ret;
+	if (c->wlen + len > CONN_WBUF_MAX) {
+		free(frame);
+		return -ENOBUFS;
+	}
+	if (c->wlen + len > c->wcap) {
+		size_t cap = c->wcap ? c->wcap : 4096;
+		uint8_t *nb;
+
+		while (cap < c->wlen + len)
+			cap *= 2;
+		nb = realloc(c->wbuf, cap);
+		if (!nb) {
+			free(frame);
+			return -ENOMEM;
+		}
+		c->wbuf = nb;
+		c->wcap = cap;
+	}
+	memcpy(c->wbuf + c->wlen, frame, len);
+	c->wlen += len;
+	free(frame);
+	ret = conn_flush(c);
+	return ret == -EAGAIN ? 0 : ret;
+}
+
+int conn_flush(struct conn *c)
+{
+	while (c->wlen) {
+		int n = SSL_write(c->ssl, c->wbuf, (int)c->wlen);
+		int ret;
+
+		if (n <= 0) {
+			ret = ssl_result(c, n, "write");
+			return ret ? ret : -EIO;
+		}
+		memmove(c->wbuf, c->wbuf + n, c->wlen - n);
+		c->wlen -= n;
+	}
+	return 0;
+}
+
+int conn_recv(struct conn *c, Vnfsec__Frame **out, const char **why)
+{
+	*out = NULL;
+	*why = NULL;
+	for (;;) {
+		size_t need = WIRE_HDR_LEN;
+		int n, ret;
+
+		if (c->rlen >= WIRE_HDR_LEN) {
+			uint32_t len = wire_hdr_len(c->rbuf);
+
+			if (len > WIRE_FRAME_MAX) {
+				*why = "frame longer than the maximum";
+				return -EMSGSIZE;
+			}
+			need += len;
+			if (c->rlen == need) {
+				ret = wire_decode(c->rbuf + WIRE_HDR_LEN, len,
+						  out, why);
+				c->rlen = 0;
+				return ret;
+			}
+		}
+		/* Read no further than this frame: the next stays in TLS. */
+		n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(need - c->rlen));
+		if (n <= 0) {
+			ret = ssl_result(c, n, "read");
+			if (ret == -ECONNRESET && c->rlen)
+				*why = "connection closed inside a frame";
+			return ret ? ret : -EIO;
+		}
+		c->rlen += n;
+	}
+}
