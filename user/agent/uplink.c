@@ -332,6 +332,7 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 			  const char *agent_id)
 {
 	struct uplink *u = calloc(1, sizeof(*u));
+	struct timespec now;
 
 	if (!u)
 		return NULL;
@@ -349,6 +350,12 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 	snprintf(u->agent_id, sizeof(u->agent_id), "%s", agent_id);
 	u->conn.fd = -1;
 	u->backoff_s = 1;
+	/*
+	 * The server drops an id it has seen from this agent, so ids must
+	 * keep growing across restarts: start from the wall clock in us.
+	 */
+	clock_gettime(CLOCK_REALTIME, &now);
+	u->next_id = (uint64_t)now.tv_sec * 1000000ULL + now.tv_nsec / 1000;
 	connect_server(u);
 	return u;
 }

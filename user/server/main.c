@@ -390,6 +390,7 @@ out:
 		close(srv.epoll_fd);
 	if (srv.listen_fd >= 0)
 		close(srv.listen_fd);
+	agents_free(&srv);
 	alerts_close(&srv);
 	SSL_CTX_free(srv.tls);
 	return ret ? 1 : 0;

@@ -19,16 +19,22 @@ struct server_config {
 	unsigned int handshake_timeout_s;
 };
 
-struct session {
-	struct conn conn;
-	struct session *next;
-	time_t started;
-	bool hello_seen;
+/* What the server remembers of an agent across its connections. */
+struct agent_record {
+	struct agent_record *next;
+	char id[WIRE_AGENT_ID_MAX + 1];	/* its certificate's CN */
 	uint64_t last_assessment_id;	/* drops replays and duplicates */
 	uint64_t next_action_seq;
 	uint32_t blocked_src;		/* last source ordered blocked */
 	time_t blocked_until;
-	uint64_t ringbuf_lost;		/* agent's last reported loss total */
+	uint64_t ringbuf_lost;		/* its last reported loss total */
+};
+
+struct session {
+	struct conn conn;
+	struct session *next;
+	time_t started;
+	struct agent_record *agent;	/* NULL until its hello */
 };
 
 struct server {
@@ -39,9 +45,11 @@ struct server {
 	FILE *alerts;
 	struct session *sessions;
 	unsigned int nr_sessions;
+	struct agent_record *agents;
 };
 
 /* session.c */
+void agents_free(struct server *srv);
 int session_on_frame(struct server *srv, struct session *s,
 		     const Vnfsec__Frame *f);
 

@@ -5,6 +5,7 @@
  * could forge in a frame.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -38,10 +39,10 @@ static int remediate(struct server *srv, struct session *s,
 		return 0;
 	memcpy(&src, a->src_addr.data, 4);
 	/* The agent already enforces it: one order, not one per report. */
-	if (src == s->blocked_src && now < s->blocked_until)
+	if (src == s->agent->blocked_src && now < s->agent->blocked_until)
 		return 0;
 
-	act.seq = ++s->next_action_seq;
+	act.seq = ++s->agent->next_action_seq;
 	act.type = VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE;
 	act.src_addr = a->src_addr;
 	act.prefix_len = 32;
@@ -53,9 +54,9 @@ static int remediate(struct server *srv, struct session *s,
 	ret = conn_send(&s->conn, &f);
 	if (ret)
 		return ret;
-	s->blocked_src = src;
-	s->blocked_until = now + (srv->cfg->block_ttl_s ?
-				  srv->cfg->block_ttl_s : 1);
+	s->agent->blocked_src = src;
+	s->agent->blocked_until = now + (srv->cfg->block_ttl_s ?
+					 srv->cfg->block_ttl_s : 1);
 	alert_action(srv, s, &act);
 	log_info("agent %s: ordered block of %s for %u s (action %llu)",
 		 s->conn.peer_cn, wire_addr_str(&a->src_addr, buf, sizeof(buf)),
@@ -69,9 +70,9 @@ static int on_assessment(struct server *srv, struct session *s,
 	int ret;
 
 	/* A resent assessment is acknowledged again but counted once. */
-	if (a->id <= s->last_assessment_id)
+	if (a->id <= s->agent->last_assessment_id)
 		return send_ack(s, a->id);
-	s->last_assessment_id = a->id;
+	s->agent->last_assessment_id = a->id;
 	alert_assessment(srv, s, a);
 	ret = send_ack(s, a->id);
 	if (ret)
@@ -79,10 +80,37 @@ static int on_assessment(struct server *srv, struct session *s,
 	return remediate(srv, s, a);
 }
 
+static struct agent_record *agent_find_or_add(struct server *srv,
+					      const char *id)
+{
+	struct agent_record *a;
+
+	for (a = srv->agents; a; a = a->next)
+		if (!strcmp(a->id, id))
+			return a;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	snprintf(a->id, sizeof(a->id), "%s", id);
+	a->next = srv->agents;
+	srv->agents = a;
+	return a;
+}
+
+void agents_free(struct server *srv)
+{
+	while (srv->agents) {
+		struct agent_record *next = srv->agents->next;
+
+		free(srv->agents);
+		srv->agents = next;
+	}
+}
+
 int session_on_frame(struct server *srv, struct session *s,
 		     const Vnfsec__Frame *f)
 {
-	if (!s->hello_seen) {
+	if (!s->agent) {
 		if (f->body_case != VNFSEC__FRAME__BODY_HELLO) {
 			log_warn("agent %s at %s: first frame is not a hello; closing",
 				 s->conn.peer_cn, s->conn.peer);
@@ -94,7 +122,9 @@ int session_on_frame(struct server *srv, struct session *s,
 				 s->conn.peer_cn);
 			return -EACCES;
 		}
-		s->hello_seen = true;
+		s->agent = agent_find_or_add(srv, s->conn.peer_cn);
+		if (!s->agent)
+			return -ENOMEM;
 		log_info("agent %s connected from %s", s->conn.peer_cn,
 			 s->conn.peer);
 		return 0;
@@ -107,11 +137,11 @@ int session_on_frame(struct server *srv, struct session *s,
 		alert_action_result(srv, s, f->action_result);
 		return 0;
 	case VNFSEC__FRAME__BODY_HEARTBEAT:
-		if (f->heartbeat->ringbuf_lost > s->ringbuf_lost)
+		if (f->heartbeat->ringbuf_lost > s->agent->ringbuf_lost)
 			log_warn("agent %s: its fast path has lost %llu records in all; raise its ring buffer or sampling",
 				 s->conn.peer_cn,
 				 (unsigned long long)f->heartbeat->ringbuf_lost);
-		s->ringbuf_lost = f->heartbeat->ringbuf_lost;
+		s->agent->ringbuf_lost = f->heartbeat->ringbuf_lost;
 		return 0;
 	default:
 		log_warn("agent %s: unexpected message %d; closing",
