@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vnfsec-bench: what vnfsec_xdp costs per packet, under BPF_PROG_TEST_RUN,
+ * next to an empty XDP_PASS program (the floor) and Debian's xdp-filter in
+ * its default mode (the peer), all measured in the same run: absolute
+ * times differ threefold between machines of one kind, ratios do not.
+ *
+ * Two methods, because BPF_PROG_TEST_RUN with repeat=N reuses one buffer:
+ *  - hit path:  one TCP SYN, repeat=N in one call; after the first packet
+ *    vnfsec finds its flow every time.
+ *  - miss path: repeat=1 per call over many distinct 5-tuples (Katran's
+ *    method), summing the kernel's per-call time: every packet inserts a
+ *    flow and emits a record. The floor and the peer are timed the same
+ *    way, since a per-call figure carries the kernel timer's own cost.
+ *
+ * Every figure is the median of -r runs, runs interleaved across programs;
+ * the process is pinned to one CPU. Report only: never a pass/fail gate.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf/vnfsec_abi.h"
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define MAX_RUNS		31
+#define BLOCKLIST_PREFIXES	10000
+#define CONSUME_EVERY		1024
+
+/* A 74-byte TCP SYN as Linux sends it (MSS, SACK, timestamps, wscale). */
+struct syn_frame {
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct tcphdr tcp;
+	__u8 options[20];
+} __attribute__((packed));
+
+enum bench_method {
+	BY_REPEAT,	/* one call, repeat=N: hit path */
+	BY_LOOP,	/* N calls, repeat=1, new 5-tuple each: miss path */
+};
+
+struct vnfsec_instance {
+	struct bpf_object *obj;
+	int prog_fd;
+	int flow_fd;
+	int counters_fd;
+	int blocklist_fd;
+	struct ring_buffer *events;
+};
+
+struct bench_case {
+	const char *name;
+	enum bench_method method;
+	int prog_fd;			/* -1: not available, row skipped */
+	struct vnfsec_instance *vnfsec;	/* set for vnfsec rows */
+	bool fill_flow_table;		/* start each run with flow_table full */
+	double ns[MAX_RUNS];
+	double median;
+};
+
+struct bench_opts {
+	int cpu;
+	int runs;
+	__u32 repeat;
+	__u32 flows;
+	const char *vnfsec_obj;
+	const char *filter_obj;
+	bool verbose;
+};
+
+static struct syn_frame frame;	/* the hit-path packet */
+static __u32 tuple_seq;		/* makes every miss-path packet a new flow */
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	static bool verbose;
+
+	if (!fmt) {		/* set-up call, see main() */
+		verbose = level == LIBBPF_DEBUG;
+		return 0;
+	}
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	/* xdp-tools' metadata sections (features, .xdp_run_config). */
+	if (!verbose && strstr(fmt, "skipping unrecognized data section"))
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static void frame_init(void)
+{
+	static const __u8 syn_options[20] = {
+		2, 4, 0x05, 0xb4,		/* MSS 1460 */
+		4, 2,				/* SACK permitted */
+		8, 10, 0, 0, 0, 1, 0, 0, 0, 0,	/* timestamps */
+		1,				/* NOP */
+		3, 3, 7,			/* window scale 7 */
+	};
+
+	memset(&frame, 0, sizeof(frame));
+	memset(frame.eth.h_dest, 0x02, ETH_ALEN);
+	memset(frame.eth.h_source, 0x04, ETH_ALEN);
+	frame.eth.h_proto = htons(ETH_P_IP);
+	frame.ip.version = 4;
+	frame.ip.ihl = 5;
+	frame.ip.tot_len = htons(sizeof(frame) - sizeof(frame.eth));
+	frame.ip.frag_off = htons(0x4000);	/* DF */
+	frame.ip.ttl = 64;
+	frame.ip.protocol = IPPROTO_TCP;
+	frame.ip.saddr = inet_addr("192.0.2.10");
+	frame.ip.daddr = inet_addr("198.51.100.20");
+	frame.tcp.source = htons(40000);
+	frame.tcp.dest = htons(80);
+	frame.tcp.seq = htonl(1);
+	frame.tcp.doff = (sizeof(frame.tcp) + sizeof(frame.options)) / 4;
+	frame.tcp.syn = 1;
+	frame.tcp.window = htons(64240);
+	memcpy(frame.options, syn_options, sizeof(syn_options));
+}
+
+/* The next never-seen 5-tuple: source 10.x.y.z, port from the sequence. */
+static void frame_next_tuple(struct syn_frame *f)
+{
+	__u32 seq = tuple_seq++;
+
+	f->ip.saddr = htonl(0x0a000000 | (seq & 0x00ffffff));
+	f->tcp.source = htons(1024 + (seq >> 24));
+}
+
+/*
+ * ns per packet of one call with repeat > 1, as the kernel times it: whole
+ * ns, leaving out time the task spent rescheduled. The wall clock around
+ * the call is no substitute on a busy machine: it counts the preemptions
+ * the kernel's timer steps around.
+ */
+static int time_by_repeat(int prog_fd, __u32 repeat, double *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = &frame,
+		.data_size_in = sizeof(frame),
+		.repeat = repeat,
+	);
+	int err;
+
+	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	if (err)
+		return err;
+	*ns = opts.duration;
+	return 0;
+}
+
+static int consume_events(struct vnfsec_instance *v)
+{
+	int n;
+
+	if (!v)
+		return 0;
+	n = ring_buffer__consume(v->events);
+	return n < 0 ? n : 0;
+}
+
+/* Mean kernel-timed ns per call over `flows` new 5-tuples, repeat=1. */
+static int time_by_loop(int prog_fd, struct vnfsec_instance *v, __u32 flows,
+			double *ns)
+{
+	struct syn_frame pkt = frame;
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = &pkt,
+		.data_size_in = sizeof(pkt),
+		.repeat = 1,
+	);
+	__u64 total = 0;
+	__u32 i;
+	int err;
+
+	for (i = 0; i < flows; i++) {
+		frame_next_tuple(&pkt);
+		err = bpf_prog_test_run_opts(prog_fd, &opts);
+		if (err)
+			return err;
+		total += opts.duration;
+		/* Drain as the agent would, outside the timed part. */
+		if (i % CONSUME_EVERY == CONSUME_EVERY - 1) {
+			err = consume_events(v);
+			if (err)
+				return err;
+		}
+	}
+	*ns = (double)total / flows;
+	return consume_events(v);
+}
+
+/*
+ * Collect the keys first: restarting get_next_key from NULL after each
+ * delete rescans the emptied buckets, quadratic in the table size.
+ */
+static int flow_table_clear(int fd)
+{
+	struct vnfsec_flow_key *keys, *prev = NULL;
+	int n = 0, i, err = 0;
+
+	keys = calloc(VNFSEC_FLOW_TABLE_ENTRIES, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while (n < VNFSEC_FLOW_TABLE_ENTRIES &&
+	       !bpf_map_get_next_key(fd, prev, &keys[n])) {
+		prev = &keys[n];
+		n++;
+	}
+	for (i = 0; i < n && !err; i++)
+		if (bpf_map_delete_elem(fd, &keys[i]) && errno != ENOENT)
+			err = -errno;
+	free(keys);
+	return err;
+}
+
+/* Every slot taken by flows no test packet has: each insert must evict. */
+static int flow_table_fill(int fd)
+{
+	struct vnfsec_flow_state st = { .packets = 1 };
+	struct vnfsec_flow_key key;
+	__u32 i;
+
+	memset(&key, 0, sizeof(key));
+	key.proto = IPPROTO_UDP;
+	for (i = 0; i < VNFSEC_FLOW_TABLE_ENTRIES; i++) {
+		key.saddr = htonl(0xac100000 | i);	/* 172.16.x.y */
+		if (bpf_map_update_elem(fd, &key, &st, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* A blocklist of realistic size, none of which covers the test sources. */
+static int blocklist_fill(int fd, int nr)
+{
+	struct vnfsec_block_entry blk = { .reason = VNFSEC_BLOCK_OPERATOR };
+	struct vnfsec_lpm_v4_key key;
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		if (i % 2) {
+			key.prefixlen = 32;
+			key.addr = htonl(0x64400000 | i);	  /* 100.64/10 */
+		} else {
+			key.prefixlen = 24;
+			key.addr = htonl(0xac000000 | (i << 8)); /* 172.0/10 */
+		}
+		if (bpf_map_update_elem(fd, &key, &blk, BPF_NOEXIST))
+			return -errno;
+	}
+	return 0;
+}
+
+static int empty_prog_load(void)
+{
+	/* r0 = XDP_PASS; exit */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd;
+
+	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "bench_empty", "GPL", insns,
+			   ARRAY_SIZE(insns), NULL);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * xdp-filter's objects pin their maps by name under /sys/fs/bpf; this
+ * copy keeps them private so the bench needs no bpffs and leaves nothing.
+ */
+static int filter_prog_load(const char *path, struct bpf_object **objp)
+{
+	struct bpf_program *prog;
+	struct bpf_object *obj;
+	struct bpf_map *map;
+	int err;
+
+	obj = bpf_object__open_file(path, NULL);
+	if (!obj)
+		return -errno;
+	bpf_object__for_each_map(map, obj)
+		bpf_map__set_pin_path(map, NULL);
+	err = bpf_object__load(obj);
+	prog = bpf_object__next_program(obj, NULL);
+	if (err || !prog) {
+		bpf_object__close(obj);
+		return err ? err : -ENOENT;
+	}
+	*objp = obj;
+	return bpf_program__fd(prog);
+}
+
+static int discard_record(void *ctx, void *data, size_t len)
+{
+	(void)ctx, (void)data, (void)len;
+	return 0;
+}
+
+static int vnfsec_load(const char *path, struct vnfsec_instance *v)
+{
+	struct bpf_program *prog;
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	v->obj = bpf_object__open_file(path, NULL);
+	if (!v->obj)
+		return -errno;
+	err = bpf_object__load(v->obj);
+	if (err)
+		return err;
+	prog = bpf_object__find_program_by_name(v->obj, VNFSEC_PROG_XDP);
+	if (!prog)
+		return -ENOENT;
+	v->prog_fd = bpf_program__fd(prog);
+	v->flow_fd = bpf_object__find_map_fd_by_name(v->obj, "flow_table");
+	v->counters_fd = bpf_object__find_map_fd_by_name(v->obj, "counters");
+	v->blocklist_fd = bpf_object__find_map_fd_by_name(v->obj,
+							  "blocklist_v4");
+	if (v->flow_fd < 0 || v->counters_fd < 0 || v->blocklist_fd < 0)
+		return -ENOENT;
+	v->events = ring_buffer__new(
+		bpf_object__find_map_fd_by_name(v->obj, "events"),
+		discard_record, NULL, NULL);
+	return v->events ? 0 : -errno;
+}
+
+static void vnfsec_unload(struct vnfsec_instance *v)
+{
+	ring_buffer__free(v->events);
+	bpf_object__close(v->obj);
+}
+
+static __u64 vnfsec_counter(struct vnfsec_instance *v, __u32 idx)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 vals[ncpus > 0 ? ncpus : 1], sum = 0;
+	int i;
+
+	if (ncpus <= 0 || bpf_map_lookup_elem(v->counters_fd, &idx, vals))
+		return 0;
+	for (i = 0; i < ncpus; i++)
+		sum += vals[i];
+	return sum;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int case_run(struct bench_case *c, const struct bench_opts *o,
+		    int run)
+{
+	int err;
+
+	if (c->prog_fd < 0)
+		return 0;
+	if (c->method == BY_REPEAT)
+		return time_by_repeat(c->prog_fd, o->repeat, &c->ns[run]);
+
+	if (c->vnfsec) {
+		err = c->fill_flow_table ? flow_table_fill(c->vnfsec->flow_fd) :
+			flow_table_clear(c->vnfsec->flow_fd);
+		if (err)
+			return err;
+	}
+	return time_by_loop(c->prog_fd, c->vnfsec, o->flows, &c->ns[run]);
+}
+
+static void print_table(struct bench_case *cases, int nr, int runs,
+			double empty, double filter)
+{
+	int i;
+
+	printf("  %-52s %8s %9s %7s %8s  %s\n", "program", "ns/pkt",
+	       "+ns/empty", "x empty", "x filter", "[min..max of runs]");
+	for (i = 0; i < nr; i++) {
+		struct bench_case *c = &cases[i];
+		char ratio_filter[16] = "-";
+
+		if (c->prog_fd < 0) {
+			printf("  %-52s %8s  (not available)\n", c->name, "-");
+			continue;
+		}
+		if (filter > 0)
+			snprintf(ratio_filter, sizeof(ratio_filter), "%.2f",
+				 c->median / filter);
+		printf("  %-52s %8.2f %9.2f %7.2f %8s  [%.2f..%.2f]\n",
+		       c->name, c->median, c->median - empty, c->median / empty,
+		       ratio_filter, c->ns[0], c->ns[runs - 1]);
+	}
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-c CPU] [-r RUNS] [-n REPEAT] [-f FLOWS] [-x XDP_FILTER_OBJ] [-v] VNFSEC_BPF_OBJ\n"
+		"  -c CPU     pin to this CPU (default: the last one allowed)\n"
+		"  -r RUNS    runs per figure, median reported (default 7, at least 5)\n"
+		"  -n REPEAT  repeat for the hit path (default 1000000)\n"
+		"  -f FLOWS   distinct 5-tuples per miss-path run (default 50000)\n"
+		"  -x PATH    xdp-filter's xdpfilt_alw_all.o; \"\" to skip\n"
+		"  -v         libbpf debug output\n", prog);
+}
+
+static int parse_opts(int argc, char **argv, struct bench_opts *o)
+{
+	cpu_set_t set;
+	int opt, i;
+
+	o->cpu = -1;
+	o->runs = 7;
+	o->repeat = 1000000;
+	o->flows = 50000;
+	o->filter_obj = "/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o";
+	while ((opt = getopt(argc, argv, "c:r:n:f:x:vh")) != -1) {
+		switch (opt) {
+		case 'c':
+			o->cpu = atoi(optarg);
+			break;
+		case 'r':
+			o->runs = atoi(optarg);
+			break;
+		case 'n':
+			o->repeat = strtoul(optarg, NULL, 0);
+			break;
+		case 'f':
+			o->flows = strtoul(optarg, NULL, 0);
+			break;
+		case 'x':
+			o->filter_obj = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc - 1 || o->runs < 5 || o->runs > MAX_RUNS ||
+	    !o->repeat || !o->flows) {
+		if (optind == argc - 1)
+			fprintf(stderr, "runs must be 5..%d, repeat and flows > 0\n",
+				MAX_RUNS);
+		return -1;
+	}
+	o->vnfsec_obj = argv[optind];
+
+	if (o->cpu < 0) {
+		if (sched_getaffinity(0, sizeof(set), &set))
+			return -1;
+		for (i = 0; i < CPU_SETSIZE; i++)
+			if (CPU_ISSET(i, &set))
+				o->cpu = i;
+	}
+	return 0;
+}
+
+static int measure_and_print(const struct bench_opts *o, int empty_fd,
+			     int filter_fd, struct vnfsec_instance *hit,
+			     struct vnfsec_instance *hit_blocklist,
+			     struct vnfsec_instance *miss)
+{
+	struct bench_case hit_cases[] = {
+		{ .name = "empty XDP_PASS", .method = BY_REPEAT,
+		  .prog_fd = empty_fd },
+		{ .name = "xdp-filter, default mode (xdpfilt_alw_all)",
+		  .method = BY_REPEAT, .prog_fd = filter_fd },
+		{ .name = "vnfsec_xdp, flow hit", .method = BY_REPEAT,
+		  .prog_fd = hit->prog_fd, .vnfsec = hit },
+		{ .name = "vnfsec_xdp, flow hit, 10000 blocklist prefixes",
+		  .method = BY_REPEAT, .prog_fd = hit_blocklist->prog_fd,
+		  .vnfsec = hit_blocklist },
+	};
+	struct bench_case miss_cases[] = {
+		{ .name = "empty XDP_PASS", .method = BY_LOOP,
+		  .prog_fd = empty_fd },
+		{ .name = "xdp-filter, default mode (xdpfilt_alw_all)",
+		  .method = BY_LOOP, .prog_fd = filter_fd },
+		{ .name = "vnfsec_xdp, flow miss: insert + new-flow record",
+		  .method = BY_LOOP, .prog_fd = miss->prog_fd, .vnfsec = miss },
+		{ .name = "vnfsec_xdp, flow miss, table full: + LRU evict",
+		  .method = BY_LOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
+		  .fill_flow_table = true },
+	};
+	const int nr_hit = ARRAY_SIZE(hit_cases);
+	const int nr_miss = ARRAY_SIZE(miss_cases);
+	struct utsname uts;
+	int run, i, err = 0;
+
+	for (run = 0; run < o->runs && !err; run++) {
+		for (i = 0; i < nr_hit && !err; i++)
+			err = case_run(&hit_cases[i], o, run);
+		for (i = 0; i < nr_miss && !err; i++)
+			err = case_run(&miss_cases[i], o, run);
+	}
+	if (err) {
+		fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(-err));
+		return err;
+	}
+	for (i = 0; i < nr_hit; i++) {
+		qsort(hit_cases[i].ns, o->runs, sizeof(double), cmp_double);
+		hit_cases[i].median = hit_cases[i].ns[o->runs / 2];
+	}
+	for (i = 0; i < nr_miss; i++) {
+		qsort(miss_cases[i].ns, o->runs, sizeof(double), cmp_double);
+		miss_cases[i].median = miss_cases[i].ns[o->runs / 2];
+	}
+
+	uname(&uts);
+	printf("vnfsec-bench: BPF_PROG_TEST_RUN, kernel %s, pinned to CPU %d, median of %d runs\n",
+	       uts.release, o->cpu, o->runs);
+	printf("xdp-filter: %s\n\n", filter_fd < 0 ? "not available" :
+	       o->filter_obj);
+	printf("hit path: one %zu-byte TCP SYN, repeat=%u per call\n",
+	       sizeof(frame), o->repeat);
+	print_table(hit_cases, nr_hit, o->runs, hit_cases[0].median,
+		    filter_fd < 0 ? 0 : hit_cases[1].median);
+	printf("\nmiss path: repeat=1 per call, %u new 5-tuples per run, kernel-timed per call\n",
+	       o->flows);
+	print_table(miss_cases, nr_miss, o->runs, miss_cases[0].median,
+		    filter_fd < 0 ? 0 : miss_cases[1].median);
+	printf("\nnotes: hit-path figures are the kernel's, in whole ns; per-call (miss-path)\n"
+	       "       figures include the kernel timer's own cost, hence the higher floor.\n"
+	       "       miss path: %llu new flows, %llu ringbuf_full, %llu flow_insert_fail\n",
+	       (unsigned long long)vnfsec_counter(miss, VNFSEC_CNT_NEW_FLOW),
+	       (unsigned long long)vnfsec_counter(miss, VNFSEC_CNT_RINGBUF_FULL),
+	       (unsigned long long)vnfsec_counter(miss,
+						  VNFSEC_CNT_FLOW_INSERT_FAIL));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct vnfsec_instance hit = {}, hit_blocklist = {}, miss = {};
+	struct bpf_object *filter_obj = NULL;
+	int empty_fd, filter_fd = -1, err;
+	struct bench_opts o = {};
+	cpu_set_t set;
+
+	if (parse_opts(argc, argv, &o)) {
+		usage(argv[0]);
+		return 2;
+	}
+	libbpf_print(o.verbose ? LIBBPF_DEBUG : LIBBPF_WARN, NULL, NULL);
+	libbpf_set_print(libbpf_print);
+
+	CPU_ZERO(&set);
+	CPU_SET(o.cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		fprintf(stderr, "pin to CPU %d: %s\n", o.cpu, strerror(errno));
+		return 1;
+	}
+	frame_init();
+
+	empty_fd = empty_prog_load();
+	if (empty_fd < 0) {
+		fprintf(stderr, "load empty XDP program: %s\n",
+			strerror(-empty_fd));
+		return 1;
+	}
+	if (*o.filter_obj) {
+		filter_fd = filter_prog_load(o.filter_obj, &filter_obj);
+		if (filter_fd < 0)
+			fprintf(stderr, "xdp-filter (%s) cannot load: %s; its rows are skipped\n",
+				o.filter_obj, strerror(-filter_fd));
+	}
+	err = vnfsec_load(o.vnfsec_obj, &hit);
+	if (!err)
+		err = vnfsec_load(o.vnfsec_obj, &hit_blocklist);
+	if (!err)
+		err = vnfsec_load(o.vnfsec_obj, &miss);
+	if (!err)
+		err = blocklist_fill(hit_blocklist.blocklist_fd,
+				     BLOCKLIST_PREFIXES);
+	if (err)
+		fprintf(stderr, "load %s: %s\n", o.vnfsec_obj, strerror(-err));
+	else
+		err = measure_and_print(&o, empty_fd, filter_fd, &hit,
+					&hit_blocklist, &miss);
+
+	vnfsec_unload(&miss);
+	vnfsec_unload(&hit_blocklist);
+	vnfsec_unload(&hit);
+	bpf_object__close(filter_obj);
+	close(empty_fd);
+	return err ? 1 : 0;
+}
