@@ -16,15 +16,19 @@ tap_fail() {
 tap_skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n $1 # SKIP $2"; }
 
 # tap_check NAME CMD...: ok when CMD succeeds; its output goes to TAP as
-# comments when it fails.
+# comments when it fails. CMD runs in this shell, so what it sets stays.
 tap_check() {
-	local name=$1 out
+	local name=$1 out rc=0
 	shift
-	if out=$("$@" 2>&1); then
+	out=$(mktemp)
+	"$@" >"$out" 2>&1 </dev/null || rc=$?
+	if ((rc == 0)); then
 		tap_ok "$name"
 	else
-		tap_fail "$name" "$(printf '%s' "$out" | tail -n 20)"
+		tap_fail "$name" "$(tail -n 20 "$out")"
 	fi
+	rm -f "$out"
+	return "$rc"
 }
 
 tap_exit() { ((tap_failed == 0)); }
