@@ -8,16 +8,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
 #include "user/agent/agent.h"
+#include "user/common/evloop.h"
 #include "user/common/log.h"
 
 static void usage(FILE *out)
@@ -41,22 +39,6 @@ static void usage(FILE *out)
 "  --window-ms MS        detection window (default 1000)\n"
 "  --heartbeat S         seconds between heartbeats (default 5)\n"
 "  --verbose\n");
-}
-
-static int parse_uint(const char *s, unsigned int *out, unsigned int min,
-		      const char *what)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > 0x7fffffffUL) {
-		log_err("%s: '%s' is not an integer >= %u", what, s, min);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct agent_config *cfg,
@@ -109,17 +91,19 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 'c': cfg->tls.cert = optarg; break;
 		case 'k': cfg->tls.key = optarg; break;
 		case 'T':
-			if (parse_uint(optarg, &cfg->syn_threshold, 1,
-				       "--syn-threshold"))
+			if (parse_uint_opt(optarg, 1, 1U << 30,
+					   &cfg->syn_threshold,
+					   "--syn-threshold"))
 				return -EINVAL;
 			break;
 		case 'W':
-			if (parse_uint(optarg, &cfg->window_ms, 1, "--window-ms"))
+			if (parse_uint_opt(optarg, 1, 3600000, &cfg->window_ms,
+					   "--window-ms"))
 				return -EINVAL;
 			break;
 		case 'B':
-			if (parse_uint(optarg, &cfg->heartbeat_s, 1,
-				       "--heartbeat"))
+			if (parse_uint_opt(optarg, 1, 3600, &cfg->heartbeat_s,
+					   "--heartbeat"))
 				return -EINVAL;
 			break;
 		case 'v': *verbose = 1; break;
@@ -142,40 +126,6 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt,
 		return 0;
 	fputs("libbpf: ", stderr);
 	return vfprintf(stderr, fmt, ap);
-}
-
-static int add_fd(int epfd, int fd, uint32_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-static int make_signalfd(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -1;
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
-static int make_tick(void)
-{
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 },
-	};
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-
-	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Tell the operator once per increase that the fast path lost records. */
@@ -276,8 +226,8 @@ int main(int argc, char **argv)
 
 	ret = -ENOMEM;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	sig_fd = make_signalfd();
-	tick_fd = make_tick();
+	sig_fd = evloop_signalfd();
+	tick_fd = evloop_tick(1);
 	enf = enforcer_new(sensor.blocklist_v4_fd);
 	ev.syn_flood = syn_flood_new(cfg.syn_threshold, cfg.window_ms);
 	rb = ring_buffer__new(sensor.events_fd, events_handle, &ev, NULL);
@@ -289,9 +239,12 @@ int main(int argc, char **argv)
 	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id);
 	if (!ev.uplink)
 		goto out;
-	if (add_fd(epfd, ring_buffer__epoll_fd(rb), AGENT_EV_RINGBUF) ||
-	    add_fd(epfd, tick_fd, AGENT_EV_TIMER) ||
-	    add_fd(epfd, sig_fd, AGENT_EV_SIGNAL)) {
+	if (evloop_add(epfd, ring_buffer__epoll_fd(rb),
+		       (epoll_data_t){ .u32 = AGENT_EV_RINGBUF }) ||
+	    evloop_add(epfd, tick_fd,
+		       (epoll_data_t){ .u32 = AGENT_EV_TIMER }) ||
+	    evloop_add(epfd, sig_fd,
+		       (epoll_data_t){ .u32 = AGENT_EV_SIGNAL })) {
 		ret = -errno;
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto out;

@@ -7,16 +7,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 #include <netinet/in.h>
 
+#include "user/common/evloop.h"
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
 #include "user/server/server.h"
@@ -36,21 +34,6 @@ static void usage(FILE *out)
 "assessments as EVE-style JSON lines to --alerts (default stdout) and\n"
 "orders a block of a SYN flood's source for --block-ttl seconds (60).\n"
 "With port 0, the bound port is written to --port-file.\n");
-}
-
-static int parse_uint(const char *s, unsigned int *out, const char *what)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v > 0xffffffffUL) {
-		log_err("%s: '%s' is not a non-negative integer", what, s);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct server_config *cfg,
@@ -82,16 +65,19 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		case 'a': cfg->alerts_path = optarg; break;
 		case 'p': cfg->port_file = optarg; break;
 		case 't':
-			if (parse_uint(optarg, &cfg->block_ttl_s, "--block-ttl"))
+			if (parse_uint_opt(optarg, 0, 86400 * 365,
+					   &cfg->block_ttl_s, "--block-ttl"))
 				return -EINVAL;
 			break;
 		case 'm':
-			if (parse_uint(optarg, &cfg->max_sessions, "--max-agents"))
+			if (parse_uint_opt(optarg, 1, 1000000,
+					   &cfg->max_sessions, "--max-agents"))
 				return -EINVAL;
 			break;
 		case 'H':
-			if (parse_uint(optarg, &cfg->handshake_timeout_s,
-				       "--handshake-timeout"))
+			if (parse_uint_opt(optarg, 1, 3600,
+					   &cfg->handshake_timeout_s,
+					   "--handshake-timeout"))
 				return -EINVAL;
 			break;
 		case 'v': *verbose = 1; break;
@@ -275,40 +261,6 @@ static void reap_stalled(struct server *srv)
 	}
 }
 
-static int add_fd(int epfd, int fd, void *tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-static int make_signalfd(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
-static int make_tick(void)
-{
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 },
-	};
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-
-	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int serve(struct server *srv, int tick_fd)
 {
 	struct epoll_event evs[64];
@@ -368,12 +320,15 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	srv.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	sig_fd = make_signalfd();
-	tick_fd = make_tick();
+	sig_fd = evloop_signalfd();
+	tick_fd = evloop_tick(1);
 	if (srv.epoll_fd < 0 || sig_fd < 0 || tick_fd < 0 ||
-	    add_fd(srv.epoll_fd, srv.listen_fd, EV_LISTEN) ||
-	    add_fd(srv.epoll_fd, sig_fd, EV_SIGNAL) ||
-	    add_fd(srv.epoll_fd, tick_fd, EV_TIMER)) {
+	    evloop_add(srv.epoll_fd, srv.listen_fd,
+		       (epoll_data_t){ .ptr = EV_LISTEN }) ||
+	    evloop_add(srv.epoll_fd, sig_fd,
+		       (epoll_data_t){ .ptr = EV_SIGNAL }) ||
+	    evloop_add(srv.epoll_fd, tick_fd,
+		       (epoll_data_t){ .ptr = EV_TIMER })) {
 		ret = -errno;
 		log_err("cannot set up event loop: %s", strerror(errno));
 		goto out;
