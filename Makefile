@@ -50,13 +50,10 @@ BINS :=
 TESTS :=
 COMMON_OBJS :=
 
-include bpf/build.mk
-include user/common/build.mk
-include user/agent/build.mk
-include user/server/build.mk
-include tools/build.mk
-include kmod/build.mk
-include $(wildcard selftests/*/build.mk)
+# bpf/ and user/common/ first: the others depend on what they generate.
+include bpf/build.mk user/common/build.mk
+include $(filter-out bpf/build.mk user/common/build.mk, \
+	$(wildcard */build.mk user/*/build.mk selftests/*/build.mk))
 
 userspace: $(BINS)
 tests: $(TESTS)

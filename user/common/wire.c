@@ -61,7 +61,9 @@ static const char *validate(const Vnfsec__Frame *f)
 		a = f->assessment;
 		if (a->id == 0)
 			return "assessment: id 0";
-		if (a->heuristic != VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD)
+		if (a->heuristic == VNFSEC__HEURISTIC__HEURISTIC_UNSPECIFIED ||
+		    !protobuf_c_enum_descriptor_get_value(
+			    &vnfsec__heuristic__descriptor, a->heuristic))
 			return "assessment: unknown heuristic";
 		if (a->severity < 1 || a->severity > 10)
 			return "assessment: severity out of 1..10";
