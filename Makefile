@@ -35,7 +35,7 @@ PROTOC_C ?= protoc-c
 PKGS := libbpf libssl libcrypto libprotobuf-c json-c
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-I$(SRC) -I$(O)/gen -I$(O)/bpf $(shell pkg-config --cflags $(PKGS))
-LDLIBS := $(shell pkg-config --libs $(PKGS)) -lelf -lz
+LDLIBS := $(shell pkg-config --libs $(PKGS)) -lelf -lz -lm
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined

@@ -86,6 +86,7 @@ loop_start_agent() {
 		--iface "$SW_IF_ATTACKER" --iface "$SW_IF_SGW" \
 		--iface "$SW_IF_PGW" --iface "$SW_IF_BILLING" \
 		--pin-dir "$loop_pins" --detach-on-exit \
+		--spool-dir "$loop_work/spool" \
 		--server "$MGMT_IP_SERVER:$LOOP_PORT" --ca "$ca/ca.pem" \
 		--cert "$ca/agent-$loop_id.pem" --key "$ca/agent-$loop_id.key" \
 		--syn-threshold "$LOOP_SYN_THRESHOLD" "$@" \

@@ -5,6 +5,7 @@
  *   events.c      drain the ring buffer into the heuristics
  *   heuristics.c  local threat assessment (SYN flood)
  *   uplink.c      the TLS tunnel to the security server
+ *   spool.c       assessments on disk until the server acknowledges them
  *   enforce.c     corrective actions written into the fast path's maps
  *   main.c        options and the event loop
  */
@@ -41,7 +42,8 @@ struct agent_config {
 	unsigned int syn_threshold;	/* SYNs to one destination per window */
 	unsigned int window_ms;
 	unsigned int heartbeat_s;
-	unsigned int queue_max;		/* assessments awaiting an ack */
+	const char *spool_dir;		/* unacknowledged assessments */
+	unsigned int spool_max_mb;
 };
 
 /* The fast path as the agent holds it, loaded by itself or by bpftool. */

@@ -1,8 +1,14 @@
-# vnfsec-agent
+# vnfsec-agent; everything but main.o also goes into a library the unit
+# tests link against.
 AGENT_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard user/agent/*.c))
+AGENT_LIB := $(O)/lib/libvnfsec-agent.a
 $(AGENT_OBJS): $(PROTO_GEN) $(BPF_SKEL)
 
-$(O)/bin/vnfsec-agent: $(AGENT_OBJS) $(O)/lib/libvnfsec.a
+$(AGENT_LIB): $(filter-out $(O)/user/agent/main.o,$(AGENT_OBJS))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(O)/bin/vnfsec-agent: $(O)/user/agent/main.o $(AGENT_LIB) $(O)/lib/libvnfsec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

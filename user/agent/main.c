@@ -38,6 +38,9 @@ static void usage(FILE *out)
 "                        that make a flood (default 500)\n"
 "  --window-ms MS        detection window (default 1000)\n"
 "  --heartbeat S         seconds between heartbeats (default 5)\n"
+"  --spool-dir DIR       assessments not yet acknowledged by the server\n"
+"                        (default /var/lib/vnfsec/spool)\n"
+"  --spool-max-mb N      bound of the spool on disk (default 16)\n"
 "  --verbose\n");
 }
 
@@ -58,6 +61,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "syn-threshold", required_argument, NULL, 'T' },
 		{ "window-ms", required_argument, NULL, 'W' },
 		{ "heartbeat", required_argument, NULL, 'B' },
+		{ "spool-dir", required_argument, NULL, 'S' },
+		{ "spool-max-mb", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -104,6 +109,12 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 'B':
 			if (parse_uint_opt(optarg, 1, 3600, &cfg->heartbeat_s,
 					   "--heartbeat"))
+				return -EINVAL;
+			break;
+		case 'S': cfg->spool_dir = optarg; break;
+		case 'M':
+			if (parse_uint_opt(optarg, 1, 65536, &cfg->spool_max_mb,
+					   "--spool-max-mb"))
 				return -EINVAL;
 			break;
 		case 'v': *verbose = 1; break;
@@ -193,7 +204,8 @@ int main(int argc, char **argv)
 		.syn_threshold = 500,
 		.window_ms = 1000,
 		.heartbeat_s = 5,
-		.queue_max = 4096,
+		.spool_dir = "/var/lib/vnfsec/spool",
+		.spool_max_mb = 16,
 	};
 	struct event_ctx ev = { .cfg = &cfg };
 	struct sensor sensor = { .prog_fd = -1 };

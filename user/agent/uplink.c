@@ -2,9 +2,11 @@
 /*
  * The tunnel to the security server: connect, TLS 1.3 handshake with both
  * certificates checked, hello, then assessments out and acks and actions
- * in. Assessments stay queued until the server acknowledges them and are
- * sent again, in order, after a reconnect; the server drops duplicates by
- * id. Reconnects back off exponentially so a dead server is not hammered.
+ * in. Every assessment is spooled to disk before it is sent and stays
+ * there until the server acknowledges it; after a reconnect (or an agent
+ * restart) the spool is sent again in order and the server drops the
+ * duplicates by id. Reconnects back off exponentially so a dead server is
+ * not hammered.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "user/agent/agent.h"
+#include "user/agent/spool.h"
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
 
@@ -40,18 +43,10 @@ struct uplink {
 	time_t next_attempt;
 	unsigned int ticks;
 	uint64_t next_id;
-	/* Unacknowledged assessments, oldest first, in a ring. */
-	struct assessment *queue;
-	unsigned int q_head;
-	unsigned int q_len;
-	unsigned int q_sent;		/* of q_len, sent on this connection */
+	struct spool *spool;		/* unacknowledged assessments */
+	unsigned int q_sent;		/* of those, sent on this connection */
 	uint64_t q_refused;
 };
-
-static struct assessment *queued(struct uplink *u, unsigned int i)
-{
-	return &u->queue[(u->q_head + i) % u->cfg->queue_max];
-}
 
 static void watch(struct uplink *u, int op)
 {
@@ -74,8 +69,8 @@ static void disconnect(struct uplink *u, const char *why)
 		conn_free(&u->conn);
 	}
 	if (u->state == UPLINK_READY)
-		log_warn("uplink: lost server %s: %s; %u assessments wait for it",
-			 u->cfg->server, why, u->q_len);
+		log_warn("uplink: lost server %s: %s; %u assessments wait for it in the spool",
+			 u->cfg->server, why, spool_pending(u->spool));
 	else
 		log_warn("uplink: cannot reach server %s: %s; retrying in %u s",
 			 u->cfg->server, why, u->backoff_s);
@@ -112,9 +107,10 @@ static int send_frame(struct uplink *u, Vnfsec__Frame *f)
 	return conn_send(&u->conn, f);
 }
 
-static int send_assessment(struct uplink *u, const struct assessment *a)
+/* Pack @a as the payload the spool keeps and the wire carries. */
+static int pack_assessment(const struct assessment *a, uint8_t *buf,
+			   size_t cap, size_t *len)
 {
-	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
 	Vnfsec__Assessment m = VNFSEC__ASSESSMENT__INIT;
 
 	m.id = a->id;
@@ -131,9 +127,29 @@ static int send_assessment(struct uplink *u, const struct assessment *a)
 	m.window_ms = a->window_ms;
 	m.threshold = a->threshold;
 	m.iface = (char *)a->iface;
+	*len = vnfsec__assessment__get_packed_size(&m);
+	if (*len > cap)
+		return -EMSGSIZE;
+	vnfsec__assessment__pack(&m, buf);
+	return 0;
+}
+
+static int send_assessment(struct uplink *u, const struct spool_record *r)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	int ret;
+
+	f.assessment = vnfsec__assessment__unpack(NULL, r->len, r->data);
+	if (!f.assessment) {
+		/* The CRC matched, so this is our own bug: say so, go on. */
+		log_err("uplink: spooled assessment %llu does not decode; skipping it",
+			(unsigned long long)r->id);
+		return 0;
+	}
 	f.body_case = VNFSEC__FRAME__BODY_ASSESSMENT;
-	f.assessment = &m;
-	return send_frame(u, &f);
+	ret = send_frame(u, &f);
+	vnfsec__assessment__free_unpacked(f.assessment, NULL);
+	return ret;
 }
 
 /* Send whatever the server has not seen on this connection. */
@@ -141,8 +157,8 @@ static int send_pending(struct uplink *u)
 {
 	int ret;
 
-	while (u->q_sent < u->q_len) {
-		ret = send_assessment(u, queued(u, u->q_sent));
+	while (u->q_sent < spool_pending(u->spool)) {
+		ret = send_assessment(u, spool_get(u->spool, u->q_sent));
 		if (ret)
 			return ret;
 		u->q_sent++;
@@ -165,20 +181,20 @@ static int on_established(struct uplink *u)
 		return ret;
 	u->state = UPLINK_READY;
 	u->backoff_s = 1;
-	log_info("uplink: connected to server %s as %s (TLS 1.3, certificates verified); %u assessments to resend",
-		 u->cfg->server, u->agent_id, u->q_len);
+	log_info("uplink: connected to server %s as %s (TLS 1.3, certificates verified); %u spooled assessments to send",
+		 u->cfg->server, u->agent_id, spool_pending(u->spool));
 	return send_pending(u);
 }
 
 static void on_ack(struct uplink *u, uint64_t id)
 {
+	unsigned int before = spool_pending(u->spool), gone;
+
 	/* Acks come in order: everything up to @id has arrived. */
-	while (u->q_len && queued(u, 0)->id <= id) {
-		u->q_head = (u->q_head + 1) % u->cfg->queue_max;
-		u->q_len--;
-		if (u->q_sent)
-			u->q_sent--;
-	}
+	if (spool_ack(u->spool, id))
+		return;
+	gone = before - spool_pending(u->spool);
+	u->q_sent -= gone < u->q_sent ? gone : u->q_sent;
 }
 
 static int on_action(struct uplink *u, const Vnfsec__Action *act)
@@ -276,16 +292,22 @@ void uplink_io(struct uplink *u, uint32_t events)
 
 int uplink_submit(struct uplink *u, struct assessment *a)
 {
+	uint8_t buf[SPOOL_RECORD_MAX];
+	size_t len;
 	int ret;
 
-	if (u->q_len == u->cfg->queue_max) {
-		if (!u->q_refused++)
-			log_err("uplink: %u assessments await the server; refusing new ones until it returns",
-				u->q_len);
-		return -ENOBUFS;
-	}
 	a->id = ++u->next_id;
-	*queued(u, u->q_len++) = *a;
+	ret = pack_assessment(a, buf, sizeof(buf), &len);
+	if (!ret)
+		ret = spool_append(u->spool, a->id, buf, len);
+	if (ret) {
+		/* Counted and said, never silent; the bound is the operator's. */
+		if (!u->q_refused++ || ret != -ENOSPC)
+			log_err("uplink: cannot spool assessment %llu: %s (%u await the server, %zu bytes); raise --spool-max-mb or bring the server back",
+				(unsigned long long)a->id, strerror(-ret),
+				spool_pending(u->spool), spool_bytes(u->spool));
+		return ret;
+	}
 	if (u->state != UPLINK_READY)
 		return 0;
 	ret = send_pending(u);
@@ -333,13 +355,13 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 {
 	struct uplink *u = calloc(1, sizeof(*u));
 	struct timespec now;
+	uint64_t floor_id;
 
 	if (!u)
 		return NULL;
-	u->queue = calloc(cfg->queue_max, sizeof(*u->queue));
-	if (!u->queue ||
-	    netaddr_parse(cfg->server, &u->addr, &u->addrlen, "--server")) {
-		free(u->queue);
+	if (netaddr_parse(cfg->server, &u->addr, &u->addrlen, "--server") ||
+	    spool_open(cfg->spool_dir, (size_t)cfg->spool_max_mb << 20,
+		       &u->spool)) {
 		free(u);
 		return NULL;
 	}
@@ -352,10 +374,17 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 	u->backoff_s = 1;
 	/*
 	 * The server drops an id it has seen from this agent, so ids must
-	 * keep growing across restarts: start from the wall clock in us.
+	 * keep growing across restarts: continue from the spool, and from
+	 * the wall clock in us should the spool have been wiped.
 	 */
 	clock_gettime(CLOCK_REALTIME, &now);
-	u->next_id = (uint64_t)now.tv_sec * 1000000ULL + now.tv_nsec / 1000;
+	floor_id = (uint64_t)now.tv_sec * 1000000ULL + now.tv_nsec / 1000;
+	u->next_id = spool_last_id(u->spool);
+	if (u->next_id < floor_id)
+		u->next_id = floor_id;
+	if (spool_pending(u->spool))
+		log_info("uplink: %u assessments from before the restart wait in the spool",
+			 spool_pending(u->spool));
 	connect_server(u);
 	return u;
 }
@@ -366,9 +395,9 @@ void uplink_free(struct uplink *u)
 		return;
 	if (u->conn.fd >= 0)
 		conn_free(&u->conn);
-	if (u->q_len)
-		log_warn("uplink: exiting with %u assessments the server never acknowledged",
-			 u->q_len);
-	free(u->queue);
+	if (spool_pending(u->spool))
+		log_warn("uplink: exiting with %u unacknowledged assessments kept in the spool for the next start",
+			 spool_pending(u->spool));
+	spool_close(u->spool);
 	free(u);
 }

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Distinct targets are counted per source in fixed memory with linear
+ * counting (Whang et al.): hash each target into a bitmap and estimate
+ * n = -m ln(zero bits / m). With m = 1024 bits the estimate is within a
+ * few percent up to several hundred targets, which is where thresholds
+ * live, and an attacker cannot grow our memory by scanning more.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "user/agent/scan.h"
+
+#define SCAN_SOURCES	1024		/* sources tracked at once */
+#define SCAN_BITS	1024
+
+struct scan_source {
+	uint32_t saddr;
+	bool reported;
+	uint64_t window_start_ns;
+	uint32_t last_daddr;
+	uint64_t dsts[SCAN_BITS / 64];
+	uint64_t ports[SCAN_BITS / 64];	/* (destination, port) pairs */
+};
+
+struct scan_detector {
+	struct scan_config cfg;
+	struct scan_source src[SCAN_SOURCES];
+};
+
+struct scan_detector *scan_new(const struct scan_config *cfg)
+{
+	struct scan_detector *sd = calloc(1, sizeof(*sd));
+
+	if (sd)
+		sd->cfg = *cfg;
+	return sd;
+}
+
+void scan_free(struct scan_detector *sd)
+{
+	free(sd);
+}
+
+static uint32_t mix(uint64_t x)
+{
+	/* splitmix64 finaliser: spreads neighbouring addresses and ports. */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return (uint32_t)x;
+}
+
+static void set_bit(uint64_t *map, uint32_t h)
+{
+	h %= SCAN_BITS;
+	map[h / 64] |= 1ULL << (h % 64);
+}
+
+static unsigned int estimate(const uint64_t *map)
+{
+	unsigned int zero = SCAN_BITS, i;
+
+	for (i = 0; i < SCAN_BITS / 64; i++)
+		zero -= __builtin_popcountll(map[i]);
+	if (!zero)
+		return SCAN_BITS * 8;	/* saturated: far above any threshold */
+	return (unsigned int)lround(-(double)SCAN_BITS *
+				    log((double)zero / SCAN_BITS));
+}
+
+bool scan_feed(struct scan_detector *sd, const struct scan_probe *p,
+	       struct scan_verdict *v)
+{
+	struct scan_source *s = &sd->src[mix(p->saddr) % SCAN_SOURCES];
+	unsigned int dsts, ports;
+
+	if (s->saddr != p->saddr ||
+	    p->ts_ns - s->window_start_ns >= sd->cfg.window_ns ||
+	    p->ts_ns < s->window_start_ns) {
+		memset(s, 0, sizeof(*s));
+		s->saddr = p->saddr;
+		s->window_start_ns = p->ts_ns;
+	}
+	set_bit(s->dsts, mix(p->daddr));
+	set_bit(s->ports, mix((uint64_t)p->daddr << 24 ^
+			      (uint64_t)p->dport << 8 ^ p->proto));
+	s->last_daddr = p->daddr;
+	if (s->reported)
+		return false;
+
+	dsts = estimate(s->dsts);
+	ports = estimate(s->ports);
+	memset(v, 0, sizeof(*v));
+	if (dsts >= sd->cfg.horizontal) {
+		v->horizontal = true;
+		v->distinct = dsts;
+		v->threshold = sd->cfg.horizontal;
+	} else if (ports >= sd->cfg.vertical) {
+		v->distinct = ports;
+		v->threshold = sd->cfg.vertical;
+	} else {
+		return false;
+	}
+	s->reported = true;
+	v->saddr = p->saddr;
+	v->daddr = p->daddr;
+	v->window_ms = sd->cfg.window_ns / 1000000ULL;
+	return true;
+}
