@@ -86,13 +86,36 @@ loop_start_agent() {
 		--iface "$SW_IF_ATTACKER" --iface "$SW_IF_SGW" \
 		--iface "$SW_IF_PGW" --iface "$SW_IF_BILLING" \
 		--pin-dir "$loop_pins" --detach-on-exit \
-		--spool-dir "$loop_work/spool" \
+		--spool-dir "$loop_work/spool" --control "$loop_work/agent.sock" \
 		--server "$MGMT_IP_SERVER:$LOOP_PORT" --ca "$ca/ca.pem" \
 		--cert "$ca/agent-$loop_id.pem" --key "$ca/agent-$loop_id.key" \
 		--syn-threshold "$LOOP_SYN_THRESHOLD" "$@" \
 		2>"$loop_work/agent.log" &
 	loop_agent_pid=$!
 	loop_wait 15 grep -q 'connected to server' "$loop_work/agent.log"
+}
+
+# loop_ctl CMD [ARGS-JSON]: one request on the agent's control socket;
+# prints the result as JSON, fails when the agent answers with an error.
+loop_ctl() {
+	local args=${2:-'{}'}
+	python3 - "$loop_work/agent.sock" "$1" "$args" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall((json.dumps({"cmd": sys.argv[2],
+                       "args": json.loads(sys.argv[3])}) + "\n").encode())
+line = s.makefile().readline()
+r = json.loads(line)
+print(json.dumps(r.get("result", r)))
+sys.exit(0 if r.get("ok") else 1)
+PY
+}
+
+# loop_ctl_has CMD PYTHON-EXPR: the result (as r) satisfies the expression.
+loop_ctl_has() {
+	loop_ctl "$1" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(0 if ($2) else 1)"
 }
 
 # loop_stop NAME PID: SIGTERM, and the exit status must be 0.

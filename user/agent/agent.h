@@ -7,6 +7,8 @@
  *   uplink.c      the TLS tunnel to the security server
  *   spool.c       assessments on disk until the server acknowledges them
  *   enforce.c     corrective actions written into the fast path's maps
+ *   control.c     the control socket vnfsecctl talks to
+ *   scan.c        scan detection (fast and slow)
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -41,8 +43,14 @@ struct agent_config {
 	struct tls_files tls;
 	unsigned int syn_threshold;	/* SYNs to one destination per window */
 	unsigned int window_ms;
+	unsigned int scan_hosts;	/* distinct hosts per window: a scan */
+	unsigned int scan_ports;	/* distinct ports per window: a scan */
+	unsigned int slow_scan_window_s;
+	unsigned int slow_scan_hosts;
+	unsigned int slow_scan_ports;
 	unsigned int heartbeat_s;
 	const char *spool_dir;		/* unacknowledged assessments */
+	const char *control_path;	/* Unix socket for vnfsecctl */
 	unsigned int spool_max_mb;
 };
 
@@ -100,20 +108,46 @@ int uplink_submit(struct uplink *u, struct assessment *a);
 void uplink_io(struct uplink *u, uint32_t events);
 /* Once a second: reconnect, heartbeat. */
 void uplink_tick(struct uplink *u, const struct sensor *s);
+bool uplink_connected(const struct uplink *u);
+/* Assessments spooled and not yet acknowledged. */
+unsigned int uplink_pending(const struct uplink *u);
 
 struct enforcer *enforcer_new(int blocklist_v4_fd);
 void enforcer_free(struct enforcer *e);
-/* Block @addr/@prefix_len for @ttl_s seconds (0: until lifted). */
+/*
+ * Block @addr/@prefix_len for @ttl_s seconds (0: until lifted); @seq is
+ * the server's action number (0 for others), @reason who asked.
+ */
 int enforcer_block(struct enforcer *e, uint32_t addr, uint32_t prefix_len,
-		   uint32_t ttl_s, uint64_t seq);
+		   uint32_t ttl_s, uint64_t seq, enum vnfsec_block_reason reason);
+/* Lift a block now; -ENOENT when there is none. */
+int enforcer_unblock(struct enforcer *e, uint32_t addr, uint32_t prefix_len);
 /* Lift blocks whose time is up. */
 void enforcer_tick(struct enforcer *e);
 
+struct block_info {
+	uint32_t addr;			/* network order */
+	uint32_t prefix_len;
+	int64_t expires_in_s;		/* -1: never */
+	uint64_t seq;
+	uint32_t reason;		/* enum vnfsec_block_reason */
+};
+void enforcer_foreach(const struct enforcer *e,
+		      void (*fn)(void *ctx, const struct block_info *b),
+		      void *ctx);
+unsigned int enforcer_count(const struct enforcer *e);
+
 /* events.c */
+struct scan_detector;
 struct event_ctx {
 	struct syn_flood *syn_flood;
+	struct scan_detector *scan_fast;
+	struct scan_detector *scan_slow;	/* long window, low bar */
 	struct uplink *uplink;
 	const struct agent_config *cfg;
+	/* Told of every assessment sent (the control socket's alerts). */
+	void (*on_assessment)(void *ctx, const struct assessment *a);
+	void *on_assessment_ctx;
 	uint64_t records;
 	uint64_t bad_records;
 };

@@ -18,6 +18,7 @@ struct block {
 	struct vnfsec_lpm_v4_key key;
 	uint64_t expires_ns;		/* CLOCK_MONOTONIC, 0: never */
 	uint64_t seq;
+	uint32_t reason;
 };
 
 struct enforcer {
@@ -34,6 +35,32 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/*
+ * An adopted fast path keeps the blocks of the agent before us: take them
+ * over, so they are listed and still lifted on time.
+ */
+static void take_over(struct enforcer *e)
+{
+	struct vnfsec_lpm_v4_key key, next;
+	struct vnfsec_block_entry val;
+	void *prev = NULL;
+
+	while (e->nr_blocks < VNFSEC_BLOCKLIST_V4_ENTRIES &&
+	       !bpf_map_get_next_key(e->blocklist_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(e->blocklist_fd, &key, &val))
+			continue;
+		e->blocks[e->nr_blocks++] = (struct block){
+			.key = key, .expires_ns = val.expires_ns,
+			.reason = val.reason,
+		};
+	}
+	if (e->nr_blocks)
+		log_info("took over %u blocks already in the fast path",
+			 e->nr_blocks);
+}
+
 struct enforcer *enforcer_new(int blocklist_v4_fd)
 {
 	struct enforcer *e = calloc(1, sizeof(*e));
@@ -46,6 +73,7 @@ struct enforcer *enforcer_new(int blocklist_v4_fd)
 		return NULL;
 	}
 	e->blocklist_fd = blocklist_v4_fd;
+	take_over(e);
 	return e;
 }
 
@@ -67,14 +95,9 @@ static const char *prefix_str(const struct vnfsec_lpm_v4_key *k, char *buf,
 	return buf;
 }
 
-int enforcer_block(struct enforcer *e, uint32_t addr, uint32_t prefix_len,
-		   uint32_t ttl_s, uint64_t seq)
+static int make_key(uint32_t addr, uint32_t prefix_len,
+		    struct vnfsec_lpm_v4_key *key)
 {
-	struct vnfsec_block_entry val = { .reason = VNFSEC_BLOCK_SERVER_ACTION };
-	struct vnfsec_lpm_v4_key key = { .prefixlen = prefix_len };
-	struct block *b = NULL;
-	char buf[32];
-	unsigned int i;
 	uint32_t mask;
 
 	if (prefix_len < 1 || prefix_len > 32)
@@ -82,15 +105,37 @@ int enforcer_block(struct enforcer *e, uint32_t addr, uint32_t prefix_len,
 	/* Host bits set in a prefix would never match: clear them. */
 	mask = htonl(prefix_len == 32 ? 0xffffffffu :
 		     ~(0xffffffffu >> prefix_len));
-	key.addr = addr & mask;
+	memset(key, 0, sizeof(*key));
+	key->prefixlen = prefix_len;
+	key->addr = addr & mask;
+	return 0;
+}
+
+static struct block *find(const struct enforcer *e,
+			  const struct vnfsec_lpm_v4_key *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->nr_blocks; i++)
+		if (!memcmp(&e->blocks[i].key, key, sizeof(*key)))
+			return &e->blocks[i];
+	return NULL;
+}
+
+int enforcer_block(struct enforcer *e, uint32_t addr, uint32_t prefix_len,
+		   uint32_t ttl_s, uint64_t seq, enum vnfsec_block_reason reason)
+{
+	struct vnfsec_block_entry val = { .reason = reason };
+	struct vnfsec_lpm_v4_key key;
+	struct block *b;
+	char buf[32];
+
+	if (make_key(addr, prefix_len, &key))
+		return -EINVAL;
 	if (ttl_s)
 		val.expires_ns = mono_ns() + (uint64_t)ttl_s * 1000000000ULL;
 
-	for (i = 0; i < e->nr_blocks; i++)
-		if (!memcmp(&e->blocks[i].key, &key, sizeof(key))) {
-			b = &e->blocks[i];
-			break;
-		}
+	b = find(e, &key);
 	if (!b && e->nr_blocks == VNFSEC_BLOCKLIST_V4_ENTRIES) {
 		log_err("cannot block %s: %u blocks already active",
 			prefix_str(&key, buf, sizeof(buf)), e->nr_blocks);
@@ -108,6 +153,7 @@ int enforcer_block(struct enforcer *e, uint32_t addr, uint32_t prefix_len,
 	b->key = key;
 	b->expires_ns = val.expires_ns;
 	b->seq = seq;
+	b->reason = reason;
 	if (ttl_s)
 		log_info("blocked source %s for %u s (action %llu)",
 			 prefix_str(&key, buf, sizeof(buf)), ttl_s,
@@ -117,6 +163,55 @@ int enforcer_block(struct enforcer *e, uint32_t addr, uint32_t prefix_len,
 			 prefix_str(&key, buf, sizeof(buf)),
 			 (unsigned long long)seq);
 	return 0;
+}
+
+int enforcer_unblock(struct enforcer *e, uint32_t addr, uint32_t prefix_len)
+{
+	struct vnfsec_lpm_v4_key key;
+	struct block *b;
+	char buf[32];
+
+	if (make_key(addr, prefix_len, &key))
+		return -EINVAL;
+	b = find(e, &key);
+	if (bpf_map_delete_elem(e->blocklist_fd, &key)) {
+		if (errno != ENOENT || !b)
+			return -errno;
+	}
+	log_info("block of %s lifted on request",
+		 prefix_str(&key, buf, sizeof(buf)));
+	if (b)
+		*b = e->blocks[--e->nr_blocks];
+	return 0;
+}
+
+void enforcer_foreach(const struct enforcer *e,
+		      void (*fn)(void *ctx, const struct block_info *b),
+		      void *ctx)
+{
+	uint64_t now = mono_ns();
+	unsigned int i;
+
+	for (i = 0; i < e->nr_blocks; i++) {
+		const struct block *b = &e->blocks[i];
+		struct block_info info = {
+			.addr = b->key.addr,
+			.prefix_len = b->key.prefixlen,
+			.expires_in_s = !b->expires_ns ? -1 :
+				b->expires_ns > now ?
+				(int64_t)((b->expires_ns - now) / 1000000000ULL) :
+				0,
+			.seq = b->seq,
+			.reason = b->reason,
+		};
+
+		fn(ctx, &info);
+	}
+}
+
+unsigned int enforcer_count(const struct enforcer *e)
+{
+	return e->nr_blocks;
 }
 
 void enforcer_tick(struct enforcer *e)

@@ -7,18 +7,93 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "user/agent/agent.h"
+#include "user/agent/scan.h"
 #include "user/common/log.h"
+#include "user/common/vnfsec.pb-c.h"
+
+static void submit(struct event_ctx *ev, struct assessment *a,
+		   uint32_t ifindex)
+{
+	char ifname[IF_NAMESIZE];
+
+	if (if_indextoname(ifindex, ifname))
+		snprintf(a->iface, sizeof(a->iface), "%s", ifname);
+	if (!uplink_submit(ev->uplink, a) && ev->on_assessment)
+		ev->on_assessment(ev->on_assessment_ctx, a);
+}
+
+static void check_syn_flood(struct event_ctx *ev,
+			    const struct vnfsec_new_flow_record *rec)
+{
+	char src[16], dst[16];
+	struct assessment a;
+
+	if (!syn_flood_feed(ev->syn_flood, rec, &a))
+		return;
+	inet_ntop(AF_INET, &a.saddr, src, sizeof(src));
+	inet_ntop(AF_INET, &a.daddr, dst, sizeof(dst));
+	log_warn("SYN flood towards %s port %u: %llu new flows in %u ms (threshold %u), %llu+ from %s",
+		 dst, a.dport, (unsigned long long)a.count, a.window_ms,
+		 a.threshold, (unsigned long long)a.src_count, src);
+	submit(ev, &a, rec->key.ifindex);
+}
+
+static void check_scans(struct event_ctx *ev,
+			const struct vnfsec_new_flow_record *rec)
+{
+	const struct vnfsec_flow_key *k = &rec->key;
+	struct scan_probe p = {
+		.ts_ns = rec->hdr.ts_ns, .saddr = k->saddr, .daddr = k->daddr,
+		.dport = k->dport, .proto = k->proto,
+	};
+	struct scan_detector *sd[] = { ev->scan_fast, ev->scan_slow };
+	struct scan_verdict v;
+	struct assessment a;
+	struct timeval tv;
+	char src[16];
+	unsigned int i;
+
+	/* Connection attempts only: a TCP flow opened by an answer is not. */
+	if (k->proto == IPPROTO_TCP &&
+	    (!(rec->tcp_flags & VNFSEC_TCP_SYN) ||
+	     (rec->tcp_flags & VNFSEC_TCP_ACK)))
+		return;
+	if (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP)
+		return;
+	for (i = 0; i < 2; i++) {
+		if (!sd[i] || !scan_feed(sd[i], &p, &v))
+			continue;
+		gettimeofday(&tv, NULL);
+		memset(&a, 0, sizeof(a));
+		a.time_unix_ms = (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+		a.heuristic = v.horizontal ?
+			VNFSEC__HEURISTIC__HEURISTIC_HORIZONTAL_SCAN :
+			VNFSEC__HEURISTIC__HEURISTIC_VERTICAL_SCAN;
+		a.severity = i ? 6 : 5;	/* a slow scan is a careful one */
+		a.saddr = v.saddr;
+		a.daddr = v.daddr;
+		a.count = v.distinct;
+		a.src_count = v.distinct;
+		a.window_ms = v.window_ms;
+		a.threshold = v.threshold;
+		inet_ntop(AF_INET, &a.saddr, src, sizeof(src));
+		log_warn("%s %s scan from %s: ~%u distinct %s in %llu ms (threshold %u)",
+			 i ? "slow" : "fast",
+			 v.horizontal ? "horizontal" : "vertical", src,
+			 v.distinct, v.horizontal ? "hosts" : "ports",
+			 (unsigned long long)v.window_ms, v.threshold);
+		submit(ev, &a, k->ifindex);
+	}
+}
 
 int events_handle(void *ctx, void *data, size_t len)
 {
 	const struct vnfsec_record_hdr *hdr = data;
 	const struct vnfsec_new_flow_record *rec = data;
 	struct event_ctx *ev = ctx;
-	struct assessment a;
-	char ifname[IF_NAMESIZE];
-	char src[16], dst[16];
 
 	ev->records++;
 	if (len < sizeof(*hdr) || hdr->version != VNFSEC_ABI_VERSION ||
@@ -31,16 +106,7 @@ int events_handle(void *ctx, void *data, size_t len)
 	}
 	if (hdr->type != VNFSEC_REC_NEW_FLOW || len < sizeof(*rec))
 		return 0;
-	if (!syn_flood_feed(ev->syn_flood, rec, &a))
-		return 0;
-
-	if (if_indextoname(rec->key.ifindex, ifname))
-		snprintf(a.iface, sizeof(a.iface), "%s", ifname);
-	inet_ntop(AF_INET, &a.saddr, src, sizeof(src));
-	inet_ntop(AF_INET, &a.daddr, dst, sizeof(dst));
-	log_warn("SYN flood towards %s port %u: %llu new flows in %u ms (threshold %u), %llu+ from %s",
-		 dst, a.dport, (unsigned long long)a.count, a.window_ms,
-		 a.threshold, (unsigned long long)a.src_count, src);
-	uplink_submit(ev->uplink, &a);
+	check_syn_flood(ev, rec);
+	check_scans(ev, rec);
 	return 0;
 }

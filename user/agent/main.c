@@ -15,6 +15,8 @@
 #include <bpf/libbpf.h>
 
 #include "user/agent/agent.h"
+#include "user/agent/control.h"
+#include "user/agent/scan.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
 
@@ -37,10 +39,18 @@ static void usage(FILE *out)
 "  --syn-threshold N     new SYN flows to one destination per window\n"
 "                        that make a flood (default 500)\n"
 "  --window-ms MS        detection window (default 1000)\n"
+"  --scan-hosts N        distinct hosts one source opens flows to within\n"
+"                        the window that make a horizontal scan (50)\n"
+"  --scan-ports N        distinct ports, for a vertical scan (100)\n"
+"  --slow-scan-window S  long window for slow scans (300; 0: off)\n"
+"  --slow-scan-hosts N   and its thresholds (30)\n"
+"  --slow-scan-ports N   (60)\n"
 "  --heartbeat S         seconds between heartbeats (default 5)\n"
 "  --spool-dir DIR       assessments not yet acknowledged by the server\n"
 "                        (default /var/lib/vnfsec/spool)\n"
 "  --spool-max-mb N      bound of the spool on disk (default 16)\n"
+"  --control PATH        control socket for vnfsecctl\n"
+"                        (default /run/vnfsec/agent.sock)\n"
 "  --verbose\n");
 }
 
@@ -61,7 +71,13 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "syn-threshold", required_argument, NULL, 'T' },
 		{ "window-ms", required_argument, NULL, 'W' },
 		{ "heartbeat", required_argument, NULL, 'B' },
+		{ "scan-hosts", required_argument, NULL, 'H' },
+		{ "scan-ports", required_argument, NULL, 'O' },
+		{ "slow-scan-window", required_argument, NULL, 'L' },
+		{ "slow-scan-hosts", required_argument, NULL, 'J' },
+		{ "slow-scan-ports", required_argument, NULL, 'K' },
 		{ "spool-dir", required_argument, NULL, 'S' },
+		{ "control", required_argument, NULL, 'Q' },
 		{ "spool-max-mb", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -111,7 +127,36 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 					   "--heartbeat"))
 				return -EINVAL;
 			break;
+		case 'H':
+			if (parse_uint_opt(optarg, 2, 100000, &cfg->scan_hosts,
+					   "--scan-hosts"))
+				return -EINVAL;
+			break;
+		case 'O':
+			if (parse_uint_opt(optarg, 2, 100000, &cfg->scan_ports,
+					   "--scan-ports"))
+				return -EINVAL;
+			break;
+		case 'L':
+			if (parse_uint_opt(optarg, 0, 86400,
+					   &cfg->slow_scan_window_s,
+					   "--slow-scan-window"))
+				return -EINVAL;
+			break;
+		case 'J':
+			if (parse_uint_opt(optarg, 2, 100000,
+					   &cfg->slow_scan_hosts,
+					   "--slow-scan-hosts"))
+				return -EINVAL;
+			break;
+		case 'K':
+			if (parse_uint_opt(optarg, 2, 100000,
+					   &cfg->slow_scan_ports,
+					   "--slow-scan-ports"))
+				return -EINVAL;
+			break;
 		case 'S': cfg->spool_dir = optarg; break;
+		case 'Q': cfg->control_path = optarg; break;
 		case 'M':
 			if (parse_uint_opt(optarg, 1, 65536, &cfg->spool_max_mb,
 					   "--spool-max-mb"))
@@ -151,16 +196,26 @@ static void report_losses(const struct sensor *s, uint64_t *last)
 	*last = lost;
 }
 
-static int run(const struct agent_config *cfg, struct sensor *sensor,
-	       struct event_ctx *ev, struct enforcer *enf, int epfd,
-	       int tick_fd, struct ring_buffer *rb)
+/* Everything the loop drives. */
+struct agent_rt {
+	const struct agent_config *cfg;
+	struct sensor *sensor;
+	struct event_ctx *ev;
+	struct enforcer *enf;
+	struct control *control;
+	struct ring_buffer *rb;
+	int epfd;
+	int tick_fd;
+};
+
+static int run(struct agent_rt *rt)
 {
 	struct epoll_event evs[16];
 	uint64_t lost = 0;
 
-	sensor_counter(sensor, VNFSEC_CNT_RINGBUF_FULL, &lost);
+	sensor_counter(rt->sensor, VNFSEC_CNT_RINGBUF_FULL, &lost);
 	for (;;) {
-		int n = epoll_wait(epfd, evs, 16, -1);
+		int n = epoll_wait(rt->epfd, evs, 16, -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -168,29 +223,34 @@ static int run(const struct agent_config *cfg, struct sensor *sensor,
 			return -errno;
 		}
 		for (int i = 0; i < n; i++) {
+			uint32_t tag = evs[i].data.u32;
 			uint64_t ticks;
 
-			switch (evs[i].data.u32) {
+			switch (tag) {
 			case AGENT_EV_RINGBUF:
-				if (ring_buffer__consume(rb) < 0)
+				if (ring_buffer__consume(rt->rb) < 0)
 					log_warn("ring buffer read failed");
 				break;
 			case AGENT_EV_UPLINK:
-				uplink_io(ev->uplink, evs[i].events);
+				uplink_io(rt->ev->uplink, evs[i].events);
 				break;
 			case AGENT_EV_TIMER:
-				if (read(tick_fd, &ticks, sizeof(ticks)) <= 0)
+				if (read(rt->tick_fd, &ticks, sizeof(ticks)) <= 0)
 					break;
-				enforcer_tick(enf);
-				uplink_tick(ev->uplink, sensor);
-				report_losses(sensor, &lost);
+				enforcer_tick(rt->enf);
+				uplink_tick(rt->ev->uplink, rt->sensor);
+				report_losses(rt->sensor, &lost);
 				break;
 			case AGENT_EV_SIGNAL:
 				log_info("signal received; exiting (%s)",
-					 cfg->detach_on_exit ?
+					 rt->cfg->detach_on_exit ?
 					 "detaching the fast path" :
 					 "the fast path stays attached and enforcing");
 				return 0;
+			default:
+				if (tag >= CONTROL_EV_LISTEN)
+					control_io(rt->control, tag,
+						   evs[i].events);
 			}
 		}
 	}
@@ -203,15 +263,22 @@ int main(int argc, char **argv)
 		.server_name = "vnfsec-server",
 		.syn_threshold = 500,
 		.window_ms = 1000,
+		.scan_hosts = 50,
+		.scan_ports = 100,
+		.slow_scan_window_s = 300,
+		.slow_scan_hosts = 30,
+		.slow_scan_ports = 60,
 		.heartbeat_s = 5,
 		.spool_dir = "/var/lib/vnfsec/spool",
 		.spool_max_mb = 16,
+		.control_path = "/run/vnfsec/agent.sock",
 	};
 	struct event_ctx ev = { .cfg = &cfg };
 	struct sensor sensor = { .prog_fd = -1 };
 	char agent_id[WIRE_AGENT_ID_MAX + 1];
 	struct enforcer *enf = NULL;
 	struct ring_buffer *rb = NULL;
+	struct control *control = NULL;
 	int epfd = -1, sig_fd = -1, tick_fd = -1, verbose = 0, ret;
 	bool sensor_up = false;
 	SSL_CTX *tls = NULL;
@@ -242,8 +309,17 @@ int main(int argc, char **argv)
 	tick_fd = evloop_tick(1);
 	enf = enforcer_new(sensor.blocklist_v4_fd);
 	ev.syn_flood = syn_flood_new(cfg.syn_threshold, cfg.window_ms);
+	ev.scan_fast = scan_new(&(struct scan_config){
+		.window_ns = cfg.window_ms * 1000000ULL,
+		.horizontal = cfg.scan_hosts, .vertical = cfg.scan_ports });
+	if (cfg.slow_scan_window_s)
+		ev.scan_slow = scan_new(&(struct scan_config){
+			.window_ns = cfg.slow_scan_window_s * 1000000000ULL,
+			.horizontal = cfg.slow_scan_hosts,
+			.vertical = cfg.slow_scan_ports });
 	rb = ring_buffer__new(sensor.events_fd, events_handle, &ev, NULL);
 	if (epfd < 0 || sig_fd < 0 || tick_fd < 0 || !enf || !ev.syn_flood ||
+	    !ev.scan_fast || (cfg.slow_scan_window_s && !ev.scan_slow) ||
 	    !rb) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto out;
@@ -261,13 +337,27 @@ int main(int argc, char **argv)
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto out;
 	}
-	log_info("agent %s watching %u interfaces; SYN flood threshold %u per %u ms",
-		 agent_id, cfg.nr_ifaces, cfg.syn_threshold, cfg.window_ms);
-	ret = run(&cfg, &sensor, &ev, enf, epfd, tick_fd, rb);
+	ret = control_open(cfg.control_path, epfd, &(struct control_ctx){
+		.cfg = &cfg, .sensor = &sensor, .enf = enf,
+		.uplink = ev.uplink, .agent_id = agent_id }, &control);
+	if (ret)
+		goto out;
+	ev.on_assessment = control_publish;
+	ev.on_assessment_ctx = control;
+	log_info("agent %s watching %u interfaces; SYN flood threshold %u per %u ms; control socket %s",
+		 agent_id, cfg.nr_ifaces, cfg.syn_threshold, cfg.window_ms,
+		 cfg.control_path);
+	ret = run(&(struct agent_rt){
+		.cfg = &cfg, .sensor = &sensor, .ev = &ev, .enf = enf,
+		.control = control, .rb = rb, .epfd = epfd,
+		.tick_fd = tick_fd });
 out:
+	control_close(control);
 	uplink_free(ev.uplink);
 	ring_buffer__free(rb);
 	syn_flood_free(ev.syn_flood);
+	scan_free(ev.scan_fast);
+	scan_free(ev.scan_slow);
 	enforcer_free(enf);
 	if (sensor_up)
 		sensor_close(&sensor, &cfg);

@@ -206,7 +206,7 @@ static int on_action(struct uplink *u, const Vnfsec__Action *act)
 	memcpy(&addr, act->src_addr.data, sizeof(addr));
 	r.seq = act->seq;
 	r.status = enforcer_block(u->enf, addr, act->prefix_len, act->ttl_s,
-				  act->seq);
+				  act->seq, VNFSEC_BLOCK_SERVER_ACTION);
 	f.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
 	f.action_result = &r;
 	return send_frame(u, &f);
@@ -337,6 +337,16 @@ static void heartbeat(struct uplink *u, const struct sensor *s)
 		disconnect(u, strerror(-ret));
 	else
 		watch(u, EPOLL_CTL_MOD);
+}
+
+bool uplink_connected(const struct uplink *u)
+{
+	return u->state == UPLINK_READY;
+}
+
+unsigned int uplink_pending(const struct uplink *u)
+{
+	return spool_pending(u->spool);
 }
 
 void uplink_tick(struct uplink *u, const struct sensor *s)

@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Agent side of docs/control.md. Whoever writes to this socket can lift
+ * blocks, so it is root's alone: mode 0600 and the peer's uid checked.
+ * Requests are bounded (one line, 64 KiB); replies are queued per client
+ * and a client that stops reading is cut rather than stalling the agent.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "user/agent/control.h"
+#include "user/common/log.h"
+#include "user/common/vnfsec.pb-c.h"
+
+#define LINE_MAX_BYTES	65536
+#define WBUF_MAX	(1U << 20)
+#define ALERTS_KEPT	256
+
+struct client {
+	int fd;
+	bool follow;			/* streams alerts */
+	char *rbuf;
+	size_t rlen;
+	char *wbuf;
+	size_t wlen;
+};
+
+struct control {
+	int fd;
+	int epfd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct control_ctx ctx;
+	struct client clients[CONTROL_CLIENTS_MAX];
+	struct assessment alerts[ALERTS_KEPT];	/* ring, newest last */
+	unsigned int alerts_head;
+	unsigned int nr_alerts;
+};
+
+static void watch(struct control *c, unsigned int slot, int op)
+{
+	struct client *cl = &c->clients[slot];
+	struct epoll_event ev = {
+		.events = EPOLLIN | (cl->wlen ? EPOLLOUT : 0),
+		.data.u32 = CONTROL_EV_CLIENT + slot,
+	};
+
+	epoll_ctl(c->epfd, op, cl->fd, &ev);
+}
+
+static void drop_client(struct control *c, unsigned int slot)
+{
+	struct client *cl = &c->clients[slot];
+
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+	close(cl->fd);
+	free(cl->rbuf);
+	free(cl->wbuf);
+	memset(cl, 0, sizeof(*cl));
+	cl->fd = -1;
+}
+
+/* Queue one JSON line; false when the client has stopped reading. */
+static bool queue_line(struct client *cl, json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o,
+						       JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(s);
+	char *nb;
+
+	if (cl->wlen + len + 1 > WBUF_MAX)
+		return false;
+	nb = realloc(cl->wbuf, cl->wlen + len + 1);
+	if (!nb)
+		return false;
+	cl->wbuf = nb;
+	memcpy(cl->wbuf + cl->wlen, s, len);
+	cl->wbuf[cl->wlen + len] = '\n';
+	cl->wlen += len + 1;
+	return true;
+}
+
+static int flush(struct client *cl)
+{
+	while (cl->wlen) {
+		ssize_t n = send(cl->fd, cl->wbuf, cl->wlen, MSG_NOSIGNAL);
+
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		memmove(cl->wbuf, cl->wbuf + n, cl->wlen - n);
+		cl->wlen -= n;
+	}
+	return 0;
+}
+
+static const char *heuristic_name(uint32_t h, char *buf, size_t len)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&vnfsec__heuristic__descriptor, h);
+	const char *name = v ? v->name : "unknown";
+	size_t i;
+
+	/* "HEURISTIC_SYN_FLOOD" -> "syn_flood", as in the server's log. */
+	if (!strncmp(name, "HEURISTIC_", 10))
+		name += 10;
+	for (i = 0; name[i] && i + 1 < len; i++)
+		buf[i] = name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 :
+							    name[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+static json_object *ip_json(uint32_t addr)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &addr, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+static json_object *alert_json(const struct assessment *a)
+{
+	json_object *o = json_object_new_object();
+	char name[48];
+
+	json_object_object_add(o, "id", json_object_new_uint64(a->id));
+	json_object_object_add(o, "time_ms",
+			       json_object_new_uint64(a->time_unix_ms));
+	json_object_object_add(o, "heuristic", json_object_new_string(
+		heuristic_name(a->heuristic, name, sizeof(name))));
+	json_object_object_add(o, "severity", json_object_new_int(a->severity));
+	json_object_object_add(o, "src_ip", ip_json(a->saddr));
+	json_object_object_add(o, "dest_ip", ip_json(a->daddr));
+	json_object_object_add(o, "dest_port", json_object_new_int(a->dport));
+	json_object_object_add(o, "count", json_object_new_uint64(a->count));
+	json_object_object_add(o, "src_count",
+			       json_object_new_uint64(a->src_count));
+	json_object_object_add(o, "window_ms",
+			       json_object_new_int64(a->window_ms));
+	json_object_object_add(o, "threshold",
+			       json_object_new_int64(a->threshold));
+	json_object_object_add(o, "in_iface", json_object_new_string(a->iface));
+	return o;
+}
+
+static int get_str(json_object *args, const char *key, const char **out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(args, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+static int get_uint(json_object *args, const char *key, unsigned int max,
+		    unsigned int *out)
+{
+	json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(args, key, &v))
+		return -ENOENT;
+	if (!json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	n = json_object_get_int64(v);
+	if (n < 0 || n > max)
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
+/* "A.B.C.D" or "A.B.C.D/N" */
+static int parse_prefix(const char *s, uint32_t *addr, uint32_t *len)
+{
+	char buf[INET_ADDRSTRLEN + 4];
+	char *slash, *end;
+	unsigned long n = 32;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash++ = '\0';
+		n = strtoul(slash, &end, 10);
+		if (*end || end == slash || n < 1 || n > 32)
+			return -EINVAL;
+	}
+	if (inet_pton(AF_INET, buf, addr) != 1)
+		return -EINVAL;
+	*len = n;
+	return 0;
+}
+
+static json_object *cmd_status(struct control *c)
+{
+	static const char *const names[] = VNFSEC_COUNTER_NAMES;
+	const struct agent_config *cfg = c->ctx.cfg;
+	json_object *o = json_object_new_object();
+	json_object *ifs = json_object_new_array();
+	json_object *cnt = json_object_new_object();
+	unsigned int i;
+
+	json_object_object_add(o, "agent_id",
+			       json_object_new_string(c->ctx.agent_id));
+	json_object_object_add(o, "server", json_object_new_string(cfg->server));
+	json_object_object_add(o, "connected", json_object_new_boolean(
+		uplink_connected(c->ctx.uplink)));
+	json_object_object_add(o, "spooled", json_object_new_int(
+		uplink_pending(c->ctx.uplink)));
+	json_object_object_add(o, "blocks", json_object_new_int(
+		enforcer_count(c->ctx.enf)));
+	json_object_object_add(o, "fast_path_adopted",
+			       json_object_new_boolean(c->ctx.sensor->adopted));
+	for (i = 0; i < cfg->nr_ifaces; i++)
+		json_object_array_add(ifs,
+				      json_object_new_string(cfg->ifaces[i]));
+	json_object_object_add(o, "interfaces", ifs);
+	for (i = 0; i < VNFSEC_CNT_MAX && i < sizeof(names) / sizeof(*names);
+	     i++) {
+		uint64_t v;
+
+		if (!sensor_counter(c->ctx.sensor, i, &v))
+			json_object_object_add(cnt, names[i],
+					       json_object_new_uint64(v));
+	}
+	json_object_object_add(o, "counters", cnt);
+	return o;
+}
+
+static void add_block(void *ctx, const struct block_info *b)
+{
+	json_object *o = json_object_new_object();
+	char buf[INET_ADDRSTRLEN + 4];
+	char addr[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &b->addr, addr, sizeof(addr));
+	snprintf(buf, sizeof(buf), "%s/%u", addr, b->prefix_len);
+	json_object_object_add(o, "type", json_object_new_string("block"));
+	json_object_object_add(o, "target", json_object_new_string(buf));
+	json_object_object_add(o, "seq", json_object_new_uint64(b->seq));
+	json_object_object_add(o, "expires_in_s",
+			       json_object_new_int64(b->expires_in_s));
+	json_object_object_add(o, "origin", json_object_new_string(
+		b->reason == VNFSEC_BLOCK_OPERATOR ? "operator" :
+		b->reason == VNFSEC_BLOCK_LOCAL ? "agent" : "server"));
+	json_object_array_add(ctx, o);
+}
+
+static json_object *cmd_alerts(struct control *c, json_object *args)
+{
+	json_object *arr = json_object_new_array();
+	unsigned int limit = ALERTS_KEPT, i, first;
+
+	if (get_uint(args, "limit", ALERTS_KEPT, &limit) == -EINVAL)
+		limit = 0;
+	first = c->nr_alerts > limit ? c->nr_alerts - limit : 0;
+	for (i = first; i < c->nr_alerts; i++)
+		json_object_array_add(arr, alert_json(
+			&c->alerts[(c->alerts_head + i) % ALERTS_KEPT]));
+	return arr;
+}
+
+/* Run one request; returns the result, or NULL with *err and *why set. */
+static json_object *dispatch(struct control *c, struct client *cl,
+			     const char *cmd, json_object *args, int *err,
+			     const char **why)
+{
+	uint32_t addr, len;
+	unsigned int ttl = 0;
+	const char *s;
+	json_object *v;
+
+	if (!strcmp(cmd, "status"))
+		return cmd_status(c);
+	if (!strcmp(cmd, "alerts")) {
+		if (json_object_object_get_ex(args, "follow", &v) &&
+		    json_object_get_boolean(v))
+			cl->follow = true;
+		return cmd_alerts(c, args);
+	}
+	if (!strcmp(cmd, "actions")) {
+		json_object *arr = json_object_new_array();
+
+		enforcer_foreach(c->ctx.enf, add_block, arr);
+		return arr;
+	}
+	if (!strcmp(cmd, "block") || !strcmp(cmd, "unblock")) {
+		if (get_str(args, "addr", &s) || parse_prefix(s, &addr, &len)) {
+			*err = EINVAL;
+			*why = "addr: not an IPv4 address or prefix (A.B.C.D[/N])";
+			return NULL;
+		}
+		if (!strcmp(cmd, "unblock")) {
+			*err = -enforcer_unblock(c->ctx.enf, addr, len);
+			*why = *err == ENOENT ? "no such block" : "unblock failed";
+			return *err ? NULL : json_object_new_object();
+		}
+		if (get_uint(args, "ttl_s", 86400 * 365, &ttl) == -EINVAL) {
+			*err = EINVAL;
+			*why = "ttl_s: not an integer in 0..31536000";
+			return NULL;
+		}
+		*err = -enforcer_block(c->ctx.enf, addr, len, ttl, 0,
+				       VNFSEC_BLOCK_OPERATOR);
+		*why = "block failed (see the agent's log)";
+		return *err ? NULL : json_object_new_object();
+	}
+	*err = EOPNOTSUPP;
+	*why = "unknown command";
+	return NULL;
+}
+
+static void handle_line(struct control *c, struct client *cl, char *line)
+{
+	json_object *req = json_tokener_parse(line), *resp, *v, *args = NULL;
+	json_object *result = NULL;
+	const char *why = NULL;
+	int err = 0;
+
+	resp = json_object_new_object();
+	if (!req || !json_object_is_type(req, json_type_object) ||
+	    !json_object_object_get_ex(req, "cmd", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		err = EINVAL;
+		why = "request is not a JSON object with a \"cmd\" string";
+	} else {
+		if (!json_object_object_get_ex(req, "args", &args))
+			args = NULL;
+		result = dispatch(c, cl, json_object_get_string(v), args, &err,
+				  &why);
+	}
+	if (req && json_object_object_get_ex(req, "id", &v))
+		json_object_object_add(resp, "id", json_object_get(v));
+	json_object_object_add(resp, "ok", json_object_new_boolean(!err));
+	if (err) {
+		json_object_object_add(resp, "errno", json_object_new_int(err));
+		json_object_object_add(resp, "error",
+				       json_object_new_string(why));
+	} else {
+		json_object_object_add(resp, "result", result);
+		if (cl->follow)
+			json_object_object_add(resp, "stream",
+					       json_object_new_boolean(true));
+	}
+	if (!queue_line(cl, resp))
+		cl->wlen = WBUF_MAX;	/* marks it for dropping */
+	json_object_put(resp);
+	json_object_put(req);
+}
+
+static void client_read(struct control *c, unsigned int slot)
+{
+	struct client *cl = &c->clients[slot];
+	char *nl;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(cl->fd, cl->rbuf + cl->rlen,
+			 LINE_MAX_BYTES - cl->rlen, 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			drop_client(c, slot);
+			return;
+		}
+		if (n < 0)
+			break;
+		cl->rlen += n;
+		while ((nl = memchr(cl->rbuf, '\n', cl->rlen))) {
+			*nl = '\0';
+			handle_line(c, cl, cl->rbuf);
+			cl->rlen -= nl + 1 - cl->rbuf;
+			memmove(cl->rbuf, nl + 1, cl->rlen);
+		}
+		if (cl->rlen == LINE_MAX_BYTES) {
+			log_warn("control: request longer than %d bytes; closing that client",
+				 LINE_MAX_BYTES);
+			drop_client(c, slot);
+			return;
+		}
+	}
+	if (cl->wlen >= WBUF_MAX || flush(cl)) {
+		drop_client(c, slot);
+		return;
+	}
+	watch(c, slot, EPOLL_CTL_MOD);
+}
+
+static void accept_client(struct control *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	unsigned int slot;
+	int fd;
+
+	fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+	    cred.uid != 0) {
+		log_warn("control: refused a client of uid %d: root only",
+			 len == sizeof(cred) ? (int)cred.uid : -1);
+		close(fd);
+		return;
+	}
+	for (slot = 0; slot < CONTROL_CLIENTS_MAX; slot++)
+		if (c->clients[slot].fd < 0)
+			break;
+	if (slot == CONTROL_CLIENTS_MAX) {
+		log_warn("control: %d clients already connected; refusing another",
+			 CONTROL_CLIENTS_MAX);
+		close(fd);
+		return;
+	}
+	c->clients[slot].rbuf = malloc(LINE_MAX_BYTES);
+	if (!c->clients[slot].rbuf) {
+		close(fd);
+		return;
+	}
+	c->clients[slot].fd = fd;
+	watch(c, slot, EPOLL_CTL_ADD);
+}
+
+void control_io(struct control *c, uint32_t tag, uint32_t events)
+{
+	unsigned int slot = tag - CONTROL_EV_CLIENT;
+
+	if (tag == CONTROL_EV_LISTEN) {
+		accept_client(c);
+		return;
+	}
+	if (slot >= CONTROL_CLIENTS_MAX || c->clients[slot].fd < 0)
+		return;
+	if (events & EPOLLOUT && !(events & EPOLLIN)) {
+		if (flush(&c->clients[slot]))
+			drop_client(c, slot);
+		else
+			watch(c, slot, EPOLL_CTL_MOD);
+		return;
+	}
+	client_read(c, slot);
+}
+
+void control_publish(void *control, const struct assessment *a)
+{
+	struct control *c = control;
+	unsigned int slot;
+
+	if (c->nr_alerts == ALERTS_KEPT) {
+		c->alerts_head = (c->alerts_head + 1) % ALERTS_KEPT;
+		c->nr_alerts--;
+	}
+	c->alerts[(c->alerts_head + c->nr_alerts++) % ALERTS_KEPT] = *a;
+
+	for (slot = 0; slot < CONTROL_CLIENTS_MAX; slot++) {
+		struct client *cl = &c->clients[slot];
+		json_object *o;
+		bool ok;
+
+		if (cl->fd < 0 || !cl->follow)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "event", alert_json(a));
+		ok = queue_line(cl, o);
+		json_object_put(o);
+		if (!ok || flush(cl))
+			drop_client(c, slot);
+		else
+			watch(c, slot, EPOLL_CTL_MOD);
+	}
+}
+
+int control_open(const char *path, int epfd, const struct control_ctx *ctx,
+		 struct control **out)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN,
+				  .data.u32 = CONTROL_EV_LISTEN };
+	struct control *c;
+	unsigned int i;
+	char *dir, *slash;
+	int ret;
+
+	*out = NULL;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_err("control socket path %s is too long; check --control",
+			path);
+		return -ENAMETOOLONG;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->ctx = *ctx;
+	c->epfd = epfd;
+	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		c->clients[i].fd = -1;
+	strcpy(sun.sun_path, path);
+	strcpy(c->path, path);
+	dir = strdup(path);
+	slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0700);
+	}
+	free(dir);
+
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		goto fail;
+	/* A socket left by a killed agent would make bind fail. */
+	unlink(path);
+	if (bind(c->fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    chmod(path, 0600) || listen(c->fd, 16) ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev))
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	ret = -errno;
+	log_err("cannot open control socket %s: %s; check --control", path,
+		strerror(-ret));
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+	return ret;
+}
+
+void control_close(struct control *c)
+{
+	unsigned int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		if (c->clients[i].fd >= 0)
+			drop_client(c, i);
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	unlink(c->path);
+	free(c);
+}

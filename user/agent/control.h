@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent's control socket (docs/control.md): JSON lines over a Unix
+ * stream socket, for vnfsecctl and operators' scripts.
+ */
+#ifndef VNFSEC_CONTROL_H
+#define VNFSEC_CONTROL_H
+
+#include <stdint.h>
+
+#include "user/agent/agent.h"
+
+#define CONTROL_CLIENTS_MAX 16
+
+struct control_ctx {
+	const struct agent_config *cfg;
+	const struct sensor *sensor;
+	struct enforcer *enf;
+	struct uplink *uplink;
+	const char *agent_id;
+};
+
+struct control;
+
+/* Listen on @path (replacing a stale socket); watched in @epfd. */
+int control_open(const char *path, int epfd, const struct control_ctx *ctx,
+		 struct control **out);
+void control_close(struct control *c);
+
+/* epoll tags: the listener, and one per client slot above it. */
+#define CONTROL_EV_LISTEN	100
+#define CONTROL_EV_CLIENT	101
+void control_io(struct control *c, uint32_t tag, uint32_t events);
+
+/* Remember an assessment for `alerts` and stream it to followers. */
+void control_publish(void *control, const struct assessment *a);
+
+#endif /* VNFSEC_CONTROL_H */
