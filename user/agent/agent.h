@@ -9,6 +9,7 @@
  *   enforce.c     corrective actions written into the fast path's maps
  *   control.c     the control socket vnfsecctl talks to
  *   scan.c        scan detection (fast and slow)
+ *   posture.c     which VNFs run here: namespaces, interfaces, processes
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -29,6 +30,7 @@ enum agent_event_source {
 	AGENT_EV_UPLINK,
 	AGENT_EV_TIMER,
 	AGENT_EV_SIGNAL,
+	AGENT_EV_POSTURE,
 };
 
 struct agent_config {
@@ -51,6 +53,7 @@ struct agent_config {
 	unsigned int heartbeat_s;
 	const char *spool_dir;		/* unacknowledged assessments */
 	const char *control_path;	/* Unix socket for vnfsecctl */
+	const char *netns_dir;		/* where VNF namespaces are named */
 	unsigned int spool_max_mb;
 };
 

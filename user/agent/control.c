@@ -257,6 +257,52 @@ static void add_block(void *ctx, const struct block_info *b)
 	json_object_array_add(ctx, o);
 }
 
+static json_object *cmd_vnfs(struct control *c)
+{
+	json_object *arr = json_object_new_array();
+	unsigned int i, j, k;
+
+	for (i = 0; i < posture_count(c->ctx.posture); i++) {
+		const struct vnf_posture *v = posture_get(c->ctx.posture, i);
+		json_object *o = json_object_new_object();
+		json_object *ifs = json_object_new_array();
+		json_object *pids = json_object_new_array();
+
+		json_object_object_add(o, "name",
+				       json_object_new_string(v->name));
+		json_object_object_add(o, "netns_inode",
+				       json_object_new_uint64(v->netns_ino));
+		for (j = 0; j < v->nr_ifaces; j++) {
+			json_object *io = json_object_new_object();
+			json_object *addrs = json_object_new_array();
+
+			for (k = 0; k < v->ifaces[j].nr_addrs; k++)
+				json_object_array_add(addrs,
+					json_object_new_string(
+						v->ifaces[j].addrs[k]));
+			json_object_object_add(io, "name",
+				json_object_new_string(v->ifaces[j].name));
+			json_object_object_add(io, "addrs", addrs);
+			json_object_array_add(ifs, io);
+		}
+		json_object_object_add(o, "ifaces", ifs);
+		json_object_object_add(o, "processes",
+				       json_object_new_int(v->nr_pids));
+		for (j = 0; j < v->nr_pids && j < POSTURE_PIDS_MAX; j++) {
+			json_object *po = json_object_new_object();
+
+			json_object_object_add(po, "pid",
+					       json_object_new_int(v->pids[j]));
+			json_object_object_add(po, "comm",
+				json_object_new_string(v->comms[j]));
+			json_object_array_add(pids, po);
+		}
+		json_object_object_add(o, "pids", pids);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 static json_object *cmd_alerts(struct control *c, json_object *args)
 {
 	json_object *arr = json_object_new_array();
@@ -283,6 +329,8 @@ static json_object *dispatch(struct control *c, struct client *cl,
 
 	if (!strcmp(cmd, "status"))
 		return cmd_status(c);
+	if (!strcmp(cmd, "vnfs"))
+		return cmd_vnfs(c);
 	if (!strcmp(cmd, "alerts")) {
 		if (json_object_object_get_ex(args, "follow", &v) &&
 		    json_object_get_boolean(v))

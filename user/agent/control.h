@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "user/agent/agent.h"
+#include "user/agent/posture.h"
 
 #define CONTROL_CLIENTS_MAX 16
 
@@ -18,6 +19,7 @@ struct control_ctx {
 	struct enforcer *enf;
 	struct uplink *uplink;
 	const char *agent_id;
+	const struct posture *posture;
 };
 
 struct control;

@@ -16,6 +16,7 @@
 
 #include "user/agent/agent.h"
 #include "user/agent/control.h"
+#include "user/agent/posture.h"
 #include "user/agent/scan.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
@@ -51,6 +52,8 @@ static void usage(FILE *out)
 "  --spool-max-mb N      bound of the spool on disk (default 16)\n"
 "  --control PATH        control socket for vnfsecctl\n"
 "                        (default /run/vnfsec/agent.sock)\n"
+"  --netns-dir DIR       named network namespaces, one per VNF\n"
+"                        (default /run/netns)\n"
 "  --verbose\n");
 }
 
@@ -78,6 +81,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "slow-scan-ports", required_argument, NULL, 'K' },
 		{ "spool-dir", required_argument, NULL, 'S' },
 		{ "control", required_argument, NULL, 'Q' },
+		{ "netns-dir", required_argument, NULL, 'N' },
 		{ "spool-max-mb", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -157,6 +161,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 			break;
 		case 'S': cfg->spool_dir = optarg; break;
 		case 'Q': cfg->control_path = optarg; break;
+		case 'N': cfg->netns_dir = optarg; break;
 		case 'M':
 			if (parse_uint_opt(optarg, 1, 65536, &cfg->spool_max_mb,
 					   "--spool-max-mb"))
@@ -199,6 +204,9 @@ static void report_losses(const struct sensor *s, uint64_t *last)
 /* Everything the loop drives. */
 struct agent_rt {
 	const struct agent_config *cfg;
+	struct posture *posture;
+	bool rescan;			/* a namespace came or went */
+	unsigned int ticks;
 	struct sensor *sensor;
 	struct event_ctx *ev;
 	struct enforcer *enf;
@@ -240,6 +248,21 @@ static int run(struct agent_rt *rt)
 				enforcer_tick(rt->enf);
 				uplink_tick(rt->ev->uplink, rt->sensor);
 				report_losses(rt->sensor, &lost);
+				/*
+				 * ip-netns mounts the namespace just after
+				 * creating its file: look again a second
+				 * later, and every 10 s for processes.
+				 */
+				if (rt->rescan || ++rt->ticks % 10 == 0) {
+					posture_scan(rt->posture);
+					rt->rescan = false;
+				}
+				break;
+			case AGENT_EV_POSTURE:
+				if (posture_changed(rt->posture)) {
+					posture_scan(rt->posture);
+					rt->rescan = true;
+				}
 				break;
 			case AGENT_EV_SIGNAL:
 				log_info("signal received; exiting (%s)",
@@ -272,6 +295,7 @@ int main(int argc, char **argv)
 		.spool_dir = "/var/lib/vnfsec/spool",
 		.spool_max_mb = 16,
 		.control_path = "/run/vnfsec/agent.sock",
+		.netns_dir = "/run/netns",
 	};
 	struct event_ctx ev = { .cfg = &cfg };
 	struct sensor sensor = { .prog_fd = -1 };
@@ -279,6 +303,8 @@ int main(int argc, char **argv)
 	struct enforcer *enf = NULL;
 	struct ring_buffer *rb = NULL;
 	struct control *control = NULL;
+	struct posture *posture = NULL;
+	int posture_fd = -1;
 	int epfd = -1, sig_fd = -1, tick_fd = -1, verbose = 0, ret;
 	bool sensor_up = false;
 	SSL_CTX *tls = NULL;
@@ -337,9 +363,16 @@ int main(int argc, char **argv)
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto out;
 	}
+	ret = posture_open(cfg.netns_dir, &posture, &posture_fd);
+	if (!ret)
+		ret = evloop_add(epfd, posture_fd,
+				 (epoll_data_t){ .u32 = AGENT_EV_POSTURE });
+	if (ret)
+		goto out;
 	ret = control_open(cfg.control_path, epfd, &(struct control_ctx){
 		.cfg = &cfg, .sensor = &sensor, .enf = enf,
-		.uplink = ev.uplink, .agent_id = agent_id }, &control);
+		.uplink = ev.uplink, .agent_id = agent_id,
+		.posture = posture }, &control);
 	if (ret)
 		goto out;
 	ev.on_assessment = control_publish;
@@ -348,11 +381,13 @@ int main(int argc, char **argv)
 		 agent_id, cfg.nr_ifaces, cfg.syn_threshold, cfg.window_ms,
 		 cfg.control_path);
 	ret = run(&(struct agent_rt){
-		.cfg = &cfg, .sensor = &sensor, .ev = &ev, .enf = enf,
+		.cfg = &cfg, .posture = posture, .sensor = &sensor, .ev = &ev,
+		.enf = enf,
 		.control = control, .rb = rb, .epfd = epfd,
 		.tick_fd = tick_fd });
 out:
 	control_close(control);
+	posture_close(posture);
 	uplink_free(ev.uplink);
 	ring_buffer__free(rb);
 	syn_flood_free(ev.syn_flood);
