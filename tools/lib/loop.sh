@@ -80,8 +80,10 @@ loop_bpftool_load() {
 
 # The agent, in the switch namespace where the VNF ports are. nsenter
 # (not `ip netns exec`) keeps the host's /sys/fs/bpf and its pins visible.
-loop_start_agent() {
+# loop_spawn_agent starts it; loop_start_agent also waits for the server.
+loop_spawn_agent() {
 	local ca=$loop_work/ca
+	rm -f "$loop_work/agent.sock"	# a killed agent leaves it behind
 	nsenter --net="/run/netns/$NS_SW" "$LOOP_BUILD/bin/vnfsec-agent" \
 		--iface "$SW_IF_ATTACKER" --iface "$SW_IF_SGW" \
 		--iface "$SW_IF_PGW" --iface "$SW_IF_BILLING" \
@@ -90,9 +92,22 @@ loop_start_agent() {
 		--server "$MGMT_IP_SERVER:$LOOP_PORT" --ca "$ca/ca.pem" \
 		--cert "$ca/agent-$loop_id.pem" --key "$ca/agent-$loop_id.key" \
 		--syn-threshold "$LOOP_SYN_THRESHOLD" "$@" \
-		2>"$loop_work/agent.log" &
+		2>>"$loop_work/agent.log" &
 	loop_agent_pid=$!
-	loop_wait 15 grep -q 'connected to server' "$loop_work/agent.log"
+	loop_wait 10 test -S "$loop_work/agent.sock"
+}
+
+loop_connections() {
+	local n
+	n=$(grep -c 'connected to server' "$loop_work/agent.log" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+loop_start_agent() {
+	local before
+	before=$(loop_connections)
+	loop_spawn_agent "$@" &&
+		loop_wait 15 test "$(loop_connections)" -gt "$before"
 }
 
 # loop_ctl CMD [ARGS-JSON]: one request on the agent's control socket;

@@ -54,6 +54,7 @@ struct agent_config {
 	const char *spool_dir;		/* unacknowledged assessments */
 	const char *control_path;	/* Unix socket for vnfsecctl */
 	const char *netns_dir;		/* where VNF namespaces are named */
+	unsigned int protect_ttl_s;	/* block flood/scan sources locally */
 	unsigned int spool_max_mb;
 };
 
@@ -87,6 +88,7 @@ struct assessment {
 	uint64_t count, src_count;
 	uint32_t window_ms, threshold;
 	char iface[16];
+	char local_action[48];		/* what the agent did itself, if any */
 };
 
 struct syn_flood;
@@ -147,6 +149,7 @@ struct event_ctx {
 	struct scan_detector *scan_fast;
 	struct scan_detector *scan_slow;	/* long window, low bar */
 	struct uplink *uplink;
+	struct enforcer *enf;		/* for protect mode */
 	const struct agent_config *cfg;
 	/* Told of every assessment sent (the control socket's alerts). */
 	void (*on_assessment)(void *ctx, const struct assessment *a);

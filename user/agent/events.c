@@ -14,11 +14,30 @@
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
 
+/*
+ * Protect mode: the source is blocked here and now, without waiting for
+ * the server (onset to drop in well under a second); the server learns
+ * what was done from the assessment's evidence.
+ */
+static void protect(struct event_ctx *ev, struct assessment *a)
+{
+	unsigned int ttl = ev->cfg->protect_ttl_s;
+	char src[INET_ADDRSTRLEN];
+
+	if (!ttl || !a->src_count ||
+	    enforcer_block(ev->enf, a->saddr, 32, ttl, 0, VNFSEC_BLOCK_LOCAL))
+		return;
+	inet_ntop(AF_INET, &a->saddr, src, sizeof(src));
+	snprintf(a->local_action, sizeof(a->local_action),
+		 "blocked %s/32 for %u s", src, ttl);
+}
+
 static void submit(struct event_ctx *ev, struct assessment *a,
 		   uint32_t ifindex)
 {
 	char ifname[IF_NAMESIZE];
 
+	protect(ev, a);
 	if (if_indextoname(ifindex, ifname))
 		snprintf(a->iface, sizeof(a->iface), "%s", ifname);
 	if (!uplink_submit(ev->uplink, a) && ev->on_assessment)
@@ -46,7 +65,7 @@ static void check_scans(struct event_ctx *ev,
 {
 	const struct vnfsec_flow_key *k = &rec->key;
 	struct scan_probe p = {
-		.ts_ns = rec->hdr.ts_ns, .saddr = k->saddr, .daddr = k->daddr,
+		.ts_ns = rec->hdr.ts_ns, .saddr = k->saddr.v4, .daddr = k->daddr.v4,
 		.dport = k->dport, .proto = k->proto,
 	};
 	struct scan_detector *sd[] = { ev->scan_fast, ev->scan_slow };
@@ -61,7 +80,8 @@ static void check_scans(struct event_ctx *ev,
 	    (!(rec->tcp_flags & VNFSEC_TCP_SYN) ||
 	     (rec->tcp_flags & VNFSEC_TCP_ACK)))
 		return;
-	if (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP)
+	if ((k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP) ||
+	    k->family != VNFSEC_AF_INET)	/* IPv4 only, for now */
 		return;
 	for (i = 0; i < 2; i++) {
 		if (!sd[i] || !scan_feed(sd[i], &p, &v))

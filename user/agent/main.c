@@ -54,6 +54,9 @@ static void usage(FILE *out)
 "                        (default /run/vnfsec/agent.sock)\n"
 "  --netns-dir DIR       named network namespaces, one per VNF\n"
 "                        (default /run/netns)\n"
+"  --protect-ttl S       protect mode: block a flood's or scan's source\n"
+"                        here for S seconds without waiting for the\n"
+"                        server, and tell it (default 0: off)\n"
 "  --verbose\n");
 }
 
@@ -82,6 +85,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "spool-dir", required_argument, NULL, 'S' },
 		{ "control", required_argument, NULL, 'Q' },
 		{ "netns-dir", required_argument, NULL, 'N' },
+		{ "protect-ttl", required_argument, NULL, 'R' },
 		{ "spool-max-mb", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -162,6 +166,11 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 'S': cfg->spool_dir = optarg; break;
 		case 'Q': cfg->control_path = optarg; break;
 		case 'N': cfg->netns_dir = optarg; break;
+		case 'R':
+			if (parse_uint_opt(optarg, 0, 86400, &cfg->protect_ttl_s,
+					   "--protect-ttl"))
+				return -EINVAL;
+			break;
 		case 'M':
 			if (parse_uint_opt(optarg, 1, 65536, &cfg->spool_max_mb,
 					   "--spool-max-mb"))
@@ -350,6 +359,7 @@ int main(int argc, char **argv)
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto out;
 	}
+	ev.enf = enf;
 	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id);
 	if (!ev.uplink)
 		goto out;

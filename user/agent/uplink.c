@@ -112,6 +112,7 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 			   size_t cap, size_t *len)
 {
 	Vnfsec__Assessment m = VNFSEC__ASSESSMENT__INIT;
+	Vnfsec__Evidence ev = VNFSEC__EVIDENCE__INIT, *evs[1] = { &ev };
 
 	m.id = a->id;
 	m.time_unix_ms = a->time_unix_ms;
@@ -127,6 +128,12 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 	m.window_ms = a->window_ms;
 	m.threshold = a->threshold;
 	m.iface = (char *)a->iface;
+	if (a->local_action[0]) {
+		ev.name = "local_action";
+		ev.text = (char *)a->local_action;
+		m.n_evidence = 1;
+		m.evidence = evs;
+	}
 	*len = vnfsec__assessment__get_packed_size(&m);
 	if (*len > cap)
 		return -EMSGSIZE;
