@@ -89,6 +89,7 @@ demo: all
 
 bench: all
 	VNFSEC_BUILD=$(SRC)/$(O) tools/bench-run
+	VNFSEC_BUILD=$(SRC)/$(O) tools/bench-loop
 
 clean: kmod-clean
 	rm -rf build
