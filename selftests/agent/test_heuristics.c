@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "user/agent/agent.h"
+#include "user/agent/baseline.h"
 #include "user/agent/scan.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
@@ -210,6 +211,42 @@ static void client_talking_to_few_services_is_no_scan(void **state)
 	scan_free(sd);
 }
 
+static void baseline_learns_then_flags_a_spike(void **state)
+{
+	struct baseline b;
+	unsigned int i;
+
+	(void)state;
+	baseline_init(&b, 1.0 / 60, 4.0, 100.0, 30);
+	/* A noisy but steady 1000/s, never flagged... */
+	for (i = 0; i < 120; i++)
+		assert_false(baseline_anomalous(&b, 1000 + (i % 7) * 20));
+	/* ...then ten times that is. */
+	assert_true(baseline_anomalous(&b, 10000));
+	/* The attack is not learned: it is still flagged a minute on. */
+	for (i = 0; i < 60; i++)
+		assert_true(baseline_anomalous(&b, 10000));
+	assert_false(baseline_anomalous(&b, 1050));
+}
+
+static void baseline_quiet_during_warmup_and_under_floor(void **state)
+{
+	struct baseline b;
+	unsigned int i;
+
+	(void)state;
+	baseline_init(&b, 1.0 / 60, 4.0, 100.0, 30);
+	/* Nothing is judged before the warm-up ends. */
+	for (i = 0; i < 29; i++)
+		assert_false(baseline_anomalous(&b, i % 2 ? 100000 : 0));
+	baseline_init(&b, 1.0 / 60, 4.0, 100.0, 30);
+	for (i = 0; i < 60; i++)
+		assert_false(baseline_anomalous(&b, 0));
+	/* A silent link going to 90/s is noise below the floor. */
+	assert_false(baseline_anomalous(&b, 90));
+	assert_true(baseline_anomalous(&b, 500));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +257,8 @@ int main(void)
 		cmocka_unit_test(vertical_scan_detected),
 		cmocka_unit_test(slow_scan_caught_by_long_window_only),
 		cmocka_unit_test(client_talking_to_few_services_is_no_scan),
+		cmocka_unit_test(baseline_learns_then_flags_a_spike),
+		cmocka_unit_test(baseline_quiet_during_warmup_and_under_floor),
 	};
 
 	log_init("test_heuristics", LOG_CRIT);

@@ -103,11 +103,13 @@ loop_connections() {
 	echo "${n:-0}"
 }
 
+loop_connected_more_than() { (($(loop_connections) > $1)); }
+
 loop_start_agent() {
 	local before
 	before=$(loop_connections)
 	loop_spawn_agent "$@" &&
-		loop_wait 15 test "$(loop_connections)" -gt "$before"
+		loop_wait 15 loop_connected_more_than "$before"
 }
 
 # loop_ctl CMD [ARGS-JSON]: one request on the agent's control socket;

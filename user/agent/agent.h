@@ -10,6 +10,7 @@
  *   control.c     the control socket vnfsecctl talks to
  *   scan.c        scan detection (fast and slow)
  *   posture.c     which VNFs run here: namespaces, interfaces, processes
+ *   rates.c       drop spikes and volume anomalies against baselines
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -158,5 +159,8 @@ struct event_ctx {
 	uint64_t bad_records;
 };
 int events_handle(void *ctx, void *data, size_t len);
+/* Protect (if on), send, and show on the control socket. */
+void events_submit(struct event_ctx *ev, struct assessment *a,
+		   uint32_t ifindex);
 
 #endif /* VNFSEC_AGENT_H */

@@ -32,7 +32,7 @@ static void protect(struct event_ctx *ev, struct assessment *a)
 		 "blocked %s/32 for %u s", src, ttl);
 }
 
-static void submit(struct event_ctx *ev, struct assessment *a,
+void events_submit(struct event_ctx *ev, struct assessment *a,
 		   uint32_t ifindex)
 {
 	char ifname[IF_NAMESIZE];
@@ -57,7 +57,7 @@ static void check_syn_flood(struct event_ctx *ev,
 	log_warn("SYN flood towards %s port %u: %llu new flows in %u ms (threshold %u), %llu+ from %s",
 		 dst, a.dport, (unsigned long long)a.count, a.window_ms,
 		 a.threshold, (unsigned long long)a.src_count, src);
-	submit(ev, &a, rec->key.ifindex);
+	events_submit(ev, &a, rec->key.ifindex);
 }
 
 static void check_scans(struct event_ctx *ev,
@@ -104,7 +104,7 @@ static void check_scans(struct event_ctx *ev,
 			 v.horizontal ? "horizontal" : "vertical", src,
 			 v.distinct, v.horizontal ? "hosts" : "ports",
 			 (unsigned long long)v.window_ms, v.threshold);
-		submit(ev, &a, k->ifindex);
+		events_submit(ev, &a, k->ifindex);
 	}
 }
 

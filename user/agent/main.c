@@ -17,6 +17,7 @@
 #include "user/agent/agent.h"
 #include "user/agent/control.h"
 #include "user/agent/posture.h"
+#include "user/agent/rates.h"
 #include "user/agent/scan.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
@@ -216,6 +217,7 @@ struct agent_rt {
 	struct posture *posture;
 	bool rescan;			/* a namespace came or went */
 	unsigned int ticks;
+	struct rates rates;
 	struct sensor *sensor;
 	struct event_ctx *ev;
 	struct enforcer *enf;
@@ -231,6 +233,7 @@ static int run(struct agent_rt *rt)
 	uint64_t lost = 0;
 
 	sensor_counter(rt->sensor, VNFSEC_CNT_RINGBUF_FULL, &lost);
+	rates_init(&rt->rates);
 	for (;;) {
 		int n = epoll_wait(rt->epfd, evs, 16, -1);
 
@@ -257,6 +260,7 @@ static int run(struct agent_rt *rt)
 				enforcer_tick(rt->enf);
 				uplink_tick(rt->ev->uplink, rt->sensor);
 				report_losses(rt->sensor, &lost);
+				rates_tick(&rt->rates, rt->sensor, rt->ev);
 				/*
 				 * ip-netns mounts the namespace just after
 				 * creating its file: look again a second

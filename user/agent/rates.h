@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Rate heuristics, sampled once a second against learned baselines:
+ * - drop spike: packets the fast path found malformed or truncated (a
+ *   fuzzing or evasion attempt, or a broken VNF);
+ * - volume anomaly: bytes/s received on each VNF port (exfiltration, a
+ *   flood that opens no new flows, a runaway VNF).
+ */
+#ifndef VNFSEC_RATES_H
+#define VNFSEC_RATES_H
+
+#include "user/agent/agent.h"
+#include "user/agent/baseline.h"
+
+struct rates {
+	struct baseline drops;
+	uint64_t last_drops;
+	bool primed;
+	struct baseline volume[AGENT_MAX_IFACES];
+	uint64_t last_bytes[AGENT_MAX_IFACES];
+	bool in_anomaly[AGENT_MAX_IFACES];	/* one report per episode */
+	bool in_drop_spike;
+};
+
+void rates_init(struct rates *r);
+/* One sample: read counters and port statistics, raise assessments. */
+void rates_tick(struct rates *r, const struct sensor *s,
+		struct event_ctx *ev);
+
+/* The malformed-packet counters of the fast path, summed. */
+int rates_malformed(const struct sensor *s, uint64_t *out);
+
+#endif /* VNFSEC_RATES_H */
