@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/store.h>
 #include <openssl/x509v3.h>
 
 #include "user/common/log.h"
@@ -24,11 +26,91 @@ static const char *ssl_err(void)
 	return buf;
 }
 
+/*
+ * A key that lives in the TPM: a persistent handle ("handle:0x81000002")
+ * or a TPM-wrapped blob file ("-----BEGIN TSS2 PRIVATE KEY-----"), which
+ * only the TPM that made it can use. The tpm2 provider (tpm2-openssl,
+ * TCTI from TPM2OPENSSL_TCTI) loads it; every operation with the private
+ * key then runs inside the TPM.
+ */
+static bool key_in_tpm(const char *key)
+{
+	static const char tss2[] = "-----BEGIN TSS2 PRIVATE KEY-----";
+	char line[sizeof(tss2)] = "";
+	FILE *f;
+
+	if (!strncmp(key, "handle:", 7))
+		return true;
+	f = fopen(key, "r");
+	if (!f)
+		return false;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	return !strncmp(line, tss2, sizeof(tss2) - 1);
+}
+
+/* Keep the default provider for everything the TPM key does not do. */
+static bool tls_tpm_provider(const char *uri)
+{
+	static OSSL_PROVIDER *tpm2;
+
+	if (!tpm2)
+		tpm2 = OSSL_PROVIDER_try_load(NULL, "tpm2", 1);
+	if (!tpm2)
+		log_err("tls: key %s is in the TPM but the tpm2 OpenSSL provider does not load; install tpm2-openssl",
+			uri);
+	return tpm2;
+}
+
+static int tls_use_tpm_key(SSL_CTX *ctx, const char *uri)
+{
+	OSSL_STORE_CTX *store;
+	EVP_PKEY *pkey = NULL;
+	int ret = 0;
+
+	store = OSSL_STORE_open(uri, NULL, NULL, NULL, NULL);
+	if (!store)
+		return 0;
+	while (!pkey && !OSSL_STORE_eof(store)) {
+		OSSL_STORE_INFO *info = OSSL_STORE_load(store);
+
+		if (!info)
+			break;
+		if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
+			pkey = OSSL_STORE_INFO_get1_PKEY(info);
+		OSSL_STORE_INFO_free(info);
+	}
+	OSSL_STORE_close(store);
+	if (pkey)
+		ret = SSL_CTX_use_PrivateKey(ctx, pkey);
+	EVP_PKEY_free(pkey);
+	return ret;
+}
+
+/* 1 when @key (a PEM file, or a TPM key: see key_in_tpm()) is in use. */
+static int tls_use_key(SSL_CTX *ctx, const char *key, bool tpm_key)
+{
+	if (tpm_key)
+		return tls_use_tpm_key(ctx, key);
+	return SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM);
+}
+
 SSL_CTX *tls_ctx_new(bool is_server, const struct tls_files *files)
 {
+	bool tpm_key = key_in_tpm(files->key);
 	SSL_CTX *ctx;
 
-	ctx = SSL_CTX_new(is_server ? TLS_server_method() : TLS_client_method());
+	if (tpm_key && !tls_tpm_provider(files->key))
+		return NULL;
+	/*
+	 * With a TPM key this context prefers the tpm2 provider: OpenSSL 3.0
+	 * would otherwise sign with the default provider's ECDSA, which
+	 * holds only the public half ("missing private key").
+	 */
+	ctx = SSL_CTX_new_ex(NULL, tpm_key ? "?provider=tpm2" : NULL,
+			     is_server ? TLS_server_method() :
+					 TLS_client_method());
 	if (!ctx) {
 		log_err("tls: cannot create context: %s", ssl_err());
 		return NULL;
@@ -45,8 +127,7 @@ SSL_CTX *tls_ctx_new(bool is_server, const struct tls_files *files)
 			files->cert, ssl_err());
 		goto out;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, files->key,
-					SSL_FILETYPE_PEM) != 1 ||
+	if (tls_use_key(ctx, files->key, tpm_key) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
 		log_err("tls: key %s unusable or not matching %s: %s",
 			files->key, files->cert, ssl_err());

@@ -16,7 +16,8 @@
 struct tls_files {
 	const char *ca;		/* CA that signs every peer's certificate */
 	const char *cert;	/* our certificate chain */
-	const char *key;	/* our private key */
+	const char *key;	/* our private key: a PEM file, a TPM-wrapped
+				 * TSS2 blob or "handle:0x81..." (tpm2 provider) */
 };
 
 /*

@@ -1,0 +1,30 @@
+# selftests/tpm: the trust layer against private swtpm instances.
+TPM_TEST_HELPERS := $(O)/selftests/tpm/swtpm.o
+
+$(O)/tests/tpm/test_tpm: selftests/tpm/test_tpm.c $(TPM_TEST_HELPERS) \
+		$(O)/lib/libvnfsec-tpm.a $(O)/lib/libvnfsec.a $(EXT)/.stamp \
+		$(TPM_PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(TPM_TEST_HELPERS) $(O)/lib/libvnfsec-tpm.a \
+		$(O)/lib/libvnfsec.a $(TPM_LIBS) $(LDLIBS)
+
+TESTS += $(O)/tests/tpm/test_tpm
+
+$(O)/tests/tpm/test_signing: selftests/tpm/test_signing.c \
+		$(O)/lib/libvnfsec.a $(EXT)/.stamp $(SIGNED_PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(O)/lib/libvnfsec.a $(LDLIBS)
+
+TESTS += $(O)/tests/tpm/test_signing
+
+$(O)/tests/tpm/test_tls: selftests/tpm/test_tls.c $(TPM_TEST_HELPERS) \
+		$(O)/lib/libvnfsec-tpm.a $(O)/lib/libvnfsec.a $(EXT)/.stamp \
+		$(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(TPM_TEST_HELPERS) $(O)/lib/libvnfsec-tpm.a \
+		$(O)/lib/libvnfsec.a $(TPM_LIBS) $(LDLIBS)
+
+TESTS += $(O)/tests/tpm/test_tls
