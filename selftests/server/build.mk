@@ -1,6 +1,33 @@
 # selftests/server: the server against real TLS clients on loopback.
+SRVTEST_LIB := selftests/server/srvlib.c
+
 $(O)/tests/server/test_server: selftests/server/test_server.c $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/lib/libvnfsec.a $(LDLIBS)
 
-TESTS += $(O)/tests/server/test_server
+$(O)/tests/server/test_incidents: selftests/server/test_incidents.c $(SRVTEST_LIB) selftests/server/srvlib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
+
+TESTS += $(O)/tests/server/test_server $(O)/tests/server/test_incidents
+
+# libFuzzer on the frame decoder, built with clang whatever CC is: the
+# decoder and the generated code are compiled in, instrumented.
+FUZZ_WIRE := $(O)/tests/server/fuzz_wire
+$(FUZZ_WIRE): selftests/server/fuzz_wire.c user/common/wire.c $(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O1 -D_GNU_SOURCE -I$(SRC) -I$(O)/gen \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ selftests/server/fuzz_wire.c user/common/wire.c \
+		$(O)/gen/user/common/vnfsec.pb-c.c $(shell pkg-config --libs libprotobuf-c)
+
+TESTS += $(FUZZ_WIRE)
+
+# make fuzz: at least a million executions of the decoder.
+FUZZ_RUNS ?= 1000000
+.PHONY: fuzz
+fuzz: $(FUZZ_WIRE)
+	@mkdir -p $(O)/fuzz/wire
+	$(FUZZ_WIRE) -runs=$(FUZZ_RUNS) -max_len=4096 \
+		-artifact_prefix=$(O)/fuzz/ $(O)/fuzz/wire \
+		selftests/server/fixtures/wire-seeds

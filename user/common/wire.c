@@ -45,6 +45,111 @@ static bool agent_id_ok(const char *id)
 	return true;
 }
 
+static const char *validate_flow(const Vnfsec__FlowTuple *t)
+{
+	if (!t)
+		return NULL;
+	if (!addr_ok(&t->src_addr) || t->dst_addr.len != t->src_addr.len)
+		return "flow: addresses not both 4 or both 16 bytes";
+	if (t->src_port > 65535 || t->dst_port > 65535 || t->proto > 255)
+		return "flow: port or protocol out of range";
+	return NULL;
+}
+
+static const char *validate_evidence(const Vnfsec__Assessment *a)
+{
+	size_t i;
+
+	if (a->n_evidence > WIRE_EVIDENCE_MAX)
+		return "assessment: too many evidence items";
+	for (i = 0; i < a->n_evidence; i++) {
+		const Vnfsec__Evidence *e = a->evidence[i];
+
+		if (!*e->name || strlen(e->name) > WIRE_NAME_MAX)
+			return "assessment: evidence name empty or too long";
+		if (strlen(e->text) > WIRE_TEXT_MAX)
+			return "assessment: evidence text too long";
+	}
+	return NULL;
+}
+
+static bool heuristic_ok(Vnfsec__Heuristic h)
+{
+	return h != VNFSEC__HEURISTIC__HEURISTIC_UNSPECIFIED &&
+	       protobuf_c_enum_descriptor_get_value(
+			&vnfsec__heuristic__descriptor, h);
+}
+
+static const char *validate_summary(const Vnfsec__IncidentSummary *s)
+{
+	if (!s->id || !s->revision)
+		return "incident summary: id or revision 0";
+	if (!heuristic_ok(s->heuristic))
+		return "incident summary: unknown heuristic";
+	if (s->severity < 1 || s->severity > 10)
+		return "incident summary: severity out of 1..10";
+	if (s->state == VNFSEC__INCIDENT_STATE__INCIDENT_UNSPECIFIED ||
+	    !protobuf_c_enum_descriptor_get_value(
+		    &vnfsec__incident_state__descriptor, s->state))
+		return "incident summary: unknown state";
+	if (s->src_addr.len && !addr_ok(&s->src_addr))
+		return "incident summary: address not 4 or 16 bytes";
+	if (s->dst_port > 65535)
+		return "incident summary: port out of range";
+	if (s->first_seen_ms > s->last_seen_ms)
+		return "incident summary: last seen before first seen";
+	if (strlen(s->indicator_source) > WIRE_NAME_MAX)
+		return "incident summary: indicator source too long";
+	return NULL;
+}
+
+/*
+ * protobuf-c keeps fields it does not know (a newer peer's additions, as
+ * they must be tolerated) but also accepts field number 0, which no
+ * encoder may produce and its own decoder refuses when it is sent on:
+ * refuse such frames here, in every nested message.
+ */
+static bool unknown_fields_ok(const ProtobufCMessage *m, int depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	unsigned int i;
+	size_t j;
+
+	if (depth > 8)
+		return false;
+	for (j = 0; j < m->n_unknown_fields; j++)
+		if (m->unknown_fields[j].tag == 0)
+			return false;
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[i];
+		const char *at = (const char *)m + fd->offset;
+
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)((const char *)m +
+						     fd->quantifier_offset);
+			ProtobufCMessage *const *v =
+				*(ProtobufCMessage *const *const *)at;
+
+			for (j = 0; j < n; j++)
+				if (!unknown_fields_ok(v[j], depth + 1))
+					return false;
+		} else if (*(ProtobufCMessage *const *)at) {
+			/* A oneof member not chosen may alias another one. */
+			if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+			    *(const uint32_t *)((const char *)m +
+						fd->quantifier_offset) !=
+			    fd->id)
+				continue;
+			if (!unknown_fields_ok(*(ProtobufCMessage *const *)at,
+					       depth + 1))
+				return false;
+		}
+	}
+	return true;
+}
+
 static const char *validate(const Vnfsec__Frame *f)
 {
 	const Vnfsec__Assessment *a;
@@ -52,6 +157,8 @@ static const char *validate(const Vnfsec__Frame *f)
 
 	if (f->version != WIRE_VERSION)
 		return "unsupported protocol version";
+	if (!unknown_fields_ok(&f->base, 0))
+		return "field number 0";
 	switch (f->body_case) {
 	case VNFSEC__FRAME__BODY_HELLO:
 		if (!agent_id_ok(f->hello->agent_id))
@@ -61,9 +168,7 @@ static const char *validate(const Vnfsec__Frame *f)
 		a = f->assessment;
 		if (a->id == 0)
 			return "assessment: id 0";
-		if (a->heuristic == VNFSEC__HEURISTIC__HEURISTIC_UNSPECIFIED ||
-		    !protobuf_c_enum_descriptor_get_value(
-			    &vnfsec__heuristic__descriptor, a->heuristic))
+		if (!heuristic_ok(a->heuristic))
 			return "assessment: unknown heuristic";
 		if (a->severity < 1 || a->severity > 10)
 			return "assessment: severity out of 1..10";
@@ -75,7 +180,12 @@ static const char *validate(const Vnfsec__Frame *f)
 			return "assessment: src_count above count";
 		if (strlen(a->iface) > 15)
 			return "assessment: interface name too long";
-		return NULL;
+		if (strlen(a->vnf_src) > WIRE_NAME_MAX ||
+		    strlen(a->vnf_dst) > WIRE_NAME_MAX)
+			return "assessment: VNF name too long";
+		if (validate_flow(a->flow))
+			return validate_flow(a->flow);
+		return validate_evidence(a);
 	case VNFSEC__FRAME__BODY_ACK:
 		return f->ack->assessment_id ? NULL : "ack: id 0";
 	case VNFSEC__FRAME__BODY_ACTION:
@@ -97,6 +207,12 @@ static const char *validate(const Vnfsec__Frame *f)
 			return "action result: status not 0 or -errno";
 		return NULL;
 	case VNFSEC__FRAME__BODY_HEARTBEAT:
+		return NULL;
+	case VNFSEC__FRAME__BODY_INCIDENT_SUMMARY:
+		return validate_summary(f->incident_summary);
+	case VNFSEC__FRAME__BODY_SUMMARY_ACK:
+		if (!f->summary_ack->incident_id || !f->summary_ack->revision)
+			return "summary ack: id or revision 0";
 		return NULL;
 	default:
 		return "no known message in frame";

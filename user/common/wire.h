@@ -17,6 +17,9 @@
 #define WIRE_HDR_LEN		4
 #define WIRE_FRAME_MAX		65536	/* payload bytes, header excluded */
 #define WIRE_AGENT_ID_MAX	63
+#define WIRE_NAME_MAX		63	/* feed names and other short labels */
+#define WIRE_TEXT_MAX		255	/* an evidence item's text */
+#define WIRE_EVIDENCE_MAX	32	/* evidence items in one assessment */
 
 /* Encode @f with its length header into a malloc'ed buffer. */
 int wire_encode(const Vnfsec__Frame *f, uint8_t **out, size_t *out_len);

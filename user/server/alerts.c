@@ -1,20 +1,57 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Alerts as JSON lines close to Suricata's EVE format, so the tools that
- * read EVE (jq, Filebeat, a SIEM) read ours: every fact is a field.
+ * read EVE (jq, Filebeat, a SIEM) read ours: every fact is a field. Each
+ * line goes to the alert log, to syslog when asked, and to the control
+ * socket's followers.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/time.h>
+#include <syslog.h>
 #include <json-c/json.h>
 
 #include "user/common/log.h"
+#include "user/server/control.h"
 #include "user/server/server.h"
+
+/* Per heuristic: the signature text and category an EVE reader sees. */
+static const struct {
+	const char *signature;
+	const char *category;
+	const char *proto;	/* when the evidence carries no flow */
+} sigs[] = {
+	[VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD] =
+		{ "vnfsec SYN flood", "Denial of Service", "TCP" },
+	[VNFSEC__HEURISTIC__HEURISTIC_HORIZONTAL_SCAN] =
+		{ "vnfsec horizontal scan", "Network Scan", "TCP" },
+	[VNFSEC__HEURISTIC__HEURISTIC_VERTICAL_SCAN] =
+		{ "vnfsec vertical port scan", "Network Scan", "TCP" },
+	[VNFSEC__HEURISTIC__HEURISTIC_FLOW_CUT] =
+		{ "vnfsec abnormal flow resets", "Denial of Service", "TCP" },
+	[VNFSEC__HEURISTIC__HEURISTIC_DROP_SPIKE] =
+		{ "vnfsec packet drop spike", "Denial of Service", NULL },
+	[VNFSEC__HEURISTIC__HEURISTIC_POLICY_VIOLATION] =
+		{ "vnfsec inter-VNF policy violation", "Policy Violation", NULL },
+	[VNFSEC__HEURISTIC__HEURISTIC_VOLUME_ANOMALY] =
+		{ "vnfsec traffic volume anomaly", "Anomaly", NULL },
+	[VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL] =
+		{ "vnfsec unexpected application protocol", "Protocol Anomaly", NULL },
+	[VNFSEC__HEURISTIC__HEURISTIC_SHM_INTRUSION] =
+		{ "vnfsec shared memory intrusion", "Host Intrusion", NULL },
+	[VNFSEC__HEURISTIC__HEURISTIC_CACHE_SIDE_CHANNEL] =
+		{ "vnfsec cache side-channel signs", "Host Intrusion", NULL },
+	[VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT] =
+		{ "vnfsec source above its rate", "Denial of Service", NULL },
+};
 
 int alerts_open(struct server *srv)
 {
 	const char *path = srv->cfg->alerts_path;
 
+	if (srv->cfg->syslog)
+		openlog("vnfsec-server", LOG_PID, LOG_DAEMON);
 	if (!strcmp(path, "-")) {
 		srv->alerts = stdout;
 		return 0;
@@ -30,14 +67,43 @@ int alerts_open(struct server *srv)
 	return 0;
 }
 
+void alerts_flush(struct server *srv)
+{
+	if (srv->alerts && fflush(srv->alerts))
+		log_err("cannot write alert log: %s; check disk space",
+			strerror(errno));
+}
+
 void alerts_close(struct server *srv)
 {
 	if (srv->alerts && srv->alerts != stdout)
 		fclose(srv->alerts);
 	srv->alerts = NULL;
+	if (srv->cfg->syslog)
+		closelog();
 }
 
-static json_object *event_new(const struct session *s, const char *type)
+static void add_str(json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, json_object_new_string(v));
+}
+
+static void add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+static void add_time(json_object *o, const char *key, time_t t)
+{
+	char stamp[64];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S+0000", &tm);
+	add_str(o, key, stamp);
+}
+
+static json_object *event_new(const char *agent_id, const char *type)
 {
 	json_object *ev = json_object_new_object();
 	char stamp[64], frac[16];
@@ -49,99 +115,232 @@ static json_object *event_new(const struct session *s, const char *type)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(frac, sizeof(frac), ".%06ld+0000", (long)tv.tv_usec);
 	strncat(stamp, frac, sizeof(stamp) - strlen(stamp) - 1);
-	json_object_object_add(ev, "timestamp", json_object_new_string(stamp));
-	json_object_object_add(ev, "event_type", json_object_new_string(type));
-	json_object_object_add(ev, "agent_id",
-			       json_object_new_string(s->conn.peer_cn));
+	add_str(ev, "timestamp", stamp);
+	add_str(ev, "event_type", type);
+	if (agent_id)
+		add_str(ev, "agent_id", agent_id);
 	return ev;
+}
+
+static void add_raw_addr(json_object *o, const char *key,
+			 const uint8_t *addr, size_t len)
+{
+	ProtobufCBinaryData b = { .len = len, .data = (uint8_t *)addr };
+	char buf[64];
+
+	add_str(o, key, wire_addr_str(&b, buf, sizeof(buf)));
 }
 
 static void add_addr(json_object *o, const char *key,
 		     const ProtobufCBinaryData *addr)
 {
-	char buf[64];
+	add_raw_addr(o, key, addr->data, addr->len);
+}
 
-	json_object_object_add(o, key, json_object_new_string(
-		wire_addr_str(addr, buf, sizeof(buf))));
+static const char *proto_name(unsigned int proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP: return "TCP";
+	case IPPROTO_UDP: return "UDP";
+	case IPPROTO_ICMP: return "ICMP";
+	case IPPROTO_ICMPV6: return "IPv6-ICMP";
+	case IPPROTO_SCTP: return "SCTP";
+	}
+	return NULL;
 }
 
 static void emit(struct server *srv, json_object *ev)
 {
 	const char *line = json_object_to_json_string_ext(ev,
-							  JSON_C_TO_STRING_PLAIN);
+							  JSON_LINE);
 
-	if (fprintf(srv->alerts, "%s\n", line) < 0 || fflush(srv->alerts))
+	/* Flushed once a round (alerts_flush()), not once a line. */
+	if (fprintf(srv->alerts, "%s\n", line) < 0)
 		log_err("cannot write alert log: %s; check disk space",
 			strerror(errno));
+	if (srv->cfg->syslog)
+		syslog(LOG_NOTICE, "%s", line);
+	control_publish(srv, ev);
 	json_object_put(ev);
 }
 
-void alert_assessment(struct server *srv, const struct session *s,
-		      const Vnfsec__Assessment *a)
+static json_object *indicator_json(const struct indicator *ind)
 {
-	json_object *ev = event_new(s, "alert");
+	json_object *o = json_object_new_object();
+
+	add_str(o, "type", indicator_type_name(ind->type));
+	add_str(o, "value", ind->value);
+	add_str(o, "source", ind->source);
+	json_object_object_add(o, "confidence",
+			       json_object_new_int(ind->confidence));
+	if (ind->expires)
+		add_time(o, "expires", ind->expires);
+	return o;
+}
+
+void alert_assessment(struct server *srv, const struct agent_record *agent,
+		      const Vnfsec__Assessment *a, const struct incident *inc)
+{
+	json_object *ev = event_new(agent->id, "alert");
 	json_object *alert = json_object_new_object();
 	json_object *vs = json_object_new_object();
+	unsigned int h = a->heuristic;
+	const char *proto = NULL;
+	size_t i;
 
 	add_addr(ev, "src_ip", &a->src_addr);
 	add_addr(ev, "dest_ip", &a->dst_addr);
+	if (a->flow) {
+		json_object_object_add(ev, "src_port",
+				       json_object_new_int(a->flow->src_port));
+		proto = proto_name(a->flow->proto);
+	}
 	json_object_object_add(ev, "dest_port", json_object_new_int(a->dst_port));
-	json_object_object_add(ev, "proto", json_object_new_string("TCP"));
-	json_object_object_add(ev, "in_iface", json_object_new_string(a->iface));
+	if (!proto && h < sizeof(sigs) / sizeof(sigs[0]))
+		proto = sigs[h].proto;
+	if (proto)
+		add_str(ev, "proto", proto);
+	if (a->iface[0])
+		add_str(ev, "in_iface", a->iface);
 
-	json_object_object_add(alert, "signature",
-			       json_object_new_string("vnfsec SYN flood"));
+	add_str(alert, "action", "allowed");
+	json_object_object_add(alert, "gid", json_object_new_int(1));
 	json_object_object_add(alert, "signature_id",
 			       json_object_new_int(a->heuristic));
-	json_object_object_add(alert, "category",
-			       json_object_new_string("syn_flood"));
+	json_object_object_add(alert, "rev", json_object_new_int(1));
+	add_str(alert, "signature", h < sizeof(sigs) / sizeof(sigs[0]) &&
+		sigs[h].signature ? sigs[h].signature : "vnfsec anomaly");
+	add_str(alert, "category", h < sizeof(sigs) / sizeof(sigs[0]) &&
+		sigs[h].category ? sigs[h].category : "Anomaly");
 	json_object_object_add(alert, "severity",
 			       json_object_new_int(a->severity));
 	json_object_object_add(ev, "alert", alert);
 
-	json_object_object_add(vs, "assessment_id",
-			       json_object_new_uint64(a->id));
-	json_object_object_add(vs, "agent_time_ms",
-			       json_object_new_uint64(a->time_unix_ms));
-	json_object_object_add(vs, "count", json_object_new_uint64(a->count));
-	json_object_object_add(vs, "src_count",
-			       json_object_new_uint64(a->src_count));
+	add_str(vs, "heuristic", heuristic_name(a->heuristic));
+	add_u64(vs, "assessment_id", a->id);
+	add_u64(vs, "agent_time_ms", a->time_unix_ms);
+	add_u64(vs, "count", a->count);
+	add_u64(vs, "src_count", a->src_count);
 	json_object_object_add(vs, "window_ms",
 			       json_object_new_int64(a->window_ms));
 	json_object_object_add(vs, "threshold",
 			       json_object_new_int64(a->threshold));
+	if (a->vnf_src[0])
+		add_str(vs, "vnf_src", a->vnf_src);
+	if (a->vnf_dst[0])
+		add_str(vs, "vnf_dst", a->vnf_dst);
+	if (a->n_evidence) {
+		json_object *e = json_object_new_object();
+
+		for (i = 0; i < a->n_evidence; i++) {
+			const Vnfsec__Evidence *x = a->evidence[i];
+
+			json_object_object_add(e, x->name, x->text[0] ?
+				json_object_new_string(x->text) :
+				json_object_new_uint64(x->value));
+		}
+		json_object_object_add(vs, "evidence", e);
+	}
+	if (inc) {
+		add_u64(vs, "incident_id", inc->id);
+		if (inc->has_indicator)
+			json_object_object_add(vs, "indicator",
+					       indicator_json(&inc->indicator));
+	}
 	json_object_object_add(ev, "vnfsec", vs);
 	emit(srv, ev);
 }
 
-void alert_action(struct server *srv, const struct session *s,
-		  const Vnfsec__Action *act)
+json_object *action_json(const struct action_record *act)
 {
-	json_object *ev = event_new(s, "action");
 	json_object *o = json_object_new_object();
 
-	add_addr(ev, "src_ip", &act->src_addr);
-	json_object_object_add(o, "type", json_object_new_string("block_source"));
-	json_object_object_add(o, "seq", json_object_new_uint64(act->seq));
+	add_str(o, "type", action_type_name(act->type));
+	add_u64(o, "seq", act->seq);
+	add_str(o, "agent", act->agent->id);
+	add_raw_addr(o, "addr", act->addr, act->addr_len);
 	json_object_object_add(o, "prefix_len",
 			       json_object_new_int(act->prefix_len));
 	json_object_object_add(o, "ttl_s", json_object_new_int64(act->ttl_s));
-	json_object_object_add(o, "assessment_id",
-			       json_object_new_uint64(act->assessment_id));
-	json_object_object_add(ev, "action", o);
+	add_str(o, "state", action_state_name(act->state));
+	if (act->incident_id)
+		add_u64(o, "incident_id", act->incident_id);
+	if (act->parent_seq)
+		add_u64(o, "parent_seq", act->parent_seq);
+	add_time(o, "sent", act->sent);
+	if (act->acked)
+		add_time(o, "acked_at", act->acked);
+	return o;
+}
+
+void alert_action(struct server *srv, const struct action_record *act)
+{
+	json_object *ev = event_new(act->agent->id, "action");
+
+	add_raw_addr(ev, "src_ip", act->addr, act->addr_len);
+	json_object_object_add(ev, "action", action_json(act));
 	emit(srv, ev);
 }
 
-void alert_action_result(struct server *srv, const struct session *s,
-			 const Vnfsec__ActionResult *r)
+void alert_action_result(struct server *srv, const struct action_record *act,
+			 const char *agent_id)
 {
-	json_object *ev = event_new(s, "action_result");
+	json_object *ev = event_new(agent_id, "action_result");
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "seq", json_object_new_uint64(r->seq));
-	json_object_object_add(o, "status", json_object_new_int(r->status));
-	json_object_object_add(o, "error", json_object_new_string(
-		r->status ? strerror(-r->status) : ""));
+	add_u64(o, "seq", act->seq);
+	add_str(o, "type", action_type_name(act->type));
+	add_raw_addr(o, "addr", act->addr, act->addr_len);
+	json_object_object_add(o, "status", json_object_new_int(act->status));
+	add_str(o, "error", act->status ? strerror(-act->status) : "");
+	if (act->incident_id)
+		add_u64(o, "incident_id", act->incident_id);
 	json_object_object_add(ev, "action_result", o);
+	emit(srv, ev);
+}
+
+json_object *incident_json(const struct incident *inc)
+{
+	json_object *o = json_object_new_object();
+	json_object *agents = json_object_new_array();
+	unsigned int i;
+
+	add_u64(o, "id", inc->id);
+	add_str(o, "type", heuristic_name(inc->heuristic));
+	json_object_object_add(o, "severity",
+			       json_object_new_int(inc->severity));
+	add_str(o, "state", incident_state_name(inc->state));
+	if (inc->src_len)
+		add_raw_addr(o, "src_ip", inc->src, inc->src_len);
+	else
+		json_object_object_add(o, "dest_port",
+				       json_object_new_int(inc->dst_port));
+	for (i = 0; i < inc->nr_agents; i++)
+		json_object_array_add(agents, json_object_new_string(
+			inc->agents[i].agent->id));
+	json_object_object_add(o, "agents", agents);
+	add_u64(o, "assessments", inc->assessments);
+	add_u64(o, "revision", inc->revision);
+	add_time(o, "first_seen", inc->first_seen);
+	add_time(o, "last_seen", inc->last_seen);
+	json_object_object_add(o, "actions_sent",
+			       json_object_new_int(inc->actions_sent));
+	json_object_object_add(o, "actions_applied",
+			       json_object_new_int(inc->actions_ok));
+	json_object_object_add(o, "actions_failed",
+			       json_object_new_int(inc->actions_failed));
+	if (inc->has_indicator)
+		json_object_object_add(o, "indicator",
+				       indicator_json(&inc->indicator));
+	return o;
+}
+
+void alert_incident(struct server *srv, const struct incident *inc)
+{
+	json_object *ev = event_new(NULL, "incident");
+
+	if (inc->src_len)
+		add_raw_addr(ev, "src_ip", inc->src, inc->src_len);
+	json_object_object_add(ev, "incident", incident_json(inc));
 	emit(srv, ev);
 }

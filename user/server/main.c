@@ -13,27 +13,43 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "user/common/evloop.h"
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
-#include "user/server/server.h"
+#include "user/server/control.h"
+#include "user/server/metrics.h"
+#include "user/server/playbook.h"
+#include "user/server/store.h"
 
-#define EV_LISTEN ((void *)1)
-#define EV_SIGNAL ((void *)2)
-#define EV_TIMER  ((void *)3)
+/* Fixed epoll tags; every other tag points at a struct led by ev_kind. */
+#define EV_LISTEN	((void *)1)
+#define EV_SIGNAL	((void *)2)
+#define EV_TIMER	((void *)3)
+#define EV_CONTROL	((void *)4)
+#define EV_METRICS	((void *)5)
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 "usage: vnfsec-server --listen ADDR:PORT --ca FILE --cert FILE --key FILE\n"
-"                     [--alerts FILE|-] [--port-file FILE] [--block-ttl S]\n"
-"                     [--max-agents N] [--handshake-timeout S] [--verbose]\n"
+"                     [--alerts FILE|-] [--syslog] [--port-file FILE]\n"
+"                     [--block-ttl S] [--max-agents N] [--handshake-timeout S]\n"
+"                     [--db FILE] [--import FORMAT:FILE]... [--playbook FILE]\n"
+"                     [--hook CMD] [--window S] [--idle-close S]\n"
+"                     [--control PATH] [--metrics ADDR:PORT]\n"
+"                     [--metrics-port-file FILE] [--parent ADDR:PORT]\n"
+"                     [--parent-name CN] [--parent-cert FILE]\n"
+"                     [--parent-key FILE] [--verbose]\n"
 "\n"
-"Accepts vnfsec agents over mutually authenticated TLS 1.3, writes their\n"
-"assessments as EVE-style JSON lines to --alerts (default stdout) and\n"
-"orders a block of a SYN flood's source for --block-ttl seconds (60).\n"
-"With port 0, the bound port is written to --port-file.\n");
+"Accepts vnfsec agents (and child servers) over mutually authenticated\n"
+"TLS 1.3, correlates their assessments into incidents against the threat\n"
+"database (--db, SQLite; feeds by --import cidr:FILE or csv:FILE), orders\n"
+"corrective actions by --playbook (default: block the source for\n"
+"--block-ttl seconds, 60), runs --hook with each incident as JSON on its\n"
+"stdin, and writes EVE-style JSON lines to --alerts (default stdout).\n"
+"Incidents are forwarded to --parent when set. docs/server.md has more.\n");
 }
 
 static int parse_args(int argc, char **argv, struct server_config *cfg,
@@ -49,14 +65,29 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		{ "block-ttl", required_argument, NULL, 't' },
 		{ "max-agents", required_argument, NULL, 'm' },
 		{ "handshake-timeout", required_argument, NULL, 'H' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "import", required_argument, NULL, 'I' },
+		{ "playbook", required_argument, NULL, 'P' },
+		{ "hook", required_argument, NULL, 'K' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "idle-close", required_argument, NULL, 'i' },
+		{ "control", required_argument, NULL, 'S' },
+		{ "metrics", required_argument, NULL, 'M' },
+		{ "metrics-port-file", required_argument, NULL, 'F' },
+		{ "parent", required_argument, NULL, 'u' },
+		{ "parent-name", required_argument, NULL, 'n' },
+		{ "parent-cert", required_argument, NULL, 'e' },
+		{ "parent-key", required_argument, NULL, 'y' },
+		{ "syslog", no_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "l:C:c:k:a:p:t:m:H:vh", opts,
-				  NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv,
+				  "l:C:c:k:a:p:t:m:H:D:I:P:K:w:i:S:M:F:u:n:e:y:gvh",
+				  opts, NULL)) != -1) {
 		switch (opt) {
 		case 'l': cfg->listen = optarg; break;
 		case 'C': cfg->tls.ca = optarg; break;
@@ -80,6 +111,36 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 					   "--handshake-timeout"))
 				return -EINVAL;
 			break;
+		case 'D': cfg->db_path = optarg; break;
+		case 'I':
+			if (cfg->nr_imports == SERVER_MAX_IMPORTS ||
+			    !strchr(optarg, ':')) {
+				log_err("--import FORMAT:FILE, at most %d times",
+					SERVER_MAX_IMPORTS);
+				return -EINVAL;
+			}
+			cfg->imports[cfg->nr_imports++] = optarg;
+			break;
+		case 'P': cfg->playbook_path = optarg; break;
+		case 'K': cfg->hook = optarg; break;
+		case 'w':
+			if (parse_uint_opt(optarg, 1, 86400, &cfg->window_s,
+					   "--window"))
+				return -EINVAL;
+			break;
+		case 'i':
+			if (parse_uint_opt(optarg, 1, 86400 * 30,
+					   &cfg->idle_close_s, "--idle-close"))
+				return -EINVAL;
+			break;
+		case 'S': cfg->control_path = optarg; break;
+		case 'M': cfg->metrics_listen = optarg; break;
+		case 'F': cfg->metrics_port_file = optarg; break;
+		case 'u': cfg->parent = optarg; break;
+		case 'n': cfg->parent_name = optarg; break;
+		case 'e': cfg->parent_cert = optarg; break;
+		case 'y': cfg->parent_key = optarg; break;
+		case 'g': cfg->syslog = true; break;
 		case 'v': *verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
@@ -159,6 +220,17 @@ static void session_close(struct server *srv, struct session *s,
 			break;
 		}
 	}
+	if (s->ack_queued) {
+		for (pp = &srv->ack_sessions; *pp; pp = &(*pp)->ack_next) {
+			if (*pp == s) {
+				*pp = s->ack_next;
+				break;
+			}
+		}
+	}
+	free(s->acks);
+	session_gone(srv, s);
+	srv->stats.sessions_closed++;
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, s->conn.fd, NULL);
 	conn_free(&s->conn);
 	free(s);
@@ -176,8 +248,28 @@ static int session_watch(struct server *srv, struct session *s, int op)
 	return epoll_ctl(srv->epoll_fd, op, s->conn.fd, &ev) ? -errno : 0;
 }
 
+int session_send(struct server *srv, struct session *s,
+		 const Vnfsec__Frame *f)
+{
+	int ret = conn_send(&s->conn, f);
+
+	/* Closed on the next tick: the caller may be walking the lists. */
+	if (ret) {
+		if (!s->broken)
+			log_warn("agent %s: cannot queue a frame: %s; closing its session",
+				 s->conn.peer_cn, strerror(-ret));
+		s->broken = true;
+		return ret;
+	}
+	if (conn_wants_write(&s->conn))
+		return session_watch(srv, s, EPOLL_CTL_MOD);
+	return 0;
+}
+
 static void accept_agents(struct server *srv)
 {
+	int one = 1;
+
 	for (;;) {
 		struct session *s;
 		int fd;
@@ -189,6 +281,8 @@ static void accept_agents(struct server *srv)
 				log_warn("accept failed: %s", strerror(errno));
 			return;
 		}
+		/* Acks and actions are small and wanted now, not batched. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (srv->nr_sessions >= srv->cfg->max_sessions) {
 			log_warn("refusing connection: %u agents already connected; raise --max-agents",
 				 srv->nr_sessions);
@@ -196,6 +290,8 @@ static void accept_agents(struct server *srv)
 			continue;
 		}
 		s = calloc(1, sizeof(*s));
+		if (s)
+			s->kind = EV_KIND_SESSION;
 		if (!s || conn_init(&s->conn, srv->tls, fd, NULL)) {
 			free(s);
 			close(fd);
@@ -227,12 +323,18 @@ static int session_io(struct server *srv, struct session *s)
 	while ((ret = conn_recv(&s->conn, &f, &why)) == 0) {
 		ret = session_on_frame(srv, s, f);
 		wire_free(f);
+		if (!ret && s->broken)
+			ret = -ENOBUFS;
 		if (ret) {
 			session_close(srv, s, strerror(-ret));
 			return 1;
 		}
 	}
+	if (srv->parent)
+		parent_push(srv);
 	if (ret != -EAGAIN) {
+		if (why)
+			srv->stats.frames_refused++;
 		if (why)
 			log_warn("agent %s at %s: bad frame: %s; closing",
 				 s->conn.peer_cn, s->conn.peer, why);
@@ -247,25 +349,157 @@ static int session_io(struct server *srv, struct session *s)
 	return session_watch(srv, s, EPOLL_CTL_MOD);
 }
 
-/* Connections that never finish a handshake must not hold a slot. */
-static void reap_stalled(struct server *srv)
+/*
+ * Connections that never finish a handshake must not hold a slot; those
+ * whose send queue overflowed are cut here, outside any list walk.
+ */
+static void reap_stalled(struct server *srv, time_t now)
 {
-	time_t now = time(NULL);
 	struct session *s = srv->sessions, *next;
 
 	for (; s; s = next) {
 		next = s->next;
-		if (!s->conn.established &&
-		    now - s->started >= srv->cfg->handshake_timeout_s)
+		if (s->broken)
+			session_close(srv, s, "send queue overflowed");
+		else if (!s->conn.established &&
+			 now - s->started >= srv->cfg->handshake_timeout_s)
 			session_close(srv, s, "no TLS handshake in time");
+	}
+}
+
+static void tick(struct server *srv)
+{
+	time_t now = time(NULL);
+
+	reap_stalled(srv, now);
+	incidents_tick(srv, now);
+	actions_tick(srv, now);
+	hooks_reap(srv);
+	control_tick(srv);
+	metrics_run(srv);
+	parent_tick(srv, now);
+}
+
+static void dispatch(struct server *srv, void *tag, uint32_t events)
+{
+	switch (*(enum ev_kind *)tag) {
+	case EV_KIND_SESSION:
+		session_io(srv, tag);
+		break;
+	case EV_KIND_CONTROL_CLIENT:
+		control_io(srv, tag, events);
+		break;
+	case EV_KIND_PARENT:
+		parent_io(srv, events);
+		break;
+	}
+}
+
+static int save_indicator(void *ctx, const struct indicator *ind)
+{
+	return store_indicator(ctx, ind);
+}
+
+static int load_indicator(void *ctx, const struct indicator *ind)
+{
+	return threatdb_add(ctx, ind);
+}
+
+int threatdb_import_stored(struct server *srv, const char *path,
+			   const char *format, const char *source,
+			   unsigned int *imported, unsigned int *skipped)
+{
+	int ret = store_begin(srv->store);
+
+	if (ret)
+		return ret;
+	ret = threatdb_import(srv->tdb, path, format, source, save_indicator,
+			      srv->store, imported, skipped);
+	/* Half a feed is worse than none: the store keeps all or nothing. */
+	if (ret) {
+		store_rollback(srv->store);
+		return ret;
+	}
+	return store_commit(srv->store);
+}
+
+/* Store, threat database, playbook: what the server knows and decides. */
+static int open_state(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	unsigned int i, imported, skipped;
+	int ret;
+
+	ret = store_open(cfg->db_path, &srv->store);
+	if (ret)
+		return ret;
+	ret = store_max_incident_id(srv->store, &srv->next_incident_id);
+	if (ret)
+		return ret;
+	srv->tdb = threatdb_new();
+	if (!srv->tdb)
+		return -ENOMEM;
+	ret = store_indicators_load(srv->store, time(NULL), load_indicator,
+				    srv->tdb);
+	if (ret)
+		return ret;
+	for (i = 0; i < cfg->nr_imports; i++) {
+		char format[8];
+		const char *colon = strchr(cfg->imports[i], ':');
+		size_t n = colon - cfg->imports[i];
+
+		snprintf(format, sizeof(format), "%.*s",
+			 (int)(n < sizeof(format) ? n : sizeof(format) - 1),
+			 cfg->imports[i]);
+		ret = threatdb_import_stored(srv, colon + 1, format, NULL,
+					     &imported, &skipped);
+		if (ret)
+			return ret;
+	}
+	return playbook_load(cfg->playbook_path, cfg->block_ttl_s, &srv->pb);
+}
+
+/*
+ * One round of events is one store transaction: a commit per round, not
+ * per fact. Acks wait for that commit, so an agent forgets nothing the
+ * store does not hold; a failed commit cuts those agents, and they send
+ * again from their queue when they reconnect.
+ */
+static void round_begin(struct server *srv)
+{
+	srv->in_round = !store_batch_begin(srv->store);
+}
+
+static void round_end(struct server *srv)
+{
+	struct session *s;
+	int ret = 0;
+
+	alerts_flush(srv);
+	if (srv->in_round) {
+		ret = store_batch_commit(srv->store);
+		srv->in_round = false;
+		if (ret)
+			srv->stats.store_errors++;
+	}
+	while ((s = srv->ack_sessions)) {
+		srv->ack_sessions = s->ack_next;
+		s->ack_queued = false;
+		if (ret)
+			s->broken = true;
+		else
+			session_flush_acks(srv, s);
+		s->nr_acks = 0;
 	}
 }
 
 static int serve(struct server *srv, int tick_fd)
 {
 	struct epoll_event evs[64];
+	bool stop = false, ticked;
+	uint64_t ticks;
 
-	for (;;) {
+	while (!stop) {
 		int n = epoll_wait(srv->epoll_fd, evs, 64, -1);
 
 		if (n < 0) {
@@ -273,23 +507,32 @@ static int serve(struct server *srv, int tick_fd)
 				continue;
 			return -errno;
 		}
+		ticked = false;
+		round_begin(srv);
 		for (int i = 0; i < n; i++) {
 			void *tag = evs[i].data.ptr;
-			uint64_t ticks;
 
 			if (tag == EV_LISTEN) {
 				accept_agents(srv);
 			} else if (tag == EV_SIGNAL) {
 				log_info("signal received; shutting down");
-				return 0;
+				stop = true;
 			} else if (tag == EV_TIMER) {
-				if (read(tick_fd, &ticks, sizeof(ticks)) > 0)
-					reap_stalled(srv);
+				ticked = read(tick_fd, &ticks, sizeof(ticks)) > 0;
+			} else if (tag == EV_CONTROL) {
+				control_accept(srv);
+			} else if (tag == EV_METRICS) {
+				metrics_run(srv);
 			} else {
-				session_io(srv, tag);
+				dispatch(srv, tag, evs[i].events);
 			}
 		}
+		/* Last: it may close sessions later events of the round name. */
+		if (ticked)
+			tick(srv);
+		round_end(srv);
 	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -299,6 +542,10 @@ int main(int argc, char **argv)
 		.block_ttl_s = 60,
 		.max_sessions = 4096,
 		.handshake_timeout_s = 10,
+		.db_path = ":memory:",
+		.parent_name = "vnfsec-server",
+		.window_s = 60,
+		.idle_close_s = 300,
 	};
 	struct server srv = { .cfg = &cfg, .listen_fd = -1, .epoll_fd = -1 };
 	int verbose = 0, sig_fd = -1, tick_fd = -1, ret;
@@ -314,6 +561,9 @@ int main(int argc, char **argv)
 	if (!srv.tls)
 		goto out;
 	ret = alerts_open(&srv);
+	if (ret)
+		goto out;
+	ret = open_state(&srv);
 	if (ret)
 		goto out;
 	ret = open_listener(&srv);
@@ -333,10 +583,26 @@ int main(int argc, char **argv)
 		log_err("cannot set up event loop: %s", strerror(errno));
 		goto out;
 	}
+	ret = control_open(&srv, EV_CONTROL);
+	if (!ret)
+		ret = metrics_open(&srv, EV_METRICS);
+	if (!ret)
+		ret = parent_open(&srv);
+	if (ret)
+		goto out;
+	parent_tick(&srv, time(NULL));
 	ret = serve(&srv, tick_fd);
 out:
 	while (srv.sessions)
 		session_close(&srv, srv.sessions, NULL);
+	parent_close(&srv);
+	metrics_close(&srv);
+	control_close(&srv);
+	incidents_free(&srv);
+	actions_free(&srv);
+	playbook_free(srv.pb);
+	threatdb_free(srv.tdb);
+	store_close(srv.store);
 	if (tick_fd >= 0)
 		close(tick_fd);
 	if (sig_fd >= 0)

@@ -3,11 +3,19 @@
 #ifndef VNFSEC_SERVER_H
 #define VNFSEC_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
 #include "user/common/tls.h"
+#include "user/server/threatdb.h"
+
+#define SERVER_MAX_IMPORTS	8
+/* json-c flags of every line we write: one line, "/" left alone. */
+#define JSON_LINE (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define INCIDENT_AGENTS_MAX	64	/* agents named in one incident */
+#define INCIDENT_HASH_SIZE	4096	/* buckets of the incident indexes */
 
 struct server_config {
 	const char *listen;		/* ADDR:PORT, port 0 picks one */
@@ -17,24 +25,131 @@ struct server_config {
 	unsigned int block_ttl_s;	/* TTL of the blocks the server orders */
 	unsigned int max_sessions;
 	unsigned int handshake_timeout_s;
+	const char *db_path;		/* SQLite database; ":memory:" */
+	const char *playbook_path;	/* YAML; built-in defaults without */
+	const char *hook;		/* run with incident JSON on stdin */
+	const char *control_path;	/* Unix control socket; NULL: none */
+	const char *metrics_listen;	/* ADDR:PORT of /metrics; NULL: none */
+	const char *metrics_port_file;
+	const char *parent;		/* ADDR:PORT of the parent server */
+	const char *parent_name;	/* CN on the parent's certificate */
+	const char *parent_cert;	/* our identity there; --cert */
+	const char *parent_key;
+	unsigned int window_s;		/* correlation window */
+	unsigned int idle_close_s;	/* quiet incidents close after this */
+	bool syslog;			/* alerts to syslog as well */
+	unsigned int nr_imports;
+	const char *imports[SERVER_MAX_IMPORTS];	/* FORMAT:PATH */
 };
 
-/* What the server remembers of an agent across its connections. */
+/* What the server remembers of an agent (or child server). */
 struct agent_record {
 	struct agent_record *next;
 	char id[WIRE_AGENT_ID_MAX + 1];	/* its certificate's CN */
+	char address[64];
+	bool is_server;			/* a child security server */
+	struct session *session;	/* NULL while disconnected */
+	time_t last_seen;
 	uint64_t last_assessment_id;	/* drops replays and duplicates */
 	uint64_t next_action_seq;
-	uint32_t blocked_src;		/* last source ordered blocked */
-	time_t blocked_until;
-	uint64_t ringbuf_lost;		/* its last reported loss total */
+	uint64_t assessments;
+	uint64_t ringbuf_lost;		/* its last reported loss totals */
+	uint64_t dropped_packets;
+	struct action_record *actions;	/* its own, newest first */
+};
+
+/* What an epoll event's pointer leads to: each such object starts so. */
+enum ev_kind {
+	EV_KIND_SESSION = 1,
+	EV_KIND_CONTROL_CLIENT,
+	EV_KIND_PARENT,
 };
 
 struct session {
+	enum ev_kind kind;		/* first: see enum ev_kind */
 	struct conn conn;
 	struct session *next;
 	time_t started;
 	struct agent_record *agent;	/* NULL until its hello */
+	bool broken;			/* its queue overflowed: close it */
+	/* Acks held until the round's commit (main.c round_end()). */
+	uint64_t *acks;
+	unsigned int nr_acks, cap_acks;
+	bool ack_queued;		/* on srv->ack_sessions */
+	struct session *ack_next;
+};
+
+enum incident_state {
+	INCIDENT_OPEN = 1,
+	INCIDENT_ACKNOWLEDGED,
+	INCIDENT_REMEDIATED,
+	INCIDENT_CLOSED,
+};
+
+struct incident_agent {
+	struct agent_record *agent;
+	bool ordered;			/* its playbook action was sent */
+};
+
+/* Assessments of one attack, from one agent or many. */
+struct incident {
+	struct incident *next;
+	struct incident *key_next;	/* in srv->by_key, while not closed */
+	struct incident *id_next;	/* in srv->by_id */
+	uint64_t id;
+	uint64_t revision;		/* grows on every change */
+	uint64_t forwarded;		/* revision the parent acknowledged */
+	uint64_t sent;			/* revision sent on this parent link */
+	uint64_t saved;			/* revision in the store */
+	int heuristic;			/* Vnfsec__Heuristic: its type */
+	unsigned int severity;		/* 1..10 */
+	unsigned int max_reported;	/* highest severity reported */
+	enum incident_state state;
+	uint8_t src[16];
+	uint8_t src_len;		/* 0 when it spans sources */
+	uint32_t dst_port;
+	time_t first_seen, last_seen;
+	uint64_t assessments;
+	bool has_indicator;
+	struct indicator indicator;	/* strongest that matched */
+	unsigned int nr_agents;
+	struct incident_agent agents[INCIDENT_AGENTS_MAX];
+	unsigned int actions_sent, actions_ok, actions_failed;
+	bool hook_run;
+};
+
+enum action_state { ACTION_SENT = 1, ACTION_APPLIED, ACTION_FAILED };
+
+struct action_record {
+	struct action_record *next;
+	struct action_record *agent_next;	/* in agent->actions */
+	uint64_t seq;			/* per agent */
+	struct agent_record *agent;
+	uint64_t incident_id;		/* 0: ordered by the parent */
+	uint64_t parent_seq;		/* the parent's order it carries out */
+	int type;
+	uint8_t addr[16];
+	uint8_t addr_len;
+	unsigned int prefix_len, ttl_s;
+	enum action_state state;
+	int status;
+	time_t sent, acked;
+};
+
+struct threatdb;
+struct store;
+struct playbook;
+struct control;
+struct metrics;
+struct parent_link;
+
+struct server_stats {
+	uint64_t assessments, duplicates, indicator_matches;
+	uint64_t actions_sent, actions_applied, actions_failed;
+	uint64_t incidents_by_type[16];
+	uint64_t frames_refused, sessions_closed, store_errors;
+	uint64_t hooks_run, hooks_failed;
+	uint64_t summaries_sent, summaries_received, parent_orders;
 };
 
 struct server {
@@ -45,22 +160,90 @@ struct server {
 	FILE *alerts;
 	struct session *sessions;
 	unsigned int nr_sessions;
+	struct session *ack_sessions;	/* with acks waiting for the commit */
+	bool in_round;			/* a store transaction is open */
+	unsigned int nr_agents_connected;
 	struct agent_record *agents;
+	struct incident *incidents;
+	/* Indexes: correlation by key, results and acks by id. */
+	struct incident *by_key[INCIDENT_HASH_SIZE];
+	struct incident *by_id[INCIDENT_HASH_SIZE];
+	uint64_t next_incident_id;
+	struct action_record *actions;
+	struct store *store;
+	struct threatdb *tdb;
+	struct playbook *pb;
+	struct control *ctl;
+	struct metrics *metrics;
+	struct parent_link *parent;
+	struct server_stats stats;
 };
+
+/* main.c: sessions, for the parts that order agents around. */
+int session_send(struct server *srv, struct session *s,
+		 const Vnfsec__Frame *f);
 
 /* session.c */
 void agents_free(struct server *srv);
 int session_on_frame(struct server *srv, struct session *s,
 		     const Vnfsec__Frame *f);
+void session_gone(struct server *srv, struct session *s);
+void session_flush_acks(struct server *srv, struct session *s);
+
+/* correlate.c: assessments and child summaries become incidents. */
+int correlate_assessment(struct server *srv, struct agent_record *agent,
+			 const Vnfsec__Assessment *a,
+			 struct incident **out);
+int correlate_summary(struct server *srv, struct agent_record *child,
+		      const Vnfsec__IncidentSummary *sum);
+void incidents_tick(struct server *srv, time_t now);
+void incident_set_state(struct server *srv, struct incident *inc,
+			enum incident_state state);
+struct incident *incident_find(struct server *srv, uint64_t id);
+void incidents_free(struct server *srv);
+const char *incident_state_name(enum incident_state state);
+const char *heuristic_name(int heuristic);
+
+/* remediate.c: playbooks, the hook, actions and their results. */
+void remediate(struct server *srv, struct incident *inc,
+	       struct agent_record *reporter, uint64_t cause);
+int order_block(struct server *srv, struct agent_record *agent,
+		const uint8_t *addr, uint8_t addr_len, unsigned int prefix_len,
+		unsigned int ttl_s, uint64_t incident_id, uint64_t parent_seq,
+		uint64_t cause);
+void action_result(struct server *srv, struct agent_record *agent,
+		   const Vnfsec__ActionResult *r);
+void hooks_reap(struct server *srv);
+void actions_tick(struct server *srv, time_t now);
+void actions_free(struct server *srv);
+const char *action_type_name(int type);
+const char *action_state_name(enum action_state state);
+
+/* parent.c: the link to our parent server, if any. */
+int parent_open(struct server *srv);
+void parent_close(struct server *srv);
+void parent_io(struct server *srv, uint32_t events);
+void parent_tick(struct server *srv, time_t now);
+void parent_push(struct server *srv);
+bool parent_connected(const struct server *srv);
+
+/* main.c: a feed into the threat database and the store. */
+int threatdb_import_stored(struct server *srv, const char *path,
+			   const char *format, const char *source,
+			   unsigned int *imported, unsigned int *skipped);
 
 /* alerts.c: EVE-like JSON lines. */
 int alerts_open(struct server *srv);
+void alerts_flush(struct server *srv);
 void alerts_close(struct server *srv);
-void alert_assessment(struct server *srv, const struct session *s,
-		      const Vnfsec__Assessment *a);
-void alert_action(struct server *srv, const struct session *s,
-		  const Vnfsec__Action *act);
-void alert_action_result(struct server *srv, const struct session *s,
-			 const Vnfsec__ActionResult *r);
+void alert_assessment(struct server *srv, const struct agent_record *agent,
+		      const Vnfsec__Assessment *a,
+		      const struct incident *inc);
+void alert_action(struct server *srv, const struct action_record *act);
+void alert_action_result(struct server *srv, const struct action_record *act,
+			 const char *agent_id);
+void alert_incident(struct server *srv, const struct incident *inc);
+struct json_object *incident_json(const struct incident *inc);
+struct json_object *action_json(const struct action_record *act);
 
 #endif /* VNFSEC_SERVER_H */

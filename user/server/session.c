@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * One agent's session: what the server believes from it and what it
- * answers. The agent's identity is its certificate's CN, never a field it
- * could forge in a frame.
+ * One agent's (or child server's) session: what the server believes from
+ * it and what it answers. The peer's identity is its certificate's CN,
+ * never a field it could forge in a frame.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,74 +10,107 @@
 #include <sys/time.h>
 
 #include "user/common/log.h"
-#include "user/server/server.h"
+#include "user/server/store.h"
 
-static int send_ack(struct session *s, uint64_t id)
+/* Held until the round's commit: see round_end() in main.c. */
+static int send_ack(struct server *srv, struct session *s, uint64_t id)
+{
+	if (s->nr_acks == s->cap_acks) {
+		unsigned int cap = s->cap_acks ? s->cap_acks * 2 : 16;
+		uint64_t *n;
+
+		/* An agent has at most its queue in flight; bound it anyway. */
+		if (cap > 65536)
+			return -ENOBUFS;
+		n = realloc(s->acks, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		s->acks = n;
+		s->cap_acks = cap;
+	}
+	s->acks[s->nr_acks++] = id;
+	if (!s->ack_queued) {
+		s->ack_queued = true;
+		s->ack_next = srv->ack_sessions;
+		srv->ack_sessions = s;
+	}
+	return 0;
+}
+
+void session_flush_acks(struct server *srv, struct session *s)
 {
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
 	Vnfsec__Ack ack = VNFSEC__ACK__INIT;
+	unsigned int i;
 
-	ack.assessment_id = id;
 	f.version = WIRE_VERSION;
 	f.body_case = VNFSEC__FRAME__BODY_ACK;
 	f.ack = &ack;
-	return conn_send(&s->conn, &f);
-}
-
-/* Playbook of the skeleton: a SYN flood's main source is blocked. */
-static int remediate(struct server *srv, struct session *s,
-		     const Vnfsec__Assessment *a)
-{
-	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
-	Vnfsec__Action act = VNFSEC__ACTION__INIT;
-	time_t now = time(NULL);
-	uint32_t src;
-	char buf[64];
-	int ret;
-
-	if (a->src_addr.len != 4 || a->src_count == 0)
-		return 0;
-	memcpy(&src, a->src_addr.data, 4);
-	/* The agent already enforces it: one order, not one per report. */
-	if (src == s->agent->blocked_src && now < s->agent->blocked_until)
-		return 0;
-
-	act.seq = ++s->agent->next_action_seq;
-	act.type = VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE;
-	act.src_addr = a->src_addr;
-	act.prefix_len = 32;
-	act.ttl_s = srv->cfg->block_ttl_s;
-	act.assessment_id = a->id;
-	f.version = WIRE_VERSION;
-	f.body_case = VNFSEC__FRAME__BODY_ACTION;
-	f.action = &act;
-	ret = conn_send(&s->conn, &f);
-	if (ret)
-		return ret;
-	s->agent->blocked_src = src;
-	s->agent->blocked_until = now + (srv->cfg->block_ttl_s ?
-					 srv->cfg->block_ttl_s : 1);
-	alert_action(srv, s, &act);
-	log_info("agent %s: ordered block of %s for %u s (action %llu)",
-		 s->conn.peer_cn, wire_addr_str(&a->src_addr, buf, sizeof(buf)),
-		 act.ttl_s, (unsigned long long)act.seq);
-	return 0;
+	for (i = 0; i < s->nr_acks && !s->broken; i++) {
+		ack.assessment_id = s->acks[i];
+		session_send(srv, s, &f);
+	}
 }
 
 static int on_assessment(struct server *srv, struct session *s,
 			 const Vnfsec__Assessment *a)
 {
+	struct agent_record *agent = s->agent;
+	struct incident *inc;
 	int ret;
 
 	/* A resent assessment is acknowledged again but counted once. */
-	if (a->id <= s->agent->last_assessment_id)
-		return send_ack(s, a->id);
-	s->agent->last_assessment_id = a->id;
-	alert_assessment(srv, s, a);
-	ret = send_ack(s, a->id);
+	if (a->id <= agent->last_assessment_id) {
+		srv->stats.duplicates++;
+		return send_ack(srv, s, a->id);
+	}
+	ret = correlate_assessment(srv, agent, a, &inc);
 	if (ret)
 		return ret;
-	return remediate(srv, s, a);
+	/* Unrecorded means unacknowledged: the agent keeps it and resends. */
+	if (store_assessment(srv->store, agent->id, a, inc->id)) {
+		srv->stats.store_errors++;
+		return 0;
+	}
+	agent->last_assessment_id = a->id;
+	agent->assessments++;
+	srv->stats.assessments++;
+	alert_assessment(srv, agent, a, inc);
+	ret = send_ack(srv, s, a->id);
+	if (ret)
+		return ret;
+	remediate(srv, inc, agent, a->id);
+	return 0;
+}
+
+static int send_summary_ack(struct server *srv, struct session *s,
+			    const Vnfsec__IncidentSummary *sum)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__SummaryAck ack = VNFSEC__SUMMARY_ACK__INIT;
+
+	ack.incident_id = sum->id;
+	ack.revision = sum->revision;
+	f.version = WIRE_VERSION;
+	f.body_case = VNFSEC__FRAME__BODY_SUMMARY_ACK;
+	f.summary_ack = &ack;
+	return session_send(srv, s, &f);
+}
+
+static int on_summary(struct server *srv, struct session *s,
+		      const Vnfsec__IncidentSummary *sum)
+{
+	int ret;
+
+	if (!s->agent->is_server) {
+		log_warn("agent %s: sent an incident summary but is no server; closing",
+			 s->agent->id);
+		return -EPROTO;
+	}
+	ret = correlate_summary(srv, s->agent, sum);
+	if (ret)
+		return ret;
+	return send_summary_ack(srv, s, sum);
 }
 
 static struct agent_record *agent_find_or_add(struct server *srv,
@@ -107,42 +140,79 @@ void agents_free(struct server *srv)
 	}
 }
 
+void session_gone(struct server *srv, struct session *s)
+{
+	struct agent_record *a = s->agent;
+
+	/* An older connection of a reconnected agent is not its session. */
+	if (!a || a->session != s)
+		return;
+	a->session = NULL;
+	a->last_seen = time(NULL);
+	srv->nr_agents_connected--;
+	if (store_agent_seen(srv->store, a, false))
+		srv->stats.store_errors++;
+}
+
+static int on_hello(struct server *srv, struct session *s,
+		    const Vnfsec__Hello *h)
+{
+	struct agent_record *a;
+
+	if (strcmp(h->agent_id, s->conn.peer_cn)) {
+		log_warn("agent at %s: hello names '%s' but its certificate '%s'; closing",
+			 s->conn.peer, h->agent_id, s->conn.peer_cn);
+		return -EACCES;
+	}
+	a = agent_find_or_add(srv, s->conn.peer_cn);
+	if (!a)
+		return -ENOMEM;
+	if (!a->session)
+		srv->nr_agents_connected++;
+	a->session = s;
+	a->is_server = h->is_server;
+	a->last_seen = time(NULL);
+	snprintf(a->address, sizeof(a->address), "%s", s->conn.peer);
+	s->agent = a;
+	if (store_agent_seen(srv->store, a, true))
+		srv->stats.store_errors++;
+	log_info("%s %s connected from %s",
+		 a->is_server ? "child server" : "agent", a->id, s->conn.peer);
+	return 0;
+}
+
 int session_on_frame(struct server *srv, struct session *s,
 		     const Vnfsec__Frame *f)
 {
+	const Vnfsec__Heartbeat *hb;
+
 	if (!s->agent) {
 		if (f->body_case != VNFSEC__FRAME__BODY_HELLO) {
 			log_warn("agent %s at %s: first frame is not a hello; closing",
 				 s->conn.peer_cn, s->conn.peer);
 			return -EPROTO;
 		}
-		if (strcmp(f->hello->agent_id, s->conn.peer_cn)) {
-			log_warn("agent at %s: hello names '%s' but its certificate '%s'; closing",
-				 s->conn.peer, f->hello->agent_id,
-				 s->conn.peer_cn);
-			return -EACCES;
-		}
-		s->agent = agent_find_or_add(srv, s->conn.peer_cn);
-		if (!s->agent)
-			return -ENOMEM;
-		log_info("agent %s connected from %s", s->conn.peer_cn,
-			 s->conn.peer);
-		return 0;
+		return on_hello(srv, s, f->hello);
 	}
 
+	s->agent->last_seen = time(NULL);
 	switch (f->body_case) {
 	case VNFSEC__FRAME__BODY_ASSESSMENT:
 		return on_assessment(srv, s, f->assessment);
 	case VNFSEC__FRAME__BODY_ACTION_RESULT:
-		alert_action_result(srv, s, f->action_result);
+		action_result(srv, s->agent, f->action_result);
 		return 0;
 	case VNFSEC__FRAME__BODY_HEARTBEAT:
-		if (f->heartbeat->ringbuf_lost > s->agent->ringbuf_lost)
+		hb = f->heartbeat;
+		if (hb->ringbuf_lost > s->agent->ringbuf_lost)
 			log_warn("agent %s: its fast path has lost %llu records in all; raise its ring buffer or sampling",
 				 s->conn.peer_cn,
-				 (unsigned long long)f->heartbeat->ringbuf_lost);
-		s->agent->ringbuf_lost = f->heartbeat->ringbuf_lost;
+				 (unsigned long long)hb->ringbuf_lost);
+		s->agent->ringbuf_lost = hb->ringbuf_lost;
+		s->agent->dropped_packets = hb->dropped_packets;
 		return 0;
+	case VNFSEC__FRAME__BODY_INCIDENT_SUMMARY:
+		return on_summary(srv, s, f->incident_summary);
 	default:
 		log_warn("agent %s: unexpected message %d; closing",
 			 s->conn.peer_cn, f->body_case);

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Learn mode's last step: turn the flows the agent observed into a policy
+ * the operator can read, edit and apply. The proposal is emitted with
+ * libyaml and is itself a valid policy (the tests load it back), in
+ * monitor mode: nothing is dropped until the operator says protect.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "policy/internal.h"
+
+struct learned {
+	int src, dst;			/* indices into the sorted VNFs */
+	uint8_t proto;
+	uint16_t dport;
+	char l7[POLICY_L7_LEN];
+	uint64_t bytes;
+};
+
+struct lctx {
+	yaml_emitter_t e;
+	int err;
+	const struct policy_vnf **by_name;	/* the input VNFs, sorted */
+};
+
+static int cmp_vnf(const void *a, const void *b)
+{
+	return strcmp((*(const struct policy_vnf *const *)a)->name,
+		      (*(const struct policy_vnf *const *)b)->name);
+}
+
+static int owner(const struct lctx *l, const struct policy_learn_input *in,
+		 const struct policy_prefix *a)
+{
+	uint32_t i, k;
+
+	for (i = 0; i < in->n_vnfs; i++)
+		for (k = 0; k < l->by_name[i]->n_addrs; k++)
+			if (prefix_overlaps(&l->by_name[i]->addrs[k], a))
+				return (int)i;
+	return -1;
+}
+
+static int cmp_learned(const void *a, const void *b)
+{
+	const struct learned *x = a, *y = b;
+
+	if (x->src != y->src)
+		return x->src - y->src;
+	if (x->dst != y->dst)
+		return x->dst - y->dst;
+	if (x->proto != y->proto)
+		return x->proto - y->proto;
+	if (strcmp(x->l7, y->l7))
+		return strcmp(x->l7, y->l7);
+	return x->dport - y->dport;
+}
+
+static void ev(struct lctx *l, yaml_event_t *e, int ok)
+{
+	if (!ok) {
+		l->err = -ENOMEM;
+		return;
+	}
+	if (!l->err && !yaml_emitter_emit(&l->e, e))
+		l->err = -EIO;
+	else if (l->err)
+		yaml_event_delete(e);
+}
+
+static void scalar(struct lctx *l, const char *s)
+{
+	yaml_event_t e;
+
+	ev(l, &e, yaml_scalar_event_initialize(&e, NULL, NULL,
+			(yaml_char_t *)s, (int)strlen(s), 1, 1,
+			YAML_PLAIN_SCALAR_STYLE));
+}
+
+static void number(struct lctx *l, uint64_t x)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)x);
+	scalar(l, buf);
+}
+
+static void map_start(struct lctx *l, bool flow)
+{
+	yaml_event_t e;
+
+	ev(l, &e, yaml_mapping_start_event_initialize(&e, NULL, NULL, 1,
+			flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE));
+}
+
+static void map_end(struct lctx *l)
+{
+	yaml_event_t e;
+
+	ev(l, &e, yaml_mapping_end_event_initialize(&e));
+}
+
+static void seq_start(struct lctx *l, bool flow)
+{
+	yaml_event_t e;
+
+	ev(l, &e, yaml_sequence_start_event_initialize(&e, NULL, NULL, 1,
+			flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE));
+}
+
+static void seq_end(struct lctx *l)
+{
+	yaml_event_t e;
+
+	ev(l, &e, yaml_sequence_end_event_initialize(&e));
+}
+
+static void emit_vnf(struct lctx *l, const struct policy_learn_input *in,
+		     const struct policy_vnf *v, uint64_t bytes, uint64_t pkts)
+{
+	uint32_t i, dur = in->duration_s ? in->duration_s : 1;
+	uint64_t pct = in->headroom_pct ? in->headroom_pct : 100;
+	char a[64];
+
+	map_start(l, false);
+	scalar(l, "name");
+	scalar(l, v->name);
+	if (v->type[0]) {
+		scalar(l, "type");
+		scalar(l, v->type);
+	}
+	if (v->netns[0]) {
+		scalar(l, "namespace");
+		scalar(l, v->netns);
+	}
+	if (v->n_ifaces) {
+		scalar(l, "interfaces");
+		seq_start(l, true);
+		for (i = 0; i < v->n_ifaces; i++) {
+			if (!v->ifaces[i].vlan) {
+				scalar(l, v->ifaces[i].name);
+				continue;
+			}
+			map_start(l, true);
+			scalar(l, "name");
+			scalar(l, v->ifaces[i].name);
+			scalar(l, "vlan");
+			number(l, v->ifaces[i].vlan);
+			map_end(l);
+		}
+		seq_end(l);
+	}
+	if (v->n_addrs) {
+		scalar(l, "addresses");
+		seq_start(l, true);
+		for (i = 0; i < v->n_addrs; i++) {
+			policy_format_prefix(&v->addrs[i], a, sizeof(a));
+			scalar(l, a);
+		}
+		seq_end(l);
+	}
+	/* Baselines: what came in on average, with the operator's headroom. */
+	if (bytes) {
+		uint64_t pps = pkts / dur * pct / 100 + 1;
+		uint64_t bps = bytes / dur * pct / 100 + 1;
+
+		scalar(l, "thresholds");
+		map_start(l, true);
+		scalar(l, "rate_pps");
+		number(l, pps > 1000000000 ? 1000000000 : pps);
+		scalar(l, "volume_bps");
+		number(l, bps > 1000000000000ULL ? 1000000000000ULL : bps);
+		map_end(l);
+	}
+	map_end(l);
+}
+
+static bool known_l7(const char *s, char *out)
+{
+	size_t i;
+
+	for (i = 1; i < policy_n_l7; i++)
+		if (!strcasecmp(s, policy_l7_names[i])) {
+			strcpy(out, policy_l7_names[i]);
+			return true;
+		}
+	out[0] = '\0';
+	return false;
+}
+
+static void emit_pairs(struct lctx *l, struct learned *f, size_t n)
+{
+	size_t i = 0, j;
+
+	seq_start(l, false);
+	while (i < n) {
+		bool ports = f[i].proto == POLICY_PROTO_TCP ||
+			     f[i].proto == POLICY_PROTO_UDP ||
+			     f[i].proto == POLICY_PROTO_SCTP;
+
+		for (j = i + 1; j < n && f[j].src == f[i].src &&
+		     f[j].dst == f[i].dst && f[j].proto == f[i].proto &&
+		     !strcmp(f[j].l7, f[i].l7) &&
+		     j - i < POLICY_MAX_PORTS; j++)
+			;
+		map_start(l, false);
+		scalar(l, "from");
+		scalar(l, l->by_name[f[i].src]->name);
+		scalar(l, "to");
+		scalar(l, l->by_name[f[i].dst]->name);
+		scalar(l, "proto");
+		scalar(l, policy_proto_name(f[i].proto));
+		if (ports) {
+			size_t k;
+
+			scalar(l, "ports");
+			seq_start(l, true);
+			for (k = i; k < j; k++)
+				number(l, f[k].dport);
+			seq_end(l);
+		}
+		if (f[i].l7[0]) {
+			scalar(l, "l7");
+			scalar(l, f[i].l7);
+		}
+		map_end(l);
+		i = ports ? j : i + 1;
+		while (!ports && i < n && f[i].src == f[i - 1].src &&
+		       f[i].dst == f[i - 1].dst && f[i].proto == f[i - 1].proto)
+			i++;
+	}
+	seq_end(l);
+}
+
+/*
+ * One rule per (pair, proto, port): when flows disagree about the L7
+ * protocol on one port, the one that carried most bytes wins, so the
+ * proposal never contradicts itself.
+ */
+static size_t collect(const struct lctx *l,
+		      const struct policy_learn_input *in, struct learned *out,
+		      uint64_t *bytes, uint64_t *pkts, uint32_t *unmatched)
+{
+	size_t n = 0, i, k;
+
+	for (i = 0; i < in->n_flows; i++) {
+		const struct policy_observed_flow *fl = &in->flows[i];
+		int s = owner(l, in, &fl->src), d = owner(l, in, &fl->dst);
+		struct learned x = { 0 };
+
+		/* The schema names these protocols only; others stay out. */
+		if (s < 0 || d < 0 ||
+		    (fl->proto != POLICY_PROTO_TCP && fl->proto != POLICY_PROTO_UDP &&
+		     fl->proto != POLICY_PROTO_SCTP && fl->proto != POLICY_PROTO_ICMP)) {
+			(*unmatched)++;
+			continue;
+		}
+		x.src = s;
+		x.dst = d;
+		x.proto = fl->proto;
+		x.dport = fl->proto == POLICY_PROTO_TCP || fl->proto == POLICY_PROTO_UDP ||
+			  fl->proto == POLICY_PROTO_SCTP ? fl->dport : 0;
+		known_l7(fl->l7, x.l7);
+		x.bytes = fl->bytes;
+		bytes[d] += fl->bytes;
+		pkts[d] += fl->packets;
+		for (k = 0; k < n; k++)
+			if (out[k].src == s && out[k].dst == d &&
+			    out[k].proto == x.proto && out[k].dport == x.dport)
+				break;
+		if (k == n) {
+			if (n == POLICY_MAX_RULES) {
+				(*unmatched)++;
+				continue;
+			}
+			out[n++] = x;
+			continue;
+		}
+		if (strcmp(out[k].l7, x.l7)) {
+			uint64_t theirs = out[k].bytes;
+
+			if (x.bytes > theirs || (!out[k].l7[0] && x.l7[0]))
+				strcpy(out[k].l7, x.l7);
+		}
+		out[k].bytes += x.bytes;
+	}
+	qsort(out, n, sizeof(*out), cmp_learned);
+	return n;
+}
+
+int policy_propose(const struct policy_learn_input *in, char **yaml,
+		   size_t *len, uint32_t *unmatched)
+{
+	struct learned *fl = NULL;
+	uint64_t *bytes = NULL, *pkts = NULL;
+	struct lctx l = { 0 };
+	yaml_event_t e;
+	uint32_t i;
+	size_t n;
+	FILE *f = NULL;
+
+	*yaml = NULL;
+	*len = 0;
+	*unmatched = 0;
+	if (in->n_vnfs > POLICY_MAX_VNFS)
+		return -E2BIG;
+	l.by_name = calloc(in->n_vnfs + 1, sizeof(*l.by_name));
+	fl = calloc(POLICY_MAX_RULES, sizeof(*fl));
+	bytes = calloc(in->n_vnfs + 1, sizeof(*bytes));
+	pkts = calloc(in->n_vnfs + 1, sizeof(*pkts));
+	if (!l.by_name || !fl || !bytes || !pkts) {
+		l.err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < in->n_vnfs; i++)
+		l.by_name[i] = &in->vnfs[i];
+	qsort(l.by_name, in->n_vnfs, sizeof(*l.by_name), cmp_vnf);
+	n = collect(&l, in, fl, bytes, pkts, unmatched);
+
+	f = open_memstream(yaml, len);
+	if (!f || !yaml_emitter_initialize(&l.e)) {
+		l.err = -ENOMEM;
+		goto out;
+	}
+	yaml_emitter_set_output_file(&l.e, f);
+	yaml_emitter_set_unicode(&l.e, 1);
+	ev(&l, &e, yaml_stream_start_event_initialize(&e, YAML_UTF8_ENCODING));
+	ev(&l, &e, yaml_document_start_event_initialize(&e, NULL, NULL, NULL, 1));
+	map_start(&l, false);
+	scalar(&l, "version");
+	number(&l, POLICY_SCHEMA_VERSION);
+	scalar(&l, "name");
+	scalar(&l, in->name && in->name[0] ? in->name : "learned");
+	scalar(&l, "mode");
+	scalar(&l, "monitor");
+	scalar(&l, "vnfs");
+	seq_start(&l, false);
+	for (i = 0; i < in->n_vnfs; i++)
+		emit_vnf(&l, in, l.by_name[i], bytes[i], pkts[i]);
+	seq_end(&l);
+	if (n) {
+		scalar(&l, "pairs");
+		emit_pairs(&l, fl, n);
+	}
+	map_end(&l);
+	ev(&l, &e, yaml_document_end_event_initialize(&e, 1));
+	ev(&l, &e, yaml_stream_end_event_initialize(&e));
+	yaml_emitter_delete(&l.e);
+out:
+	if (f && fclose(f) && !l.err)
+		l.err = -ENOMEM;
+	if (l.err) {
+		free(*yaml);
+		*yaml = NULL;
+		*len = 0;
+	}
+	free(l.by_name);
+	free(fl);
+	free(bytes);
+	free(pkts);
+	return l.err;
+}

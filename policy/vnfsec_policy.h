@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vnfsec policy: load a YAML policy (docs/policy.md), validate it with every
+ * error reported as "FILE:LINE:COL: message", and compile it into the
+ * neutral form below. The agent turns this form into fast-path map entries
+ * and heuristic settings; nothing here knows the BPF map layouts, so the
+ * fast path's ABI can change without touching the policy language.
+ *
+ * The compiled form is deterministic: the same policy text (up to key
+ * order, comments and layout) gives the same arrays in the same order and
+ * the same digest. Addresses are in network byte order, numbers in host
+ * byte order.
+ */
+#ifndef VNFSEC_POLICY_H
+#define VNFSEC_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define POLICY_SCHEMA_VERSION	1
+#define POLICY_MAX_BYTES	(1U << 20)	/* a policy file, at most */
+
+#define POLICY_NAME_LEN		32	/* VNF, profile, region, playbook names */
+#define POLICY_IFNAME_LEN	16	/* IFNAMSIZ */
+#define POLICY_NETNS_LEN	64
+#define POLICY_PATH_LEN		108	/* sun_path; shm paths */
+#define POLICY_L7_LEN		16
+
+#define POLICY_MAX_VNFS		256
+#define POLICY_MAX_IFACES	8	/* per VNF */
+#define POLICY_MAX_ADDRS	16	/* per VNF */
+#define POLICY_MAX_RULES	4096	/* after profile expansion */
+#define POLICY_MAX_PREFIXES	4096	/* per block or allow list */
+#define POLICY_MAX_PROFILES	64
+#define POLICY_MAX_SHM		64
+#define POLICY_MAX_RANGES	16	/* immutable ranges per region */
+#define POLICY_MAX_MAPPERS	16	/* allowed mappers per region */
+#define POLICY_MAX_PLAYBOOKS	64
+#define POLICY_MAX_ACTIONS	8	/* per playbook */
+
+enum policy_mode {
+	POLICY_MODE_LEARN = 0,	/* observe only, build a proposal */
+	POLICY_MODE_MONITOR,	/* detect and report, never drop */
+	POLICY_MODE_PROTECT,	/* detect, report and enforce */
+};
+
+enum policy_proto {
+	POLICY_PROTO_ANY = 0,
+	POLICY_PROTO_ICMP = 1,
+	POLICY_PROTO_TCP = 6,
+	POLICY_PROTO_UDP = 17,
+	POLICY_PROTO_SCTP = 132,
+};
+
+/* A CIDR prefix; addr holds 4 (AF_INET) or 16 (AF_INET6) bytes. */
+struct policy_prefix {
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t len;		/* prefix length in bits */
+	uint8_t addr[16];	/* network byte order, host bits zero */
+};
+
+/* Detector thresholds; 0 means "detector off". */
+struct policy_thresholds {
+	uint32_t syn_flood_pps;		/* bare SYNs/s towards one destination */
+	uint32_t scan_ports;		/* distinct ports from one source ... */
+	uint32_t scan_window_s;		/* ... within this window */
+	uint32_t flow_cut_rst_ps;	/* RSTs/s between one pair */
+	uint64_t rate_pps;		/* packets/s into one VNF */
+	uint64_t volume_bps;		/* bytes/s into one VNF */
+};
+
+struct policy_iface {
+	char name[POLICY_IFNAME_LEN];
+	uint16_t vlan;			/* 0: untagged */
+};
+
+struct policy_vnf {
+	char name[POLICY_NAME_LEN];
+	char type[POLICY_NAME_LEN];	/* profile name, "" for none */
+	char netns[POLICY_NETNS_LEN];
+	enum policy_mode mode;		/* effective: own or global */
+	uint32_t n_ifaces;
+	struct policy_iface ifaces[POLICY_MAX_IFACES];
+	uint32_t n_addrs;
+	struct policy_prefix addrs[POLICY_MAX_ADDRS];
+	struct policy_thresholds thresholds;	/* effective, merged */
+};
+
+/* Traffic from VNF src to VNF dst that is normal (indices into vnfs). */
+struct policy_pair_rule {
+	uint16_t src_vnf;
+	uint16_t dst_vnf;
+	uint8_t proto;			/* enum policy_proto */
+	uint8_t from_profile;		/* 1: expanded from dst's profile */
+	uint16_t port_lo;		/* destination ports, inclusive; */
+	uint16_t port_hi;		/* 0-65535 for "any" */
+	char l7[POLICY_L7_LEN];		/* expected L7 protocol, "" any */
+};
+
+struct policy_range {
+	uint64_t offset;
+	uint64_t length;
+};
+
+struct policy_shm_region {
+	char name[POLICY_NAME_LEN];
+	char path[POLICY_PATH_LEN];
+	uint32_t n_mappers;
+	uint16_t mappers[POLICY_MAX_MAPPERS];	/* VNF indices, sorted */
+	uint32_t n_ranges;
+	struct policy_range immutable[POLICY_MAX_RANGES];	/* sorted */
+};
+
+/* Cache side-channel signs; 0 means off. */
+struct policy_cache {
+	uint32_t llc_miss_pct;		/* LLC miss ratio, percent */
+	uint32_t flush_per_s;		/* clflush-like evictions/s */
+	uint32_t window_s;
+};
+
+enum policy_action_type {
+	POLICY_ACT_ALERT = 1,
+	POLICY_ACT_BLOCK_SOURCE,
+	POLICY_ACT_DROP_FLOW,
+	POLICY_ACT_MIRROR,
+	POLICY_ACT_QUARANTINE,
+};
+
+struct policy_action {
+	enum policy_action_type type;
+	uint32_t ttl_s;			/* 0: until lifted */
+};
+
+struct policy_playbook {
+	char name[POLICY_NAME_LEN];
+	char detector[POLICY_NAME_LEN];	/* see policy_detector_names */
+	uint32_t min_severity;		/* 1 low .. 3 high */
+	uint32_t n_actions;
+	struct policy_action actions[POLICY_MAX_ACTIONS];
+};
+
+struct policy_compiled {
+	uint32_t schema;		/* POLICY_SCHEMA_VERSION */
+	uint64_t revision;		/* operator's "revision:" */
+	uint8_t digest[32];		/* SHA-256 of policy_dump() output */
+	char name[POLICY_NAME_LEN];
+	enum policy_mode mode;		/* global */
+	struct policy_thresholds thresholds;	/* global */
+	struct policy_cache cache;
+	uint32_t n_vnfs;
+	struct policy_vnf *vnfs;		/* sorted by name */
+	uint32_t n_rules;
+	struct policy_pair_rule *rules;		/* sorted */
+	uint32_t n_block;
+	struct policy_prefix *block;		/* sorted, v4 first */
+	uint32_t n_allow;
+	struct policy_prefix *allow;
+	uint32_t n_shm;
+	struct policy_shm_region *shm;		/* sorted by name */
+	uint32_t n_playbooks;
+	struct policy_playbook *playbooks;	/* sorted by name */
+};
+
+/*
+ * Diagnostics: one line per problem, "FILE:LINE:COL: message", in the
+ * order found. The loader collects all it can find in one pass.
+ */
+struct policy_diag {
+	uint32_t n;
+	uint32_t cap;
+	char **lines;
+	uint32_t dropped;		/* beyond POLICY_MAX_DIAG */
+};
+#define POLICY_MAX_DIAG	200
+
+void policy_diag_free(struct policy_diag *d);
+void policy_diag_print(const struct policy_diag *d, FILE *f);
+
+/*
+ * Load, validate and compile. @name is what diagnostics call the file.
+ * Returns 0 and *out, or -EINVAL with every problem in @diag, or another
+ * negative errno (file unreadable, no memory) with one line in @diag.
+ */
+int policy_load_file(const char *path, struct policy_compiled **out,
+		     struct policy_diag *diag);
+int policy_load_buf(const char *name, const char *buf, size_t len,
+		    struct policy_compiled **out, struct policy_diag *diag);
+void policy_free(struct policy_compiled *p);
+
+/* Canonical text form: golden tests, the digest and "policy show". */
+int policy_dump(const struct policy_compiled *p, FILE *f);
+/* Lower-case hex digest, 65 bytes with the NUL. */
+void policy_digest_hex(const struct policy_compiled *p, char out[65]);
+
+/*
+ * Rules added (+), removed (-) and changed (~) from @old to @new, one per
+ * line, deterministic order. Returns the number of differences.
+ */
+int policy_diff(const struct policy_compiled *old,
+		const struct policy_compiled *new, FILE *f);
+
+/* The same, one call per difference; @op is '+', '-' or '~'. */
+typedef void (*policy_change_fn)(void *ctx, char op, const char *key,
+				 const char *old_val, const char *new_val);
+int policy_diff_each(const struct policy_compiled *old,
+		     const struct policy_compiled *new,
+		     policy_change_fn fn, void *ctx);
+
+/*
+ * The canonical form as (key, value) pairs, for JSON output: calls @fn
+ * once per item in dump order. Returns 0 or -ENOMEM.
+ */
+int policy_each_item(const struct policy_compiled *p,
+		     void (*fn)(void *ctx, const char *key, const char *val),
+		     void *ctx);
+
+/*
+ * On the agent's event path: the index of the VNF owning @addr (4 or 16
+ * bytes in network order, by @family), or -1; and the rule that makes a
+ * flow from VNF @src_vnf to @dst_vnf normal, or NULL (a policy violation).
+ * @dport is in host order; ICMP and "any" rules match any port.
+ */
+int policy_vnf_of(const struct policy_compiled *p, int family,
+		  const void *addr);
+const struct policy_pair_rule *
+policy_match(const struct policy_compiled *p, int src_vnf, int dst_vnf,
+	     uint8_t proto, uint16_t dport);
+
+const char *policy_mode_name(enum policy_mode m);
+const char *policy_proto_name(uint8_t proto);
+const char *policy_action_name(enum policy_action_type t);
+int policy_format_prefix(const struct policy_prefix *p, char *buf,
+			 size_t len);
+
+/*
+ * Learn mode: turn what the agent observed into a proposed policy that
+ * the operator reviews and applies. @vnfs gives the VNFs the agent knows
+ * (name, type, namespace, interfaces, addresses). Flows left out are
+ * counted in *unmatched: ends not in two known VNFs, a protocol other than
+ * TCP, UDP, SCTP or ICMP, or more than POLICY_MAX_RULES distinct rules.
+ * The proposal is YAML text (the caller frees it) that policy_load_buf()
+ * accepts, in monitor mode. Baselines per VNF are the mean packet and byte
+ * rates it received over @duration_s, times @headroom_pct / 100. Flows on
+ * one port whose L7 protocols disagree get the one that carried most bytes.
+ */
+struct policy_observed_flow {
+	struct policy_prefix src;	/* full-length prefixes (/32, /128) */
+	struct policy_prefix dst;
+	uint8_t proto;
+	uint16_t dport;
+	char l7[POLICY_L7_LEN];		/* what nDPI said, "" unknown */
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t duration_ms;		/* first to last packet */
+};
+
+struct policy_learn_input {
+	const char *name;		/* policy name */
+	uint32_t duration_s;		/* observation period */
+	uint32_t headroom_pct;		/* e.g. 200: baseline is 2x peak */
+	const struct policy_vnf *vnfs;	/* name, type, netns, ifaces, addrs */
+	uint32_t n_vnfs;
+	const struct policy_observed_flow *flows;
+	uint32_t n_flows;
+};
+
+int policy_propose(const struct policy_learn_input *in, char **yaml,
+		   size_t *len, uint32_t *unmatched);
+
+#endif /* VNFSEC_POLICY_H */

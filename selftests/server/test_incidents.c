@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The security server's picture of many agents: correlation into
+ * incidents, the threat database, playbooks and the hook, the control
+ * socket, /metrics, the store across restarts and the hierarchy of
+ * servers. Real servers, real TLS agents on loopback.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "selftests/server/srvlib.h"
+#include "user/common/log.h"
+
+#define SYN_FLOOD VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD
+#define VSCAN VNFSEC__HEURISTIC__HEURISTIC_VERTICAL_SCAN
+
+static const uint8_t scanner[4] = { 10, 66, 0, 50 };
+
+static char *fixture(const char *name)
+{
+	return tpath(tpath(getenv("VNFSEC_SRC"), "selftests/server/fixtures"),
+		     name);
+}
+
+FIXTURE(hier) {
+	char ca[64];
+	struct test_server srv[2];
+	SSL_CTX *a1, *a2;
+	char resp[65536];
+};
+
+FIXTURE_SETUP(hier)
+{
+	ASSERT_NE(NULL, getenv("VNFSEC_SRC"));
+	ASSERT_NE(NULL, getenv("VNFSEC_BUILD"));
+	/* The client side's own log lines would break the TAP stream. */
+	log_init("test", LOG_CRIT);
+	memset(self->srv, 0, sizeof(self->srv));
+	ASSERT_EQ(0, make_ca(self->ca, sizeof(self->ca),
+			     "agent-1 agent-2 child-1"));
+	self->a1 = agent_ctx(self->ca, "agent-1");
+	self->a2 = agent_ctx(self->ca, "agent-2");
+	ASSERT_NE(NULL, self->a1);
+	ASSERT_NE(NULL, self->a2);
+}
+
+FIXTURE_TEARDOWN(hier)
+{
+	char cmd[128];
+	int i;
+
+	SSL_CTX_free(self->a1);
+	SSL_CTX_free(self->a2);
+	/* Exit 0 after SIGTERM: no crash, and no leak under ASan. */
+	for (i = 0; i < 2; i++)
+		EXPECT_EQ(0, server_stop(&self->srv[i]));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->ca);
+	system(cmd);
+}
+
+/*
+ * Report @heuristic from @src as @id; true when acked and, if
+ * @want_block, ordered to block @src (the order may come before the ack).
+ */
+static bool report(struct conn *c, uint64_t id, int heuristic,
+		   const uint8_t *src, bool want_block, unsigned int *ttl)
+{
+	bool acked = false, blocked = !want_block, ok = true;
+	Vnfsec__Frame *f;
+	const char *why;
+
+	if (send_assessment(c, id, heuristic, src, 22, 6))
+		return false;
+	while (!(acked && blocked) && conn_recv(c, &f, &why) == 0) {
+		if (f->body_case == VNFSEC__FRAME__BODY_ACK) {
+			acked = true;
+			ok &= f->ack->assessment_id == id;
+		} else if (f->body_case == VNFSEC__FRAME__BODY_ACTION) {
+			Vnfsec__Frame r = VNFSEC__FRAME__INIT;
+			Vnfsec__ActionResult res = VNFSEC__ACTION_RESULT__INIT;
+
+			blocked = true;
+			ok &= want_block && f->action->type ==
+				VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE &&
+			      f->action->src_addr.len == 4 &&
+			      !memcmp(f->action->src_addr.data, src, 4);
+			if (ttl)
+				*ttl = f->action->ttl_s;
+			res.seq = f->action->seq;
+			r.version = WIRE_VERSION;
+			r.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
+			r.action_result = &res;
+			ok &= conn_send(c, &r) == 0;
+		}
+		wire_free(f);
+	}
+	return ok && acked && blocked;
+}
+
+static const char *ctl_sock(struct test_server *ts)
+{
+	return tpath(ts->dir, "ctl.sock");
+}
+
+TEST_F(hier, two_agents_same_scanner_make_one_incident_and_two_blocks)
+{
+	struct conn c1, c2;
+
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, NULL));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[0].port, "agent-2",
+				   &c2));
+	EXPECT_TRUE(report(&c1, 1, VSCAN, scanner, true, NULL));
+	EXPECT_TRUE(report(&c2, 1, VSCAN, scanner, true, NULL));
+	/* A third report joins the incident and orders nothing new. */
+	EXPECT_TRUE(report(&c1, 2, VSCAN, scanner, false, NULL));
+	/* Both blocks applied: the incident is remediated. */
+	EXPECT_TRUE(wait_lines(tpath(self->srv[0].dir, "alerts.json"),
+			       "\"state\":\"remediated\"", 1));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]),
+			 "{\"cmd\":\"incidents\",\"args\":{\"state\":\"remediated\"}}",
+			 self->resp, sizeof(self->resp)));
+	TH_LOG("%s", self->resp);
+	EXPECT_NE(NULL, strstr(self->resp, "\"agents\":[\"agent-1\",\"agent-2\"]") ?:
+		  strstr(self->resp, "\"agents\":[\"agent-2\",\"agent-1\"]"));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]), "{\"cmd\":\"incidents\"}",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_EQ(NULL, strstr(strstr(self->resp, "\"id\":1") ?: "",
+			       "\"id\":2"));
+	EXPECT_NE(NULL, strstr(self->resp, "\"type\":\"vertical_scan\""));
+	EXPECT_EQ(2, count_lines(tpath(self->srv[0].dir, "alerts.json"),
+				 "\"event_type\":\"action\""));
+	EXPECT_TRUE(wait_lines(tpath(self->srv[0].dir, "alerts.json"),
+			       "\"event_type\":\"action_result\"", 2));
+	conn_free(&c1);
+	conn_free(&c2);
+}
+
+TEST_F(hier, different_sources_are_different_incidents)
+{
+	static const uint8_t other[4] = { 10, 66, 0, 51 };
+	struct conn c1;
+
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, NULL));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	EXPECT_TRUE(report(&c1, 1, SYN_FLOOD, scanner, true, NULL));
+	EXPECT_TRUE(report(&c1, 2, SYN_FLOOD, other, true, NULL));
+	/* Same source, other pattern: another incident, block in force. */
+	EXPECT_TRUE(report(&c1, 3, VSCAN, scanner, false, NULL));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]), "{\"cmd\":\"incidents\"}",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"id\":3"));
+	EXPECT_EQ(NULL, strstr(self->resp, "\"id\":4"));
+	conn_free(&c1);
+}
+
+TEST_F(hier, feeds_import_and_known_bad_source_is_blocked_everywhere)
+{
+	static const uint8_t listed[4] = { 10, 66, 7, 9 };
+	static const uint8_t expired[4] = { 10, 66, 9, 9 };
+	char import[512], arg[300];
+	const char *extra[] = { "--import", arg, NULL };
+	Vnfsec__Frame *f;
+	struct conn c1, c2;
+
+	snprintf(arg, sizeof(arg), "cidr:%s", fixture("drop.txt"));
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, extra));
+	snprintf(import, sizeof(import),
+		 "{\"cmd\":\"threatdb.import\",\"id\":7,\"args\":{\"path\":\"%s\",\"format\":\"csv\"}}",
+		 fixture("indicators.csv"));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]), import, self->resp,
+			 sizeof(self->resp)));
+	TH_LOG("%s", self->resp);
+	EXPECT_NE(NULL, strstr(self->resp, "\"id\":7"));
+	EXPECT_NE(NULL, strstr(self->resp, "\"imported\":5,\"skipped\":1"));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]), "{\"cmd\":\"status\"}",
+			 self->resp, sizeof(self->resp)));
+	/* 5 prefixes from the drop list (2 lines skipped), 5 from CSV. */
+	EXPECT_NE(NULL, strstr(self->resp, "\"indicators\":10"));
+
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[0].port, "agent-2",
+				   &c2));
+	/* agent-2's hello must be in before the report orders everyone. */
+	ASSERT_TRUE(report(&c2, 1, SYN_FLOOD, scanner, true, NULL));
+	EXPECT_TRUE(report(&c1, 1, VSCAN, listed, true, NULL));
+	/* agent-2 never saw it, but a listed source is kept out everywhere. */
+	ASSERT_EQ(0, wait_frame(&c2, VNFSEC__FRAME__BODY_ACTION, &f));
+	EXPECT_EQ(0, memcmp(f->action->src_addr.data, listed, 4));
+	wire_free(f);
+	/* The alert names the incident and the indicator behind it. */
+	EXPECT_EQ(1, count_lines(tpath(self->srv[0].dir, "alerts.json"),
+				 "\"incident_id\":2,\"indicator\":{\"type\":\"cidr\",\"value\":\"10.66.7.0/24\",\"source\":\"import\""));
+	/* An expired indicator matches nothing. */
+	EXPECT_TRUE(report(&c1, 2, VSCAN, expired, true, NULL));
+	EXPECT_EQ(0, count_lines(tpath(self->srv[0].dir, "alerts.json"),
+				 "expired-feed"));
+	conn_free(&c1);
+	conn_free(&c2);
+}
+
+static bool file_has_incident(void *path)
+{
+	return count_lines(path, "\"type\":\"vertical_scan\"") > 0;
+}
+
+TEST_F(hier, playbook_decides_and_hook_hears_of_incident)
+{
+	static const uint8_t other[4] = { 10, 66, 0, 77 };
+	char hook[300];
+	const char *extra[] = { "--playbook", fixture("playbook.yaml"),
+				"--hook", hook, NULL };
+	unsigned int ttl = 0;
+	struct conn c1;
+
+	snprintf(hook, sizeof(hook), "cat > %s/hook.json", self->ca);
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, extra));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	EXPECT_TRUE(report(&c1, 1, VSCAN, scanner, true, &ttl));
+	EXPECT_EQ(30, ttl);
+	EXPECT_TRUE(wait_until(file_has_incident,
+			       tpath(self->ca, "hook.json"), 5));
+	EXPECT_EQ(1, count_lines(tpath(self->ca, "hook.json"),
+				 "\"src_ip\":\"10.66.0.50\""));
+	/* The catch-all rule orders nothing: the ack is all that comes. */
+	EXPECT_TRUE(report(&c1, 2, SYN_FLOOD, other, false, NULL));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]), "{\"cmd\":\"actions\"}",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"addr\":\"10.66.0.50\""));
+	EXPECT_EQ(NULL, strstr(self->resp, "10.66.0.77"));
+	conn_free(&c1);
+}
+
+TEST_F(hier, bad_playbook_stops_the_server_with_its_line)
+{
+	const char *extra[] = { "--playbook", fixture("bad-playbook.yaml"),
+				NULL };
+
+	EXPECT_NE(0, server_start(&self->srv[0], self->ca, "s", NULL, extra));
+	EXPECT_NE(0, server_stop(&self->srv[0]));
+	EXPECT_EQ(1, count_lines(tpath(self->srv[0].dir, "server.log"),
+				 "bad-playbook.yaml:4: unknown key"));
+}
+
+TEST_F(hier, control_socket_answers_and_streams)
+{
+	struct conn c1;
+
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, NULL));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	EXPECT_TRUE(report(&c1, 1, SYN_FLOOD, scanner, true, NULL));
+	EXPECT_TRUE(wait_lines(tpath(self->srv[0].dir, "alerts.json"),
+			       "\"event_type\":\"action_result\"", 1));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]), "{\"cmd\":\"status\"}",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"ok\":true"));
+	EXPECT_NE(NULL, strstr(self->resp, "\"agents_connected\":1"));
+	EXPECT_NE(NULL, strstr(self->resp, "\"incidents_open\":1"));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]), "{\"cmd\":\"agents\"}",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"id\":\"agent-1\""));
+	EXPECT_NE(NULL, strstr(self->resp, "\"connected\":true"));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]),
+			 "{\"cmd\":\"alerts\",\"args\":{\"limit\":2}}",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"event_type\":\"action_result\""));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]),
+			 "{\"cmd\":\"incident.ack\",\"args\":{\"id\":1}}",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"state\":\"acknowledged\""));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]), "{\"cmd\":\"reboot\"}",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"errno\":95"));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]), "{\"cmd\":",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"errno\":22"));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]),
+			 "{\"cmd\":\"threatdb.import\",\"args\":{\"path\":\"/nonexistent\",\"format\":\"csv\"}}",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"errno\":2"));
+	conn_free(&c1);
+}
+
+TEST_F(hier, control_follow_streams_new_events)
+{
+	static const char req[] = "{\"cmd\":\"alerts\",\"args\":{\"follow\":true}}\n";
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 5 };
+	size_t got = 0;
+	struct conn c1;
+	ssize_t n;
+	int fd;
+
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, NULL));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+		 ctl_sock(&self->srv[0]));
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_LE(0, fd);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sun, sizeof(sun)));
+	ASSERT_EQ((ssize_t)strlen(req), write(fd, req, strlen(req)));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	EXPECT_TRUE(report(&c1, 1, SYN_FLOOD, scanner, true, NULL));
+	while (got < sizeof(self->resp) - 1 &&
+	       !strstr(self->resp, "\"event_type\":\"action_result\"") &&
+	       (n = read(fd, self->resp + got,
+			 sizeof(self->resp) - 1 - got)) > 0) {
+		got += n;
+		self->resp[got] = '\0';
+	}
+	EXPECT_NE(NULL, strstr(self->resp, "\"stream\":true"));
+	EXPECT_NE(NULL, strstr(self->resp, "{\"event\":{\"timestamp\""));
+	EXPECT_NE(NULL, strstr(self->resp, "\"event_type\":\"action_result\""));
+	close(fd);
+	conn_free(&c1);
+}
+
+TEST_F(hier, metrics_show_live_counters)
+{
+	struct conn c1;
+
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, NULL));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	EXPECT_TRUE(report(&c1, 1, SYN_FLOOD, scanner, true, NULL));
+	ASSERT_EQ(0, http_get(self->srv[0].metrics_port, "/metrics",
+			      self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\nvnfsec_agents_connected 1\n"));
+	EXPECT_NE(NULL, strstr(self->resp, "\nvnfsec_assessments_total 1\n"));
+	EXPECT_NE(NULL, strstr(self->resp,
+			       "\nvnfsec_incidents_total{type=\"syn_flood\"} 1\n"));
+	EXPECT_NE(NULL, strstr(self->resp,
+			       "\nvnfsec_actions_total{result=\"sent\"} 1\n"));
+	EXPECT_NE(NULL, strstr(self->resp,
+			       "vnfsec_agent_ringbuf_lost_total{agent=\"agent-1\"} 0\n"));
+	EXPECT_NE(NULL, strstr(self->resp, "# TYPE vnfsec_assessments_total counter"));
+	EXPECT_NE(0, http_get(self->srv[0].metrics_port, "/nothing",
+			      self->resp, sizeof(self->resp)));
+	conn_free(&c1);
+}
+
+TEST_F(hier, store_keeps_indicators_and_incident_ids_across_restart)
+{
+	static const uint8_t listed[4] = { 10, 66, 8, 1 };
+	char db[300], arg[300];
+	const char *first[] = { "--db", db, "--import", arg, NULL };
+	const char *second[] = { "--db", db, NULL };
+	struct conn c1;
+
+	snprintf(db, sizeof(db), "%s/vnfsec.db", self->ca);
+	snprintf(arg, sizeof(arg), "csv:%s", fixture("indicators.csv"));
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, first));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	EXPECT_TRUE(report(&c1, 1, SYN_FLOOD, scanner, true, NULL));
+	conn_free(&c1);
+	ASSERT_EQ(0, server_stop(&self->srv[0]));
+
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, second));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	EXPECT_TRUE(report(&c1, 2, SYN_FLOOD, listed, true, NULL));
+	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]), "{\"cmd\":\"incidents\"}",
+			 self->resp, sizeof(self->resp)));
+	TH_LOG("%s", self->resp);
+	/* Incident 2, not a second incident 1; the CSV's cidr matched. */
+	EXPECT_NE(NULL, strstr(self->resp, "{\"id\":2,"));
+	EXPECT_NE(NULL, strstr(self->resp, "\"source\":\"test-csv\""));
+	conn_free(&c1);
+}
+
+/* Hierarchy: a child that decides nothing, a parent that orders. */
+static int start_pair(FIXTURE_DATA(hier) *self, const char *parent_listen)
+{
+	char parent[64];
+	const char *extra[] = { "--parent", parent,
+				"--parent-cert", tpath(self->ca, "child-1.pem"),
+				"--parent-key", tpath(self->ca, "child-1.key"),
+				"--playbook", fixture("record-only.yaml"), NULL };
+
+	snprintf(parent, sizeof(parent), "%s", parent_listen);
+	return server_start(&self->srv[1], self->ca, "child", NULL, extra);
+}
+
+static bool parent_has_incident(void *self_)
+{
+	FIXTURE_DATA(hier) *self = self_;
+
+	return !ctl(ctl_sock(&self->srv[0]), "{\"cmd\":\"incidents\"}",
+		    self->resp, sizeof(self->resp)) &&
+	       strstr(self->resp, "\"agents\":[\"child-1\"]");
+}
+
+TEST_F(hier, child_forwards_parent_orders_agent_blocks)
+{
+	char listen[64];
+	Vnfsec__Frame *f;
+	struct conn c1;
+
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "parent", NULL,
+				  NULL));
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", self->srv[0].port);
+	ASSERT_EQ(0, start_pair(self, listen));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[1].port, "agent-1",
+				   &c1));
+	EXPECT_TRUE(report(&c1, 1, SYN_FLOOD, scanner, false, NULL));
+	/* The block comes from the parent, through the child. */
+	ASSERT_EQ(0, wait_frame(&c1, VNFSEC__FRAME__BODY_ACTION, &f));
+	EXPECT_EQ(0, memcmp(f->action->src_addr.data, scanner, 4));
+	wire_free(f);
+	EXPECT_TRUE(wait_until(parent_has_incident, self, 5));
+	EXPECT_NE(NULL, strstr(self->resp, "\"type\":\"syn_flood\""));
+	EXPECT_TRUE(wait_lines(tpath(self->srv[0].dir, "alerts.json"),
+			       "\"event_type\":\"action_result\",\"agent_id\":\"child-1\"",
+			       1));
+	conn_free(&c1);
+}
+
+TEST_F(hier, parent_away_then_back_nothing_lost)
+{
+	char listen[64];
+	Vnfsec__Frame *f;
+	struct conn c1;
+
+	/* Learn a free port from a parent, then take the parent away. */
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "parent", NULL,
+				  NULL));
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", self->srv[0].port);
+	ASSERT_EQ(0, server_stop(&self->srv[0]));
+	ASSERT_EQ(0, start_pair(self, listen));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[1].port, "agent-1",
+				   &c1));
+	EXPECT_TRUE(report(&c1, 1, SYN_FLOOD, scanner, false, NULL));
+	/* The child keeps serving alone. */
+	EXPECT_TRUE(report(&c1, 2, SYN_FLOOD, scanner, false, NULL));
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "parent", listen,
+				  NULL));
+	/* Reconnect backoff is at most a few seconds here. */
+	EXPECT_TRUE(wait_until(parent_has_incident, self, 20));
+	ASSERT_EQ(0, wait_frame(&c1, VNFSEC__FRAME__BODY_ACTION, &f));
+	EXPECT_EQ(0, memcmp(f->action->src_addr.data, scanner, 4));
+	wire_free(f);
+	conn_free(&c1);
+}
+
+/* 1,000 real TLS agents from vnfsec-agentsim connect and report. */
+TEST_F_TIMEOUT(hier, thousand_simulated_agents_connect_and_report, 300)
+{
+	char cmd[1024];
+	FILE *p;
+	char line[512] = "";
+	int status;
+
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, NULL));
+	snprintf(cmd, sizeof(cmd),
+		 "%s/bin/vnfsec-agentsim --server 127.0.0.1:%d --ca %s --ca-key %s --agents 1000 --assessments 3 --sources 16 --timeout 240",
+		 getenv("VNFSEC_BUILD"), self->srv[0].port,
+		 tpath(self->ca, "ca.pem"), tpath(self->ca, "ca.key"));
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	if (!fgets(line, sizeof(line), p))
+		line[0] = '\0';
+	status = pclose(p);
+	TH_LOG("%s", line);
+	EXPECT_EQ(0, status);
+	EXPECT_NE(NULL, strstr(line, "agents 1000 connected 1000 "));
+	EXPECT_NE(NULL, strstr(line, "assessments 3000 acked"));
+	EXPECT_NE(NULL, strstr(line, "actions 1000;"));
+	ASSERT_EQ(0, http_get(self->srv[0].metrics_port, "/metrics",
+			      self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\nvnfsec_assessments_total 3000\n"));
+	/* 16 sources: 16 incidents however many agents saw each. */
+	EXPECT_NE(NULL, strstr(self->resp,
+			       "\nvnfsec_incidents_total{type=\"syn_flood\"} 16\n"));
+	EXPECT_NE(NULL, strstr(self->resp,
+			       "vnfsec_agent_ringbuf_lost_total{agent=\"sim-00999\"} 0\n"));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vnfsecctl: the operator's command. Offline policy work (check, diff,
+ * show) runs here; everything else is a request on a daemon's control
+ * socket (docs/control.md).
+ */
+#ifndef VNFSEC_CTL_H
+#define VNFSEC_CTL_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+/* Exit codes scripts rely on (docs/control.md). */
+enum ctl_exit {
+	CTL_OK = 0,
+	CTL_EDAEMON = 1,	/* the daemon (or the policy) said no */
+	CTL_EUSAGE = 2,
+	CTL_EUNREACH = 3,	/* no daemon at the socket, or it hung up */
+};
+
+#define CTL_AGENT_SOCK	"/run/vnfsec/agent.sock"
+#define CTL_SERVER_SOCK	"/run/vnfsec/server.sock"
+#define CTL_HELP_DONE	(-2)	/* a command printed its --help */
+#define CTL_LINE_MAX	65536	/* request or response, newline included */
+
+struct ctl_opts {
+	const char *socket;	/* NULL: the command's default daemon */
+	bool server;		/* --server: talk to the security server */
+	bool json;
+	int timeout_s;
+};
+
+struct ctl_cmd {
+	const char *name;
+	const char *usage;
+	const char *help;
+	int (*run)(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
+		   char **argv);
+	bool server_default;	/* goes to the server unless --socket */
+};
+
+/* main.c */
+int ctl_parse_opts(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
+		   char **argv, const char *extra_short,
+		   const struct option *extra, int (*on_opt)(int c, void *ctx),
+		   void *ctx);
+int ctl_usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* client.c: one request, one response; streams call back per event */
+int ctl_request(const struct ctl_cmd *cmd, const struct ctl_opts *o,
+		const char *name, struct json_object *args,
+		struct json_object **result);
+int ctl_stream(const struct ctl_cmd *cmd, const struct ctl_opts *o,
+	       const char *name, struct json_object *args,
+	       void (*on_event)(struct json_object *ev, void *ctx), void *ctx);
+
+/* table.c */
+struct ctl_column {
+	const char *header;
+	const char *path;	/* "alert.signature": dotted path in a row */
+	bool ms_time;		/* an integer here is ms since the epoch */
+};
+void ctl_print_table(struct json_object *rows, const struct ctl_column *cols);
+void ctl_print_row(struct json_object *row, const struct ctl_column *cols,
+		   bool header);
+void ctl_print_object(struct json_object *obj);
+void ctl_print_json(struct json_object *obj);
+
+/* commands */
+int ctl_cmd_policy(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
+		   char **argv);
+int ctl_cmd_simple(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
+		   char **argv);
+int ctl_cmd_flows(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
+		  char **argv);
+int ctl_cmd_alerts(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
+		   char **argv);
+int ctl_cmd_block(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
+		  char **argv);
+int ctl_cmd_quarantine(const struct ctl_cmd *cmd, struct ctl_opts *o,
+		       int argc, char **argv);
+int ctl_cmd_incident(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
+		     char **argv);
+int ctl_cmd_threatdb(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
+		     char **argv);
+
+#endif /* VNFSEC_CTL_H */

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Correlation: assessments from many agents (and summaries from child
+ * servers) become incidents. The same source, or the same pattern on the
+ * same port when the sources are spread, seen within the window by any
+ * number of agents is one coordinated incident, not N alerts.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "user/common/log.h"
+#include "user/server/store.h"
+
+static const char *const heuristic_names[] = {
+	"unspecified", "syn_flood", "horizontal_scan", "vertical_scan",
+	"flow_cut", "drop_spike", "policy_violation", "volume_anomaly",
+	"app_protocol", "shm_intrusion", "cache_side_channel", "rate_limit",
+};
+
+const char *heuristic_name(int heuristic)
+{
+	if (heuristic < 0 || heuristic >= (int)(sizeof(heuristic_names) /
+						sizeof(heuristic_names[0])))
+		return "unknown";
+	return heuristic_names[heuristic];
+}
+
+const char *incident_state_name(enum incident_state state)
+{
+	switch (state) {
+	case INCIDENT_OPEN: return "open";
+	case INCIDENT_ACKNOWLEDGED: return "acknowledged";
+	case INCIDENT_REMEDIATED: return "remediated";
+	case INCIDENT_CLOSED: return "closed";
+	}
+	return "unknown";
+}
+
+/* FNV-1a over what makes two reports one incident. */
+static unsigned int key_hash(int heuristic, const uint8_t *src,
+			     uint8_t src_len, uint32_t dst_port)
+{
+	uint32_t h = 2166136261u;
+	unsigned int i;
+
+	h = (h ^ (uint32_t)heuristic) * 16777619u;
+	for (i = 0; i < src_len; i++)
+		h = (h ^ src[i]) * 16777619u;
+	if (!src_len)
+		h = (h ^ dst_port) * 16777619u;
+	return h % INCIDENT_HASH_SIZE;
+}
+
+static void key_unlink(struct server *srv, struct incident *inc)
+{
+	struct incident **pp = &srv->by_key[key_hash(inc->heuristic, inc->src,
+						     inc->src_len,
+						     inc->dst_port)];
+
+	for (; *pp; pp = &(*pp)->key_next) {
+		if (*pp == inc) {
+			*pp = inc->key_next;
+			return;
+		}
+	}
+}
+
+static void id_unlink(struct server *srv, struct incident *inc)
+{
+	struct incident **pp = &srv->by_id[inc->id % INCIDENT_HASH_SIZE];
+
+	for (; *pp; pp = &(*pp)->id_next) {
+		if (*pp == inc) {
+			*pp = inc->id_next;
+			return;
+		}
+	}
+}
+
+struct incident *incident_find(struct server *srv, uint64_t id)
+{
+	struct incident *inc;
+
+	for (inc = srv->by_id[id % INCIDENT_HASH_SIZE]; inc;
+	     inc = inc->id_next)
+		if (inc->id == id)
+			return inc;
+	return NULL;
+}
+
+static void incident_save(struct server *srv, struct incident *inc)
+{
+	if (store_incident(srv->store, inc))
+		srv->stats.store_errors++;
+	else
+		inc->saved = inc->revision;
+}
+
+void incident_set_state(struct server *srv, struct incident *inc,
+			enum incident_state state)
+{
+	if (inc->state == state)
+		return;
+	/* A closed incident never matches a report again. */
+	if (state == INCIDENT_CLOSED)
+		key_unlink(srv, inc);
+	inc->state = state;
+	inc->revision++;
+	incident_save(srv, inc);
+	alert_incident(srv, inc);
+}
+
+/* A zero address or a pattern across sources has no source to block. */
+static bool source_known(const Vnfsec__Assessment *a)
+{
+	static const uint8_t zero[16];
+
+	if (!memcmp(a->src_addr.data, zero, a->src_addr.len))
+		return false;
+	return a->src_count > 0 || a->count == 0;
+}
+
+static struct incident *incident_match(struct server *srv, int heuristic,
+				       const uint8_t *src, uint8_t src_len,
+				       uint32_t dst_port, time_t now)
+{
+	struct incident *inc;
+
+	inc = srv->by_key[key_hash(heuristic, src, src_len, dst_port)];
+	for (; inc; inc = inc->key_next) {
+		if (inc->state == INCIDENT_CLOSED ||
+		    inc->heuristic != heuristic ||
+		    now - inc->last_seen > (time_t)srv->cfg->window_s)
+			continue;
+		if (src_len ? inc->src_len == src_len &&
+			      !memcmp(inc->src, src, src_len) :
+			      !inc->src_len && inc->dst_port == dst_port)
+			return inc;
+	}
+	return NULL;
+}
+
+static struct incident *incident_new(struct server *srv, int heuristic,
+				     const uint8_t *src, uint8_t src_len,
+				     uint32_t dst_port, time_t now)
+{
+	struct incident *inc = calloc(1, sizeof(*inc));
+
+	if (!inc)
+		return NULL;
+	inc->id = ++srv->next_incident_id;
+	inc->heuristic = heuristic;
+	inc->state = INCIDENT_OPEN;
+	memcpy(inc->src, src, src_len);
+	inc->src_len = src_len;
+	inc->dst_port = dst_port;
+	inc->first_seen = inc->last_seen = now;
+	inc->next = srv->incidents;
+	srv->incidents = inc;
+	inc->key_next = srv->by_key[key_hash(heuristic, src, src_len,
+					     inc->dst_port)];
+	srv->by_key[key_hash(heuristic, src, src_len, inc->dst_port)] = inc;
+	inc->id_next = srv->by_id[inc->id % INCIDENT_HASH_SIZE];
+	srv->by_id[inc->id % INCIDENT_HASH_SIZE] = inc;
+	if (heuristic >= 0 && heuristic < 16)
+		srv->stats.incidents_by_type[heuristic]++;
+	return inc;
+}
+
+/* Returns true when @agent is new to the incident. */
+static bool incident_add_agent(struct incident *inc,
+			       struct agent_record *agent)
+{
+	unsigned int i;
+
+	for (i = 0; i < inc->nr_agents; i++)
+		if (inc->agents[i].agent == agent)
+			return false;
+	/* Past the cap the incident is already a coordinated one. */
+	if (inc->nr_agents == INCIDENT_AGENTS_MAX)
+		return false;
+	inc->agents[inc->nr_agents++].agent = agent;
+	return true;
+}
+
+/*
+ * Severity: the highest an agent reported, at least what a matching
+ * indicator's confidence says, plus one for every further agent that
+ * saw it (a coordinated attack is worse than a local one).
+ */
+static unsigned int incident_severity(const struct incident *inc)
+{
+	unsigned int sev = inc->max_reported;
+
+	if (inc->has_indicator && (inc->indicator.confidence + 9) / 10 > sev)
+		sev = (inc->indicator.confidence + 9) / 10;
+	sev += inc->nr_agents ? inc->nr_agents - 1 : 0;
+	return sev > 10 ? 10 : sev ? sev : 1;
+}
+
+/* Fold one report into an incident; emits it when it changed. */
+static void incident_update(struct server *srv, struct incident *inc,
+			    struct agent_record *agent, unsigned int severity,
+			    const struct indicator *ind, uint64_t count,
+			    bool is_new, time_t now)
+{
+	unsigned int old_sev = inc->severity;
+	bool changed = is_new;
+
+	inc->last_seen = now;
+	inc->assessments += count;
+	if (severity > inc->max_reported)
+		inc->max_reported = severity;
+	if (incident_add_agent(inc, agent)) {
+		changed = true;
+		/* A new agent still needs its own remediation. */
+		if (inc->state == INCIDENT_REMEDIATED)
+			inc->state = INCIDENT_OPEN;
+	}
+	if (ind && (!inc->has_indicator ||
+		    ind->confidence > inc->indicator.confidence)) {
+		inc->indicator = *ind;
+		inc->has_indicator = true;
+		changed = true;
+	}
+	inc->severity = incident_severity(inc);
+	changed |= inc->severity != old_sev;
+	inc->revision++;
+	/* Counters alone reach the store on the next tick, not per report. */
+	if (changed) {
+		incident_save(srv, inc);
+		alert_incident(srv, inc);
+	}
+}
+
+int correlate_assessment(struct server *srv, struct agent_record *agent,
+			 const Vnfsec__Assessment *a, struct incident **out)
+{
+	time_t now = time(NULL);
+	const struct indicator *ind = threatdb_match(srv->tdb, a, now);
+	uint8_t src_len = source_known(a) ? a->src_addr.len : 0;
+	struct incident *inc;
+	bool is_new = false;
+
+	if (ind)
+		srv->stats.indicator_matches++;
+	inc = incident_match(srv, a->heuristic, a->src_addr.data, src_len,
+			     a->dst_port, now);
+	if (!inc) {
+		inc = incident_new(srv, a->heuristic, a->src_addr.data,
+				   src_len, src_len ? 0 : a->dst_port, now);
+		if (!inc)
+			return -ENOMEM;
+		is_new = true;
+	}
+	incident_update(srv, inc, agent, a->severity, ind, 1, is_new, now);
+	*out = inc;
+	return 0;
+}
+
+int correlate_summary(struct server *srv, struct agent_record *child,
+		      const Vnfsec__IncidentSummary *sum)
+{
+	time_t now = time(NULL);
+	const struct indicator *ind = NULL;
+	struct indicator from_child;
+	struct incident *inc;
+	bool is_new = false;
+	uint8_t src_len = sum->src_addr.len;
+
+	/* The child's own feed match counts; ours may match as well. */
+	if (src_len)
+		ind = threatdb_match_addr(srv->tdb, sum->src_addr.data,
+					  src_len, now);
+	if (!ind && sum->indicator_source[0]) {
+		memset(&from_child, 0, sizeof(from_child));
+		snprintf(from_child.source, sizeof(from_child.source), "%s",
+			 sum->indicator_source);
+		from_child.confidence = sum->severity * 10;
+		ind = &from_child;
+	}
+	inc = incident_match(srv, sum->heuristic, sum->src_addr.data, src_len,
+			     sum->dst_port, now);
+	if (!inc) {
+		inc = incident_new(srv, sum->heuristic, sum->src_addr.data,
+				   src_len, src_len ? 0 : sum->dst_port, now);
+		if (!inc)
+			return -ENOMEM;
+		is_new = true;
+	}
+	/* A child's severity already counts its own agents. */
+	incident_update(srv, inc, child, sum->severity, ind, 1, is_new, now);
+	srv->stats.summaries_received++;
+	remediate(srv, inc, child, 0);
+	return 0;
+}
+
+void incidents_tick(struct server *srv, time_t now)
+{
+	struct incident **pp = &srv->incidents, *inc;
+
+	while ((inc = *pp)) {
+		if (inc->saved != inc->revision)
+			incident_save(srv, inc);
+		if (inc->state != INCIDENT_CLOSED &&
+		    now - inc->last_seen >= (time_t)srv->cfg->idle_close_s)
+			incident_set_state(srv, inc, INCIDENT_CLOSED);
+		/*
+		 * Closed ones stay listed a while, then live only in the
+		 * store; the parent must have their last revision first.
+		 */
+		if (inc->state == INCIDENT_CLOSED &&
+		    (!srv->cfg->parent || inc->forwarded == inc->revision) &&
+		    now - inc->last_seen >= 4 * (time_t)srv->cfg->idle_close_s) {
+			*pp = inc->next;
+			id_unlink(srv, inc);
+			free(inc);
+			continue;
+		}
+		pp = &inc->next;
+	}
+}
+
+void incidents_free(struct server *srv)
+{
+	while (srv->incidents) {
+		struct incident *next = srv->incidents->next;
+
+		if (srv->incidents->saved != srv->incidents->revision)
+			incident_save(srv, srv->incidents);
+		free(srv->incidents);
+		srv->incidents = next;
+	}
+}

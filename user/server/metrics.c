@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Prometheus text exposition at /metrics. libmicrohttpd runs in its
+ * external epoll mode: its epoll fd sits in the server's loop, so the
+ * counters are read on the one thread that writes them, without locks.
+ * Names follow Prometheus conventions (vnfsec_..._total for counters).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
+
+#include "user/common/evloop.h"
+#include "user/common/log.h"
+#include "user/common/netaddr.h"
+#include "user/server/control.h"
+#include "user/server/metrics.h"
+#include "user/server/server.h"
+
+struct metrics {
+	struct MHD_Daemon *d;
+};
+
+static void metric(FILE *f, const char *name, const char *type,
+		   const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render(struct server *srv, FILE *f)
+{
+	const struct server_stats *st = &srv->stats;
+	unsigned int open = 0, unforwarded = 0, followers, h;
+	uint64_t agent_bytes = 0, ctl_bytes;
+	struct agent_record *a;
+	struct incident *inc;
+	struct session *s;
+
+	for (inc = srv->incidents; inc; inc = inc->next) {
+		open += inc->state != INCIDENT_CLOSED;
+		unforwarded += inc->forwarded != inc->revision;
+	}
+	for (s = srv->sessions; s; s = s->next)
+		agent_bytes += s->conn.wlen;
+	control_queue(srv, &followers, &ctl_bytes);
+
+	metric(f, "vnfsec_agents_connected", "gauge",
+	       "Agents (and child servers) with a session now.");
+	fprintf(f, "vnfsec_agents_connected %u\n", srv->nr_agents_connected);
+	metric(f, "vnfsec_sessions", "gauge",
+	       "TLS connections, including those still in their handshake.");
+	fprintf(f, "vnfsec_sessions %u\n", srv->nr_sessions);
+	metric(f, "vnfsec_assessments_total", "counter",
+	       "Assessments received and recorded.");
+	fprintf(f, "vnfsec_assessments_total %llu\n",
+		(unsigned long long)st->assessments);
+	metric(f, "vnfsec_assessments_duplicate_total", "counter",
+	       "Assessments resent by agents and acknowledged again.");
+	fprintf(f, "vnfsec_assessments_duplicate_total %llu\n",
+		(unsigned long long)st->duplicates);
+	metric(f, "vnfsec_indicator_matches_total", "counter",
+	       "Assessments that matched a threat indicator.");
+	fprintf(f, "vnfsec_indicator_matches_total %llu\n",
+		(unsigned long long)st->indicator_matches);
+	metric(f, "vnfsec_threat_indicators", "gauge",
+	       "Indicators in the threat database.");
+	fprintf(f, "vnfsec_threat_indicators %u\n", threatdb_size(srv->tdb));
+	metric(f, "vnfsec_incidents_total", "counter",
+	       "Incidents opened, by type.");
+	for (h = 1; h < 16 && strcmp(heuristic_name(h), "unknown"); h++)
+		fprintf(f, "vnfsec_incidents_total{type=\"%s\"} %llu\n",
+			heuristic_name(h),
+			(unsigned long long)st->incidents_by_type[h]);
+	metric(f, "vnfsec_incidents_open", "gauge",
+	       "Incidents not closed yet.");
+	fprintf(f, "vnfsec_incidents_open %u\n", open);
+	metric(f, "vnfsec_actions_total", "counter",
+	       "Corrective actions, by what became of them.");
+	fprintf(f, "vnfsec_actions_total{result=\"sent\"} %llu\n",
+		(unsigned long long)st->actions_sent);
+	fprintf(f, "vnfsec_actions_total{result=\"applied\"} %llu\n",
+		(unsigned long long)st->actions_applied);
+	fprintf(f, "vnfsec_actions_total{result=\"failed\"} %llu\n",
+		(unsigned long long)st->actions_failed);
+	metric(f, "vnfsec_queue_bytes", "gauge",
+	       "Bytes waiting to be sent, by queue.");
+	fprintf(f, "vnfsec_queue_bytes{queue=\"agents\"} %llu\n",
+		(unsigned long long)agent_bytes);
+	fprintf(f, "vnfsec_queue_bytes{queue=\"control\"} %llu\n",
+		(unsigned long long)ctl_bytes);
+	metric(f, "vnfsec_parent_unforwarded", "gauge",
+	       "Incident revisions the parent has not acknowledged yet.");
+	fprintf(f, "vnfsec_parent_unforwarded %u\n",
+		srv->cfg->parent ? unforwarded : 0);
+	metric(f, "vnfsec_parent_connected", "gauge",
+	       "1 while the link to the parent server is up.");
+	fprintf(f, "vnfsec_parent_connected %d\n", parent_connected(srv));
+	metric(f, "vnfsec_summaries_total", "counter",
+	       "Incident summaries exchanged with parent and children.");
+	fprintf(f, "vnfsec_summaries_total{direction=\"sent\"} %llu\n",
+		(unsigned long long)st->summaries_sent);
+	fprintf(f, "vnfsec_summaries_total{direction=\"received\"} %llu\n",
+		(unsigned long long)st->summaries_received);
+	metric(f, "vnfsec_hooks_total", "counter",
+	       "Remediation hook runs.");
+	fprintf(f, "vnfsec_hooks_total %llu\n",
+		(unsigned long long)st->hooks_run);
+	metric(f, "vnfsec_errors_total", "counter", "Errors, by kind.");
+	fprintf(f, "vnfsec_errors_total{kind=\"frame_refused\"} %llu\n",
+		(unsigned long long)st->frames_refused);
+	fprintf(f, "vnfsec_errors_total{kind=\"store\"} %llu\n",
+		(unsigned long long)st->store_errors);
+	fprintf(f, "vnfsec_errors_total{kind=\"hook\"} %llu\n",
+		(unsigned long long)st->hooks_failed);
+	/* Agent ids are [A-Za-z0-9._-] (wire.c): safe as label values. */
+	metric(f, "vnfsec_agent_ringbuf_lost_total", "counter",
+	       "Fast-path records an agent could not emit, as it reported.");
+	for (a = srv->agents; a; a = a->next)
+		fprintf(f, "vnfsec_agent_ringbuf_lost_total{agent=\"%s\"} %llu\n",
+			a->id, (unsigned long long)a->ringbuf_lost);
+	metric(f, "vnfsec_agent_dropped_packets_total", "counter",
+	       "Packets an agent's fast path dropped, as it reported.");
+	for (a = srv->agents; a; a = a->next)
+		fprintf(f, "vnfsec_agent_dropped_packets_total{agent=\"%s\"} %llu\n",
+			a->id, (unsigned long long)a->dropped_packets);
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
+			      const char *url, const char *method,
+			      const char *version, const char *upload,
+			      size_t *upload_len, void **state)
+{
+	struct server *srv = cls;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	unsigned int code = MHD_HTTP_OK;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)version;
+	(void)upload;
+	(void)upload_len;
+	(void)state;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return MHD_NO;
+	f = open_memstream(&body, &len);
+	if (!f)
+		return MHD_NO;
+	if (!strcmp(url, "/metrics")) {
+		render(srv, f);
+	} else {
+		fputs("not found: try /metrics\n", f);
+		code = MHD_HTTP_NOT_FOUND;
+	}
+	if (fclose(f)) {
+		free(body);
+		return MHD_NO;
+	}
+	resp = MHD_create_response_from_buffer(len, body,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type",
+				"text/plain; version=0.0.4");
+	ret = MHD_queue_response(conn, code, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static int write_port(const char *path, unsigned int port)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) ||
+	    rename(tmp, path)) {
+		log_err("cannot write metrics port file %s: %s", path,
+			strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+int metrics_open(struct server *srv, void *tag)
+{
+	const union MHD_DaemonInfo *info;
+	struct sockaddr_storage ss;
+	struct metrics *m;
+	socklen_t len;
+	int ret;
+
+	if (!srv->cfg->metrics_listen)
+		return 0;
+	ret = netaddr_parse(srv->cfg->metrics_listen, &ss, &len, "--metrics");
+	if (ret)
+		return ret;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->d = MHD_start_daemon(MHD_USE_EPOLL | (ss.ss_family == AF_INET6 ?
+						 MHD_USE_IPv6 : 0),
+				0, NULL, NULL, answer, srv,
+				MHD_OPTION_SOCK_ADDR, &ss,
+				MHD_OPTION_CONNECTION_LIMIT, 64U,
+				MHD_OPTION_CONNECTION_TIMEOUT, 10U,
+				MHD_OPTION_END);
+	if (!m->d) {
+		log_err("cannot serve metrics on %s; check --metrics (address in use?)",
+			srv->cfg->metrics_listen);
+		free(m);
+		return -EADDRNOTAVAIL;
+	}
+	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
+	ret = info ? evloop_add(srv->epoll_fd, info->epoll_fd,
+				(epoll_data_t){ .ptr = tag }) : -EINVAL;
+	if (ret) {
+		log_err("cannot watch the metrics server: %s", strerror(-ret));
+		MHD_stop_daemon(m->d);
+		free(m);
+		return ret;
+	}
+	srv->metrics = m;
+	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
+	if (info) {
+		log_info("metrics at http://%s/metrics (port %u)",
+			 srv->cfg->metrics_listen, info->port);
+		if (srv->cfg->metrics_port_file)
+			return write_port(srv->cfg->metrics_port_file,
+					  info->port);
+	}
+	return 0;
+}
+
+void metrics_run(struct server *srv)
+{
+	if (srv->metrics)
+		MHD_run(srv->metrics->d);
+}
+
+void metrics_close(struct server *srv)
+{
+	if (!srv->metrics)
+		return;
+	MHD_stop_daemon(srv->metrics->d);
+	free(srv->metrics);
+	srv->metrics = NULL;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The server's persistent store, kept narrow on purpose: one call per fact
+ * the server records, rows in and rows out, nothing of SQLite leaks
+ * through. store_sqlite.c implements it; a PostgreSQL store implements the
+ * same calls (docs/server.md says how).
+ */
+#ifndef VNFSEC_STORE_H
+#define VNFSEC_STORE_H
+
+#include <stdbool.h>
+
+#include "user/server/server.h"
+#include "user/server/threatdb.h"
+
+/* Open (creating and migrating) the store at @path. 0 or -errno. */
+int store_open(const char *path, struct store **out);
+void store_close(struct store *st);
+
+/* Schema version the store is at after migrations. */
+int store_schema_version(struct store *st);
+
+int store_agent_seen(struct store *st, const struct agent_record *agent,
+		     bool connected);
+int store_assessment(struct store *st, const char *agent_id,
+		     const Vnfsec__Assessment *a, uint64_t incident_id);
+int store_incident(struct store *st, const struct incident *inc);
+int store_action(struct store *st, const struct action_record *act);
+int store_indicator(struct store *st, const struct indicator *ind);
+
+/* Hand every indicator not expired at @now to @fn. */
+int store_indicators_load(struct store *st, time_t now,
+			  int (*fn)(void *ctx, const struct indicator *ind),
+			  void *ctx);
+
+/* Largest incident id recorded: ids stay unique across restarts. */
+int store_max_incident_id(struct store *st, uint64_t *out);
+
+/* All or nothing for a group of writes (a feed import); nests. */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+int store_rollback(struct store *st);
+
+/* One transaction per round of the event loop. */
+int store_batch_begin(struct store *st);
+int store_batch_commit(struct store *st);
+
+#endif /* VNFSEC_STORE_H */

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * SQLite implementation of the store (store.h). WAL mode, so readers
+ * (an operator's sqlite3 shell, a backup) never block the server, and
+ * synchronous=NORMAL: a crash of the server loses nothing committed, a
+ * power cut at most the last commits.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "user/common/log.h"
+#include "user/server/store.h"
+
+/*
+ * Schema migrations, applied in order; PRAGMA user_version records how
+ * many have run. Never edit one that has shipped: append a new one.
+ */
+static const char *const migrations[] = {
+	/* 1: the first schema. */
+	"CREATE TABLE agents ("
+	"  id TEXT PRIMARY KEY, address TEXT, is_server INTEGER NOT NULL,"
+	"  attested INTEGER NOT NULL DEFAULT 0, connected INTEGER NOT NULL,"
+	"  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+	"CREATE TABLE incidents ("
+	"  id INTEGER PRIMARY KEY, type TEXT NOT NULL, severity INTEGER NOT NULL,"
+	"  state TEXT NOT NULL, src TEXT, dst_port INTEGER, agents INTEGER,"
+	"  assessments INTEGER, indicator TEXT, first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL);"
+	"CREATE TABLE assessments ("
+	"  agent_id TEXT NOT NULL, id INTEGER NOT NULL,"
+	"  time_ms INTEGER NOT NULL, heuristic TEXT NOT NULL,"
+	"  severity INTEGER NOT NULL, src TEXT, dst TEXT, dst_port INTEGER,"
+	"  count INTEGER, src_count INTEGER, iface TEXT,"
+	"  incident_id INTEGER REFERENCES incidents(id),"
+	"  PRIMARY KEY (agent_id, id));"
+	"CREATE TABLE actions ("
+	"  agent_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,"
+	"  target TEXT, ttl_s INTEGER, incident_id INTEGER, parent_seq INTEGER,"
+	"  state TEXT NOT NULL, status INTEGER, sent INTEGER NOT NULL,"
+	"  acked INTEGER, PRIMARY KEY (agent_id, seq, sent));"
+	"CREATE TABLE indicators ("
+	"  type TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL,"
+	"  confidence INTEGER NOT NULL, expires INTEGER NOT NULL,"
+	"  PRIMARY KEY (type, value));",
+	/* 2: incidents are listed by state and time. */
+	"CREATE INDEX incidents_state ON incidents(state, last_seen);"
+	"CREATE INDEX assessments_incident ON assessments(incident_id);",
+};
+
+enum stmt_id {
+	ST_AGENT, ST_ASSESSMENT, ST_INCIDENT, ST_ACTION, ST_INDICATOR,
+	ST_INDICATORS, ST_MAX_INCIDENT, NR_STMTS
+};
+
+static const char *const stmt_sql[NR_STMTS] = {
+	[ST_AGENT] = "INSERT INTO agents(id, address, is_server, connected,"
+		" first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
+		" ON CONFLICT(id) DO UPDATE SET address = ?2, is_server = ?3,"
+		" connected = ?4, last_seen = ?5",
+	[ST_ASSESSMENT] = "INSERT OR IGNORE INTO assessments VALUES"
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_INCIDENT] = "INSERT OR REPLACE INTO incidents VALUES"
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[ST_ACTION] = "INSERT OR REPLACE INTO actions VALUES"
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[ST_INDICATOR] = "INSERT OR REPLACE INTO indicators VALUES"
+		" (?1, ?2, ?3, ?4, ?5)",
+	[ST_INDICATORS] = "SELECT type, value, source, confidence, expires"
+		" FROM indicators WHERE expires = 0 OR expires > ?1",
+	[ST_MAX_INCIDENT] = "SELECT COALESCE(MAX(id), 0) FROM incidents",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[NR_STMTS];
+	char path[256];
+};
+
+static int db_error(struct store *st, const char *what)
+{
+	log_err("store %s: %s failed: %s; check the disk and the file's permissions",
+		st->path, what, sqlite3_errmsg(st->db));
+	return -EIO;
+}
+
+static int exec(struct store *st, const char *sql, const char *what)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_err("store %s: %s failed: %s", st->path, what,
+			msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int user_version(struct store *st)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
+			       NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+int store_schema_version(struct store *st)
+{
+	return user_version(st);
+}
+
+static int migrate(struct store *st)
+{
+	int have = user_version(st), want = sizeof(migrations) /
+					    sizeof(migrations[0]);
+	char sql[64];
+
+	if (have < 0)
+		return db_error(st, "reading the schema version");
+	if (have > want) {
+		log_err("store %s: schema version %d is newer than this server's %d; upgrade vnfsec-server",
+			st->path, have, want);
+		return -EPROTO;
+	}
+	/* Each step and its version bump commit together, or not at all. */
+	for (; have < want; have++) {
+		if (exec(st, "BEGIN", "migration"))
+			return -EIO;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+			 have + 1);
+		if (exec(st, migrations[have], "migration") ||
+		    exec(st, sql, "migration")) {
+			exec(st, "ROLLBACK", "rollback");
+			return -EIO;
+		}
+		if (exec(st, "COMMIT", "migration"))
+			return -EIO;
+		log_info("store %s: migrated to schema version %d", st->path,
+			 have + 1);
+	}
+	return 0;
+}
+
+int store_open(const char *path, struct store **out)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	int i, ret = -EIO;
+
+	*out = NULL;
+	if (!st)
+		return -ENOMEM;
+	snprintf(st->path, sizeof(st->path), "%s", path);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		db_error(st, "opening");
+		goto err;
+	}
+	sqlite3_busy_timeout(st->db, 2000);
+	if (exec(st, "PRAGMA journal_mode = WAL", "setting WAL mode") ||
+	    exec(st, "PRAGMA synchronous = NORMAL", "setting sync mode") ||
+	    exec(st, "PRAGMA foreign_keys = ON", "enabling foreign keys"))
+		goto err;
+	ret = migrate(st);
+	if (ret)
+		goto err;
+	for (i = 0; i < NR_STMTS; i++) {
+		if (sqlite3_prepare_v2(st->db, stmt_sql[i], -1, &st->stmt[i],
+				       NULL) != SQLITE_OK) {
+			ret = db_error(st, "preparing statements");
+			goto err;
+		}
+	}
+	*out = st;
+	return 0;
+err:
+	store_close(st);
+	return ret;
+}
+
+void store_close(struct store *st)
+{
+	int i;
+
+	if (!st)
+		return;
+	for (i = 0; i < NR_STMTS; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+/* Run a bound write statement and reset it for the next use. */
+static int step_done(struct store *st, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *s = st->stmt[id];
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : db_error(st, what);
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_addr(sqlite3_stmt *s, int i, const uint8_t *addr,
+		      size_t len)
+{
+	ProtobufCBinaryData b = { .len = len, .data = (uint8_t *)addr };
+	char buf[64];
+
+	if (len)
+		bind_text(s, i, wire_addr_str(&b, buf, sizeof(buf)));
+}
+
+int store_agent_seen(struct store *st, const struct agent_record *agent,
+		     bool connected)
+{
+	sqlite3_stmt *s = st->stmt[ST_AGENT];
+
+	bind_text(s, 1, agent->id);
+	bind_text(s, 2, agent->address);
+	sqlite3_bind_int(s, 3, agent->is_server);
+	sqlite3_bind_int(s, 4, connected);
+	sqlite3_bind_int64(s, 5, agent->last_seen);
+	return step_done(st, ST_AGENT, "recording an agent");
+}
+
+int store_assessment(struct store *st, const char *agent_id,
+		     const Vnfsec__Assessment *a, uint64_t incident_id)
+{
+	sqlite3_stmt *s = st->stmt[ST_ASSESSMENT];
+
+	bind_text(s, 1, agent_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)a->id);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)a->time_unix_ms);
+	bind_text(s, 4, heuristic_name(a->heuristic));
+	sqlite3_bind_int(s, 5, a->severity);
+	bind_addr(s, 6, a->src_addr.data, a->src_addr.len);
+	bind_addr(s, 7, a->dst_addr.data, a->dst_addr.len);
+	sqlite3_bind_int(s, 8, a->dst_port);
+	sqlite3_bind_int64(s, 9, (sqlite3_int64)a->count);
+	sqlite3_bind_int64(s, 10, (sqlite3_int64)a->src_count);
+	bind_text(s, 11, a->iface);
+	if (incident_id)
+		sqlite3_bind_int64(s, 12, (sqlite3_int64)incident_id);
+	return step_done(st, ST_ASSESSMENT, "recording an assessment");
+}
+
+int store_incident(struct store *st, const struct incident *inc)
+{
+	sqlite3_stmt *s = st->stmt[ST_INCIDENT];
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)inc->id);
+	bind_text(s, 2, heuristic_name(inc->heuristic));
+	sqlite3_bind_int(s, 3, inc->severity);
+	bind_text(s, 4, incident_state_name(inc->state));
+	bind_addr(s, 5, inc->src, inc->src_len);
+	sqlite3_bind_int(s, 6, inc->dst_port);
+	sqlite3_bind_int(s, 7, inc->nr_agents);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)inc->assessments);
+	if (inc->has_indicator)
+		bind_text(s, 9, inc->indicator.source);
+	sqlite3_bind_int64(s, 10, inc->first_seen);
+	sqlite3_bind_int64(s, 11, inc->last_seen);
+	return step_done(st, ST_INCIDENT, "recording an incident");
+}
+
+int store_action(struct store *st, const struct action_record *act)
+{
+	sqlite3_stmt *s = st->stmt[ST_ACTION];
+	ProtobufCBinaryData b = { .len = act->addr_len,
+				  .data = (uint8_t *)act->addr };
+	char buf[64], target[80];
+
+	snprintf(target, sizeof(target), "%s/%u",
+		 wire_addr_str(&b, buf, sizeof(buf)), act->prefix_len);
+	bind_text(s, 1, act->agent->id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)act->seq);
+	bind_text(s, 3, action_type_name(act->type));
+	bind_text(s, 4, target);
+	sqlite3_bind_int(s, 5, act->ttl_s);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)act->incident_id);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)act->parent_seq);
+	bind_text(s, 8, action_state_name(act->state));
+	sqlite3_bind_int(s, 9, act->status);
+	sqlite3_bind_int64(s, 10, act->sent);
+	if (act->acked)
+		sqlite3_bind_int64(s, 11, act->acked);
+	return step_done(st, ST_ACTION, "recording an action");
+}
+
+int store_indicator(struct store *st, const struct indicator *ind)
+{
+	sqlite3_stmt *s = st->stmt[ST_INDICATOR];
+
+	bind_text(s, 1, indicator_type_name(ind->type));
+	bind_text(s, 2, ind->value);
+	bind_text(s, 3, ind->source);
+	sqlite3_bind_int(s, 4, ind->confidence);
+	sqlite3_bind_int64(s, 5, ind->expires);
+	return step_done(st, ST_INDICATOR, "recording an indicator");
+}
+
+int store_indicators_load(struct store *st, time_t now,
+			  int (*fn)(void *ctx, const struct indicator *ind),
+			  void *ctx)
+{
+	sqlite3_stmt *s = st->stmt[ST_INDICATORS];
+	int rc, ret = 0;
+
+	sqlite3_bind_int64(s, 1, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(s, 0);
+		const char *value = (const char *)sqlite3_column_text(s, 1);
+		const char *source = (const char *)sqlite3_column_text(s, 2);
+		struct indicator ind;
+		const char *why;
+
+		/* A row this version cannot read is skipped, not fatal. */
+		if (!type || !value || !source ||
+		    indicator_parse(&ind, type, value, &why)) {
+			log_warn("store %s: skipping unreadable indicator '%s'",
+				 st->path, value ? value : "");
+			continue;
+		}
+		snprintf(ind.source, sizeof(ind.source), "%s", source);
+		ind.confidence = sqlite3_column_int(s, 3);
+		ind.expires = sqlite3_column_int64(s, 4);
+		ret = fn(ctx, &ind);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_error(st, "loading indicators");
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_max_incident_id(struct store *st, uint64_t *out)
+{
+	sqlite3_stmt *s = st->stmt[ST_MAX_INCIDENT];
+	int ret = 0;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(s, 0);
+	else
+		ret = db_error(st, "reading incident ids");
+	sqlite3_reset(s);
+	return ret;
+}
+
+/* Savepoints, so a group nests inside the round's transaction. */
+int store_begin(struct store *st)
+{
+	return exec(st, "SAVEPOINT grp", "starting a group of writes");
+}
+
+int store_commit(struct store *st)
+{
+	return exec(st, "RELEASE grp", "committing a group of writes");
+}
+
+int store_batch_begin(struct store *st)
+{
+	return exec(st, "BEGIN", "starting a transaction");
+}
+
+int store_batch_commit(struct store *st)
+{
+	return exec(st, "COMMIT", "committing");
+}
+
+int store_rollback(struct store *st)
+{
+	if (exec(st, "ROLLBACK TO grp", "rolling back a group of writes"))
+		return -EIO;
+	return exec(st, "RELEASE grp", "rolling back a group of writes");
+}
