@@ -90,6 +90,7 @@ demo: all
 bench: all
 	VNFSEC_BUILD=$(SRC)/$(O) tools/bench-run
 	VNFSEC_BUILD=$(SRC)/$(O) tools/bench-loop
+	VNFSEC_BUILD=$(SRC)/$(O) tools/bench-server
 
 clean: kmod-clean
 	rm -rf build

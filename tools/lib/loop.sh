@@ -66,7 +66,9 @@ loop_start_server() {
 		--listen "$MGMT_IP_SERVER:$LOOP_PORT" --ca "$ca/ca.pem" \
 		--cert "$ca/server.pem" --key "$ca/server.key" \
 		--alerts "$loop_work/alerts.json" --port-file "$loop_work/port" \
-		--block-ttl "$LOOP_BLOCK_TTL" 2>"$loop_work/server.log" &
+		--control "$loop_work/server.sock" \
+		--metrics 127.0.0.1:0 --metrics-port-file "$loop_work/metrics.port" \
+		--block-ttl "$LOOP_BLOCK_TTL" 2>>"$loop_work/server.log" &
 	loop_server_pid=$!
 	loop_wait 10 test -s "$loop_work/port"
 }
@@ -204,3 +206,16 @@ loop_sees_nothing_from() {
 }
 
 loop_stop_all() { loop_stop_agent && loop_stop_server; }
+
+# vnfsecctl against this loop's agent, or with --server its server.
+loop_vnfsecctl() {
+	local sock=$loop_work/agent.sock
+	[[ ${1:-} == --server ]] && sock=$loop_work/server.sock
+	"$LOOP_BUILD/bin/vnfsecctl" --socket "$sock" "$@"
+}
+
+# The server's Prometheus metrics (it listens on loopback in its netns).
+loop_metrics() {
+	ip netns exec "$NS_MGMT" curl -s \
+		"http://127.0.0.1:$(cat "$loop_work/metrics.port")/metrics"
+}

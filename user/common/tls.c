@@ -135,8 +135,10 @@ SSL_CTX *tls_ctx_new(bool is_server, const struct tls_files *files)
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
 			   SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	/* Idle connections give their TLS record buffers back. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			 SSL_MODE_RELEASE_BUFFERS);
 	return ctx;
 fail:
 	log_err("tls: cannot configure context: %s", ssl_err());
@@ -229,6 +231,7 @@ void conn_free(struct conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->wbuf);
+	free(c->rbuf);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 }
@@ -330,6 +333,23 @@ int conn_flush(struct conn *c)
 	return 0;
 }
 
+/* Room for @need bytes in the receive buffer. */
+static int rbuf_reserve(struct conn *c, size_t need)
+{
+	uint8_t *nb;
+	size_t cap;
+
+	if (need <= c->rcap)
+		return 0;
+	cap = need < 256 ? 256 : need;
+	nb = realloc(c->rbuf, cap);
+	if (!nb)
+		return -ENOMEM;
+	c->rbuf = nb;
+	c->rcap = cap;
+	return 0;
+}
+
 int conn_recv(struct conn *c, Vnfsec__Frame **out, const char **why)
 {
 	*out = NULL;
@@ -353,6 +373,8 @@ int conn_recv(struct conn *c, Vnfsec__Frame **out, const char **why)
 				return ret;
 			}
 		}
+		if (rbuf_reserve(c, need))
+			return -ENOMEM;
 		/* Read no further than this frame: the next stays in TLS. */
 		n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(need - c->rlen));
 		if (n <= 0) {

@@ -37,8 +37,11 @@ struct conn {
 	bool established;
 	char peer[64];		/* address, for log lines */
 	char peer_cn[WIRE_AGENT_ID_MAX + 1];
-	uint8_t rbuf[WIRE_HDR_LEN + WIRE_FRAME_MAX];
+	/* Grown to the largest frame seen: most frames are ~100 bytes and
+	 * a server holds thousands of connections. */
+	uint8_t *rbuf;
 	size_t rlen;
+	size_t rcap;
 	uint8_t *wbuf;
 	size_t wlen;
 	size_t wcap;

@@ -38,7 +38,7 @@ static const struct ctl_column alert_cols[] = {
 
 static const struct ctl_column incident_cols[] = {
 	{ "ID", "id", false }, { "TYPE", "type", false }, { "SEV", "severity", false },
-	{ "STATE", "state", false }, { "AGENTS", "agents", false }, { "SOURCES", "sources", false },
+	{ "STATE", "state", false }, { "AGENTS", "agents", false }, { "SOURCE", "src_ip", false },
 	{ "FIRST_SEEN", "first_seen", false }, { "LAST_SEEN", "last_seen", false },
 	{ NULL },
 };
