@@ -11,6 +11,7 @@
  *   scan.c        scan detection (fast and slow)
  *   posture.c     which VNFs run here: namespaces, interfaces, processes
  *   rates.c       drop spikes and volume anomalies against baselines
+ *   apply.c       the operator's policy: thresholds, mode, blocks, names
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -56,6 +57,7 @@ struct agent_config {
 	const char *control_path;	/* Unix socket for vnfsecctl */
 	const char *netns_dir;		/* where VNF namespaces are named */
 	unsigned int protect_ttl_s;	/* block flood/scan sources locally */
+	const char *policy_path;	/* applied at start, if set */
 	unsigned int spool_max_mb;
 };
 
@@ -90,11 +92,13 @@ struct assessment {
 	uint32_t window_ms, threshold;
 	char iface[16];
 	char local_action[48];		/* what the agent did itself, if any */
+	char vnf_src[32], vnf_dst[32];	/* from the policy, "" if unknown */
 };
 
 struct syn_flood;
 struct syn_flood *syn_flood_new(unsigned int threshold,
 				unsigned int window_ms);
+void syn_flood_set_threshold(struct syn_flood *sf, unsigned int threshold);
 void syn_flood_free(struct syn_flood *sf);
 /* Feed one new-flow record; returns true and fills @a when it fires. */
 bool syn_flood_feed(struct syn_flood *sf,
@@ -145,6 +149,7 @@ unsigned int enforcer_count(const struct enforcer *e);
 
 /* events.c */
 struct scan_detector;
+struct agent_policy;
 struct event_ctx {
 	struct syn_flood *syn_flood;
 	struct scan_detector *scan_fast;
@@ -152,6 +157,8 @@ struct event_ctx {
 	struct uplink *uplink;
 	struct enforcer *enf;		/* for protect mode */
 	const struct agent_config *cfg;
+	struct agent_policy *policy;	/* NULL: none applied */
+	unsigned int protect_ttl_s;	/* effective: option or policy mode */
 	/* Told of every assessment sent (the control socket's alerts). */
 	void (*on_assessment)(void *ctx, const struct assessment *a);
 	void *on_assessment_ctx;

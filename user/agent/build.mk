@@ -8,8 +8,9 @@ $(AGENT_LIB): $(filter-out $(O)/user/agent/main.o,$(AGENT_OBJS))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(O)/bin/vnfsec-agent: $(O)/user/agent/main.o $(AGENT_LIB) $(O)/lib/libvnfsec.a
+$(O)/bin/vnfsec-agent: $(O)/user/agent/main.o $(AGENT_LIB) $(POLICY_LIB) \
+		$(O)/lib/libvnfsec.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LDLIBS) $(LDLIBS)
 
 BINS += $(O)/bin/vnfsec-agent

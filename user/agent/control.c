@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "user/agent/apply.h"
 #include "user/agent/control.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
@@ -202,6 +203,39 @@ static int parse_prefix(const char *s, uint32_t *addr, uint32_t *len)
 	return 0;
 }
 
+static json_object *policy_json(struct control *c)
+{
+	const struct agent_policy *ap = c->ctx.ev->policy;
+	json_object *o;
+
+	if (!ap)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(ap->p->name));
+	json_object_object_add(o, "revision",
+			       json_object_new_uint64(ap->p->revision));
+	json_object_object_add(o, "digest", json_object_new_string(ap->digest));
+	json_object_object_add(o, "mode", json_object_new_string(
+		policy_mode_name(ap->p->mode)));
+	json_object_object_add(o, "vnfs", json_object_new_int(ap->p->n_vnfs));
+	json_object_object_add(o, "rules", json_object_new_int(ap->p->n_rules));
+	return o;
+}
+
+/* Every problem of a refused policy, one FILE:LINE:COL line each. */
+static const char *diag_text(const struct policy_diag *d, char *buf,
+			     size_t len)
+{
+	size_t off = 0;
+	uint32_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < d->n && off + 1 < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? "\n" : "",
+				d->lines[i]);
+	return buf;
+}
+
 static json_object *cmd_status(struct control *c)
 {
 	static const char *const names[] = VNFSEC_COUNTER_NAMES;
@@ -235,6 +269,9 @@ static json_object *cmd_status(struct control *c)
 					       json_object_new_uint64(v));
 	}
 	json_object_object_add(o, "counters", cnt);
+	json_object_object_add(o, "policy", policy_json(c));
+	json_object_object_add(o, "protect_ttl_s",
+			       json_object_new_int(c->ctx.ev->protect_ttl_s));
 	return o;
 }
 
@@ -363,6 +400,25 @@ static json_object *dispatch(struct control *c, struct client *cl,
 				       VNFSEC_BLOCK_OPERATOR);
 		*why = "block failed (see the agent's log)";
 		return *err ? NULL : json_object_new_object();
+	}
+	if (!strcmp(cmd, "policy.apply")) {
+		static char text[4096];
+		struct policy_diag diag = {};
+		int ret;
+
+		if (get_str(args, "path", &s)) {
+			*err = EINVAL;
+			*why = "path: the policy file to apply is required";
+			return NULL;
+		}
+		ret = agent_policy_apply(c->ctx.ev, s, &diag);
+		*why = diag_text(&diag, text, sizeof(text));
+		policy_diag_free(&diag);
+		if (ret) {
+			*err = -ret;
+			return NULL;
+		}
+		return policy_json(c);
 	}
 	*err = EOPNOTSUPP;
 	*why = "unknown command";

@@ -20,6 +20,7 @@ struct control_ctx {
 	struct uplink *uplink;
 	const char *agent_id;
 	const struct posture *posture;
+	struct event_ctx *ev;		/* heuristics and the policy */
 };
 
 struct control;

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include "user/agent/agent.h"
+#include "user/agent/apply.h"
 #include "user/agent/scan.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
@@ -21,7 +22,7 @@
  */
 static void protect(struct event_ctx *ev, struct assessment *a)
 {
-	unsigned int ttl = ev->cfg->protect_ttl_s;
+	unsigned int ttl = ev->protect_ttl_s;
 	char src[INET_ADDRSTRLEN];
 
 	if (!ttl || !a->src_count ||
@@ -37,6 +38,7 @@ void events_submit(struct event_ctx *ev, struct assessment *a,
 {
 	char ifname[IF_NAMESIZE];
 
+	agent_policy_name(ev, a);
 	protect(ev, a);
 	if (if_indextoname(ifindex, ifname))
 		snprintf(a->iface, sizeof(a->iface), "%s", ifname);
@@ -127,5 +129,6 @@ int events_handle(void *ctx, void *data, size_t len)
 		return 0;
 	check_syn_flood(ev, rec);
 	check_scans(ev, rec);
+	agent_policy_check_flow(ev, rec);
 	return 0;
 }

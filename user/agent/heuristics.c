@@ -53,6 +53,11 @@ struct syn_flood *syn_flood_new(unsigned int threshold, unsigned int window_ms)
 	return sf;
 }
 
+void syn_flood_set_threshold(struct syn_flood *sf, unsigned int threshold)
+{
+	sf->threshold = threshold;
+}
+
 void syn_flood_free(struct syn_flood *sf)
 {
 	free(sf);

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "user/agent/agent.h"
+#include "user/agent/apply.h"
 #include "user/agent/control.h"
 #include "user/agent/posture.h"
 #include "user/agent/rates.h"
@@ -58,6 +59,8 @@ static void usage(FILE *out)
 "  --protect-ttl S       protect mode: block a flood's or scan's source\n"
 "                        here for S seconds without waiting for the\n"
 "                        server, and tell it (default 0: off)\n"
+"  --policy FILE         apply this policy (docs/policy.md) at start;\n"
+"                        later ones come with 'vnfsecctl policy apply'\n"
 "  --verbose\n");
 }
 
@@ -87,6 +90,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "control", required_argument, NULL, 'Q' },
 		{ "netns-dir", required_argument, NULL, 'N' },
 		{ "protect-ttl", required_argument, NULL, 'R' },
+		{ "policy", required_argument, NULL, 'Y' },
 		{ "spool-max-mb", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -167,6 +171,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 'S': cfg->spool_dir = optarg; break;
 		case 'Q': cfg->control_path = optarg; break;
 		case 'N': cfg->netns_dir = optarg; break;
+		case 'Y': cfg->policy_path = optarg; break;
 		case 'R':
 			if (parse_uint_opt(optarg, 0, 86400, &cfg->protect_ttl_s,
 					   "--protect-ttl"))
@@ -364,6 +369,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ev.enf = enf;
+	ev.protect_ttl_s = cfg.protect_ttl_s;
+	if (cfg.policy_path) {
+		struct policy_diag diag = {};
+
+		ret = agent_policy_apply(&ev, cfg.policy_path, &diag);
+		policy_diag_print(&diag, stderr);
+		policy_diag_free(&diag);
+		if (ret)
+			goto out;
+	}
 	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id);
 	if (!ev.uplink)
 		goto out;
@@ -386,7 +401,7 @@ int main(int argc, char **argv)
 	ret = control_open(cfg.control_path, epfd, &(struct control_ctx){
 		.cfg = &cfg, .sensor = &sensor, .enf = enf,
 		.uplink = ev.uplink, .agent_id = agent_id,
-		.posture = posture }, &control);
+		.posture = posture, .ev = &ev }, &control);
 	if (ret)
 		goto out;
 	ev.on_assessment = control_publish;
@@ -404,6 +419,7 @@ out:
 	posture_close(posture);
 	uplink_free(ev.uplink);
 	ring_buffer__free(rb);
+	agent_policy_free(&ev);
 	syn_flood_free(ev.syn_flood);
 	scan_free(ev.scan_fast);
 	scan_free(ev.scan_slow);

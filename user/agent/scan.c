@@ -38,6 +38,11 @@ struct scan_detector *scan_new(const struct scan_config *cfg)
 	return sd;
 }
 
+void scan_set_config(struct scan_detector *sd, const struct scan_config *cfg)
+{
+	sd->cfg = *cfg;
+}
+
 void scan_free(struct scan_detector *sd)
 {
 	free(sd);

@@ -37,6 +37,8 @@ struct scan_verdict {
 struct scan_detector;
 struct scan_detector *scan_new(const struct scan_config *cfg);
 void scan_free(struct scan_detector *sd);
+/* New settings; what was counted so far is kept. */
+void scan_set_config(struct scan_detector *sd, const struct scan_config *cfg);
 /* Feed one probe; true (once per source and window) when it is a scan. */
 bool scan_feed(struct scan_detector *sd, const struct scan_probe *p,
 	       struct scan_verdict *v);

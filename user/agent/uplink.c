@@ -128,6 +128,8 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 	m.window_ms = a->window_ms;
 	m.threshold = a->threshold;
 	m.iface = (char *)a->iface;
+	m.vnf_src = (char *)a->vnf_src;
+	m.vnf_dst = (char *)a->vnf_dst;
 	if (a->local_action[0]) {
 		ev.name = "local_action";
 		ev.text = (char *)a->local_action;

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "user/agent/apply.h"
+#include "user/agent/scan.h"
+#include "user/common/log.h"
+#include "user/common/vnfsec.pb-c.h"
+
+/* What protect mode blocks for when the operator gave no --protect-ttl. */
+#define POLICY_PROTECT_TTL_S 60
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static bool has_prefix(const struct policy_compiled *p,
+		       const struct policy_prefix *x)
+{
+	uint32_t i;
+
+	for (i = 0; p && i < p->n_block; i++)
+		if (!memcmp(&p->block[i], x, sizeof(*x)))
+			return true;
+	return false;
+}
+
+/* New blocks first, then lift the old policy's: no gap for a source. */
+static void apply_blocks(struct event_ctx *ev,
+			 const struct policy_compiled *old,
+			 const struct policy_compiled *new)
+{
+	uint32_t i, addr;
+
+	for (i = 0; i < new->n_block; i++) {
+		if (new->block[i].family != AF_INET)
+			continue;	/* IPv6 blocks: the fast path's v6 map */
+		memcpy(&addr, new->block[i].addr, 4);
+		enforcer_block(ev->enf, addr, new->block[i].len, 0, 0,
+			       VNFSEC_BLOCK_OPERATOR);
+	}
+	for (i = 0; old && i < old->n_block; i++) {
+		if (old->block[i].family != AF_INET ||
+		    has_prefix(new, &old->block[i]))
+			continue;
+		memcpy(&addr, old->block[i].addr, 4);
+		enforcer_unblock(ev->enf, addr, old->block[i].len);
+	}
+}
+
+static void apply_thresholds(struct event_ctx *ev,
+			     const struct policy_compiled *p)
+{
+	const struct policy_thresholds *t = &p->thresholds;
+	const struct agent_config *cfg = ev->cfg;
+
+	if (t->syn_flood_pps)
+		syn_flood_set_threshold(ev->syn_flood,
+			(unsigned int)((uint64_t)t->syn_flood_pps *
+				       cfg->window_ms / 1000) ?: 1);
+	if (t->scan_ports && t->scan_window_s)
+		scan_set_config(ev->scan_fast, &(struct scan_config){
+			.window_ns = t->scan_window_s * 1000000000ULL,
+			.horizontal = cfg->scan_hosts,
+			.vertical = t->scan_ports });
+	/* The policy's mode is the operator's intent: it decides. */
+	if (p->mode == POLICY_MODE_PROTECT)
+		ev->protect_ttl_s = cfg->protect_ttl_s ?: POLICY_PROTECT_TTL_S;
+	else
+		ev->protect_ttl_s = 0;
+}
+
+int agent_policy_apply(struct event_ctx *ev, const char *path,
+		       struct policy_diag *diag)
+{
+	struct agent_policy *ap = ev->policy;
+	struct policy_compiled *p;
+	int ret;
+
+	ret = policy_load_file(path, &p, diag);
+	if (ret) {
+		log_err("policy %s refused (%u problems, first: %s); the current policy stays",
+			path, diag->n, diag->n ? diag->lines[0] : strerror(-ret));
+		return ret;
+	}
+	if (!ap) {
+		ap = calloc(1, sizeof(*ap));
+		if (!ap) {
+			policy_free(p);
+			return -ENOMEM;
+		}
+		ev->policy = ap;
+	}
+	apply_thresholds(ev, p);
+	apply_blocks(ev, ap->p, p);
+	policy_free(ap->p);
+	ap->p = p;
+	memset(ap->recent, 0, sizeof(ap->recent));
+	policy_digest_hex(p, ap->digest);
+	log_info("policy '%s' revision %llu applied: %u VNFs, %u rules, %u blocked prefixes, mode %s (digest %.12s)",
+		 p->name, (unsigned long long)p->revision, p->n_vnfs,
+		 p->n_rules, p->n_block, policy_mode_name(p->mode),
+		 ap->digest);
+	return 0;
+}
+
+void agent_policy_free(struct event_ctx *ev)
+{
+	if (!ev->policy)
+		return;
+	policy_free(ev->policy->p);
+	free(ev->policy);
+	ev->policy = NULL;
+}
+
+static int vnf_of(const struct policy_compiled *p, uint32_t addr)
+{
+	return policy_vnf_of(p, AF_INET, &addr);
+}
+
+void agent_policy_name(const struct event_ctx *ev, struct assessment *a)
+{
+	const struct policy_compiled *p = ev->policy ? ev->policy->p : NULL;
+	int s, d;
+
+	if (!p)
+		return;
+	s = vnf_of(p, a->saddr);
+	d = vnf_of(p, a->daddr);
+	if (s >= 0)
+		snprintf(a->vnf_src, sizeof(a->vnf_src), "%s", p->vnfs[s].name);
+	if (d >= 0)
+		snprintf(a->vnf_dst, sizeof(a->vnf_dst), "%s", p->vnfs[d].name);
+}
+
+/* True the first time in a minute this pair, protocol and port is seen. */
+static bool first_in_a_while(struct agent_policy *ap, int s, int d,
+			     uint8_t proto, uint16_t port)
+{
+	uint64_t key = (uint64_t)s << 40 | (uint64_t)d << 24 |
+		       (uint64_t)proto << 16 | port;
+	uint64_t now = mono_ns();
+	unsigned int slot = (key * 0x9e3779b97f4a7c15ULL) >> 56;
+
+	if (ap->recent[slot].key == key && now < ap->recent[slot].until_ns)
+		return false;
+	ap->recent[slot].key = key;
+	ap->recent[slot].until_ns = now + AGENT_VIOLATION_QUIET_NS;
+	return true;
+}
+
+void agent_policy_check_flow(struct event_ctx *ev,
+			     const struct vnfsec_new_flow_record *rec)
+{
+	const struct vnfsec_flow_key *k = &rec->key;
+	const struct policy_compiled *p;
+	struct assessment a;
+	struct timeval tv;
+	uint16_t dport = ntohs(k->dport), sport = ntohs(k->sport);
+	int s, d;
+
+	if (!ev->policy)
+		return;
+	p = ev->policy->p;
+	s = vnf_of(p, k->saddr);
+	d = vnf_of(p, k->daddr);
+	if (s < 0 || d < 0 || s == d)
+		return;
+	/*
+	 * An answer travels the other way: a flow from d's port that the
+	 * policy lets s reach is a reply (SYN-ACK, DNS response), not a new
+	 * conversation.
+	 */
+	if (policy_match(p, s, d, k->proto, dport) ||
+	    policy_match(p, d, s, k->proto, sport))
+		return;
+	if (!first_in_a_while(ev->policy, s, d, k->proto, dport))
+		return;
+
+	gettimeofday(&tv, NULL);
+	memset(&a, 0, sizeof(a));
+	a.time_unix_ms = (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_POLICY_VIOLATION;
+	a.severity = 6;
+	a.saddr = k->saddr;
+	a.daddr = k->daddr;
+	a.dport = dport;
+	a.count = 1;
+	a.src_count = 1;
+	log_warn("policy violation: %s -> %s %s port %u is not allowed",
+		 p->vnfs[s].name, p->vnfs[d].name, policy_proto_name(k->proto),
+		 dport);
+	events_submit(ev, &a, k->ifindex);
+}
