@@ -20,18 +20,3 @@ $(O)/lib/libvnfsec-tpm.a: $(TPM_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-# user/common/signing.c (signed instructions) and its message file: the
-# common archive takes the generated object, signing.o waits for its
-# header. Kept here so user/common/build.mk stays the lead's.
-SIGNED_PROTO_GEN := $(O)/gen/user/common/signed.pb-c.c \
-	$(O)/gen/user/common/signed.pb-c.h
-
-$(SIGNED_PROTO_GEN) &: user/common/signed.proto
-	@mkdir -p $(O)/gen
-	$(PROTOC_C) --c_out=$(O)/gen $<
-
-$(O)/gen/user/common/signed.pb-c.o: $(O)/gen/user/common/signed.pb-c.c
-	$(CC) $(CFLAGS) -c $< -o $@
-
-COMMON_OBJS += $(O)/gen/user/common/signed.pb-c.o
-$(O)/user/common/signing.o: $(SIGNED_PROTO_GEN)

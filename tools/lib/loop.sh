@@ -60,15 +60,17 @@ loop_down() {
 
 # The security server, on the management network's far end. `ip netns
 # exec` execs it, so $! is the server itself and gets our signals.
+# Arguments are passed on to it.
 loop_start_server() {
 	local ca=$loop_work/ca
+	rm -f "$loop_work/port"
 	ip netns exec "$NS_MGMT" "$LOOP_BUILD/bin/vnfsec-server" \
 		--listen "$MGMT_IP_SERVER:$LOOP_PORT" --ca "$ca/ca.pem" \
 		--cert "$ca/server.pem" --key "$ca/server.key" \
 		--alerts "$loop_work/alerts.json" --port-file "$loop_work/port" \
 		--control "$loop_work/server.sock" \
 		--metrics 127.0.0.1:0 --metrics-port-file "$loop_work/metrics.port" \
-		--block-ttl "$LOOP_BLOCK_TTL" 2>>"$loop_work/server.log" &
+		--block-ttl "$LOOP_BLOCK_TTL" "$@" 2>>"$loop_work/server.log" &
 	loop_server_pid=$!
 	loop_wait 10 test -s "$loop_work/port"
 }

@@ -58,6 +58,8 @@ struct agent_config {
 	const char *netns_dir;		/* where VNF namespaces are named */
 	unsigned int protect_ttl_s;	/* block flood/scan sources locally */
 	const char *policy_path;	/* applied at start, if set */
+	const char *action_key;		/* server's public key: signed only */
+	const char *action_issuer;	/* who signs; default server_name */
 	unsigned int spool_max_mb;
 };
 

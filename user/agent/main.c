@@ -61,6 +61,9 @@ static void usage(FILE *out)
 "                        server, and tell it (default 0: off)\n"
 "  --policy FILE         apply this policy (docs/policy.md) at start;\n"
 "                        later ones come with 'vnfsecctl policy apply'\n"
+"  --action-key FILE     the server's public key (PEM): carry out only\n"
+"                        actions it signed for this agent\n"
+"  --action-issuer NAME  the signer they must name (--server-name)\n"
 "  --verbose\n");
 }
 
@@ -91,6 +94,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "netns-dir", required_argument, NULL, 'N' },
 		{ "protect-ttl", required_argument, NULL, 'R' },
 		{ "policy", required_argument, NULL, 'Y' },
+		{ "action-key", required_argument, NULL, 'A' },
+		{ "action-issuer", required_argument, NULL, 'U' },
 		{ "spool-max-mb", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -172,6 +177,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 'Q': cfg->control_path = optarg; break;
 		case 'N': cfg->netns_dir = optarg; break;
 		case 'Y': cfg->policy_path = optarg; break;
+		case 'A': cfg->action_key = optarg; break;
+		case 'U': cfg->action_issuer = optarg; break;
 		case 'R':
 			if (parse_uint_opt(optarg, 0, 86400, &cfg->protect_ttl_s,
 					   "--protect-ttl"))

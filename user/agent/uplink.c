@@ -9,6 +9,7 @@
  * not hammered.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -19,6 +20,7 @@
 #include "user/agent/spool.h"
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
+#include "user/common/signing.h"
 
 #define BACKOFF_MAX_S 30
 
@@ -46,6 +48,10 @@ struct uplink {
 	struct spool *spool;		/* unacknowledged assessments */
 	unsigned int q_sent;		/* of those, sent on this connection */
 	uint64_t q_refused;
+	/* With the server's key, only actions it signed are carried out. */
+	EVP_PKEY *action_key;
+	struct signing_verifier verifier;
+	char seq_path[PATH_MAX];	/* last accepted sequence, on disk */
 };
 
 static void watch(struct uplink *u, int op)
@@ -221,6 +227,85 @@ static int on_action(struct uplink *u, const Vnfsec__Action *act)
 	return send_frame(u, &f);
 }
 
+/* Written whole and renamed: a restart must not reopen the replay window. */
+static void save_sequence(struct uplink *u)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", u->seq_path);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%llu\n",
+			  (unsigned long long)u->verifier.last_sequence) < 0 ||
+	    fflush(f) || fsync(fileno(f)) || fclose(f) ||
+	    rename(tmp, u->seq_path)) {
+		log_err("uplink: cannot record the last signed action in %s: %s",
+			u->seq_path, strerror(errno));
+		if (f)
+			fclose(f);
+	}
+}
+
+static void load_sequence(struct uplink *u)
+{
+	unsigned long long seq = 0;
+	FILE *f = fopen(u->seq_path, "r");
+
+	if (f) {
+		if (fscanf(f, "%llu", &seq) != 1)
+			seq = 0;
+		fclose(f);
+	}
+	u->verifier.last_sequence = seq;
+}
+
+static int on_plain_action(struct uplink *u, const Vnfsec__Action *act)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
+
+	if (!u->action_key)
+		return on_action(u, act);
+	log_warn("uplink: refused unsigned action %llu: this agent carries out only actions signed by %s (--action-key)",
+		 (unsigned long long)act->seq, u->verifier.issuer);
+	r.seq = act->seq;
+	r.status = -ENOKEY;
+	f.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
+	f.action_result = &r;
+	return send_frame(u, &f);
+}
+
+static int on_signed_action(struct uplink *u, const Vnfsec__SignedAction *sa)
+{
+	VnfsecSigned__Body *body;
+	Vnfsec__Action *act;
+	const char *why;
+	int ret;
+
+	if (!u->action_key) {
+		log_warn("uplink: the server signs its actions but this agent has no --action-key to check them; ignored");
+		return 0;
+	}
+	ret = signing_verify(&u->verifier, sa->envelope.data, sa->envelope.len,
+			     time(NULL), &body, &why);
+	if (ret) {
+		log_warn("uplink: refused a signed action: %s", why);
+		return 0;
+	}
+	save_sequence(u);
+	act = vnfsec__action__unpack(NULL, body->payload.len,
+				     body->payload.data);
+	why = act ? wire_check_action(act) : "payload is not an action";
+	if (why)
+		log_warn("uplink: refused a signed action: %s", why);
+	else
+		ret = on_action(u, act);
+	if (act)
+		vnfsec__action__free_unpacked(act, NULL);
+	signing_body_free(body);
+	return ret;
+}
+
 static int on_frame(struct uplink *u, const Vnfsec__Frame *f)
 {
 	switch (f->body_case) {
@@ -228,7 +313,9 @@ static int on_frame(struct uplink *u, const Vnfsec__Frame *f)
 		on_ack(u, f->ack->assessment_id);
 		return 0;
 	case VNFSEC__FRAME__BODY_ACTION:
-		return on_action(u, f->action);
+		return on_plain_action(u, f->action);
+	case VNFSEC__FRAME__BODY_SIGNED_ACTION:
+		return on_signed_action(u, f->signed_action);
 	default:
 		log_warn("uplink: server sent unexpected message %d; reconnecting",
 			 f->body_case);
@@ -384,6 +471,20 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 		free(u);
 		return NULL;
 	}
+	if (cfg->action_key) {
+		u->action_key = signing_key_load(cfg->action_key, false);
+		if (!u->action_key) {
+			spool_close(u->spool);
+			free(u);
+			return NULL;
+		}
+		u->verifier.trusted = u->action_key;
+		u->verifier.issuer = cfg->action_issuer ?: cfg->server_name;
+		u->verifier.self = u->agent_id;
+		snprintf(u->seq_path, sizeof(u->seq_path), "%s/action_seq",
+			 cfg->spool_dir);
+		load_sequence(u);
+	}
 	u->cfg = cfg;
 	u->epoll_fd = epoll_fd;
 	u->enf = enf;
@@ -418,5 +519,6 @@ void uplink_free(struct uplink *u)
 		log_warn("uplink: exiting with %u unacknowledged assessments kept in the spool for the next start",
 			 spool_pending(u->spool));
 	spool_close(u->spool);
+	EVP_PKEY_free(u->action_key);
 	free(u);
 }

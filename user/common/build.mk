@@ -1,15 +1,17 @@
-# Shared userspace code: wire protocol, TLS, logging.
-PROTO := user/common/vnfsec.proto
-PROTO_GEN := $(O)/gen/user/common/vnfsec.pb-c.c $(O)/gen/user/common/vnfsec.pb-c.h
+# Shared userspace code: wire protocol, signed instructions, TLS, logging.
+# Each .proto here becomes $(O)/gen/user/common/NAME.pb-c.{c,h}.
+PROTOS := $(wildcard user/common/*.proto)
+PROTO_GEN := $(foreach p,$(PROTOS),$(patsubst %.proto,$(O)/gen/%.pb-c.c,$(p)) \
+	$(patsubst %.proto,$(O)/gen/%.pb-c.h,$(p)))
 
-$(PROTO_GEN) &: $(PROTO)
+$(O)/gen/user/common/%.pb-c.c $(O)/gen/user/common/%.pb-c.h &: user/common/%.proto
 	@mkdir -p $(O)/gen
 	$(PROTOC_C) --c_out=$(O)/gen $<
 
-COMMON_OBJS += $(O)/gen/user/common/vnfsec.pb-c.o \
-	$(patsubst %.c,$(O)/%.o,$(wildcard user/common/*.c))
-
-$(O)/gen/user/common/vnfsec.pb-c.o: $(O)/gen/user/common/vnfsec.pb-c.c
+$(O)/gen/user/common/%.pb-c.o: $(O)/gen/user/common/%.pb-c.c
 	$(CC) $(CFLAGS) -c $< -o $@
+
+COMMON_OBJS += $(patsubst %.proto,$(O)/gen/%.pb-c.o,$(PROTOS)) \
+	$(patsubst %.c,$(O)/%.o,$(wildcard user/common/*.c))
 
 $(patsubst %.c,$(O)/%.o,$(wildcard user/common/*.c)): $(PROTO_GEN)

@@ -3,7 +3,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "user/common/log.h"
@@ -204,4 +206,25 @@ void signing_body_free(VnfsecSigned__Body *body)
 {
 	if (body)
 		vnfsec_signed__body__free_unpacked(body, NULL);
+}
+
+EVP_PKEY *signing_key_load(const char *path, bool private_key)
+{
+	EVP_PKEY *key;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		log_err("signing: cannot open key %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	key = private_key ? PEM_read_PrivateKey(f, NULL, NULL, NULL) :
+			    PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!key || !EVP_PKEY_is_a(key, "EC")) {
+		log_err("signing: %s is not a PEM EC P-256 %s key", path,
+			private_key ? "private" : "public");
+		EVP_PKEY_free(key);
+		return NULL;
+	}
+	return key;
 }

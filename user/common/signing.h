@@ -10,6 +10,7 @@
 #ifndef VNFSEC_SIGNING_H
 #define VNFSEC_SIGNING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/evp.h>
@@ -28,6 +29,12 @@ struct signed_instruction {
 	const uint8_t *payload;
 	size_t payload_len;
 };
+
+/*
+ * Read a PEM P-256 key: the private one that signs (@private_key) or the
+ * public one that verifies. NULL after a log line naming @path.
+ */
+EVP_PKEY *signing_key_load(const char *path, bool private_key);
 
 /* Sign @in with @key (P-256 private); *out is malloc'ed. */
 int signing_seal(EVP_PKEY *key, const struct signed_instruction *in,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "user/common/signing.h"
 #include "user/common/wire.h"
 
 int wire_encode(const Vnfsec__Frame *f, uint8_t **out, size_t *out_len)
@@ -150,10 +151,22 @@ static bool unknown_fields_ok(const ProtobufCMessage *m, int depth)
 	return true;
 }
 
+const char *wire_check_action(const Vnfsec__Action *act)
+{
+	if (act->seq == 0)
+		return "action: sequence 0";
+	if (act->type != VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE)
+		return "action: unknown type";
+	if (act->src_addr.len != 4)
+		return "action: only IPv4 sources can be blocked";
+	if (act->prefix_len < 1 || act->prefix_len > 32)
+		return "action: prefix length out of 1..32";
+	return NULL;
+}
+
 static const char *validate(const Vnfsec__Frame *f)
 {
 	const Vnfsec__Assessment *a;
-	const Vnfsec__Action *act;
 
 	if (f->version != WIRE_VERSION)
 		return "unsupported protocol version";
@@ -189,16 +202,7 @@ static const char *validate(const Vnfsec__Frame *f)
 	case VNFSEC__FRAME__BODY_ACK:
 		return f->ack->assessment_id ? NULL : "ack: id 0";
 	case VNFSEC__FRAME__BODY_ACTION:
-		act = f->action;
-		if (act->seq == 0)
-			return "action: sequence 0";
-		if (act->type != VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE)
-			return "action: unknown type";
-		if (act->src_addr.len != 4)
-			return "action: only IPv4 sources can be blocked";
-		if (act->prefix_len < 1 || act->prefix_len > 32)
-			return "action: prefix length out of 1..32";
-		return NULL;
+		return wire_check_action(f->action);
 	case VNFSEC__FRAME__BODY_ACTION_RESULT:
 		if (!f->action_result->seq)
 			return "action result: seq 0";
@@ -207,6 +211,12 @@ static const char *validate(const Vnfsec__Frame *f)
 			return "action result: status not 0 or -errno";
 		return NULL;
 	case VNFSEC__FRAME__BODY_HEARTBEAT:
+		return NULL;
+	case VNFSEC__FRAME__BODY_SIGNED_ACTION:
+		/* Its signature and contents are the verifier's to judge. */
+		if (!f->signed_action->envelope.len ||
+		    f->signed_action->envelope.len > SIGNED_ENVELOPE_MAX)
+			return "signed action: envelope empty or too long";
 		return NULL;
 	case VNFSEC__FRAME__BODY_INCIDENT_SUMMARY:
 		return validate_summary(f->incident_summary);

@@ -35,6 +35,9 @@ int wire_decode(const uint8_t *buf, size_t len, Vnfsec__Frame **out,
 
 void wire_free(Vnfsec__Frame *f);
 
+/* NULL when @act is one the agent can carry out, else the defect. */
+const char *wire_check_action(const Vnfsec__Action *act);
+
 /* Length announced by a frame header. */
 static inline uint32_t wire_hdr_len(const uint8_t *hdr)
 {

@@ -17,6 +17,7 @@
 
 #include "user/common/evloop.h"
 #include "user/common/log.h"
+#include "user/common/signing.h"
 #include "user/common/netaddr.h"
 #include "user/server/control.h"
 #include "user/server/metrics.h"
@@ -41,7 +42,7 @@ static void usage(FILE *out)
 "                     [--control PATH] [--metrics ADDR:PORT]\n"
 "                     [--metrics-port-file FILE] [--parent ADDR:PORT]\n"
 "                     [--parent-name CN] [--parent-cert FILE]\n"
-"                     [--parent-key FILE] [--verbose]\n"
+"                     [--parent-key FILE] [--signing-key FILE] [--verbose]\n"
 "\n"
 "Accepts vnfsec agents (and child servers) over mutually authenticated\n"
 "TLS 1.3, correlates their assessments into incidents against the threat\n"
@@ -49,7 +50,9 @@ static void usage(FILE *out)
 "corrective actions by --playbook (default: block the source for\n"
 "--block-ttl seconds, 60), runs --hook with each incident as JSON on its\n"
 "stdin, and writes EVE-style JSON lines to --alerts (default stdout).\n"
-"Incidents are forwarded to --parent when set. docs/server.md has more.\n");
+"Incidents are forwarded to --parent when set. With --signing-key (a PEM\n"
+"P-256 private key) every action goes out signed for its agent.\n"
+"docs/server.md has more.\n");
 }
 
 static int parse_args(int argc, char **argv, struct server_config *cfg,
@@ -74,6 +77,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		{ "control", required_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "metrics-port-file", required_argument, NULL, 'F' },
+		{ "signing-key", required_argument, NULL, 'G' },
 		{ "parent", required_argument, NULL, 'u' },
 		{ "parent-name", required_argument, NULL, 'n' },
 		{ "parent-cert", required_argument, NULL, 'e' },
@@ -136,6 +140,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		case 'S': cfg->control_path = optarg; break;
 		case 'M': cfg->metrics_listen = optarg; break;
 		case 'F': cfg->metrics_port_file = optarg; break;
+		case 'G': cfg->signing_key = optarg; break;
 		case 'u': cfg->parent = optarg; break;
 		case 'n': cfg->parent_name = optarg; break;
 		case 'e': cfg->parent_cert = optarg; break;
@@ -558,8 +563,14 @@ int main(int argc, char **argv)
 
 	ret = -EINVAL;
 	srv.tls = tls_ctx_new(true, &cfg.tls);
-	if (!srv.tls)
+	if (!srv.tls ||
+	    tls_cert_cn(cfg.tls.cert, srv.name, sizeof(srv.name)))
 		goto out;
+	if (cfg.signing_key) {
+		srv.signing_key = signing_key_load(cfg.signing_key, true);
+		if (!srv.signing_key)
+			goto out;
+	}
 	ret = alerts_open(&srv);
 	if (ret)
 		goto out;
@@ -613,6 +624,7 @@ out:
 		close(srv.listen_fd);
 	agents_free(&srv);
 	alerts_close(&srv);
+	EVP_PKEY_free(srv.signing_key);
 	SSL_CTX_free(srv.tls);
 	return ret ? 1 : 0;
 }

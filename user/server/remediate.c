@@ -15,12 +15,14 @@
 #include <json-c/json.h>
 
 #include "user/common/log.h"
+#include "user/common/signing.h"
 #include "user/server/playbook.h"
 #include "user/server/store.h"
 
 extern char **environ;
 
 #define HOOKS_MAX 16	/* hooks running at once; more are skipped */
+#define SIGNED_ACTION_LIFETIME_S 300	/* an order not applied by then is void */
 
 static pid_t hook_pids[HOOKS_MAX];
 
@@ -66,12 +68,61 @@ static bool block_in_force(struct agent_record *agent,
 	return false;
 }
 
+/*
+ * Plain, or signed for this agent alone with a sequence that keeps
+ * growing across server restarts (the wall clock in us), so the agent's
+ * replay check never refuses a fresh order.
+ */
+static int send_action(struct server *srv, struct agent_record *agent,
+		       Vnfsec__Action *a, time_t now)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__SignedAction sa = VNFSEC__SIGNED_ACTION__INIT;
+	uint8_t payload[1024], *env = NULL;
+	struct signed_instruction in;
+	struct timespec ts;
+	size_t len;
+	int ret;
+
+	f.version = WIRE_VERSION;
+	if (!srv->signing_key) {
+		f.body_case = VNFSEC__FRAME__BODY_ACTION;
+		f.action = a;
+		return session_send(srv, agent->session, &f);
+	}
+	len = vnfsec__action__get_packed_size(a);
+	if (len > sizeof(payload))
+		return -EMSGSIZE;
+	vnfsec__action__pack(a, payload);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	srv->last_signed_seq++;
+	if (srv->last_signed_seq < (uint64_t)ts.tv_sec * 1000000 +
+				   ts.tv_nsec / 1000)
+		srv->last_signed_seq = (uint64_t)ts.tv_sec * 1000000 +
+				       ts.tv_nsec / 1000;
+	in = (struct signed_instruction){
+		.issuer = srv->name, .target = agent->id,
+		.sequence = srv->last_signed_seq,
+		.not_after = now + SIGNED_ACTION_LIFETIME_S,
+		.payload = payload, .payload_len = len,
+	};
+	ret = signing_seal(srv->signing_key, &in, &env, &len);
+	if (ret)
+		return ret;
+	sa.envelope.data = env;
+	sa.envelope.len = len;
+	f.body_case = VNFSEC__FRAME__BODY_SIGNED_ACTION;
+	f.signed_action = &sa;
+	ret = session_send(srv, agent->session, &f);
+	free(env);
+	return ret;
+}
+
 int order_block(struct server *srv, struct agent_record *agent,
 		const uint8_t *addr, uint8_t addr_len, unsigned int prefix_len,
 		unsigned int ttl_s, uint64_t incident_id, uint64_t parent_seq,
 		uint64_t cause)
 {
-	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
 	Vnfsec__Action a = VNFSEC__ACTION__INIT;
 	struct action_record *act;
 	time_t now = time(NULL);
@@ -107,10 +158,7 @@ int order_block(struct server *srv, struct agent_record *agent,
 	a.prefix_len = prefix_len;
 	a.ttl_s = ttl_s;
 	a.assessment_id = cause;
-	f.version = WIRE_VERSION;
-	f.body_case = VNFSEC__FRAME__BODY_ACTION;
-	f.action = &a;
-	ret = session_send(srv, agent->session, &f);
+	ret = send_action(srv, agent, &a, now);
 	if (ret) {
 		free(act);
 		return ret;

@@ -40,6 +40,7 @@ struct server_config {
 	bool syslog;			/* alerts to syslog as well */
 	unsigned int nr_imports;
 	const char *imports[SERVER_MAX_IMPORTS];	/* FORMAT:PATH */
+	const char *signing_key;	/* PEM P-256: actions go out signed */
 };
 
 /* What the server remembers of an agent (or child server). */
@@ -177,6 +178,9 @@ struct server {
 	struct metrics *metrics;
 	struct parent_link *parent;
 	struct server_stats stats;
+	EVP_PKEY *signing_key;		/* NULL: actions go out unsigned */
+	char name[WIRE_AGENT_ID_MAX + 1];	/* our certificate's CN */
+	uint64_t last_signed_seq;
 };
 
 /* main.c: sessions, for the parts that order agents around. */
