@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * /dev/vnfsec ABI tests: open permissions, the version ioctl's size/version
- * handshake, and bad input. Needs vnfsec.ko loaded and root; run by
- * selftests/kmod/run inside the test VM. The harness forks every test, so a
- * test that drops capabilities does so in its own child process.
+ * handshake, and bad input. The features behind the ABI (events,
+ * shared-memory watches, cache monitors, the fuzzer) are tested by
+ * vnfsec_kmod_features.c, a binary of its own. Needs vnfsec.ko loaded
+ * and root; run by selftests/kmod/run inside the test VM. The harness
+ * forks every test, so a test that drops capabilities does so in its own
+ * child process.
  */
 
 #include <errno.h>
@@ -78,7 +81,7 @@ TEST_F(dev, version)
 	ASSERT_EQ(0, ioctl_err(self->fd, VNFSEC_KMOD_IOC_VERSION, &v));
 	EXPECT_EQ(VER_SIZE, v.size);
 	EXPECT_EQ(VNFSEC_KMOD_VERSION_SIZE_VER0, v.size);
-	EXPECT_EQ(1, v.abi_version);
+	EXPECT_EQ(2, v.abi_version);
 	EXPECT_EQ(VNFSEC_KMOD_ABI_VERSION, v.abi_version);
 	EXPECT_EQ(0, v.features & ~VNFSEC_KMOD_FEATURES_ALL);
 	EXPECT_EQ(0, v.__pad0);
@@ -166,7 +169,11 @@ TEST_F(dev, unknown_ioctl)
 {
 	const unsigned long cmds[] = {
 		0,
+		_IOWR(VNFSEC_KMOD_IOC_MAGIC, 0xac, struct vnfsec_kmod_version),
+		_IOWR(VNFSEC_KMOD_IOC_MAGIC, 0xff, struct vnfsec_kmod_version),
+		/* a real command, with another struct's size */
 		_IOWR(VNFSEC_KMOD_IOC_MAGIC, 0xa1, struct vnfsec_kmod_version),
+		_IOWR(VNFSEC_KMOD_IOC_MAGIC, 0xa2, struct vnfsec_kmod_version),
 		_IOWR(VNFSEC_KMOD_IOC_MAGIC, 0x9f, struct vnfsec_kmod_version),
 		/* right number, wrong direction or size */
 		_IO(VNFSEC_KMOD_IOC_MAGIC, 0xa0),
