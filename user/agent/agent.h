@@ -12,6 +12,7 @@
  *   posture.c     which VNFs run here: namespaces, interfaces, processes
  *   rates.c       drop spikes and volume anomalies against baselines
  *   apply.c       the operator's policy: thresholds, mode, blocks, names
+ *   shm.c         shared memory and cache, through the kernel module
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -33,6 +34,7 @@ enum agent_event_source {
 	AGENT_EV_TIMER,
 	AGENT_EV_SIGNAL,
 	AGENT_EV_POSTURE,
+	AGENT_EV_KMOD,
 };
 
 struct agent_config {
@@ -94,6 +96,7 @@ struct assessment {
 	uint32_t window_ms, threshold;
 	char iface[16];
 	char local_action[48];		/* what the agent did itself, if any */
+	char process[32];		/* "PID COMM" behind it, if known */
 	char vnf_src[32], vnf_dst[32];	/* from the policy, "" if unknown */
 };
 
@@ -152,6 +155,8 @@ unsigned int enforcer_count(const struct enforcer *e);
 /* events.c */
 struct scan_detector;
 struct agent_policy;
+struct shm_monitor;
+struct posture;
 struct event_ctx {
 	struct syn_flood *syn_flood;
 	struct scan_detector *scan_fast;
@@ -160,6 +165,8 @@ struct event_ctx {
 	struct enforcer *enf;		/* for protect mode */
 	const struct agent_config *cfg;
 	struct agent_policy *policy;	/* NULL: none applied */
+	struct shm_monitor *shm;	/* NULL: no kernel module */
+	const struct posture *posture;
 	unsigned int protect_ttl_s;	/* effective: option or policy mode */
 	/* Told of every assessment sent (the control socket's alerts). */
 	void (*on_assessment)(void *ctx, const struct assessment *a);

@@ -7,6 +7,7 @@
 
 #include "user/agent/apply.h"
 #include "user/agent/scan.h"
+#include "user/agent/shm.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
 
@@ -100,6 +101,7 @@ int agent_policy_apply(struct event_ctx *ev, const char *path,
 	}
 	apply_thresholds(ev, p);
 	apply_blocks(ev, ap->p, p);
+	shm_watch_policy(ev->shm, p, ev->posture);
 	policy_free(ap->p);
 	ap->p = p;
 	memset(ap->recent, 0, sizeof(ap->recent));

@@ -20,6 +20,7 @@
 #include "user/agent/posture.h"
 #include "user/agent/rates.h"
 #include "user/agent/scan.h"
+#include "user/agent/shm.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
 
@@ -283,6 +284,9 @@ static int run(struct agent_rt *rt)
 					rt->rescan = false;
 				}
 				break;
+			case AGENT_EV_KMOD:
+				shm_read_events(rt->ev->shm, rt->ev);
+				break;
 			case AGENT_EV_POSTURE:
 				if (posture_changed(rt->posture)) {
 					posture_scan(rt->posture);
@@ -329,7 +333,7 @@ int main(int argc, char **argv)
 	struct ring_buffer *rb = NULL;
 	struct control *control = NULL;
 	struct posture *posture = NULL;
-	int posture_fd = -1;
+	int posture_fd = -1, kmod_fd = -1;
 	int epfd = -1, sig_fd = -1, tick_fd = -1, verbose = 0, ret;
 	bool sensor_up = false;
 	SSL_CTX *tls = NULL;
@@ -375,6 +379,18 @@ int main(int argc, char **argv)
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto out;
 	}
+	ret = posture_open(cfg.netns_dir, &posture, &posture_fd);
+	if (!ret)
+		ret = evloop_add(epfd, posture_fd,
+				 (epoll_data_t){ .u32 = AGENT_EV_POSTURE });
+	if (!ret)
+		ret = shm_open_monitor(&ev.shm, &kmod_fd);
+	if (!ret && kmod_fd >= 0)
+		ret = evloop_add(epfd, kmod_fd,
+				 (epoll_data_t){ .u32 = AGENT_EV_KMOD });
+	if (ret)
+		goto out;
+	ev.posture = posture;
 	ev.enf = enf;
 	ev.protect_ttl_s = cfg.protect_ttl_s;
 	if (cfg.policy_path) {
@@ -399,12 +415,6 @@ int main(int argc, char **argv)
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto out;
 	}
-	ret = posture_open(cfg.netns_dir, &posture, &posture_fd);
-	if (!ret)
-		ret = evloop_add(epfd, posture_fd,
-				 (epoll_data_t){ .u32 = AGENT_EV_POSTURE });
-	if (ret)
-		goto out;
 	ret = control_open(cfg.control_path, epfd, &(struct control_ctx){
 		.cfg = &cfg, .sensor = &sensor, .enf = enf,
 		.uplink = ev.uplink, .agent_id = agent_id,
@@ -427,6 +437,7 @@ out:
 	uplink_free(ev.uplink);
 	ring_buffer__free(rb);
 	agent_policy_free(&ev);
+	shm_close_monitor(ev.shm);
 	syn_flood_free(ev.syn_flood);
 	scan_free(ev.scan_fast);
 	scan_free(ev.scan_slow);

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #define POSTURE_VNFS_MAX	256

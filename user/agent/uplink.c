@@ -118,7 +118,9 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 			   size_t cap, size_t *len)
 {
 	Vnfsec__Assessment m = VNFSEC__ASSESSMENT__INIT;
-	Vnfsec__Evidence ev = VNFSEC__EVIDENCE__INIT, *evs[1] = { &ev };
+	Vnfsec__Evidence ev[2] = { VNFSEC__EVIDENCE__INIT,
+				   VNFSEC__EVIDENCE__INIT };
+	Vnfsec__Evidence *evs[2];
 
 	m.id = a->id;
 	m.time_unix_ms = a->time_unix_ms;
@@ -136,11 +138,18 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 	m.iface = (char *)a->iface;
 	m.vnf_src = (char *)a->vnf_src;
 	m.vnf_dst = (char *)a->vnf_dst;
+	m.evidence = evs;
 	if (a->local_action[0]) {
-		ev.name = "local_action";
-		ev.text = (char *)a->local_action;
-		m.n_evidence = 1;
-		m.evidence = evs;
+		ev[m.n_evidence].name = "local_action";
+		ev[m.n_evidence].text = (char *)a->local_action;
+		evs[m.n_evidence] = &ev[m.n_evidence];
+		m.n_evidence++;
+	}
+	if (a->process[0]) {
+		ev[m.n_evidence].name = "process";
+		ev[m.n_evidence].text = (char *)a->process;
+		evs[m.n_evidence] = &ev[m.n_evidence];
+		m.n_evidence++;
 	}
 	*len = vnfsec__assessment__get_packed_size(&m);
 	if (*len > cap)

@@ -167,6 +167,24 @@ int vnfsec_kmod_watch_range(struct vnfsec_kmod *k, pid_t pid, uint64_t addr,
 	return ret ? ret : watch_add(k, &a, id);
 }
 
+int vnfsec_kmod_protect(struct vnfsec_kmod *k, uint32_t id, uint64_t offset,
+			uint64_t len)
+{
+	struct vnfsec_kmod_watch_protect p = {
+		.size = sizeof(p), .watch_id = id, .offset = offset, .len = len,
+	};
+
+	if (ioctl(k->fd, VNFSEC_KMOD_IOC_WATCH_PROTECT, &p)) {
+		int ret = -errno;
+
+		log_err("kmod: cannot protect bytes %llu+%llu of watch %u: %s",
+			(unsigned long long)offset, (unsigned long long)len,
+			id, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
 int vnfsec_kmod_watch_remove(struct vnfsec_kmod *k, uint32_t id)
 {
 	struct vnfsec_kmod_watch_ref ref = { .size = sizeof(ref), .id = id };

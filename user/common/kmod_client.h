@@ -73,6 +73,13 @@ int vnfsec_kmod_watch_range(struct vnfsec_kmod *k, pid_t pid, uint64_t addr,
 			    uint64_t len, const struct vnfsec_kmod_allow *allow,
 			    uint32_t period_ms, uint32_t *id);
 
+/*
+ * Declares bytes [offset, offset + len) of watch @id immutable: the module
+ * hashes them now and raises VNFSEC_KMOD_EV_SHM_TAMPER when they change.
+ */
+int vnfsec_kmod_protect(struct vnfsec_kmod *k, uint32_t id, uint64_t offset,
+			uint64_t len);
+
 /* Ends watch @id. -ENOENT: no such watch (or it ended: region gone). */
 int vnfsec_kmod_watch_remove(struct vnfsec_kmod *k, uint32_t id);
 
