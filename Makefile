@@ -8,7 +8,8 @@
 #   make check           build with ASan+UBSan and run every test suite
 #   make check SUITES="bpf kmod"   run a subset
 #   make demo            the detection loop on a throw-away testbed
-#   make bench           BPF fast-path cost against an empty XDP program
+#   make bench           fast path, detection loop and server benchmarks
+#   make fuzz            libFuzzer on the wire decoder and the policy loader
 #
 # O=DIR puts build output elsewhere (default build/); KDIR=DIR builds the
 # module against other kernel headers.
@@ -42,7 +43,7 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-.PHONY: all deps check demo bench clean userspace kmod tests style sparse
+.PHONY: all deps check demo bench fuzz clean userspace kmod tests style sparse
 all: userspace kmod
 
 # Fragments append to these.
@@ -91,6 +92,9 @@ bench: all
 	VNFSEC_BUILD=$(SRC)/$(O) tools/bench-run
 	VNFSEC_BUILD=$(SRC)/$(O) tools/bench-loop
 	VNFSEC_BUILD=$(SRC)/$(O) tools/bench-server
+
+# Each fuzz target's rules live beside its suite (selftests/*/build.mk).
+fuzz: fuzz-policy
 
 clean: kmod-clean
 	rm -rf build
