@@ -1,9 +1,9 @@
 # selftests/server: the server against real TLS clients on loopback.
 SRVTEST_LIB := selftests/server/srvlib.c
 
-$(O)/tests/server/test_server: selftests/server/test_server.c $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+$(O)/tests/server/test_server: selftests/server/test_server.c $(SRVTEST_LIB) selftests/server/srvlib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/lib/libvnfsec.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
 
 $(O)/tests/server/test_incidents: selftests/server/test_incidents.c $(SRVTEST_LIB) selftests/server/srvlib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
 	@mkdir -p $(dir $@)

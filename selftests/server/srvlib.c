@@ -140,7 +140,7 @@ SSL_CTX *agent_ctx(const char *ca_dir, const char *id)
 	return tls_ctx_new(false, &files);
 }
 
-static int tcp_connect(int port)
+int tcp_connect(int port)
 {
 	struct sockaddr_in sin = {
 		.sin_family = AF_INET,

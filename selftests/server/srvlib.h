@@ -39,6 +39,8 @@ int server_start(struct test_server *ts, const char *ca_dir,
 int server_stop(struct test_server *ts);
 
 SSL_CTX *agent_ctx(const char *ca_dir, const char *id);
+/* TCP to 127.0.0.1:@port with 5 s timeouts; the fd, or -1. */
+int tcp_connect(int port);
 /* Connect, handshake, hello as @id. */
 int agent_connect(SSL_CTX *ctx, int port, const char *id, struct conn *c);
 int send_assessment(struct conn *c, uint64_t id, int heuristic,

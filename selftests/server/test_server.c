@@ -6,55 +6,18 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 
 #include "kselftest_harness.h"
+#include "selftests/server/srvlib.h"
 #include "user/common/log.h"
 #include "user/common/tls.h"
-
-static char *test_path(const char *dir, const char *name)
-{
-	/* Enough slots for every path one call to execl() needs. */
-	static char buf[8][512];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
-
-static int tcp_connect(int port)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	struct timeval tv = { .tv_sec = 5 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0)
-		return -1;
-	/* A server that never answers fails the test, not hangs it. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* Blocking TLS client; returns 0 with @c established. */
 static int tls_client(SSL_CTX *ctx, int port, struct conn *c)
@@ -120,7 +83,6 @@ static bool closed_by_server(struct conn *c)
 	return ret == -ECONNRESET || ret == -EIO;
 }
 
-static int count_lines(const char *path, const char *needle);
 
 /*
  * The server logs an action once it is queued to the agent: the agent
@@ -140,96 +102,33 @@ static int count_lines_settled(const char *path, const char *needle,
 	return n;
 }
 
-static int count_lines(const char *path, const char *needle)
-{
-	char line[4096];
-	int n = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	fclose(f);
-	return n;
-}
-
 FIXTURE(server) {
 	char dir[64];
-	pid_t pid;
-	int port;
+	struct test_server ts;
 	SSL_CTX *agent1;
 };
 
 FIXTURE_SETUP(server)
 {
-	const char *src = getenv("VNFSEC_SRC"), *build = getenv("VNFSEC_BUILD");
-	struct tls_files files;
-	char cmd[1024];
-	FILE *pf;
-	int i;
+	static const char *const extra[] = { "--handshake-timeout", "2", NULL };
 
-	ASSERT_NE(NULL, src);
-	ASSERT_NE(NULL, build);
+	ASSERT_NE(NULL, getenv("VNFSEC_SRC"));
+	ASSERT_NE(NULL, getenv("VNFSEC_BUILD"));
 	/* The client side's own log lines would break the TAP stream. */
 	log_init("test", LOG_CRIT);
-	strcpy(self->dir, "/tmp/vnfsec-server-test.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	snprintf(cmd, sizeof(cmd), "%s/tools/mkca %s agent-1 agent-2",
-		 src, self->dir);
-	ASSERT_EQ(0, system(cmd));
-
-	self->pid = fork();
-	ASSERT_LE(0, self->pid);
-	if (self->pid == 0) {
-		char bin[512];
-		int null = open("/dev/null", O_WRONLY);
-
-		snprintf(bin, sizeof(bin), "%s/bin/vnfsec-server", build);
-		/* Dies with the test, even when an ASSERT ends it early. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* Its one-line logs would interleave with TAP. */
-		if (!getenv("VNFSEC_TEST_VERBOSE"))
-			dup2(null, 2);
-		execl(bin, bin, "--listen", "127.0.0.1:0",
-		      "--ca", test_path(self->dir, "ca.pem"),
-		      "--cert", test_path(self->dir, "server.pem"),
-		      "--key", test_path(self->dir, "server.key"),
-		      "--alerts", test_path(self->dir, "alerts.json"),
-		      "--port-file", test_path(self->dir, "port"),
-		      "--handshake-timeout", "2", NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 100; i++) {
-		pf = fopen(test_path(self->dir, "port"), "r");
-		if (pf)
-			break;
-		usleep(50000);
-	}
-	ASSERT_NE(NULL, pf);
-	ASSERT_EQ(1, fscanf(pf, "%d", &self->port));
-	fclose(pf);
-
-	files.ca = test_path(self->dir, "ca.pem");
-	files.cert = test_path(self->dir, "agent-1.pem");
-	files.key = test_path(self->dir, "agent-1.key");
-	self->agent1 = tls_ctx_new(false, &files);
+	ASSERT_EQ(0, make_ca(self->dir, sizeof(self->dir), "agent-1 agent-2"));
+	ASSERT_EQ(0, server_start(&self->ts, self->dir, "srv", NULL, extra));
+	self->agent1 = agent_ctx(self->dir, "agent-1");
 	ASSERT_NE(NULL, self->agent1);
 }
 
 FIXTURE_TEARDOWN(server)
 {
 	char cmd[128];
-	int status = -1;
 
 	SSL_CTX_free(self->agent1);
-	if (self->pid > 0) {
-		kill(self->pid, SIGTERM);
-		waitpid(self->pid, &status, 0);
-		/* Exit 0 after SIGTERM: no crash, and no leak under ASan. */
-		EXPECT_TRUE(WIFEXITED(status));
-		EXPECT_EQ(0, WEXITSTATUS(status));
-	}
+	/* Exit 0 after SIGTERM: no crash, and no leak under ASan. */
+	EXPECT_EQ(0, server_stop(&self->ts));
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
 	system(cmd);
 }
@@ -243,7 +142,7 @@ static bool good_session(struct __test_metadata *_metadata,
 	struct conn c;
 	const char *why;
 
-	if (tls_client(self->agent1, self->port, &c))
+	if (tls_client(self->agent1, self->ts.port, &c))
 		return false;
 	if (send_hello(&c, "agent-1") || send_flood(&c, id))
 		goto out;
@@ -266,11 +165,11 @@ out:
 TEST_F(server, good_agent_is_acked_and_told_to_block)
 {
 	ASSERT_TRUE(good_session(_metadata, self, 1));
-	EXPECT_EQ(1, count_lines(test_path(self->dir, "alerts.json"),
+	EXPECT_EQ(1, count_lines(tpath(self->ts.dir, "alerts.json"),
 				 "\"event_type\":\"alert\""));
-	EXPECT_EQ(1, count_lines(test_path(self->dir, "alerts.json"),
+	EXPECT_EQ(1, count_lines(tpath(self->ts.dir, "alerts.json"),
 				 "\"src_ip\":\"10.66.0.9\",\"dest_ip\""));
-	EXPECT_EQ(1, count_lines_settled(test_path(self->dir, "alerts.json"),
+	EXPECT_EQ(1, count_lines_settled(tpath(self->ts.dir, "alerts.json"),
 					 "\"event_type\":\"action\"", 1));
 }
 
@@ -279,7 +178,7 @@ TEST_F(server, plaintext_garbage_is_refused_and_server_serves_on)
 	const char junk[] = "GET / HTTP/1.0\r\n\r\n";
 	char buf[64];
 	ssize_t n;
-	int fd = tcp_connect(self->port);
+	int fd = tcp_connect(self->ts.port);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ((ssize_t)sizeof(junk), write(fd, junk, sizeof(junk)));
@@ -296,7 +195,7 @@ TEST_F(server, oversized_frame_closes_only_that_connection)
 	const uint8_t hdr[4] = { 0x7f, 0xff, 0xff, 0xff };
 	struct conn c;
 
-	ASSERT_EQ(0, tls_client(self->agent1, self->port, &c));
+	ASSERT_EQ(0, tls_client(self->agent1, self->ts.port, &c));
 	ASSERT_EQ(0, send_hello(&c, "agent-1"));
 	ASSERT_EQ(0, send_raw(&c, hdr, sizeof(hdr)));
 	EXPECT_TRUE(closed_by_server(&c));
@@ -309,7 +208,7 @@ TEST_F(server, truncated_frame_then_close_leaves_server_serving)
 	const uint8_t part[8] = { 0, 0, 0, 100, 8, 1, 0x1a, 2 };
 	struct conn c;
 
-	ASSERT_EQ(0, tls_client(self->agent1, self->port, &c));
+	ASSERT_EQ(0, tls_client(self->agent1, self->ts.port, &c));
 	ASSERT_EQ(0, send_raw(&c, part, sizeof(part)));
 	conn_free(&c);
 	EXPECT_TRUE(good_session(_metadata, self, 1));
@@ -321,7 +220,7 @@ TEST_F(server, non_protobuf_payload_closes_connection)
 				   0xff, 0xff, 0xff, 0xff };
 	struct conn c;
 
-	ASSERT_EQ(0, tls_client(self->agent1, self->port, &c));
+	ASSERT_EQ(0, tls_client(self->agent1, self->ts.port, &c));
 	ASSERT_EQ(0, send_raw(&c, junk, sizeof(junk)));
 	EXPECT_TRUE(closed_by_server(&c));
 	conn_free(&c);
@@ -334,7 +233,7 @@ TEST_F(server, unknown_protocol_version_closes_connection)
 	Vnfsec__Heartbeat hb = VNFSEC__HEARTBEAT__INIT;
 	struct conn c;
 
-	ASSERT_EQ(0, tls_client(self->agent1, self->port, &c));
+	ASSERT_EQ(0, tls_client(self->agent1, self->ts.port, &c));
 	f.version = 99;
 	f.body_case = VNFSEC__FRAME__BODY_HEARTBEAT;
 	f.heartbeat = &hb;
@@ -349,7 +248,7 @@ TEST_F(server, empty_frame_closes_connection)
 	const uint8_t empty[4] = { 0, 0, 0, 0 };
 	struct conn c;
 
-	ASSERT_EQ(0, tls_client(self->agent1, self->port, &c));
+	ASSERT_EQ(0, tls_client(self->agent1, self->ts.port, &c));
 	ASSERT_EQ(0, send_raw(&c, empty, sizeof(empty)));
 	EXPECT_TRUE(closed_by_server(&c));
 	conn_free(&c);
@@ -359,11 +258,11 @@ TEST_F(server, assessment_before_hello_is_refused)
 {
 	struct conn c;
 
-	ASSERT_EQ(0, tls_client(self->agent1, self->port, &c));
+	ASSERT_EQ(0, tls_client(self->agent1, self->ts.port, &c));
 	ASSERT_EQ(0, send_flood(&c, 1));
 	EXPECT_TRUE(closed_by_server(&c));
 	conn_free(&c);
-	EXPECT_EQ(0, count_lines(test_path(self->dir, "alerts.json"),
+	EXPECT_EQ(0, count_lines(tpath(self->ts.dir, "alerts.json"),
 				 "\"event_type\":\"alert\""));
 }
 
@@ -371,7 +270,7 @@ TEST_F(server, hello_naming_another_agent_is_refused)
 {
 	struct conn c;
 
-	ASSERT_EQ(0, tls_client(self->agent1, self->port, &c));
+	ASSERT_EQ(0, tls_client(self->agent1, self->ts.port, &c));
 	ASSERT_EQ(0, send_hello(&c, "agent-2"));
 	EXPECT_TRUE(closed_by_server(&c));
 	conn_free(&c);
@@ -384,7 +283,7 @@ TEST_F(server, out_of_range_fields_close_connection)
 	uint8_t three[3] = { 1, 2, 3 };
 	struct conn c;
 
-	ASSERT_EQ(0, tls_client(self->agent1, self->port, &c));
+	ASSERT_EQ(0, tls_client(self->agent1, self->ts.port, &c));
 	ASSERT_EQ(0, send_hello(&c, "agent-1"));
 	a.id = 1;
 	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD;
@@ -399,7 +298,7 @@ TEST_F(server, out_of_range_fields_close_connection)
 	ASSERT_EQ(0, conn_send(&c, &f));
 	EXPECT_TRUE(closed_by_server(&c));
 	conn_free(&c);
-	EXPECT_EQ(0, count_lines(test_path(self->dir, "alerts.json"),
+	EXPECT_EQ(0, count_lines(tpath(self->ts.dir, "alerts.json"),
 				 "\"event_type\":\"alert\""));
 }
 
@@ -410,11 +309,11 @@ TEST_F(server, client_without_certificate_gets_no_session)
 
 	ASSERT_NE(NULL, ctx);
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-	SSL_CTX_load_verify_locations(ctx, test_path(self->dir, "ca.pem"),
+	SSL_CTX_load_verify_locations(ctx, tpath(self->dir, "ca.pem"),
 				      NULL);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	/* TLS 1.3 reports the refused certificate after the handshake. */
-	if (tls_client(ctx, self->port, &c) == 0 &&
+	if (tls_client(ctx, self->ts.port, &c) == 0 &&
 	    send_hello(&c, "agent-1") == 0)
 		EXPECT_TRUE(closed_by_server(&c));
 	conn_free(&c);
@@ -431,7 +330,7 @@ TEST_F(server, resent_assessment_is_acked_but_alerted_once)
 
 	EXPECT_TRUE(good_session(_metadata, self, 7));
 	/* A reconnecting agent resends what was not acknowledged. */
-	ASSERT_EQ(0, tls_client(self->agent1, self->port, &c));
+	ASSERT_EQ(0, tls_client(self->agent1, self->ts.port, &c));
 	ASSERT_EQ(0, send_hello(&c, "agent-1"));
 	ASSERT_EQ(0, send_flood(&c, 7));
 	ASSERT_EQ(0, send_flood(&c, 6));
@@ -442,16 +341,16 @@ TEST_F(server, resent_assessment_is_acked_but_alerted_once)
 	}
 	conn_free(&c);
 	EXPECT_EQ(3, acks);
-	EXPECT_EQ(2, count_lines(test_path(self->dir, "alerts.json"),
+	EXPECT_EQ(2, count_lines(tpath(self->ts.dir, "alerts.json"),
 				 "\"event_type\":\"alert\""));
 	/* The block ordered for the first report still stands. */
-	EXPECT_EQ(1, count_lines_settled(test_path(self->dir, "alerts.json"),
+	EXPECT_EQ(1, count_lines_settled(tpath(self->ts.dir, "alerts.json"),
 					 "\"event_type\":\"action\"", 1));
 }
 
 TEST_F(server, stalled_handshake_is_reaped)
 {
-	int fd = tcp_connect(self->port);
+	int fd = tcp_connect(self->ts.port);
 	char buf[8];
 
 	ASSERT_LE(0, fd);
@@ -469,7 +368,7 @@ TEST_F(server, random_garbage_storm_leaves_server_serving)
 	for (i = 0; i < 50; i++) {
 		struct conn c;
 
-		if (tls_client(self->agent1, self->port, &c))
+		if (tls_client(self->agent1, self->ts.port, &c))
 			continue;
 		for (j = 0; j < (int)sizeof(junk); j++)
 			junk[j] = rand_r(&seed);
