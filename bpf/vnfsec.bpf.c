@@ -1,18 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vnfsec fast path: the XDP sensor on every VNF-facing port.
+ * vnfsec fast path: the sensor on every VNF-facing port.
  *
- * parse (Ethernet, IPv4, TCP/UDP) -> look up (blocklist_v4, flow_table)
- * -> verdict. A blocked source is dropped; everything else passes, is
- * accounted to its flow, and a new flow is announced once on the "events"
- * ring buffer. Every drop and every frame we could not parse has its own
- * counter. Layouts live in vnfsec_abi.h; maps are found by name (bpftool
- * prog loadall ... pinmaps DIR pins them as DIR/<name>), so no pinning
- * attribute here, and no .rodata/.bss: these four maps are all there is.
+ *   vnfsec_xdp        XDP, ingress of a VNF port (packets from the VNF)
+ *   vnfsec_egress     TC clsact egress of a VNF port (packets to the VNF)
+ *   vnfsec_lo         TC clsact egress of lo in a VNF namespace
+ *
+ * All three run process(): parse (Ethernet, VLAN/QinQ, IPv4/IPv6 with
+ * options and extension headers, TCP/UDP/ICMP/ICMPv6, GTP-U's inner
+ * packet) -> look up (flow_table; the policy maps only when the flow's
+ * cached verdict is stale) -> detectors -> verdict. The established-flow
+ * path is one hash lookup: the verdict computed for a flow's first packet
+ * is cached in its entry and reused until config.policy_gen changes, the
+ * cache's TTL ends, or an entry that decided it expires (vnfsec_abi.h).
+ *
+ * Every drop and every frame we could not parse has its own counter.
+ * Layouts live in vnfsec_abi.h; maps are found by name (bpftool prog
+ * loadall ... pinmaps DIR pins them as DIR/<name>), so no pinning
+ * attribute here, and no .rodata/.bss: the maps below are all there is.
  *
  * Only helpers and map types present in Linux 6.1 are used.
  */
 #include <linux/errno.h>
+#include <linux/pkt_cls.h>
 
 #include "bpf/parse.h"
 
@@ -33,6 +43,20 @@ struct {
 } counters SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VNFSEC_MAX_VNFS);
+	__type(key, __u32);
+	__type(value, struct vnfsec_vnf_stats);
+} vnf_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vnfsec_config);
+} config SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, VNFSEC_BLOCKLIST_V4_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -41,12 +65,129 @@ struct {
 } blocklist_v4 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VNFSEC_BLOCKLIST_V6_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vnfsec_lpm_v6_key);
+	__type(value, struct vnfsec_block_entry);
+} blocklist_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VNFSEC_ALLOWLIST_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vnfsec_lpm_v4_key);
+	__type(value, struct vnfsec_block_entry);
+} allowlist_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VNFSEC_ALLOWLIST_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vnfsec_lpm_v6_key);
+	__type(value, struct vnfsec_block_entry);
+} allowlist_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VNFSEC_VNF_PORT_ENTRIES);
+	__type(key, struct vnfsec_port_key);
+	__type(value, struct vnfsec_vnf_id);
+} vnf_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VNFSEC_VNF_ADDR_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vnfsec_lpm_v6_key);
+	__type(value, struct vnfsec_vnf_id);
+} vnf_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VNFSEC_PAIR_POLICY_ENTRIES);
+	__type(key, struct vnfsec_pair_key);
+	__type(value, struct vnfsec_pair_policy);
+} vnf_pair_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VNFSEC_FLOW_OVERRIDE_ENTRIES);
+	__type(key, struct vnfsec_flow_key);
+	__type(value, struct vnfsec_flow_override);
+} flow_override SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VNFSEC_MAX_VNFS);
+	__type(key, __u16);
+	__type(value, struct vnfsec_quarantine);
+} quarantine SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VNFSEC_DETECTOR_ENTRIES);
+	__type(key, struct vnfsec_det_key);
+	__type(value, struct vnfsec_det_dst);
+} det_dst SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNFSEC_DETECTOR_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct vnfsec_det_scan);
+} det_scan SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VNFSEC_DETECTOR_ENTRIES);
+	__type(key, struct vnfsec_det_key);
+	__type(value, struct vnfsec_det_rate);
+} det_rate SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, VNFSEC_EVENTS_BYTES);
 } events SEC(".maps");
 
 /* No counter to note beyond rx and the verdict. */
 #define VNFSEC_CNT_NONE VNFSEC_CNT_MAX
+#define NS_PER_MS 1000000ULL
+
+/* Which program runs process(): decides the helpers and return codes. */
+enum prog_kind {
+	PROG_XDP,
+	PROG_TC,
+};
+
+/* One packet as parsed. */
+struct pkt {
+	struct vnfsec_flow_key key;
+	union vnfsec_addr outer_saddr;	/* GTP-U: the tunnel's addresses */
+	union vnfsec_addr outer_daddr;
+	__u32 len;
+	__u32 teid;
+	__u32 note;		/* counter of an address-only packet */
+	__u8 outer_family;
+	__u8 tcp_flags;
+	__u8 addr_only;		/* later or tiny fragment: no L4 key */
+};
+
+/* A verdict being made. */
+struct decision {
+	__u64 until;
+	__u64 now;
+	__u32 mirror_ifindex;
+	__u8 sample;		/* enum vnfsec_sample_reason, 0: none */
+	__u8 mode;		/* config.mode */
+	__u8 is_new;		/* the packet created its flow */
+	__u8 detect;		/* the detectors are to look at it */
+	__u16 src_vnf;
+	__u16 dst_vnf;
+	__u8 verdict;		/* PASS or DROP; the mode applies later */
+	__u8 cause;
+	__u8 flags;		/* VNFSEC_FLOW_F_* */
+};
 
 static __always_inline void count_add(__u32 idx, __u64 val)
 {
@@ -57,17 +198,931 @@ static __always_inline void count_add(__u32 idx, __u64 val)
 		*cnt += val;
 }
 
-/* An entry with expires_ns in the past is ignored even if still present. */
-static __always_inline int source_blocked(__be32 saddr)
+static __always_inline __u64 ms_or(__u32 ms, __u32 def)
 {
-	struct vnfsec_lpm_v4_key key = { .prefixlen = 32, .addr = saddr };
-	struct vnfsec_block_entry *blk;
-
-	blk = bpf_map_lookup_elem(&blocklist_v4, &key);
-	if (!blk)
-		return 0;
-	return blk->expires_ns == 0 || blk->expires_ns > bpf_ktime_get_ns();
+	return (__u64)(ms ? ms : def) * NS_PER_MS;
 }
+
+static __always_inline __u32 or_default(__u32 v, __u32 def)
+{
+	return v ? v : def;
+}
+
+/* An entry is live when it never expires or expires after now. */
+static __always_inline int live(__u64 expires_ns, __u64 now, __u64 *until)
+{
+	if (!expires_ns)
+		return 1;
+	if (expires_ns <= now)
+		return 0;
+	/* The cached verdict must not outlive what decided it. */
+	if (expires_ns < *until)
+		*until = expires_ns;
+	return 1;
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+enum parse_result {
+	PARSED_FLOW = 0,	/* key complete */
+	PARSED_ADDR,		/* addresses only; p->note says why */
+	PARSED_GTPU,		/* cursor on a G-PDU's inner IP packet */
+};
+
+static __always_inline int l4_min_len(int proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return sizeof(struct tcphdr);
+	case IPPROTO_UDP:
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return 8;
+	}
+	return 0;
+}
+
+/*
+ * L3 and L4 of the outer packet (inner == 0) or of a G-PDU's inner packet.
+ * Returns enum parse_result or a negative counter.
+ */
+static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
+				      void *data_end, int h_proto,
+				      struct pkt *p, const int inner)
+{
+	struct icmp_common *ich;
+	struct ip6_ext_info xi = {};
+	struct ipv6hdr *ip6h;
+	struct iphdr *iph;
+	struct tcphdr *th;
+	struct udphdr *uh;
+	int proto, ret, avail;
+
+	if (h_proto == bpf_htons(ETH_P_IP)) {
+		proto = parse_iphdr(nh, data_end, &iph);
+		if (proto < 0)
+			return proto;
+		p->key.family = VNFSEC_AF_INET;
+		p->key.saddr.v4 = iph->saddr;
+		p->key.daddr.v4 = iph->daddr;
+		p->key.proto = proto;
+		if (iph->ihl > 5)
+			count_add(VNFSEC_CNT_IP_OPTIONS, 1);
+		if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
+			/*
+			 * RFC 1858: a first fragment too short for the L4
+			 * header, or a TCP fragment at offset 8 rewriting
+			 * its flags, exists only to slip past filters.
+			 */
+			if (ip_is_later_fragment(iph)) {
+				p->note = VNFSEC_CNT_IP_FRAGMENT;
+				if (proto == IPPROTO_TCP &&
+				    (iph->frag_off & bpf_htons(IP_OFFSET)) ==
+				    bpf_htons(1))
+					p->note = VNFSEC_CNT_TINY_FRAGMENT;
+				p->addr_only = 1;
+				return PARSED_ADDR;
+			}
+			avail = bpf_ntohs(iph->tot_len) - iph->ihl * 4;
+			if (avail < l4_min_len(proto)) {
+				p->note = VNFSEC_CNT_TINY_FRAGMENT;
+				p->addr_only = 1;
+				return PARSED_ADDR;
+			}
+		}
+	} else if (h_proto == bpf_htons(ETH_P_IPV6)) {
+		proto = parse_ip6hdr(nh, data_end, &ip6h);
+		if (proto < 0)
+			return proto;
+		p->key.family = VNFSEC_AF_INET6;
+		__builtin_memcpy(&p->key.saddr, &ip6h->saddr, 16);
+		__builtin_memcpy(&p->key.daddr, &ip6h->daddr, 16);
+		if (!inner)
+			count_add(VNFSEC_CNT_IPV6, 1);
+		proto = skip_ip6_ext(nh, data_end, proto, &xi);
+		if (proto < 0)
+			return proto;
+		p->key.proto = proto;
+		if (xi.nr_ext)
+			count_add(VNFSEC_CNT_IP6_EXT, 1);
+		if (xi.later_fragment) {
+			p->note = VNFSEC_CNT_IP_FRAGMENT;
+			p->addr_only = 1;
+			return PARSED_ADDR;
+		}
+		if (xi.first_fragment) {
+			/*
+			 * Payload length counts from the end of ip6h. Scalars
+			 * only: 6.1's verifier cannot bound a byte-swapped
+			 * value added to a packet pointer.
+			 */
+			avail = (int)bpf_ntohs(ip6h->payload_len) -
+				(int)(nh->pos - (void *)(ip6h + 1));
+			if (avail < l4_min_len(proto)) {
+				p->note = VNFSEC_CNT_TINY_FRAGMENT;
+				p->addr_only = 1;
+				return PARSED_ADDR;
+			}
+		}
+	} else {
+		return inner ? -VNFSEC_CNT_BAD_INNER : -VNFSEC_CNT_NON_IP;
+	}
+	cursor_forget(nh, data);
+
+	if (proto == IPPROTO_TCP) {
+		ret = parse_tcphdr(nh, data_end, &th);
+		if (ret < 0)
+			return ret;
+		p->key.sport = th->source;
+		p->key.dport = th->dest;
+		p->tcp_flags = tcp_flags(th);
+	} else if (proto == IPPROTO_UDP) {
+		ret = parse_udphdr(nh, data_end, &uh);
+		if (ret < 0)
+			return ret;
+		p->key.sport = uh->source;
+		p->key.dport = uh->dest;
+		if (!inner && uh->dest == bpf_htons(VNFSEC_GTPU_PORT)) {
+			ret = parse_gtpu(nh, data_end, &p->teid);
+			if (ret < 0)
+				return ret;
+			if (ret == GTPU_G_PDU) {
+				cursor_forget(nh, data);
+				return PARSED_GTPU;
+			}
+			/* Signalling: tracked as the outer UDP flow. */
+			count_add(VNFSEC_CNT_GTPU_OTHER, 1);
+		}
+	} else if ((proto == IPPROTO_ICMP &&
+		    p->key.family == VNFSEC_AF_INET) ||
+		   (proto == IPPROTO_ICMPV6 &&
+		    p->key.family == VNFSEC_AF_INET6)) {
+		ret = parse_icmphdr(nh, data_end, &ich);
+		if (ret < 0)
+			return ret;
+		count_add(VNFSEC_CNT_ICMP, 1);
+		p->key.dport = bpf_htons((__u16)ich->type << 8 | ich->code);
+		if (icmp_is_echo(proto, ich->type))
+			p->key.sport = ich->id;
+	} else {
+		count_add(VNFSEC_CNT_OTHER_L4, 1);
+	}
+	return PARSED_FLOW;
+}
+
+/* Returns 0 with p filled, or a counter explaining why not (pass). */
+static __always_inline __u32 parse_packet(void *data, void *data_end,
+					  struct pkt *p)
+{
+	struct hdr_cursor nh = { .pos = data };
+	struct ethhdr *eth;
+	__u8 *inner_ver;
+	int h_proto, ret;
+
+	h_proto = parse_ethhdr(&nh, data_end, &eth);
+	if (h_proto < 0)
+		return -h_proto;
+	if (proto_is_vlan(h_proto)) {
+		count_add(VNFSEC_CNT_VLAN, 1);
+		h_proto = parse_vlans(&nh, data_end, h_proto, &p->key.vlan);
+		if (h_proto < 0)
+			return -h_proto;
+		cursor_forget(&nh, data);
+	}
+
+	ret = parse_l3l4(&nh, data, data_end, h_proto, p, 0);
+	if (ret < 0)
+		return -ret;
+	if (ret != PARSED_GTPU)
+		return 0;
+
+	/* A G-PDU: the inner packet is the flow, the tunnel is context. */
+	inner_ver = nh.pos;
+	if ((void *)(inner_ver + 1) > data_end)
+		return VNFSEC_CNT_BAD_INNER;
+	p->outer_saddr = p->key.saddr;
+	p->outer_daddr = p->key.daddr;
+	p->outer_family = p->key.family;
+	__builtin_memset(&p->key.saddr, 0, sizeof(p->key.saddr));
+	__builtin_memset(&p->key.daddr, 0, sizeof(p->key.daddr));
+	p->key.sport = 0;
+	p->key.dport = 0;
+	p->key.encap = VNFSEC_ENCAP_GTPU;
+	h_proto = (*inner_ver >> 4) == 4 ? bpf_htons(ETH_P_IP) :
+		  (*inner_ver >> 4) == 6 ? bpf_htons(ETH_P_IPV6) : 0;
+	ret = parse_l3l4(&nh, data, data_end, h_proto, p, 1);
+	if (ret < 0)
+		return VNFSEC_CNT_BAD_INNER;
+	count_add(VNFSEC_CNT_GTPU, 1);
+	return 0;
+}
+
+/* ---- policy ------------------------------------------------------------ */
+
+static __always_inline struct vnfsec_block_entry *
+lpm_lookup(void *map_v4, void *map_v6, __u8 family,
+	   const union vnfsec_addr *addr)
+{
+	if (family == VNFSEC_AF_INET) {
+		struct vnfsec_lpm_v4_key k4 = { .prefixlen = 32,
+						.addr = addr->v4 };
+
+		return bpf_map_lookup_elem(map_v4, &k4);
+	}
+	struct vnfsec_lpm_v6_key k6;
+
+	/* Field by field: an initializer list would become .rodata. */
+	k6.prefixlen = 128;
+	__builtin_memcpy(k6.addr, addr, 16);
+	return bpf_map_lookup_elem(map_v6, &k6);
+}
+
+/* Is the source (and a GTP-U tunnel's source) in the list, live? */
+static __always_inline int source_listed(void *map_v4, void *map_v6,
+					 const struct pkt *p, __u64 now,
+					 __u64 *until)
+{
+	struct vnfsec_block_entry *e;
+
+	e = lpm_lookup(map_v4, map_v6, p->key.family, &p->key.saddr);
+	if (e && live(e->expires_ns, now, until))
+		return 1;
+	if (p->key.encap == VNFSEC_ENCAP_GTPU) {
+		e = lpm_lookup(map_v4, map_v6, p->outer_family,
+			       &p->outer_saddr);
+		if (e && live(e->expires_ns, now, until))
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline __u16 port_vnf(__u32 ifindex, __u16 vlan)
+{
+	struct vnfsec_port_key k = { .ifindex = ifindex, .vlan = vlan };
+	struct vnfsec_vnf_id *id;
+
+	id = bpf_map_lookup_elem(&vnf_ports, &k);
+	if (!id && vlan != VNFSEC_VLAN_LO) {
+		k.vlan = VNFSEC_VLAN_ANY;
+		id = bpf_map_lookup_elem(&vnf_ports, &k);
+	}
+	return id ? id->vnf : 0;
+}
+
+static __always_inline __u16 addr_vnf(__u8 family,
+				      const union vnfsec_addr *addr)
+{
+	struct vnfsec_lpm_v6_key k;
+	struct vnfsec_vnf_id *id;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.prefixlen = 128;
+	if (family == VNFSEC_AF_INET) {
+		/* ::ffff:a.b.c.d */
+		k.addr[10] = 0xff;
+		k.addr[11] = 0xff;
+		__builtin_memcpy(&k.addr[12], &addr->v4, 4);
+	} else {
+		__builtin_memcpy(k.addr, addr, 16);
+	}
+	id = bpf_map_lookup_elem(&vnf_addrs, &k);
+	return id ? id->vnf : 0;
+}
+
+static __always_inline void resolve_vnfs(const struct pkt *p,
+					 struct decision *d)
+{
+	int tunnel = p->key.encap == VNFSEC_ENCAP_GTPU;
+	__u8 fam = tunnel ? p->outer_family : p->key.family;
+
+	switch (p->key.dir) {
+	case VNFSEC_DIR_INGRESS:
+		d->src_vnf = port_vnf(p->key.ifindex, p->key.vlan);
+		d->dst_vnf = addr_vnf(fam, tunnel ? &p->outer_daddr :
+						    &p->key.daddr);
+		break;
+	case VNFSEC_DIR_EGRESS:
+		d->dst_vnf = port_vnf(p->key.ifindex, p->key.vlan);
+		d->src_vnf = addr_vnf(fam, tunnel ? &p->outer_saddr :
+						    &p->key.saddr);
+		break;
+	default:
+		d->src_vnf = port_vnf(p->key.ifindex, VNFSEC_VLAN_LO);
+		d->dst_vnf = d->src_vnf;
+		break;
+	}
+}
+
+static __always_inline int vnf_quarantined(__u16 vnf, __u16 peer,
+					   const struct vnfsec_config *cfg,
+					   __u64 now, __u64 *until)
+{
+	struct vnfsec_quarantine *q;
+
+	if (!vnf)
+		return 0;
+	q = bpf_map_lookup_elem(&quarantine, &vnf);
+	if (!q || !live(q->expires_ns, now, until))
+		return 0;
+	/* Management keeps working, so the VNF can be examined and fixed. */
+	return !(cfg->mgmt_vnf && peer == cfg->mgmt_vnf);
+}
+
+static __always_inline __u8 proto_bit(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return VNFSEC_PROTO_TCP;
+	case IPPROTO_UDP:
+		return VNFSEC_PROTO_UDP;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return VNFSEC_PROTO_ICMP;
+	}
+	return VNFSEC_PROTO_OTHER;
+}
+
+static __always_inline int pair_allows(const struct pkt *p,
+				       const struct decision *d,
+				       const struct vnfsec_config *cfg)
+{
+	struct vnfsec_pair_key k = { .src_vnf = d->src_vnf,
+				     .dst_vnf = d->dst_vnf };
+	struct vnfsec_pair_policy *pol;
+	__u8 bit = proto_bit(p->key.proto);
+	__u16 port;
+	int i;
+
+	pol = bpf_map_lookup_elem(&vnf_pair_policy, &k);
+	if (!pol)
+		return !cfg->pair_default;
+	if (!(pol->protos & bit))
+		return 0;
+	if (!(bit & (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP)) || !pol->nr_ports)
+		return 1;
+	port = bpf_ntohs(p->key.dport);
+#pragma unroll
+	for (i = 0; i < VNFSEC_PAIR_MAX_PORTS; i++) {
+		if (i >= pol->nr_ports)
+			break;
+		if (port >= pol->ports[i].first && port <= pol->ports[i].last)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline void decide(struct decision *d, __u8 cause)
+{
+	d->verdict = VNFSEC_VERDICT_DROP;
+	d->cause = cause;
+}
+
+/*
+ * The policy maps, in precedence order: allowlist exempts from the
+ * blocklist and the pair rules; a blocked source is dropped at the cost
+ * of two LPM lookups (a flood from it must stay cheap); then the flow's
+ * override, the quarantine of either VNF, the VNF pair rule.
+ */
+static __noinline void evaluate(const struct pkt *p,
+				     const struct vnfsec_config *cfg,
+				     __u64 now, struct decision *d)
+{
+	struct vnfsec_flow_override *ovr;
+	struct vnfsec_flow_key key;
+	int allowed;
+
+	d->until = now + ms_or(cfg->verdict_ttl_ms, VNFSEC_DEF_VERDICT_TTL_MS);
+	d->verdict = VNFSEC_VERDICT_PASS;
+	d->cause = VNFSEC_CAUSE_NONE;
+	d->flags = 0;
+	d->src_vnf = 0;
+	d->dst_vnf = 0;
+	count_add(VNFSEC_CNT_VERDICT_EVAL, 1);
+
+	allowed = source_listed(&allowlist_v4, &allowlist_v6, p, now,
+				&d->until);
+	if (allowed) {
+		count_add(VNFSEC_CNT_ALLOWLISTED, 1);
+		d->flags |= VNFSEC_FLOW_F_ALLOWED;
+		d->cause = VNFSEC_CAUSE_ALLOWLIST;
+	} else if (source_listed(&blocklist_v4, &blocklist_v6, p, now,
+				 &d->until)) {
+		decide(d, VNFSEC_CAUSE_BLOCKLIST);
+		resolve_vnfs(p, d);
+		return;
+	}
+	resolve_vnfs(p, d);
+
+	if (p->addr_only) {
+		/* No ports: overrides and pair rules cannot apply. */
+		if (p->note == VNFSEC_CNT_TINY_FRAGMENT && !allowed)
+			decide(d, VNFSEC_CAUSE_TINY_FRAGMENT);
+	} else {
+		/* On the stack: 6.1 takes no map key from a global's arg. */
+		key = p->key;
+		ovr = bpf_map_lookup_elem(&flow_override, &key);
+		if (ovr && live(ovr->expires_ns, now, &d->until)) {
+			if (ovr->actions & VNFSEC_OVERRIDE_MONITOR)
+				d->flags |= VNFSEC_FLOW_F_MONITOR;
+			if (ovr->actions & VNFSEC_OVERRIDE_MIRROR)
+				d->flags |= VNFSEC_FLOW_F_MIRROR;
+			if (ovr->actions & VNFSEC_OVERRIDE_DROP) {
+				decide(d, VNFSEC_CAUSE_OVERRIDE);
+				return;
+			}
+		}
+	}
+	if (vnf_quarantined(d->src_vnf, d->dst_vnf, cfg, now, &d->until) ||
+	    vnf_quarantined(d->dst_vnf, d->src_vnf, cfg, now, &d->until)) {
+		decide(d, VNFSEC_CAUSE_QUARANTINE);
+		return;
+	}
+	if (!allowed && !p->addr_only && !pair_allows(p, d, cfg))
+		decide(d, VNFSEC_CAUSE_PAIR_POLICY);
+}
+
+static __always_inline __u32 cause_counter(__u8 cause)
+{
+	switch (cause) {
+	case VNFSEC_CAUSE_BLOCKLIST:
+		return VNFSEC_CNT_DROP_BLOCKLIST;
+	case VNFSEC_CAUSE_PAIR_POLICY:
+		return VNFSEC_CNT_DROP_PAIR_POLICY;
+	case VNFSEC_CAUSE_QUARANTINE:
+		return VNFSEC_CNT_DROP_QUARANTINE;
+	case VNFSEC_CAUSE_OVERRIDE:
+		return VNFSEC_CNT_DROP_OVERRIDE;
+	case VNFSEC_CAUSE_DETECTOR:
+		return VNFSEC_CNT_DROP_DETECTOR;
+	case VNFSEC_CAUSE_RATE_LIMIT:
+		return VNFSEC_CNT_DROP_RATE_LIMIT;
+	case VNFSEC_CAUSE_TINY_FRAGMENT:
+		return VNFSEC_CNT_DROP_TINY_FRAGMENT;
+	}
+	return VNFSEC_CNT_NONE;
+}
+
+/* ---- ring buffer ------------------------------------------------------- */
+
+static __always_inline void ringbuf_lost(__u32 cause_cnt)
+{
+	/* The agent is behind: say so and why; never silent. */
+	count_add(VNFSEC_CNT_RINGBUF_FULL, 1);
+	count_add(cause_cnt, 1);
+}
+
+static __noinline void report_new_flow(const struct pkt *p,
+					    const struct decision *d, __u64 now)
+{
+	struct vnfsec_new_flow_record *rec;
+
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		ringbuf_lost(VNFSEC_CNT_RINGBUF_FULL_FLOW);
+		return;
+	}
+	/* Ring memory is reused, not zeroed: write every byte. */
+	rec->hdr.type = VNFSEC_REC_NEW_FLOW;
+	rec->hdr.version = VNFSEC_ABI_VERSION;
+	rec->hdr.len = sizeof(*rec);
+	rec->hdr.ts_ns = now;
+	rec->key = p->key;
+	rec->src_vnf = d->src_vnf;
+	rec->dst_vnf = d->dst_vnf;
+	rec->pkt_len = p->len;
+	rec->teid = p->teid;
+	rec->tcp_flags = p->tcp_flags;
+	rec->verdict = d->verdict;
+	rec->cause = d->cause;
+	rec->reserved = 0;
+	bpf_ringbuf_submit(rec, 0);
+}
+
+/* A detector that fired, as report_detector() writes it. */
+struct det_fire {
+	__u64 window_ns;
+	__u32 count;
+	__u32 other;
+	__u32 threshold;
+	__u8 det;
+	__u8 dropping;
+};
+
+static __noinline void report_detector(const struct pkt *p,
+				       const struct decision *d, __u64 now,
+				       const struct det_fire *f)
+{
+	struct vnfsec_detector_record *rec;
+	__u32 vnf = d->src_vnf;
+	struct vnfsec_vnf_stats *vs;
+
+	vs = bpf_map_lookup_elem(&vnf_stats, &vnf);
+	if (vs)
+		vs->events++;
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		ringbuf_lost(VNFSEC_CNT_RINGBUF_FULL_EVENT);
+		return;
+	}
+	count_add(VNFSEC_CNT_DETECTOR_EVENT, 1);
+	rec->hdr.type = VNFSEC_REC_DETECTOR;
+	rec->hdr.version = VNFSEC_ABI_VERSION;
+	rec->hdr.len = sizeof(*rec);
+	rec->hdr.ts_ns = now;
+	rec->key = p->key;
+	rec->src_vnf = d->src_vnf;
+	rec->dst_vnf = d->dst_vnf;
+	rec->detector = f->det;
+	rec->dropping = f->dropping;
+	rec->reserved = 0;
+	rec->count = f->count;
+	rec->other = f->other;
+	rec->threshold = f->threshold;
+	rec->window_ms = f->window_ns / NS_PER_MS;
+	/* Detector events are rare and urgent: wake the reader now. */
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+}
+
+/* Fills f; report_detector() writes it. */
+static __always_inline void fire(struct det_fire *f, __u8 det, int dropping,
+				 __u32 count, __u32 other, __u32 threshold,
+				 __u64 window_ns)
+{
+	f->det = det;
+	f->dropping = dropping;
+	f->count = count;
+	f->other = other;
+	f->threshold = threshold;
+	f->window_ns = window_ns;
+}
+
+static __always_inline void report_sample(void *ctx, const int kind,
+					  const struct pkt *p,
+					  const struct decision *d, __u64 now,
+					  __u8 reason, __u8 verdict)
+{
+	struct vnfsec_sample_record *rec;
+	__u32 cap = p->len;
+	__u64 unread;
+
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		ringbuf_lost(VNFSEC_CNT_RINGBUF_FULL_SAMPLE);
+		return;
+	}
+	if (cap > VNFSEC_SAMPLE_BYTES)
+		cap = VNFSEC_SAMPLE_BYTES;
+	/*
+	 * Parsed packets are >= ETH_HLEN, so cap is 14..128; the mask gives
+	 * the verifier that range on the very register passed on.
+	 */
+	cap = ((cap - 1) & (VNFSEC_SAMPLE_BYTES - 1)) + 1;
+	__builtin_memset(rec->data, 0, sizeof(rec->data));
+	if (kind == PROG_XDP)
+		bpf_xdp_load_bytes(ctx, 0, rec->data, cap);
+	else
+		bpf_skb_load_bytes(ctx, 0, rec->data, cap);
+	count_add(VNFSEC_CNT_SAMPLE, 1);
+	rec->hdr.type = VNFSEC_REC_SAMPLE;
+	rec->hdr.version = VNFSEC_ABI_VERSION;
+	rec->hdr.len = sizeof(*rec);
+	rec->hdr.ts_ns = now;
+	rec->key = p->key;
+	rec->src_vnf = d->src_vnf;
+	rec->dst_vnf = d->dst_vnf;
+	rec->pkt_len = p->len;
+	rec->cap_len = cap;
+	rec->reason = reason;
+	rec->verdict = verdict;
+	rec->reserved = 0;
+	/*
+	 * Samples come in bulk and are not urgent: a wakeup per record costs
+	 * the reader an epoll round trip and the writer an irq_work each
+	 * (~0.3 M records/s all told). Wake the reader once, when the unread
+	 * data crosses a batch; a reader that polls with a timeout collects
+	 * a trickle below it. (The count includes this reserved record.)
+	 */
+	unread = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(rec, unread >= VNFSEC_SAMPLE_WAKEUP_BYTES &&
+			   unread < VNFSEC_SAMPLE_WAKEUP_BYTES + 2 * sizeof(*rec) ?
+			   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+/* ---- detectors --------------------------------------------------------- */
+
+static __always_inline int detector_on(const struct vnfsec_config *cfg,
+				       int det)
+{
+	return cfg->mode != VNFSEC_MODE_LEARN &&
+	       !(cfg->detectors_off & (1U << det));
+}
+
+/* Drops on its own only in protect mode, with its bit in detectors_drop. */
+static __always_inline int detector_drops(const struct vnfsec_config *cfg,
+					  const struct decision *d, int det)
+{
+	return cfg->mode == VNFSEC_MODE_PROTECT &&
+	       (cfg->detectors_drop & (1U << det)) &&
+	       !(d->flags & VNFSEC_FLOW_F_ALLOWED);
+}
+
+static __always_inline void det_key_of(struct vnfsec_det_key *k, __u8 family,
+				       const union vnfsec_addr *addr)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->addr = *addr;
+	k->family = family;
+}
+
+static __always_inline int det_key_eq(const struct vnfsec_det_key *a,
+				      const struct vnfsec_det_key *b)
+{
+	/* No memcmp in BPF. */
+	return a->addr.v6[0] == b->addr.v6[0] &&
+	       a->addr.v6[1] == b->addr.v6[1] &&
+	       a->addr.v6[2] == b->addr.v6[2] &&
+	       a->addr.v6[3] == b->addr.v6[3] && a->family == b->family;
+}
+
+/* A window that ended restarts; returns 1 when it did. */
+static __always_inline int window_roll(__u64 *start, __u64 len, __u64 now)
+{
+	if (now - *start < len)
+		return 0;
+	*start = now;
+	return 1;
+}
+
+/*
+ * SYN flood and RST ratio, per destination; only TCP packets carrying SYN
+ * or RST come here, so established traffic pays nothing. Returns 1 when
+ * this packet is to be dropped.
+ */
+static __noinline int detect_dst(const struct pkt *p,
+				 const struct vnfsec_config *cfg,
+				 const struct decision *d, __u64 now)
+{
+	__u8 fl = p->tcp_flags;
+	struct vnfsec_det_dst *st, zero = {};
+	struct det_fire f = {};
+	struct vnfsec_det_key k;
+	__u64 win;
+	__u32 min, ratio;
+	int drop = 0;
+
+	if (!detector_on(cfg, VNFSEC_DET_SYN_FLOOD) &&
+	    !detector_on(cfg, VNFSEC_DET_RST_FLOOD))
+		return 0;
+
+	if ((fl & (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) ==
+	    (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) {
+		/* The destination answering: counts for it, never creates. */
+		det_key_of(&k, p->key.family, &p->key.saddr);
+		st = bpf_map_lookup_elem(&det_dst, &k);
+		if (st)
+			__sync_fetch_and_add(&st->synacks, 1);
+		return 0;
+	}
+
+	det_key_of(&k, p->key.family, &p->key.daddr);
+	st = bpf_map_lookup_elem(&det_dst, &k);
+	if (!st) {
+		zero.syn_window_ns = now;
+		zero.rst_window_ns = now;
+		bpf_map_update_elem(&det_dst, &k, &zero, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&det_dst, &k);
+		if (!st)
+			return 0;
+	}
+
+	if (fl & VNFSEC_TCP_SYN) {
+		win = ms_or(cfg->syn_window_ms, VNFSEC_DEF_SYN_WINDOW_MS);
+		if (window_roll(&st->syn_window_ns, win, now)) {
+			st->syns = 0;
+			st->synacks = 0;
+			st->syn_fired = 0;
+		}
+		__sync_fetch_and_add(&st->syns, 1);
+		__sync_fetch_and_add(&st->flows, 1);
+		if (detector_on(cfg, VNFSEC_DET_SYN_FLOOD)) {
+			min = or_default(cfg->syn_min, VNFSEC_DEF_SYN_MIN);
+			ratio = or_default(cfg->syn_ratio,
+					   VNFSEC_DEF_SYN_RATIO);
+			if (!st->syn_fired && st->syns >= min &&
+			    st->syns > (__u64)ratio * (st->synacks + 1)) {
+				st->syn_fired = 1;
+				fire(&f, VNFSEC_DET_SYN_FLOOD,
+				     detector_drops(cfg, d,
+						    VNFSEC_DET_SYN_FLOOD),
+				     st->syns, st->synacks, min, win);
+			}
+			if (st->syn_fired &&
+			    detector_drops(cfg, d, VNFSEC_DET_SYN_FLOOD))
+				drop = 1;
+		}
+	}
+	if ((fl & VNFSEC_TCP_RST) && detector_on(cfg, VNFSEC_DET_RST_FLOOD)) {
+		win = ms_or(cfg->rst_window_ms, VNFSEC_DEF_RST_WINDOW_MS);
+		if (window_roll(&st->rst_window_ns, win, now)) {
+			st->rsts = 0;
+			st->flows = 0;
+			st->rst_fired = 0;
+		}
+		__sync_fetch_and_add(&st->rsts, 1);
+		min = or_default(cfg->rst_min, VNFSEC_DEF_RST_MIN);
+		ratio = or_default(cfg->rst_pct, VNFSEC_DEF_RST_PCT);
+		if (!st->rst_fired && st->rsts >= min &&
+		    (__u64)st->rsts * 100 >= (__u64)ratio * (st->flows + 1)) {
+			st->rst_fired = 1;
+			fire(&f, VNFSEC_DET_RST_FLOOD,
+			     detector_drops(cfg, d, VNFSEC_DET_RST_FLOOD),
+			     st->rsts, st->flows, min, win);
+		}
+		if (st->rst_fired &&
+		    detector_drops(cfg, d, VNFSEC_DET_RST_FLOOD))
+			drop = 1;
+	}
+	if (f.window_ns)
+		report_detector(p, d, now, &f);
+	return drop;
+}
+
+static __always_inline __u32 hash8(__u32 v)
+{
+	/* Fibonacci hashing: the top 8 bits index a 256-bit map. */
+	return (v * 2654435761U) >> 24;
+}
+
+/*
+ * Bits a 256-bit linear-counting map has set, on average, after t
+ * distinct values: m(1 - e^(-t/m)), by its series (exact to a bit for
+ * t <= 256). Thresholds are in distinct values; the map counts bits.
+ */
+static __always_inline __u32 bits_for(__u32 t)
+{
+	__u64 x = t > 256 ? 256 : t;
+
+	return x - x * x / 512 + x * x * x / 393216 -
+	       x * x * x * x / 402653184;
+}
+
+/* Sets bit idx; returns 1 when it was clear (a new distinct value). */
+static __always_inline int bit_set(__u64 *bits, __u32 idx)
+{
+	__u64 mask = 1ULL << (idx & 63);
+	__u32 w = (idx >> 6) & (VNFSEC_SCAN_BITS / 64 - 1);
+
+	if (bits[w] & mask)
+		return 0;
+	bits[w] |= mask;
+	return 1;
+}
+
+static __always_inline void scan_count(struct vnfsec_scan_window *w,
+				       __u64 len, __u64 now, __u32 port_idx,
+				       __u32 host_idx, int has_ports)
+{
+	if (now - w->start_ns >= len) {
+		__builtin_memset(w, 0, sizeof(*w));
+		w->start_ns = now;
+	}
+	if (has_ports && bit_set(w->port_bits, port_idx))
+		w->ports++;
+	if (bit_set(w->host_bits, host_idx))
+		w->hosts++;
+}
+
+/*
+ * Horizontal, vertical and slow scans, per source, on new flows only.
+ * Returns 1 when the source's new flows are to be dropped.
+ */
+static __noinline int detect_scan(const struct pkt *p,
+				       const struct vnfsec_config *cfg,
+				       const struct decision *d, __u64 now)
+{
+	int port_on = detector_on(cfg, VNFSEC_DET_PORT_SCAN);
+	int host_on = detector_on(cfg, VNFSEC_DET_HOST_SCAN);
+	int slow_on = detector_on(cfg, VNFSEC_DET_SLOW_SCAN);
+	struct vnfsec_det_scan *st;
+	struct det_fire f = {};
+	struct vnfsec_det_key k;
+	__u32 ports_thr, hosts_thr, ports_bits, hosts_bits;
+	__u32 port_idx, host_idx, a, slot;
+	__u64 fast_len, slow_len;
+	int has_ports, drop = 0;
+
+	if (!port_on && !host_on && !slow_on)
+		return 0;
+	det_key_of(&k, p->key.family, &p->key.saddr);
+	slot = (k.addr.v6[0] ^ k.addr.v6[1] ^ k.addr.v6[2] ^ k.addr.v6[3]) *
+	       2654435761U;
+	slot = (slot >> 16) & (VNFSEC_DETECTOR_ENTRIES - 1);
+	st = bpf_map_lookup_elem(&det_scan, &slot);
+	if (!st)
+		return 0;
+	if (!det_key_eq(&st->src, &k)) {
+		/* Another source's slot: take it over. */
+		__builtin_memset(st, 0, sizeof(*st));
+		st->src = k;
+	}
+
+	ports_thr = or_default(cfg->scan_ports, VNFSEC_DEF_SCAN_PORTS);
+	hosts_thr = or_default(cfg->scan_hosts, VNFSEC_DEF_SCAN_HOSTS);
+	ports_bits = bits_for(ports_thr);
+	hosts_bits = bits_for(hosts_thr);
+	fast_len = ms_or(cfg->scan_window_ms, VNFSEC_DEF_SCAN_WINDOW_MS);
+	slow_len = ms_or(cfg->slow_scan_window_ms,
+			 VNFSEC_DEF_SLOW_SCAN_WINDOW_MS);
+	has_ports = p->key.proto == IPPROTO_TCP || p->key.proto == IPPROTO_UDP;
+	port_idx = hash8(p->key.dport);
+	a = p->key.daddr.v6[0] ^ p->key.daddr.v6[1] ^ p->key.daddr.v6[2] ^
+	    p->key.daddr.v6[3];
+	host_idx = hash8(a);
+
+	scan_count(&st->fast, fast_len, now, port_idx, host_idx, has_ports);
+	scan_count(&st->slow, slow_len, now, port_idx, host_idx, has_ports);
+
+	if (port_on && !st->fast.ports_fired && st->fast.ports >= ports_bits) {
+		st->fast.ports_fired = 1;
+		fire(&f, VNFSEC_DET_PORT_SCAN,
+		     detector_drops(cfg, d, VNFSEC_DET_PORT_SCAN),
+		     st->fast.ports, st->fast.hosts, ports_thr, fast_len);
+	} else if (host_on && !st->fast.hosts_fired &&
+		   st->fast.hosts >= hosts_bits) {
+		st->fast.hosts_fired = 1;
+		fire(&f, VNFSEC_DET_HOST_SCAN,
+		     detector_drops(cfg, d, VNFSEC_DET_HOST_SCAN),
+		     st->fast.hosts, st->fast.ports, hosts_thr, fast_len);
+	} else if (slow_on && !st->slow.ports_fired &&
+		   !st->fast.ports_fired && !st->fast.hosts_fired &&
+		   (st->slow.ports >= ports_bits ||
+		    st->slow.hosts >= hosts_bits)) {
+		/* Slow: reached over the long window, never in a short one. */
+		st->slow.ports_fired = 1;
+		fire(&f, VNFSEC_DET_SLOW_SCAN,
+		     detector_drops(cfg, d, VNFSEC_DET_SLOW_SCAN),
+		     st->slow.ports, st->slow.hosts, ports_thr, slow_len);
+	}
+	if (f.window_ns)
+		report_detector(p, d, now, &f);
+	if ((st->fast.ports_fired &&
+	     detector_drops(cfg, d, VNFSEC_DET_PORT_SCAN)) ||
+	    (st->fast.hosts_fired &&
+	     detector_drops(cfg, d, VNFSEC_DET_HOST_SCAN)) ||
+	    (st->slow.ports_fired &&
+	     detector_drops(cfg, d, VNFSEC_DET_SLOW_SCAN)))
+		drop = 1;
+	return drop;
+}
+
+/*
+ * Token bucket per source as GCRA: each packet advances the source's
+ * theoretical arrival time (tat) by 1/rate; a packet arriving more than
+ * burst/rate before its tat is over the limit. Returns 1 to drop.
+ */
+static __noinline int rate_limit(const struct pkt *p,
+				      const struct vnfsec_config *cfg,
+				      const struct decision *d, __u64 now)
+{
+	__u64 interval, burst, tat, win = VNFSEC_DEF_RATE_WINDOW_MS * NS_PER_MS;
+	struct vnfsec_det_rate *st, zero_rate = {};
+	struct det_fire f = {};
+	struct vnfsec_det_key k;
+	int on = detector_on(cfg, VNFSEC_DET_RATE_LIMIT);
+
+	if (d->flags & VNFSEC_FLOW_F_ALLOWED)
+		return 0;
+	det_key_of(&k, p->key.family, &p->key.saddr);
+	st = bpf_map_lookup_elem(&det_rate, &k);
+	if (!st) {
+		bpf_map_update_elem(&det_rate, &k, &zero_rate, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&det_rate, &k);
+		if (!st)
+			return 0;
+	}
+	interval = 1000000000ULL / cfg->rate_pps;
+	burst = or_default(cfg->rate_burst, cfg->rate_pps);
+	tat = st->tat_ns > now ? st->tat_ns : now;
+	if (window_roll(&st->window_ns, win, now)) {
+		st->limited = 0;
+		st->fired = 0;
+	}
+	if (tat - now < burst * interval) {
+		st->tat_ns = tat + interval;
+		return 0;
+	}
+	__sync_fetch_and_add(&st->limited, 1);
+	if (on && !st->fired) {
+		st->fired = 1;
+		fire(&f, VNFSEC_DET_RATE_LIMIT,
+		     cfg->mode == VNFSEC_MODE_PROTECT, st->limited, 0,
+		     cfg->rate_pps, win);
+		report_detector(p, d, now, &f);
+	}
+	return cfg->mode == VNFSEC_MODE_PROTECT;
+}
+
+/* ---- flows ------------------------------------------------------------- */
 
 static __always_inline void flow_update(struct vnfsec_flow_state *st,
 					__u64 now, __u32 pkt_len, __u8 flags)
@@ -85,67 +1140,244 @@ static __always_inline void flow_update(struct vnfsec_flow_state *st,
 		st->tcp_flags_seen |= flags;
 }
 
-static __always_inline void report_new_flow(const struct vnfsec_flow_key *key,
-					    __u64 now, __u32 pkt_len,
-					    __u8 flags)
+static __always_inline void cache_decision(struct vnfsec_flow_state *st,
+					   const struct decision *d,
+					   __u32 gen)
 {
-	struct vnfsec_new_flow_record *rec;
-
-	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		/* The agent is behind: say so, the flow itself is kept. */
-		count_add(VNFSEC_CNT_RINGBUF_FULL, 1);
-		return;
-	}
-	rec->hdr.type = VNFSEC_REC_NEW_FLOW;
-	rec->hdr.version = VNFSEC_ABI_VERSION;
-	rec->hdr.len = sizeof(*rec);
-	rec->hdr.ts_ns = now;
-	rec->key = *key;
-	rec->tcp_flags = flags;
-	/* Ring memory is reused, not zeroed: clear every spare byte. */
-	rec->pad[0] = 0;
-	rec->pad[1] = 0;
-	rec->pad[2] = 0;
-	rec->pkt_len = pkt_len;
-	rec->reserved = 0;
-	bpf_ringbuf_submit(rec, 0);
+	st->verdict_until_ns = d->until;
+	st->policy_gen = gen;
+	st->src_vnf = d->src_vnf;
+	st->dst_vnf = d->dst_vnf;
+	st->verdict = d->verdict;
+	st->cause = d->cause;
+	st->flags = d->flags;
 }
 
-static __always_inline void flow_account(const struct vnfsec_flow_key *key,
-					 __u32 pkt_len, __u8 flags)
+static __always_inline void decision_of(struct decision *d,
+					const struct vnfsec_flow_state *st)
+{
+	d->src_vnf = st->src_vnf;
+	d->dst_vnf = st->dst_vnf;
+	d->verdict = st->verdict;
+	d->cause = st->cause;
+	d->flags = st->flags;
+}
+
+/*
+ * Finds or creates the flow and its verdict. A packet that is to be
+ * dropped does not create a flow: a flood of them cannot churn the LRU.
+ * Returns 1 when the flow is new.
+ */
+static __always_inline int flow_classify(const struct pkt *p,
+					 const struct vnfsec_config *cfg,
+					 __u64 now, struct decision *d)
 {
 	struct vnfsec_flow_state *st, new_st = {};
-	__u64 now = bpf_ktime_get_ns();
+	/*
+	 * A copy on the stack: p is a global function's argument, and 6.1's
+	 * verifier takes no map key from such memory (later kernels do).
+	 */
+	struct vnfsec_flow_key key = p->key;
 	long err;
 
-	st = bpf_map_lookup_elem(&flow_table, key);
+	st = bpf_map_lookup_elem(&flow_table, &key);
 	if (st) {
-		flow_update(st, now, pkt_len, flags);
-		return;
+		if (st->policy_gen == cfg->policy_gen &&
+		    now < st->verdict_until_ns) {
+			decision_of(d, st);
+		} else {
+			evaluate(p, cfg, now, d);
+			cache_decision(st, d, cfg->policy_gen);
+		}
+		flow_update(st, now, p->len, p->tcp_flags);
+		return 0;
 	}
+
+	evaluate(p, cfg, now, d);
+	if (d->verdict == VNFSEC_VERDICT_DROP &&
+	    cfg->mode == VNFSEC_MODE_PROTECT)
+		return 0;
 
 	new_st.first_seen_ns = now;
 	new_st.last_seen_ns = now;
 	new_st.packets = 1;
-	new_st.bytes = pkt_len;
-	new_st.tcp_flags_seen = flags;
-	err = bpf_map_update_elem(&flow_table, key, &new_st, BPF_NOEXIST);
-	if (!err) {
-		count_add(VNFSEC_CNT_NEW_FLOW, 1);
-		report_new_flow(key, now, pkt_len, flags);
-		return;
-	}
+	new_st.bytes = p->len;
+	new_st.tcp_flags_seen = p->tcp_flags;
+	cache_decision(&new_st, d, cfg->policy_gen);
+	new_st.teid = p->teid;
+	err = bpf_map_update_elem(&flow_table, &key, &new_st, BPF_NOEXIST);
+	if (!err)
+		return 1;
 
 	/* Another CPU inserted it between our lookup and update. */
 	if (err == -EEXIST) {
-		st = bpf_map_lookup_elem(&flow_table, key);
+		st = bpf_map_lookup_elem(&flow_table, &key);
 		if (st) {
-			flow_update(st, now, pkt_len, flags);
-			return;
+			flow_update(st, now, p->len, p->tcp_flags);
+			return 0;
 		}
 	}
 	count_add(VNFSEC_CNT_FLOW_INSERT_FAIL, 1);
+	return 0;
+}
+
+/* ---- the program ------------------------------------------------------- */
+
+/*
+ * Everything after parsing, for every program: a global function, so the
+ * verifier checks it once on its own rather than once per way the parser
+ * can end (which multiplies past its instruction limit). It sees no packet
+ * pointer: p holds all it needs. Returns the verdict (enum vnfsec_verdict)
+ * with d filled: the flow's VNFs and flags, the cause of a drop, whether
+ * to sample.
+ */
+__noinline int vnfsec_handle(struct pkt *p, struct decision *d)
+{
+	struct vnfsec_config *cfg;
+	__u32 zero = 0, vnf;
+	struct vnfsec_vnf_stats *vs;
+
+	if (!p || !d)
+		return 0;
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return 0;	/* an array always has entry 0 */
+
+	/* CLOCK_MONOTONIC at tick resolution: the precise clock is a fifth
+	 * of the hit path's cost, and flow times need no better. */
+	d->now = bpf_ktime_get_coarse_ns();
+	d->mirror_ifindex = cfg->mirror_ifindex;
+	d->mode = cfg->mode;
+
+	if (p->addr_only) {
+		/* Later or tiny fragments: address policy, never a flow. */
+		evaluate(p, cfg, d->now, d);
+	} else {
+		d->is_new = flow_classify(p, cfg, d->now, d);
+		/* Detectors: only what can fire pays for them. */
+		d->detect = d->verdict != VNFSEC_VERDICT_DROP &&
+			    (d->is_new || cfg->rate_pps ||
+			     (p->key.proto == IPPROTO_TCP &&
+			      (p->tcp_flags &
+			       (VNFSEC_TCP_SYN | VNFSEC_TCP_RST))));
+	}
+	if (d->is_new) {
+		count_add(VNFSEC_CNT_NEW_FLOW, 1);
+		vnf = d->src_vnf;
+		vs = bpf_map_lookup_elem(&vnf_stats, &vnf);
+		if (vs)
+			vs->new_flows++;
+		report_new_flow(p, d, d->now);
+	}
+
+	if (d->flags & (VNFSEC_FLOW_F_MONITOR | VNFSEC_FLOW_F_MIRROR))
+		d->sample = VNFSEC_SAMPLE_MONITOR;
+	else if (cfg->sample_every &&
+		 bpf_get_prandom_u32() % cfg->sample_every == 0)
+		d->sample = VNFSEC_SAMPLE_EVERY_N;
+	return 0;
+}
+
+/*
+ * The in-kernel detectors, for packets vnfsec_handle() marked: global for
+ * the same reason, and so that its call chain has the stack to itself.
+ */
+__noinline int vnfsec_detect(struct pkt *p, struct decision *d)
+{
+	struct vnfsec_config *cfg;
+	__u32 zero = 0;
+
+	if (!p || !d)
+		return 0;
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return 0;
+	if (p->key.proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (VNFSEC_TCP_SYN | VNFSEC_TCP_RST)) &&
+	    detect_dst(p, cfg, d, d->now))
+		decide(d, VNFSEC_CAUSE_DETECTOR);
+	if (d->is_new && detect_scan(p, cfg, d, d->now))
+		decide(d, VNFSEC_CAUSE_DETECTOR);
+	if (cfg->rate_pps && rate_limit(p, cfg, d, d->now))
+		decide(d, VNFSEC_CAUSE_RATE_LIMIT);
+	return 0;
+}
+
+static __always_inline void account(__u32 len, __u8 verdict, __u32 note,
+				    const struct decision *d)
+{
+	struct vnfsec_vnf_stats *vs;
+	__u32 cause_cnt, vnf = d->src_vnf;
+
+	count_add(VNFSEC_CNT_RX_PACKETS, 1);
+	count_add(VNFSEC_CNT_RX_BYTES, len);
+	if (verdict == VNFSEC_VERDICT_DROP) {
+		count_add(VNFSEC_CNT_DROP, 1);
+		cause_cnt = cause_counter(d->cause);
+		if (cause_cnt != VNFSEC_CNT_NONE)
+			count_add(cause_cnt, 1);
+	} else {
+		count_add(VNFSEC_CNT_PASS, 1);
+		if (verdict == VNFSEC_VERDICT_WOULD_DROP)
+			count_add(VNFSEC_CNT_WOULD_DROP, 1);
+	}
+	if (note != VNFSEC_CNT_NONE)
+		count_add(note, 1);
+
+	vs = bpf_map_lookup_elem(&vnf_stats, &vnf);
+	if (vs) {
+		vs->packets++;
+		vs->bytes += len;
+		/* Constant indices: the verifier loses a bounded one here. */
+		if (verdict == VNFSEC_VERDICT_DROP)
+			vs->verdict[VNFSEC_VERDICT_DROP]++;
+		else if (verdict == VNFSEC_VERDICT_WOULD_DROP)
+			vs->verdict[VNFSEC_VERDICT_WOULD_DROP]++;
+		else
+			vs->verdict[VNFSEC_VERDICT_PASS]++;
+	}
+}
+
+/* Returns 1 to drop the packet. */
+static __always_inline int process(void *ctx, const int kind, void *data,
+				   void *data_end, __u32 len, __u8 dir,
+				   __u32 ifindex)
+{
+	struct decision d = {};
+	__u32 note;
+	__u8 verdict = VNFSEC_VERDICT_PASS;
+	struct pkt p;
+
+	__builtin_memset(&p, 0, sizeof(p));
+	p.len = len;
+	p.key.dir = dir;
+	p.key.ifindex = ifindex;
+
+	note = parse_packet(data, data_end, &p);
+	if (note)
+		goto out;
+	note = p.addr_only ? p.note : VNFSEC_CNT_NONE;
+
+	vnfsec_handle(&p, &d);
+	if (d.detect)
+		vnfsec_detect(&p, &d);
+	if (d.verdict == VNFSEC_VERDICT_DROP)
+		verdict = d.mode == VNFSEC_MODE_PROTECT ?
+			  VNFSEC_VERDICT_DROP : VNFSEC_VERDICT_WOULD_DROP;
+
+	if (d.sample)
+		report_sample(ctx, kind, &p, &d, d.now, d.sample, verdict);
+	if (kind == PROG_TC && (d.flags & VNFSEC_FLOW_F_MIRROR) &&
+	    verdict != VNFSEC_VERDICT_DROP) {
+		if (d.mirror_ifindex &&
+		    !bpf_clone_redirect(ctx, d.mirror_ifindex, 0))
+			count_add(VNFSEC_CNT_MIRROR, 1);
+		else
+			count_add(VNFSEC_CNT_MIRROR_FAIL, 1);
+	}
+out:
+	account(len, verdict, note, &d);
+	return verdict == VNFSEC_VERDICT_DROP;
 }
 
 SEC("xdp")
@@ -153,84 +1385,29 @@ int vnfsec_xdp(struct xdp_md *ctx)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	void *data = (void *)(long)ctx->data;
-	struct hdr_cursor nh = { .pos = data };
-	__u32 pkt_len = data_end - data;
-	__u32 note = VNFSEC_CNT_NONE;
-	__u32 action = XDP_PASS;
-	struct vnfsec_flow_key key;
-	struct ethhdr *eth;
-	struct iphdr *iph;
-	struct tcphdr *th;
-	struct udphdr *uh;
-	__u8 flags = 0;
-	int ret;
 
-	ret = parse_ethhdr(&nh, data_end, &eth);
-	if (ret < 0) {
-		note = -ret;
-		goto out;
-	}
-	if (ret != bpf_htons(ETH_P_IP)) {
-		note = VNFSEC_CNT_NON_IP;
-		goto out;
-	}
+	return process(ctx, PROG_XDP, data, data_end, data_end - data,
+		       VNFSEC_DIR_INGRESS, ctx->ingress_ifindex) ?
+	       XDP_DROP : XDP_PASS;
+}
 
-	ret = parse_iphdr(&nh, data_end, &iph);
-	if (ret < 0) {
-		note = -ret;
-		goto out;
-	}
+static __always_inline int tc_process(struct __sk_buff *skb, __u8 dir)
+{
+	void *data_end = (void *)(long)skb->data_end;
+	void *data = (void *)(long)skb->data;
 
-	/*
-	 * Before the flow table: a flood from a blocked source must cost one
-	 * LPM lookup and must not churn the LRU. Before the fragment check:
-	 * fragmenting must not get a blocked source through.
-	 */
-	if (source_blocked(iph->saddr)) {
-		action = XDP_DROP;
-		note = VNFSEC_CNT_DROP_BLOCKLIST;
-		goto out;
-	}
+	return process(skb, PROG_TC, data, data_end, skb->len, dir,
+		       skb->ifindex) ? TC_ACT_SHOT : TC_ACT_OK;
+}
 
-	if (ip_is_later_fragment(iph)) {
-		note = VNFSEC_CNT_IP_FRAGMENT;
-		goto out;
-	}
+SEC("tc")
+int vnfsec_egress(struct __sk_buff *skb)
+{
+	return tc_process(skb, VNFSEC_DIR_EGRESS);
+}
 
-	__builtin_memset(&key, 0, sizeof(key));
-	key.saddr = iph->saddr;
-	key.daddr = iph->daddr;
-	key.proto = iph->protocol;
-	key.ifindex = ctx->ingress_ifindex;
-
-	/* Other IP protocols (ICMP, ...) are flows keyed without ports. */
-	if (iph->protocol == IPPROTO_TCP) {
-		ret = parse_tcphdr(&nh, data_end, &th);
-		if (ret < 0) {
-			note = -ret;
-			goto out;
-		}
-		key.sport = th->source;
-		key.dport = th->dest;
-		flags = tcp_flags(th);
-	} else if (iph->protocol == IPPROTO_UDP) {
-		ret = parse_udphdr(&nh, data_end, &uh);
-		if (ret < 0) {
-			note = -ret;
-			goto out;
-		}
-		key.sport = uh->source;
-		key.dport = uh->dest;
-	}
-
-	flow_account(&key, pkt_len, flags);
-
-out:
-	count_add(VNFSEC_CNT_RX_PACKETS, 1);
-	count_add(VNFSEC_CNT_RX_BYTES, pkt_len);
-	if (action == XDP_PASS)
-		count_add(VNFSEC_CNT_PASS, 1);
-	if (note != VNFSEC_CNT_NONE)
-		count_add(note, 1);
-	return action;
+SEC("tc")
+int vnfsec_lo(struct __sk_buff *skb)
+{
+	return tc_process(skb, VNFSEC_DIR_LO);
 }

@@ -2,48 +2,121 @@
 /*
  * vnfsec fast-path ABI: every map key/value and ring-buffer record shared
  * between the BPF programs (bpf/vnfsec.bpf.c) and userspace (agent, tests,
- * bpftool users). This is the only place these layouts are written.
+ * bpftool users). This is the only place these layouts are written;
+ * docs/bpf-maps.md shows them byte by byte for bpftool.
  *
  * Rules: fixed-width types, explicit padding, a static size assert per
  * layout, and VNFSEC_ABI_VERSION bumped on any incompatible change.
- * Addresses and ports are kept in network byte order as on the wire.
+ * Addresses and ports are kept in network byte order as on the wire; every
+ * other field is host order.
+ *
+ * Time: every *_ns field is CLOCK_MONOTONIC (clock_gettime(CLOCK_MONOTONIC)
+ * in userspace). The programs read it with bpf_ktime_get_coarse_ns(), which
+ * is CLOCK_MONOTONIC at tick resolution (1-10 ms, CONFIG_HZ): a deadline
+ * written by userspace is honoured within one tick of it, never before.
+ *
+ * Policy generation. Packets of a known flow do not look at the policy
+ * maps: the verdict computed for the flow's first packet is cached in its
+ * flow_table entry with the config.policy_gen it was computed under, and
+ * reused while config.policy_gen is unchanged, for at most
+ * config.verdict_ttl_ms, and never past the earliest expiry of the entries
+ * that decided it. A writer of any policy map (blocklist_*, allowlist_*,
+ * vnf_pair_policy, flow_override, quarantine, vnf_ports, vnf_addrs, or
+ * config's mode/pair_default/mgmt_vnf) must therefore increment
+ * config.policy_gen after its write for the change to reach existing flows
+ * at once; without the bump it reaches them within verdict_ttl_ms (1 s by
+ * default), and new flows at once either way.
  */
 #ifndef VNFSEC_ABI_H
 #define VNFSEC_ABI_H
 
 #include <linux/types.h>
 
-#define VNFSEC_ABI_VERSION 1
+#define VNFSEC_ABI_VERSION 2
 
 /* Pinning layout shared by bpftool users and the agent. */
 #define VNFSEC_PIN_DIR		"/sys/fs/bpf/vnfsec"
 #define VNFSEC_PIN_MAPS_DIR	VNFSEC_PIN_DIR "/maps"
-#define VNFSEC_PROG_XDP		"vnfsec_xdp"
+/* Program names: bpftool prog loadall pins each as DIR/<name>. */
+#define VNFSEC_PROG_XDP		"vnfsec_xdp"		/* VNF port ingress */
+#define VNFSEC_PROG_TC_EGRESS	"vnfsec_egress"	/* TC, VNF port egress */
+#define VNFSEC_PROG_TC_LO	"vnfsec_lo"	/* TC, lo in a VNF netns */
 
 #define VNFSEC_FLOW_TABLE_ENTRIES	65536
 #define VNFSEC_BLOCKLIST_V4_ENTRIES	16384
+#define VNFSEC_BLOCKLIST_V6_ENTRIES	16384
+#define VNFSEC_ALLOWLIST_ENTRIES	4096
+#define VNFSEC_VNF_PORT_ENTRIES		1024
+#define VNFSEC_VNF_ADDR_ENTRIES		4096
+#define VNFSEC_MAX_VNFS			256	/* VNF ids 0..255; 0 = unknown */
+#define VNFSEC_PAIR_POLICY_ENTRIES	4096
+#define VNFSEC_FLOW_OVERRIDE_ENTRIES	4096
+#define VNFSEC_DETECTOR_ENTRIES		16384
 #define VNFSEC_EVENTS_BYTES		(1U << 20)
+#define VNFSEC_SAMPLE_BYTES		128	/* packet bytes in a sample */
+/* Samples wake the reader only once this much is unread (see below). */
+#define VNFSEC_SAMPLE_WAKEUP_BYTES	(64U << 10)
+#define VNFSEC_MAX_VLAN_TAGS		2	/* 802.1ad + 802.1Q */
+#define VNFSEC_MAX_IPV6_EXT		8	/* extension headers walked */
+#define VNFSEC_GTPU_PORT		2152
 
 /*
  * Per-CPU counters, one slot each in the "counters" map. Every drop and
  * every malformed or truncated packet has a name here: nothing is lost
- * silently.
+ * silently. (tools/lib/loop.sh finds a counter's index by its position in
+ * this enum: one enumerator per line, in order.)
  */
 enum vnfsec_counter {
-	VNFSEC_CNT_RX_PACKETS = 0,	/* packets seen by the XDP program */
+	VNFSEC_CNT_RX_PACKETS = 0,	/* packets seen by any program */
 	VNFSEC_CNT_RX_BYTES,
-	VNFSEC_CNT_PASS,
-	VNFSEC_CNT_DROP_BLOCKLIST,	/* source matched blocklist_v4 */
+	VNFSEC_CNT_PASS,		/* verdict pass (monitor, learn included) */
+	VNFSEC_CNT_DROP_BLOCKLIST,	/* source matched blocklist_v4/_v6 */
 	VNFSEC_CNT_NEW_FLOW,		/* flow_table insertions */
-	VNFSEC_CNT_NON_IP,		/* not IPv4: passed, not classified */
+	VNFSEC_CNT_NON_IP,		/* neither IPv4 nor IPv6: passed */
 	VNFSEC_CNT_TRUNC_ETH,		/* shorter than an Ethernet header */
 	VNFSEC_CNT_TRUNC_IP,		/* IPv4 header past end of packet */
 	VNFSEC_CNT_BAD_IP,		/* IHL < 5, version != 4, bad length */
-	VNFSEC_CNT_TRUNC_L4,		/* TCP/UDP header past end of packet */
+	VNFSEC_CNT_TRUNC_L4,		/* TCP/UDP/ICMP header past the end */
 	VNFSEC_CNT_BAD_TCP,		/* TCP data offset < 5 */
-	VNFSEC_CNT_IP_FRAGMENT,		/* non-first fragment: no L4 header */
-	VNFSEC_CNT_RINGBUF_FULL,	/* ring-buffer reservation failed */
+	VNFSEC_CNT_IP_FRAGMENT,		/* non-first fragment (v4 or v6) */
+	VNFSEC_CNT_RINGBUF_FULL,	/* any ring-buffer reservation failed */
 	VNFSEC_CNT_FLOW_INSERT_FAIL,	/* flow_table update failed */
+	/* ABI 2 */
+	VNFSEC_CNT_DROP,		/* every drop, whatever the cause */
+	VNFSEC_CNT_WOULD_DROP,		/* drop verdicts not enforced (mode) */
+	VNFSEC_CNT_DROP_PAIR_POLICY,	/* VNF pair rule refused it */
+	VNFSEC_CNT_DROP_QUARANTINE,	/* a VNF end is quarantined */
+	VNFSEC_CNT_DROP_OVERRIDE,	/* flow_override says drop */
+	VNFSEC_CNT_DROP_DETECTOR,	/* an in-kernel detector dropped it */
+	VNFSEC_CNT_DROP_RATE_LIMIT,	/* source over its token bucket */
+	VNFSEC_CNT_DROP_TINY_FRAGMENT,	/* tiny first fragment, protect mode */
+	VNFSEC_CNT_ALLOWLISTED,		/* source in allowlist_v4/_v6 */
+	VNFSEC_CNT_VLAN,		/* frames with 802.1Q/802.1ad tags */
+	VNFSEC_CNT_TRUNC_VLAN,		/* VLAN tag past end of packet */
+	VNFSEC_CNT_VLAN_TOO_DEEP,	/* more than 2 VLAN tags */
+	VNFSEC_CNT_IPV6,		/* IPv6 packets parsed */
+	VNFSEC_CNT_IP_OPTIONS,		/* IPv4 header with options */
+	VNFSEC_CNT_TINY_FRAGMENT,	/* first fragment splitting L4 header */
+	VNFSEC_CNT_TRUNC_IP6,		/* IPv6 header past end of packet */
+	VNFSEC_CNT_BAD_IP6,		/* version != 6 behind IPv6 EtherType */
+	VNFSEC_CNT_TRUNC_IP6_EXT,	/* extension header past the end */
+	VNFSEC_CNT_IP6_EXT_LIMIT,	/* more than 8 extension headers */
+	VNFSEC_CNT_IP6_EXT,		/* IPv6 packets with ext. headers */
+	VNFSEC_CNT_ICMP,		/* ICMP and ICMPv6 packets */
+	VNFSEC_CNT_OTHER_L4,		/* other IP protocols: no ports */
+	VNFSEC_CNT_GTPU,		/* GTP-U G-PDUs, inner packet tracked */
+	VNFSEC_CNT_GTPU_OTHER,		/* GTP-U signalling (echo, ...) */
+	VNFSEC_CNT_TRUNC_GTPU,		/* GTP-U header past end of packet */
+	VNFSEC_CNT_BAD_GTPU,		/* GTP version != 1, bad ext chain */
+	VNFSEC_CNT_BAD_INNER,		/* G-PDU inner packet malformed */
+	VNFSEC_CNT_SAMPLE,		/* packet samples written */
+	VNFSEC_CNT_DETECTOR_EVENT,	/* detector events written */
+	VNFSEC_CNT_RINGBUF_FULL_FLOW,	/* lost new-flow records */
+	VNFSEC_CNT_RINGBUF_FULL_EVENT,	/* lost detector events */
+	VNFSEC_CNT_RINGBUF_FULL_SAMPLE,	/* lost samples */
+	VNFSEC_CNT_VERDICT_EVAL,	/* verdict (re)computed from policy */
+	VNFSEC_CNT_MIRROR,		/* copies sent to config.mirror_ifindex */
+	VNFSEC_CNT_MIRROR_FAIL,		/* mirror requested, clone failed */
 	VNFSEC_CNT_MAX,
 };
 
@@ -52,6 +125,16 @@ enum vnfsec_counter {
 	"rx_packets", "rx_bytes", "pass", "drop_blocklist", "new_flow",	\
 	"non_ip", "trunc_eth", "trunc_ip", "bad_ip", "trunc_l4",	\
 	"bad_tcp", "ip_fragment", "ringbuf_full", "flow_insert_fail",	\
+	"drop", "would_drop", "drop_pair_policy", "drop_quarantine",	\
+	"drop_override", "drop_detector", "drop_rate_limit",		\
+	"drop_tiny_fragment", "allowlisted", "vlan", "trunc_vlan",	\
+	"vlan_too_deep", "ipv6", "ip_options", "tiny_fragment",	\
+	"trunc_ip6", "bad_ip6", "trunc_ip6_ext", "ip6_ext_limit",	\
+	"ip6_ext", "icmp", "other_l4", "gtpu", "gtpu_other",		\
+	"trunc_gtpu", "bad_gtpu", "bad_inner", "sample",		\
+	"detector_event", "ringbuf_full_flow", "ringbuf_full_event",	\
+	"ringbuf_full_sample", "verdict_eval",	\
+	"mirror", "mirror_fail",					\
 }
 
 /* TCP flag bits as in the TCP header's 13th byte. */
@@ -61,36 +144,121 @@ enum vnfsec_counter {
 #define VNFSEC_TCP_PSH	0x08
 #define VNFSEC_TCP_ACK	0x10
 
-/* Key of the LRU "flow_table" map: an IPv4 5-tuple and the ingress port. */
+/* Address families in keys (the values of AF_INET and AF_INET6). */
+#define VNFSEC_AF_INET	2
+#define VNFSEC_AF_INET6	10
+
+/* Where a packet was seen: vnfsec_flow_key.dir. */
+enum vnfsec_dir {
+	VNFSEC_DIR_INGRESS = 0,	/* XDP on a VNF port: from the VNF */
+	VNFSEC_DIR_EGRESS,	/* TC egress on a VNF port: to the VNF */
+	VNFSEC_DIR_LO,		/* TC on lo in a VNF namespace */
+};
+
+/* vnfsec_flow_key.encap */
+enum vnfsec_encap {
+	VNFSEC_ENCAP_NONE = 0,
+	VNFSEC_ENCAP_GTPU,	/* key is the inner packet's; TEID in state */
+};
+
+/* An IPv4 address is .v4 with the other 12 bytes zero. */
+union vnfsec_addr {
+	__be32 v4;
+	__be32 v6[4];
+	__u8 bytes[16];
+};
+
+/*
+ * Key of the LRU "flow_table" map. For GTP-U G-PDUs the tuple is the inner
+ * packet's. ICMP/ICMPv6: sport is the echo identifier (echo request/reply,
+ * else 0), dport is (type << 8 | code) in network order. Protocols without
+ * ports have both 0. vlan is the outermost VLAN id (0: untagged). The VNF
+ * pair is derived from (ifindex, vlan) and the addresses: it is kept in the
+ * state and in every record rather than here, so that a packet of a known
+ * flow costs one hash lookup and no map lookup to find its VNFs.
+ */
 struct vnfsec_flow_key {
-	__be32 saddr;
-	__be32 daddr;
+	union vnfsec_addr saddr;
+	union vnfsec_addr daddr;
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
-	__u8 pad[3];
-	__u32 ifindex;
+	__u8 family;		/* VNFSEC_AF_INET or VNFSEC_AF_INET6 */
+	__u8 dir;		/* enum vnfsec_dir */
+	__u8 encap;		/* enum vnfsec_encap */
+	__u16 vlan;
+	__u16 pad;
+	__u32 ifindex;		/* where it was seen (ingress or egress) */
 };
-_Static_assert(sizeof(struct vnfsec_flow_key) == 20, "vnfsec_flow_key size");
+_Static_assert(sizeof(struct vnfsec_flow_key) == 48, "vnfsec_flow_key size");
 
-/* Value of "flow_table". Times are bpf_ktime_get_ns() (CLOCK_MONOTONIC). */
+/* Verdicts, as cached in the flow and counted per VNF. */
+enum vnfsec_verdict {
+	VNFSEC_VERDICT_PASS = 0,
+	VNFSEC_VERDICT_DROP,		/* dropped (protect mode) */
+	VNFSEC_VERDICT_WOULD_DROP,	/* a drop not enforced: monitor/learn */
+	VNFSEC_VERDICT_MAX,
+};
+
+/* Why a verdict was reached: vnfsec_flow_state.cause, records. */
+enum vnfsec_cause {
+	VNFSEC_CAUSE_NONE = 0,
+	VNFSEC_CAUSE_BLOCKLIST,
+	VNFSEC_CAUSE_PAIR_POLICY,
+	VNFSEC_CAUSE_QUARANTINE,
+	VNFSEC_CAUSE_OVERRIDE,
+	VNFSEC_CAUSE_DETECTOR,
+	VNFSEC_CAUSE_RATE_LIMIT,
+	VNFSEC_CAUSE_TINY_FRAGMENT,
+	VNFSEC_CAUSE_ALLOWLIST,		/* pass: allowlisted source */
+};
+
+/* vnfsec_flow_state.flags */
+#define VNFSEC_FLOW_F_MONITOR	0x01	/* sample every packet */
+#define VNFSEC_FLOW_F_MIRROR	0x02	/* copy to config.mirror_ifindex */
+#define VNFSEC_FLOW_F_ALLOWED	0x04	/* source in allowlist_v4/_v6 */
+
+/*
+ * Value of "flow_table". first/last_seen are CLOCK_MONOTONIC. The verdict
+ * fields are the cache described at the top: valid while policy_gen equals
+ * config.policy_gen and now < verdict_until_ns. Userspace may zero
+ * verdict_until_ns to force re-evaluation of one flow.
+ */
 struct vnfsec_flow_state {
 	__u64 first_seen_ns;
 	__u64 last_seen_ns;
 	__u64 packets;
 	__u64 bytes;
+	__u64 verdict_until_ns;	/* cached verdict valid before this */
+	__u32 policy_gen;	/* config.policy_gen of the cached verdict */
+	__u32 teid;		/* GTP-U tunnel id (network order), else 0 */
+	__u16 src_vnf;
+	__u16 dst_vnf;
+	__u8 verdict;		/* enum vnfsec_verdict */
+	__u8 cause;		/* enum vnfsec_cause */
+	__u8 flags;		/* VNFSEC_FLOW_F_* */
 	__u8 tcp_flags_seen;
-	__u8 pad[7];
 };
-_Static_assert(sizeof(struct vnfsec_flow_state) == 40,
+_Static_assert(sizeof(struct vnfsec_flow_state) == 56,
 	       "vnfsec_flow_state size");
 
-/* Key of the LPM "blocklist_v4" map (prefixlen first, as LPM requires). */
+/*
+ * Keys of the LPM maps "blocklist_v4", "allowlist_v4" (and the prefix
+ * keys of "vnf_addrs" for IPv4). prefixlen first, as LPM requires; it is
+ * host order, so bytes "24 0 0 0" on x86.
+ */
 struct vnfsec_lpm_v4_key {
 	__u32 prefixlen;
 	__be32 addr;
 };
 _Static_assert(sizeof(struct vnfsec_lpm_v4_key) == 8, "vnfsec_lpm_v4_key size");
+
+/* Keys of "blocklist_v6", "allowlist_v6". */
+struct vnfsec_lpm_v6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct vnfsec_lpm_v6_key) == 20, "vnfsec_lpm_v6_key size");
 
 enum vnfsec_block_reason {
 	VNFSEC_BLOCK_OPERATOR = 1,	/* written by hand or by policy */
@@ -99,9 +267,16 @@ enum vnfsec_block_reason {
 };
 
 /*
- * Value of "blocklist_v4". expires_ns is CLOCK_MONOTONIC; 0 never expires.
- * The program itself ignores an expired entry, so a block ends on time even
- * when the agent that wrote it is gone; the agent deletes it as well.
+ * Value of "blocklist_v4", "blocklist_v6", "allowlist_v4", "allowlist_v6".
+ * expires_ns is CLOCK_MONOTONIC; 0 never expires. The program itself
+ * ignores an expired entry, so a block ends on time even when the agent
+ * that wrote it is gone; the agent deletes it as well. The lookup is by
+ * the packet's source address (outer and, for GTP-U, inner): the longest
+ * matching prefix decides; an expired longest match is no match (a
+ * shorter live prefix is then not consulted).
+ *
+ * Allowlist: a live match exempts the source from blocklist_*, VNF pair
+ * rules and the detectors' drops (not from quarantine or flow_override).
  */
 struct vnfsec_block_entry {
 	__u64 expires_ns;
@@ -111,8 +286,274 @@ struct vnfsec_block_entry {
 _Static_assert(sizeof(struct vnfsec_block_entry) == 16,
 	       "vnfsec_block_entry size");
 
+/*
+ * "vnf_ports" (HASH): which VNF a port/VLAN belongs to. Looked up on a new
+ * flow as {ifindex, vlan}, then {ifindex, VNFSEC_VLAN_ANY}; no entry: VNF
+ * 0 (unknown). For XDP (ingress) it gives the source VNF, for TC egress
+ * the destination VNF, for lo both (use VNFSEC_VLAN_LO with lo's ifindex;
+ * every namespace's lo is ifindex 1, so one entry serves all of them).
+ */
+#define VNFSEC_VLAN_ANY	0xffff
+#define VNFSEC_VLAN_LO	0xfffe
+struct vnfsec_port_key {
+	__u32 ifindex;
+	__u16 vlan;		/* outer VLAN id, 0 untagged, or *_ANY/_LO */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct vnfsec_port_key) == 8, "vnfsec_port_key size");
+
+struct vnfsec_vnf_id {
+	__u16 vnf;		/* 1..VNFSEC_MAX_VNFS-1 */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct vnfsec_vnf_id) == 4, "vnfsec_vnf_id size");
+
+/*
+ * "vnf_addrs" (LPM): which VNF owns an address, for the end of a flow the
+ * port does not name (the destination at ingress, the source at egress).
+ * One trie for both families: IPv4 a.b.c.d/n is stored as the IPv4-mapped
+ * ::ffff:a.b.c.d/(96 + n). Value struct vnfsec_vnf_id.
+ */
+
+/*
+ * "vnf_pair_policy" (HASH): what one VNF may send another. No entry: the
+ * pair falls to config.pair_default (0 allow, 1 deny). With an entry the
+ * packet is allowed iff its protocol's bit is in protos and, for TCP/UDP,
+ * nr_ports is 0 or its destination port lies in one of ports[0..nr_ports).
+ * Anything else is VNFSEC_CAUSE_PAIR_POLICY: dropped in protect mode.
+ */
+#define VNFSEC_PROTO_TCP	0x01
+#define VNFSEC_PROTO_UDP	0x02
+#define VNFSEC_PROTO_ICMP	0x04	/* ICMP and ICMPv6 */
+#define VNFSEC_PROTO_OTHER	0x08
+#define VNFSEC_PAIR_MAX_PORTS	8
+
+struct vnfsec_pair_key {
+	__u16 src_vnf;
+	__u16 dst_vnf;
+};
+_Static_assert(sizeof(struct vnfsec_pair_key) == 4, "vnfsec_pair_key size");
+
+struct vnfsec_port_range {
+	__u16 first;		/* host order, inclusive */
+	__u16 last;
+};
+
+struct vnfsec_pair_policy {
+	__u8 protos;		/* VNFSEC_PROTO_* allowed */
+	__u8 nr_ports;		/* 0: every port */
+	__u16 pad;
+	struct vnfsec_port_range ports[VNFSEC_PAIR_MAX_PORTS];
+};
+_Static_assert(sizeof(struct vnfsec_pair_policy) == 36,
+	       "vnfsec_pair_policy size");
+
+/*
+ * "flow_override" (HASH): per-flow actions, keyed by the exact
+ * vnfsec_flow_key the flow has in flow_table (dir and ifindex included).
+ * DROP drops it (protect mode; would_drop otherwise). MONITOR writes a
+ * sample of every packet of the flow. MIRROR sends a copy of every packet
+ * to config.mirror_ifindex: done by the TC programs (bpf_clone_redirect);
+ * XDP cannot copy a frame, so at XDP a MIRROR flow is sampled as MONITOR.
+ * expires_ns as for the blocklist.
+ */
+#define VNFSEC_OVERRIDE_DROP	0x01
+#define VNFSEC_OVERRIDE_MONITOR	0x02
+#define VNFSEC_OVERRIDE_MIRROR	0x04
+
+struct vnfsec_flow_override {
+	__u64 expires_ns;
+	__u32 actions;		/* VNFSEC_OVERRIDE_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct vnfsec_flow_override) == 16,
+	       "vnfsec_flow_override size");
+
+/*
+ * "quarantine" (HASH): __u16 VNF id -> this. Every packet from or to a
+ * quarantined VNF is VNFSEC_CAUSE_QUARANTINE, except those whose other end
+ * is config.mgmt_vnf (management) and non-IP frames (ARP keeps working).
+ */
+struct vnfsec_quarantine {
+	__u64 expires_ns;
+	__u32 reason;		/* enum vnfsec_block_reason */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct vnfsec_quarantine) == 16,
+	       "vnfsec_quarantine size");
+
+/*
+ * Global mode, config.mode. 0 is protect so that an object loaded by
+ * bpftool alone enforces its blocklist.
+ *   protect  drop verdicts are carried out
+ *   monitor  drop verdicts are counted as would_drop and alerted (detector
+ *            events), never carried out
+ *   learn    flows are recorded; nothing is dropped, detectors are silent
+ */
+enum vnfsec_mode {
+	VNFSEC_MODE_PROTECT = 0,
+	VNFSEC_MODE_MONITOR,
+	VNFSEC_MODE_LEARN,
+};
+
+/* In-kernel detectors: bit (1 << id) in config.detectors_off/_drop. */
+enum vnfsec_detector {
+	VNFSEC_DET_SYN_FLOOD = 0,	/* key: destination */
+	VNFSEC_DET_PORT_SCAN,		/* vertical, key: source */
+	VNFSEC_DET_HOST_SCAN,		/* horizontal, key: source */
+	VNFSEC_DET_SLOW_SCAN,		/* either, over slow_scan_window_ms */
+	VNFSEC_DET_RST_FLOOD,		/* RST ratio, key: destination */
+	VNFSEC_DET_RATE_LIMIT,		/* token bucket, key: source */
+	VNFSEC_DET_MAX,
+};
+
+/* Defaults used where a config field is 0. */
+#define VNFSEC_DEF_VERDICT_TTL_MS	1000
+#define VNFSEC_DEF_SYN_MIN		200
+#define VNFSEC_DEF_SYN_RATIO		8
+#define VNFSEC_DEF_SYN_WINDOW_MS	1000
+#define VNFSEC_DEF_SCAN_PORTS		64
+#define VNFSEC_DEF_SCAN_HOSTS		32
+#define VNFSEC_DEF_SCAN_WINDOW_MS	10000
+#define VNFSEC_DEF_SLOW_SCAN_WINDOW_MS	600000
+#define VNFSEC_DEF_RST_MIN		100
+#define VNFSEC_DEF_RST_PCT		50
+#define VNFSEC_DEF_RST_WINDOW_MS	10000
+#define VNFSEC_DEF_RATE_WINDOW_MS	1000	/* rate-limit event period */
+
+/*
+ * "config" (ARRAY, one entry, key 0). An all-zero entry (bpftool load, no
+ * agent) means: protect mode, policy generation 0, every detector on with
+ * the defaults above, alerting but never dropping, no sampling, no rate
+ * limit. Fields other than mode/pair_default/mgmt_vnf/policy_gen take
+ * effect on the next packet.
+ *
+ * SYN flood: per destination address and window, SYNs (without ACK) are
+ * counted against SYN-ACKs sent by it; fires when syns >= syn_min and
+ * syns > syn_ratio * (synacks + 1). Scans: per source, the distinct
+ * destination ports (vertical) and hosts (horizontal) of its new flows in
+ * scan_window_ms, and over slow_scan_window_ms for slow scans; fires at
+ * scan_ports / scan_hosts. Distinct values are counted in a 256-bit
+ * linear-counting bitmap: it fires when the bits set reach the average
+ * for that many distinct values (thresholds above 256 act as 256), and
+ * the event's count is the bits set, a lower bound. RST: per destination,
+ * RSTs vs new flows (SYNs) in rst_window_ms; fires when rsts >=
+ * rst_min and rsts * 100 >= rst_pct * (flows + 1). Rate limit: per source
+ * a token bucket of rate_burst packets refilled at rate_pps (0: off).
+ * Each detector raises at most one event per key per window. With its bit
+ * in detectors_drop and mode protect, it also drops: SYNs without ACK to
+ * the flooded destination, new flows from the scanner, RSTs to the
+ * destination, packets over the bucket; for the rest of the window.
+ */
+struct vnfsec_config {
+	__u32 abi_version;	/* the writer's VNFSEC_ABI_VERSION (info) */
+	__u32 policy_gen;	/* bump after writing any policy map */
+	__u8 mode;		/* enum vnfsec_mode */
+	__u8 pair_default;	/* 0 allow, 1 deny pairs without a rule */
+	__u16 mgmt_vnf;		/* exempt from quarantine; 0: none */
+	__u32 verdict_ttl_ms;	/* cached verdict lifetime (0: default) */
+	__u32 sample_every;	/* 1-in-N packet samples; 0: off */
+	__u32 mirror_ifindex;	/* MIRROR target (TC); 0: none */
+	__u32 detectors_off;	/* bit per enum vnfsec_detector */
+	__u32 detectors_drop;	/* bit per detector: drops in protect */
+	__u32 syn_min;
+	__u32 syn_ratio;
+	__u32 syn_window_ms;
+	__u32 scan_ports;
+	__u32 scan_hosts;
+	__u32 scan_window_ms;
+	__u32 slow_scan_window_ms;
+	__u32 rst_min;
+	__u32 rst_pct;
+	__u32 rst_window_ms;
+	__u32 rate_pps;		/* 0: no rate limit */
+	__u32 rate_burst;	/* 0: rate_pps */
+};
+_Static_assert(sizeof(struct vnfsec_config) == 80, "vnfsec_config size");
+
+/*
+ * "vnf_stats" (PERCPU_ARRAY, index VNF id): per VNF, counted against the
+ * flow's source VNF (VNF 0: unknown ports). Sum over CPUs.
+ */
+struct vnfsec_vnf_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+	__u64 verdict[VNFSEC_VERDICT_MAX];	/* by enum vnfsec_verdict */
+	__u64 events;				/* detector events raised */
+};
+_Static_assert(sizeof(struct vnfsec_vnf_stats) == 56,
+	       "vnfsec_vnf_stats size");
+
+/*
+ * Detector state, "det_dst", "det_rate" (LRU_HASH, key vnfsec_det_key)
+ * and "det_scan" (below):
+ * internal to the program but pinned and readable; layouts may change
+ * with the ABI version.
+ */
+struct vnfsec_det_key {
+	union vnfsec_addr addr;
+	__u8 family;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct vnfsec_det_key) == 20, "vnfsec_det_key size");
+
+struct vnfsec_det_dst {			/* SYN flood and RST ratio */
+	__u64 syn_window_ns;		/* window start */
+	__u64 rst_window_ns;
+	__u32 syns;
+	__u32 synacks;
+	__u32 rsts;
+	__u32 flows;
+	__u8 syn_fired;			/* this window's event raised */
+	__u8 rst_fired;
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct vnfsec_det_dst) == 40, "vnfsec_det_dst size");
+
+#define VNFSEC_SCAN_BITS	256
+struct vnfsec_scan_window {
+	__u64 start_ns;
+	__u16 ports;			/* distinct ports (bits set) */
+	__u16 hosts;			/* distinct hosts (bits set) */
+	__u8 ports_fired;
+	__u8 hosts_fired;
+	__u8 pad[2];
+	__u64 port_bits[VNFSEC_SCAN_BITS / 64];
+	__u64 host_bits[VNFSEC_SCAN_BITS / 64];
+};
+_Static_assert(sizeof(struct vnfsec_scan_window) == 80,
+	       "vnfsec_scan_window size");
+
+/*
+ * "det_scan" (ARRAY of VNFSEC_DETECTOR_ENTRIES, index a hash of the
+ * source): a direct-mapped cache, so a new flow from a new source costs
+ * no allocation. A source hashing to a slot held by another takes it
+ * over, window state reset: a flood of spoofed sources can delay a
+ * scanner's detection, never fake one.
+ */
+struct vnfsec_det_scan {
+	struct vnfsec_det_key src;	/* whose slot it is now */
+	__u32 pad;
+	struct vnfsec_scan_window fast;	/* scan_window_ms */
+	struct vnfsec_scan_window slow;	/* slow_scan_window_ms */
+};
+_Static_assert(sizeof(struct vnfsec_det_scan) == 184,
+	       "vnfsec_det_scan size");
+
+struct vnfsec_det_rate {		/* "det_rate": token bucket, per source */
+	__u64 tat_ns;			/* GCRA theoretical arrival time */
+	__u64 window_ns;		/* event window start */
+	__u32 limited;			/* packets over it this window */
+	__u8 fired;			/* this window's event raised */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct vnfsec_det_rate) == 24, "vnfsec_det_rate size");
+
 enum vnfsec_record_type {
 	VNFSEC_REC_NEW_FLOW = 1,
+	VNFSEC_REC_DETECTOR,
+	VNFSEC_REC_SAMPLE,
 };
 
 /* Header of every record in the "events" ring buffer. */
@@ -120,7 +561,7 @@ struct vnfsec_record_hdr {
 	__u16 type;		/* enum vnfsec_record_type */
 	__u16 version;		/* VNFSEC_ABI_VERSION */
 	__u32 len;		/* whole record, header included */
-	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
 };
 _Static_assert(sizeof(struct vnfsec_record_hdr) == 16,
 	       "vnfsec_record_hdr size");
@@ -129,12 +570,63 @@ _Static_assert(sizeof(struct vnfsec_record_hdr) == 16,
 struct vnfsec_new_flow_record {
 	struct vnfsec_record_hdr hdr;
 	struct vnfsec_flow_key key;
-	__u8 tcp_flags;		/* flags of the packet that opened the flow */
-	__u8 pad[3];
+	__u16 src_vnf;
+	__u16 dst_vnf;
 	__u32 pkt_len;
-	__u32 reserved;		/* zero; keeps the size a multiple of 8 */
+	__u32 teid;		/* GTP-U, network order; else 0 */
+	__u8 tcp_flags;		/* flags of the packet that opened the flow */
+	__u8 verdict;		/* enum vnfsec_verdict of that packet */
+	__u8 cause;		/* enum vnfsec_cause */
+	__u8 reserved;		/* zero */
 };
-_Static_assert(sizeof(struct vnfsec_new_flow_record) == 48,
+_Static_assert(sizeof(struct vnfsec_new_flow_record) == 80,
 	       "vnfsec_new_flow_record size");
+
+/*
+ * A detector fired. key is the packet that made it fire; the detector's
+ * own key is key.daddr (SYN flood, RST) or key.saddr (scans, rate limit).
+ */
+struct vnfsec_detector_record {
+	struct vnfsec_record_hdr hdr;
+	struct vnfsec_flow_key key;
+	__u16 src_vnf;
+	__u16 dst_vnf;
+	__u8 detector;		/* enum vnfsec_detector */
+	__u8 dropping;		/* 1: it drops for the rest of the window */
+	__u16 reserved;		/* zero */
+	__u32 count;		/* SYNs, distinct ports/hosts, RSTs, pps */
+	__u32 other;		/* SYN-ACKs, flows; else 0 */
+	__u32 threshold;
+	__u32 window_ms;
+};
+_Static_assert(sizeof(struct vnfsec_detector_record) == 88,
+	       "vnfsec_detector_record size");
+
+/* Why a sample was taken: vnfsec_sample_record.reason. */
+enum vnfsec_sample_reason {
+	VNFSEC_SAMPLE_EVERY_N = 1,	/* config.sample_every */
+	VNFSEC_SAMPLE_MONITOR,		/* flow_override MONITOR or MIRROR */
+};
+
+/*
+ * A packet sample: its headers and first bytes. New-flow and detector
+ * records wake a sleeping reader at once; samples only when
+ * VNFSEC_SAMPLE_WAKEUP_BYTES are unread, so a reader must also poll with
+ * a timeout (the agent's loop does) to see a trickle of them.
+ */
+struct vnfsec_sample_record {
+	struct vnfsec_record_hdr hdr;
+	struct vnfsec_flow_key key;
+	__u16 src_vnf;
+	__u16 dst_vnf;
+	__u32 pkt_len;		/* whole packet */
+	__u16 cap_len;		/* bytes of data[] that are the packet's */
+	__u8 reason;		/* enum vnfsec_sample_reason */
+	__u8 verdict;		/* enum vnfsec_verdict */
+	__u32 reserved;		/* zero */
+	__u8 data[VNFSEC_SAMPLE_BYTES];	/* from the Ethernet header on */
+};
+_Static_assert(sizeof(struct vnfsec_sample_record) == 208,
+	       "vnfsec_sample_record size");
 
 #endif /* VNFSEC_ABI_H */

@@ -18,18 +18,21 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/tcp.h>
+#include <linux/udp.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -47,6 +50,17 @@ struct syn_frame {
 	struct iphdr ip;
 	struct tcphdr tcp;
 	__u8 options[20];
+} __attribute__((packed));
+
+/* The same established flow carried in a GTP-U tunnel (UDP 2152, G-PDU). */
+struct gtpu_frame {
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct udphdr udp;
+	__u8 gtp[8];
+	struct iphdr inner_ip;
+	struct tcphdr inner_tcp;
+	__u8 payload[20];
 } __attribute__((packed));
 
 enum bench_method {
@@ -69,6 +83,8 @@ struct bench_case {
 	int prog_fd;			/* -1: not available, row skipped */
 	struct vnfsec_instance *vnfsec;	/* set for vnfsec rows */
 	bool fill_flow_table;		/* start each run with flow_table full */
+	const void *pkt;		/* BY_REPEAT: NULL for the TCP ACK */
+	__u32 pkt_len;
 	double ns[MAX_RUNS];
 	double median;
 };
@@ -83,7 +99,9 @@ struct bench_opts {
 	bool verbose;
 };
 
-static struct syn_frame frame;	/* the hit-path packet */
+static struct syn_frame frame;	/* a SYN: the miss-path packet */
+static struct syn_frame ack_frame;	/* the same flow established: hit path */
+static struct gtpu_frame gtpu_frame;	/* that flow inside GTP-U */
 static __u32 tuple_seq;		/* makes every miss-path packet a new flow */
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -132,6 +150,32 @@ static void frame_init(void)
 	frame.tcp.syn = 1;
 	frame.tcp.window = htons(64240);
 	memcpy(frame.options, syn_options, sizeof(syn_options));
+	ack_frame = frame;
+	ack_frame.tcp.syn = 0;
+	ack_frame.tcp.ack = 1;
+	ack_frame.tcp.ack_seq = htonl(1);
+
+	memset(&gtpu_frame, 0, sizeof(gtpu_frame));
+	gtpu_frame.eth = frame.eth;
+	gtpu_frame.ip = frame.ip;
+	gtpu_frame.ip.protocol = IPPROTO_UDP;
+	gtpu_frame.ip.tot_len = htons(sizeof(gtpu_frame) - sizeof(gtpu_frame.eth));
+	gtpu_frame.ip.saddr = inet_addr("10.10.0.1");
+	gtpu_frame.ip.daddr = inet_addr("10.10.0.2");
+	gtpu_frame.udp.source = htons(2152);
+	gtpu_frame.udp.dest = htons(2152);
+	gtpu_frame.udp.len = htons(sizeof(gtpu_frame) - sizeof(gtpu_frame.eth) -
+				   sizeof(gtpu_frame.ip));
+	gtpu_frame.gtp[0] = 0x30;		/* version 1, PT */
+	gtpu_frame.gtp[1] = 0xff;		/* G-PDU */
+	gtpu_frame.gtp[3] = sizeof(gtpu_frame.inner_ip) +
+			    sizeof(gtpu_frame.inner_tcp) +
+			    sizeof(gtpu_frame.payload);
+	gtpu_frame.gtp[7] = 0x42;		/* TEID */
+	gtpu_frame.inner_ip = frame.ip;
+	gtpu_frame.inner_ip.tot_len = htons(gtpu_frame.gtp[3]);
+	gtpu_frame.inner_tcp = ack_frame.tcp;
+	gtpu_frame.inner_tcp.doff = 5;
 }
 
 /* The next never-seen 5-tuple: source 10.x.y.z, port from the sequence. */
@@ -149,11 +193,12 @@ static void frame_next_tuple(struct syn_frame *f)
  * the call is no substitute on a busy machine: it counts the preemptions
  * the kernel's timer steps around.
  */
-static int time_by_repeat(int prog_fd, __u32 repeat, double *ns)
+static int time_by_repeat(int prog_fd, const void *pkt, __u32 len,
+			  __u32 repeat, double *ns)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = &frame,
-		.data_size_in = sizeof(frame),
+		.data_in = pkt ? pkt : (const void *)&ack_frame,
+		.data_size_in = pkt ? len : sizeof(ack_frame),
 		.repeat = repeat,
 	);
 	int err;
@@ -240,7 +285,7 @@ static int flow_table_fill(int fd)
 	memset(&key, 0, sizeof(key));
 	key.proto = IPPROTO_UDP;
 	for (i = 0; i < VNFSEC_FLOW_TABLE_ENTRIES; i++) {
-		key.saddr = htonl(0xac100000 | i);	/* 172.16.x.y */
+		key.saddr.v4 = htonl(0xac100000 | i);	/* 172.16.x.y */
 		if (bpf_map_update_elem(fd, &key, &st, BPF_ANY))
 			return -errno;
 	}
@@ -362,6 +407,105 @@ static __u64 vnfsec_counter(struct vnfsec_instance *v, __u32 idx)
 	return sum;
 }
 
+/* ---- ring buffer: records/s one consumer thread keeps up with ---------- */
+
+struct rb_consumer {
+	struct ring_buffer *rb;
+	volatile bool stop;
+	bool busy;
+	__u64 records;
+	int cpu;
+};
+
+static int count_record(void *ctx, void *data, size_t len)
+{
+	(void)data, (void)len;
+	((struct rb_consumer *)ctx)->records++;
+	return 0;
+}
+
+static void *consume_loop(void *arg)
+{
+	struct rb_consumer *c = arg;
+	cpu_set_t set;
+
+	if (c->cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(c->cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	/* As the agent's loop does: epoll on the ring, drain what is there;
+	 * or, busy, drain without sleeping. */
+	while (!c->stop) {
+		if (c->busy)
+			ring_buffer__consume(c->rb);
+		else
+			ring_buffer__poll(c->rb, 10);
+	}
+	ring_buffer__consume(c->rb);
+	return NULL;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * One run: every packet of `packets` is sampled (config.sample_every = 1,
+ * 208-byte records) by the producer (this thread, BPF_PROG_TEST_RUN)
+ * while a consumer thread on another CPU drains the ring. Records/s is
+ * what the consumer read over the run's wall time; the rest is counted
+ * by the program as ringbuf_full_sample.
+ */
+static int ringbuf_run(struct vnfsec_instance *v, int consumer_cpu,
+		       bool busy, __u32 packets, double *rate, __u64 *lost)
+{
+	struct vnfsec_config cfg = { .sample_every = 1,
+				     .detectors_off = ~0U };
+	struct rb_consumer c = { .cpu = consumer_cpu, .busy = busy };
+	int cfg_fd = bpf_object__find_map_fd_by_name(v->obj, "config");
+	__u64 lost_before;
+	pthread_t tid;
+	__u32 zero = 0, done = 0, chunk = 10000;
+	double t0, t1;
+	int err = 0;
+
+	if (cfg_fd < 0 || bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
+		return -errno;
+	c.rb = ring_buffer__new(bpf_object__find_map_fd_by_name(v->obj,
+								  "events"),
+				count_record, &c, NULL);
+	if (!c.rb)
+		return -errno;
+	ring_buffer__consume(c.rb);
+	c.records = 0;
+	lost_before = vnfsec_counter(v, VNFSEC_CNT_RINGBUF_FULL_SAMPLE);
+	if (pthread_create(&tid, NULL, consume_loop, &c)) {
+		ring_buffer__free(c.rb);
+		return -EAGAIN;
+	}
+	t0 = mono_s();
+	while (done < packets && !err) {
+		double ns;
+
+		err = time_by_repeat(v->prog_fd, NULL, 0, chunk, &ns);
+		done += chunk;
+	}
+	c.stop = true;
+	pthread_join(tid, NULL);
+	t1 = mono_s();
+	*rate = c.records / (t1 - t0);
+	*lost = vnfsec_counter(v, VNFSEC_CNT_RINGBUF_FULL_SAMPLE) - lost_before;
+	ring_buffer__free(c.rb);
+	memset(&cfg, 0, sizeof(cfg));
+	bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY);
+	return err;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -377,7 +521,8 @@ static int case_run(struct bench_case *c, const struct bench_opts *o,
 	if (c->prog_fd < 0)
 		return 0;
 	if (c->method == BY_REPEAT)
-		return time_by_repeat(c->prog_fd, o->repeat, &c->ns[run]);
+		return time_by_repeat(c->prog_fd, c->pkt, c->pkt_len, o->repeat,
+				      &c->ns[run]);
 
 	if (c->vnfsec) {
 		err = c->fill_flow_table ? flow_table_fill(c->vnfsec->flow_fd) :
@@ -386,6 +531,50 @@ static int case_run(struct bench_case *c, const struct bench_opts *o,
 			return err;
 	}
 	return time_by_loop(c->prog_fd, c->vnfsec, o->flows, &c->ns[run]);
+}
+
+static int cmp_double(const void *a, const void *b);
+
+static int ringbuf_report(const struct bench_opts *o,
+			  struct vnfsec_instance *v)
+{
+	static const char *const how[] = {
+		"epoll (ring_buffer__poll, 10 ms timeout), as the agent's loop",
+		"busy (ring_buffer__consume in a loop)",
+	};
+	const __u32 packets = 2000000;
+	double rate[MAX_RUNS];
+	__u64 lost = 0, lost_total;
+	int ncpu = sysconf(_SC_NPROCESSORS_ONLN), consumer_cpu, run, err, b;
+
+	/* The consumer on another CPU when there is one. */
+	consumer_cpu = ncpu > 1 ? (o->cpu + 1) % ncpu : -1;
+	printf("\nring buffer: every packet sampled (%zu-byte records, 1 MiB ring), %u packets\n"
+	       "  per run from BPF_PROG_TEST_RUN on CPU %d, one consumer thread on CPU %d:\n",
+	       sizeof(struct vnfsec_sample_record), packets, o->cpu,
+	       consumer_cpu);
+	for (b = 0; b < 2; b++) {
+		lost_total = 0;
+		for (run = 0; run < o->runs; run++) {
+			err = ringbuf_run(v, consumer_cpu, b, packets,
+					  &rate[run], &lost);
+			if (err) {
+				fprintf(stderr, "ring buffer run: %s\n",
+					strerror(-err));
+				return err;
+			}
+			lost_total += lost;
+		}
+		qsort(rate, o->runs, sizeof(double), cmp_double);
+		printf("  %s:\n"
+		       "    consumed %.2f M records/s (median; runs %.2f..%.2f), lost %llu of %llu (%.1f%%,\n"
+		       "    counted as ringbuf_full_sample)\n",
+		       how[b], rate[o->runs / 2] / 1e6, rate[0] / 1e6,
+		       rate[o->runs - 1] / 1e6, (unsigned long long)lost_total,
+		       (unsigned long long)packets * o->runs,
+		       100.0 * lost_total / ((double)packets * o->runs));
+	}
+	return 0;
 }
 
 static void print_table(struct bench_case *cases, int nr, int runs,
@@ -419,7 +608,7 @@ static void usage(const char *prog)
 		"  -c CPU     pin to this CPU (default: the last one allowed)\n"
 		"  -r RUNS    runs per figure, median reported (default 7, at least 5)\n"
 		"  -n REPEAT  repeat for the hit path (default 1000000)\n"
-		"  -f FLOWS   distinct 5-tuples per miss-path run (default 50000)\n"
+		"  -f FLOWS   distinct 5-tuples per miss-path run (default 100000)\n"
 		"  -x PATH    xdp-filter's xdpfilt_alw_all.o; \"\" to skip\n"
 		"  -v         libbpf debug output\n", prog);
 }
@@ -432,7 +621,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	o->cpu = -1;
 	o->runs = 7;
 	o->repeat = 1000000;
-	o->flows = 50000;
+	o->flows = 100000;
 	o->filter_obj = "/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o";
 	while ((opt = getopt(argc, argv, "c:r:n:f:x:vh")) != -1) {
 		switch (opt) {
@@ -492,6 +681,15 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		{ .name = "vnfsec_xdp, flow hit, 10000 blocklist prefixes",
 		  .method = BY_REPEAT, .prog_fd = hit_blocklist->prog_fd,
 		  .vnfsec = hit_blocklist },
+		{ .name = "GTP-U: empty XDP_PASS", .method = BY_REPEAT,
+		  .prog_fd = empty_fd, .pkt = &gtpu_frame,
+		  .pkt_len = sizeof(gtpu_frame) },
+		{ .name = "GTP-U: xdp-filter (outer tuple only)",
+		  .method = BY_REPEAT, .prog_fd = filter_fd,
+		  .pkt = &gtpu_frame, .pkt_len = sizeof(gtpu_frame) },
+		{ .name = "GTP-U: vnfsec_xdp, inner flow hit",
+		  .method = BY_REPEAT, .prog_fd = hit->prog_fd, .vnfsec = hit,
+		  .pkt = &gtpu_frame, .pkt_len = sizeof(gtpu_frame) },
 	};
 	struct bench_case miss_cases[] = {
 		{ .name = "empty XDP_PASS", .method = BY_LOOP,
@@ -503,6 +701,9 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		{ .name = "vnfsec_xdp, flow miss, table full: + LRU evict",
 		  .method = BY_LOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
 		  .fill_flow_table = true },
+		{ .name = "vnfsec_xdp, flow miss, 10000 blocklist prefixes",
+		  .method = BY_LOOP, .prog_fd = hit_blocklist->prog_fd,
+		  .vnfsec = hit_blocklist },
 	};
 	const int nr_hit = ARRAY_SIZE(hit_cases);
 	const int nr_miss = ARRAY_SIZE(miss_cases);
@@ -533,11 +734,16 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 	       uts.release, o->cpu, o->runs);
 	printf("xdp-filter: %s\n\n", filter_fd < 0 ? "not available" :
 	       o->filter_obj);
-	printf("hit path: one %zu-byte TCP SYN, repeat=%u per call\n",
-	       sizeof(frame), o->repeat);
-	print_table(hit_cases, nr_hit, o->runs, hit_cases[0].median,
+	printf("hit path: one %zu-byte TCP ACK of an established flow, repeat=%u per call\n"
+	       "          (GTP-U rows: the same flow in a %zu-byte G-PDU; ratios against\n"
+	       "          the GTP-U empty and xdp-filter rows)\n",
+	       sizeof(ack_frame), o->repeat, sizeof(gtpu_frame));
+	print_table(hit_cases, 4, o->runs, hit_cases[0].median,
 		    filter_fd < 0 ? 0 : hit_cases[1].median);
-	printf("\nmiss path: repeat=1 per call, %u new 5-tuples per run, kernel-timed per call\n",
+	print_table(hit_cases + 4, nr_hit - 4, o->runs, hit_cases[4].median,
+		    filter_fd < 0 ? 0 : hit_cases[5].median);
+	printf("\nmiss path: a TCP SYN, repeat=1 per call, %u new 5-tuples (new source\n"
+	       "           address and port each) per run, kernel-timed per call\n",
 	       o->flows);
 	print_table(miss_cases, nr_miss, o->runs, miss_cases[0].median,
 		    filter_fd < 0 ? 0 : miss_cases[1].median);
@@ -548,7 +754,7 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 	       (unsigned long long)vnfsec_counter(miss, VNFSEC_CNT_RINGBUF_FULL),
 	       (unsigned long long)vnfsec_counter(miss,
 						  VNFSEC_CNT_FLOW_INSERT_FAIL));
-	return 0;
+	return ringbuf_report(o, hit);
 }
 
 int main(int argc, char **argv)

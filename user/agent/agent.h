@@ -37,11 +37,22 @@ enum agent_event_source {
 	AGENT_EV_KMOD,
 };
 
+/* How XDP is attached: agent_config.xdp_attach. */
+enum agent_xdp_attach {
+	AGENT_XDP_ATTACH_PLAIN = 0,	/* bpf_xdp_attach, sole XDP user */
+	AGENT_XDP_ATTACH_AUTO,		/* libxdp, else plain */
+	AGENT_XDP_ATTACH_LIBXDP,	/* libxdp's dispatcher or fail */
+};
+
 struct agent_config {
 	const char *ifaces[AGENT_MAX_IFACES];
 	unsigned int nr_ifaces;
 	const char *pin_dir;
 	bool xdp_skb_mode;		/* generic XDP instead of native */
+	int xdp_attach;			/* enum agent_xdp_attach */
+	bool tc_egress;			/* TC egress on every --iface too */
+	const char *lo_netns[AGENT_MAX_IFACES];	/* TC on lo in these */
+	unsigned int nr_lo_netns;
 	bool fresh;			/* replace pinned programs and maps */
 	bool detach_on_exit;
 	const char *server;		/* ADDR:PORT */
@@ -68,14 +79,32 @@ struct agent_config {
 /* The fast path as the agent holds it, loaded by itself or by bpftool. */
 struct sensor {
 	struct vnfsec_bpf *skel;	/* NULL when adopted */
-	int prog_fd;
+	int prog_fd;			/* vnfsec_xdp */
+	int egress_prog_fd;		/* vnfsec_egress, -1: not pinned */
+	int lo_prog_fd;			/* vnfsec_lo, -1: not pinned */
+	__u32 prog_id;
+	/* One fd per map of docs/bpf-maps.md the agent reads or writes. */
 	int flow_table_fd;
 	int counters_fd;
+	int vnf_stats_fd;
+	int config_fd;
 	int blocklist_v4_fd;
+	int blocklist_v6_fd;
+	int allowlist_v4_fd;
+	int allowlist_v6_fd;
+	int vnf_ports_fd;
+	int vnf_addrs_fd;
+	int vnf_pair_policy_fd;
+	int flow_override_fd;
+	int quarantine_fd;
 	int events_fd;
 	bool adopted;
 	int ifindex[AGENT_MAX_IFACES];
 	unsigned int nr_attached;
+	bool tc_egress[AGENT_MAX_IFACES];	/* TC egress attached too */
+	void *libxdp_prog[AGENT_MAX_IFACES];	/* via libxdp's dispatcher */
+	struct vnfsec_bpf *libxdp_skel[AGENT_MAX_IFACES];	/* its copy */
+	unsigned int nr_lo_attached;
 };
 
 int sensor_open(struct sensor *s, const struct agent_config *cfg);

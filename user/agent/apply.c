@@ -168,11 +168,11 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	uint16_t dport = ntohs(k->dport), sport = ntohs(k->sport);
 	int s, d;
 
-	if (!ev->policy)
+	if (!ev->policy || k->family == VNFSEC_AF_INET6)	/* IPv4 names */
 		return;
 	p = ev->policy->p;
-	s = vnf_of(p, k->saddr);
-	d = vnf_of(p, k->daddr);
+	s = vnf_of(p, k->saddr.v4);
+	d = vnf_of(p, k->daddr.v4);
 	if (s < 0 || d < 0 || s == d)
 		return;
 	/*
@@ -191,8 +191,8 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	a.time_unix_ms = (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_POLICY_VIOLATION;
 	a.severity = 6;
-	a.saddr = k->saddr;
-	a.daddr = k->daddr;
+	a.saddr = k->saddr.v4;
+	a.daddr = k->daddr.v4;
 	a.dport = dport;
 	a.count = 1;
 	a.src_count = 1;

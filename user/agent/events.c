@@ -67,7 +67,7 @@ static void check_scans(struct event_ctx *ev,
 {
 	const struct vnfsec_flow_key *k = &rec->key;
 	struct scan_probe p = {
-		.ts_ns = rec->hdr.ts_ns, .saddr = k->saddr, .daddr = k->daddr,
+		.ts_ns = rec->hdr.ts_ns, .saddr = k->saddr.v4, .daddr = k->daddr.v4,
 		.dport = k->dport, .proto = k->proto,
 	};
 	struct scan_detector *sd[] = { ev->scan_fast, ev->scan_slow };
@@ -82,7 +82,8 @@ static void check_scans(struct event_ctx *ev,
 	    (!(rec->tcp_flags & VNFSEC_TCP_SYN) ||
 	     (rec->tcp_flags & VNFSEC_TCP_ACK)))
 		return;
-	if (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP)
+	if ((k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP) ||
+	    k->family == VNFSEC_AF_INET6)	/* IPv4 only, for now */
 		return;
 	for (i = 0; i < 2; i++) {
 		if (!sd[i] || !scan_feed(sd[i], &p, &v))

@@ -124,16 +124,16 @@ bool syn_flood_feed(struct syn_flood *sf,
 	struct timeval tv;
 
 	if (k->proto != 6 || !(rec->tcp_flags & VNFSEC_TCP_SYN) ||
-	    (rec->tcp_flags & VNFSEC_TCP_ACK))
+	    (rec->tcp_flags & VNFSEC_TCP_ACK) || k->family == VNFSEC_AF_INET6)
 		return false;
 
-	d = lookup(sf, k->daddr, rec->hdr.ts_ns);
+	d = lookup(sf, k->daddr.v4, rec->hdr.ts_ns);
 	if (d->syns == 0)
 		d->dport = k->dport;
 	else if (d->dport != k->dport)
 		d->many_ports = true;
 	d->syns++;
-	count_source(d, k->saddr);
+	count_source(d, k->saddr.v4);
 	if (d->reported || d->syns < sf->threshold)
 		return false;
 

@@ -32,6 +32,12 @@ static void usage(FILE *out)
 "\n"
 "  --iface IF            attach the XDP fast path to IF (repeatable)\n"
 "  --xdp-mode MODE       native (default) or generic\n"
+"  --xdp-attach HOW      plain (default: sole XDP user), libxdp (its\n"
+"                        dispatcher, beside other XDP programs) or auto\n"
+"                        (libxdp, else plain)\n"
+"  --tc-egress           also attach the TC egress program to each IF\n"
+"  --tc-lo NETNS         attach the TC program to lo in the network\n"
+"                        namespace at path NETNS (repeatable)\n"
 "  --pin-dir DIR         bpffs directory of the pins (" VNFSEC_PIN_DIR ")\n"
 "  --fresh               replace pinned programs and maps instead of\n"
 "                        adopting them\n"
@@ -74,6 +80,9 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 	static const struct option opts[] = {
 		{ "iface", required_argument, NULL, 'i' },
 		{ "xdp-mode", required_argument, NULL, 'x' },
+		{ "xdp-attach", required_argument, NULL, 'X' },
+		{ "tc-egress", no_argument, NULL, 'E' },
+		{ "tc-lo", required_argument, NULL, 'o' },
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "fresh", no_argument, NULL, 'F' },
 		{ "detach-on-exit", no_argument, NULL, 'D' },
@@ -121,6 +130,28 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 				return -EINVAL;
 			}
 			cfg->xdp_skb_mode = !strcmp(optarg, "generic");
+			break;
+		case 'X':
+			if (!strcmp(optarg, "plain")) {
+				cfg->xdp_attach = AGENT_XDP_ATTACH_PLAIN;
+			} else if (!strcmp(optarg, "libxdp")) {
+				cfg->xdp_attach = AGENT_XDP_ATTACH_LIBXDP;
+			} else if (!strcmp(optarg, "auto")) {
+				cfg->xdp_attach = AGENT_XDP_ATTACH_AUTO;
+			} else {
+				log_err("--xdp-attach: '%s' is not plain, libxdp or auto",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'E': cfg->tc_egress = true; break;
+		case 'o':
+			if (cfg->nr_lo_netns == AGENT_MAX_IFACES) {
+				log_err("--tc-lo: at most %d namespaces",
+					AGENT_MAX_IFACES);
+				return -EINVAL;
+			}
+			cfg->lo_netns[cfg->nr_lo_netns++] = optarg;
 			break;
 		case 'P': cfg->pin_dir = optarg; break;
 		case 'F': cfg->fresh = true; break;
