@@ -12,6 +12,7 @@
  *   posture.c     which VNFs run here: namespaces, interfaces, processes
  *   rates.c       drop spikes and volume anomalies against baselines
  *   apply.c       the operator's policy: thresholds, mode, blocks, names
+ *   fastpath_policy.c  the policy in the fast path's maps
  *   shm.c         shared memory and cache, through the kernel module
  *   main.c        options and the event loop
  */
@@ -156,7 +157,7 @@ bool uplink_connected(const struct uplink *u);
 /* Assessments spooled and not yet acknowledged. */
 unsigned int uplink_pending(const struct uplink *u);
 
-struct enforcer *enforcer_new(int blocklist_v4_fd);
+struct enforcer *enforcer_new(const struct sensor *s);
 void enforcer_free(struct enforcer *e);
 /*
  * Block @addr/@prefix_len for @ttl_s seconds (0: until lifted); @seq is
@@ -195,6 +196,7 @@ struct event_ctx {
 	const struct agent_config *cfg;
 	struct agent_policy *policy;	/* NULL: none applied */
 	struct shm_monitor *shm;	/* NULL: no kernel module */
+	const struct sensor *sensor;
 	const struct posture *posture;
 	unsigned int protect_ttl_s;	/* effective: option or policy mode */
 	/* Told of every assessment sent (the control socket's alerts). */

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
 #include "user/agent/apply.h"
+#include "user/agent/fastpath_policy.h"
 #include "user/agent/scan.h"
 #include "user/agent/shm.h"
 #include "user/common/log.h"
@@ -91,14 +93,16 @@ int agent_policy_apply(struct event_ctx *ev, const char *path,
 			path, diag->n, diag->n ? diag->lines[0] : strerror(-ret));
 		return ret;
 	}
-	if (!ap) {
+	ret = fastpath_apply_policy(ev->sensor, ap ? ap->p : NULL, p);
+	if (!ret && !ap) {
 		ap = calloc(1, sizeof(*ap));
-		if (!ap) {
-			policy_free(p);
-			return -ENOMEM;
-		}
-		ev->policy = ap;
+		ret = ap ? 0 : -ENOMEM;
 	}
+	if (ret) {
+		policy_free(p);
+		return ret;
+	}
+	ev->policy = ap;
 	apply_thresholds(ev, p);
 	apply_blocks(ev, ap->p, p);
 	shm_watch_policy(ev->shm, p, ev->posture);
@@ -169,6 +173,15 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	int s, d;
 
 	if (!ev->policy || k->family == VNFSEC_AF_INET6)	/* IPv4 names */
+		return;
+	/*
+	 * A TCP flow opened by anything but a bare SYN is a reply or the
+	 * middle of a conversation (an RST answering a refused SYN): the
+	 * request it answers is the one to judge.
+	 */
+	if (k->proto == IPPROTO_TCP &&
+	    (rec->tcp_flags & (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) !=
+	    VNFSEC_TCP_SYN)
 		return;
 	p = ev->policy->p;
 	s = vnf_of(p, k->saddr.v4);

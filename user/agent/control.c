@@ -15,10 +15,12 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <json-c/json.h>
 
 #include "user/agent/apply.h"
 #include "user/agent/control.h"
+#include "user/agent/fastpath_policy.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
 
@@ -340,6 +342,116 @@ static json_object *cmd_vnfs(struct control *c)
 	return arr;
 }
 
+#define FLOWS_SCANNED_MAX VNFSEC_FLOW_TABLE_ENTRIES
+
+struct flow_row {
+	struct vnfsec_flow_key key;
+	struct vnfsec_flow_state st;
+};
+
+static int busiest_first(const void *a, const void *b)
+{
+	const struct flow_row *x = a, *y = b;
+
+	return x->st.bytes < y->st.bytes ? 1 : x->st.bytes > y->st.bytes ? -1 : 0;
+}
+
+static json_object *addr_json(const struct vnfsec_flow_key *k,
+			      const union vnfsec_addr *a)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	inet_ntop(k->family == VNFSEC_AF_INET ? AF_INET : AF_INET6, a, buf,
+		  sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+static json_object *flow_json(const struct flow_row *r,
+			      const struct policy_compiled *p)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "src", addr_json(&r->key, &r->key.saddr));
+	json_object_object_add(o, "dst", addr_json(&r->key, &r->key.daddr));
+	json_object_object_add(o, "sport",
+			       json_object_new_int(ntohs(r->key.sport)));
+	json_object_object_add(o, "dport",
+			       json_object_new_int(ntohs(r->key.dport)));
+	json_object_object_add(o, "proto", json_object_new_string(
+		policy_proto_name(r->key.proto)));
+	json_object_object_add(o, "packets",
+			       json_object_new_uint64(r->st.packets));
+	json_object_object_add(o, "bytes", json_object_new_uint64(r->st.bytes));
+	json_object_object_add(o, "tcp_flags",
+			       json_object_new_int(r->st.tcp_flags_seen));
+	json_object_object_add(o, "first_seen",
+			       json_object_new_uint64(r->st.first_seen_ns));
+	json_object_object_add(o, "last_seen",
+			       json_object_new_uint64(r->st.last_seen_ns));
+	if (p && r->st.src_vnf && r->st.src_vnf <= p->n_vnfs)
+		json_object_object_add(o, "src_vnf", json_object_new_string(
+			p->vnfs[r->st.src_vnf - 1].name));
+	if (p && r->st.dst_vnf && r->st.dst_vnf <= p->n_vnfs)
+		json_object_object_add(o, "dst_vnf", json_object_new_string(
+			p->vnfs[r->st.dst_vnf - 1].name));
+	return o;
+}
+
+/* The flow table, busiest first; @vnf keeps the flows of one VNF. */
+static json_object *cmd_flows(struct control *c, json_object *args, int *err,
+			      const char **why)
+{
+	const struct agent_policy *ap = c->ctx.ev->policy;
+	const struct policy_compiled *p = ap ? ap->p : NULL;
+	struct vnfsec_flow_key key, next;
+	unsigned int limit = 100, n = 0, i, vnf_id = 0;
+	struct flow_row *rows;
+	json_object *arr;
+	const char *vnf;
+	void *prev = NULL;
+
+	if (get_uint(args, "limit", 1000000, &limit) == -EINVAL) {
+		*err = EINVAL;
+		*why = "limit: not an integer in 0..1000000";
+		return NULL;
+	}
+	if (!get_str(args, "vnf", &vnf)) {
+		for (i = 0; p && i < p->n_vnfs && !vnf_id; i++)
+			if (!strcmp(p->vnfs[i].name, vnf))
+				vnf_id = i + 1;
+		if (!vnf_id) {
+			*err = ENOENT;
+			*why = "vnf: no such VNF in the applied policy";
+			return NULL;
+		}
+	}
+	rows = malloc(FLOWS_SCANNED_MAX * sizeof(*rows));
+	if (!rows) {
+		*err = ENOMEM;
+		*why = "out of memory";
+		return NULL;
+	}
+	while (n < FLOWS_SCANNED_MAX &&
+	       !bpf_map_get_next_key(c->ctx.sensor->flow_table_fd, prev,
+				     &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(c->ctx.sensor->flow_table_fd, &key,
+					&rows[n].st))
+			continue;	/* evicted meanwhile */
+		if (vnf_id && rows[n].st.src_vnf != vnf_id &&
+		    rows[n].st.dst_vnf != vnf_id)
+			continue;
+		rows[n++].key = key;
+	}
+	qsort(rows, n, sizeof(*rows), busiest_first);
+	arr = json_object_new_array();
+	for (i = 0; i < n && i < limit; i++)
+		json_object_array_add(arr, flow_json(&rows[i], p));
+	free(rows);
+	return arr;
+}
+
 static json_object *cmd_alerts(struct control *c, json_object *args)
 {
 	json_object *arr = json_object_new_array();
@@ -368,6 +480,24 @@ static json_object *dispatch(struct control *c, struct client *cl,
 		return cmd_status(c);
 	if (!strcmp(cmd, "vnfs"))
 		return cmd_vnfs(c);
+	if (!strcmp(cmd, "flows"))
+		return cmd_flows(c, args, err, why);
+	if (!strcmp(cmd, "quarantine")) {
+		const struct agent_policy *ap = c->ctx.ev->policy;
+		bool release = json_object_object_get_ex(args, "release", &v) &&
+			       json_object_get_boolean(v);
+
+		if (get_str(args, "vnf", &s)) {
+			*err = EINVAL;
+			*why = "vnf: the VNF's name is required";
+			return NULL;
+		}
+		*err = -fastpath_quarantine(c->ctx.sensor, ap ? ap->p : NULL, s,
+					    release);
+		*why = *err == ENOENT ? "vnf: no such VNF in the applied policy" :
+					"quarantine failed (see the agent's log)";
+		return *err ? NULL : json_object_new_object();
+	}
 	if (!strcmp(cmd, "alerts")) {
 		if (json_object_object_get_ex(args, "follow", &v) &&
 		    json_object_get_boolean(v))

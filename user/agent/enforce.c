@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 
 #include "user/agent/agent.h"
+#include "user/agent/fastpath_policy.h"
 #include "user/common/log.h"
 
 struct block {
@@ -22,6 +23,7 @@ struct block {
 };
 
 struct enforcer {
+	const struct sensor *sensor;
 	int blocklist_fd;
 	struct block *blocks;
 	unsigned int nr_blocks;
@@ -61,7 +63,7 @@ static void take_over(struct enforcer *e)
 			 e->nr_blocks);
 }
 
-struct enforcer *enforcer_new(int blocklist_v4_fd)
+struct enforcer *enforcer_new(const struct sensor *s)
 {
 	struct enforcer *e = calloc(1, sizeof(*e));
 
@@ -72,7 +74,8 @@ struct enforcer *enforcer_new(int blocklist_v4_fd)
 		free(e);
 		return NULL;
 	}
-	e->blocklist_fd = blocklist_v4_fd;
+	e->sensor = s;
+	e->blocklist_fd = s->blocklist_v4_fd;
 	take_over(e);
 	return e;
 }
@@ -148,6 +151,8 @@ int enforcer_block(struct enforcer *e, uint32_t addr, uint32_t prefix_len,
 			prefix_str(&key, buf, sizeof(buf)), strerror(-err));
 		return err;
 	}
+	/* Flows the fast path already judged are judged again, now. */
+	fastpath_bump_generation(e->sensor);
 	if (!b)
 		b = &e->blocks[e->nr_blocks++];
 	b->key = key;
@@ -178,6 +183,7 @@ int enforcer_unblock(struct enforcer *e, uint32_t addr, uint32_t prefix_len)
 		if (errno != ENOENT || !b)
 			return -errno;
 	}
+	fastpath_bump_generation(e->sensor);
 	log_info("block of %s lifted on request",
 		 prefix_str(&key, buf, sizeof(buf)));
 	if (b)

@@ -111,6 +111,53 @@ static void check_scans(struct event_ctx *ev,
 	}
 }
 
+/*
+ * The fast path's own detectors. SYN floods and scans the agent finds
+ * itself (with the heaviest source named); what only the fast path can
+ * see per packet, abnormal RST ratios and rate limits, becomes an
+ * assessment here.
+ */
+static void check_detector(struct event_ctx *ev,
+			   const struct vnfsec_detector_record *d)
+{
+	const struct vnfsec_flow_key *k = &d->key;
+	struct assessment a = {
+		.severity = 5, .count = d->count, .src_count = d->count,
+		.threshold = d->threshold, .window_ms = d->window_ms,
+	};
+	struct timeval tv;
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+
+	if (k->family != VNFSEC_AF_INET)
+		return;
+	if (d->detector == VNFSEC_DET_RST_FLOOD) {
+		a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_FLOW_CUT;
+		/*
+		 * Who sends the RSTs may be the victim answering a scan or
+		 * flood: no source to blame, so nothing is blocked for it.
+		 */
+		a.src_count = 0;
+	} else if (d->detector == VNFSEC_DET_RATE_LIMIT)
+		a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT;
+	else
+		return;
+	gettimeofday(&tv, NULL);
+	a.time_unix_ms = (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	a.saddr = k->saddr.v4;
+	a.daddr = k->daddr.v4;
+	a.dport = ntohs(k->dport);
+	if (d->dropping)
+		snprintf(a.local_action, sizeof(a.local_action),
+			 "fast path drops for the window");
+	inet_ntop(AF_INET, &a.saddr, src, sizeof(src));
+	inet_ntop(AF_INET, &a.daddr, dst, sizeof(dst));
+	log_warn("%s: %s -> %s, %u in %u ms (threshold %u)%s",
+		 d->detector == VNFSEC_DET_RST_FLOOD ? "abnormal flow cuts" :
+		 "rate limit exceeded", src, dst, d->count, d->window_ms,
+		 d->threshold, d->dropping ? "; the fast path drops" : "");
+	events_submit(ev, &a, k->ifindex);
+}
+
 int events_handle(void *ctx, void *data, size_t len)
 {
 	const struct vnfsec_record_hdr *hdr = data;
@@ -124,6 +171,11 @@ int events_handle(void *ctx, void *data, size_t len)
 			log_warn("fast path sent a record of ABI %u (agent speaks %u); its sensor and agent do not match: reload with --fresh",
 				 len >= sizeof(*hdr) ? hdr->version : 0,
 				 VNFSEC_ABI_VERSION);
+		return 0;
+	}
+	if (hdr->type == VNFSEC_REC_DETECTOR &&
+	    len >= sizeof(struct vnfsec_detector_record)) {
+		check_detector(ev, data);
 		return 0;
 	}
 	if (hdr->type != VNFSEC_REC_NEW_FLOW || len < sizeof(*rec))

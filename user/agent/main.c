@@ -302,6 +302,8 @@ static int run(struct agent_rt *rt)
 				if (read(rt->tick_fd, &ticks, sizeof(ticks)) <= 0)
 					break;
 				enforcer_tick(rt->enf);
+				/* Samples do not wake us: collect them here. */
+				ring_buffer__consume(rt->rb);
 				uplink_tick(rt->ev->uplink, rt->sensor);
 				report_losses(rt->sensor, &lost);
 				rates_tick(&rt->rates, rt->sensor, rt->ev);
@@ -393,7 +395,7 @@ int main(int argc, char **argv)
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	sig_fd = evloop_signalfd();
 	tick_fd = evloop_tick(1);
-	enf = enforcer_new(sensor.blocklist_v4_fd);
+	enf = enforcer_new(&sensor);
 	ev.syn_flood = syn_flood_new(cfg.syn_threshold, cfg.window_ms);
 	ev.scan_fast = scan_new(&(struct scan_config){
 		.window_ns = cfg.window_ms * 1000000ULL,
@@ -422,6 +424,7 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	ev.posture = posture;
+	ev.sensor = &sensor;
 	ev.enf = enf;
 	ev.protect_ttl_s = cfg.protect_ttl_s;
 	if (cfg.policy_path) {
