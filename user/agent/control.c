@@ -31,6 +31,10 @@
 struct client {
 	int fd;
 	bool follow;			/* streams alerts */
+	/* A policy.learn waiting for its observation period to end. */
+	uint64_t learn_from_ns, learn_until_ns;
+	uint32_t learn_duration_s;
+	json_object *learn_id;
 	char *rbuf;
 	size_t rlen;
 	char *wbuf;
@@ -67,6 +71,7 @@ static void drop_client(struct control *c, unsigned int slot)
 	close(cl->fd);
 	free(cl->rbuf);
 	free(cl->wbuf);
+	json_object_put(cl->learn_id);
 	memset(cl, 0, sizeof(*cl));
 	cl->fd = -1;
 }
@@ -452,6 +457,143 @@ static json_object *cmd_flows(struct control *c, json_object *args, int *err,
 	return arr;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void host_prefix(uint32_t addr, struct policy_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = AF_INET;
+	p->len = 32;
+	memcpy(p->addr, &addr, 4);
+}
+
+/*
+ * The VNFs a proposal is about: the applied policy's, or without one
+ * every namespace of the posture with its IPv4 addresses.
+ */
+static struct policy_vnf *learn_vnfs(struct control *c, uint32_t *n)
+{
+	const struct agent_policy *ap = c->ctx.ev->policy;
+	const struct posture *po = c->ctx.posture;
+	struct policy_vnf *v;
+	unsigned int i, j, k;
+
+	*n = ap ? ap->p->n_vnfs : posture_count(po);
+	v = calloc(*n ? *n : 1, sizeof(*v));
+	if (!v || ap) {
+		if (v && ap)
+			memcpy(v, ap->p->vnfs, *n * sizeof(*v));
+		return v;
+	}
+	for (i = 0; i < *n; i++) {
+		const struct vnf_posture *vp = posture_get(po, i);
+
+		snprintf(v[i].name, sizeof(v[i].name), "%.31s", vp->name);
+		snprintf(v[i].netns, sizeof(v[i].netns), "%s", vp->name);
+		for (j = 0; j < vp->nr_ifaces; j++)
+			for (k = 0; k < vp->ifaces[j].nr_addrs &&
+				    v[i].n_addrs < POLICY_MAX_ADDRS; k++) {
+				uint32_t a;
+				char buf[INET6_ADDRSTRLEN + 8], *slash;
+
+				snprintf(buf, sizeof(buf), "%s",
+					 vp->ifaces[j].addrs[k]);
+				slash = strchr(buf, '/');
+				if (slash)
+					*slash = '\0';
+				if (inet_pton(AF_INET, buf, &a) == 1)
+					host_prefix(a, &v[i].addrs[v[i].n_addrs++]);
+			}
+	}
+	return v;
+}
+
+/* Propose a policy from the flows seen since @from_ns (docs/policy.md). */
+static json_object *learn_result(struct control *c, uint64_t from_ns,
+				 uint32_t duration_s, int *err,
+				 const char **why)
+{
+	struct policy_learn_input in = {
+		.name = "learned", .duration_s = duration_s ?: 1,
+		.headroom_pct = 200,
+	};
+	struct vnfsec_flow_key key, next;
+	struct vnfsec_flow_state st;
+	struct policy_observed_flow *flows;
+	struct policy_vnf *vnfs;
+	uint32_t n = 0, unmatched = 0;
+	void *prev = NULL;
+	json_object *o;
+	char *yaml = NULL;
+	size_t len;
+	int ret;
+
+	flows = calloc(FLOWS_SCANNED_MAX, sizeof(*flows));
+	vnfs = learn_vnfs(c, &in.n_vnfs);
+	if (!flows || !vnfs) {
+		free(flows);
+		free(vnfs);
+		*err = ENOMEM;
+		*why = "out of memory";
+		return NULL;
+	}
+	while (n < FLOWS_SCANNED_MAX &&
+	       !bpf_map_get_next_key(c->ctx.sensor->flow_table_fd, prev,
+				     &next)) {
+		key = next;
+		prev = &key;
+		if (key.family != VNFSEC_AF_INET ||
+		    bpf_map_lookup_elem(c->ctx.sensor->flow_table_fd, &key,
+					&st) || st.last_seen_ns < from_ns)
+			continue;
+		/*
+		 * A reply is learnt with its request: a TCP flow that saw a
+		 * handshake, from a low port to a high one, is a server
+		 * answering.
+		 */
+		if (key.proto == IPPROTO_TCP &&
+		    (st.tcp_flags_seen & VNFSEC_TCP_SYN) &&
+		    (st.tcp_flags_seen & VNFSEC_TCP_ACK) &&
+		    ntohs(key.sport) < ntohs(key.dport))
+			continue;
+		host_prefix(key.saddr.v4, &flows[n].src);
+		host_prefix(key.daddr.v4, &flows[n].dst);
+		flows[n].proto = key.proto;
+		flows[n].dport = ntohs(key.dport);
+		flows[n].packets = st.packets;
+		flows[n].bytes = st.bytes;
+		flows[n].duration_ms = (st.last_seen_ns - st.first_seen_ns) /
+				       1000000;
+		n++;
+	}
+	in.vnfs = vnfs;
+	in.flows = flows;
+	in.n_flows = n;
+	ret = policy_propose(&in, &yaml, &len, &unmatched);
+	free(flows);
+	free(vnfs);
+	if (ret) {
+		*err = -ret;
+		*why = "no proposal could be made (see the agent's log)";
+		return NULL;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "yaml", json_object_new_string_len(yaml,
+								     len));
+	json_object_object_add(o, "flows", json_object_new_int(n));
+	json_object_object_add(o, "unmatched", json_object_new_int(unmatched));
+	free(yaml);
+	log_info("learn: proposed a policy from %u flows (%u left out) over %u s",
+		 n, unmatched, duration_s);
+	return o;
+}
+
 static json_object *cmd_alerts(struct control *c, json_object *args)
 {
 	json_object *arr = json_object_new_array();
@@ -482,6 +624,24 @@ static json_object *dispatch(struct control *c, struct client *cl,
 		return cmd_vnfs(c);
 	if (!strcmp(cmd, "flows"))
 		return cmd_flows(c, args, err, why);
+	if (!strcmp(cmd, "policy.learn")) {
+		unsigned int secs = 0;
+
+		if (get_uint(args, "duration_s", 86400, &secs) == -EINVAL) {
+			*err = EINVAL;
+			*why = "duration_s: not an integer in 0..86400";
+			return NULL;
+		}
+		if (!secs)
+			return learn_result(c, 0, 0, err, why);
+		/* The answer comes when the period ends (control_tick). */
+		cl->learn_from_ns = mono_ns();
+		cl->learn_until_ns = cl->learn_from_ns + secs * 1000000000ULL;
+		cl->learn_duration_s = secs;
+		log_info("learn: observing traffic for %u s", secs);
+		*err = -EINPROGRESS;
+		return NULL;
+	}
 	if (!strcmp(cmd, "quarantine")) {
 		const struct agent_policy *ap = c->ctx.ev->policy;
 		bool release = json_object_object_get_ex(args, "release", &v) &&
@@ -573,6 +733,14 @@ static void handle_line(struct control *c, struct client *cl, char *line)
 			args = NULL;
 		result = dispatch(c, cl, json_object_get_string(v), args, &err,
 				  &why);
+	}
+	if (err == -EINPROGRESS) {
+		/* Answered later, with this request's id. */
+		if (json_object_object_get_ex(req, "id", &v))
+			cl->learn_id = json_object_get(v);
+		json_object_put(resp);
+		json_object_put(req);
+		return;
 	}
 	if (req && json_object_object_get_ex(req, "id", &v))
 		json_object_object_add(resp, "id", json_object_get(v));
@@ -682,6 +850,44 @@ void control_io(struct control *c, uint32_t tag, uint32_t events)
 		return;
 	}
 	client_read(c, slot);
+}
+
+void control_tick(struct control *c)
+{
+	uint64_t now = mono_ns();
+	unsigned int slot;
+
+	for (slot = 0; slot < CONTROL_CLIENTS_MAX; slot++) {
+		struct client *cl = &c->clients[slot];
+		json_object *resp, *result;
+		const char *why = NULL;
+		int err = 0;
+
+		if (cl->fd < 0 || !cl->learn_until_ns || now < cl->learn_until_ns)
+			continue;
+		result = learn_result(c, cl->learn_from_ns,
+				      cl->learn_duration_s, &err, &why);
+		cl->learn_until_ns = 0;
+		resp = json_object_new_object();
+		if (cl->learn_id) {
+			json_object_object_add(resp, "id", cl->learn_id);
+			cl->learn_id = NULL;
+		}
+		json_object_object_add(resp, "ok", json_object_new_boolean(!err));
+		if (err) {
+			json_object_object_add(resp, "errno",
+					       json_object_new_int(err));
+			json_object_object_add(resp, "error",
+					       json_object_new_string(why));
+		} else {
+			json_object_object_add(resp, "result", result);
+		}
+		if (!queue_line(cl, resp) || flush(cl))
+			drop_client(c, slot);
+		else
+			watch(c, slot, EPOLL_CTL_MOD);
+		json_object_put(resp);
+	}
 }
 
 void control_publish(void *control, const struct assessment *a)

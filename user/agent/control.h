@@ -35,6 +35,9 @@ void control_close(struct control *c);
 #define CONTROL_EV_CLIENT	101
 void control_io(struct control *c, uint32_t tag, uint32_t events);
 
+/* Once a second: answer policy.learn requests whose period is over. */
+void control_tick(struct control *c);
+
 /* Remember an assessment for `alerts` and stream it to followers. */
 void control_publish(void *control, const struct assessment *a);
 

@@ -307,6 +307,7 @@ static int run(struct agent_rt *rt)
 				uplink_tick(rt->ev->uplink, rt->sensor);
 				report_losses(rt->sensor, &lost);
 				rates_tick(&rt->rates, rt->sensor, rt->ev);
+				control_tick(rt->control);
 				/*
 				 * ip-netns mounts the namespace just after
 				 * creating its file: look again a second
