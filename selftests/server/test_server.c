@@ -43,27 +43,10 @@ static int send_hello(struct conn *c, const char *id)
 
 static int send_flood(struct conn *c, uint64_t id)
 {
-	static uint8_t src[4] = { 10, 66, 0, 9 }, dst[4] = { 10, 66, 0, 1 };
-	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
-	Vnfsec__Assessment a = VNFSEC__ASSESSMENT__INIT;
+	static const uint8_t src[4] = { 10, 66, 0, 9 };
 
-	a.id = id;
-	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD;
-	a.severity = 7;
-	a.src_addr.data = src;
-	a.src_addr.len = 4;
-	a.dst_addr.data = dst;
-	a.dst_addr.len = 4;
-	a.dst_port = 80;
-	a.count = 900;
-	a.src_count = 880;
-	a.window_ms = 1000;
-	a.threshold = 500;
-	a.iface = "veth-test";
-	f.version = WIRE_VERSION;
-	f.body_case = VNFSEC__FRAME__BODY_ASSESSMENT;
-	f.assessment = &a;
-	return conn_send(c, &f);
+	return send_assessment(c, id, VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD,
+			       src, 80, 7);
 }
 
 /* Raw bytes on the TLS stream, below the framing. */
