@@ -4,25 +4,17 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "user/agent/apply.h"
 #include "user/agent/fastpath_policy.h"
 #include "user/agent/scan.h"
 #include "user/agent/shm.h"
+#include "user/common/clock.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
 
 /* What protect mode blocks for when the operator gave no --protect-ttl. */
 #define POLICY_PROTECT_TTL_S 60
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static bool has_prefix(const struct policy_compiled *p,
 		       const struct policy_prefix *x)
@@ -152,7 +144,7 @@ static bool first_in_a_while(struct agent_policy *ap, int s, int d,
 {
 	uint64_t key = (uint64_t)s << 40 | (uint64_t)d << 24 |
 		       (uint64_t)proto << 16 | port;
-	uint64_t now = mono_ns();
+	uint64_t now = clock_mono_ns();
 	unsigned int slot = (key * 0x9e3779b97f4a7c15ULL) >> 56;
 
 	if (ap->recent[slot].key == key && now < ap->recent[slot].until_ns)
@@ -168,7 +160,6 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	const struct vnfsec_flow_key *k = &rec->key;
 	const struct policy_compiled *p;
 	struct assessment a;
-	struct timeval tv;
 	uint16_t dport = ntohs(k->dport), sport = ntohs(k->sport);
 	int s, d;
 
@@ -199,9 +190,8 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	if (!first_in_a_while(ev->policy, s, d, k->proto, dport))
 		return;
 
-	gettimeofday(&tv, NULL);
 	memset(&a, 0, sizeof(a));
-	a.time_unix_ms = (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	a.time_unix_ms = clock_wall_ms();
 	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_POLICY_VIOLATION;
 	a.severity = 6;
 	a.saddr = k->saddr.v4;

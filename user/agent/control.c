@@ -21,6 +21,7 @@
 #include "user/agent/apply.h"
 #include "user/agent/control.h"
 #include "user/agent/fastpath_policy.h"
+#include "user/common/clock.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
 
@@ -457,14 +458,6 @@ static json_object *cmd_flows(struct control *c, json_object *args, int *err,
 	return arr;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static void host_prefix(uint32_t addr, struct policy_prefix *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -635,7 +628,7 @@ static json_object *dispatch(struct control *c, struct client *cl,
 		if (!secs)
 			return learn_result(c, 0, 0, err, why);
 		/* The answer comes when the period ends (control_tick). */
-		cl->learn_from_ns = mono_ns();
+		cl->learn_from_ns = clock_mono_ns();
 		cl->learn_until_ns = cl->learn_from_ns + secs * 1000000000ULL;
 		cl->learn_duration_s = secs;
 		log_info("learn: observing traffic for %u s", secs);
@@ -854,7 +847,7 @@ void control_io(struct control *c, uint32_t tag, uint32_t events)
 
 void control_tick(struct control *c)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = clock_mono_ns();
 	unsigned int slot;
 
 	for (slot = 0; slot < CONTROL_CLIENTS_MAX; slot++) {

@@ -13,6 +13,7 @@
 
 #include "user/agent/agent.h"
 #include "user/agent/fastpath_policy.h"
+#include "user/common/clock.h"
 #include "user/common/log.h"
 
 struct block {
@@ -28,14 +29,6 @@ struct enforcer {
 	struct block *blocks;
 	unsigned int nr_blocks;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /*
  * An adopted fast path keeps the blocks of the agent before us: take them
@@ -136,7 +129,7 @@ int enforcer_block(struct enforcer *e, uint32_t addr, uint32_t prefix_len,
 	if (make_key(addr, prefix_len, &key))
 		return -EINVAL;
 	if (ttl_s)
-		val.expires_ns = mono_ns() + (uint64_t)ttl_s * 1000000000ULL;
+		val.expires_ns = clock_mono_ns() + (uint64_t)ttl_s * 1000000000ULL;
 
 	b = find(e, &key);
 	if (!b && e->nr_blocks == VNFSEC_BLOCKLIST_V4_ENTRIES) {
@@ -195,7 +188,7 @@ void enforcer_foreach(const struct enforcer *e,
 		      void (*fn)(void *ctx, const struct block_info *b),
 		      void *ctx)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = clock_mono_ns();
 	unsigned int i;
 
 	for (i = 0; i < e->nr_blocks; i++) {
@@ -222,7 +215,7 @@ unsigned int enforcer_count(const struct enforcer *e)
 
 void enforcer_tick(struct enforcer *e)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = clock_mono_ns();
 	unsigned int i = 0;
 	char buf[32];
 

@@ -7,11 +7,11 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
 #include "user/agent/scan.h"
+#include "user/common/clock.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
 
@@ -73,7 +73,6 @@ static void check_scans(struct event_ctx *ev,
 	struct scan_detector *sd[] = { ev->scan_fast, ev->scan_slow };
 	struct scan_verdict v;
 	struct assessment a;
-	struct timeval tv;
 	char src[16];
 	unsigned int i;
 
@@ -88,9 +87,8 @@ static void check_scans(struct event_ctx *ev,
 	for (i = 0; i < 2; i++) {
 		if (!sd[i] || !scan_feed(sd[i], &p, &v))
 			continue;
-		gettimeofday(&tv, NULL);
 		memset(&a, 0, sizeof(a));
-		a.time_unix_ms = (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+		a.time_unix_ms = clock_wall_ms();
 		a.heuristic = v.horizontal ?
 			VNFSEC__HEURISTIC__HEURISTIC_HORIZONTAL_SCAN :
 			VNFSEC__HEURISTIC__HEURISTIC_VERTICAL_SCAN;
@@ -125,7 +123,6 @@ static void check_detector(struct event_ctx *ev,
 		.severity = 5, .count = d->count, .src_count = d->count,
 		.threshold = d->threshold, .window_ms = d->window_ms,
 	};
-	struct timeval tv;
 	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
 
 	if (k->family != VNFSEC_AF_INET)
@@ -141,8 +138,7 @@ static void check_detector(struct event_ctx *ev,
 		a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT;
 	else
 		return;
-	gettimeofday(&tv, NULL);
-	a.time_unix_ms = (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	a.time_unix_ms = clock_wall_ms();
 	a.saddr = k->saddr.v4;
 	a.daddr = k->daddr.v4;
 	a.dport = ntohs(k->dport);

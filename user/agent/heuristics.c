@@ -13,9 +13,9 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "user/agent/agent.h"
+#include "user/common/clock.h"
 #include "user/common/vnfsec.pb-c.h"
 
 #define SYN_FLOOD_SLOTS		1024	/* destinations tracked at once */
@@ -121,7 +121,6 @@ bool syn_flood_feed(struct syn_flood *sf,
 	const struct vnfsec_flow_key *k = &rec->key;
 	const struct syn_source *top;
 	struct syn_dst *d;
-	struct timeval tv;
 
 	if (k->proto != 6 || !(rec->tcp_flags & VNFSEC_TCP_SYN) ||
 	    (rec->tcp_flags & VNFSEC_TCP_ACK) || k->family == VNFSEC_AF_INET6)
@@ -139,9 +138,8 @@ bool syn_flood_feed(struct syn_flood *sf,
 
 	d->reported = true;
 	top = top_source(d);
-	gettimeofday(&tv, NULL);
 	memset(a, 0, sizeof(*a));
-	a->time_unix_ms = (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	a->time_unix_ms = clock_wall_ms();
 	a->heuristic = VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD;
 	a->severity = 7;
 	a->saddr = top->saddr;

@@ -4,9 +4,9 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "user/agent/rates.h"
+#include "user/common/clock.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
 
@@ -62,10 +62,8 @@ static void raise(struct event_ctx *ev, uint32_t heuristic, uint64_t value,
 		.window_ms = 1000,
 		.threshold = (uint32_t)(b->mean + b->k * sqrt(b->var)),
 	};
-	struct timeval tv;
 
-	gettimeofday(&tv, NULL);
-	a.time_unix_ms = (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	a.time_unix_ms = clock_wall_ms();
 	events_submit(ev, &a, ifindex);
 }
 

@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "policy/vnfsec_policy.h"
 #include "user/agent/posture.h"
 #include "user/agent/shm.h"
+#include "user/common/clock.h"
 #include "user/common/kmod_client.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
@@ -139,7 +139,6 @@ static void to_assessment(struct shm_monitor *m, struct event_ctx *ev,
 			  const struct vnfsec_kmod_event *e)
 {
 	struct assessment a = { .count = 1, .window_ms = 0 };
-	struct timeval tv;
 
 	switch (e->type) {
 	case VNFSEC_KMOD_EV_SHM_MAPPER:
@@ -174,8 +173,7 @@ static void to_assessment(struct shm_monitor *m, struct event_ctx *ev,
 	default:
 		return;
 	}
-	gettimeofday(&tv, NULL);
-	a.time_unix_ms = (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	a.time_unix_ms = clock_wall_ms();
 	snprintf(a.process, sizeof(a.process), "%u %.15s", e->pid, e->comm);
 	events_submit(ev, &a, 0);
 }

@@ -18,6 +18,7 @@
 
 #include "user/agent/agent.h"
 #include "user/agent/spool.h"
+#include "user/common/clock.h"
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
 #include "user/common/signing.h"
@@ -428,11 +429,9 @@ static void heartbeat(struct uplink *u, const struct sensor *s)
 {
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
 	Vnfsec__Heartbeat hb = VNFSEC__HEARTBEAT__INIT;
-	struct timespec ts;
 	int ret;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	hb.time_unix_ms = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	hb.time_unix_ms = clock_wall_ms();
 	sensor_counter(s, VNFSEC_CNT_RINGBUF_FULL, &hb.ringbuf_lost);
 	sensor_counter(s, VNFSEC_CNT_DROP_BLOCKLIST, &hb.dropped_packets);
 	f.body_case = VNFSEC__FRAME__BODY_HEARTBEAT;
