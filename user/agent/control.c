@@ -372,8 +372,7 @@ static json_object *addr_json(const struct vnfsec_flow_key *k,
 	return json_object_new_string(buf);
 }
 
-static json_object *flow_json(const struct flow_row *r,
-			      const struct policy_compiled *p)
+static json_object *flow_json(const struct flow_row *r)
 {
 	json_object *o = json_object_new_object();
 
@@ -394,12 +393,12 @@ static json_object *flow_json(const struct flow_row *r,
 			       json_object_new_uint64(r->st.first_seen_ns));
 	json_object_object_add(o, "last_seen",
 			       json_object_new_uint64(r->st.last_seen_ns));
-	if (p && r->st.src_vnf && r->st.src_vnf <= p->n_vnfs)
+	if (fastpath_vnf_name(r->st.src_vnf))
 		json_object_object_add(o, "src_vnf", json_object_new_string(
-			p->vnfs[r->st.src_vnf - 1].name));
-	if (p && r->st.dst_vnf && r->st.dst_vnf <= p->n_vnfs)
+			fastpath_vnf_name(r->st.src_vnf)));
+	if (fastpath_vnf_name(r->st.dst_vnf))
 		json_object_object_add(o, "dst_vnf", json_object_new_string(
-			p->vnfs[r->st.dst_vnf - 1].name));
+			fastpath_vnf_name(r->st.dst_vnf)));
 	return o;
 }
 
@@ -424,7 +423,7 @@ static json_object *cmd_flows(struct control *c, json_object *args, int *err,
 	if (!get_str(args, "vnf", &vnf)) {
 		for (i = 0; p && i < p->n_vnfs && !vnf_id; i++)
 			if (!strcmp(p->vnfs[i].name, vnf))
-				vnf_id = i + 1;
+				vnf_id = fastpath_vnf_id(vnf);
 		if (!vnf_id) {
 			*err = ENOENT;
 			*why = "vnf: no such VNF in the applied policy";
@@ -453,7 +452,7 @@ static json_object *cmd_flows(struct control *c, json_object *args, int *err,
 	qsort(rows, n, sizeof(*rows), busiest_first);
 	arr = json_object_new_array();
 	for (i = 0; i < n && i < limit; i++)
-		json_object_array_add(arr, flow_json(&rows[i], p));
+		json_object_array_add(arr, flow_json(&rows[i]));
 	free(rows);
 	return arr;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
@@ -8,10 +10,80 @@
 #include "user/agent/fastpath_policy.h"
 #include "user/common/log.h"
 
-/* VNF ids are the policy's order (sorted by name) plus one: 0 is unknown. */
-static int vnf_id(uint32_t index)
+/*
+ * A VNF keeps its id across policy revisions, by name: flows, per-VNF
+ * counters and quarantines are keyed by id, so renumbering would re-key
+ * live flows (counting them twice) and, between two map writes, judge a
+ * packet by another pair's rule. Ids of VNFs gone from the policy are
+ * reused only when no never-used id is left. One fast path per agent, so
+ * one table; it starts empty, which numbers the first policy in order.
+ */
+static char id_names[VNFSEC_MAX_VNFS][POLICY_NAME_LEN];
+
+static uint16_t id_of_name(const char *name)
 {
-	return index + 1 < VNFSEC_MAX_VNFS ? (int)index + 1 : -1;
+	uint16_t id;
+
+	for (id = 1; id < VNFSEC_MAX_VNFS; id++)
+		if (!strcmp(id_names[id], name))
+			return id;
+	return 0;
+}
+
+static uint16_t free_id(const bool *taken)
+{
+	uint16_t id, reusable = 0;
+
+	for (id = 1; id < VNFSEC_MAX_VNFS; id++) {
+		if (taken[id])
+			continue;
+		if (!id_names[id][0])
+			return id;
+		if (!reusable)
+			reusable = id;
+	}
+	return reusable;
+}
+
+/* Ids for @p's VNFs into @ids (indexed like p->vnfs); the table is kept. */
+static int assign_ids(const struct policy_compiled *p, uint16_t *ids)
+{
+	bool taken[VNFSEC_MAX_VNFS] = { [0] = true };
+	uint32_t i;
+
+	if (p->n_vnfs >= VNFSEC_MAX_VNFS)
+		return -E2BIG;
+	for (i = 0; i < p->n_vnfs; i++) {
+		ids[i] = id_of_name(p->vnfs[i].name);
+		taken[ids[i]] = true;
+	}
+	for (i = 0; i < p->n_vnfs; i++) {
+		if (ids[i])
+			continue;
+		ids[i] = free_id(taken);
+		taken[ids[i]] = true;
+	}
+	return 0;
+}
+
+static void commit_ids(const struct policy_compiled *p, const uint16_t *ids)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->n_vnfs; i++)
+		snprintf(id_names[ids[i]], POLICY_NAME_LEN, "%s",
+			 p->vnfs[i].name);
+}
+
+const char *fastpath_vnf_name(uint16_t id)
+{
+	return id && id < VNFSEC_MAX_VNFS && id_names[id][0] ?
+	       id_names[id] : NULL;
+}
+
+uint16_t fastpath_vnf_id(const char *name)
+{
+	return name[0] ? id_of_name(name) : 0;
 }
 
 static void addr_key(const struct policy_prefix *p,
@@ -84,15 +156,22 @@ static void pair_value(const struct policy_compiled *p, uint16_t src,
 	}
 }
 
-static int write_vnfs(const struct sensor *s, const struct policy_compiled *p)
+static struct vnfsec_port_key port_key(const struct policy_iface *pi)
+{
+	return (struct vnfsec_port_key){
+		.ifindex = if_nametoindex(pi->name),
+		.vlan = pi->vlan ? pi->vlan : VNFSEC_VLAN_ANY,
+	};
+}
+
+static int write_vnfs(const struct sensor *s, const struct policy_compiled *p,
+		      const uint16_t *ids)
 {
 	uint32_t i, j;
 
 	for (i = 0; i < p->n_vnfs; i++) {
-		struct vnfsec_vnf_id id = { .vnf = vnf_id(i) };
+		struct vnfsec_vnf_id id = { .vnf = ids[i] };
 
-		if (vnf_id(i) < 0)
-			return -E2BIG;
 		for (j = 0; j < p->vnfs[i].n_addrs; j++) {
 			struct vnfsec_lpm_v6_key k;
 
@@ -101,11 +180,7 @@ static int write_vnfs(const struct sensor *s, const struct policy_compiled *p)
 				return -errno;
 		}
 		for (j = 0; j < p->vnfs[i].n_ifaces; j++) {
-			const struct policy_iface *pi = &p->vnfs[i].ifaces[j];
-			struct vnfsec_port_key k = {
-				.ifindex = if_nametoindex(pi->name),
-				.vlan = pi->vlan ? pi->vlan : VNFSEC_VLAN_ANY,
-			};
+			struct vnfsec_port_key k = port_key(&p->vnfs[i].ifaces[j]);
 
 			/* Ports are named as this agent sees them. */
 			if (!k.ifindex)
@@ -137,11 +212,9 @@ static void add_replies(const struct policy_compiled *p, uint16_t src,
 }
 
 static int write_pair(const struct sensor *s, const struct policy_compiled *p,
-		      uint16_t src, uint16_t dst)
+		      const uint16_t *ids, uint16_t src, uint16_t dst)
 {
-	struct vnfsec_pair_key k = {
-		.src_vnf = vnf_id(src), .dst_vnf = vnf_id(dst),
-	};
+	struct vnfsec_pair_key k = { .src_vnf = ids[src], .dst_vnf = ids[dst] };
 	struct vnfsec_pair_policy v;
 
 	pair_value(p, src, dst, &v);
@@ -152,16 +225,17 @@ static int write_pair(const struct sensor *s, const struct policy_compiled *p,
 	       -errno : 0;
 }
 
-static int write_pairs(const struct sensor *s, const struct policy_compiled *p)
+static int write_pairs(const struct sensor *s, const struct policy_compiled *p,
+		       const uint16_t *ids)
 {
 	uint32_t i;
 	int ret;
 
 	for (i = 0; i < p->n_rules; i++) {
-		ret = write_pair(s, p, p->rules[i].src_vnf,
+		ret = write_pair(s, p, ids, p->rules[i].src_vnf,
 				 p->rules[i].dst_vnf);
 		if (!ret)
-			ret = write_pair(s, p, p->rules[i].dst_vnf,
+			ret = write_pair(s, p, ids, p->rules[i].dst_vnf,
 					 p->rules[i].src_vnf);
 		if (ret)
 			return ret;
@@ -169,47 +243,101 @@ static int write_pairs(const struct sensor *s, const struct policy_compiled *p)
 	return 0;
 }
 
-/* Delete what @old wrote and @new did not rewrite. */
-static void delete_stale(const struct sensor *s,
-			 const struct policy_compiled *old,
-			 const struct policy_compiled *new)
+/* Would writing @p with @ids put exactly this key into its map? */
+static bool pair_written(const void *key, const struct policy_compiled *p,
+			 const uint16_t *ids)
 {
-	uint32_t i, j;
+	const struct vnfsec_pair_key *k = key;
+	uint32_t i;
 
-	for (i = 0; old && i < old->n_vnfs; i++) {
-		for (j = 0; j < old->vnfs[i].n_addrs; j++) {
-			struct vnfsec_lpm_v6_key k;
-
-			if (policy_vnf_of(new, old->vnfs[i].addrs[j].family,
-					  old->vnfs[i].addrs[j].addr) >= 0)
-				continue;
-			addr_key(&old->vnfs[i].addrs[j], &k);
-			bpf_map_delete_elem(s->vnf_addrs_fd, &k);
-		}
-	}
-	for (i = 0; old && i < old->n_rules; i++) {
-		const struct policy_pair_rule *r = &old->rules[i];
-		struct vnfsec_pair_key k = {
-			.src_vnf = vnf_id(r->src_vnf),
-			.dst_vnf = vnf_id(r->dst_vnf),
-		};
-		bool kept = false;
-
-		struct vnfsec_pair_key rk = {
-			.src_vnf = k.dst_vnf, .dst_vnf = k.src_vnf,
-		};
+	for (i = 0; i < p->n_rules; i++) {
+		uint16_t a = ids[p->rules[i].src_vnf];
+		uint16_t b = ids[p->rules[i].dst_vnf];
 
 		/* Written for the rule or for its replies: both directions. */
-		for (j = 0; j < new->n_rules && !kept; j++)
-			kept = (vnf_id(new->rules[j].src_vnf) == k.src_vnf &&
-				vnf_id(new->rules[j].dst_vnf) == k.dst_vnf) ||
-			       (vnf_id(new->rules[j].src_vnf) == k.dst_vnf &&
-				vnf_id(new->rules[j].dst_vnf) == k.src_vnf);
-		if (kept)
-			continue;
-		bpf_map_delete_elem(s->vnf_pair_policy_fd, &k);
-		bpf_map_delete_elem(s->vnf_pair_policy_fd, &rk);
+		if ((k->src_vnf == a && k->dst_vnf == b) ||
+		    (k->src_vnf == b && k->dst_vnf == a))
+			return true;
 	}
+	return false;
+}
+
+static bool addr_written(const void *key, const struct policy_compiled *p,
+			 const uint16_t *ids)
+{
+	struct vnfsec_lpm_v6_key k;
+	uint32_t i, j;
+
+	(void)ids;	/* keys without VNF ids */
+
+	for (i = 0; i < p->n_vnfs; i++)
+		for (j = 0; j < p->vnfs[i].n_addrs; j++) {
+			addr_key(&p->vnfs[i].addrs[j], &k);
+			if (!memcmp(&k, key, sizeof(k)))
+				return true;
+		}
+	return false;
+}
+
+static bool port_written(const void *key, const struct policy_compiled *p,
+			 const uint16_t *ids)
+{
+	struct vnfsec_port_key k;
+	uint32_t i, j;
+
+	(void)ids;	/* keys without VNF ids */
+
+	for (i = 0; i < p->n_vnfs; i++)
+		for (j = 0; j < p->vnfs[i].n_ifaces; j++) {
+			k = port_key(&p->vnfs[i].ifaces[j]);
+			if (k.ifindex && !memcmp(&k, key, sizeof(k)))
+				return true;
+		}
+	return false;
+}
+
+/*
+ * Delete every entry of @fd that @p does not write: also what an earlier
+ * agent run left behind. Keys are gathered first, as deleting while
+ * walking a hash map restarts the walk.
+ */
+static void sweep(int fd, size_t key_size,
+		  bool (*written)(const void *key,
+				  const struct policy_compiled *p,
+				  const uint16_t *ids),
+		  const struct policy_compiled *p, const uint16_t *ids)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	uint8_t cur[32], next[32], *stale;
+	unsigned int n = 0, i;
+	void *prev = NULL;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || key_size > sizeof(cur) ||
+	    !(stale = calloc(info.max_entries, key_size))) {
+		log_err("fast path: cannot sweep a policy map: entries of the previous policy stay until the next apply");
+		return;
+	}
+	while (n < info.max_entries && !bpf_map_get_next_key(fd, prev, next)) {
+		if (!written(next, p, ids))
+			memcpy(stale + (size_t)n++ * key_size, next, key_size);
+		memcpy(cur, next, key_size);
+		prev = cur;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, stale + (size_t)i * key_size);
+	free(stale);
+}
+
+static void sweep_all(const struct sensor *s, const struct policy_compiled *p,
+		      const uint16_t *ids)
+{
+	sweep(s->vnf_pair_policy_fd, sizeof(struct vnfsec_pair_key),
+	      pair_written, p, ids);
+	sweep(s->vnf_addrs_fd, sizeof(struct vnfsec_lpm_v6_key), addr_written,
+	      p, ids);
+	sweep(s->vnf_ports_fd, sizeof(struct vnfsec_port_key), port_written,
+	      p, ids);
 }
 
 static int update_config(const struct sensor *s,
@@ -239,23 +367,38 @@ int fastpath_bump_generation(const struct sensor *s)
 	return update_config(s, NULL, true);
 }
 
+/*
+ * Every entry is one map element, replaced whole, and ids do not move, so
+ * each packet is judged by the old or the new rule of its pair, never by
+ * none; what only the old policy had goes last.
+ */
 int fastpath_apply_policy(const struct sensor *s,
 			  const struct policy_compiled *old,
 			  const struct policy_compiled *new)
 {
+	uint16_t ids[VNFSEC_MAX_VNFS], old_ids[VNFSEC_MAX_VNFS];
 	int ret;
 
-	ret = write_vnfs(s, new);
+	ret = assign_ids(new, ids);
 	if (!ret)
-		ret = write_pairs(s, new);
+		ret = write_vnfs(s, new, ids);
+	if (!ret)
+		ret = write_pairs(s, new, ids);
 	if (!ret)
 		ret = update_config(s, new, false);
 	if (ret) {
-		log_err("fast path: cannot write the policy's maps: %s; the fast path keeps its previous rules where they were not overwritten",
+		log_err("fast path: cannot write the policy's maps: %s; the previous policy is restored",
 			strerror(-ret));
+		/* Old VNFs kept their names' ids: rewrite it, drop the rest. */
+		if (old && !assign_ids(old, old_ids) &&
+		    !write_vnfs(s, old, old_ids) &&
+		    !write_pairs(s, old, old_ids))
+			sweep_all(s, old, old_ids);
+		fastpath_bump_generation(s);
 		return ret;
 	}
-	delete_stale(s, old, new);
+	commit_ids(new, ids);
+	sweep_all(s, new, ids);
 	return fastpath_bump_generation(s);
 }
 
@@ -272,7 +415,9 @@ int fastpath_quarantine(const struct sensor *s,
 			break;
 	if (!p || i == p->n_vnfs)
 		return -ENOENT;
-	id = vnf_id(i);
+	id = fastpath_vnf_id(vnf);
+	if (!id)
+		return -ENOENT;
 	if (release ? bpf_map_delete_elem(s->quarantine_fd, &id) :
 		      bpf_map_update_elem(s->quarantine_fd, &id, &q, BPF_ANY))
 		return -errno;

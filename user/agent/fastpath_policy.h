@@ -12,9 +12,10 @@
 #include "user/agent/agent.h"
 
 /*
- * Replace what @old wrote (NULL: nothing) with @new. New entries are
- * written before stale ones are deleted, so nothing @new allows or
- * blocks is ever missing in between.
+ * Replace @old (NULL: none, e.g. after a restart) with @new, without a
+ * window: VNFs keep their ids by name, each entry is replaced whole, and
+ * entries @new does not write (also from an earlier agent run) are
+ * deleted last. On failure @old is written back.
  */
 int fastpath_apply_policy(const struct sensor *s,
 			  const struct policy_compiled *old,
@@ -24,6 +25,12 @@ int fastpath_apply_policy(const struct sensor *s,
 int fastpath_quarantine(const struct sensor *s,
 			const struct policy_compiled *p, const char *vnf,
 			bool release);
+
+/* The name of VNF id @id in the fast path's maps, NULL if none. */
+const char *fastpath_vnf_name(uint16_t id);
+
+/* The fast path's id of VNF @name, 0 if none. */
+uint16_t fastpath_vnf_id(const char *name);
 
 /* Make the fast path drop its cached verdicts (after any map write). */
 int fastpath_bump_generation(const struct sensor *s);
