@@ -179,6 +179,10 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	d = vnf_of(p, k->daddr.v4);
 	if (s < 0 || d < 0 || s == d)
 		return;
+	/* While learning, what is normal is being found out, not judged. */
+	if (p->vnfs[s].mode == POLICY_MODE_LEARN ||
+	    p->vnfs[d].mode == POLICY_MODE_LEARN)
+		return;
 	/*
 	 * An answer travels the other way: a flow from d's port that the
 	 * policy lets s reach is a reply (SYN-ACK, DNS response), not a new
