@@ -178,6 +178,50 @@ static void emit_vnf(struct lctx *l, const struct policy_learn_input *in,
 	map_end(l);
 }
 
+/* The running policy's global thresholds; zero ones were never set. */
+static void emit_thresholds(struct lctx *l, const struct policy_thresholds *t)
+{
+	const struct {
+		const char *key;
+		uint64_t value;
+	} f[] = {
+		{ "syn_flood_pps", t->syn_flood_pps },
+		{ "scan_ports", t->scan_ports },
+		{ "scan_window_s", t->scan_window_s },
+		{ "flow_cut_rst_ps", t->flow_cut_rst_ps },
+		{ "rate_pps", t->rate_pps },
+		{ "volume_bps", t->volume_bps },
+	};
+	size_t i;
+
+	scalar(l, "thresholds");
+	map_start(l, true);
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (!f[i].value)
+			continue;
+		scalar(l, f[i].key);
+		number(l, f[i].value);
+	}
+	map_end(l);
+}
+
+static void emit_prefixes(struct lctx *l, const char *key,
+			  const struct policy_prefix *p, uint32_t n)
+{
+	char a[64];
+	uint32_t i;
+
+	if (!n)
+		return;
+	scalar(l, key);
+	seq_start(l, true);
+	for (i = 0; i < n; i++) {
+		policy_format_prefix(&p[i], a, sizeof(a));
+		scalar(l, a);
+	}
+	seq_end(l);
+}
+
 static bool known_l7(const char *s, char *out)
 {
 	size_t i;
@@ -333,9 +377,16 @@ int policy_propose(const struct policy_learn_input *in, char **yaml,
 	scalar(&l, "version");
 	number(&l, POLICY_SCHEMA_VERSION);
 	scalar(&l, "name");
-	scalar(&l, in->name && in->name[0] ? in->name : "learned");
+	scalar(&l, in->base && in->base->name[0] ? in->base->name :
+		   in->name && in->name[0] ? in->name : "learned");
+	if (in->base) {
+		scalar(&l, "revision");
+		number(&l, in->base->revision + 1);
+	}
 	scalar(&l, "mode");
 	scalar(&l, "monitor");
+	if (in->base)
+		emit_thresholds(&l, &in->base->thresholds);
 	scalar(&l, "vnfs");
 	seq_start(&l, false);
 	for (i = 0; i < in->n_vnfs; i++)
@@ -344,6 +395,12 @@ int policy_propose(const struct policy_learn_input *in, char **yaml,
 	if (n) {
 		scalar(&l, "pairs");
 		emit_pairs(&l, fl, n);
+	}
+	if (in->base) {
+		emit_prefixes(&l, "blocklist", in->base->block,
+			      in->base->n_block);
+		emit_prefixes(&l, "allowlist", in->base->allow,
+			      in->base->n_allow);
 	}
 	map_end(&l);
 	ev(&l, &e, yaml_document_end_event_initialize(&e, 1));

@@ -256,7 +256,13 @@ struct policy_observed_flow {
 };
 
 struct policy_learn_input {
-	const char *name;		/* policy name */
+	const char *name;		/* policy name, unless @base has one */
+	/*
+	 * The policy running while it learnt, or NULL: the proposal keeps its
+	 * name, global thresholds, block and allow lists, and is its next
+	 * revision, so a review shows only what was learnt.
+	 */
+	const struct policy_compiled *base;
 	uint32_t duration_s;		/* observation period */
 	uint32_t headroom_pct;		/* e.g. 200: baseline is 2x peak */
 	const struct policy_vnf *vnfs;	/* name, type, netns, ifaces, addrs */

@@ -351,6 +351,50 @@ TEST(learn_proposal_is_a_valid_policy)
 	policy_free(p);
 }
 
+/* Learnt under a running policy: its next revision, its settings kept. */
+TEST(learn_proposal_continues_the_running_policy)
+{
+	static const char running[] =
+		"version: 1\nname: core\nrevision: 7\nmode: learn\n"
+		"thresholds: {syn_flood_pps: 150, scan_ports: 20}\n"
+		"vnfs:\n  - {name: a, addresses: [10.0.0.1]}\n"
+		"  - {name: b, addresses: [10.0.0.2]}\n"
+		"blocklist: [198.51.100.0/24]\nallowlist: [10.78.0.0/30]\n";
+	struct policy_observed_flow flows[1];
+	struct policy_compiled *base = NULL, *p = NULL;
+	struct policy_diag d = { 0 };
+	struct policy_learn_input in = {
+		.name = "learned", .duration_s = 10, .headroom_pct = 200,
+		.flows = flows, .n_flows = 1,
+	};
+	uint32_t unmatched;
+	size_t len;
+	char *yaml;
+
+	ASSERT_EQ(0, policy_load_buf("running.yaml", running,
+				     sizeof(running) - 1, &base, &d));
+	in.base = base;
+	in.vnfs = base->vnfs;
+	in.n_vnfs = base->n_vnfs;
+	flow(&flows[0], "10.0.0.1", "10.0.0.2", POLICY_PROTO_TCP, 443, "", 10, 1000);
+	ASSERT_EQ(0, policy_propose(&in, &yaml, &len, &unmatched));
+	EXPECT_EQ(0, policy_load_buf("proposal.yaml", yaml, len, &p, &d));
+	policy_diag_print(&d, stderr);
+	policy_diag_free(&d);
+	free(yaml);
+	ASSERT_NE(NULL, p);
+	EXPECT_STREQ("core", p->name);
+	EXPECT_EQ(8, p->revision);
+	EXPECT_EQ(POLICY_MODE_MONITOR, p->mode);
+	EXPECT_EQ(150, p->thresholds.syn_flood_pps);
+	EXPECT_EQ(20, p->thresholds.scan_ports);
+	EXPECT_EQ(1, p->n_block);
+	EXPECT_EQ(1, p->n_allow);
+	EXPECT_NE(NULL, find_rule(p, "a", "b", POLICY_PROTO_TCP, 443));
+	policy_free(p);
+	policy_free(base);
+}
+
 TEST(oversized_policy_refused)
 {
 	struct policy_compiled *p = (void *)1;

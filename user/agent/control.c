@@ -514,6 +514,7 @@ static json_object *learn_result(struct control *c, uint64_t from_ns,
 	struct policy_learn_input in = {
 		.name = "learned", .duration_s = duration_s ?: 1,
 		.headroom_pct = 200,
+		.base = c->ctx.ev->policy ? c->ctx.ev->policy->p : NULL,
 	};
 	struct vnfsec_flow_key key, next;
 	struct vnfsec_flow_state st;
