@@ -44,6 +44,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vnfsec_refused_budget);
+} refused_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VNFSEC_MAX_VNFS);
 	__type(key, __u32);
 	__type(value, struct vnfsec_vnf_stats);
@@ -181,6 +188,7 @@ struct decision {
 	__u8 sample;		/* enum vnfsec_sample_reason, 0: none */
 	__u8 mode;		/* config.mode */
 	__u8 is_new;		/* the packet created its flow */
+	__u8 refused;		/* new, refused by the pair rules, not stored */
 	__u8 detect;		/* the detectors are to look at it */
 	__u16 src_vnf;
 	__u16 dst_vnf;
@@ -1194,9 +1202,13 @@ static __always_inline int flow_classify(const struct pkt *p,
 	}
 
 	evaluate(p, cfg, now, d);
+	/* Not stored: an attacker cannot fill the table with refused flows. */
 	if (d->verdict == VNFSEC_VERDICT_DROP &&
-	    cfg->mode == VNFSEC_MODE_PROTECT)
+	    cfg->mode == VNFSEC_MODE_PROTECT) {
+		/* Blocked sources are known already; pair refusals are news. */
+		d->refused = d->cause == VNFSEC_CAUSE_PAIR_POLICY;
 		return 0;
+	}
 
 	new_st.first_seen_ns = now;
 	new_st.last_seen_ns = now;
@@ -1219,6 +1231,32 @@ static __always_inline int flow_classify(const struct pkt *p,
 	}
 	count_add(VNFSEC_CNT_FLOW_INSERT_FAIL, 1);
 	return 0;
+}
+
+/*
+ * A refused new flow is still told to the agent, which judges floods,
+ * scans and violations from new-flow records; a budget per CPU and window
+ * keeps a flood of refused packets from flooding the ring as well, and
+ * what goes over it is counted.
+ */
+static __always_inline int refused_report_allowed(__u64 now)
+{
+	struct vnfsec_refused_budget *b;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&refused_budget, &zero);
+	if (!b)
+		return 0;
+	if (now - b->window_start_ns >= VNFSEC_REFUSED_WINDOW_NS) {
+		b->window_start_ns = now;
+		b->left = VNFSEC_REFUSED_REPORTS;
+	}
+	if (!b->left) {
+		count_add(VNFSEC_CNT_REFUSED_UNREPORTED, 1);
+		return 0;
+	}
+	b->left--;
+	return 1;
 }
 
 /* ---- the program ------------------------------------------------------- */
@@ -1267,6 +1305,8 @@ __noinline int vnfsec_handle(struct pkt *p, struct decision *d)
 		vs = bpf_map_lookup_elem(&vnf_stats, &vnf);
 		if (vs)
 			vs->new_flows++;
+		report_new_flow(p, d, d->now);
+	} else if (d->refused && refused_report_allowed(d->now)) {
 		report_new_flow(p, d, d->now);
 	}
 

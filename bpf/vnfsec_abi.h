@@ -43,6 +43,22 @@
 #define VNFSEC_PROG_TC_LO	"vnfsec_lo"	/* TC, lo in a VNF netns */
 
 #define VNFSEC_FLOW_TABLE_ENTRIES	65536
+/*
+ * New flows the pair rules refuse in protect mode are not stored but
+ * reported as new-flow records (verdict DROP, cause PAIR_POLICY), at most
+ * this many per CPU and window ("refused_unreported" counts the rest).
+ */
+#define VNFSEC_REFUSED_REPORTS		1024
+#define VNFSEC_REFUSED_WINDOW_NS	100000000ULL	/* 100 ms */
+
+/* "refused_budget" (PERCPU_ARRAY, one entry): the reports left this window. */
+struct vnfsec_refused_budget {
+	__u64 window_start_ns;
+	__u32 left;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct vnfsec_refused_budget) == 16,
+	       "vnfsec_refused_budget size");
 #define VNFSEC_BLOCKLIST_V4_ENTRIES	16384
 #define VNFSEC_BLOCKLIST_V6_ENTRIES	16384
 #define VNFSEC_ALLOWLIST_ENTRIES	4096
@@ -117,6 +133,7 @@ enum vnfsec_counter {
 	VNFSEC_CNT_VERDICT_EVAL,	/* verdict (re)computed from policy */
 	VNFSEC_CNT_MIRROR,		/* copies sent to config.mirror_ifindex */
 	VNFSEC_CNT_MIRROR_FAIL,		/* mirror requested, clone failed */
+	VNFSEC_CNT_REFUSED_UNREPORTED,	/* refused new flows over the budget */
 	VNFSEC_CNT_MAX,
 };
 
@@ -134,7 +151,7 @@ enum vnfsec_counter {
 	"trunc_gtpu", "bad_gtpu", "bad_inner", "sample",		\
 	"detector_event", "ringbuf_full_flow", "ringbuf_full_event",	\
 	"ringbuf_full_sample", "verdict_eval",	\
-	"mirror", "mirror_fail",					\
+	"mirror", "mirror_fail", "refused_unreported",			\
 }
 
 /* TCP flag bits as in the TCP header's 13th byte. */

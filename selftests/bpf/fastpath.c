@@ -1935,6 +1935,53 @@ TEST_F(fastpath, pair_default_deny_drops_pairs_without_rule)
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
 }
 
+/* Refused, not stored, but the agent hears of it: it judges floods. */
+TEST_F(fastpath, pair_refused_new_flow_reported_not_stored)
+{
+	struct vnfsec_config cfg = { .pair_default = 1 };
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len = build_frame(frame, &tcp_syn);
+	union record *r;
+
+	set_config(_metadata, self, &cfg);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(0, flow_count(self));
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	r = record_of(self, VNFSEC_REC_NEW_FLOW);
+	ASSERT_NE(NULL, r);
+	EXPECT_EQ(VNFSEC_VERDICT_DROP, r->flow.verdict);
+	EXPECT_EQ(VNFSEC_CAUSE_PAIR_POLICY, r->flow.cause);
+}
+
+/* A flood the pair rules refuse must not flood the ring too. */
+TEST_F(fastpath, refused_reports_bounded_and_counted)
+{
+	struct vnfsec_config cfg = { .pair_default = 1 };
+	struct frame_buf fb;
+	__u8 buf[MAX_FRAME] = {};
+	__u32 len = build_frame(fb.data, &tcp_syn);
+	struct xdp_md ctx = {
+		.data_end = len, .ingress_ifindex = self->ifindex,
+	};
+	/* One run of many repeats: one CPU, well inside one window. */
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = buf, .data_size_in = len,
+		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		.repeat = VNFSEC_REFUSED_REPORTS + 100,
+	);
+
+	memcpy(buf, fb.data, len);
+	set_config(_metadata, self, &cfg);
+	ASSERT_EQ(0, bpf_prog_test_run_opts(
+		bpf_program__fd(self->skel->progs.vnfsec_xdp), &opts));
+	EXPECT_EQ(XDP_DROP, opts.retval);
+	EXPECT_EQ(VNFSEC_REFUSED_REPORTS, consume_records(_metadata, self));
+	EXPECT_EQ(100, counter(_metadata, self,
+			       VNFSEC_CNT_REFUSED_UNREPORTED));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_RINGBUF_FULL_FLOW));
+}
+
 TEST_F(fastpath, blocklist_v6_drops_source)
 {
 	struct frame_buf fb;
@@ -2718,6 +2765,8 @@ TEST_F_TIMEOUT(bpftool_load, loadall_pins_programs_and_every_map, 600)
 		  sizeof(struct vnfsec_det_key), sizeof(struct vnfsec_det_rate),
 		  VNFSEC_DETECTOR_ENTRIES },
 		{ "events", BPF_MAP_TYPE_RINGBUF, 0, 0, VNFSEC_EVENTS_BYTES },
+		{ "refused_budget", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+		  sizeof(struct vnfsec_refused_budget), 1 },
 	};
 	static const struct {
 		const char *name;
