@@ -1,5 +1,6 @@
 # selftests/agent: unit tests (cmocka) of the agent's parts.
-AGENT_TESTS := $(O)/tests/agent/test_spool $(O)/tests/agent/test_heuristics
+AGENT_TESTS := $(O)/tests/agent/test_spool $(O)/tests/agent/test_heuristics \
+	$(O)/tests/agent/test_actions
 
 $(O)/tests/agent/%: selftests/agent/%.c $(AGENT_LIB) $(POLICY_LIB) \
 		$(O)/lib/libvnfsec.a

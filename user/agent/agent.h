@@ -6,7 +6,8 @@
  *   heuristics.c  local threat assessment (SYN flood)
  *   uplink.c      the TLS tunnel to the security server
  *   spool.c       assessments on disk until the server acknowledges them
- *   enforce.c     corrective actions written into the fast path's maps
+ *   enforce.c     source blocks written into the fast path's maps
+ *   actions.c     the server's corrective actions of every type
  *   control.c     the control socket vnfsecctl talks to
  *   scan.c        scan detection (fast and slow)
  *   posture.c     which VNFs run here: namespaces, interfaces, processes
@@ -75,6 +76,7 @@ struct agent_config {
 	const char *action_key;		/* server's public key: signed only */
 	const char *action_issuer;	/* who signs; default server_name */
 	unsigned int spool_max_mb;
+	const char *mirror_iface;	/* mirror_flow target, NULL: none */
 };
 
 /* The fast path as the agent holds it, loaded by itself or by bpftool. */
@@ -142,11 +144,14 @@ bool syn_flood_feed(struct syn_flood *sf,
 
 struct uplink;
 struct enforcer;
+struct actions;
 
 struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 			  struct enforcer *enf, SSL_CTX *tls,
 			  const char *agent_id);
 void uplink_free(struct uplink *u);
+/* Carry out the server's actions of every type with @a (actions.h). */
+void uplink_set_actions(struct uplink *u, struct actions *a);
 /* Queue an assessment for the server (assigns its id). */
 int uplink_submit(struct uplink *u, struct assessment *a);
 /* Socket readiness for the uplink's fd. */

@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "user/agent/apply.h"
+#include "user/agent/actions.h"
 #include "user/agent/control.h"
 #include "user/agent/fastpath_policy.h"
 #include "user/common/clock.h"
@@ -299,6 +300,19 @@ static void add_block(void *ctx, const struct block_info *b)
 	json_object_object_add(o, "origin", json_object_new_string(
 		b->reason == VNFSEC_BLOCK_OPERATOR ? "operator" :
 		b->reason == VNFSEC_BLOCK_LOCAL ? "agent" : "server"));
+	json_object_array_add(ctx, o);
+}
+
+static void add_action(void *ctx, const struct action_info *i)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type", json_object_new_string(i->type));
+	json_object_object_add(o, "target", json_object_new_string(i->target));
+	json_object_object_add(o, "seq", json_object_new_uint64(i->seq));
+	json_object_object_add(o, "expires_in_s",
+			       json_object_new_int64(i->expires_in_s));
+	json_object_object_add(o, "origin", json_object_new_string("server"));
 	json_object_array_add(ctx, o);
 }
 
@@ -661,6 +675,8 @@ static json_object *dispatch(struct control *c, struct client *cl,
 		json_object *arr = json_object_new_array();
 
 		enforcer_foreach(c->ctx.enf, add_block, arr);
+		if (c->ctx.actions)
+			actions_foreach(c->ctx.actions, add_action, arr);
 		return arr;
 	}
 	if (!strcmp(cmd, "block") || !strcmp(cmd, "unblock")) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
+#include "user/agent/actions.h"
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
 #include "user/agent/control.h"
@@ -21,6 +22,7 @@
 #include "user/agent/rates.h"
 #include "user/agent/scan.h"
 #include "user/agent/shm.h"
+#include "user/common/clock.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
 
@@ -71,6 +73,8 @@ static void usage(FILE *out)
 "  --action-key FILE     the server's public key (PEM): carry out only\n"
 "                        actions it signed for this agent\n"
 "  --action-issuer NAME  the signer they must name (--server-name)\n"
+"  --mirror-iface IF     deep-inspection port: mirror_flow actions copy\n"
+"                        their flows there (TC egress programs)\n"
 "  --verbose\n");
 }
 
@@ -107,6 +111,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "action-key", required_argument, NULL, 'A' },
 		{ "action-issuer", required_argument, NULL, 'U' },
 		{ "spool-max-mb", required_argument, NULL, 'M' },
+		{ "mirror-iface", required_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -211,6 +216,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 'Y': cfg->policy_path = optarg; break;
 		case 'A': cfg->action_key = optarg; break;
 		case 'U': cfg->action_issuer = optarg; break;
+		case 'I': cfg->mirror_iface = optarg; break;
 		case 'R':
 			if (parse_uint_opt(optarg, 0, 86400, &cfg->protect_ttl_s,
 					   "--protect-ttl"))
@@ -265,6 +271,7 @@ struct agent_rt {
 	struct sensor *sensor;
 	struct event_ctx *ev;
 	struct enforcer *enf;
+	struct actions *actions;
 	struct control *control;
 	struct ring_buffer *rb;
 	int epfd;
@@ -302,6 +309,7 @@ static int run(struct agent_rt *rt)
 				if (read(rt->tick_fd, &ticks, sizeof(ticks)) <= 0)
 					break;
 				enforcer_tick(rt->enf);
+				actions_tick(rt->actions, clock_mono_ns());
 				/* Samples do not wake us: collect them here. */
 				ring_buffer__consume(rt->rb);
 				uplink_tick(rt->ev->uplink, rt->sensor);
@@ -364,6 +372,7 @@ int main(int argc, char **argv)
 	struct sensor sensor = { .prog_fd = -1 };
 	char agent_id[WIRE_AGENT_ID_MAX + 1];
 	struct enforcer *enf = NULL;
+	struct actions *actions = NULL;
 	struct ring_buffer *rb = NULL;
 	struct control *control = NULL;
 	struct posture *posture = NULL;
@@ -397,6 +406,7 @@ int main(int argc, char **argv)
 	sig_fd = evloop_signalfd();
 	tick_fd = evloop_tick(1);
 	enf = enforcer_new(&sensor);
+	actions = actions_new(&sensor, enf, &ev);
 	ev.syn_flood = syn_flood_new(cfg.syn_threshold, cfg.window_ms);
 	ev.scan_fast = scan_new(&(struct scan_config){
 		.window_ns = cfg.window_ms * 1000000ULL,
@@ -407,7 +417,8 @@ int main(int argc, char **argv)
 			.horizontal = cfg.slow_scan_hosts,
 			.vertical = cfg.slow_scan_ports });
 	rb = ring_buffer__new(sensor.events_fd, events_handle, &ev, NULL);
-	if (epfd < 0 || sig_fd < 0 || tick_fd < 0 || !enf || !ev.syn_flood ||
+	if (epfd < 0 || sig_fd < 0 || tick_fd < 0 || !enf || !actions ||
+	    !ev.syn_flood ||
 	    !ev.scan_fast || (cfg.slow_scan_window_s && !ev.scan_slow) ||
 	    !rb) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
@@ -437,9 +448,14 @@ int main(int argc, char **argv)
 		if (ret)
 			goto out;
 	}
+	ret = actions_set_mirror(&sensor, cfg.mirror_iface);
+	if (ret)
+		goto out;
+	ret = -ENOMEM;
 	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id);
 	if (!ev.uplink)
 		goto out;
+	uplink_set_actions(ev.uplink, actions);
 	if (evloop_add(epfd, ring_buffer__epoll_fd(rb),
 		       (epoll_data_t){ .u32 = AGENT_EV_RINGBUF }) ||
 	    evloop_add(epfd, tick_fd,
@@ -452,7 +468,7 @@ int main(int argc, char **argv)
 	}
 	ret = control_open(cfg.control_path, epfd, &(struct control_ctx){
 		.cfg = &cfg, .sensor = &sensor, .enf = enf,
-		.uplink = ev.uplink, .agent_id = agent_id,
+		.actions = actions, .uplink = ev.uplink, .agent_id = agent_id,
 		.posture = posture, .ev = &ev }, &control);
 	if (ret)
 		goto out;
@@ -463,7 +479,7 @@ int main(int argc, char **argv)
 		 cfg.control_path);
 	ret = run(&(struct agent_rt){
 		.cfg = &cfg, .posture = posture, .sensor = &sensor, .ev = &ev,
-		.enf = enf,
+		.enf = enf, .actions = actions,
 		.control = control, .rb = rb, .epfd = epfd,
 		.tick_fd = tick_fd });
 out:
@@ -476,6 +492,7 @@ out:
 	syn_flood_free(ev.syn_flood);
 	scan_free(ev.scan_fast);
 	scan_free(ev.scan_slow);
+	actions_free(actions);
 	enforcer_free(enf);
 	if (sensor_up)
 		sensor_close(&sensor, &cfg);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "user/agent/actions.h"
 #include "user/agent/agent.h"
 #include "user/agent/spool.h"
 #include "user/common/clock.h"
@@ -36,6 +37,7 @@ struct uplink {
 	const struct agent_config *cfg;
 	int epoll_fd;
 	struct enforcer *enf;
+	struct actions *actions;	/* every type; NULL: blocks only */
 	SSL_CTX *tls;
 	char agent_id[WIRE_AGENT_ID_MAX + 1];
 	struct sockaddr_storage addr;
@@ -228,13 +230,26 @@ static int on_action(struct uplink *u, const Vnfsec__Action *act)
 	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
 	uint32_t addr;
 
-	memcpy(&addr, act->src_addr.data, sizeof(addr));
 	r.seq = act->seq;
-	r.status = enforcer_block(u->enf, addr, act->prefix_len, act->ttl_s,
-				  act->seq, VNFSEC_BLOCK_SERVER_ACTION);
+	if (u->actions) {
+		r.status = actions_apply(u->actions, act);
+	} else if (act->type == VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE &&
+		   act->src_addr.len == 4) {
+		memcpy(&addr, act->src_addr.data, sizeof(addr));
+		r.status = enforcer_block(u->enf, addr, act->prefix_len,
+					  act->ttl_s, act->seq,
+					  VNFSEC_BLOCK_SERVER_ACTION);
+	} else {
+		r.status = -EOPNOTSUPP;
+	}
 	f.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
 	f.action_result = &r;
 	return send_frame(u, &f);
+}
+
+void uplink_set_actions(struct uplink *u, struct actions *a)
+{
+	u->actions = a;
 }
 
 /* Written whole and renamed: a restart must not reopen the replay window. */
