@@ -429,9 +429,12 @@ static int quarantine(struct actions *a, const Vnfsec__Action *act,
 		return 0;
 	}
 	track(a, &want);
-	log_info("actions: VNF %s quarantined %s%u s (action %llu)", act->vnf,
-		 act->ttl_s ? "for " : "until lifted, ", act->ttl_s,
-		 (unsigned long long)act->seq);
+	if (act->ttl_s)
+		log_info("actions: VNF %s quarantined for %u s (action %llu)",
+			 act->vnf, act->ttl_s, (unsigned long long)act->seq);
+	else
+		log_info("actions: VNF %s quarantined until lifted (action %llu)",
+			 act->vnf, (unsigned long long)act->seq);
 	return 0;
 }
 
@@ -494,9 +497,12 @@ static int block_v6(struct actions *a, const Vnfsec__Action *act,
 		return err;
 	}
 	track(a, &want);
-	log_info("actions: blocked source %s %s%u s (action %llu)", buf,
-		 act->ttl_s ? "for " : "until lifted, ", act->ttl_s,
-		 (unsigned long long)act->seq);
+	if (act->ttl_s)
+		log_info("actions: blocked source %s for %u s (action %llu)",
+			 buf, act->ttl_s, (unsigned long long)act->seq);
+	else
+		log_info("actions: blocked source %s until lifted (action %llu)",
+			 buf, (unsigned long long)act->seq);
 	return fastpath_bump_generation(a->sensor);
 }
 
@@ -555,7 +561,31 @@ int actions_apply(struct actions *a, const Vnfsec__Action *act)
 	}
 }
 
-static void lift(struct actions *a, struct tracked *t)
+/*
+ * One flow action covers several places; say once that it ended. @said
+ * holds the (seq, bit) pairs this tick has logged already.
+ */
+struct said {
+	uint64_t seq[16];
+	uint32_t bit[16];
+	unsigned int n;
+};
+
+static bool said_before(struct said *said, const struct tracked *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < said->n; i++)
+		if (said->seq[i] == t->seq && said->bit[i] == t->bit)
+			return true;
+	if (said->n < 16) {
+		said->seq[said->n] = t->seq;
+		said->bit[said->n++] = t->bit;
+	}
+	return false;
+}
+
+static void lift(struct actions *a, struct tracked *t, struct said *said)
 {
 	struct tracked gone = *t;
 	char buf[128];
@@ -582,6 +612,8 @@ static void lift(struct actions *a, struct tracked *t)
 		prefix6_str(&gone.key.v6, buf, sizeof(buf));
 		break;
 	}
+	if (!ret && said_before(said, &gone))
+		return;
 	if (ret)
 		log_warn("actions: cannot lift expired %s of %s: %s (the fast path ignores it anyway)",
 			 gone.kind == TRACK_OVERRIDE ? bit_name(gone.bit) :
@@ -597,6 +629,7 @@ static void lift(struct actions *a, struct tracked *t)
 void actions_tick(struct actions *a, uint64_t now_ns)
 {
 	unsigned int i = 0, lifted = 0;
+	struct said said = {};
 
 	while (i < a->nr) {
 		struct tracked *t = &a->t[i];
@@ -605,7 +638,7 @@ void actions_tick(struct actions *a, uint64_t now_ns)
 			i++;
 			continue;
 		}
-		lift(a, t);	/* moves the last entry here: look again */
+		lift(a, t, &said);	/* moves the last entry here: look again */
 		lifted++;
 	}
 	if (lifted)
