@@ -15,6 +15,7 @@
  *   apply.c       the operator's policy: thresholds, mode, blocks, names
  *   fastpath_policy.c  the policy in the fast path's maps
  *   shm.c         shared memory and cache, through the kernel module
+ *   l7.c          application protocols of sampled packets (nDPI)
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -77,6 +78,7 @@ struct agent_config {
 	const char *action_issuer;	/* who signs; default server_name */
 	unsigned int spool_max_mb;
 	const char *mirror_iface;	/* mirror_flow target, NULL: none */
+	int sample_every;		/* -1: leave the fast path's as is */
 };
 
 /* The fast path as the agent holds it, loaded by itself or by bpftool. */
@@ -112,6 +114,9 @@ struct sensor {
 
 int sensor_open(struct sensor *s, const struct agent_config *cfg);
 void sensor_close(struct sensor *s, const struct agent_config *cfg);
+/* config.sample_every: 1 packet in @every is sampled (0: off). */
+int sensor_set_sampling(const struct sensor *s, unsigned int every);
+unsigned int sensor_sampling(const struct sensor *s);
 /* Sum a per-CPU counter over all CPUs. */
 int sensor_counter(const struct sensor *s, enum vnfsec_counter c,
 		   uint64_t *out);
@@ -130,6 +135,7 @@ struct assessment {
 	char local_action[48];		/* what the agent did itself, if any */
 	char process[32];		/* "PID COMM" behind it, if known */
 	char vnf_src[32], vnf_dst[32];	/* from the policy, "" if unknown */
+	char l7[64];			/* "expected X, detected Y" */
 };
 
 struct syn_flood;
@@ -192,6 +198,7 @@ struct scan_detector;
 struct agent_policy;
 struct shm_monitor;
 struct posture;
+struct l7;
 struct event_ctx {
 	struct syn_flood *syn_flood;
 	struct scan_detector *scan_fast;
@@ -203,12 +210,14 @@ struct event_ctx {
 	struct shm_monitor *shm;	/* NULL: no kernel module */
 	const struct sensor *sensor;
 	const struct posture *posture;
+	struct l7 *l7;			/* nDPI on samples */
 	unsigned int protect_ttl_s;	/* effective: option or policy mode */
 	/* Told of every assessment sent (the control socket's alerts). */
 	void (*on_assessment)(void *ctx, const struct assessment *a);
 	void *on_assessment_ctx;
 	uint64_t records;
 	uint64_t bad_records;
+	uint64_t samples_judged;	/* by the application-protocol check */
 };
 int events_handle(void *ctx, void *data, size_t len);
 /* Protect (if on), send, and show on the control socket. */

@@ -281,6 +281,10 @@ static json_object *cmd_status(struct control *c)
 	json_object_object_add(o, "policy", policy_json(c));
 	json_object_object_add(o, "protect_ttl_s",
 			       json_object_new_int(c->ctx.ev->protect_ttl_s));
+	json_object_object_add(o, "records",
+			       json_object_new_uint64(c->ctx.ev->records));
+	json_object_object_add(o, "samples_judged",
+			       json_object_new_uint64(c->ctx.ev->samples_judged));
 	return o;
 }
 

@@ -18,6 +18,7 @@
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
 #include "user/agent/control.h"
+#include "user/agent/l7.h"
 #include "user/agent/posture.h"
 #include "user/agent/rates.h"
 #include "user/agent/scan.h"
@@ -73,6 +74,9 @@ static void usage(FILE *out)
 "  --action-key FILE     the server's public key (PEM): carry out only\n"
 "                        actions it signed for this agent\n"
 "  --action-issuer NAME  the signer they must name (--server-name)\n"
+"  --sample-every N      the fast path samples 1 packet in N for the\n"
+"                        application-protocol check (0: off; default:\n"
+"                        as the fast path has it)\n"
 "  --mirror-iface IF     deep-inspection port: mirror_flow actions copy\n"
 "                        their flows there (TC egress programs)\n"
 "  --verbose\n");
@@ -112,6 +116,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "action-issuer", required_argument, NULL, 'U' },
 		{ "spool-max-mb", required_argument, NULL, 'M' },
 		{ "mirror-iface", required_argument, NULL, 'I' },
+		{ "sample-every", required_argument, NULL, 'e' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -217,6 +222,15 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 'A': cfg->action_key = optarg; break;
 		case 'U': cfg->action_issuer = optarg; break;
 		case 'I': cfg->mirror_iface = optarg; break;
+		case 'e': {
+			unsigned int n;
+
+			if (parse_uint_opt(optarg, 0, 1U << 30, &n,
+					   "--sample-every"))
+				return -EINVAL;
+			cfg->sample_every = n;
+			break;
+		}
 		case 'R':
 			if (parse_uint_opt(optarg, 0, 86400, &cfg->protect_ttl_s,
 					   "--protect-ttl"))
@@ -367,6 +381,7 @@ int main(int argc, char **argv)
 		.spool_max_mb = 16,
 		.control_path = "/run/vnfsec/agent.sock",
 		.netns_dir = "/run/netns",
+		.sample_every = -1,
 	};
 	struct event_ctx ev = { .cfg = &cfg };
 	struct sensor sensor = { .prog_fd = -1 };
@@ -407,6 +422,7 @@ int main(int argc, char **argv)
 	tick_fd = evloop_tick(1);
 	enf = enforcer_new(&sensor);
 	actions = actions_new(&sensor, enf, &ev);
+	ev.l7 = l7_new();
 	ev.syn_flood = syn_flood_new(cfg.syn_threshold, cfg.window_ms);
 	ev.scan_fast = scan_new(&(struct scan_config){
 		.window_ns = cfg.window_ms * 1000000ULL,
@@ -418,6 +434,7 @@ int main(int argc, char **argv)
 			.vertical = cfg.slow_scan_ports });
 	rb = ring_buffer__new(sensor.events_fd, events_handle, &ev, NULL);
 	if (epfd < 0 || sig_fd < 0 || tick_fd < 0 || !enf || !actions ||
+	    !ev.l7 ||
 	    !ev.syn_flood ||
 	    !ev.scan_fast || (cfg.slow_scan_window_s && !ev.scan_slow) ||
 	    !rb) {
@@ -439,6 +456,11 @@ int main(int argc, char **argv)
 	ev.sensor = &sensor;
 	ev.enf = enf;
 	ev.protect_ttl_s = cfg.protect_ttl_s;
+	ret = actions_set_mirror(&sensor, cfg.mirror_iface);
+	if (!ret && cfg.sample_every >= 0)
+		ret = sensor_set_sampling(&sensor, cfg.sample_every);
+	if (ret)
+		goto out;
 	if (cfg.policy_path) {
 		struct policy_diag diag = {};
 
@@ -448,9 +470,6 @@ int main(int argc, char **argv)
 		if (ret)
 			goto out;
 	}
-	ret = actions_set_mirror(&sensor, cfg.mirror_iface);
-	if (ret)
-		goto out;
 	ret = -ENOMEM;
 	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id);
 	if (!ev.uplink)
@@ -493,6 +512,7 @@ out:
 	scan_free(ev.scan_fast);
 	scan_free(ev.scan_slow);
 	actions_free(actions);
+	l7_free(ev.l7);
 	enforcer_free(enf);
 	if (sensor_up)
 		sensor_close(&sensor, &cfg);

@@ -682,3 +682,33 @@ int sensor_counter(const struct sensor *s, enum vnfsec_counter c,
 	free(vals);
 	return ret;
 }
+
+int sensor_set_sampling(const struct sensor *s, unsigned int every)
+{
+	struct vnfsec_config cfg;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(s->config_fd, &zero, &cfg))
+		return -errno;
+	cfg.sample_every = every;
+	if (bpf_map_update_elem(s->config_fd, &zero, &cfg, BPF_ANY)) {
+		int err = -errno;
+
+		log_err("cannot write sample_every into the fast path's config: %s",
+			strerror(-err));
+		return err;
+	}
+	if (every)
+		log_info("fast path samples 1 packet in %u (application-protocol checks)",
+			 every);
+	return 0;
+}
+
+unsigned int sensor_sampling(const struct sensor *s)
+{
+	struct vnfsec_config cfg;
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(s->config_fd, &zero, &cfg) ? 0 :
+	       cfg.sample_every;
+}

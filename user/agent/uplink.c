@@ -121,9 +121,10 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 			   size_t cap, size_t *len)
 {
 	Vnfsec__Assessment m = VNFSEC__ASSESSMENT__INIT;
-	Vnfsec__Evidence ev[2] = { VNFSEC__EVIDENCE__INIT,
+	Vnfsec__Evidence ev[3] = { VNFSEC__EVIDENCE__INIT,
+				   VNFSEC__EVIDENCE__INIT,
 				   VNFSEC__EVIDENCE__INIT };
-	Vnfsec__Evidence *evs[2];
+	Vnfsec__Evidence *evs[3];
 
 	m.id = a->id;
 	m.time_unix_ms = a->time_unix_ms;
@@ -151,6 +152,12 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 	if (a->process[0]) {
 		ev[m.n_evidence].name = "process";
 		ev[m.n_evidence].text = (char *)a->process;
+		evs[m.n_evidence] = &ev[m.n_evidence];
+		m.n_evidence++;
+	}
+	if (a->l7[0]) {
+		ev[m.n_evidence].name = "l7";
+		ev[m.n_evidence].text = (char *)a->l7;
 		evs[m.n_evidence] = &ev[m.n_evidence];
 		m.n_evidence++;
 	}
