@@ -292,13 +292,12 @@ struct agent_rt {
 	int tick_fd;
 };
 
-static int run(struct agent_rt *rt)
+static int loop(struct agent_rt *rt)
 {
 	struct epoll_event evs[16];
 	uint64_t lost = 0;
 
 	sensor_counter(rt->sensor, VNFSEC_CNT_RINGBUF_FULL, &lost);
-	rates_init(&rt->rates);
 	for (;;) {
 		int n = epoll_wait(rt->epfd, evs, 16, -1);
 
@@ -362,6 +361,16 @@ static int run(struct agent_rt *rt)
 			}
 		}
 	}
+}
+
+static int run(struct agent_rt *rt)
+{
+	int ret;
+
+	rates_init(&rt->rates);
+	ret = loop(rt);
+	rates_free(&rt->rates);
+	return ret;
 }
 
 int main(int argc, char **argv)
