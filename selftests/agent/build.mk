@@ -10,3 +10,14 @@ $(O)/tests/agent/%: selftests/agent/%.c $(AGENT_LIB) $(POLICY_LIB) \
 		$(shell pkg-config --libs cmocka)
 
 TESTS += $(AGENT_TESTS)
+
+# vnfsec-agent-bench: the agent's ring-buffer handler under load (make
+# bench, tools/bench-loop); built with the binaries, not a test.
+AGENT_BENCH := $(O)/bin/vnfsec-agent-bench
+$(O)/selftests/agent/bench_events.o: $(BPF_SKEL) $(PROTO_GEN)
+$(AGENT_BENCH): $(O)/selftests/agent/bench_events.o $(AGENT_LIB) \
+		$(POLICY_LIB) $(O)/lib/libvnfsec.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LDLIBS) $(AGENT_LDLIBS) $(LDLIBS)
+
+BINS += $(AGENT_BENCH)
