@@ -16,6 +16,8 @@
  *   fastpath_policy.c  the policy in the fast path's maps
  *   shm.c         shared memory and cache, through the kernel module
  *   l7.c          application protocols of sampled packets (nDPI)
+ *   join.c        posture joined with policy: new VNF ports enforced
+ *   pairvol.c     volume per VNF pair against a learned baseline
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -38,6 +40,7 @@ enum agent_event_source {
 	AGENT_EV_SIGNAL,
 	AGENT_EV_POSTURE,
 	AGENT_EV_KMOD,
+	AGENT_EV_LINK,		/* rtnetlink: ports came or went */
 };
 
 /* How XDP is attached: agent_config.xdp_attach. */
@@ -105,6 +108,7 @@ struct sensor {
 	int events_fd;
 	bool adopted;
 	int ifindex[AGENT_MAX_IFACES];
+	char port[AGENT_MAX_IFACES][16];	/* each slot's interface name */
 	unsigned int nr_attached;
 	bool tc_egress[AGENT_MAX_IFACES];	/* TC egress attached too */
 	void *libxdp_prog[AGENT_MAX_IFACES];	/* via libxdp's dispatcher */
@@ -114,6 +118,13 @@ struct sensor {
 
 int sensor_open(struct sensor *s, const struct agent_config *cfg);
 void sensor_close(struct sensor *s, const struct agent_config *cfg);
+/*
+ * A port comes with its VNF, or comes back with a new ifindex when its
+ * VNF restarts: attach the fast path to @name now. Returns 1 when it
+ * attached, 0 when it already was (or @name does not exist), or -errno.
+ */
+int sensor_follow_port(struct sensor *s, const struct agent_config *cfg,
+		       const char *name);
 /* config.sample_every: 1 packet in @every is sampled (0: off). */
 int sensor_set_sampling(const struct sensor *s, unsigned int every);
 unsigned int sensor_sampling(const struct sensor *s);
@@ -136,6 +147,7 @@ struct assessment {
 	char process[32];		/* "PID COMM" behind it, if known */
 	char vnf_src[32], vnf_dst[32];	/* from the policy, "" if unknown */
 	char l7[64];			/* "expected X, detected Y" */
+	char posture[224];		/* a VNF came or went */
 };
 
 struct syn_flood;

@@ -18,6 +18,7 @@
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
 #include "user/agent/control.h"
+#include "user/agent/join.h"
 #include "user/agent/l7.h"
 #include "user/agent/posture.h"
 #include "user/agent/rates.h"
@@ -279,6 +280,7 @@ static void report_losses(const struct sensor *s, uint64_t *last)
 struct agent_rt {
 	const struct agent_config *cfg;
 	struct posture *posture;
+	struct join *join;
 	bool rescan;			/* a namespace came or went */
 	unsigned int ticks;
 	struct rates rates;
@@ -342,6 +344,9 @@ static int loop(struct agent_rt *rt)
 			case AGENT_EV_KMOD:
 				shm_read_events(rt->ev->shm, rt->ev);
 				break;
+			case AGENT_EV_LINK:
+				join_links(rt->join);
+				break;
 			case AGENT_EV_POSTURE:
 				if (posture_changed(rt->posture)) {
 					posture_scan(rt->posture);
@@ -400,7 +405,8 @@ int main(int argc, char **argv)
 	struct ring_buffer *rb = NULL;
 	struct control *control = NULL;
 	struct posture *posture = NULL;
-	int posture_fd = -1, kmod_fd = -1;
+	struct join *join = NULL;
+	int posture_fd = -1, kmod_fd = -1, link_fd = -1;
 	int epfd = -1, sig_fd = -1, tick_fd = -1, verbose = 0, ret;
 	bool sensor_up = false;
 	SSL_CTX *tls = NULL;
@@ -455,6 +461,11 @@ int main(int argc, char **argv)
 		ret = evloop_add(epfd, posture_fd,
 				 (epoll_data_t){ .u32 = AGENT_EV_POSTURE });
 	if (!ret)
+		ret = join_open(&sensor, &cfg, &ev, &join, &link_fd);
+	if (!ret)
+		ret = evloop_add(epfd, link_fd,
+				 (epoll_data_t){ .u32 = AGENT_EV_LINK });
+	if (!ret)
 		ret = shm_open_monitor(&ev.shm, &kmod_fd);
 	if (!ret && kmod_fd >= 0)
 		ret = evloop_add(epfd, kmod_fd,
@@ -462,6 +473,7 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	ev.posture = posture;
+	posture_set_notify(posture, join_posture, join);
 	ev.sensor = &sensor;
 	ev.enf = enf;
 	ev.protect_ttl_s = cfg.protect_ttl_s;
@@ -478,6 +490,8 @@ int main(int argc, char **argv)
 		policy_diag_free(&diag);
 		if (ret)
 			goto out;
+		/* Ports the policy names besides --iface, there already. */
+		join_ports(join);
 	}
 	ret = -ENOMEM;
 	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id);
@@ -506,13 +520,15 @@ int main(int argc, char **argv)
 		 agent_id, cfg.nr_ifaces, cfg.syn_threshold, cfg.window_ms,
 		 cfg.control_path);
 	ret = run(&(struct agent_rt){
-		.cfg = &cfg, .posture = posture, .sensor = &sensor, .ev = &ev,
+		.cfg = &cfg, .posture = posture, .join = join,
+		.sensor = &sensor, .ev = &ev,
 		.enf = enf, .actions = actions,
 		.control = control, .rb = rb, .epfd = epfd,
 		.tick_fd = tick_fd });
 out:
 	control_close(control);
 	posture_close(posture);
+	join_close(join);
 	uplink_free(ev.uplink);
 	ring_buffer__free(rb);
 	agent_policy_free(&ev);

@@ -23,7 +23,18 @@ struct posture {
 	int inotify_fd;
 	unsigned int nr;
 	struct vnf_posture vnfs[POSTURE_VNFS_MAX];
+	void (*notify)(void *ctx, const struct vnf_posture *v, bool appeared);
+	void *notify_ctx;
 };
+
+void posture_set_notify(struct posture *p,
+			void (*fn)(void *ctx, const struct vnf_posture *v,
+				   bool appeared),
+			void *ctx)
+{
+	p->notify = fn;
+	p->notify_ctx = ctx;
+}
 
 static unsigned char prefix_len(const struct sockaddr *mask)
 {
@@ -201,14 +212,22 @@ int posture_scan(struct posture *p)
 		close(self_fd);
 	read_pids(p);
 
-	for (i = 0; i < p->nr; i++)
-		if (!find(old, old_nr, p->vnfs[i].name))
-			log_info("posture: VNF %s appeared (%u interfaces, %u processes)",
-				 p->vnfs[i].name, p->vnfs[i].nr_ifaces,
-				 p->vnfs[i].nr_pids);
-	for (i = 0; i < old_nr; i++)
-		if (!find(p->vnfs, p->nr, old[i].name))
-			log_info("posture: VNF %s is gone", old[i].name);
+	for (i = 0; i < p->nr; i++) {
+		if (find(old, old_nr, p->vnfs[i].name))
+			continue;
+		log_info("posture: VNF %s appeared (%u interfaces, %u processes)",
+			 p->vnfs[i].name, p->vnfs[i].nr_ifaces,
+			 p->vnfs[i].nr_pids);
+		if (p->notify)
+			p->notify(p->notify_ctx, &p->vnfs[i], true);
+	}
+	for (i = 0; i < old_nr; i++) {
+		if (find(p->vnfs, p->nr, old[i].name))
+			continue;
+		log_info("posture: VNF %s is gone", old[i].name);
+		if (p->notify)
+			p->notify(p->notify_ctx, &old[i], false);
+	}
 	free(old);
 	return 0;
 }

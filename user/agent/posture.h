@@ -45,6 +45,12 @@ int posture_scan(struct posture *p);
 /* Drain inotify; returns true when a namespace came or went. */
 bool posture_changed(struct posture *p);
 
+/* Be told of each VNF that appears or is gone, after each scan. */
+void posture_set_notify(struct posture *p,
+			void (*fn)(void *ctx, const struct vnf_posture *v,
+				   bool appeared),
+			void *ctx);
+
 unsigned int posture_count(const struct posture *p);
 const struct vnf_posture *posture_get(const struct posture *p,
 				      unsigned int i);
