@@ -216,7 +216,11 @@ static void check_app_protocol(struct event_ctx *ev,
 	}
 	a.dport = dport;
 	a.count = 1;
-	a.src_count = 1;
+	/*
+	 * No src_count: protect mode blocks a flood's or scan's source; a
+	 * VNF speaking the wrong protocol is the server's to judge, not a
+	 * reason to cut the VNF off here.
+	 */
 	snprintf(a.l7, sizeof(a.l7), "expected %s, detected %s", r->l7,
 		 detected);
 	snprintf(a.vnf_src, sizeof(a.vnf_src), "%s", p->vnfs[s].name);
