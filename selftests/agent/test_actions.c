@@ -361,6 +361,44 @@ static void block_and_unblock_v4_and_v6(void **state)
 	assert_int_not_equal(0, bpf_map_lookup_elem(w->s.blocklist_v6_fd, &k6, &v));
 }
 
+static void restarted_agent_takes_over_and_lifts_on_time(void **state)
+{
+	struct world *w = *state;
+	uint8_t sb[16], db[16], a6[16];
+	Vnfsec__FlowTuple t = tuple("10.77.0.100", "10.77.0.1", sb, db);
+	Vnfsec__Action drop = action(20, VNFSEC__ACTION_TYPE__ACTION_DROP_FLOW, 5);
+	Vnfsec__Action mir = action(21, VNFSEC__ACTION_TYPE__ACTION_MIRROR_FLOW, 0);
+	Vnfsec__Action b6 = action(22, VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE, 5);
+
+	assert_int_equal(0, actions_set_mirror(&w->s, "lo"));
+	drop.flow = mir.flow = &t;
+	inet_pton(AF_INET6, "2001:db8::66", a6);
+	b6.src_addr.data = a6;
+	b6.src_addr.len = 16;
+	b6.prefix_len = 128;
+	assert_int_equal(0, actions_apply(w->a, &drop));
+	assert_int_equal(0, actions_apply(w->a, &mir));
+	assert_int_equal(0, actions_apply(w->a, &b6));
+	assert_int_equal(7, actions_count(w->a));	/* 3 places x 2 + 1 */
+
+	/* The agent restarts: a new one adopts the same maps. */
+	actions_free(w->a);
+	w->a = actions_new(&w->s, w->enf, &w->ev);
+	assert_non_null(w->a);
+	assert_int_equal(7, actions_count(w->a));
+	/*
+	 * The IPv6 block goes on its time. The flow entry holds one expiry
+	 * for its two reasons, the later ("until lifted", the mirror's):
+	 * after a restart the drop is not known apart and lasts as long.
+	 */
+	actions_tick(w->a, clock_mono_ns() + 6 * S);
+	assert_int_equal(6, actions_count(w->a));
+	assert_int_equal(3, map_entries(w->s.flow_override_fd,
+					sizeof(struct vnfsec_flow_key)));
+	assert_int_equal(0, map_entries(w->s.blocklist_v6_fd,
+					sizeof(struct vnfsec_lpm_v6_key)));
+}
+
 static void rate_limit_refused_not_misapplied(void **state)
 {
 	struct world *w = *state;
@@ -407,6 +445,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(mirror_without_port_is_refused_then_works, setup, teardown),
 		cmocka_unit_test_setup_teardown(quarantine_by_name_with_expiry_and_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(block_and_unblock_v4_and_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(restarted_agent_takes_over_and_lifts_on_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(rate_limit_refused_not_misapplied, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_actions_rejected_by_the_wire, setup, teardown),
 	};

@@ -47,6 +47,60 @@ struct actions {
 	unsigned int nr;
 };
 
+/*
+ * An adopted fast path keeps the flow actions and IPv6 blocks the agent
+ * before us wrote: take them over, so they are listed and lifted on time
+ * (IPv4 blocks are the enforcer's to take over). A flow entry's reasons
+ * come back with the entry's one expiry; quarantines are left to the
+ * fast path's own expiry (the entry holds no VNF name to track it by).
+ */
+static void take_over(struct actions *a)
+{
+	struct vnfsec_flow_key fk, fnext;
+	struct vnfsec_lpm_v6_key bk, bnext;
+	struct vnfsec_flow_override o;
+	struct vnfsec_block_entry b;
+	unsigned int bit, n = 0;
+	void *prev = NULL;
+
+	while (a->nr < ACTIONS_TRACKED_MAX - 3 &&
+	       !bpf_map_get_next_key(a->sensor->flow_override_fd, prev,
+				     &fnext)) {
+		fk = fnext;
+		prev = &fk;
+		if (bpf_map_lookup_elem(a->sensor->flow_override_fd, &fk, &o))
+			continue;
+		for (bit = VNFSEC_OVERRIDE_DROP; bit <= VNFSEC_OVERRIDE_MIRROR;
+		     bit <<= 1) {
+			if (!(o.actions & bit))
+				continue;
+			a->t[a->nr++] = (struct tracked){
+				.kind = TRACK_OVERRIDE, .bit = bit,
+				.expires_ns = o.expires_ns, .key.flow = fk,
+			};
+			n++;
+		}
+	}
+	prev = NULL;
+	while (a->nr < ACTIONS_TRACKED_MAX &&
+	       !bpf_map_get_next_key(a->sensor->blocklist_v6_fd, prev,
+				     &bnext)) {
+		bk = bnext;
+		prev = &bk;
+		if (bpf_map_lookup_elem(a->sensor->blocklist_v6_fd, &bk, &b) ||
+		    b.reason != VNFSEC_BLOCK_SERVER_ACTION)
+			continue;
+		a->t[a->nr++] = (struct tracked){
+			.kind = TRACK_BLOCK_V6, .expires_ns = b.expires_ns,
+			.key.v6 = bk,
+		};
+		n++;
+	}
+	if (n)
+		log_info("actions: took over %u flow actions and IPv6 blocks already in the fast path",
+			 n);
+}
+
 struct actions *actions_new(const struct sensor *s, struct enforcer *enf,
 			    const struct event_ctx *ev)
 {
@@ -62,6 +116,7 @@ struct actions *actions_new(const struct sensor *s, struct enforcer *enf,
 	a->sensor = s;
 	a->enf = enf;
 	a->ev = ev;
+	take_over(a);
 	return a;
 }
 
