@@ -492,8 +492,8 @@ static struct policy_vnf *learn_vnfs(struct control *c, uint32_t *n)
 {
 	const struct agent_policy *ap = c->ctx.ev->policy;
 	const struct posture *po = c->ctx.posture;
+	unsigned int i, j, k, linked = 0, nr;
 	struct policy_vnf *v;
-	unsigned int i, j, k;
 
 	*n = ap ? ap->p->n_vnfs : posture_count(po);
 	v = calloc(*n ? *n : 1, sizeof(*v));
@@ -502,14 +502,25 @@ static struct policy_vnf *learn_vnfs(struct control *c, uint32_t *n)
 			memcpy(v, ap->p->vnfs, *n * sizeof(*v));
 		return v;
 	}
-	for (i = 0; i < *n; i++) {
+	/*
+	 * The namespaces linked to our ports are this switch's VNFs; others
+	 * (another switch's, a tool's) may reuse their addresses. Without
+	 * any linked, every namespace is a candidate.
+	 */
+	for (i = 0; i < *n; i++)
+		linked += posture_get(po, i)->linked;
+	nr = *n;
+	*n = 0;
+	for (i = 0; i < nr; i++) {
 		const struct vnf_posture *vp = posture_get(po, i);
 
-		snprintf(v[i].name, sizeof(v[i].name), "%.31s", vp->name);
-		snprintf(v[i].netns, sizeof(v[i].netns), "%s", vp->name);
+		if (linked && !vp->linked)
+			continue;
+		snprintf(v[*n].name, sizeof(v[*n].name), "%.31s", vp->name);
+		snprintf(v[*n].netns, sizeof(v[*n].netns), "%s", vp->name);
 		for (j = 0; j < vp->nr_ifaces; j++)
 			for (k = 0; k < vp->ifaces[j].nr_addrs &&
-				    v[i].n_addrs < POLICY_MAX_ADDRS; k++) {
+				    v[*n].n_addrs < POLICY_MAX_ADDRS; k++) {
 				uint32_t a;
 				char buf[INET6_ADDRSTRLEN + 8], *slash;
 
@@ -519,8 +530,9 @@ static struct policy_vnf *learn_vnfs(struct control *c, uint32_t *n)
 				if (slash)
 					*slash = '\0';
 				if (inet_pton(AF_INET, buf, &a) == 1)
-					host_prefix(a, &v[i].addrs[v[i].n_addrs++]);
+					host_prefix(a, &v[*n].addrs[v[*n].n_addrs++]);
 			}
+		(*n)++;
 	}
 	return v;
 }

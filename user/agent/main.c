@@ -337,6 +337,9 @@ static int loop(struct agent_rt *rt)
 				 * later, and every 10 s for processes.
 				 */
 				if (rt->rescan || ++rt->ticks % 10 == 0) {
+					posture_set_ports(rt->posture,
+							  rt->sensor->ifindex,
+							  rt->sensor->nr_attached);
 					posture_scan(rt->posture);
 					rt->rescan = false;
 				}
@@ -473,6 +476,9 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	ev.posture = posture;
+	/* Again, now that it can tell the VNFs linked to our ports. */
+	posture_set_ports(posture, sensor.ifindex, sensor.nr_attached);
+	posture_scan(posture);
 	posture_set_notify(posture, join_posture, join);
 	ev.sensor = &sensor;
 	ev.enf = enf;
