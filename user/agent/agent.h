@@ -148,6 +148,7 @@ struct assessment {
 	char vnf_src[32], vnf_dst[32];	/* from the policy, "" if unknown */
 	char l7[64];			/* "expected X, detected Y" */
 	char posture[224];		/* a VNF came or went */
+	char sample_sha256[65];		/* of the packet sample judged */
 };
 
 struct syn_flood;

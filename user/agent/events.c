@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <string.h>
+#include <openssl/sha.h>
 
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
@@ -157,6 +158,18 @@ static void check_detector(struct event_ctx *ev,
 	events_submit(ev, &a, k->ifindex);
 }
 
+/* The evidence that names the very bytes judged, without shipping them. */
+static void sample_hash(const struct vnfsec_sample_record *smp, char *hex)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned int i;
+
+	SHA256(smp->data, smp->cap_len < sizeof(smp->data) ? smp->cap_len :
+	       sizeof(smp->data), md);
+	for (i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
 /*
  * A sampled packet of a VNF pair whose policy rule names the application
  * protocol it carries: nDPI says whether it is that (l7.h). Replies are
@@ -223,6 +236,7 @@ static void check_app_protocol(struct event_ctx *ev,
 	 */
 	snprintf(a.l7, sizeof(a.l7), "expected %s, detected %s", r->l7,
 		 detected);
+	sample_hash(smp, a.sample_sha256);
 	snprintf(a.vnf_src, sizeof(a.vnf_src), "%s", p->vnfs[s].name);
 	snprintf(a.vnf_dst, sizeof(a.vnf_dst), "%s", p->vnfs[d].name);
 	inet_ntop(af, &k->saddr, src, sizeof(src));

@@ -121,11 +121,12 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 			   size_t cap, size_t *len)
 {
 	Vnfsec__Assessment m = VNFSEC__ASSESSMENT__INIT;
-	Vnfsec__Evidence ev[4] = { VNFSEC__EVIDENCE__INIT,
+	Vnfsec__Evidence ev[5] = { VNFSEC__EVIDENCE__INIT,
+				   VNFSEC__EVIDENCE__INIT,
 				   VNFSEC__EVIDENCE__INIT,
 				   VNFSEC__EVIDENCE__INIT,
 				   VNFSEC__EVIDENCE__INIT };
-	Vnfsec__Evidence *evs[4];
+	Vnfsec__Evidence *evs[5];
 
 	m.id = a->id;
 	m.time_unix_ms = a->time_unix_ms;
@@ -159,6 +160,12 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 	if (a->l7[0]) {
 		ev[m.n_evidence].name = "l7";
 		ev[m.n_evidence].text = (char *)a->l7;
+		evs[m.n_evidence] = &ev[m.n_evidence];
+		m.n_evidence++;
+	}
+	if (a->sample_sha256[0]) {
+		ev[m.n_evidence].name = "sample_sha256";
+		ev[m.n_evidence].text = (char *)a->sample_sha256;
 		evs[m.n_evidence] = &ev[m.n_evidence];
 		m.n_evidence++;
 	}
