@@ -13,6 +13,7 @@
 
 #include "user/agent/agent.h"
 #include "user/agent/baseline.h"
+#include "user/agent/pairvol.h"
 #include "user/agent/scan.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
@@ -247,6 +248,101 @@ static void baseline_quiet_during_warmup_and_under_floor(void **state)
 	assert_true(baseline_anomalous(&b, 500));
 }
 
+
+struct seen_anomalies {
+	unsigned int n;
+	struct pair_anomaly last;
+};
+
+static void note_anomaly(void *ctx, const struct pair_anomaly *a)
+{
+	struct seen_anomalies *s = ctx;
+
+	s->n++;
+	s->last = *a;
+}
+
+/*
+ * One second of a pair: its flows, each holding what it carried so far.
+ * sgw (1) -> pgw (2) moves ~100 kB/s over two flows, pgw -> billing (3)
+ * ~200 kB/s over one; @extra goes to sgw -> pgw on a third flow.
+ */
+static unsigned int second(struct pairvol *t, unsigned int s,
+			   uint64_t extra_total, struct seen_anomalies *seen)
+{
+	/* A little noise so the baseline has a spread. */
+	uint64_t jitter = (s * 7919) % 5000;
+
+	pairvol_begin(t);
+	pairvol_add(t, 1, 2, s * 60000ULL + jitter);
+	pairvol_add(t, 1, 2, s * 40000ULL);
+	pairvol_add(t, 2, 3, s * 200000ULL + jitter);
+	pairvol_add(t, 0, 2, s * 9000000ULL);	/* unknown VNF: ignored */
+	if (extra_total)
+		pairvol_add(t, 1, 2, extra_total);
+	return pairvol_end(t, note_anomaly, seen);
+}
+
+static void pair_volume_learns_then_flags_one_pair(void **state)
+{
+	static struct pairvol t;
+	struct seen_anomalies seen = {};
+	uint64_t extra = 0;
+	unsigned int s;
+
+	(void)state;
+	pairvol_init(&t, 1.0 / 60, 4.0, 64 << 10, 30);
+	for (s = 1; s <= 60; s++)
+		assert_int_equal(0, second(&t, s, 0, &seen));
+	assert_int_equal(2, t.nr);
+	/* sgw -> pgw starts moving 2 MB/s more: the pair, and only it. */
+	for (; s <= 65; s++) {
+		extra += 2000000;
+		second(&t, s, extra, &seen);
+	}
+	assert_int_equal(1, seen.n);		/* one report per episode */
+	assert_int_equal(1, seen.last.src_vnf);
+	assert_int_equal(2, seen.last.dst_vnf);
+	assert_true(seen.last.bytes > 2000000);
+	assert_true(seen.last.mean > 90000 && seen.last.mean < 110000);
+	assert_true(seen.last.threshold < 2000000);
+}
+
+static void pair_volume_quiet_in_warmup_on_steady_and_eviction(void **state)
+{
+	static struct pairvol t;
+	struct seen_anomalies seen = {};
+	unsigned int s;
+
+	(void)state;
+	pairvol_init(&t, 1.0 / 60, 4.0, 64 << 10, 30);
+	/* A burst in the warm-up is learned, not reported. */
+	for (s = 1; s <= 10; s++)
+		second(&t, s, s == 5 ? 5000000 : 0, &seen);
+	for (; s <= 120; s++)
+		second(&t, s, 0, &seen);
+	assert_int_equal(0, seen.n);
+	/*
+	 * The LRU evicts sgw -> pgw's big flow: its sum shrinks; that
+	 * second says nothing, and the next is judged from the new sum.
+	 */
+	pairvol_begin(&t);
+	pairvol_add(&t, 1, 2, 40000ULL * s);
+	pairvol_add(&t, 2, 3, 200000ULL * s);
+	assert_int_equal(0, pairvol_end(&t, note_anomaly, &seen));
+	s++;
+	pairvol_begin(&t);
+	pairvol_add(&t, 1, 2, 40000ULL * s);
+	pairvol_add(&t, 2, 3, 200000ULL * s);
+	assert_int_equal(0, pairvol_end(&t, note_anomaly, &seen));
+	/* A pair whose flows are all gone is forgotten. */
+	pairvol_begin(&t);
+	pairvol_add(&t, 2, 3, 200000ULL * s);
+	pairvol_end(&t, note_anomaly, &seen);
+	assert_int_equal(1, t.nr);
+	assert_int_equal(0, seen.n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +355,8 @@ int main(void)
 		cmocka_unit_test(client_talking_to_few_services_is_no_scan),
 		cmocka_unit_test(baseline_learns_then_flags_a_spike),
 		cmocka_unit_test(baseline_quiet_during_warmup_and_under_floor),
+		cmocka_unit_test(pair_volume_learns_then_flags_one_pair),
+		cmocka_unit_test(pair_volume_quiet_in_warmup_on_steady_and_eviction),
 	};
 
 	log_init("test_heuristics", LOG_CRIT);

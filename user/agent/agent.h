@@ -6,7 +6,8 @@
  *   heuristics.c  local threat assessment (SYN flood)
  *   uplink.c      the TLS tunnel to the security server
  *   spool.c       assessments on disk until the server acknowledges them
- *   enforce.c     corrective actions written into the fast path's maps
+ *   enforce.c     source blocks written into the fast path's maps
+ *   actions.c     the server's corrective actions of every type
  *   control.c     the control socket vnfsecctl talks to
  *   scan.c        scan detection (fast and slow)
  *   posture.c     which VNFs run here: namespaces, interfaces, processes
@@ -14,6 +15,9 @@
  *   apply.c       the operator's policy: thresholds, mode, blocks, names
  *   fastpath_policy.c  the policy in the fast path's maps
  *   shm.c         shared memory and cache, through the kernel module
+ *   l7.c          application protocols of sampled packets (nDPI)
+ *   join.c        posture joined with policy: new VNF ports enforced
+ *   pairvol.c     volume per VNF pair against a learned baseline
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -36,6 +40,7 @@ enum agent_event_source {
 	AGENT_EV_SIGNAL,
 	AGENT_EV_POSTURE,
 	AGENT_EV_KMOD,
+	AGENT_EV_LINK,		/* rtnetlink: ports came or went */
 };
 
 /* How XDP is attached: agent_config.xdp_attach. */
@@ -75,6 +80,8 @@ struct agent_config {
 	const char *action_key;		/* server's public key: signed only */
 	const char *action_issuer;	/* who signs; default server_name */
 	unsigned int spool_max_mb;
+	const char *mirror_iface;	/* mirror_flow target, NULL: none */
+	int sample_every;		/* -1: leave the fast path's as is */
 };
 
 /* The fast path as the agent holds it, loaded by itself or by bpftool. */
@@ -101,6 +108,7 @@ struct sensor {
 	int events_fd;
 	bool adopted;
 	int ifindex[AGENT_MAX_IFACES];
+	char port[AGENT_MAX_IFACES][16];	/* each slot's interface name */
 	unsigned int nr_attached;
 	bool tc_egress[AGENT_MAX_IFACES];	/* TC egress attached too */
 	void *libxdp_prog[AGENT_MAX_IFACES];	/* via libxdp's dispatcher */
@@ -110,6 +118,16 @@ struct sensor {
 
 int sensor_open(struct sensor *s, const struct agent_config *cfg);
 void sensor_close(struct sensor *s, const struct agent_config *cfg);
+/*
+ * A port comes with its VNF, or comes back with a new ifindex when its
+ * VNF restarts: attach the fast path to @name now. Returns 1 when it
+ * attached, 0 when it already was (or @name does not exist), or -errno.
+ */
+int sensor_follow_port(struct sensor *s, const struct agent_config *cfg,
+		       const char *name);
+/* config.sample_every: 1 packet in @every is sampled (0: off). */
+int sensor_set_sampling(const struct sensor *s, unsigned int every);
+unsigned int sensor_sampling(const struct sensor *s);
 /* Sum a per-CPU counter over all CPUs. */
 int sensor_counter(const struct sensor *s, enum vnfsec_counter c,
 		   uint64_t *out);
@@ -128,6 +146,9 @@ struct assessment {
 	char local_action[48];		/* what the agent did itself, if any */
 	char process[32];		/* "PID COMM" behind it, if known */
 	char vnf_src[32], vnf_dst[32];	/* from the policy, "" if unknown */
+	char l7[64];			/* "expected X, detected Y" */
+	char posture[224];		/* a VNF came or went */
+	char sample_sha256[65];		/* of the packet sample judged */
 };
 
 struct syn_flood;
@@ -142,11 +163,14 @@ bool syn_flood_feed(struct syn_flood *sf,
 
 struct uplink;
 struct enforcer;
+struct actions;
 
 struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 			  struct enforcer *enf, SSL_CTX *tls,
 			  const char *agent_id);
 void uplink_free(struct uplink *u);
+/* Carry out the server's actions of every type with @a (actions.h). */
+void uplink_set_actions(struct uplink *u, struct actions *a);
 /* Queue an assessment for the server (assigns its id). */
 int uplink_submit(struct uplink *u, struct assessment *a);
 /* Socket readiness for the uplink's fd. */
@@ -187,6 +211,7 @@ struct scan_detector;
 struct agent_policy;
 struct shm_monitor;
 struct posture;
+struct l7;
 struct event_ctx {
 	struct syn_flood *syn_flood;
 	struct scan_detector *scan_fast;
@@ -198,12 +223,14 @@ struct event_ctx {
 	struct shm_monitor *shm;	/* NULL: no kernel module */
 	const struct sensor *sensor;
 	const struct posture *posture;
+	struct l7 *l7;			/* nDPI on samples */
 	unsigned int protect_ttl_s;	/* effective: option or policy mode */
 	/* Told of every assessment sent (the control socket's alerts). */
 	void (*on_assessment)(void *ctx, const struct assessment *a);
 	void *on_assessment_ctx;
 	uint64_t records;
 	uint64_t bad_records;
+	uint64_t samples_judged;	/* by the application-protocol check */
 };
 int events_handle(void *ctx, void *data, size_t len);
 /* Protect (if on), send, and show on the control socket. */

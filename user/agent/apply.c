@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "user/agent/apply.h"
+#include "user/agent/l7.h"
 #include "user/agent/fastpath_policy.h"
 #include "user/agent/scan.h"
 #include "user/agent/shm.h"
@@ -72,6 +73,30 @@ static void apply_thresholds(struct event_ctx *ev,
 		ev->protect_ttl_s = 0;
 }
 
+/*
+ * The L7 protocols the policy expects are checked on samples only: say
+ * so when there are none, and name those nDPI cannot tell.
+ */
+static void check_l7(const struct event_ctx *ev,
+		     const struct policy_compiled *p)
+{
+	unsigned int i, checkable = 0;
+
+	for (i = 0; i < p->n_rules; i++) {
+		const char *l7 = p->rules[i].l7;
+
+		if (l7_checkable(l7))
+			checkable++;
+		else if (l7[0] && strcmp(l7, "any"))
+			log_info("policy: %s -> %s expects %s, which nDPI cannot tell; not checked",
+				 p->vnfs[p->rules[i].src_vnf].name,
+				 p->vnfs[p->rules[i].dst_vnf].name, l7);
+	}
+	if (checkable && !sensor_sampling(ev->sensor))
+		log_warn("policy: %u rules expect an application protocol, but the fast path samples no packets: start the agent with --sample-every N to check them",
+			 checkable);
+}
+
 int agent_policy_apply(struct event_ctx *ev, const char *path,
 		       struct policy_diag *diag)
 {
@@ -95,6 +120,7 @@ int agent_policy_apply(struct event_ctx *ev, const char *path,
 		return ret;
 	}
 	ev->policy = ap;
+	check_l7(ev, p);
 	apply_thresholds(ev, p);
 	apply_blocks(ev, ap->p, p);
 	shm_watch_policy(ev->shm, p, ev->posture);

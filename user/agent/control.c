@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "user/agent/apply.h"
+#include "user/agent/actions.h"
 #include "user/agent/control.h"
 #include "user/agent/fastpath_policy.h"
 #include "user/common/clock.h"
@@ -280,6 +281,10 @@ static json_object *cmd_status(struct control *c)
 	json_object_object_add(o, "policy", policy_json(c));
 	json_object_object_add(o, "protect_ttl_s",
 			       json_object_new_int(c->ctx.ev->protect_ttl_s));
+	json_object_object_add(o, "records",
+			       json_object_new_uint64(c->ctx.ev->records));
+	json_object_object_add(o, "samples_judged",
+			       json_object_new_uint64(c->ctx.ev->samples_judged));
 	return o;
 }
 
@@ -299,6 +304,19 @@ static void add_block(void *ctx, const struct block_info *b)
 	json_object_object_add(o, "origin", json_object_new_string(
 		b->reason == VNFSEC_BLOCK_OPERATOR ? "operator" :
 		b->reason == VNFSEC_BLOCK_LOCAL ? "agent" : "server"));
+	json_object_array_add(ctx, o);
+}
+
+static void add_action(void *ctx, const struct action_info *i)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type", json_object_new_string(i->type));
+	json_object_object_add(o, "target", json_object_new_string(i->target));
+	json_object_object_add(o, "seq", json_object_new_uint64(i->seq));
+	json_object_object_add(o, "expires_in_s",
+			       json_object_new_int64(i->expires_in_s));
+	json_object_object_add(o, "origin", json_object_new_string("server"));
 	json_object_array_add(ctx, o);
 }
 
@@ -473,8 +491,8 @@ static struct policy_vnf *learn_vnfs(struct control *c, uint32_t *n)
 {
 	const struct agent_policy *ap = c->ctx.ev->policy;
 	const struct posture *po = c->ctx.posture;
+	unsigned int i, j, k, linked = 0, nr;
 	struct policy_vnf *v;
-	unsigned int i, j, k;
 
 	*n = ap ? ap->p->n_vnfs : posture_count(po);
 	v = calloc(*n ? *n : 1, sizeof(*v));
@@ -483,14 +501,25 @@ static struct policy_vnf *learn_vnfs(struct control *c, uint32_t *n)
 			memcpy(v, ap->p->vnfs, *n * sizeof(*v));
 		return v;
 	}
-	for (i = 0; i < *n; i++) {
+	/*
+	 * The namespaces linked to our ports are this switch's VNFs; others
+	 * (another switch's, a tool's) may reuse their addresses. Without
+	 * any linked, every namespace is a candidate.
+	 */
+	for (i = 0; i < *n; i++)
+		linked += posture_get(po, i)->linked;
+	nr = *n;
+	*n = 0;
+	for (i = 0; i < nr; i++) {
 		const struct vnf_posture *vp = posture_get(po, i);
 
-		snprintf(v[i].name, sizeof(v[i].name), "%.31s", vp->name);
-		snprintf(v[i].netns, sizeof(v[i].netns), "%s", vp->name);
+		if (linked && !vp->linked)
+			continue;
+		snprintf(v[*n].name, sizeof(v[*n].name), "%.31s", vp->name);
+		snprintf(v[*n].netns, sizeof(v[*n].netns), "%s", vp->name);
 		for (j = 0; j < vp->nr_ifaces; j++)
 			for (k = 0; k < vp->ifaces[j].nr_addrs &&
-				    v[i].n_addrs < POLICY_MAX_ADDRS; k++) {
+				    v[*n].n_addrs < POLICY_MAX_ADDRS; k++) {
 				uint32_t a;
 				char buf[INET6_ADDRSTRLEN + 8], *slash;
 
@@ -500,8 +529,9 @@ static struct policy_vnf *learn_vnfs(struct control *c, uint32_t *n)
 				if (slash)
 					*slash = '\0';
 				if (inet_pton(AF_INET, buf, &a) == 1)
-					host_prefix(a, &v[i].addrs[v[i].n_addrs++]);
+					host_prefix(a, &v[*n].addrs[v[*n].n_addrs++]);
 			}
+		(*n)++;
 	}
 	return v;
 }
@@ -661,6 +691,8 @@ static json_object *dispatch(struct control *c, struct client *cl,
 		json_object *arr = json_object_new_array();
 
 		enforcer_foreach(c->ctx.enf, add_block, arr);
+		if (c->ctx.actions)
+			actions_foreach(c->ctx.actions, add_action, arr);
 		return arr;
 	}
 	if (!strcmp(cmd, "block") || !strcmp(cmd, "unblock")) {

@@ -17,6 +17,7 @@ struct control_ctx {
 	const struct agent_config *cfg;
 	const struct sensor *sensor;
 	struct enforcer *enf;
+	struct actions *actions;	/* the server's other actions */
 	struct uplink *uplink;
 	const char *agent_id;
 	const struct posture *posture;

@@ -7,9 +7,11 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <string.h>
+#include <openssl/sha.h>
 
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
+#include "user/agent/l7.h"
 #include "user/agent/scan.h"
 #include "user/common/clock.h"
 #include "user/common/log.h"
@@ -42,7 +44,9 @@ void events_submit(struct event_ctx *ev, struct assessment *a,
 	protect(ev, a);
 	if (if_indextoname(ifindex, ifname))
 		snprintf(a->iface, sizeof(a->iface), "%s", ifname);
-	if (!uplink_submit(ev->uplink, a) && ev->on_assessment)
+	/* No uplink: a test or benchmark that only counts them. */
+	if ((!ev->uplink || !uplink_submit(ev->uplink, a)) &&
+	    ev->on_assessment)
 		ev->on_assessment(ev->on_assessment_ctx, a);
 }
 
@@ -154,6 +158,95 @@ static void check_detector(struct event_ctx *ev,
 	events_submit(ev, &a, k->ifindex);
 }
 
+/* The evidence that names the very bytes judged, without shipping them. */
+static void sample_hash(const struct vnfsec_sample_record *smp, char *hex)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned int i;
+
+	SHA256(smp->data, smp->cap_len < sizeof(smp->data) ? smp->cap_len :
+	       sizeof(smp->data), md);
+	for (i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/*
+ * A sampled packet of a VNF pair whose policy rule names the application
+ * protocol it carries: nDPI says whether it is that (l7.h). Replies are
+ * not judged (no rule names the client's port).
+ */
+static void check_app_protocol(struct event_ctx *ev,
+			       const struct vnfsec_sample_record *smp)
+{
+	const struct vnfsec_flow_key *k = &smp->key;
+	const struct policy_pair_rule *r;
+	const struct policy_compiled *p;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char detected[L7_NAME_MAX];
+	uint16_t dport = ntohs(k->dport);
+	struct assessment a;
+	int s, d, af, ret;
+
+	if (!ev->policy || !ev->l7 || k->encap != VNFSEC_ENCAP_NONE ||
+	    (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP))
+		return;
+	p = ev->policy->p;
+	af = k->family == VNFSEC_AF_INET6 ? AF_INET6 : AF_INET;
+	s = policy_vnf_of(p, af, &k->saddr);
+	d = policy_vnf_of(p, af, &k->daddr);
+	if (s < 0 || d < 0 || s == d)
+		return;
+	r = policy_match(p, s, d, k->proto, dport);
+	if (!r || !l7_checkable(r->l7))
+		return;
+	ret = l7_judge(ev->l7, r->l7, smp->data,
+		       smp->cap_len < sizeof(smp->data) ? smp->cap_len :
+		       sizeof(smp->data),
+		       smp->hdr.ts_ns / 1000000, detected, sizeof(detected));
+	ev->samples_judged++;
+	if (ret == L7_VIOLATION) {
+		char hex[2 * VNFSEC_SAMPLE_BYTES + 1];
+		unsigned int i;
+
+		for (i = 0; i < smp->cap_len && i < VNFSEC_SAMPLE_BYTES; i++)
+			snprintf(hex + 2 * i, 3, "%02x", smp->data[i]);
+		hex[2 * i] = 0;
+		log_debug("l7: sample of %u bytes (%u captured): %s",
+			  smp->pkt_len, smp->cap_len, hex);
+	}
+	if (ret != L7_VIOLATION ||
+	    !l7_first_in_a_while(ev->l7, (uint64_t)s << 40 | (uint64_t)d << 24 |
+				 (uint64_t)k->proto << 16 | dport,
+				 clock_mono_ns()))
+		return;
+	memset(&a, 0, sizeof(a));
+	a.time_unix_ms = clock_wall_ms();
+	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL;
+	a.severity = 6;
+	if (af == AF_INET) {
+		a.saddr = k->saddr.v4;
+		a.daddr = k->daddr.v4;
+	}
+	a.dport = dport;
+	a.count = 1;
+	/*
+	 * No src_count: protect mode blocks a flood's or scan's source; a
+	 * VNF speaking the wrong protocol is the server's to judge, not a
+	 * reason to cut the VNF off here.
+	 */
+	snprintf(a.l7, sizeof(a.l7), "expected %s, detected %s", r->l7,
+		 detected);
+	sample_hash(smp, a.sample_sha256);
+	snprintf(a.vnf_src, sizeof(a.vnf_src), "%s", p->vnfs[s].name);
+	snprintf(a.vnf_dst, sizeof(a.vnf_dst), "%s", p->vnfs[d].name);
+	inet_ntop(af, &k->saddr, src, sizeof(src));
+	inet_ntop(af, &k->daddr, dst, sizeof(dst));
+	log_warn("application protocol violation: %s -> %s %s port %u carries %s, the policy expects %s (%s -> %s)",
+		 p->vnfs[s].name, p->vnfs[d].name, policy_proto_name(k->proto),
+		 dport, detected, r->l7, src, dst);
+	events_submit(ev, &a, k->ifindex);
+}
+
 int events_handle(void *ctx, void *data, size_t len)
 {
 	const struct vnfsec_record_hdr *hdr = data;
@@ -172,6 +265,11 @@ int events_handle(void *ctx, void *data, size_t len)
 	if (hdr->type == VNFSEC_REC_DETECTOR &&
 	    len >= sizeof(struct vnfsec_detector_record)) {
 		check_detector(ev, data);
+		return 0;
+	}
+	if (hdr->type == VNFSEC_REC_SAMPLE &&
+	    len >= sizeof(struct vnfsec_sample_record)) {
+		check_app_protocol(ev, data);
 		return 0;
 	}
 	if (hdr->type != VNFSEC_REC_NEW_FLOW || len < sizeof(*rec))

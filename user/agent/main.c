@@ -14,13 +14,17 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
+#include "user/agent/actions.h"
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
 #include "user/agent/control.h"
+#include "user/agent/join.h"
+#include "user/agent/l7.h"
 #include "user/agent/posture.h"
 #include "user/agent/rates.h"
 #include "user/agent/scan.h"
 #include "user/agent/shm.h"
+#include "user/common/clock.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
 
@@ -71,6 +75,11 @@ static void usage(FILE *out)
 "  --action-key FILE     the server's public key (PEM): carry out only\n"
 "                        actions it signed for this agent\n"
 "  --action-issuer NAME  the signer they must name (--server-name)\n"
+"  --sample-every N      the fast path samples 1 packet in N for the\n"
+"                        application-protocol check (0: off; default:\n"
+"                        as the fast path has it)\n"
+"  --mirror-iface IF     deep-inspection port: mirror_flow actions copy\n"
+"                        their flows there (TC egress programs)\n"
 "  --verbose\n");
 }
 
@@ -107,6 +116,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "action-key", required_argument, NULL, 'A' },
 		{ "action-issuer", required_argument, NULL, 'U' },
 		{ "spool-max-mb", required_argument, NULL, 'M' },
+		{ "mirror-iface", required_argument, NULL, 'I' },
+		{ "sample-every", required_argument, NULL, 'e' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -211,6 +222,16 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 'Y': cfg->policy_path = optarg; break;
 		case 'A': cfg->action_key = optarg; break;
 		case 'U': cfg->action_issuer = optarg; break;
+		case 'I': cfg->mirror_iface = optarg; break;
+		case 'e': {
+			unsigned int n;
+
+			if (parse_uint_opt(optarg, 0, 1U << 30, &n,
+					   "--sample-every"))
+				return -EINVAL;
+			cfg->sample_every = n;
+			break;
+		}
 		case 'R':
 			if (parse_uint_opt(optarg, 0, 86400, &cfg->protect_ttl_s,
 					   "--protect-ttl"))
@@ -259,25 +280,26 @@ static void report_losses(const struct sensor *s, uint64_t *last)
 struct agent_rt {
 	const struct agent_config *cfg;
 	struct posture *posture;
+	struct join *join;
 	bool rescan;			/* a namespace came or went */
 	unsigned int ticks;
 	struct rates rates;
 	struct sensor *sensor;
 	struct event_ctx *ev;
 	struct enforcer *enf;
+	struct actions *actions;
 	struct control *control;
 	struct ring_buffer *rb;
 	int epfd;
 	int tick_fd;
 };
 
-static int run(struct agent_rt *rt)
+static int loop(struct agent_rt *rt)
 {
 	struct epoll_event evs[16];
 	uint64_t lost = 0;
 
 	sensor_counter(rt->sensor, VNFSEC_CNT_RINGBUF_FULL, &lost);
-	rates_init(&rt->rates);
 	for (;;) {
 		int n = epoll_wait(rt->epfd, evs, 16, -1);
 
@@ -302,6 +324,7 @@ static int run(struct agent_rt *rt)
 				if (read(rt->tick_fd, &ticks, sizeof(ticks)) <= 0)
 					break;
 				enforcer_tick(rt->enf);
+				actions_tick(rt->actions, clock_mono_ns());
 				/* Samples do not wake us: collect them here. */
 				ring_buffer__consume(rt->rb);
 				uplink_tick(rt->ev->uplink, rt->sensor);
@@ -314,12 +337,18 @@ static int run(struct agent_rt *rt)
 				 * later, and every 10 s for processes.
 				 */
 				if (rt->rescan || ++rt->ticks % 10 == 0) {
+					posture_set_ports(rt->posture,
+							  rt->sensor->ifindex,
+							  rt->sensor->nr_attached);
 					posture_scan(rt->posture);
 					rt->rescan = false;
 				}
 				break;
 			case AGENT_EV_KMOD:
 				shm_read_events(rt->ev->shm, rt->ev);
+				break;
+			case AGENT_EV_LINK:
+				join_links(rt->join);
 				break;
 			case AGENT_EV_POSTURE:
 				if (posture_changed(rt->posture)) {
@@ -342,6 +371,16 @@ static int run(struct agent_rt *rt)
 	}
 }
 
+static int run(struct agent_rt *rt)
+{
+	int ret;
+
+	rates_init(&rt->rates);
+	ret = loop(rt);
+	rates_free(&rt->rates);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct agent_config cfg = {
@@ -359,15 +398,18 @@ int main(int argc, char **argv)
 		.spool_max_mb = 16,
 		.control_path = "/run/vnfsec/agent.sock",
 		.netns_dir = "/run/netns",
+		.sample_every = -1,
 	};
 	struct event_ctx ev = { .cfg = &cfg };
 	struct sensor sensor = { .prog_fd = -1 };
 	char agent_id[WIRE_AGENT_ID_MAX + 1];
 	struct enforcer *enf = NULL;
+	struct actions *actions = NULL;
 	struct ring_buffer *rb = NULL;
 	struct control *control = NULL;
 	struct posture *posture = NULL;
-	int posture_fd = -1, kmod_fd = -1;
+	struct join *join = NULL;
+	int posture_fd = -1, kmod_fd = -1, link_fd = -1;
 	int epfd = -1, sig_fd = -1, tick_fd = -1, verbose = 0, ret;
 	bool sensor_up = false;
 	SSL_CTX *tls = NULL;
@@ -397,6 +439,8 @@ int main(int argc, char **argv)
 	sig_fd = evloop_signalfd();
 	tick_fd = evloop_tick(1);
 	enf = enforcer_new(&sensor);
+	actions = actions_new(&sensor, enf, &ev);
+	ev.l7 = l7_new();
 	ev.syn_flood = syn_flood_new(cfg.syn_threshold, cfg.window_ms);
 	ev.scan_fast = scan_new(&(struct scan_config){
 		.window_ns = cfg.window_ms * 1000000ULL,
@@ -407,7 +451,9 @@ int main(int argc, char **argv)
 			.horizontal = cfg.slow_scan_hosts,
 			.vertical = cfg.slow_scan_ports });
 	rb = ring_buffer__new(sensor.events_fd, events_handle, &ev, NULL);
-	if (epfd < 0 || sig_fd < 0 || tick_fd < 0 || !enf || !ev.syn_flood ||
+	if (epfd < 0 || sig_fd < 0 || tick_fd < 0 || !enf || !actions ||
+	    !ev.l7 ||
+	    !ev.syn_flood ||
 	    !ev.scan_fast || (cfg.slow_scan_window_s && !ev.scan_slow) ||
 	    !rb) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
@@ -418,6 +464,11 @@ int main(int argc, char **argv)
 		ret = evloop_add(epfd, posture_fd,
 				 (epoll_data_t){ .u32 = AGENT_EV_POSTURE });
 	if (!ret)
+		ret = join_open(&sensor, &cfg, &ev, &join, &link_fd);
+	if (!ret)
+		ret = evloop_add(epfd, link_fd,
+				 (epoll_data_t){ .u32 = AGENT_EV_LINK });
+	if (!ret)
 		ret = shm_open_monitor(&ev.shm, &kmod_fd);
 	if (!ret && kmod_fd >= 0)
 		ret = evloop_add(epfd, kmod_fd,
@@ -425,9 +476,18 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	ev.posture = posture;
+	/* Again, now that it can tell the VNFs linked to our ports. */
+	posture_set_ports(posture, sensor.ifindex, sensor.nr_attached);
+	posture_scan(posture);
+	posture_set_notify(posture, join_posture, join);
 	ev.sensor = &sensor;
 	ev.enf = enf;
 	ev.protect_ttl_s = cfg.protect_ttl_s;
+	ret = actions_set_mirror(&sensor, cfg.mirror_iface);
+	if (!ret && cfg.sample_every >= 0)
+		ret = sensor_set_sampling(&sensor, cfg.sample_every);
+	if (ret)
+		goto out;
 	if (cfg.policy_path) {
 		struct policy_diag diag = {};
 
@@ -436,10 +496,14 @@ int main(int argc, char **argv)
 		policy_diag_free(&diag);
 		if (ret)
 			goto out;
+		/* Ports the policy names besides --iface, there already. */
+		join_ports(join);
 	}
+	ret = -ENOMEM;
 	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id);
 	if (!ev.uplink)
 		goto out;
+	uplink_set_actions(ev.uplink, actions);
 	if (evloop_add(epfd, ring_buffer__epoll_fd(rb),
 		       (epoll_data_t){ .u32 = AGENT_EV_RINGBUF }) ||
 	    evloop_add(epfd, tick_fd,
@@ -452,7 +516,7 @@ int main(int argc, char **argv)
 	}
 	ret = control_open(cfg.control_path, epfd, &(struct control_ctx){
 		.cfg = &cfg, .sensor = &sensor, .enf = enf,
-		.uplink = ev.uplink, .agent_id = agent_id,
+		.actions = actions, .uplink = ev.uplink, .agent_id = agent_id,
 		.posture = posture, .ev = &ev }, &control);
 	if (ret)
 		goto out;
@@ -462,13 +526,15 @@ int main(int argc, char **argv)
 		 agent_id, cfg.nr_ifaces, cfg.syn_threshold, cfg.window_ms,
 		 cfg.control_path);
 	ret = run(&(struct agent_rt){
-		.cfg = &cfg, .posture = posture, .sensor = &sensor, .ev = &ev,
-		.enf = enf,
+		.cfg = &cfg, .posture = posture, .join = join,
+		.sensor = &sensor, .ev = &ev,
+		.enf = enf, .actions = actions,
 		.control = control, .rb = rb, .epfd = epfd,
 		.tick_fd = tick_fd });
 out:
 	control_close(control);
 	posture_close(posture);
+	join_close(join);
 	uplink_free(ev.uplink);
 	ring_buffer__free(rb);
 	agent_policy_free(&ev);
@@ -476,6 +542,8 @@ out:
 	syn_flood_free(ev.syn_flood);
 	scan_free(ev.scan_fast);
 	scan_free(ev.scan_slow);
+	actions_free(actions);
+	l7_free(ev.l7);
 	enforcer_free(enf);
 	if (sensor_up)
 		sensor_close(&sensor, &cfg);

@@ -15,15 +15,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "user/agent/nslink.h"
 #include "user/agent/posture.h"
 #include "user/common/log.h"
+
+#define POSTURE_PORTS_MAX	32
 
 struct posture {
 	char dir[PATH_MAX / 2];
 	int inotify_fd;
 	unsigned int nr;
 	struct vnf_posture vnfs[POSTURE_VNFS_MAX];
+	void (*notify)(void *ctx, const struct vnf_posture *v, bool appeared);
+	void *notify_ctx;
+	int ports[POSTURE_PORTS_MAX];
+	unsigned int nr_ports;
 };
+
+void posture_set_ports(struct posture *p, const int *ports, unsigned int nr)
+{
+	p->nr_ports = nr < POSTURE_PORTS_MAX ? nr : POSTURE_PORTS_MAX;
+	memcpy(p->ports, ports, p->nr_ports * sizeof(*ports));
+}
+
+void posture_set_notify(struct posture *p,
+			void (*fn)(void *ctx, const struct vnf_posture *v,
+				   bool appeared),
+			void *ctx)
+{
+	p->notify = fn;
+	p->notify_ctx = ctx;
+}
 
 static unsigned char prefix_len(const struct sockaddr *mask)
 {
@@ -60,7 +82,8 @@ static struct vnf_iface *iface_of(struct vnf_posture *v, const char *name)
 }
 
 /* Interfaces and addresses, read from inside the VNF's namespace. */
-static int read_ifaces(struct vnf_posture *v, int netns_fd, int self_fd)
+static int read_ifaces(struct vnf_posture *v, int netns_fd, int self_fd,
+		       const int *ports, unsigned int nr_ports)
 {
 	struct ifaddrs *ifa, *it;
 	int ret = 0;
@@ -69,6 +92,7 @@ static int read_ifaces(struct vnf_posture *v, int netns_fd, int self_fd)
 		return -errno;
 	if (getifaddrs(&ifa))
 		ret = -errno;
+	v->linked = nr_ports && nslink_peer_of(self_fd, ports, nr_ports);
 	/* Back home before anything else: all else runs in our netns. */
 	if (setns(self_fd, CLONE_NEWNET)) {
 		log_err("posture: cannot return to the agent's namespace: %s; exiting",
@@ -189,7 +213,7 @@ int posture_scan(struct posture *p)
 			continue;
 		memset(v, 0, sizeof(*v));
 		snprintf(v->name, sizeof(v->name), "%s", de->d_name);
-		if (!fstat(fd, &st) && !read_ifaces(v, fd, self_fd)) {
+		if (!fstat(fd, &st) && !read_ifaces(v, fd, self_fd, p->ports, p->nr_ports)) {
 			v->netns_ino = st.st_ino;
 			p->nr++;
 		}
@@ -201,14 +225,22 @@ int posture_scan(struct posture *p)
 		close(self_fd);
 	read_pids(p);
 
-	for (i = 0; i < p->nr; i++)
-		if (!find(old, old_nr, p->vnfs[i].name))
-			log_info("posture: VNF %s appeared (%u interfaces, %u processes)",
-				 p->vnfs[i].name, p->vnfs[i].nr_ifaces,
-				 p->vnfs[i].nr_pids);
-	for (i = 0; i < old_nr; i++)
-		if (!find(p->vnfs, p->nr, old[i].name))
-			log_info("posture: VNF %s is gone", old[i].name);
+	for (i = 0; i < p->nr; i++) {
+		if (find(old, old_nr, p->vnfs[i].name))
+			continue;
+		log_info("posture: VNF %s appeared (%u interfaces, %u processes)",
+			 p->vnfs[i].name, p->vnfs[i].nr_ifaces,
+			 p->vnfs[i].nr_pids);
+		if (p->notify)
+			p->notify(p->notify_ctx, &p->vnfs[i], true);
+	}
+	for (i = 0; i < old_nr; i++) {
+		if (find(p->vnfs, p->nr, old[i].name))
+			continue;
+		log_info("posture: VNF %s is gone", old[i].name);
+		if (p->notify)
+			p->notify(p->notify_ctx, &old[i], false);
+	}
 	free(old);
 	return 0;
 }

@@ -33,6 +33,7 @@ struct vnf_posture {
 	unsigned int nr_pids;			/* all of them */
 	pid_t pids[POSTURE_PIDS_MAX];		/* the first few */
 	char comms[POSTURE_PIDS_MAX][16];
+	bool linked;			/* a veth to one of the agent's ports */
 };
 
 struct posture;
@@ -44,6 +45,15 @@ void posture_close(struct posture *p);
 int posture_scan(struct posture *p);
 /* Drain inotify; returns true when a namespace came or went. */
 bool posture_changed(struct posture *p);
+
+/* The agent's ports (ifindexes), to tell its VNFs by (nslink.h). */
+void posture_set_ports(struct posture *p, const int *ports, unsigned int nr);
+
+/* Be told of each VNF that appears or is gone, after each scan. */
+void posture_set_notify(struct posture *p,
+			void (*fn)(void *ctx, const struct vnf_posture *v,
+				   bool appeared),
+			void *ctx);
 
 unsigned int posture_count(const struct posture *p);
 const struct vnf_posture *posture_get(const struct posture *p,

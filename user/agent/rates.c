@@ -3,8 +3,12 @@
 #include <math.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 
+#include "user/agent/apply.h"
 #include "user/agent/rates.h"
 #include "user/common/clock.h"
 #include "user/common/log.h"
@@ -16,6 +20,8 @@
 #define RATES_WARMUP	30
 #define DROPS_FLOOR	50.0		/* malformed packets per second */
 #define VOLUME_FLOOR	(1 << 20)	/* bytes per second */
+#define PAIR_FLOOR	(64 << 10)	/* bytes per second between two VNFs */
+#define BATCH		1024		/* flows per flow_table read */
 
 void rates_init(struct rates *r)
 {
@@ -27,6 +33,15 @@ void rates_init(struct rates *r)
 	for (i = 0; i < AGENT_MAX_IFACES; i++)
 		baseline_init(&r->volume[i], RATES_ALPHA, RATES_K,
 			      VOLUME_FLOOR, RATES_WARMUP);
+	pairvol_init(&r->pairs, RATES_ALPHA, RATES_K, PAIR_FLOOR,
+		     RATES_WARMUP);
+}
+
+void rates_free(struct rates *r)
+{
+	free(r->batch_keys);
+	free(r->batch_vals);
+	r->batch_keys = r->batch_vals = NULL;
 }
 
 int rates_malformed(const struct sensor *s, uint64_t *out)
@@ -126,9 +141,113 @@ static void check_volume(struct rates *r, const struct agent_config *cfg,
 	freeifaddrs(ifa);
 }
 
+/*
+ * A flow counts for its pair where it enters the switch (XDP ingress):
+ * with TC egress on too, the same packets have a second flow entry at the
+ * destination's port, which must not count twice.
+ */
+static void add_flow(struct rates *r, const struct vnfsec_flow_key *k,
+		     const struct vnfsec_flow_state *st)
+{
+	if (k->dir == VNFSEC_DIR_INGRESS)
+		pairvol_add(&r->pairs, st->src_vnf, st->dst_vnf, st->bytes);
+}
+
+static int read_flows_batch(struct rates *r, int fd)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 token[8];		/* opaque, at least a key's size */
+	bool first = true;
+	__u32 n, i;
+	int ret;
+
+	if (!r->batch_keys) {
+		r->batch_keys = calloc(BATCH, sizeof(struct vnfsec_flow_key));
+		r->batch_vals = calloc(BATCH, sizeof(struct vnfsec_flow_state));
+		if (!r->batch_keys || !r->batch_vals)
+			return -ENOMEM;
+	}
+	do {
+		n = BATCH;
+		ret = bpf_map_lookup_batch(fd, first ? NULL : token, token,
+					   r->batch_keys, r->batch_vals, &n,
+					   &opts);
+		if (ret && errno != ENOENT)
+			return -errno;
+		for (i = 0; i < n; i++)
+			add_flow(r, (struct vnfsec_flow_key *)r->batch_keys + i,
+				 (struct vnfsec_flow_state *)r->batch_vals + i);
+		first = false;
+	} while (!ret);
+	return 0;
+}
+
+static void read_flows_one_by_one(struct rates *r, int fd)
+{
+	struct vnfsec_flow_key key, next;
+	struct vnfsec_flow_state st;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &st))
+			add_flow(r, &key, &st);
+	}
+}
+
+static void pair_anomaly(void *ctx, const struct pair_anomaly *pa)
+{
+	struct event_ctx *ev = ctx;
+	const struct policy_compiled *p = ev->policy ? ev->policy->p : NULL;
+	struct assessment a = {
+		.heuristic = VNFSEC__HEURISTIC__HEURISTIC_VOLUME_ANOMALY,
+		.severity = 4,
+		.count = pa->bytes,
+		.window_ms = 1000,
+		.threshold = pa->threshold,
+	};
+
+	/* Fast-path VNF ids are the policy's indices plus one. */
+	if (p && pa->src_vnf <= p->n_vnfs && pa->dst_vnf <= p->n_vnfs) {
+		snprintf(a.vnf_src, sizeof(a.vnf_src), "%s",
+			 p->vnfs[pa->src_vnf - 1].name);
+		snprintf(a.vnf_dst, sizeof(a.vnf_dst), "%s",
+			 p->vnfs[pa->dst_vnf - 1].name);
+	} else {
+		snprintf(a.vnf_src, sizeof(a.vnf_src), "vnf%u", pa->src_vnf);
+		snprintf(a.vnf_dst, sizeof(a.vnf_dst), "vnf%u", pa->dst_vnf);
+	}
+	log_warn("volume anomaly from %s to %s: %llu bytes/s (baseline %.0f/s, threshold %u)",
+		 a.vnf_src, a.vnf_dst, (unsigned long long)pa->bytes, pa->mean,
+		 pa->threshold);
+	a.time_unix_ms = clock_wall_ms();
+	events_submit(ev, &a, 0);
+}
+
+static void check_pairs(struct rates *r, const struct sensor *s,
+			struct event_ctx *ev)
+{
+	int ret = -EOPNOTSUPP;
+
+	pairvol_begin(&r->pairs);
+	if (!r->no_batch)
+		ret = read_flows_batch(r, s->flow_table_fd);
+	if (ret) {
+		if (!r->no_batch)
+			log_info("volume: flow_table batch read unavailable (%s); reading it flow by flow",
+				 strerror(-ret));
+		r->no_batch = true;
+		pairvol_begin(&r->pairs);
+		read_flows_one_by_one(r, s->flow_table_fd);
+	}
+	pairvol_end(&r->pairs, pair_anomaly, ev);
+}
+
 void rates_tick(struct rates *r, const struct sensor *s, struct event_ctx *ev)
 {
 	check_drops(r, s, ev);
 	check_volume(r, ev->cfg, ev);
+	check_pairs(r, s, ev);
 	r->primed = true;
 }

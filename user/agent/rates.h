@@ -4,13 +4,15 @@
  * - drop spike: packets the fast path found malformed or truncated (a
  *   fuzzing or evasion attempt, or a broken VNF);
  * - volume anomaly: bytes/s received on each VNF port (exfiltration, a
- *   flood that opens no new flows, a runaway VNF).
+ *   flood that opens no new flows, a runaway VNF), and bytes/s between
+ *   each pair of VNFs (pairvol.h), read from the fast path's flows.
  */
 #ifndef VNFSEC_RATES_H
 #define VNFSEC_RATES_H
 
 #include "user/agent/agent.h"
 #include "user/agent/baseline.h"
+#include "user/agent/pairvol.h"
 
 struct rates {
 	struct baseline drops;
@@ -20,9 +22,14 @@ struct rates {
 	uint64_t last_bytes[AGENT_MAX_IFACES];
 	bool in_anomaly[AGENT_MAX_IFACES];	/* one report per episode */
 	bool in_drop_spike;
+	struct pairvol pairs;
+	/* flow_table read in batches of this many flows. */
+	void *batch_keys, *batch_vals;
+	bool no_batch;			/* the kernel has no batch lookup */
 };
 
 void rates_init(struct rates *r);
+void rates_free(struct rates *r);
 /* One sample: read counters and port statistics, raise assessments. */
 void rates_tick(struct rates *r, const struct sensor *s,
 		struct event_ctx *ev);

@@ -570,6 +570,8 @@ static int attach(struct sensor *s, const struct agent_config *cfg)
 		err = attach_xdp(s, cfg, i, name, ifindex, s->prog_id);
 		if (err)
 			return err;
+		snprintf(s->port[s->nr_attached], sizeof(s->port[0]), "%s",
+			 name);
 		s->ifindex[s->nr_attached++] = ifindex;
 		if (cfg->tc_egress) {
 			err = attach_tc(s->egress_prog_fd, ifindex, name);
@@ -681,4 +683,69 @@ int sensor_counter(const struct sensor *s, enum vnfsec_counter c,
 		*out += vals[i];
 	free(vals);
 	return ret;
+}
+
+int sensor_set_sampling(const struct sensor *s, unsigned int every)
+{
+	struct vnfsec_config cfg;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(s->config_fd, &zero, &cfg))
+		return -errno;
+	cfg.sample_every = every;
+	if (bpf_map_update_elem(s->config_fd, &zero, &cfg, BPF_ANY)) {
+		int err = -errno;
+
+		log_err("cannot write sample_every into the fast path's config: %s",
+			strerror(-err));
+		return err;
+	}
+	if (every)
+		log_info("fast path samples 1 packet in %u (application-protocol checks)",
+			 every);
+	return 0;
+}
+
+unsigned int sensor_sampling(const struct sensor *s)
+{
+	struct vnfsec_config cfg;
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(s->config_fd, &zero, &cfg) ? 0 :
+	       cfg.sample_every;
+}
+
+int sensor_follow_port(struct sensor *s, const struct agent_config *cfg,
+		       const char *name)
+{
+	int ifindex = if_nametoindex(name), err;
+	unsigned int i;
+
+	if (!ifindex)
+		return 0;
+	for (i = 0; i < s->nr_attached; i++)
+		if (!strcmp(s->port[i], name))
+			break;
+	if (i < s->nr_attached && s->ifindex[i] == ifindex)
+		return 0;
+	if (i == AGENT_MAX_IFACES) {
+		log_err("cannot attach the fast path to %s: already on %d ports",
+			name, AGENT_MAX_IFACES);
+		return -ENOSPC;
+	}
+	/* A re-created port is a new device: nothing of ours is on it. */
+	err = attach_xdp(s, cfg, i, name, ifindex, s->prog_id);
+	if (err)
+		return err;
+	if (cfg->tc_egress) {
+		err = attach_tc(s->egress_prog_fd, ifindex, name);
+		if (err)
+			return err;
+		s->tc_egress[i] = true;
+	}
+	if (i == s->nr_attached)
+		s->nr_attached++;
+	snprintf(s->port[i], sizeof(s->port[0]), "%s", name);
+	s->ifindex[i] = ifindex;
+	return 1;
 }

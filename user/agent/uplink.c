@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "user/agent/actions.h"
 #include "user/agent/agent.h"
 #include "user/agent/spool.h"
 #include "user/common/clock.h"
@@ -36,6 +37,7 @@ struct uplink {
 	const struct agent_config *cfg;
 	int epoll_fd;
 	struct enforcer *enf;
+	struct actions *actions;	/* every type; NULL: blocks only */
 	SSL_CTX *tls;
 	char agent_id[WIRE_AGENT_ID_MAX + 1];
 	struct sockaddr_storage addr;
@@ -119,9 +121,12 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 			   size_t cap, size_t *len)
 {
 	Vnfsec__Assessment m = VNFSEC__ASSESSMENT__INIT;
-	Vnfsec__Evidence ev[2] = { VNFSEC__EVIDENCE__INIT,
+	Vnfsec__Evidence ev[5] = { VNFSEC__EVIDENCE__INIT,
+				   VNFSEC__EVIDENCE__INIT,
+				   VNFSEC__EVIDENCE__INIT,
+				   VNFSEC__EVIDENCE__INIT,
 				   VNFSEC__EVIDENCE__INIT };
-	Vnfsec__Evidence *evs[2];
+	Vnfsec__Evidence *evs[5];
 
 	m.id = a->id;
 	m.time_unix_ms = a->time_unix_ms;
@@ -149,6 +154,24 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 	if (a->process[0]) {
 		ev[m.n_evidence].name = "process";
 		ev[m.n_evidence].text = (char *)a->process;
+		evs[m.n_evidence] = &ev[m.n_evidence];
+		m.n_evidence++;
+	}
+	if (a->l7[0]) {
+		ev[m.n_evidence].name = "l7";
+		ev[m.n_evidence].text = (char *)a->l7;
+		evs[m.n_evidence] = &ev[m.n_evidence];
+		m.n_evidence++;
+	}
+	if (a->sample_sha256[0]) {
+		ev[m.n_evidence].name = "sample_sha256";
+		ev[m.n_evidence].text = (char *)a->sample_sha256;
+		evs[m.n_evidence] = &ev[m.n_evidence];
+		m.n_evidence++;
+	}
+	if (a->posture[0]) {
+		ev[m.n_evidence].name = "posture";
+		ev[m.n_evidence].text = (char *)a->posture;
 		evs[m.n_evidence] = &ev[m.n_evidence];
 		m.n_evidence++;
 	}
@@ -228,13 +251,26 @@ static int on_action(struct uplink *u, const Vnfsec__Action *act)
 	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
 	uint32_t addr;
 
-	memcpy(&addr, act->src_addr.data, sizeof(addr));
 	r.seq = act->seq;
-	r.status = enforcer_block(u->enf, addr, act->prefix_len, act->ttl_s,
-				  act->seq, VNFSEC_BLOCK_SERVER_ACTION);
+	if (u->actions) {
+		r.status = actions_apply(u->actions, act);
+	} else if (act->type == VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE &&
+		   act->src_addr.len == 4) {
+		memcpy(&addr, act->src_addr.data, sizeof(addr));
+		r.status = enforcer_block(u->enf, addr, act->prefix_len,
+					  act->ttl_s, act->seq,
+					  VNFSEC_BLOCK_SERVER_ACTION);
+	} else {
+		r.status = -EOPNOTSUPP;
+	}
 	f.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
 	f.action_result = &r;
 	return send_frame(u, &f);
+}
+
+void uplink_set_actions(struct uplink *u, struct actions *a)
+{
+	u->actions = a;
 }
 
 /* Written whole and renamed: a restart must not reopen the replay window. */

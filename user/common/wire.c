@@ -155,13 +155,33 @@ const char *wire_check_action(const Vnfsec__Action *act)
 {
 	if (act->seq == 0)
 		return "action: sequence 0";
-	if (act->type != VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE)
+	switch (act->type) {
+	case VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE:
+	case VNFSEC__ACTION_TYPE__ACTION_UNBLOCK_SOURCE:
+		if (!addr_ok(&act->src_addr))
+			return "action: source address not 4 or 16 bytes";
+		if (act->prefix_len < 1 ||
+		    act->prefix_len > act->src_addr.len * 8)
+			return "action: prefix length out of 1..32 (IPv4) or 1..128 (IPv6)";
+		return NULL;
+	case VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE:
+		if (!addr_ok(&act->src_addr))
+			return "action: source address not 4 or 16 bytes";
+		return NULL;
+	case VNFSEC__ACTION_TYPE__ACTION_DROP_FLOW:
+	case VNFSEC__ACTION_TYPE__ACTION_MONITOR_FLOW:
+	case VNFSEC__ACTION_TYPE__ACTION_MIRROR_FLOW:
+		if (!act->flow)
+			return "action: flow action without a flow";
+		return validate_flow(act->flow);
+	case VNFSEC__ACTION_TYPE__ACTION_QUARANTINE_VNF:
+	case VNFSEC__ACTION_TYPE__ACTION_RELEASE_VNF:
+		if (!act->vnf || !act->vnf[0] || strlen(act->vnf) > WIRE_NAME_MAX)
+			return "action: VNF name empty or too long";
+		return NULL;
+	default:
 		return "action: unknown type";
-	if (act->src_addr.len != 4)
-		return "action: only IPv4 sources can be blocked";
-	if (act->prefix_len < 1 || act->prefix_len > 32)
-		return "action: prefix length out of 1..32";
-	return NULL;
+	}
 }
 
 static const char *validate(const Vnfsec__Frame *f)

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Corrective actions of every type, as the server orders them: each one
+ * is written into the fast path's maps (docs/bpf-maps.md) with its expiry,
+ * so the fast path stops honouring it on time even when this agent is
+ * gone, and the agent lifts it too (actions_tick) so the maps do not fill
+ * with dead entries.
+ *
+ *   BLOCK/UNBLOCK_SOURCE   blocklist_v4 (through the enforcer), blocklist_v6
+ *   DROP/MONITOR/MIRROR_FLOW  flow_override, one entry per place the flow
+ *                          is or will be seen (interface and direction)
+ *   QUARANTINE/RELEASE_VNF the quarantine map, by the VNF's policy name
+ *   RATE_LIMIT_SOURCE      refused: the fast path has one global bucket
+ *                          rate, no per-source one (-EOPNOTSUPP)
+ */
+#ifndef VNFSEC_ACTIONS_H
+#define VNFSEC_ACTIONS_H
+
+#include "user/agent/agent.h"
+#include "user/common/vnfsec.pb-c.h"
+
+/* Flow overrides and quarantines and IPv6 blocks the agent follows. */
+#define ACTIONS_TRACKED_MAX	4096
+/* Places (interface, direction, known flow) one flow action covers. */
+#define ACTIONS_FLOW_KEYS_MAX	64
+
+struct actions;
+
+/*
+ * @ev gives the applied policy (VNF names for quarantines) when the
+ * action comes; it may be NULL (no quarantine then).
+ */
+struct actions *actions_new(const struct sensor *s, struct enforcer *enf,
+			    const struct event_ctx *ev);
+void actions_free(struct actions *a);
+
+/*
+ * Make @ifname (NULL: none, leave as is) the port mirror_flow copies go
+ * to: config.mirror_ifindex.
+ */
+int actions_set_mirror(const struct sensor *s, const char *ifname);
+
+/* Carry out @act (checked by wire_check_action); 0 or a negative errno. */
+int actions_apply(struct actions *a, const Vnfsec__Action *act);
+
+/* Lift the actions whose time is up at @now_ns (CLOCK_MONOTONIC). */
+void actions_tick(struct actions *a, uint64_t now_ns);
+
+/* What is active besides IPv4 blocks (those are the enforcer's). */
+struct action_info {
+	const char *type;	/* drop_flow, monitor_flow, mirror_flow, quarantine, block */
+	char target[128];	/* the flow, the VNF, the IPv6 prefix */
+	uint64_t seq;
+	int64_t expires_in_s;	/* -1: until lifted */
+};
+void actions_foreach(const struct actions *a,
+		     void (*fn)(void *ctx, const struct action_info *i),
+		     void *ctx);
+unsigned int actions_count(const struct actions *a);
+
+#endif /* VNFSEC_ACTIONS_H */
