@@ -426,23 +426,16 @@ static const struct policy_compiled *policy(const struct actions *a)
 
 /*
  * The quarantine entry fastpath_quarantine() wrote, given its expiry so
- * the fast path lifts it on time without us. The VNF id rule is
- * fastpath_policy.c's: the policy's index plus one.
+ * the fast path lifts it on time without us.
  */
 static int quarantine_expiry(struct actions *a, const char *vnf,
 			     uint64_t expires_ns)
 {
-	const struct policy_compiled *p = policy(a);
 	struct vnfsec_quarantine q;
-	uint32_t i;
-	__u16 id;
+	__u16 id = fastpath_vnf_id(vnf);
 
-	for (i = 0; p && i < p->n_vnfs; i++)
-		if (!strcmp(p->vnfs[i].name, vnf))
-			break;
-	if (!p || i == p->n_vnfs)
+	if (!id)
 		return -ENOENT;
-	id = i + 1;
 	if (bpf_map_lookup_elem(a->sensor->quarantine_fd, &id, &q))
 		return -errno;
 	q.expires_ns = expires_ns;

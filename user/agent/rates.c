@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "user/agent/apply.h"
+#include "user/agent/fastpath_policy.h"
 #include "user/agent/rates.h"
 #include "user/common/clock.h"
 #include "user/common/log.h"
@@ -199,7 +200,6 @@ static void read_flows_one_by_one(struct rates *r, int fd)
 static void pair_anomaly(void *ctx, const struct pair_anomaly *pa)
 {
 	struct event_ctx *ev = ctx;
-	const struct policy_compiled *p = ev->policy ? ev->policy->p : NULL;
 	struct assessment a = {
 		.heuristic = VNFSEC__HEURISTIC__HEURISTIC_VOLUME_ANOMALY,
 		.severity = 4,
@@ -208,12 +208,11 @@ static void pair_anomaly(void *ctx, const struct pair_anomaly *pa)
 		.threshold = pa->threshold,
 	};
 
-	/* Fast-path VNF ids are the policy's indices plus one. */
-	if (p && pa->src_vnf <= p->n_vnfs && pa->dst_vnf <= p->n_vnfs) {
+	if (fastpath_vnf_name(pa->src_vnf) && fastpath_vnf_name(pa->dst_vnf)) {
 		snprintf(a.vnf_src, sizeof(a.vnf_src), "%s",
-			 p->vnfs[pa->src_vnf - 1].name);
+			 fastpath_vnf_name(pa->src_vnf));
 		snprintf(a.vnf_dst, sizeof(a.vnf_dst), "%s",
-			 p->vnfs[pa->dst_vnf - 1].name);
+			 fastpath_vnf_name(pa->dst_vnf));
 	} else {
 		snprintf(a.vnf_src, sizeof(a.vnf_src), "vnf%u", pa->src_vnf);
 		snprintf(a.vnf_dst, sizeof(a.vnf_dst), "vnf%u", pa->dst_vnf);
