@@ -14,6 +14,7 @@
  *   apply.c       the operator's policy: thresholds, mode, blocks, names
  *   fastpath_policy.c  the policy in the fast path's maps
  *   shm.c         shared memory and cache, through the kernel module
+ *   enroll.c      enrollment and quotes with the TPM (docs/trust.md)
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -75,6 +76,9 @@ struct agent_config {
 	const char *action_key;		/* server's public key: signed only */
 	const char *action_issuer;	/* who signs; default server_name */
 	unsigned int spool_max_mb;
+	const char *tpm_tcti;		/* the agent's TPM, for attestation */
+	bool enroll;			/* enroll when --cert is not valid */
+	const char *agent_id;		/* --agent-id, for enrollment */
 };
 
 /* The fast path as the agent holds it, loaded by itself or by bpftool. */

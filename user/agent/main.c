@@ -17,6 +17,7 @@
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
 #include "user/agent/control.h"
+#include "user/agent/enroll.h"
 #include "user/agent/posture.h"
 #include "user/agent/rates.h"
 #include "user/agent/scan.h"
@@ -71,6 +72,13 @@ static void usage(FILE *out)
 "  --action-key FILE     the server's public key (PEM): carry out only\n"
 "                        actions it signed for this agent\n"
 "  --action-issuer NAME  the signer they must name (--server-name)\n"
+"  --tpm TCTI            this host's TPM (tabrmd:bus_type=system): answer\n"
+"                        the server's quote requests (re-attestation)\n"
+"  --enroll              when --cert is missing or about to expire,\n"
+"                        enroll with the TPM first: a new TLS key inside\n"
+"                        the TPM (--key gets its wrapped blob) and a\n"
+"                        certificate from the server (docs/trust.md)\n"
+"  --agent-id ID         the identity to enroll as (with --enroll)\n"
 "  --verbose\n");
 }
 
@@ -107,6 +115,9 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "action-key", required_argument, NULL, 'A' },
 		{ "action-issuer", required_argument, NULL, 'U' },
 		{ "spool-max-mb", required_argument, NULL, 'M' },
+		{ "tpm", required_argument, NULL, 0x1000 },
+		{ "enroll", no_argument, NULL, 0x1001 },
+		{ "agent-id", required_argument, NULL, 0x1002 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -221,6 +232,9 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 					   "--spool-max-mb"))
 				return -EINVAL;
 			break;
+		case 0x1000: cfg->tpm_tcti = optarg; break;
+		case 0x1001: cfg->enroll = true; break;
+		case 0x1002: cfg->agent_id = optarg; break;
 		case 'v': *verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
@@ -229,6 +243,10 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 	if (optind != argc || !cfg->nr_ifaces || !cfg->server ||
 	    !cfg->tls.ca || !cfg->tls.cert || !cfg->tls.key) {
 		usage(stderr);
+		return -EINVAL;
+	}
+	if (cfg->enroll && (!cfg->tpm_tcti || !cfg->agent_id)) {
+		log_err("--enroll needs --tpm TCTI and --agent-id ID");
 		return -EINVAL;
 	}
 	return 0;
@@ -379,6 +397,15 @@ int main(int argc, char **argv)
 		log_init("vnfsec-agent", LOG_DEBUG);
 	libbpf_set_print(libbpf_log);
 
+	if (cfg.enroll) {
+		ret = agent_enroll(&(struct enroll_opts){
+			.tcti = cfg.tpm_tcti, .agent_id = cfg.agent_id,
+			.server = cfg.server, .server_name = cfg.server_name,
+			.ca = cfg.tls.ca, .cert = cfg.tls.cert,
+			.key = cfg.tls.key });
+		if (ret)
+			goto out;
+	}
 	ret = tls_cert_cn(cfg.tls.cert, agent_id, sizeof(agent_id));
 	if (ret)
 		goto out;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "user/agent/agent.h"
+#include "user/agent/enroll.h"
 #include "user/agent/spool.h"
 #include "user/common/clock.h"
 #include "user/common/log.h"
@@ -326,6 +327,9 @@ static int on_frame(struct uplink *u, const Vnfsec__Frame *f)
 		return on_plain_action(u, f->action);
 	case VNFSEC__FRAME__BODY_SIGNED_ACTION:
 		return on_signed_action(u, f->signed_action);
+	case VNFSEC__FRAME__BODY_QUOTE_REQUEST:
+		return agent_answer_quote(u->cfg->tpm_tcti, &u->conn,
+					  f->quote_request);
 	default:
 		log_warn("uplink: server sent unexpected message %d; reconnecting",
 			 f->body_case);
