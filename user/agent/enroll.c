@@ -7,9 +7,10 @@
  * mutually authenticated tunnel, it answers the server's quote requests
  * with the same AK (re-attestation).
  *
- * Enrollment runs once at start, before the event loop, with blocking
- * sockets bounded by timeouts: the agent has nothing to report before it
- * is trusted.
+ * The uplink enrolls before it connects whenever the certificate is
+ * missing, about to expire or for another id, with blocking sockets
+ * bounded by short timeouts; it retries with its reconnect backoff, and
+ * the agent senses, protects and spools meanwhile.
  */
 #include <errno.h>
 #include <limits.h>
@@ -28,15 +29,15 @@
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
 
-#define ENROLL_IO_TIMEOUT_S	30
-#define ENROLL_ATTEMPTS		5
+/* The agent's loop waits while it enrolls: keep that short. */
+#define ENROLL_IO_TIMEOUT_S	10
 /* Enroll again when less than this much of the certificate is left. */
 #define CERT_RENEW_MARGIN_S	300
 
-/* True when @path holds a certificate valid for a while yet. */
-static bool cert_still_valid(const char *path, const char *key)
+bool agent_cert_valid(const char *path, const char *key, const char *cn)
 {
 	time_t soon = time(NULL) + CERT_RENEW_MARGIN_S;
+	char name[WIRE_AGENT_ID_MAX + 1] = "";
 	FILE *f = fopen(path, "r");
 	bool ok = false;
 	X509 *c;
@@ -45,8 +46,11 @@ static bool cert_still_valid(const char *path, const char *key)
 		return false;
 	c = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
-	if (c && access(key, R_OK) == 0)
-		ok = X509_cmp_time(X509_get0_notAfter(c), &soon) > 0;
+	if (c && access(key, R_OK) == 0 &&
+	    X509_NAME_get_text_by_NID(X509_get_subject_name(c),
+				      NID_commonName, name, sizeof(name)) > 0)
+		ok = !strcmp(name, cn) &&
+		     X509_cmp_time(X509_get0_notAfter(c), &soon) > 0;
 	X509_free(c);
 	return ok;
 }
@@ -319,6 +323,24 @@ static int attempt(const struct enroll_opts *o)
 
 	snprintf(key_new, sizeof(key_new), "%s.new", o->key);
 	snprintf(csr_path, sizeof(csr_path), "%s.csr", o->key);
+	/* The server first: no TPM work while it is away. */
+	ctx = enroll_tls(o->ca);
+	if (!ctx)
+		return -EINVAL;
+	ret = dial(o->server, &fd);
+	if (ret)
+		goto out;
+	ret = conn_init(&c, ctx, fd, o->server_name);
+	if (ret) {
+		close(fd);
+		goto out;
+	}
+	ret = conn_handshake(&c);
+	if (ret) {
+		log_warn("enroll: TLS with %s failed (check --ca and --server-name)",
+			 o->server);
+		goto out;
+	}
 	ret = vnfsec_tpm_open(o->tcti, &id.tpm);
 	if (!ret)
 		ret = vnfsec_tpm_ek_cert(id.tpm, &id.ek_cert);
@@ -334,25 +356,6 @@ static int attempt(const struct enroll_opts *o)
 	unlink(csr_path);
 	if (ret)
 		goto out;
-	ctx = enroll_tls(o->ca);
-	if (!ctx) {
-		ret = -EINVAL;
-		goto out;
-	}
-	ret = dial(o->server, &fd);
-	if (ret)
-		goto out;
-	ret = conn_init(&c, ctx, fd, o->server_name);
-	if (ret) {
-		close(fd);
-		goto out;
-	}
-	ret = conn_handshake(&c);
-	if (ret) {
-		log_warn("enroll: TLS with %s failed (check --ca and --server-name)",
-			 o->server);
-		goto out;
-	}
 	ret = converse(&c, o->agent_id, &id, o->cert);
 	/* The key is only worth keeping with its certificate. */
 	if (!ret && rename(key_new, o->key)) {
@@ -372,43 +375,27 @@ out:
 
 int agent_enroll(const struct enroll_opts *o)
 {
-	unsigned int i, backoff = 1;
 	struct timespec t0, t1;
-	int ret = 0;
+	int ret;
 
-	if (cert_still_valid(o->cert, o->key)) {
-		log_info("enroll: certificate %s still valid; not enrolling",
-			 o->cert);
+	if (agent_cert_valid(o->cert, o->key, o->agent_id))
 		return 0;
-	}
 	/* The tpm2 OpenSSL provider reaches the TPM through this. */
 	if (o->tcti)
 		setenv("TPM2OPENSSL_TCTI", o->tcti, 0);
-	for (i = 0; i < ENROLL_ATTEMPTS; i++) {
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		ret = attempt(o);
-		if (!ret) {
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			log_info("enroll: enrolled as %s with server %s in %.1f ms; certificate %s, TPM key %s",
-				 o->agent_id, o->server,
-				 (t1.tv_sec - t0.tv_sec) * 1e3 +
-				 (t1.tv_nsec - t0.tv_nsec) / 1e6,
-				 o->cert, o->key);
-			return 0;
-		}
-		/* A refusal will not change by asking again at once. */
-		if (ret == -EACCES || ret == -EKEYREJECTED)
-			break;
-		if (i + 1 < ENROLL_ATTEMPTS) {
-			log_info("enroll: attempt %u failed; retrying in %u s",
-				 i + 1, backoff);
-			sleep(backoff);
-			backoff *= 2;
-		}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = attempt(o);
+	if (ret) {
+		log_err("enroll: could not enroll with %s: %s; the agent reports once it has",
+			o->server, strerror(-ret));
+		return ret;
 	}
-	log_err("enroll: could not enroll with %s: %s; the agent cannot report until it does",
-		o->server, strerror(-ret));
-	return ret;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("enroll: enrolled as %s with server %s in %.1f ms; certificate %s, TPM key %s",
+		 o->agent_id, o->server,
+		 (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+		 o->cert, o->key);
+	return 0;
 }
 
 int agent_answer_quote(const char *tcti, struct conn *c,

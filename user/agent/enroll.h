@@ -15,10 +15,13 @@ struct enroll_opts {
 	const char *key;		/* where the TPM key blob goes */
 };
 
+/* @path is a certificate for @cn, with @key beside it, valid a while yet. */
+bool agent_cert_valid(const char *path, const char *key, const char *cn);
+
 /*
  * Enroll unless @o->cert is still valid: a new TLS key in the TPM, the
  * EK/AK/quote proof, and the server's certificate written to @o->cert.
- * Retries with backoff, not after a refusal. 0 or -errno, logged.
+ * One attempt; 0 or -errno, logged (a refusal names the server's reason).
  */
 int agent_enroll(const struct enroll_opts *o);
 

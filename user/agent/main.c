@@ -17,7 +17,6 @@
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
 #include "user/agent/control.h"
-#include "user/agent/enroll.h"
 #include "user/agent/posture.h"
 #include "user/agent/rates.h"
 #include "user/agent/scan.h"
@@ -245,8 +244,10 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		usage(stderr);
 		return -EINVAL;
 	}
-	if (cfg->enroll && (!cfg->tpm_tcti || !cfg->agent_id)) {
-		log_err("--enroll needs --tpm TCTI and --agent-id ID");
+	if (cfg->enroll && (!cfg->tpm_tcti || !cfg->agent_id ||
+			    strlen(cfg->agent_id) > WIRE_AGENT_ID_MAX)) {
+		log_err("--enroll needs --tpm TCTI and --agent-id ID (at most %d characters)",
+			WIRE_AGENT_ID_MAX);
 		return -EINVAL;
 	}
 	return 0;
@@ -398,21 +399,17 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_log);
 
 	if (cfg.enroll) {
-		ret = agent_enroll(&(struct enroll_opts){
-			.tcti = cfg.tpm_tcti, .agent_id = cfg.agent_id,
-			.server = cfg.server, .server_name = cfg.server_name,
-			.ca = cfg.tls.ca, .cert = cfg.tls.cert,
-			.key = cfg.tls.key });
+		/* The uplink enrolls when it first connects (enroll.c). */
+		snprintf(agent_id, sizeof(agent_id), "%s", cfg.agent_id);
+	} else {
+		ret = tls_cert_cn(cfg.tls.cert, agent_id, sizeof(agent_id));
 		if (ret)
 			goto out;
-	}
-	ret = tls_cert_cn(cfg.tls.cert, agent_id, sizeof(agent_id));
-	if (ret)
-		goto out;
-	tls = tls_ctx_new(false, &cfg.tls);
-	if (!tls) {
-		ret = -EINVAL;
-		goto out;
+		tls = tls_ctx_new(false, &cfg.tls);
+		if (!tls) {
+			ret = -EINVAL;
+			goto out;
+		}
 	}
 	ret = sensor_open(&sensor, &cfg);
 	if (ret)
