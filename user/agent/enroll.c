@@ -30,6 +30,7 @@
 #include "user/common/netaddr.h"
 
 /* The agent's loop waits while it enrolls: keep that short. */
+#define ENROLL_CONNECT_TIMEOUT_S	3
 #define ENROLL_IO_TIMEOUT_S	10
 /* Enroll again when less than this much of the certificate is left. */
 #define CERT_RENEW_MARGIN_S	300
@@ -116,7 +117,7 @@ static SSL_CTX *enroll_tls(const char *ca)
 
 static int dial(const char *server, int *out)
 {
-	struct timeval tv = { .tv_sec = ENROLL_IO_TIMEOUT_S };
+	struct timeval tv = { .tv_sec = ENROLL_CONNECT_TIMEOUT_S };
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, ret;
@@ -137,6 +138,9 @@ static int dial(const char *server, int *out)
 		close(fd);
 		return ret;
 	}
+	tv.tv_sec = ENROLL_IO_TIMEOUT_S;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	*out = fd;
 	return 0;
 }

@@ -548,7 +548,9 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 	if (spool_pending(u->spool))
 		log_info("uplink: %u assessments from before the restart wait in the spool",
 			 spool_pending(u->spool));
-	connect_server(u);
+	/* Enrolling blocks: leave it to the first tick, once all is up. */
+	if (!cfg->enroll)
+		connect_server(u);
 	return u;
 }
 
