@@ -194,12 +194,20 @@ FIXTURE_SETUP(enroll)
 
 FIXTURE_TEARDOWN(enroll)
 {
+	int status = 0;
+
+	/* A server that does not exit cleanly (a sanitizer report) fails. */
 	if (self->server > 0) {
 		kill(self->server, SIGTERM);
-		waitpid(self->server, NULL, 0);
+		waitpid(self->server, &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			TH_LOG("vnfsec-server exited with status 0x%x", status);
+			_metadata->passed = 0;
+		}
 	}
 	/* The server's side of the story, when a case needs explaining. */
-	if (getenv("VNFSEC_TEST_VERBOSE") && self->log[0]) {
+	if ((getenv("VNFSEC_TEST_VERBOSE") || !_metadata->passed) &&
+	    self->log[0]) {
 		char line[512];
 		FILE *f = fopen(self->log, "r");
 
