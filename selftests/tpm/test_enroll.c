@@ -131,6 +131,7 @@ FIXTURE(enroll) {
 	struct abrmd rm;
 	pid_t server;
 	int port;
+	const char *extra[4];		/* more server options, NULL-ended */
 	char dir[300];
 	char ca[320], ca_key[320], srv_crt[320], srv_key[320];
 	char ekca[320], other_ca[320];
@@ -246,8 +247,11 @@ static int server_start(FIXTURE_DATA(enroll) *self, const char *ek_ca)
 		"--enroll-ca-key", self->ca_key, "--enroll-ca-cert", self->ca,
 		"--ek-ca", (char *)ek_ca, "--enroll-tpm", self->sw_server.tcti,
 		"--enroll-cert-hours", "24", "--attest-pcrs", "0,7",
-		"--quote-timeout", "2", NULL };
-	int i, fd;
+		"--quote-timeout", "2", NULL, NULL, NULL, NULL, NULL };
+	int i, fd, n = sizeof(argv) / sizeof(argv[0]) - 5;
+
+	for (i = 0; i < 4 && self->extra[i]; i++)
+		argv[n + i] = (char *)self->extra[i];
 
 	snprintf(bin, sizeof(bin), "%s/bin/vnfsec-server", build);
 	unlink(self->portfile);
@@ -276,6 +280,20 @@ static int server_start(FIXTURE_DATA(enroll) *self, const char *ek_ca)
 		nanosleep(&ts, NULL);
 	}
 	return -ETIMEDOUT;
+}
+
+/* SIGTERM; the server's exit status (0 when clean), or -1. */
+static int server_stop(FIXTURE_DATA(enroll) *self)
+{
+	int status;
+
+	if (self->server <= 0)
+		return -1;
+	kill(self->server, SIGTERM);
+	if (waitpid(self->server, &status, 0) != self->server)
+		return -1;
+	self->server = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static void server_addr(FIXTURE_DATA(enroll) *self, char *buf, size_t len)
@@ -862,6 +880,54 @@ TEST_F_TIMEOUT(enroll, missing_quote_marks_the_agent_untrusted, 120)
 	ASSERT_TRUE(eventually(agent_is_untrusted, self, 15));
 	ASSERT_TRUE(file_has(self->log, "no quote within"));
 	hangup(ctx, &c);
+}
+
+TEST_F_TIMEOUT(enroll, reattestation_repeats_at_the_interval, 120)
+{
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+	Vnfsec__Frame *in;
+	int err, round;
+
+	self->extra[0] = "--reattest-interval";
+	self->extra[1] = "1";
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	/* Unasked, the server keeps asking; good answers keep it trusted. */
+	for (round = 0; round < 2; round++) {
+		in = recv_frame(&c, &err);
+		ASSERT_NE(NULL, in);
+		ASSERT_EQ(VNFSEC__FRAME__BODY_QUOTE_REQUEST, in->body_case);
+		ASSERT_EQ(0, agent_answer_quote(AGENT_TCTI, &c,
+						in->quote_request));
+		wire_free(in);
+	}
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	hangup(ctx, &c);
+}
+
+TEST_F_TIMEOUT(enroll, attestation_survives_a_server_restart, 120)
+{
+	char db[340];
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+
+	snprintf(db, sizeof(db), "%s/server.db", self->dir);
+	self->extra[0] = "--db";
+	self->extra[1] = db;
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, server_stop(self));
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	/* It remembers the agent: a quote on connect, checked as before. */
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	hangup(ctx, &c);
+	/* And its boot state: a changed one is refused after the restart. */
+	ASSERT_EQ(0, extend_pcr7());
+	ASSERT_EQ(0, unlink(self->cert));
+	ASSERT_EQ(-EACCES, agent_enrolls(self));
 }
 
 TEST_HARNESS_MAIN
