@@ -215,6 +215,15 @@ loop_spawn_agent() {
 	loop_wait 10 test -S "$loop_work/agent.sock"
 }
 
+# The agent enrolled with its TPM and the server trusts it (LOOP_ENROLL=1).
+loop_agent_attested() {
+	grep -q "agent agent-$loop_id enrolled from" "$loop_work/server.log" &&
+		loop_vnfsecctl --server --json agents 2>/dev/null |
+		python3 -c 'import json, sys
+a = [x for x in json.load(sys.stdin) if x["id"] == sys.argv[1]]
+sys.exit(0 if a and a[0].get("trusted") else 1)' "agent-$loop_id"
+}
+
 loop_connections() {
 	local n
 	n=$(grep -c 'connected to server' "$loop_work/agent.log" 2>/dev/null)
