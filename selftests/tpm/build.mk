@@ -41,3 +41,12 @@ $(O)/tests/tpm/test_enroll: selftests/tpm/test_enroll.c $(TPM_TEST_HELPERS) \
 		$(LDLIBS)
 
 TESTS += $(O)/tests/tpm/test_enroll
+
+# The enrollment and quote frames through wire_decode (no TPM needed).
+$(O)/tests/tpm/test_wire_trust: selftests/tpm/test_wire_trust.c \
+		$(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(O)/lib/libvnfsec.a $(LDLIBS)
+
+TESTS += $(O)/tests/tpm/test_wire_trust
