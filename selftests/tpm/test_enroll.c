@@ -930,4 +930,50 @@ TEST_F_TIMEOUT(enroll, attestation_survives_a_server_restart, 120)
 	ASSERT_EQ(-EACCES, agent_enrolls(self));
 }
 
+/* `attest` on the control socket, and the agent's answer to it. */
+static int attest_and_answer(FIXTURE_DATA(enroll) *self, struct conn *c,
+			     bool accept)
+{
+	json_object *r;
+	Vnfsec__Frame *in;
+	int err, ret;
+
+	r = control(self, accept ?
+		    "{\"cmd\": \"attest\", \"args\": {\"agent\": \"" AGENT_ID "\", \"accept_pcrs\": true}}\n" :
+		    "{\"cmd\": \"attest\", \"args\": {\"agent\": \"" AGENT_ID "\"}}\n");
+	if (!r)
+		return -EIO;
+	json_object_put(r);
+	in = recv_frame(c, &err);
+	if (!in)
+		return err ? err : -EIO;
+	ret = in->body_case == VNFSEC__FRAME__BODY_QUOTE_REQUEST ?
+	      agent_answer_quote(AGENT_TCTI, c, in->quote_request) : -EPROTO;
+	wire_free(in);
+	return ret;
+}
+
+TEST_F_TIMEOUT(enroll, operator_accepts_a_new_boot_state, 120)
+{
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	/* A firmware update: the next quote fails... */
+	ASSERT_EQ(0, extend_pcr7());
+	ASSERT_EQ(0, attest_and_answer(self, &c, false));
+	ASSERT_TRUE(eventually(agent_is_untrusted, self, 10));
+	/* ...until the operator accepts the new values. */
+	ASSERT_EQ(0, attest_and_answer(self, &c, true));
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	ASSERT_TRUE(file_has(self->log, "operator accepted"));
+	/* They are the reference now: a plain quote holds. */
+	ASSERT_EQ(0, attest_and_answer(self, &c, false));
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	ASSERT_FALSE(file_has(self->log, "quote nobody asked for"));
+	hangup(ctx, &c);
+}
+
 TEST_HARNESS_MAIN

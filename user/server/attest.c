@@ -35,6 +35,7 @@ struct attestation {
 	char reason[160];
 	time_t enrolled, cert_not_after, last_quote;
 	bool pending;			/* a QuoteRequest is out */
+	bool accept_pcrs;		/* its answer sets the reference */
 	uint8_t nonce[QUOTE_NONCE_LEN];
 	time_t deadline, next_due;
 };
@@ -261,7 +262,8 @@ static void untrusted(struct server *srv, struct attestation *att,
 	attestation_save(srv, att);
 }
 
-int attest_request(struct server *srv, struct agent_record *a)
+int attest_request(struct server *srv, struct agent_record *a,
+		   bool accept_pcrs)
 {
 	struct attestation *att = a->att;
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
@@ -283,10 +285,53 @@ int attest_request(struct server *srv, struct agent_record *a)
 	f.body_case = VNFSEC__FRAME__BODY_QUOTE_REQUEST;
 	f.quote_request = &q;
 	att->pending = true;
+	att->accept_pcrs = accept_pcrs;
 	att->deadline = now + srv->cfg->trust.quote_timeout_s;
 	att->next_due = srv->cfg->trust.reattest_s ?
 			now + srv->cfg->trust.reattest_s : 0;
 	return session_send(srv, a->session, &f);
+}
+
+/*
+ * The operator vouches for the host's new boot state (a firmware
+ * update): the quote must still be the enrolled AK's over this nonce, and
+ * the PCR values it shows become the reference.
+ */
+static int accept_pcrs(struct server *srv, struct agent_record *a,
+		       const Vnfsec__QuoteResponse *q)
+{
+	struct attestation *att = a->att;
+	uint8_t pcrs[WIRE_PCR_COUNT][WIRE_PCR_LEN];
+	unsigned int n = nr_pcrs(att->mask), i;
+	struct vnfsec_blob ak = { att->ak.data, att->ak.len };
+	struct vnfsec_blob attest = { q->quote_attest.data, q->quote_attest.len };
+	struct vnfsec_blob sig = { q->quote_signature.data,
+				   q->quote_signature.len };
+	const char *why = NULL;
+
+	att->accept_pcrs = false;
+	if (q->n_pcr_values != n) {
+		untrusted(srv, att, true, "quote to accept lacks its PCR values");
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		memcpy(pcrs[i], q->pcr_values[i].data, WIRE_PCR_LEN);
+	if (vnfsec_quote_verify(&ak, &attest, &sig, att->nonce,
+				sizeof(att->nonce), att->mask,
+				(const uint8_t (*)[VNFSEC_PCR_DIGEST_LEN])pcrs,
+				&why)) {
+		untrusted(srv, att, true, why ? why : "quote refused");
+		return 0;
+	}
+	memcpy(att->pcrs, pcrs, (size_t)n * WIRE_PCR_LEN);
+	att->trusted = true;
+	att->failed = false;
+	att->reason[0] = '\0';
+	att->last_quote = time(NULL);
+	log_warn("agent %s: the operator accepted its current PCR values as its new reference boot state",
+		 a->id);
+	attestation_save(srv, att);
+	return 0;
 }
 
 int attest_on_quote(struct server *srv, struct agent_record *a,
@@ -302,6 +347,8 @@ int attest_on_quote(struct server *srv, struct agent_record *a,
 		return 0;
 	}
 	att->pending = false;
+	if (att->accept_pcrs)
+		return accept_pcrs(srv, a, q);
 	ak = (struct vnfsec_blob){ att->ak.data, att->ak.len };
 	attest = (struct vnfsec_blob){ q->quote_attest.data,
 				       q->quote_attest.len };
@@ -353,7 +400,7 @@ void attest_tick(struct server *srv, time_t now)
 			untrusted(srv, att, false, why);
 		}
 		if (!att->pending && att->next_due && now >= att->next_due)
-			attest_request(srv, a);
+			attest_request(srv, a, false);
 	}
 }
 

@@ -111,8 +111,13 @@ bool attestation_same_tpm(const struct attestation *att,
 void attest_on_hello(struct server *srv, struct agent_record *a);
 int attest_on_quote(struct server *srv, struct agent_record *a,
 		    const Vnfsec__QuoteResponse *q);
-/* Ask @a for a quote now: 0, -ENOENT (not enrolled), -ENOTCONN. */
-int attest_request(struct server *srv, struct agent_record *a);
+/*
+ * Ask @a for a quote now: 0, -ENOENT (not enrolled), -ENOTCONN. With
+ * @accept_pcrs the PCR values of a good answer become its reference (the
+ * operator's word after a firmware update) and it is trusted again.
+ */
+int attest_request(struct server *srv, struct agent_record *a,
+		   bool accept_pcrs);
 void attest_tick(struct server *srv, time_t now);
 /* For agents lists and alerts: enrolled at all, and trusted now. */
 bool agent_attested(const struct agent_record *a);

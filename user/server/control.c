@@ -409,12 +409,22 @@ static int cmd_attest(struct server *srv, struct request *rq)
 	const char *id;
 	int ret;
 
+	json_object *v;
+	bool accept = false;
+
 	ret = arg_str(rq, "agent", true, &id);
 	if (ret)
 		return ret;
+	if (json_object_object_get_ex(rq->args, "accept_pcrs", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			rq->error = "accept_pcrs is not a boolean";
+			return -EINVAL;
+		}
+		accept = json_object_get_boolean(v);
+	}
 	for (a = srv->agents; a && strcmp(a->id, id); a = a->next)
 		;
-	ret = a ? attest_request(srv, a) : -ENOENT;
+	ret = a ? attest_request(srv, a, accept) : -ENOENT;
 	if (ret) {
 		rq->error = ret == -ENOTCONN ? "agent not connected" :
 			    ret == -ENOENT ? "no such enrolled agent" :
