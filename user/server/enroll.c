@@ -255,6 +255,10 @@ static int on_proof(struct server *srv, struct session *s,
 		return refuse(srv, s, -EACCES,
 			      "credential not activated: the secret is wrong (another TPM or another AK)");
 	att = attestation_find(srv, e->agent_id);
+	/* Another TPM may have enrolled this id since our challenge. */
+	if (att && !attestation_same_tpm(att, &e->ek, &e->ak))
+		return refuse(srv, s, -EACCES,
+			      "agent id already enrolled with another TPM (EK or AK differ)");
 	expected = attestation_pcrs(att);
 	if (!expected) {
 		/* First enrollment: these values become the reference. */
