@@ -28,6 +28,7 @@ loop_flood_pid=
 loop_tpm_pids=
 loop_swtpm_port=
 loop_server_tpm=
+loop_server_enrolls=
 loop_agent_env=()
 
 # loop_wait SECONDS CMD...: poll CMD every 0.2 s until it succeeds.
@@ -134,9 +135,11 @@ loop_server_trust_args() {
 }
 
 # The agent's identity: enrolled with its TPM, or a test certificate.
+# A server a script started itself (not by loop_start_server) knows
+# nothing of enrollment: its agent gets the test certificate.
 loop_agent_identity_args() {
 	local ca=$loop_work/ca
-	if ((LOOP_ENROLL)); then
+	if ((LOOP_ENROLL)) && [[ -n $loop_server_enrolls || -z $loop_server_pid ]]; then
 		printf '%s\n' --tpm tabrmd:bus_type=session --enroll \
 			--agent-id "agent-$loop_id" --cert "$loop_work/agent.pem" \
 			--key "$loop_work/agent.tss2"
@@ -159,7 +162,7 @@ loop_down() {
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	loop_tpm_pids= loop_agent_env=()
+	loop_tpm_pids= loop_agent_env=() loop_server_enrolls=
 	[[ -n $loop_id ]] && "$LOOP_SRC/tools/testbed" down --id "$loop_id" >/dev/null 2>&1
 	[[ -n $loop_pins ]] && rm -rf "$loop_pins"
 	[[ -n $loop_work && -z ${LOOP_KEEP:-} ]] && rm -rf "$loop_work"
@@ -183,6 +186,7 @@ loop_start_server() {
 		--block-ttl "$LOOP_BLOCK_TTL" "${trust[@]}" "$@" \
 		2>>"$loop_work/server.log" &
 	loop_server_pid=$!
+	((LOOP_ENROLL)) && loop_server_enrolls=1
 	loop_wait 10 test -s "$loop_work/port"
 }
 
