@@ -976,4 +976,61 @@ TEST_F_TIMEOUT(enroll, operator_accepts_a_new_boot_state, 120)
 	hangup(ctx, &c);
 }
 
+/* The operator's reference file: AGENT_ID's PCRs 0 and 7, 7 as given. */
+static int write_refs(FIXTURE_DATA(enroll) *self, const char *path,
+		      const uint8_t *pcr7)
+{
+	uint8_t pcrs[2][VNFSEC_PCR_DIGEST_LEN];
+	struct vnfsec_tpm *t = NULL;
+	FILE *f;
+	int ret, i, j;
+
+	ret = vnfsec_tpm_open(AGENT_TCTI, &t);
+	if (!ret)
+		ret = vnfsec_tpm_pcr_read(t, QUOTE_PCRS, pcrs);
+	vnfsec_tpm_close(t);
+	if (ret)
+		return ret;
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# reference boot state\n%s 7=", AGENT_ID);
+	for (j = 0; j < VNFSEC_PCR_DIGEST_LEN; j++)
+		fprintf(f, "%02x", pcr7 ? pcr7[j] : pcrs[1][j]);
+	fprintf(f, " 0=");
+	for (i = 0; i < VNFSEC_PCR_DIGEST_LEN; i++)
+		fprintf(f, "%02x", pcrs[0][i]);
+	fprintf(f, "\n");
+	return fclose(f) ? -errno : 0;
+}
+
+TEST_F_TIMEOUT(enroll, operator_expected_pcrs_enforced, 120)
+{
+	uint8_t other[VNFSEC_PCR_DIGEST_LEN];
+	char refs[340];
+	FILE *f;
+
+	snprintf(refs, sizeof(refs), "%s/expected-pcrs", self->dir);
+	self->extra[0] = "--expected-pcrs";
+	self->extra[1] = refs;
+	/* A file the server cannot read right stops it at start. */
+	f = fopen(refs, "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "%s 7=1234\n", AGENT_ID);
+	fclose(f);
+	ASSERT_NE(0, server_start(self, self->ekca));
+	ASSERT_TRUE(file_has(self->log, "expected-pcrs:1: expected"));
+	/* The host does not show the operator's values: refused. */
+	memset(other, 0x42, sizeof(other));
+	ASSERT_EQ(0, write_refs(self, refs, other));
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(-EACCES, agent_enrolls(self));
+	ASSERT_TRUE(file_has(self->log, "PCR digest differs"));
+	ASSERT_EQ(0, server_stop(self));
+	/* It does: enrolled, and attested on connect against the file. */
+	ASSERT_EQ(0, write_refs(self, refs, NULL));
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+}
+
 TEST_HARNESS_MAIN

@@ -91,6 +91,7 @@ int trust_parse_opt(struct trust_config *tc, int opt, const char *arg)
 	case TRUST_OPT_REATTEST:
 		return parse_uint_opt(arg, 0, 86400, &tc->reattest_s,
 				      "--reattest-interval") ? -EINVAL : 0;
+	case TRUST_OPT_EXPECTED_PCRS: tc->expected_pcrs = arg; return 0;
 	case TRUST_OPT_QUOTE_TIMEOUT:
 		return parse_uint_opt(arg, 1, 3600, &tc->quote_timeout_s,
 				      "--quote-timeout") ? -EINVAL : 0;
@@ -274,6 +275,8 @@ int attest_request(struct server *srv, struct agent_record *a,
 		return -ENOENT;
 	if (!a->session)
 		return -ENOTCONN;
+	if (accept_pcrs && pcr_ref_find(srv->trust->refs, a->id))
+		return -EPERM;
 	if (RAND_bytes(att->nonce, sizeof(att->nonce)) != 1) {
 		log_err("attest: no random nonce from OpenSSL");
 		return -EIO;
@@ -448,6 +451,23 @@ static X509 *load_cert(const char *path)
 	return c;
 }
 
+/* The operator's file outranks what the store recorded. */
+static void apply_refs(struct server *srv)
+{
+	struct attestation *att;
+
+	for (att = srv->trust->list; att; att = att->next) {
+		const struct pcr_ref *ref = pcr_ref_find(srv->trust->refs,
+							 att->id);
+
+		if (!ref)
+			continue;
+		att->mask = pcr_ref_mask(ref);
+		memcpy(att->pcrs, pcr_ref_values(ref),
+		       (size_t)nr_pcrs(att->mask) * WIRE_PCR_LEN);
+	}
+}
+
 int trust_open(struct server *srv)
 {
 	const struct trust_config *tc = &srv->cfg->trust;
@@ -481,11 +501,19 @@ int trust_open(struct server *srv)
 	 * shows a certificate is still verified against --ca.
 	 */
 	SSL_CTX_set_verify(srv->tls, SSL_VERIFY_PEER, NULL);
+	if (tc->expected_pcrs) {
+		ret = pcr_refs_load(tc->expected_pcrs, &t->refs);
+		if (ret)
+			return ret;
+	}
 	ret = store_attestations_load(srv->store, attestation_load, srv);
 	if (ret)
 		return ret;
-	log_info("enrollment on: EK certificates checked against %s, client certificates for %u h, PCR mask 0x%x, re-attestation %s",
+	apply_refs(srv);
+	log_info("enrollment on: EK certificates checked against %s, client certificates for %u h, PCR mask 0x%x, reference PCR values %s, re-attestation %s",
 		 tc->ek_ca, tc->cert_hours, tc->pcr_mask,
+		 tc->expected_pcrs ? tc->expected_pcrs :
+		 "recorded at first enrollment",
 		 tc->reattest_s ? "periodic" : "on connect and on demand");
 	return 0;
 }
@@ -502,6 +530,7 @@ void trust_close(struct server *srv)
 		attestation_free(t->list);
 		t->list = next;
 	}
+	pcr_refs_free(t->refs);
 	vnfsec_tpm_close(t->tpm);
 	EVP_PKEY_free(t->ca_key);
 	X509_free(t->ca_cert);

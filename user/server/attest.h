@@ -31,6 +31,7 @@ struct trust_config {
 	uint32_t pcr_mask;		/* PCRs quoted (--attest-pcrs) */
 	unsigned int reattest_s;	/* 0: only on connect and on demand */
 	unsigned int quote_timeout_s;
+	const char *expected_pcrs;	/* operator's reference values */
 };
 
 /* getopt_long values of these options: above any short option. */
@@ -43,7 +44,8 @@ enum {
 	TRUST_OPT_PCRS,
 	TRUST_OPT_REATTEST,
 	TRUST_OPT_QUOTE_TIMEOUT,
-	TRUST_OPT_LAST = TRUST_OPT_QUOTE_TIMEOUT,
+	TRUST_OPT_EXPECTED_PCRS,
+	TRUST_OPT_LAST = TRUST_OPT_EXPECTED_PCRS,
 };
 
 #define TRUST_OPTIONS \
@@ -54,13 +56,14 @@ enum {
 	{ "enroll-cert-hours", required_argument, NULL, TRUST_OPT_CERT_HOURS }, \
 	{ "attest-pcrs", required_argument, NULL, TRUST_OPT_PCRS }, \
 	{ "reattest-interval", required_argument, NULL, TRUST_OPT_REATTEST }, \
-	{ "quote-timeout", required_argument, NULL, TRUST_OPT_QUOTE_TIMEOUT }
+	{ "quote-timeout", required_argument, NULL, TRUST_OPT_QUOTE_TIMEOUT }, \
+	{ "expected-pcrs", required_argument, NULL, TRUST_OPT_EXPECTED_PCRS }
 
 #define TRUST_USAGE \
 "                     [--enroll-ca-key FILE --enroll-ca-cert FILE\n" \
 "                      --ek-ca FILE --enroll-tpm TCTI] [--enroll-cert-hours N]\n" \
 "                     [--attest-pcrs 0,7] [--reattest-interval S]\n" \
-"                     [--quote-timeout S]\n"
+"                     [--quote-timeout S] [--expected-pcrs FILE]\n"
 
 /* What the server holds for enrollment; srv->trust, NULL when off. */
 struct trust {
@@ -68,7 +71,17 @@ struct trust {
 	EVP_PKEY *ca_key;
 	X509 *ca_cert;
 	struct attestation *list;	/* every enrolled agent */
+	struct pcr_ref *refs;		/* --expected-pcrs, NULL: none */
 };
+
+/* pcr_refs.c: the operator's reference PCR values per agent. */
+struct pcr_ref;
+int pcr_refs_load(const char *path, struct pcr_ref **out);
+void pcr_refs_free(struct pcr_ref *list);
+const struct pcr_ref *pcr_ref_find(const struct pcr_ref *list,
+				   const char *id);
+uint32_t pcr_ref_mask(const struct pcr_ref *ref);
+const uint8_t (*pcr_ref_values(const struct pcr_ref *ref))[WIRE_PCR_LEN];
 
 void trust_config_defaults(struct trust_config *tc);
 /* One of the options above; 0 or -EINVAL after saying why. */
@@ -114,7 +127,8 @@ int attest_on_quote(struct server *srv, struct agent_record *a,
 /*
  * Ask @a for a quote now: 0, -ENOENT (not enrolled), -ENOTCONN. With
  * @accept_pcrs the PCR values of a good answer become its reference (the
- * operator's word after a firmware update) and it is trusted again.
+ * operator's word after a firmware update) and it is trusted again;
+ * -EPERM for an agent whose reference is in --expected-pcrs.
  */
 int attest_request(struct server *srv, struct agent_record *a,
 		   bool accept_pcrs);

@@ -428,6 +428,7 @@ static int cmd_attest(struct server *srv, struct request *rq)
 	if (ret) {
 		rq->error = ret == -ENOTCONN ? "agent not connected" :
 			    ret == -ENOENT ? "no such enrolled agent" :
+			    ret == -EPERM ? "its PCR values come from --expected-pcrs: edit that file" :
 			    "cannot send the quote request";
 		return ret;
 	}

@@ -12,9 +12,10 @@
  *                   TPM-resident TLS key
  *   EnrollResult    a short-lived client certificate for that key
  *
- * The expected PCR values are recorded at an agent's first enrollment
+ * The expected PCR values are the operator's (--expected-pcrs) for the
+ * agents listed there; the others' are recorded at their first enrollment
  * and enforced from then on (trust on first use; docs/trust.md says why
- * and how an operator resets them).
+ * and how an operator accepts new ones).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -119,6 +120,7 @@ static int on_request(struct server *srv, struct session *s,
 	struct vnfsec_blob chal = { 0 };
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
 	Vnfsec__EnrollChallenge c = VNFSEC__ENROLL_CHALLENGE__INIT;
+	const struct pcr_ref *ref;
 	struct enroll_session *e;
 	struct attestation *att;
 	const char *why = NULL;
@@ -142,7 +144,9 @@ static int on_request(struct server *srv, struct session *s,
 	if (att && !attestation_same_tpm(att, &rq->ek_public, &rq->ak_public))
 		return refuse(srv, s, -EACCES,
 			      "agent id already enrolled with another TPM (EK or AK differ)");
-	e->mask = att ? attestation_mask(att) : tc->pcr_mask;
+	ref = pcr_ref_find(srv->trust->refs, rq->agent_id);
+	e->mask = ref ? pcr_ref_mask(ref) :
+		  att ? attestation_mask(att) : tc->pcr_mask;
 	if (RAND_bytes(e->secret, sizeof(e->secret)) != 1 ||
 	    RAND_bytes(e->nonce, sizeof(e->nonce)) != 1)
 		return refuse(srv, s, -EIO, "server has no randomness");
@@ -243,6 +247,7 @@ static int on_proof(struct server *srv, struct session *s,
 	struct vnfsec_blob sig = as_blob(&p->quote_signature);
 	uint8_t qual[VNFSEC_PCR_DIGEST_LEN], *der = NULL;
 	const unsigned char *q = p->csr.data;
+	const struct pcr_ref *ref;
 	struct attestation *att;
 	X509_REQ *req = NULL;
 	const char *why = NULL;
@@ -259,7 +264,8 @@ static int on_proof(struct server *srv, struct session *s,
 	if (att && !attestation_same_tpm(att, &e->ek, &e->ak))
 		return refuse(srv, s, -EACCES,
 			      "agent id already enrolled with another TPM (EK or AK differ)");
-	expected = attestation_pcrs(att);
+	ref = pcr_ref_find(srv->trust->refs, e->agent_id);
+	expected = ref ? pcr_ref_values(ref) : attestation_pcrs(att);
 	if (!expected) {
 		/* First enrollment: these values become the reference. */
 		if (p->n_pcr_values != n)
