@@ -16,6 +16,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "tpm/tpm_internal.h"
+#include "user/common/log.h"
 
 static EVP_PKEY *pkey_from_params(const char *type, OSSL_PARAM_BLD *bld)
 {
@@ -311,4 +312,23 @@ out:
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(ak);
 	return ret;
+}
+
+int vnfsec_quote_binding(const uint8_t *nonce, size_t nonce_len,
+			 const uint8_t *data, size_t len,
+			 uint8_t out[VNFSEC_PCR_DIGEST_LEN])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok;
+
+	ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(md, nonce, nonce_len) == 1 &&
+	     EVP_DigestUpdate(md, data, len) == 1 &&
+	     EVP_DigestFinal_ex(md, out, NULL) == 1;
+	EVP_MD_CTX_free(md);
+	if (!ok) {
+		log_err("tpm: SHA-256 unavailable for the quote binding");
+		return -EIO;
+	}
+	return 0;
 }

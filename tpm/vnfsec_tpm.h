@@ -143,6 +143,14 @@ int vnfsec_quote_verify(const struct vnfsec_blob *ak_pub,
 			const char **why);
 
 /*
+ * Enrollment's quote nonce: SHA-256(@nonce || @data), binding what the
+ * agent sends with the quote (its TLS key's CSR) to the server's nonce.
+ */
+int vnfsec_quote_binding(const uint8_t *nonce, size_t nonce_len,
+			 const uint8_t *data, size_t len,
+			 uint8_t out[VNFSEC_PCR_DIGEST_LEN]);
+
+/*
  * MakeCredential for (@ek_pub, name of @ak_pub) on the TPM @t: the
  * server's own, or any TPM it can reach (no secret of @t is involved).
  * @challenge goes to the agent; only the TPM holding that EK and that AK

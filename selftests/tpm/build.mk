@@ -28,3 +28,25 @@ $(O)/tests/tpm/test_tls: selftests/tpm/test_tls.c $(TPM_TEST_HELPERS) \
 		$(O)/lib/libvnfsec.a $(TPM_LIBS) $(LDLIBS)
 
 TESTS += $(O)/tests/tpm/test_tls
+
+# Enrollment over the wire: the agent's enroll.c against vnfsec-server.
+$(O)/tests/tpm/test_enroll: selftests/tpm/test_enroll.c $(TPM_TEST_HELPERS) \
+		$(O)/user/agent/enroll.o $(O)/lib/libvnfsec-tpm.a \
+		$(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN) \
+		$(O)/bin/vnfsec-server
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(TPM_TEST_HELPERS) $(O)/user/agent/enroll.o \
+		$(O)/lib/libvnfsec-tpm.a $(O)/lib/libvnfsec.a $(TPM_LIBS) \
+		$(LDLIBS)
+
+TESTS += $(O)/tests/tpm/test_enroll
+
+# The enrollment and quote frames through wire_decode (no TPM needed).
+$(O)/tests/tpm/test_wire_trust: selftests/tpm/test_wire_trust.c \
+		$(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(O)/lib/libvnfsec.a $(LDLIBS)
+
+TESTS += $(O)/tests/tpm/test_wire_trust

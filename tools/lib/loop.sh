@@ -4,18 +4,32 @@
 # loop_up, drive the story, and let the EXIT trap call loop_down.
 #
 # Needs VNFSEC_BUILD (binaries and bpf/vnfsec.bpf.o) and root.
+#
+# Trust (docs/trust.md): by default (LOOP_ENROLL=1) the agent has a TPM
+# of its own (a swtpm manufactured with an EK certificate, behind
+# tpm2-abrmd on a private D-Bus), enrolls with the server when it first
+# connects and keeps its TLS key inside that TPM; the server has its own
+# swtpm for MakeCredential, trusts swtpm_setup's local CA for EK
+# certificates and signs the agent's certificate with the loop's CA.
+# LOOP_ENROLL=0 gives the agent a tools/mkca test certificate instead.
 
 LOOP_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LOOP_BUILD=${VNFSEC_BUILD:-$LOOP_SRC/build}
 LOOP_PORT=7443
 : "${LOOP_BLOCK_TTL:=8}"
 : "${LOOP_SYN_THRESHOLD:=200}"
+: "${LOOP_ENROLL:=1}"
 loop_id=
 loop_work=
 loop_pins=
 loop_server_pid=
 loop_agent_pid=
 loop_flood_pid=
+loop_tpm_pids=
+loop_swtpm_port=
+loop_server_tpm=
+loop_server_enrolls=
+loop_agent_env=()
 
 # loop_wait SECONDS CMD...: poll CMD every 0.2 s until it succeeds.
 loop_wait() {
@@ -42,6 +56,97 @@ loop_up() {
 	loop_work=$(mktemp -d "/tmp/vnfsec-loop-$loop_id.XXXXXX")
 	loop_pins=/sys/fs/bpf/vnfsec-loop-$loop_id
 	"$LOOP_SRC/tools/mkca" "$loop_work/ca" "agent-$loop_id" >/dev/null
+	if ((LOOP_ENROLL)); then
+		loop_trust_up || { echo "loop: cannot set up the TPMs for enrollment (LOOP_ENROLL=0 runs without)" >&2; return 1; }
+	fi
+}
+
+loop_tpm_answers() { # loop_tpm_answers NETNS TCTI
+	if [[ -n $1 ]]; then
+		ip netns exec "$1" tpm2_getrandom -T "$2" 4 >/dev/null 2>&1
+	else
+		tpm2_getrandom -T "$2" 4 >/dev/null 2>&1
+	fi
+}
+
+# loop_swtpm NAME [NETNS]: a swtpm manufactured with an EK certificate
+# (swtpm_setup's local CA), serving TCP on 127.0.0.1 in NETNS (default:
+# this one); sets loop_swtpm_port.
+loop_swtpm() {
+	local dir=$loop_work/$1 ns=${2:-} port pid try
+	local -a run=()
+	[[ -n $ns ]] && run=(ip netns exec "$ns")
+	mkdir -p "$dir"
+	swtpm_setup --tpm2 --create-ek-cert --create-platform-cert \
+		--tpm-state "$dir" --overwrite >/dev/null 2>&1 || return 1
+	for try in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 40000))
+		"${run[@]}" swtpm socket --tpm2 \
+			--server "type=tcp,port=$port" \
+			--ctrl "type=tcp,port=$((port + 1))" \
+			--flags not-need-init,startup-clear \
+			--tpmstate "dir=$dir" >/dev/null 2>&1 &
+		pid=$!
+		loop_tpm_pids+=" $pid"
+		if loop_wait 5 loop_tpm_answers "$ns" \
+				"swtpm:host=127.0.0.1,port=$port"; then
+			loop_swtpm_port=$port
+			return 0
+		fi
+		kill "$pid" 2>/dev/null	# lost the port to someone else
+	done
+	return 1
+}
+
+# The agent's TPM behind tpm2-abrmd (the TLS key needs a resource
+# manager, docs/tpm.md) on a private session bus whose socket is a path,
+# so the agent reaches it from the switch namespace; the server's TPM in
+# the management namespace; the EK CA.
+loop_trust_up() {
+	local bus=$loop_work/dbus.sock
+	cat /var/lib/swtpm-localca/swtpm-localca-rootca-cert.pem \
+		/var/lib/swtpm-localca/issuercert.pem \
+		>"$loop_work/ek-ca.pem" 2>/dev/null || return 1
+	loop_swtpm server-tpm "$NS_MGMT" || return 1
+	loop_server_tpm="swtpm:host=127.0.0.1,port=$loop_swtpm_port"
+	loop_swtpm agent-tpm || return 1
+	dbus-daemon --session --nofork --address="unix:path=$bus" \
+		>/dev/null 2>&1 &
+	loop_tpm_pids+=" $!"
+	loop_wait 5 test -S "$bus" || return 1
+	DBUS_SESSION_BUS_ADDRESS="unix:path=$bus" tpm2-abrmd --session \
+		--allow-root \
+		--tcti="swtpm:host=127.0.0.1,port=$loop_swtpm_port" \
+		>/dev/null 2>&1 &
+	loop_tpm_pids+=" $!"
+	loop_agent_env=(DBUS_SESSION_BUS_ADDRESS="unix:path=$bus"
+			TPM2OPENSSL_TCTI=tabrmd:bus_type=session
+			TSS2_LOG=all+none)
+	loop_wait 10 env "${loop_agent_env[@]}" \
+		tpm2_getrandom -T tabrmd:bus_type=session 4
+}
+
+# The server's options for enrollment, when the loop uses it.
+loop_server_trust_args() {
+	((LOOP_ENROLL)) || return 0
+	printf '%s\n' --enroll-ca-key "$loop_work/ca/ca.key" \
+		--enroll-ca-cert "$loop_work/ca/ca.pem" \
+		--ek-ca "$loop_work/ek-ca.pem" --enroll-tpm "$loop_server_tpm"
+}
+
+# The agent's identity: enrolled with its TPM, or a test certificate.
+# A server a script started itself (not by loop_start_server) knows
+# nothing of enrollment: its agent gets the test certificate.
+loop_agent_identity_args() {
+	local ca=$loop_work/ca
+	if ((LOOP_ENROLL)) && [[ -n $loop_server_enrolls || -z $loop_server_pid ]]; then
+		printf '%s\n' --tpm tabrmd:bus_type=session --enroll \
+			--agent-id "agent-$loop_id" --cert "$loop_work/agent.pem" \
+			--key "$loop_work/agent.tss2"
+	else
+		printf '%s\n' --cert "$ca/agent-$loop_id.pem" \
+			--key "$ca/agent-$loop_id.key"
+	fi
 }
 
 loop_down() {
@@ -52,6 +157,12 @@ loop_down() {
 	for p in $loop_flood_pid $loop_agent_pid $loop_server_pid; do
 		wait "$p" 2>/dev/null
 	done
+	# abrmd first: it holds a connection to the agent's swtpm.
+	for p in $(printf '%s\n' $loop_tpm_pids | tac); do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	loop_tpm_pids= loop_agent_env=() loop_server_enrolls=
 	[[ -n $loop_id ]] && "$LOOP_SRC/tools/testbed" down --id "$loop_id" >/dev/null 2>&1
 	[[ -n $loop_pins ]] && rm -rf "$loop_pins"
 	[[ -n $loop_work && -z ${LOOP_KEEP:-} ]] && rm -rf "$loop_work"
@@ -63,15 +174,19 @@ loop_down() {
 # Arguments are passed on to it.
 loop_start_server() {
 	local ca=$loop_work/ca
+	local -a trust
+	mapfile -t trust < <(loop_server_trust_args)
 	rm -f "$loop_work/port"
-	ip netns exec "$NS_MGMT" "$LOOP_BUILD/bin/vnfsec-server" \
+	TSS2_LOG=all+none ip netns exec "$NS_MGMT" "$LOOP_BUILD/bin/vnfsec-server" \
 		--listen "$MGMT_IP_SERVER:$LOOP_PORT" --ca "$ca/ca.pem" \
 		--cert "$ca/server.pem" --key "$ca/server.key" \
 		--alerts "$loop_work/alerts.json" --port-file "$loop_work/port" \
 		--control "$loop_work/server.sock" \
 		--metrics 127.0.0.1:0 --metrics-port-file "$loop_work/metrics.port" \
-		--block-ttl "$LOOP_BLOCK_TTL" "$@" 2>>"$loop_work/server.log" &
+		--block-ttl "$LOOP_BLOCK_TTL" "${trust[@]}" "$@" \
+		2>>"$loop_work/server.log" &
 	loop_server_pid=$!
+	((LOOP_ENROLL)) && loop_server_enrolls=1
 	loop_wait 10 test -s "$loop_work/port"
 }
 
@@ -87,18 +202,30 @@ loop_bpftool_load() {
 # loop_spawn_agent starts it; loop_start_agent also waits for the server.
 loop_spawn_agent() {
 	local ca=$loop_work/ca
+	local -a identity
+	mapfile -t identity < <(loop_agent_identity_args)
 	rm -f "$loop_work/agent.sock"	# a killed agent leaves it behind
+	env "${loop_agent_env[@]}" \
 	nsenter --net="/run/netns/$NS_SW" "$LOOP_BUILD/bin/vnfsec-agent" \
 		--iface "$SW_IF_ATTACKER" --iface "$SW_IF_SGW" \
 		--iface "$SW_IF_PGW" --iface "$SW_IF_BILLING" \
 		--pin-dir "$loop_pins" --detach-on-exit \
 		--spool-dir "$loop_work/spool" --control "$loop_work/agent.sock" \
 		--server "$MGMT_IP_SERVER:$LOOP_PORT" --ca "$ca/ca.pem" \
-		--cert "$ca/agent-$loop_id.pem" --key "$ca/agent-$loop_id.key" \
+		"${identity[@]}" \
 		--syn-threshold "$LOOP_SYN_THRESHOLD" "$@" \
 		2>>"$loop_work/agent.log" &
 	loop_agent_pid=$!
 	loop_wait 10 test -S "$loop_work/agent.sock"
+}
+
+# The agent enrolled with its TPM and the server trusts it (LOOP_ENROLL=1).
+loop_agent_attested() {
+	grep -q "agent agent-$loop_id enrolled from" "$loop_work/server.log" &&
+		loop_vnfsecctl --server --json agents 2>/dev/null |
+		python3 -c 'import json, sys
+a = [x for x in json.load(sys.stdin) if x["id"] == sys.argv[1]]
+sys.exit(0 if a and a[0].get("trusted") else 1)' "agent-$loop_id"
 }
 
 loop_connections() {

@@ -18,6 +18,7 @@
  *   l7.c          application protocols of sampled packets (nDPI)
  *   join.c        posture joined with policy: new VNF ports enforced
  *   pairvol.c     volume per VNF pair against a learned baseline
+ *   enroll.c      enrollment and quotes with the TPM (docs/trust.md)
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -82,6 +83,9 @@ struct agent_config {
 	unsigned int spool_max_mb;
 	const char *mirror_iface;	/* mirror_flow target, NULL: none */
 	int sample_every;		/* -1: leave the fast path's as is */
+	const char *tpm_tcti;		/* the agent's TPM, for attestation */
+	bool enroll;			/* enroll when --cert is not valid */
+	const char *agent_id;		/* --agent-id, for enrollment */
 };
 
 /* The fast path as the agent holds it, loaded by itself or by bpftool. */

@@ -11,8 +11,8 @@ $(AGENT_LIB): $(filter-out $(O)/user/agent/main.o,$(AGENT_OBJS))
 	$(AR) rcs $@ $^
 
 $(O)/bin/vnfsec-agent: $(O)/user/agent/main.o $(AGENT_LIB) $(POLICY_LIB) \
-		$(O)/lib/libvnfsec.a
+		$(O)/lib/libvnfsec-tpm.a $(O)/lib/libvnfsec.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LDLIBS) $(AGENT_LDLIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LDLIBS) $(AGENT_LDLIBS) $(TPM_LIBS) $(LDLIBS)
 
 BINS += $(O)/bin/vnfsec-agent

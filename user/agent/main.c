@@ -80,6 +80,13 @@ static void usage(FILE *out)
 "                        as the fast path has it)\n"
 "  --mirror-iface IF     deep-inspection port: mirror_flow actions copy\n"
 "                        their flows there (TC egress programs)\n"
+"  --tpm TCTI            this host's TPM (tabrmd:bus_type=system): answer\n"
+"                        the server's quote requests (re-attestation)\n"
+"  --enroll              when --cert is missing or about to expire,\n"
+"                        enroll with the TPM first: a new TLS key inside\n"
+"                        the TPM (--key gets its wrapped blob) and a\n"
+"                        certificate from the server (docs/trust.md)\n"
+"  --agent-id ID         the identity to enroll as (with --enroll)\n"
 "  --verbose\n");
 }
 
@@ -118,6 +125,9 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "spool-max-mb", required_argument, NULL, 'M' },
 		{ "mirror-iface", required_argument, NULL, 'I' },
 		{ "sample-every", required_argument, NULL, 'e' },
+		{ "tpm", required_argument, NULL, 0x1000 },
+		{ "enroll", no_argument, NULL, 0x1001 },
+		{ "agent-id", required_argument, NULL, 0x1002 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -242,6 +252,9 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 					   "--spool-max-mb"))
 				return -EINVAL;
 			break;
+		case 0x1000: cfg->tpm_tcti = optarg; break;
+		case 0x1001: cfg->enroll = true; break;
+		case 0x1002: cfg->agent_id = optarg; break;
 		case 'v': *verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
@@ -250,6 +263,12 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 	if (optind != argc || !cfg->nr_ifaces || !cfg->server ||
 	    !cfg->tls.ca || !cfg->tls.cert || !cfg->tls.key) {
 		usage(stderr);
+		return -EINVAL;
+	}
+	if (cfg->enroll && (!cfg->tpm_tcti || !cfg->agent_id ||
+			    strlen(cfg->agent_id) > WIRE_AGENT_ID_MAX)) {
+		log_err("--enroll needs --tpm TCTI and --agent-id ID (at most %d characters)",
+			WIRE_AGENT_ID_MAX);
 		return -EINVAL;
 	}
 	return 0;
@@ -421,13 +440,18 @@ int main(int argc, char **argv)
 		log_init("vnfsec-agent", LOG_DEBUG);
 	libbpf_set_print(libbpf_log);
 
-	ret = tls_cert_cn(cfg.tls.cert, agent_id, sizeof(agent_id));
-	if (ret)
-		goto out;
-	tls = tls_ctx_new(false, &cfg.tls);
-	if (!tls) {
-		ret = -EINVAL;
-		goto out;
+	if (cfg.enroll) {
+		/* The uplink enrolls when it first connects (enroll.c). */
+		snprintf(agent_id, sizeof(agent_id), "%s", cfg.agent_id);
+	} else {
+		ret = tls_cert_cn(cfg.tls.cert, agent_id, sizeof(agent_id));
+		if (ret)
+			goto out;
+		tls = tls_ctx_new(false, &cfg.tls);
+		if (!tls) {
+			ret = -EINVAL;
+			goto out;
+		}
 	}
 	ret = sensor_open(&sensor, &cfg);
 	if (ret)

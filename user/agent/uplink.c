@@ -18,6 +18,7 @@
 
 #include "user/agent/actions.h"
 #include "user/agent/agent.h"
+#include "user/agent/enroll.h"
 #include "user/agent/spool.h"
 #include "user/common/clock.h"
 #include "user/common/log.h"
@@ -38,7 +39,8 @@ struct uplink {
 	int epoll_fd;
 	struct enforcer *enf;
 	struct actions *actions;	/* every type; NULL: blocks only */
-	SSL_CTX *tls;
+	SSL_CTX *tls;			/* NULL until enrolled (--enroll) */
+	bool own_tls;			/* made here after enrolling */
 	char agent_id[WIRE_AGENT_ID_MAX + 1];
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -90,9 +92,39 @@ static void disconnect(struct uplink *u, const char *why)
 			u->backoff_s * 2;
 }
 
+/*
+ * With --enroll, a missing or expiring certificate is renewed with the
+ * TPM before connecting (enroll.c), and the TLS context made for it.
+ */
+static int enroll_if_needed(struct uplink *u)
+{
+	const struct agent_config *cfg = u->cfg;
+	int ret;
+
+	if (!cfg->enroll || (u->tls &&
+	    agent_cert_valid(cfg->tls.cert, cfg->tls.key, u->agent_id)))
+		return 0;
+	ret = agent_enroll(&(struct enroll_opts){
+		.tcti = cfg->tpm_tcti, .agent_id = u->agent_id,
+		.server = cfg->server, .server_name = cfg->server_name,
+		.ca = cfg->tls.ca, .cert = cfg->tls.cert, .key = cfg->tls.key });
+	if (ret)
+		return ret;
+	if (u->own_tls)
+		SSL_CTX_free(u->tls);
+	u->tls = tls_ctx_new(false, &cfg->tls);
+	u->own_tls = u->tls != NULL;
+	return u->tls ? 0 : -EINVAL;
+}
+
 static void connect_server(struct uplink *u)
 {
 	int fd;
+
+	if (enroll_if_needed(u)) {
+		disconnect(u, "not enrolled");
+		return;
+	}
 
 	fd = socket(u->addr.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -362,6 +394,9 @@ static int on_frame(struct uplink *u, const Vnfsec__Frame *f)
 		return on_plain_action(u, f->action);
 	case VNFSEC__FRAME__BODY_SIGNED_ACTION:
 		return on_signed_action(u, f->signed_action);
+	case VNFSEC__FRAME__BODY_QUOTE_REQUEST:
+		return agent_answer_quote(u->cfg->tpm_tcti, &u->conn,
+					  f->quote_request);
 	default:
 		log_warn("uplink: server sent unexpected message %d; reconnecting",
 			 f->body_case);
@@ -549,7 +584,9 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 	if (spool_pending(u->spool))
 		log_info("uplink: %u assessments from before the restart wait in the spool",
 			 spool_pending(u->spool));
-	connect_server(u);
+	/* Enrolling blocks: leave it to the first tick, once all is up. */
+	if (!cfg->enroll)
+		connect_server(u);
 	return u;
 }
 
@@ -564,5 +601,7 @@ void uplink_free(struct uplink *u)
 			 spool_pending(u->spool));
 	spool_close(u->spool);
 	EVP_PKEY_free(u->action_key);
+	if (u->own_tls)
+		SSL_CTX_free(u->tls);
 	free(u);
 }

@@ -184,6 +184,84 @@ const char *wire_check_action(const Vnfsec__Action *act)
 	}
 }
 
+static bool blob_ok(const ProtobufCBinaryData *b, size_t min, size_t max)
+{
+	return b->len >= min && b->len <= max;
+}
+
+static bool pcr_mask_ok(uint32_t mask)
+{
+	return mask && mask < (1U << WIRE_PCR_COUNT);
+}
+
+static const char *validate_pcrs(size_t n, const ProtobufCBinaryData *v)
+{
+	size_t i;
+
+	if (n > WIRE_PCR_COUNT)
+		return "more PCR values than PCRs";
+	for (i = 0; i < n; i++)
+		if (v[i].len != WIRE_PCR_LEN)
+			return "a PCR value is not 32 bytes";
+	return NULL;
+}
+
+/* Enrollment and quotes: sizes only; what they prove is tpm/'s to judge. */
+static const char *validate_trust(const Vnfsec__Frame *f)
+{
+	const Vnfsec__EnrollRequest *rq = f->enroll_request;
+	const Vnfsec__EnrollChallenge *ch = f->enroll_challenge;
+	const Vnfsec__EnrollProof *pr = f->enroll_proof;
+	const Vnfsec__EnrollResult *rs = f->enroll_result;
+	const Vnfsec__QuoteRequest *qr = f->quote_request;
+	const Vnfsec__QuoteResponse *qa = f->quote_response;
+
+	switch (f->body_case) {
+	case VNFSEC__FRAME__BODY_ENROLL_REQUEST:
+		if (!agent_id_ok(rq->agent_id))
+			return "enroll request: bad agent id";
+		if (!blob_ok(&rq->ek_cert, 1, WIRE_CERT_MAX) ||
+		    !blob_ok(&rq->ek_public, 1, WIRE_TPM_PUBLIC_MAX) ||
+		    !blob_ok(&rq->ak_public, 1, WIRE_TPM_PUBLIC_MAX))
+			return "enroll request: a key or certificate empty or too long";
+		return NULL;
+	case VNFSEC__FRAME__BODY_ENROLL_CHALLENGE:
+		if (!blob_ok(&ch->credential, 1, WIRE_CREDENTIAL_MAX) ||
+		    !blob_ok(&ch->nonce, WIRE_NONCE_MIN, WIRE_NONCE_MAX) ||
+		    !pcr_mask_ok(ch->pcr_mask))
+			return "enroll challenge: credential, nonce or PCR set out of range";
+		return NULL;
+	case VNFSEC__FRAME__BODY_ENROLL_PROOF:
+		if (!blob_ok(&pr->secret, 1, WIRE_SECRET_MAX) ||
+		    !blob_ok(&pr->quote_attest, 1, WIRE_ATTEST_MAX) ||
+		    !blob_ok(&pr->quote_signature, 1, WIRE_SIGNATURE_MAX) ||
+		    !blob_ok(&pr->csr, 1, WIRE_CERT_MAX))
+			return "enroll proof: a field empty or too long";
+		return validate_pcrs(pr->n_pcr_values, pr->pcr_values);
+	case VNFSEC__FRAME__BODY_ENROLL_RESULT:
+		if (rs->status > 0 || rs->status < -4095)
+			return "enroll result: status not 0 or -errno";
+		if (strlen(rs->reason) > WIRE_TEXT_MAX ||
+		    rs->client_cert.len > WIRE_CERT_MAX)
+			return "enroll result: reason or certificate too long";
+		if (!rs->status && !rs->client_cert.len)
+			return "enroll result: success without a certificate";
+		return NULL;
+	case VNFSEC__FRAME__BODY_QUOTE_REQUEST:
+		if (!blob_ok(&qr->nonce, WIRE_NONCE_MIN, WIRE_NONCE_MAX) ||
+		    !pcr_mask_ok(qr->pcr_mask))
+			return "quote request: nonce or PCR set out of range";
+		return NULL;
+	case VNFSEC__FRAME__BODY_QUOTE_RESPONSE:
+		if (!blob_ok(&qa->quote_attest, 1, WIRE_ATTEST_MAX) ||
+		    !blob_ok(&qa->quote_signature, 1, WIRE_SIGNATURE_MAX))
+			return "quote response: quote empty or too long";
+		return validate_pcrs(qa->n_pcr_values, qa->pcr_values);
+	default:
+		return "no known message in frame";
+	}
+}
+
 static const char *validate(const Vnfsec__Frame *f)
 {
 	const Vnfsec__Assessment *a;
@@ -245,7 +323,7 @@ static const char *validate(const Vnfsec__Frame *f)
 			return "summary ack: id or revision 0";
 		return NULL;
 	default:
-		return "no known message in frame";
+		return validate_trust(f);
 	}
 }
 

@@ -20,6 +20,17 @@
 #define WIRE_NAME_MAX		63	/* feed names and other short labels */
 #define WIRE_TEXT_MAX		255	/* an evidence item's text */
 #define WIRE_EVIDENCE_MAX	32	/* evidence items in one assessment */
+/* Enrollment and quotes (docs/trust.md): bounds on every TPM blob. */
+#define WIRE_CERT_MAX		4096	/* DER certificate or CSR */
+#define WIRE_TPM_PUBLIC_MAX	1024	/* marshalled TPM2B_PUBLIC */
+#define WIRE_CREDENTIAL_MAX	2048	/* MakeCredential challenge */
+#define WIRE_ATTEST_MAX		1024	/* marshalled TPMS_ATTEST */
+#define WIRE_SIGNATURE_MAX	512	/* marshalled TPMT_SIGNATURE */
+#define WIRE_SECRET_MAX		32
+#define WIRE_NONCE_MIN		16
+#define WIRE_NONCE_MAX		32
+#define WIRE_PCR_LEN		32	/* SHA-256 bank */
+#define WIRE_PCR_COUNT		24
 
 /* Encode @f with its length header into a malloc'ed buffer. */
 int wire_encode(const Vnfsec__Frame *f, uint8_t **out, size_t *out_len);

@@ -59,6 +59,7 @@ static const struct ctl_column server_action_cols[] = {
 
 static const struct ctl_column agents_cols[] = {
 	{ "ID", "id", false }, { "ADDRESS", "address", false }, { "ATTESTED", "attested", false },
+	{ "TRUSTED", "trusted", false },
 	{ "CONNECTED", "connected", false }, { "LAST_SEEN", "last_seen", false },
 	{ NULL },
 };

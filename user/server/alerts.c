@@ -202,6 +202,10 @@ void alert_assessment(struct server *srv, const struct agent_record *agent,
 		add_str(ev, "proto", proto);
 	if (a->iface[0])
 		add_str(ev, "in_iface", a->iface);
+	/* Reports of an enrolled agent that failed attestation are flagged. */
+	if (agent_attested(agent))
+		json_object_object_add(ev, "agent_trusted",
+				       json_object_new_boolean(agent_trusted(agent)));
 
 	add_str(alert, "action", "allowed");
 	json_object_object_add(alert, "gid", json_object_new_int(1));

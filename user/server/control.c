@@ -380,9 +380,15 @@ static int cmd_agents(struct server *srv, struct request *rq)
 		json_object_object_add(o, "id", json_object_new_string(a->id));
 		json_object_object_add(o, "address",
 				       json_object_new_string(a->address));
-		/* Attestation comes with the TPM layer (issue 3). */
 		json_object_object_add(o, "attested",
-				       json_object_new_boolean(false));
+				       json_object_new_boolean(agent_attested(a)));
+		if (agent_attested(a)) {
+			json_object_object_add(o, "trusted",
+				json_object_new_boolean(agent_trusted(a)));
+			json_object_object_add(o, "trust_reason",
+				json_object_new_string(agent_trust_reason(a)));
+			set_int(o, "last_quote", agent_last_quote(a));
+		}
 		json_object_object_add(o, "server",
 				       json_object_new_boolean(a->is_server));
 		set_int(o, "last_seen", a->last_seen);
@@ -393,6 +399,42 @@ static int cmd_agents(struct server *srv, struct request *rq)
 		json_object_array_add(arr, o);
 	}
 	rq->result = arr;
+	return 0;
+}
+
+/* Re-attest one agent now; the verdict shows in "agents" later. */
+static int cmd_attest(struct server *srv, struct request *rq)
+{
+	struct agent_record *a;
+	const char *id;
+	int ret;
+
+	json_object *v;
+	bool accept = false;
+
+	ret = arg_str(rq, "agent", true, &id);
+	if (ret)
+		return ret;
+	if (json_object_object_get_ex(rq->args, "accept_pcrs", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			rq->error = "accept_pcrs is not a boolean";
+			return -EINVAL;
+		}
+		accept = json_object_get_boolean(v);
+	}
+	for (a = srv->agents; a && strcmp(a->id, id); a = a->next)
+		;
+	ret = a ? attest_request(srv, a, accept) : -ENOENT;
+	if (ret) {
+		rq->error = ret == -ENOTCONN ? "agent not connected" :
+			    ret == -ENOENT ? "no such enrolled agent" :
+			    ret == -EPERM ? "its PCR values come from --expected-pcrs: edit that file" :
+			    "cannot send the quote request";
+		return ret;
+	}
+	rq->result = json_object_new_object();
+	json_object_object_add(rq->result, "requested",
+			       json_object_new_string(id));
 	return 0;
 }
 
@@ -521,6 +563,8 @@ static int dispatch(struct server *srv, struct control_client *c,
 		return cmd_alerts(srv, c, rq);
 	if (!strcmp(cmd, "threatdb.import"))
 		return cmd_import(srv, rq);
+	if (!strcmp(cmd, "attest"))
+		return cmd_attest(srv, rq);
 	rq->error = "unknown command";
 	return -EOPNOTSUPP;
 }

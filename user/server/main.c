@@ -43,6 +43,7 @@ static void usage(FILE *out)
 "                     [--metrics-port-file FILE] [--parent ADDR:PORT]\n"
 "                     [--parent-name CN] [--parent-cert FILE]\n"
 "                     [--parent-key FILE] [--signing-key FILE] [--verbose]\n"
+TRUST_USAGE
 "\n"
 "Accepts vnfsec agents (and child servers) over mutually authenticated\n"
 "TLS 1.3, correlates their assessments into incidents against the threat\n"
@@ -52,6 +53,8 @@ static void usage(FILE *out)
 "stdin, and writes EVE-style JSON lines to --alerts (default stdout).\n"
 "Incidents are forwarded to --parent when set. With --signing-key (a PEM\n"
 "P-256 private key) every action goes out signed for its agent.\n"
+"With --enroll-ca-key agents without a certificate may enroll with their\n"
+"TPM and are re-attested with quotes (docs/trust.md).\n"
 "docs/server.md has more.\n");
 }
 
@@ -85,6 +88,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		{ "syslog", no_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		TRUST_OPTIONS,
 		{}
 	};
 	int opt;
@@ -148,6 +152,10 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		case 'g': cfg->syslog = true; break;
 		case 'v': *verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
+		case TRUST_OPT_CA_KEY ... TRUST_OPT_LAST:
+			if (trust_parse_opt(&cfg->trust, opt, optarg))
+				return -EINVAL;
+			break;
 		default: usage(stderr); return -EINVAL;
 		}
 	}
@@ -234,6 +242,7 @@ static void session_close(struct server *srv, struct session *s,
 		}
 	}
 	free(s->acks);
+	enroll_session_free(s);
 	session_gone(srv, s);
 	srv->stats.sessions_closed++;
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, s->conn.fd, NULL);
@@ -369,6 +378,8 @@ static void reap_stalled(struct server *srv, time_t now)
 		else if (!s->conn.established &&
 			 now - s->started >= srv->cfg->handshake_timeout_s)
 			session_close(srv, s, "no TLS handshake in time");
+		else if (enroll_expired(s, now))
+			session_close(srv, s, "no hello or enrollment in time");
 	}
 }
 
@@ -379,6 +390,7 @@ static void tick(struct server *srv)
 	reap_stalled(srv, now);
 	incidents_tick(srv, now);
 	actions_tick(srv, now);
+	attest_tick(srv, now);
 	hooks_reap(srv);
 	control_tick(srv);
 	metrics_run(srv);
@@ -555,6 +567,7 @@ int main(int argc, char **argv)
 	struct server srv = { .cfg = &cfg, .listen_fd = -1, .epoll_fd = -1 };
 	int verbose = 0, sig_fd = -1, tick_fd = -1, ret;
 
+	trust_config_defaults(&cfg.trust);
 	log_init("vnfsec-server", LOG_INFO);
 	if (parse_args(argc, argv, &cfg, &verbose))
 		return 2;
@@ -575,6 +588,8 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = open_state(&srv);
+	if (!ret)
+		ret = trust_open(&srv);
 	if (ret)
 		goto out;
 	ret = open_listener(&srv);
@@ -623,6 +638,7 @@ out:
 	if (srv.listen_fd >= 0)
 		close(srv.listen_fd);
 	agents_free(&srv);
+	trust_close(&srv);
 	alerts_close(&srv);
 	EVP_PKEY_free(srv.signing_key);
 	SSL_CTX_free(srv.tls);

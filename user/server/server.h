@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "user/common/tls.h"
+#include "user/server/attest.h"
 #include "user/server/threatdb.h"
 
 #define SERVER_MAX_IMPORTS	8
@@ -41,6 +42,7 @@ struct server_config {
 	unsigned int nr_imports;
 	const char *imports[SERVER_MAX_IMPORTS];	/* FORMAT:PATH */
 	const char *signing_key;	/* PEM P-256: actions go out signed */
+	struct trust_config trust;	/* enrollment, attestation (attest.h) */
 };
 
 /* What the server remembers of an agent (or child server). */
@@ -57,6 +59,7 @@ struct agent_record {
 	uint64_t ringbuf_lost;		/* its last reported loss totals */
 	uint64_t dropped_packets;
 	struct action_record *actions;	/* its own, newest first */
+	struct attestation *att;	/* NULL: never enrolled (attest.c) */
 };
 
 /* What an epoll event's pointer leads to: each such object starts so. */
@@ -78,6 +81,7 @@ struct session {
 	unsigned int nr_acks, cap_acks;
 	bool ack_queued;		/* on srv->ack_sessions */
 	struct session *ack_next;
+	struct enroll_session *enroll;	/* without a certificate (enroll.c) */
 };
 
 enum incident_state {
@@ -181,6 +185,7 @@ struct server {
 	EVP_PKEY *signing_key;		/* NULL: actions go out unsigned */
 	char name[WIRE_AGENT_ID_MAX + 1];	/* our certificate's CN */
 	uint64_t last_signed_seq;
+	struct trust *trust;		/* NULL: no enrollment (attest.c) */
 };
 
 /* main.c: sessions, for the parts that order agents around. */

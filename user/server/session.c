@@ -174,6 +174,7 @@ static int on_hello(struct server *srv, struct session *s,
 	a->last_seen = time(NULL);
 	snprintf(a->address, sizeof(a->address), "%s", s->conn.peer);
 	s->agent = a;
+	attest_on_hello(srv, a);
 	if (store_agent_seen(srv->store, a, true))
 		srv->stats.store_errors++;
 	log_info("%s %s connected from %s",
@@ -187,6 +188,9 @@ int session_on_frame(struct server *srv, struct session *s,
 	const Vnfsec__Heartbeat *hb;
 
 	if (!s->agent) {
+		/* No client certificate: enrollment (enroll.c) or nothing. */
+		if (!s->conn.peer_cn[0] || enroll_frame(f))
+			return enroll_on_frame(srv, s, f);
 		if (f->body_case != VNFSEC__FRAME__BODY_HELLO) {
 			log_warn("agent %s at %s: first frame is not a hello; closing",
 				 s->conn.peer_cn, s->conn.peer);
@@ -213,6 +217,8 @@ int session_on_frame(struct server *srv, struct session *s,
 		return 0;
 	case VNFSEC__FRAME__BODY_INCIDENT_SUMMARY:
 		return on_summary(srv, s, f->incident_summary);
+	case VNFSEC__FRAME__BODY_QUOTE_RESPONSE:
+		return attest_on_quote(srv, s->agent, f->quote_response);
 	default:
 		log_warn("agent %s: unexpected message %d; closing",
 			 s->conn.peer_cn, f->body_case);

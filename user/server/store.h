@@ -28,6 +28,26 @@ int store_incident(struct store *st, const struct incident *inc);
 int store_action(struct store *st, const struct action_record *act);
 int store_indicator(struct store *st, const struct indicator *ind);
 
+/* An enrolled agent's attestation state (attest.c, docs/trust.md). */
+struct attestation_row {
+	const char *agent_id;
+	const void *ek_public;
+	size_t ek_len;
+	const void *ak_public;
+	size_t ak_len;
+	uint32_t pcr_mask;
+	const void *pcrs;		/* expected values, 32 bytes each */
+	size_t pcrs_len;
+	bool trusted;
+	const char *reason;		/* why not trusted, "" when trusted */
+	time_t enrolled, cert_not_after, last_quote;
+};
+
+int store_attestation(struct store *st, const struct attestation_row *r);
+int store_attestations_load(struct store *st,
+			    int (*fn)(void *ctx, const struct attestation_row *r),
+			    void *ctx);
+
 /* Hand every indicator not expired at @now to @fn. */
 int store_indicators_load(struct store *st, time_t now,
 			  int (*fn)(void *ctx, const struct indicator *ind),

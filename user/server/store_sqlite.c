@@ -47,11 +47,19 @@ static const char *const migrations[] = {
 	/* 2: incidents are listed by state and time. */
 	"CREATE INDEX incidents_state ON incidents(state, last_seen);"
 	"CREATE INDEX assessments_incident ON assessments(incident_id);",
+	/* 3: attestation of enrolled agents (attest.c, docs/trust.md). */
+	"CREATE TABLE attestations ("
+	"  agent_id TEXT PRIMARY KEY, ek_public BLOB NOT NULL,"
+	"  ak_public BLOB NOT NULL, pcr_mask INTEGER NOT NULL,"
+	"  expected_pcrs BLOB NOT NULL, trusted INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL, enrolled INTEGER NOT NULL,"
+	"  cert_not_after INTEGER NOT NULL, last_quote INTEGER NOT NULL);",
 };
 
 enum stmt_id {
 	ST_AGENT, ST_ASSESSMENT, ST_INCIDENT, ST_ACTION, ST_INDICATOR,
-	ST_INDICATORS, ST_MAX_INCIDENT, NR_STMTS
+	ST_INDICATORS, ST_MAX_INCIDENT, ST_ATTESTATION, ST_ATTESTATIONS,
+	NR_STMTS
 };
 
 static const char *const stmt_sql[NR_STMTS] = {
@@ -70,6 +78,11 @@ static const char *const stmt_sql[NR_STMTS] = {
 	[ST_INDICATORS] = "SELECT type, value, source, confidence, expires"
 		" FROM indicators WHERE expires = 0 OR expires > ?1",
 	[ST_MAX_INCIDENT] = "SELECT COALESCE(MAX(id), 0) FROM incidents",
+	[ST_ATTESTATION] = "INSERT OR REPLACE INTO attestations VALUES"
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_ATTESTATIONS] = "SELECT agent_id, ek_public, ak_public, pcr_mask,"
+		" expected_pcrs, trusted, reason, enrolled, cert_not_after,"
+		" last_quote FROM attestations",
 };
 
 struct store {
@@ -344,6 +357,62 @@ int store_indicators_load(struct store *st, time_t now,
 	}
 	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		ret = db_error(st, "loading indicators");
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_attestation(struct store *st, const struct attestation_row *r)
+{
+	sqlite3_stmt *s = st->stmt[ST_ATTESTATION];
+
+	bind_text(s, 1, r->agent_id);
+	sqlite3_bind_blob(s, 2, r->ek_public, (int)r->ek_len, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 3, r->ak_public, (int)r->ak_len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, r->pcr_mask);
+	sqlite3_bind_blob(s, 5, r->pcrs, (int)r->pcrs_len, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 6, r->trusted);
+	bind_text(s, 7, r->reason);
+	sqlite3_bind_int64(s, 8, r->enrolled);
+	sqlite3_bind_int64(s, 9, r->cert_not_after);
+	sqlite3_bind_int64(s, 10, r->last_quote);
+	return step_done(st, ST_ATTESTATION, "recording an attestation");
+}
+
+int store_attestations_load(struct store *st,
+			    int (*fn)(void *ctx, const struct attestation_row *r),
+			    void *ctx)
+{
+	sqlite3_stmt *s = st->stmt[ST_ATTESTATIONS];
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct attestation_row r = {
+			.agent_id = (const char *)sqlite3_column_text(s, 0),
+			.ek_public = sqlite3_column_blob(s, 1),
+			.ek_len = sqlite3_column_bytes(s, 1),
+			.ak_public = sqlite3_column_blob(s, 2),
+			.ak_len = sqlite3_column_bytes(s, 2),
+			.pcr_mask = (uint32_t)sqlite3_column_int64(s, 3),
+			.pcrs = sqlite3_column_blob(s, 4),
+			.pcrs_len = sqlite3_column_bytes(s, 4),
+			.trusted = sqlite3_column_int(s, 5),
+			.reason = (const char *)sqlite3_column_text(s, 6),
+			.enrolled = sqlite3_column_int64(s, 7),
+			.cert_not_after = sqlite3_column_int64(s, 8),
+			.last_quote = sqlite3_column_int64(s, 9),
+		};
+
+		if (!r.agent_id || !r.reason) {
+			log_warn("store %s: skipping an unreadable attestation",
+				 st->path);
+			continue;
+		}
+		ret = fn(ctx, &r);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_error(st, "loading attestations");
 	sqlite3_reset(s);
 	return ret;
 }

@@ -1,0 +1,1036 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Enrollment and re-attestation over the wire: a real vnfsec-server
+ * (its own swtpm for MakeCredential) on loopback, and an agent whose TPM
+ * is a second swtpm behind tpm2-abrmd (the TLS key lives in it). The
+ * agent side is the agent's own code (user/agent/enroll.c); impostors
+ * speak the protocol by hand with what they can get.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "kselftest_harness.h"
+#include "selftests/tpm/swtpm.h"
+#include "tpm/vnfsec_tpm.h"
+#include "user/agent/enroll.h"
+#include "user/common/tls.h"
+
+#define AGENT_ID	"agent-enroll-1"
+#define SERVER_CN	"vnfsec-server"
+#define AGENT_TCTI	"tabrmd:bus_type=session"
+#define QUOTE_PCRS	(1U << 0 | 1U << 7)
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static X509 *make_cert(const char *cn, EVP_PKEY *pub, X509 *ca,
+		       EVP_PKEY *ca_key, bool is_ca)
+{
+	X509 *c = X509_new();
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	char san[64];
+
+	if (!c)
+		return NULL;
+	X509_set_version(c, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(c), is_ca ? 1 : 2 + rand());
+	X509_gmtime_adj(X509_getm_notBefore(c), -60);
+	X509_gmtime_adj(X509_getm_notAfter(c), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN",
+				   MBSTRING_ASC, (const unsigned char *)cn,
+				   -1, -1, 0);
+	X509_set_issuer_name(c, X509_get_subject_name(ca ? ca : c));
+	X509_set_pubkey(c, pub);
+	X509V3_set_ctx(&v3, ca ? ca : c, c, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
+				  is_ca ? "critical,CA:TRUE" : "CA:FALSE");
+	X509_add_ext(c, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (!is_ca) {
+		snprintf(san, sizeof(san), "DNS:%s", cn);
+		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+		X509_add_ext(c, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	if (!X509_sign(c, ca_key, EVP_sha256())) {
+		X509_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int write_pem(const char *path, X509 *cert, EVP_PKEY *key)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = cert ? PEM_write_X509(f, cert) :
+		    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	return ok ? 0 : -EIO;
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+/* Poll @fn for up to @secs: the server acts on its own schedule. */
+static bool eventually(bool (*fn)(void *), void *ctx, int secs)
+{
+	int i;
+
+	for (i = 0; i < secs * 10; i++) {
+		const struct timespec ts = { .tv_nsec = 100 * 1000 * 1000 };
+
+		if (fn(ctx))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return fn(ctx);
+}
+
+FIXTURE(enroll) {
+	struct swtpm sw_agent, sw_server;
+	struct abrmd rm;
+	pid_t server;
+	int port;
+	const char *extra[4];		/* more server options, NULL-ended */
+	char dir[300];
+	char ca[320], ca_key[320], srv_crt[320], srv_key[320];
+	char ekca[320], other_ca[320];
+	char cert[320], key[320];
+	char log[320], alerts[320], sock[320], portfile[320];
+};
+
+FIXTURE_SETUP(enroll)
+{
+	EVP_PKEY *ca_key, *srv_key;
+	X509 *ca, *srv;
+
+	self->server = 0;
+	ASSERT_EQ(0, swtpm_start(&self->sw_agent));
+	if (swtpm_start(&self->sw_server)) {
+		swtpm_stop(&self->sw_agent);
+		ASSERT_TRUE(0);
+	}
+	if (abrmd_start(&self->rm, &self->sw_agent)) {
+		swtpm_stop(&self->sw_agent);
+		swtpm_stop(&self->sw_server);
+		ASSERT_TRUE(0);
+	}
+	snprintf(self->dir, sizeof(self->dir), "%s", self->sw_server.dir);
+#define P(f, name) snprintf(self->f, sizeof(self->f), "%s/" name, self->dir)
+	P(ca, "ca.pem");
+	P(ca_key, "ca.key");
+	P(srv_crt, "server.pem");
+	P(srv_key, "server.key");
+	P(ekca, "ek-ca.pem");
+	P(other_ca, "other-ca.pem");
+	P(cert, "agent.pem");
+	P(key, "agent.tss2");
+	P(log, "server.log");
+	P(alerts, "alerts.json");
+	P(sock, "server.sock");
+	P(portfile, "port");
+#undef P
+	/* The deployment's CA signs the server and enrolled agents. */
+	ca_key = EVP_EC_gen("P-256");
+	srv_key = EVP_EC_gen("P-256");
+	ca = make_cert("vnfsec test CA", ca_key, NULL, ca_key, true);
+	srv = make_cert(SERVER_CN, srv_key, ca, ca_key, false);
+	ASSERT_NE(NULL, srv);
+	ASSERT_EQ(0, write_pem(self->ca, ca, NULL));
+	ASSERT_EQ(0, write_pem(self->ca_key, NULL, ca_key));
+	ASSERT_EQ(0, write_pem(self->srv_crt, srv, NULL));
+	ASSERT_EQ(0, write_pem(self->srv_key, NULL, srv_key));
+	X509_free(ca);
+	X509_free(srv);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(srv_key);
+	/* The TPM manufacturer's CA (swtpm_setup's), and one that is not. */
+	ASSERT_EQ(0, swtpm_localca_file(self->ekca));
+	ca_key = EVP_EC_gen("P-256");
+	ca = make_cert("swtpm-localca", ca_key, NULL, ca_key, true);
+	ASSERT_EQ(0, write_pem(self->other_ca, ca, NULL));
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
+}
+
+FIXTURE_TEARDOWN(enroll)
+{
+	int status = 0;
+
+	/* A server that does not exit cleanly (a sanitizer report) fails. */
+	if (self->server > 0) {
+		kill(self->server, SIGTERM);
+		waitpid(self->server, &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			TH_LOG("vnfsec-server exited with status 0x%x", status);
+			_metadata->passed = 0;
+		}
+	}
+	/* The server's side of the story, when a case needs explaining. */
+	if ((getenv("VNFSEC_TEST_VERBOSE") || !_metadata->passed) &&
+	    self->log[0]) {
+		char line[512];
+		FILE *f = fopen(self->log, "r");
+
+		while (f && fgets(line, sizeof(line), f))
+			fprintf(stderr, "# server: %s", line);
+		if (f)
+			fclose(f);
+	}
+	abrmd_stop(&self->rm);
+	swtpm_stop(&self->sw_agent);
+	swtpm_stop(&self->sw_server);
+}
+
+static int read_port(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int port = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &port) != 1)
+		port = 0;
+	fclose(f);
+	return port;
+}
+
+/* vnfsec-server with enrollment on, trusting @ek_ca for EK certificates. */
+static int server_start(FIXTURE_DATA(enroll) *self, const char *ek_ca)
+{
+	const char *build = getenv("VNFSEC_BUILD") ?: "build";
+	char bin[300];
+	char *argv[] = {
+		bin, "--listen", "127.0.0.1:0", "--port-file", self->portfile,
+		"--ca", self->ca, "--cert", self->srv_crt, "--key", self->srv_key,
+		"--alerts", self->alerts, "--control", self->sock,
+		"--enroll-ca-key", self->ca_key, "--enroll-ca-cert", self->ca,
+		"--ek-ca", (char *)ek_ca, "--enroll-tpm", self->sw_server.tcti,
+		"--enroll-cert-hours", "24", "--attest-pcrs", "0,7",
+		"--quote-timeout", "2", NULL, NULL, NULL, NULL, NULL };
+	int i, fd, n = sizeof(argv) / sizeof(argv[0]) - 5;
+
+	for (i = 0; i < 4 && self->extra[i]; i++)
+		argv[n + i] = (char *)self->extra[i];
+
+	snprintf(bin, sizeof(bin), "%s/bin/vnfsec-server", build);
+	unlink(self->portfile);
+	self->server = fork();
+	if (self->server < 0)
+		return -errno;
+	if (self->server == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(self->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		dup2(fd, 2);
+		fd = open("/dev/null", O_RDWR);
+		dup2(fd, 0);
+		execv(bin, argv);
+		_exit(127);
+	}
+	for (i = 0; i < 200; i++) {
+		const struct timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
+
+		self->port = read_port(self->portfile);
+		if (self->port)
+			return 0;
+		if (waitpid(self->server, NULL, WNOHANG) == self->server) {
+			self->server = 0;
+			return -ECHILD;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/* SIGTERM; the server's exit status (0 when clean), or -1. */
+static int server_stop(FIXTURE_DATA(enroll) *self)
+{
+	int status;
+
+	if (self->server <= 0)
+		return -1;
+	kill(self->server, SIGTERM);
+	if (waitpid(self->server, &status, 0) != self->server)
+		return -1;
+	self->server = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void server_addr(FIXTURE_DATA(enroll) *self, char *buf, size_t len)
+{
+	snprintf(buf, len, "127.0.0.1:%d", self->port);
+}
+
+static int agent_enrolls(FIXTURE_DATA(enroll) *self)
+{
+	char server[64];
+
+	server_addr(self, server, sizeof(server));
+	return agent_enroll(&(struct enroll_opts){
+		.tcti = AGENT_TCTI, .agent_id = AGENT_ID, .server = server,
+		.server_name = SERVER_CN, .ca = self->ca, .cert = self->cert,
+		.key = self->key });
+}
+
+/* A blocking TLS connection to the server, with or without a cert. */
+static int dial(FIXTURE_DATA(enroll) *self, const struct tls_files *files,
+		SSL_CTX **ctx, struct conn *c)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(self->port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	struct timeval tv = { .tv_sec = 10 };
+	int fd;
+
+	if (files) {
+		*ctx = tls_ctx_new(false, files);
+	} else {
+		*ctx = SSL_CTX_new(TLS_client_method());
+		if (*ctx && SSL_CTX_load_verify_locations(*ctx, self->ca,
+							  NULL) != 1) {
+			SSL_CTX_free(*ctx);
+			*ctx = NULL;
+		}
+	}
+	if (!*ctx)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    conn_init(c, *ctx, fd, SERVER_CN)) {
+		if (fd >= 0)
+			close(fd);
+		SSL_CTX_free(*ctx);
+		*ctx = NULL;
+		return -EIO;
+	}
+	return conn_handshake(c);
+}
+
+static void hangup(SSL_CTX *ctx, struct conn *c)
+{
+	conn_free(c);
+	SSL_CTX_free(ctx);
+}
+
+static int send_frame(struct conn *c, Vnfsec__Frame *f)
+{
+	f->version = WIRE_VERSION;
+	return conn_send(c, f);
+}
+
+/* The next frame; a server that hangs up gives -ECONNRESET. */
+static Vnfsec__Frame *recv_frame(struct conn *c, int *err)
+{
+	Vnfsec__Frame *f = NULL;
+	const char *why;
+
+	*err = conn_recv(c, &f, &why);
+	return f;
+}
+
+/* One request on the server's control socket; the parsed response. */
+static json_object *control(FIXTURE_DATA(enroll) *self, const char *req)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char buf[65536];
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	if (strlen(self->sock) >= sizeof(sun.sun_path))
+		return NULL;
+	memcpy(sun.sun_path, self->sock, strlen(self->sock) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while (n < sizeof(buf) - 1 &&
+	       (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0) {
+		n += r;
+		if (memchr(buf, '\n', n))
+			break;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return json_tokener_parse(buf);
+}
+
+/* "trusted" of AGENT_ID in the server's agents list: 1, 0, or -1. */
+static int agent_trusted_now(FIXTURE_DATA(enroll) *self)
+{
+	json_object *r = control(self, "{\"cmd\": \"agents\"}\n"), *res, *v;
+	int ret = -1;
+	size_t i;
+
+	if (!r)
+		return -1;
+	if (json_object_object_get_ex(r, "result", &res) &&
+	    json_object_is_type(res, json_type_array)) {
+		for (i = 0; i < json_object_array_length(res); i++) {
+			json_object *a = json_object_array_get_idx(res, i);
+
+			if (json_object_object_get_ex(a, "id", &v) &&
+			    !strcmp(json_object_get_string(v), AGENT_ID) &&
+			    json_object_object_get_ex(a, "trusted", &v))
+				ret = json_object_get_boolean(v);
+		}
+	}
+	json_object_put(r);
+	return ret;
+}
+
+/*
+ * The enrolled agent on its tunnel: hello, and answer the quote the
+ * server asks for on connect. Leaves the connection open.
+ */
+static int tunnel_up(FIXTURE_DATA(enroll) *self, SSL_CTX **ctx,
+		     struct conn *c)
+{
+	const struct tls_files files = { self->ca, self->cert, self->key };
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT, *in;
+	Vnfsec__Hello hello = VNFSEC__HELLO__INIT;
+	int ret;
+
+	ret = dial(self, &files, ctx, c);
+	if (ret)
+		return ret;
+	hello.agent_id = AGENT_ID;
+	f.body_case = VNFSEC__FRAME__BODY_HELLO;
+	f.hello = &hello;
+	ret = send_frame(c, &f);
+	if (ret)
+		return ret;
+	in = recv_frame(c, &ret);
+	if (!in)
+		return ret ? ret : -EIO;
+	if (in->body_case != VNFSEC__FRAME__BODY_QUOTE_REQUEST)
+		ret = -EPROTO;
+	else
+		ret = agent_answer_quote(AGENT_TCTI, c, in->quote_request);
+	wire_free(in);
+	return ret;
+}
+
+static bool agent_is_trusted(void *ctx)
+{
+	return agent_trusted_now(ctx) == 1;
+}
+
+static bool agent_is_untrusted(void *ctx)
+{
+	return agent_trusted_now(ctx) == 0;
+}
+
+TEST_F_TIMEOUT(enroll, enrollment_over_tls_gives_a_cert_the_server_accepts_for_mtls, 120)
+{
+	struct vnfsec_blob ak = { 0 }, attest = { 0 }, sig = { 0 };
+	uint8_t pcrs[2][VNFSEC_PCR_DIGEST_LEN], nonce[32];
+	struct vnfsec_tpm *t = NULL;
+	struct timespec t0;
+	const char *why = NULL;
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+	char cn[64];
+
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, agent_enrolls(self));
+	fprintf(stderr, "# one enrollment over the wire (TLS on loopback, TPM key, EK/AK, MakeCredential, activation, quote, certificate): %.1f ms\n",
+		ms_since(&t0));
+	/* The TLS key is the TPM's: only its wrapped blob is on disk. */
+	ASSERT_TRUE(file_has(self->key, "BEGIN TSS2 PRIVATE KEY"));
+	ASSERT_EQ(0, tls_cert_cn(self->cert, cn, sizeof(cn)));
+	ASSERT_STREQ(AGENT_ID, cn);
+	/* A second start with a valid certificate does not enroll again. */
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(1, file_has(self->log, "enrolled from"));
+
+	/* The certificate opens the tunnel, and the quote on connect holds. */
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	hangup(ctx, &c);
+
+	/* One quote verification, as the server does it (for the report). */
+	ASSERT_EQ(0, vnfsec_tpm_open(AGENT_TCTI, &t));
+	ASSERT_EQ(0, vnfsec_tpm_ak_public(t, &ak));
+	ASSERT_EQ(1, RAND_bytes(nonce, sizeof(nonce)));
+	ASSERT_EQ(0, vnfsec_tpm_pcr_read(t, QUOTE_PCRS, pcrs));
+	ASSERT_EQ(0, vnfsec_tpm_quote(t, QUOTE_PCRS, nonce, sizeof(nonce),
+				      &attest, &sig));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, vnfsec_quote_verify(&ak, &attest, &sig, nonce,
+					 sizeof(nonce), QUOTE_PCRS,
+					 (const uint8_t (*)[32])pcrs, &why));
+	fprintf(stderr, "# one quote verification: %.3f ms\n", ms_since(&t0));
+	vnfsec_blob_free(&ak);
+	vnfsec_blob_free(&attest);
+	vnfsec_blob_free(&sig);
+	vnfsec_tpm_close(t);
+}
+
+TEST_F_TIMEOUT(enroll, ek_cert_not_from_the_trusted_ca_refused, 120)
+{
+	ASSERT_EQ(0, server_start(self, self->other_ca));
+	ASSERT_EQ(-EACCES, agent_enrolls(self));
+	ASSERT_NE(0, access(self->cert, F_OK));
+	ASSERT_NE(0, access(self->key, F_OK));
+	ASSERT_TRUE(file_has(self->log, "refused"));
+}
+
+/* What an impostor shows: a genuine EK (public), its own AK. */
+struct impostor {
+	struct vnfsec_tpm *victim, *own;
+	struct vnfsec_blob ek_cert, ek_pub, ak_pub;
+};
+
+static int send_request(struct conn *c, const struct vnfsec_blob *cert,
+			const struct vnfsec_blob *ek,
+			const struct vnfsec_blob *ak)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__EnrollRequest rq = VNFSEC__ENROLL_REQUEST__INIT;
+
+	rq.agent_id = AGENT_ID;
+	rq.ek_cert = (ProtobufCBinaryData){ cert->len, cert->data };
+	rq.ek_public = (ProtobufCBinaryData){ ek->len, ek->data };
+	rq.ak_public = (ProtobufCBinaryData){ ak->len, ak->data };
+	f.body_case = VNFSEC__FRAME__BODY_ENROLL_REQUEST;
+	f.enroll_request = &rq;
+	return send_frame(c, &f);
+}
+
+static int send_proof(struct conn *c, const uint8_t *secret, size_t len,
+		      const struct vnfsec_blob *attest,
+		      const struct vnfsec_blob *sig,
+		      uint8_t (*pcrs)[VNFSEC_PCR_DIGEST_LEN], unsigned int n,
+		      const uint8_t *csr, size_t csr_len)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__EnrollProof p = VNFSEC__ENROLL_PROOF__INIT;
+	ProtobufCBinaryData v[VNFSEC_PCR_MAX];
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		v[i] = (ProtobufCBinaryData){ VNFSEC_PCR_DIGEST_LEN, pcrs[i] };
+	p.secret = (ProtobufCBinaryData){ len, (uint8_t *)secret };
+	p.quote_attest = (ProtobufCBinaryData){ attest->len, attest->data };
+	p.quote_signature = (ProtobufCBinaryData){ sig->len, sig->data };
+	p.pcr_values = v;
+	p.n_pcr_values = n;
+	p.csr = (ProtobufCBinaryData){ csr_len, (uint8_t *)csr };
+	f.body_case = VNFSEC__FRAME__BODY_ENROLL_PROOF;
+	f.enroll_proof = &p;
+	return send_frame(c, &f);
+}
+
+/* The server's verdict on a proof: the EnrollResult's status. */
+static int result_status(struct conn *c)
+{
+	Vnfsec__Frame *f;
+	int err, status;
+
+	f = recv_frame(c, &err);
+	if (!f)
+		return 1000 + (err < 0 ? -err : err);
+	status = f->body_case == VNFSEC__FRAME__BODY_ENROLL_RESULT ?
+		 f->enroll_result->status : 2000;
+	wire_free(f);
+	return status;
+}
+
+/* Any DER CSR will do for the counter-cases: they fail before it. */
+static int some_csr(uint8_t **der, int *len)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509_REQ *req = X509_REQ_new();
+
+	*len = -1;
+	if (k && req && X509_REQ_set_pubkey(req, k) &&
+	    X509_REQ_sign(req, k, EVP_sha256()))
+		*len = i2d_X509_REQ(req, der);
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
+	return *len > 0 ? 0 : -EIO;
+}
+
+TEST_F_TIMEOUT(enroll, activation_by_a_different_tpm_refused, 120)
+{
+	struct vnfsec_blob cert = { 0 }, ek = { 0 }, ak = { 0 }, chal = { 0 };
+	struct vnfsec_blob attest = { 0 }, sig = { 0 };
+	uint8_t secret[32], qual[32], pcrs[2][32], *csr = NULL;
+	struct vnfsec_tpm *victim = NULL, *own = NULL;
+	struct swtpm sw_own;
+	Vnfsec__Frame *f;
+	SSL_CTX *ctx;
+	struct conn c = { .fd = -1 };
+	size_t len = 0;
+	int csr_len, err;
+
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, swtpm_start(&sw_own));
+	/* The victim's EK certificate and EK are public; the AK is ours. */
+	ASSERT_EQ(0, vnfsec_tpm_open(AGENT_TCTI, &victim));
+	ASSERT_EQ(0, vnfsec_tpm_open(sw_own.tcti, &own));
+	ASSERT_EQ(0, vnfsec_tpm_ek_cert(victim, &cert));
+	ASSERT_EQ(0, vnfsec_tpm_ek_public(victim, &ek));
+	ASSERT_EQ(0, vnfsec_tpm_ak_public(own, &ak));
+	ASSERT_EQ(0, some_csr(&csr, &csr_len));
+
+	ASSERT_EQ(0, dial(self, NULL, &ctx, &c));
+	ASSERT_EQ(0, send_request(&c, &cert, &ek, &ak));
+	f = recv_frame(&c, &err);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(VNFSEC__FRAME__BODY_ENROLL_CHALLENGE, f->body_case);
+	/* Our TPM cannot open a credential made for the victim's EK. */
+	chal = (struct vnfsec_blob){ f->enroll_challenge->credential.data,
+				     f->enroll_challenge->credential.len };
+	ASSERT_NE(0, vnfsec_tpm_activate_credential(own, &chal, secret,
+						    sizeof(secret), &len));
+	/* So it guesses, and quotes honestly with its own AK. */
+	ASSERT_EQ(1, RAND_bytes(secret, sizeof(secret)));
+	ASSERT_EQ(0, vnfsec_quote_binding(f->enroll_challenge->nonce.data,
+					  f->enroll_challenge->nonce.len, csr,
+					  csr_len, qual));
+	ASSERT_EQ(0, vnfsec_tpm_pcr_read(own, QUOTE_PCRS, pcrs));
+	ASSERT_EQ(0, vnfsec_tpm_quote(own, QUOTE_PCRS, qual, sizeof(qual),
+				      &attest, &sig));
+	wire_free(f);
+	ASSERT_EQ(0, send_proof(&c, secret, sizeof(secret), &attest, &sig,
+				pcrs, 2, csr, csr_len));
+	ASSERT_EQ(-EACCES, result_status(&c));
+	ASSERT_TRUE(file_has(self->log, "credential not activated"));
+	hangup(ctx, &c);
+	OPENSSL_free(csr);
+	vnfsec_blob_free(&cert);
+	vnfsec_blob_free(&ek);
+	vnfsec_blob_free(&ak);
+	vnfsec_blob_free(&attest);
+	vnfsec_blob_free(&sig);
+	vnfsec_tpm_close(victim);
+	vnfsec_tpm_close(own);
+	swtpm_stop(&sw_own);
+}
+
+TEST_F_TIMEOUT(enroll, quote_over_a_stale_nonce_refused, 120)
+{
+	struct vnfsec_blob cert = { 0 }, ek = { 0 }, ak = { 0 }, chal;
+	struct vnfsec_blob attest = { 0 }, sig = { 0 };
+	uint8_t secret[32], qual[32], pcrs[2][32], old_nonce[32], *csr = NULL;
+	struct vnfsec_tpm *t = NULL;
+	Vnfsec__Frame *f;
+	SSL_CTX *ctx;
+	struct conn c = { .fd = -1 };
+	size_t len = 0;
+	int csr_len, err;
+
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, vnfsec_tpm_open(AGENT_TCTI, &t));
+	ASSERT_EQ(0, vnfsec_tpm_ek_cert(t, &cert));
+	ASSERT_EQ(0, vnfsec_tpm_ek_public(t, &ek));
+	ASSERT_EQ(0, vnfsec_tpm_ak_public(t, &ak));
+	ASSERT_EQ(0, some_csr(&csr, &csr_len));
+
+	/* A first session's nonce, recorded and left unanswered. */
+	ASSERT_EQ(0, dial(self, NULL, &ctx, &c));
+	ASSERT_EQ(0, send_request(&c, &cert, &ek, &ak));
+	f = recv_frame(&c, &err);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(VNFSEC__FRAME__BODY_ENROLL_CHALLENGE, f->body_case);
+	memcpy(old_nonce, f->enroll_challenge->nonce.data, sizeof(old_nonce));
+	wire_free(f);
+	hangup(ctx, &c);
+
+	/* A second session: genuine activation, a quote over the old nonce. */
+	ASSERT_EQ(0, dial(self, NULL, &ctx, &c));
+	ASSERT_EQ(0, send_request(&c, &cert, &ek, &ak));
+	f = recv_frame(&c, &err);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(VNFSEC__FRAME__BODY_ENROLL_CHALLENGE, f->body_case);
+	chal = (struct vnfsec_blob){ f->enroll_challenge->credential.data,
+				     f->enroll_challenge->credential.len };
+	ASSERT_EQ(0, vnfsec_tpm_activate_credential(t, &chal, secret,
+						    sizeof(secret), &len));
+	ASSERT_NE(0, memcmp(old_nonce, f->enroll_challenge->nonce.data, 32));
+	wire_free(f);
+	ASSERT_EQ(0, vnfsec_quote_binding(old_nonce, sizeof(old_nonce), csr,
+					  csr_len, qual));
+	ASSERT_EQ(0, vnfsec_tpm_pcr_read(t, QUOTE_PCRS, pcrs));
+	ASSERT_EQ(0, vnfsec_tpm_quote(t, QUOTE_PCRS, qual, sizeof(qual),
+				      &attest, &sig));
+	ASSERT_EQ(0, send_proof(&c, secret, len, &attest, &sig, pcrs, 2, csr,
+				csr_len));
+	ASSERT_EQ(-EACCES, result_status(&c));
+	ASSERT_TRUE(file_has(self->log, "nonce"));
+	hangup(ctx, &c);
+	OPENSSL_free(csr);
+	vnfsec_blob_free(&cert);
+	vnfsec_blob_free(&ek);
+	vnfsec_blob_free(&ak);
+	vnfsec_blob_free(&attest);
+	vnfsec_blob_free(&sig);
+	vnfsec_tpm_close(t);
+}
+
+static int extend_pcr7(void)
+{
+	uint8_t digest[VNFSEC_PCR_DIGEST_LEN];
+	struct vnfsec_tpm *t = NULL;
+	int ret;
+
+	memset(digest, 0x5a, sizeof(digest));
+	ret = vnfsec_tpm_open(AGENT_TCTI, &t);
+	if (!ret)
+		ret = vnfsec_tpm_pcr_extend(t, 7, digest);
+	vnfsec_tpm_close(t);
+	return ret;
+}
+
+TEST_F_TIMEOUT(enroll, pcr_values_other_than_the_enrolled_ones_refused, 120)
+{
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	/* First use records this boot state... */
+	ASSERT_EQ(0, agent_enrolls(self));
+	/* ...a changed one (a new bootloader, say) is refused from then on. */
+	ASSERT_EQ(0, extend_pcr7());
+	ASSERT_EQ(0, unlink(self->cert));
+	ASSERT_EQ(-EACCES, agent_enrolls(self));
+	ASSERT_TRUE(file_has(self->log, "PCR"));
+	ASSERT_NE(0, access(self->cert, F_OK));
+}
+
+static bool server_refused_tls(void *ctx)
+{
+	FIXTURE_DATA(enroll) *self = ctx;
+
+	return file_has(self->log, "TLS handshake failed");
+}
+
+TEST_F_TIMEOUT(enroll, tls_client_whose_key_is_not_the_enrolled_one_refused, 120)
+{
+	struct tls_files files = { self->ca, self->cert, NULL };
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT, *in;
+	Vnfsec__Hello hello = VNFSEC__HELLO__INIT;
+	char other_key[320], rogue_crt[320];
+	int err;
+	EVP_PKEY *other = EVP_EC_gen("P-256"), *rogue_key;
+	X509 *rogue_ca, *crt;
+	SSL_CTX *ctx;
+	struct conn c = { .fd = -1 };
+
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	snprintf(other_key, sizeof(other_key), "%s/other.key", self->dir);
+	snprintf(rogue_crt, sizeof(rogue_crt), "%s/rogue.pem", self->dir);
+	ASSERT_EQ(0, write_pem(other_key, NULL, other));
+	/* The enrolled certificate does not go with another key. */
+	files.key = other_key;
+	ASSERT_EQ(NULL, tls_ctx_new(false, &files));
+	/* A certificate of its own making for that key: the server refuses. */
+	rogue_key = EVP_EC_gen("P-256");
+	rogue_ca = make_cert("vnfsec test CA", rogue_key, NULL, rogue_key,
+			     true);
+	crt = make_cert(AGENT_ID, other, rogue_ca, rogue_key, false);
+	ASSERT_EQ(0, write_pem(rogue_crt, crt, NULL));
+	files.cert = rogue_crt;
+	/* TLS 1.3: the client is done first; the server's alert follows. */
+	if (!dial(self, &files, &ctx, &c)) {
+		hello.agent_id = AGENT_ID;
+		f.body_case = VNFSEC__FRAME__BODY_HELLO;
+		f.hello = &hello;
+		send_frame(&c, &f);
+		in = recv_frame(&c, &err);
+		ASSERT_EQ(NULL, in);
+		ASSERT_NE(0, err);
+	}
+	hangup(ctx, &c);
+	ASSERT_TRUE(eventually(server_refused_tls, self, 10));
+	ASSERT_FALSE(file_has(self->log, "agent " AGENT_ID " connected"));
+	X509_free(rogue_ca);
+	X509_free(crt);
+	EVP_PKEY_free(rogue_key);
+	EVP_PKEY_free(other);
+}
+
+TEST_F_TIMEOUT(enroll, connection_without_certificate_may_only_enroll, 120)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT, *in;
+	Vnfsec__Hello hello = VNFSEC__HELLO__INIT;
+	SSL_CTX *ctx;
+	struct conn c = { .fd = -1 };
+	int err;
+
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, dial(self, NULL, &ctx, &c));
+	hello.agent_id = AGENT_ID;
+	f.body_case = VNFSEC__FRAME__BODY_HELLO;
+	f.hello = &hello;
+	ASSERT_EQ(0, send_frame(&c, &f));
+	in = recv_frame(&c, &err);
+	ASSERT_EQ(NULL, in);
+	ASSERT_EQ(-ECONNRESET, err);
+	ASSERT_TRUE(file_has(self->log, "only enrollment is allowed"));
+	hangup(ctx, &c);
+}
+
+TEST_F_TIMEOUT(enroll, failed_reattestation_marks_the_agent_untrusted, 120)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT, *in;
+	Vnfsec__Assessment a = VNFSEC__ASSESSMENT__INIT;
+	uint8_t src[4] = { 10, 0, 0, 66 }, dst[4] = { 10, 0, 0, 1 };
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+	json_object *r;
+	int err;
+
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+
+	/* The host's boot state changes; the operator asks for a quote. */
+	ASSERT_EQ(0, extend_pcr7());
+	r = control(self, "{\"cmd\": \"attest\", \"args\": {\"agent\": \"" AGENT_ID "\"}}\n");
+	ASSERT_NE(NULL, r);
+	json_object_put(r);
+	in = recv_frame(&c, &err);
+	ASSERT_NE(NULL, in);
+	ASSERT_EQ(VNFSEC__FRAME__BODY_QUOTE_REQUEST, in->body_case);
+	ASSERT_EQ(0, agent_answer_quote(AGENT_TCTI, &c, in->quote_request));
+	wire_free(in);
+	ASSERT_TRUE(eventually(agent_is_untrusted, self, 10));
+
+	/* Its reports still arrive, flagged. */
+	a.id = 1;
+	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD;
+	a.severity = 5;
+	a.src_addr = (ProtobufCBinaryData){ 4, src };
+	a.dst_addr = (ProtobufCBinaryData){ 4, dst };
+	a.count = 1000;
+	f.body_case = VNFSEC__FRAME__BODY_ASSESSMENT;
+	f.assessment = &a;
+	ASSERT_EQ(0, send_frame(&c, &f));
+	in = recv_frame(&c, &err);
+	ASSERT_NE(NULL, in);
+	wire_free(in);
+	ASSERT_TRUE(file_has(self->alerts, "\"agent_trusted\":false"));
+	hangup(ctx, &c);
+}
+
+TEST_F_TIMEOUT(enroll, missing_quote_marks_the_agent_untrusted, 120)
+{
+	SSL_CTX *ctx = NULL;
+	json_object *r;
+	struct conn c = { .fd = -1 };
+
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	/* Asked again, the agent stays silent past --quote-timeout (2 s). */
+	r = control(self, "{\"cmd\": \"attest\", \"args\": {\"agent\": \"" AGENT_ID "\"}}\n");
+	ASSERT_NE(NULL, r);
+	json_object_put(r);
+	ASSERT_TRUE(eventually(agent_is_untrusted, self, 15));
+	ASSERT_TRUE(file_has(self->log, "no quote within"));
+	hangup(ctx, &c);
+}
+
+TEST_F_TIMEOUT(enroll, reattestation_repeats_at_the_interval, 120)
+{
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+	Vnfsec__Frame *in;
+	int err, round;
+
+	self->extra[0] = "--reattest-interval";
+	self->extra[1] = "1";
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	/* Unasked, the server keeps asking; good answers keep it trusted. */
+	for (round = 0; round < 2; round++) {
+		in = recv_frame(&c, &err);
+		ASSERT_NE(NULL, in);
+		ASSERT_EQ(VNFSEC__FRAME__BODY_QUOTE_REQUEST, in->body_case);
+		ASSERT_EQ(0, agent_answer_quote(AGENT_TCTI, &c,
+						in->quote_request));
+		wire_free(in);
+	}
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	hangup(ctx, &c);
+}
+
+TEST_F_TIMEOUT(enroll, attestation_survives_a_server_restart, 120)
+{
+	char db[340];
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+
+	snprintf(db, sizeof(db), "%s/server.db", self->dir);
+	self->extra[0] = "--db";
+	self->extra[1] = db;
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, server_stop(self));
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	/* It remembers the agent: a quote on connect, checked as before. */
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	hangup(ctx, &c);
+	/* And its boot state: a changed one is refused after the restart. */
+	ASSERT_EQ(0, extend_pcr7());
+	ASSERT_EQ(0, unlink(self->cert));
+	ASSERT_EQ(-EACCES, agent_enrolls(self));
+}
+
+/* `attest` on the control socket, and the agent's answer to it. */
+static int attest_and_answer(FIXTURE_DATA(enroll) *self, struct conn *c,
+			     bool accept)
+{
+	json_object *r;
+	Vnfsec__Frame *in;
+	int err, ret;
+
+	r = control(self, accept ?
+		    "{\"cmd\": \"attest\", \"args\": {\"agent\": \"" AGENT_ID "\", \"accept_pcrs\": true}}\n" :
+		    "{\"cmd\": \"attest\", \"args\": {\"agent\": \"" AGENT_ID "\"}}\n");
+	if (!r)
+		return -EIO;
+	json_object_put(r);
+	in = recv_frame(c, &err);
+	if (!in)
+		return err ? err : -EIO;
+	ret = in->body_case == VNFSEC__FRAME__BODY_QUOTE_REQUEST ?
+	      agent_answer_quote(AGENT_TCTI, c, in->quote_request) : -EPROTO;
+	wire_free(in);
+	return ret;
+}
+
+TEST_F_TIMEOUT(enroll, operator_accepts_a_new_boot_state, 120)
+{
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	/* A firmware update: the next quote fails... */
+	ASSERT_EQ(0, extend_pcr7());
+	ASSERT_EQ(0, attest_and_answer(self, &c, false));
+	ASSERT_TRUE(eventually(agent_is_untrusted, self, 10));
+	/* ...until the operator accepts the new values. */
+	ASSERT_EQ(0, attest_and_answer(self, &c, true));
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	ASSERT_TRUE(file_has(self->log, "operator accepted"));
+	/* They are the reference now: a plain quote holds. */
+	ASSERT_EQ(0, attest_and_answer(self, &c, false));
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	ASSERT_FALSE(file_has(self->log, "quote nobody asked for"));
+	hangup(ctx, &c);
+}
+
+/* The operator's reference file: AGENT_ID's PCRs 0 and 7, 7 as given. */
+static int write_refs(FIXTURE_DATA(enroll) *self, const char *path,
+		      const uint8_t *pcr7)
+{
+	uint8_t pcrs[2][VNFSEC_PCR_DIGEST_LEN];
+	struct vnfsec_tpm *t = NULL;
+	FILE *f;
+	int ret, i, j;
+
+	ret = vnfsec_tpm_open(AGENT_TCTI, &t);
+	if (!ret)
+		ret = vnfsec_tpm_pcr_read(t, QUOTE_PCRS, pcrs);
+	vnfsec_tpm_close(t);
+	if (ret)
+		return ret;
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# reference boot state\n%s 7=", AGENT_ID);
+	for (j = 0; j < VNFSEC_PCR_DIGEST_LEN; j++)
+		fprintf(f, "%02x", pcr7 ? pcr7[j] : pcrs[1][j]);
+	fprintf(f, " 0=");
+	for (i = 0; i < VNFSEC_PCR_DIGEST_LEN; i++)
+		fprintf(f, "%02x", pcrs[0][i]);
+	fprintf(f, "\n");
+	return fclose(f) ? -errno : 0;
+}
+
+TEST_F_TIMEOUT(enroll, operator_expected_pcrs_enforced, 120)
+{
+	uint8_t other[VNFSEC_PCR_DIGEST_LEN];
+	char refs[340];
+	FILE *f;
+
+	snprintf(refs, sizeof(refs), "%s/expected-pcrs", self->dir);
+	self->extra[0] = "--expected-pcrs";
+	self->extra[1] = refs;
+	/* A file the server cannot read right stops it at start. */
+	f = fopen(refs, "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "%s 7=1234\n", AGENT_ID);
+	fclose(f);
+	ASSERT_NE(0, server_start(self, self->ekca));
+	ASSERT_TRUE(file_has(self->log, "expected-pcrs:1: expected"));
+	/* The host does not show the operator's values: refused. */
+	memset(other, 0x42, sizeof(other));
+	ASSERT_EQ(0, write_refs(self, refs, other));
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(-EACCES, agent_enrolls(self));
+	ASSERT_TRUE(file_has(self->log, "PCR digest differs"));
+	ASSERT_EQ(0, server_stop(self));
+	/* It does: enrolled, and attested on connect against the file. */
+	ASSERT_EQ(0, write_refs(self, refs, NULL));
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+}
+
+TEST_HARNESS_MAIN
