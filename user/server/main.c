@@ -250,7 +250,13 @@ static int session_watch(struct server *srv, struct session *s, int op)
 		.data.ptr = s,
 	};
 
-	return epoll_ctl(srv->epoll_fd, op, s->conn.fd, &ev) ? -errno : 0;
+	/* A system call per wakeup saved: most wakeups change nothing. */
+	if (op == EPOLL_CTL_MOD && ev.events == s->watched)
+		return 0;
+	if (epoll_ctl(srv->epoll_fd, op, s->conn.fd, &ev))
+		return -errno;
+	s->watched = ev.events;
+	return 0;
 }
 
 int session_send(struct server *srv, struct session *s,
@@ -566,6 +572,12 @@ int main(int argc, char **argv)
 	if (!srv.tls ||
 	    tls_cert_cn(cfg.tls.cert, srv.name, sizeof(srv.name)))
 		goto out;
+	/*
+	 * Take every record the socket holds in one read instead of two
+	 * reads (header, body) per record: an agent's frames are small and
+	 * often arrive several at once.
+	 */
+	SSL_CTX_set_read_ahead(srv.tls, 1);
 	if (cfg.signing_key) {
 		srv.signing_key = signing_key_load(cfg.signing_key, true);
 		if (!srv.signing_key)

@@ -171,7 +171,8 @@ int order_block(struct server *srv, struct agent_record *agent,
 	if (store_action(srv->store, act))
 		srv->stats.store_errors++;
 	alert_action(srv, act);
-	log_info("%s %s: ordered block of %s/%u for %u s (action %llu, incident %llu)",
+	/* The action event says it all; a line each is too many at 10k/s. */
+	log_debug("%s %s: ordered block of %s/%u for %u s (action %llu, incident %llu)",
 		 agent->is_server ? "child server" : "agent", agent->id,
 		 wire_addr_str(&a.src_addr, buf, sizeof(buf)), prefix_len,
 		 ttl_s, (unsigned long long)act->seq,

@@ -73,6 +73,7 @@ struct session {
 	time_t started;
 	struct agent_record *agent;	/* NULL until its hello */
 	bool broken;			/* its queue overflowed: close it */
+	uint32_t watched;		/* epoll events asked for now */
 	/* Acks held until the round's commit (main.c round_end()). */
 	uint64_t *acks;
 	unsigned int nr_acks, cap_acks;
