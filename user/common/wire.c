@@ -151,17 +151,37 @@ static bool unknown_fields_ok(const ProtobufCMessage *m, int depth)
 	return true;
 }
 
+/* Each type carries its own target: a prefix, a flow or a VNF name. */
 const char *wire_check_action(const Vnfsec__Action *act)
 {
 	if (act->seq == 0)
 		return "action: sequence 0";
-	if (act->type != VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE)
+	switch (act->type) {
+	case VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE:
+	case VNFSEC__ACTION_TYPE__ACTION_UNBLOCK_SOURCE:
+	case VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE:
+		if (act->src_addr.len != 4)
+			return "action: only IPv4 sources can be blocked or limited";
+		if (act->prefix_len < 1 || act->prefix_len > 32)
+			return "action: prefix length out of 1..32";
+		if (act->type == VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE &&
+		    !act->rate_pps)
+			return "action: rate limit without a rate";
+		return NULL;
+	case VNFSEC__ACTION_TYPE__ACTION_DROP_FLOW:
+	case VNFSEC__ACTION_TYPE__ACTION_MONITOR_FLOW:
+	case VNFSEC__ACTION_TYPE__ACTION_MIRROR_FLOW:
+		if (!act->flow)
+			return "action: flow action without a flow";
+		return validate_flow(act->flow);
+	case VNFSEC__ACTION_TYPE__ACTION_QUARANTINE_VNF:
+	case VNFSEC__ACTION_TYPE__ACTION_RELEASE_VNF:
+		if (!act->vnf[0] || strlen(act->vnf) > WIRE_NAME_MAX)
+			return "action: VNF name empty or too long";
+		return NULL;
+	default:
 		return "action: unknown type";
-	if (act->src_addr.len != 4)
-		return "action: only IPv4 sources can be blocked";
-	if (act->prefix_len < 1 || act->prefix_len > 32)
-		return "action: prefix length out of 1..32";
-	return NULL;
+	}
 }
 
 static const char *validate(const Vnfsec__Frame *f)

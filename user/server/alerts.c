@@ -288,6 +288,35 @@ void alert_assessment(struct server *srv, const struct agent_record *agent,
 	emit(srv, ev);
 }
 
+/* The target of its type, each part a field of its own. */
+static void action_target_json(json_object *o, const struct action_record *act)
+{
+	const struct action_flow *f = &act->flow;
+	json_object *fo;
+	const char *proto;
+
+	if (action_has_flow(act->type)) {
+		fo = json_object_new_object();
+		add_raw_addr(fo, "src_ip", f->src, f->len);
+		add_int(fo, "src_port", f->src_port);
+		add_raw_addr(fo, "dest_ip", f->dst, f->len);
+		add_int(fo, "dest_port", f->dst_port);
+		proto = proto_name(f->proto);
+		if (proto)
+			add_str(fo, "proto", proto);
+		else
+			add_int(fo, "proto", f->proto);
+		put(o, "flow", fo);
+	} else if (action_has_vnf(act->type)) {
+		add_str(o, "vnf", act->vnf);
+	} else {
+		add_raw_addr(o, "addr", act->addr, act->addr_len);
+		add_int(o, "prefix_len", act->prefix_len);
+		if (act->rate_pps)
+			add_int(o, "rate_pps", act->rate_pps);
+	}
+}
+
 json_object *action_json(const struct action_record *act)
 {
 	json_object *o = json_object_new_object();
@@ -295,8 +324,7 @@ json_object *action_json(const struct action_record *act)
 	add_str(o, "type", action_type_name(act->type));
 	add_u64(o, "seq", act->seq);
 	add_str(o, "agent", act->agent->id);
-	add_raw_addr(o, "addr", act->addr, act->addr_len);
-	add_int(o, "prefix_len", act->prefix_len);
+	action_target_json(o, act);
 	add_int(o, "ttl_s", act->ttl_s);
 	add_str(o, "state", action_state_name(act->state));
 	if (act->incident_id)
@@ -309,11 +337,29 @@ json_object *action_json(const struct action_record *act)
 	return o;
 }
 
+/* EVE's top-level flow fields, so the usual queries find the order. */
+static void add_event_target(json_object *ev, const struct action_record *act)
+{
+	const char *proto;
+
+	if (action_has_flow(act->type)) {
+		add_raw_addr(ev, "src_ip", act->flow.src, act->flow.len);
+		add_int(ev, "src_port", act->flow.src_port);
+		add_raw_addr(ev, "dest_ip", act->flow.dst, act->flow.len);
+		add_int(ev, "dest_port", act->flow.dst_port);
+		proto = proto_name(act->flow.proto);
+		if (proto)
+			add_str(ev, "proto", proto);
+	} else if (action_has_source(act->type)) {
+		add_raw_addr(ev, "src_ip", act->addr, act->addr_len);
+	}
+}
+
 void alert_action(struct server *srv, const struct action_record *act)
 {
 	json_object *ev = event_new(act->agent->id, "action");
 
-	add_raw_addr(ev, "src_ip", act->addr, act->addr_len);
+	add_event_target(ev, act);
 	put(ev, "action", action_json(act));
 	emit(srv, ev);
 }
@@ -324,9 +370,10 @@ void alert_action_result(struct server *srv, const struct action_record *act,
 	json_object *ev = event_new(agent_id, "action_result");
 	json_object *o = json_object_new_object();
 
+	add_event_target(ev, act);
 	add_u64(o, "seq", act->seq);
 	add_str(o, "type", action_type_name(act->type));
-	add_raw_addr(o, "addr", act->addr, act->addr_len);
+	action_target_json(o, act);
 	add_int(o, "status", act->status);
 	add_str(o, "error", act->status ? strerror(-act->status) : "");
 	if (act->incident_id)

@@ -234,6 +234,33 @@ static void incident_update(struct server *srv, struct incident *inc,
 	}
 }
 
+/*
+ * What flow and VNF actions of the playbook would act on: the flow of the
+ * latest report that names one, and the VNF attacked (vnf_dst) or, when
+ * the report names none, the VNF the traffic came from (vnf_src).
+ */
+static void incident_targets(struct incident *inc,
+			     const Vnfsec__Assessment *a)
+{
+	const Vnfsec__FlowTuple *f = a->flow;
+
+	/* wire_decode() checked both addresses are 4 or 16 bytes. */
+	if (f && f->src_addr.len == f->dst_addr.len &&
+	    f->src_addr.len <= sizeof(inc->flow.src)) {
+		inc->flow.len = f->src_addr.len;
+		memcpy(inc->flow.src, f->src_addr.data, f->src_addr.len);
+		memcpy(inc->flow.dst, f->dst_addr.data, f->dst_addr.len);
+		inc->flow.src_port = f->src_port;
+		inc->flow.dst_port = f->dst_port;
+		inc->flow.proto = f->proto;
+		inc->has_flow = true;
+	}
+	if (a->vnf_dst[0])
+		snprintf(inc->vnf, sizeof(inc->vnf), "%s", a->vnf_dst);
+	else if (a->vnf_src[0])
+		snprintf(inc->vnf, sizeof(inc->vnf), "%s", a->vnf_src);
+}
+
 int correlate_assessment(struct server *srv, struct agent_record *agent,
 			 const Vnfsec__Assessment *a, struct incident **out)
 {
@@ -255,6 +282,7 @@ int correlate_assessment(struct server *srv, struct agent_record *agent,
 		is_new = true;
 	}
 	incident_update(srv, inc, agent, a->severity, ind, 1, is_new, now);
+	incident_targets(inc, a);
 	*out = inc;
 	return 0;
 }

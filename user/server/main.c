@@ -233,6 +233,14 @@ static void session_close(struct server *srv, struct session *s,
 			}
 		}
 	}
+	if (s->flush_queued) {
+		for (pp = &srv->flush_sessions; *pp; pp = &(*pp)->flush_next) {
+			if (*pp == s) {
+				*pp = s->flush_next;
+				break;
+			}
+		}
+	}
 	free(s->acks);
 	session_gone(srv, s);
 	srv->stats.sessions_closed++;
@@ -259,10 +267,26 @@ static int session_watch(struct server *srv, struct session *s, int op)
 	return 0;
 }
 
+/*
+ * Inside a round frames are only queued, and leave at its end together
+ * (round_end()): an action and the ack of the report that caused it then
+ * cost one TLS record and one system call, not two.
+ */
 int session_send(struct server *srv, struct session *s,
 		 const Vnfsec__Frame *f)
 {
-	int ret = conn_send(&s->conn, f);
+	int ret;
+
+	if (srv->in_round_io) {
+		ret = conn_queue(&s->conn, f);
+		if (!ret && !s->flush_queued) {
+			s->flush_queued = true;
+			s->flush_next = srv->flush_sessions;
+			srv->flush_sessions = s;
+		}
+	} else {
+		ret = conn_send(&s->conn, f);
+	}
 
 	/* Closed on the next tick: the caller may be walking the lists. */
 	if (ret) {
@@ -352,6 +376,9 @@ static int session_io(struct server *srv, struct session *s)
 		session_close(srv, s, why ? NULL : "connection ended");
 		return 1;
 	}
+	/* What this round queued leaves at its end (round_end()). */
+	if (s->flush_queued)
+		return 0;
 	ret = conn_flush(&s->conn);
 	if (ret && ret != -EAGAIN) {
 		session_close(srv, s, "write failed");
@@ -479,6 +506,25 @@ static int open_state(struct server *srv)
 static void round_begin(struct server *srv)
 {
 	srv->in_round = !store_batch_begin(srv->store);
+	srv->in_round_io = true;
+}
+
+/* Send what the round queued; a failed write ends that session. */
+static void round_flush(struct server *srv)
+{
+	struct session *s;
+	int ret;
+
+	srv->in_round_io = false;
+	while ((s = srv->flush_sessions)) {
+		srv->flush_sessions = s->flush_next;
+		s->flush_queued = false;
+		ret = conn_flush(&s->conn);
+		if (ret && ret != -EAGAIN)
+			session_close(srv, s, "write failed");
+		else if (session_watch(srv, s, EPOLL_CTL_MOD))
+			session_close(srv, s, "cannot watch socket");
+	}
 }
 
 static void round_end(struct server *srv)
@@ -502,6 +548,7 @@ static void round_end(struct server *srv)
 			session_flush_acks(srv, s);
 		s->nr_acks = 0;
 	}
+	round_flush(srv);
 }
 
 static int serve(struct server *srv, int tick_fd)

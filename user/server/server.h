@@ -79,6 +79,9 @@ struct session {
 	unsigned int nr_acks, cap_acks;
 	bool ack_queued;		/* on srv->ack_sessions */
 	struct session *ack_next;
+	/* Frames queued in this round, sent at its end. */
+	bool flush_queued;		/* on srv->flush_sessions */
+	struct session *flush_next;
 };
 
 enum incident_state {
@@ -86,6 +89,13 @@ enum incident_state {
 	INCIDENT_ACKNOWLEDGED,
 	INCIDENT_REMEDIATED,
 	INCIDENT_CLOSED,
+};
+
+/* A flow as an order names it: what the fast path keys a flow on. */
+struct action_flow {
+	uint8_t src[16], dst[16];
+	uint8_t len;			/* 4 or 16: both addresses */
+	uint32_t src_port, dst_port, proto;
 };
 
 struct incident_agent {
@@ -118,25 +128,41 @@ struct incident {
 	struct incident_agent agents[INCIDENT_AGENTS_MAX];
 	unsigned int actions_sent, actions_ok, actions_failed;
 	bool hook_run;
+	/* Targets of flow and VNF actions, from the latest report naming them. */
+	bool has_flow;
+	struct action_flow flow;
+	char vnf[WIRE_NAME_MAX + 1];
 };
 
 enum action_state { ACTION_SENT = 1, ACTION_APPLIED, ACTION_FAILED };
 
+/*
+ * One order to one agent. Which target fields count depends on the type:
+ * the source prefix (block, unblock, rate limit), the flow (drop,
+ * monitor, mirror) or the VNF (quarantine, release).
+ */
 struct action_record {
 	struct action_record *next;
 	struct action_record *agent_next;	/* in agent->actions */
+	struct action_record *order_next;	/* in srv->orders */
 	uint64_t seq;			/* per agent */
 	struct agent_record *agent;
 	uint64_t incident_id;		/* 0: ordered by the parent */
 	uint64_t parent_seq;		/* the parent's order it carries out */
-	int type;
+	int type;			/* Vnfsec__ActionType */
 	uint8_t addr[16];
 	uint8_t addr_len;
 	unsigned int prefix_len, ttl_s;
+	struct action_flow flow;
+	char vnf[WIRE_NAME_MAX + 1];
+	unsigned int rate_pps;
+	bool lifted;			/* a later unblock or release ended it */
 	enum action_state state;
 	int status;
 	time_t sent, acked;
 };
+
+#define ORDER_HASH_SIZE		8192	/* buckets of srv->orders */
 
 struct threatdb;
 struct store;
@@ -164,6 +190,8 @@ struct server {
 	unsigned int nr_sessions;
 	struct session *ack_sessions;	/* with acks waiting for the commit */
 	bool in_round;			/* a store transaction is open */
+	bool in_round_io;		/* frames wait for the round's end */
+	struct session *flush_sessions;	/* with frames queued this round */
 	unsigned int nr_agents_connected;
 	struct agent_record *agents;
 	struct incident *incidents;
@@ -172,6 +200,8 @@ struct server {
 	struct incident *by_id[INCIDENT_HASH_SIZE];
 	uint64_t next_incident_id;
 	struct action_record *actions;
+	/* Orders by agent, type and target: is one already in force? */
+	struct action_record *orders[ORDER_HASH_SIZE];
 	struct store *store;
 	struct threatdb *tdb;
 	struct playbook *pb;
@@ -212,10 +242,22 @@ const char *heuristic_name(int heuristic);
 /* remediate.c: playbooks, the hook, actions and their results. */
 void remediate(struct server *srv, struct incident *inc,
 	       struct agent_record *reporter, uint64_t cause);
-int order_block(struct server *srv, struct agent_record *agent,
-		const uint8_t *addr, uint8_t addr_len, unsigned int prefix_len,
-		unsigned int ttl_s, uint64_t incident_id, uint64_t parent_seq,
-		uint64_t cause);
+/*
+ * Send @agent the order described by @o (type, target, ttl_s, rate_pps;
+ * the rest is filled in here). -EALREADY when the same order is in
+ * force, -ENOTCONN, -EAFNOSUPPORT/-EINVAL when @o lacks its target.
+ */
+int order_action(struct server *srv, struct agent_record *agent,
+		 const struct action_record *o, uint64_t incident_id,
+		 uint64_t parent_seq, uint64_t cause);
+/* An order as the wire carries it (a parent's), for order_action(). */
+void order_from_wire(struct action_record *o, const Vnfsec__Action *a);
+bool action_has_source(int type);
+bool action_has_flow(int type);
+bool action_has_vnf(int type);
+/* "10.0.0.1/32", "tcp 10.0.0.1:1234 > 10.0.0.2:80", "vnf pgw" */
+void action_target_str(const struct action_record *act, char *buf,
+		       size_t len);
 void action_result(struct server *srv, struct agent_record *agent,
 		   const Vnfsec__ActionResult *r);
 void hooks_reap(struct server *srv);

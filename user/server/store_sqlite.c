@@ -295,12 +295,9 @@ int store_incident(struct store *st, const struct incident *inc)
 int store_action(struct store *st, const struct action_record *act)
 {
 	sqlite3_stmt *s = st->stmt[ST_ACTION];
-	ProtobufCBinaryData b = { .len = act->addr_len,
-				  .data = (uint8_t *)act->addr };
-	char buf[64], target[80];
+	char target[128];
 
-	snprintf(target, sizeof(target), "%s/%u",
-		 wire_addr_str(&b, buf, sizeof(buf)), act->prefix_len);
+	action_target_str(act, target, sizeof(target));
 	bind_text(s, 1, act->agent->id);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)act->seq);
 	bind_text(s, 3, action_type_name(act->type));
