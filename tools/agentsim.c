@@ -81,6 +81,7 @@ struct sim {
 	/* --server-pid: the server's CPU time over the steady window. */
 	unsigned int server_pid;
 	uint64_t cpu_at_steady, cpu_at_last;
+	uint64_t self_at_steady, self_at_last;	/* ours, likewise */
 };
 
 static uint64_t now_ns(void)
@@ -328,6 +329,7 @@ static int send_more(struct sim *sim, struct sim_agent *a, unsigned int idx,
 			sim->t_last_sent = a->sent_ns[m.id];
 			sim->acked_at_last = sim->acked;
 			sim->cpu_at_last = cpu_ns(sim->server_pid);
+			sim->self_at_last = cpu_ns(getpid());
 		}
 	}
 	return 0;
@@ -507,8 +509,9 @@ static void print_steady(struct sim *sim)
 		double per = cpu * 1e6 /
 			     (sim->acked_at_last - sim->acked_at_steady);
 
-		printf("server cpu: %.1f%% of a core in the window; %.1f us per assessment; one core's worth: %.0f/s\n",
-		       100 * cpu / secs, per, 1e6 / per);
+		printf("server cpu: %.1f%% of a core in the window; %.1f us per assessment; one core's worth: %.0f/s; simulator cpu: %.1f%% of a core\n",
+		       100 * cpu / secs, per, 1e6 / per,
+		       (sim->self_at_last - sim->self_at_steady) / 1e7 / secs);
 	}
 }
 
@@ -543,6 +546,7 @@ static int run(struct sim *sim)
 			sim->t_steady = now_ns();
 			sim->acked_at_steady = sim->acked;
 			sim->cpu_at_steady = cpu_ns(sim->server_pid);
+			sim->self_at_steady = cpu_ns(getpid());
 		}
 		top_up(sim);
 		n = epoll_wait(sim->epfd, evs, 256, sim->rate ? 1 : 100);
