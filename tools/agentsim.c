@@ -4,7 +4,8 @@
  * one process, for the server's tests and benchmarks. Each agent gets its
  * own certificate (CN sim-NNNNN), made here and signed with the test CA's
  * key, sends a hello and a stream of SYN-flood assessments, answers every
- * action as the agent would, and the run ends with one line of figures:
+ * action (plain, or signed: then taken out of its envelope unverified) as
+ * the agent would, and the run ends with one line of figures:
  * assessments per second and assessment -> action latency.
  *
  *   vnfsec-agentsim --server ADDR:PORT --ca ca.pem --ca-key ca.key
@@ -45,6 +46,7 @@
 #include "user/common/evloop.h"
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
+#include "user/common/signed.pb-c.h"
 #include "user/common/tls.h"
 
 #define HANDSHAKES_MAX 64	/* in flight: the server's backlog is finite */
@@ -82,6 +84,7 @@ struct sim {
 	unsigned int server_pid;
 	uint64_t cpu_at_steady, cpu_at_last;
 	uint64_t self_at_steady, self_at_last;	/* ours, likewise */
+	uint64_t wait_at_steady, wait_at_last;	/* the server's run-queue waits */
 };
 
 static uint64_t now_ns(void)
@@ -96,9 +99,9 @@ static uint64_t now_ns(void)
  * CPU time the process has used, in ns (/proc/PID/schedstat), so that a
  * run on a shared machine still tells what the server costs per report.
  */
-static uint64_t cpu_ns(unsigned int pid)
+static uint64_t sched_ns(unsigned int pid, bool waited)
 {
-	unsigned long long ns = 0;
+	unsigned long long ns = 0, wait_ns = 0;
 	char path[64];
 	FILE *f;
 
@@ -108,10 +111,21 @@ static uint64_t cpu_ns(unsigned int pid)
 	f = fopen(path, "r");
 	if (!f)
 		return 0;
-	if (fscanf(f, "%llu", &ns) != 1)
-		ns = 0;
+	if (fscanf(f, "%llu %llu", &ns, &wait_ns) != 2)
+		ns = wait_ns = 0;
 	fclose(f);
-	return ns;
+	return waited ? wait_ns : ns;
+}
+
+static uint64_t cpu_ns(unsigned int pid)
+{
+	return sched_ns(pid, false);
+}
+
+/* Runnable but not running: the CPU was busy with other work. */
+static uint64_t wait_ns(unsigned int pid)
+{
+	return sched_ns(pid, true);
 }
 
 static X509 *make_cert(struct sim *sim, X509 *ca, EVP_PKEY *ca_key,
@@ -330,6 +344,7 @@ static int send_more(struct sim *sim, struct sim_agent *a, unsigned int idx,
 			sim->acked_at_last = sim->acked;
 			sim->cpu_at_last = cpu_ns(sim->server_pid);
 			sim->self_at_last = cpu_ns(getpid());
+			sim->wait_at_last = wait_ns(sim->server_pid);
 		}
 	}
 	return 0;
@@ -385,14 +400,71 @@ static void go(struct sim *sim)
 	}
 }
 
-static int on_frame(struct sim *sim, struct sim_agent *a, unsigned int idx,
-		    const Vnfsec__Frame *f)
+/* Time it by the report that caused it, and answer as an agent would. */
+static int on_action(struct sim *sim, struct sim_agent *a,
+		     const Vnfsec__Action *act)
 {
 	Vnfsec__Frame out = VNFSEC__FRAME__INIT;
 	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
-	uint64_t cause;
+	uint64_t cause = act->assessment_id;
+
+	if (cause && cause <= sim->assessments && a->sent_ns[cause]) {
+		uint64_t t = a->sent_ns[cause];
+		double ms = (now_ns() - t) / 1e6;
+
+		sim->lat_ms[sim->nr_lat++] = ms;
+		if (sim->t_steady && t >= sim->t_steady &&
+		    (!sim->t_last_sent || t <= sim->t_last_sent))
+			sim->steady_ms[sim->nr_steady++] = ms;
+	}
+	a->actions++;
+	r.seq = act->seq;
+	out.version = WIRE_VERSION;
+	out.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
+	out.action_result = &r;
+	return conn_send(&a->conn, &out);
+}
+
+/*
+ * The action inside a signed one, its signature not checked: verifying
+ * costs the simulator as much as signing costs the server, and this is
+ * the server's benchmark (the agent's checks have their own tests).
+ */
+static Vnfsec__Action *signed_payload(const Vnfsec__SignedAction *sa)
+{
+	VnfsecSigned__Envelope *env;
+	VnfsecSigned__Body *body = NULL;
+	Vnfsec__Action *act = NULL;
+
+	env = vnfsec_signed__envelope__unpack(NULL, sa->envelope.len,
+					      sa->envelope.data);
+	if (env)
+		body = vnfsec_signed__body__unpack(NULL, env->body.len,
+						   env->body.data);
+	if (body)
+		act = vnfsec__action__unpack(NULL, body->payload.len,
+					     body->payload.data);
+	if (body)
+		vnfsec_signed__body__free_unpacked(body, NULL);
+	if (env)
+		vnfsec_signed__envelope__free_unpacked(env, NULL);
+	return act;
+}
+
+static int on_frame(struct sim *sim, struct sim_agent *a, unsigned int idx,
+		    const Vnfsec__Frame *f)
+{
+	Vnfsec__Action *signed_act;
+	int ret;
 
 	switch (f->body_case) {
+	case VNFSEC__FRAME__BODY_SIGNED_ACTION:
+		signed_act = signed_payload(f->signed_action);
+		if (!signed_act)
+			return -EBADMSG;
+		ret = on_action(sim, a, signed_act);
+		vnfsec__action__free_unpacked(signed_act, NULL);
+		return ret;
 	case VNFSEC__FRAME__BODY_ACK:
 		if (f->ack->assessment_id > a->acked) {
 			sim->acked += f->ack->assessment_id - a->acked;
@@ -401,22 +473,7 @@ static int on_frame(struct sim *sim, struct sim_agent *a, unsigned int idx,
 		/* Under --rate the budget, not the window, sets the pace. */
 		return send_more(sim, a, idx, sim->rate ? 1 : UINT_MAX);
 	case VNFSEC__FRAME__BODY_ACTION:
-		cause = f->action->assessment_id;
-		if (cause && cause <= sim->assessments && a->sent_ns[cause]) {
-			uint64_t t = a->sent_ns[cause];
-			double ms = (now_ns() - t) / 1e6;
-
-			sim->lat_ms[sim->nr_lat++] = ms;
-			if (sim->t_steady && t >= sim->t_steady &&
-			    (!sim->t_last_sent || t <= sim->t_last_sent))
-				sim->steady_ms[sim->nr_steady++] = ms;
-		}
-		a->actions++;
-		r.seq = f->action->seq;
-		out.version = WIRE_VERSION;
-		out.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
-		out.action_result = &r;
-		return conn_send(&a->conn, &out);
+		return on_action(sim, a, f->action);
 	default:
 		return -EPROTO;
 	}
@@ -509,8 +566,10 @@ static void print_steady(struct sim *sim)
 		double per = cpu * 1e6 /
 			     (sim->acked_at_last - sim->acked_at_steady);
 
-		printf("server cpu: %.1f%% of a core in the window; %.1f us per assessment; one core's worth: %.0f/s; simulator cpu: %.1f%% of a core\n",
-		       100 * cpu / secs, per, 1e6 / per,
+		printf("server cpu: %.1f%% of a core in the window, waiting for its CPU %.1f%% (other work); %.1f us per assessment; one core's worth: %.0f/s; simulator cpu: %.1f%% of a core\n",
+		       100 * cpu / secs,
+		       (sim->wait_at_last - sim->wait_at_steady) / 1e7 / secs,
+		       per, 1e6 / per,
 		       (sim->self_at_last - sim->self_at_steady) / 1e7 / secs);
 	}
 }
@@ -547,6 +606,7 @@ static int run(struct sim *sim)
 			sim->acked_at_steady = sim->acked;
 			sim->cpu_at_steady = cpu_ns(sim->server_pid);
 			sim->self_at_steady = cpu_ns(getpid());
+			sim->wait_at_steady = wait_ns(sim->server_pid);
 		}
 		top_up(sim);
 		n = epoll_wait(sim->epfd, evs, 256, sim->rate ? 1 : 100);
