@@ -49,14 +49,62 @@ static unsigned int key_hash(int heuristic, const uint8_t *src,
 		h = (h ^ src[i]) * 16777619u;
 	if (!src_len)
 		h = (h ^ dst_port) * 16777619u;
-	return h % INCIDENT_HASH_SIZE;
+	return h;
+}
+
+static unsigned int key_slot(const struct server *srv,
+			     const struct incident *inc)
+{
+	return key_hash(inc->heuristic, inc->src, inc->src_len,
+			inc->dst_port) & (srv->incident_buckets - 1);
+}
+
+static unsigned int id_slot(const struct server *srv, uint64_t id)
+{
+	return id & (srv->incident_buckets - 1);
+}
+
+/*
+ * The indexes double when they hold more incidents than buckets, so a
+ * lookup stays a few steps however many incidents are open. When memory
+ * for bigger ones is short the old ones go on serving, slower.
+ */
+static int incident_index_grow(struct server *srv)
+{
+	unsigned int n = srv->incident_buckets ? srv->incident_buckets * 2 :
+			 INDEX_BUCKETS_MIN;
+	struct incident **key, **id, *inc;
+	unsigned int old = srv->incident_buckets;
+
+	if (n < old)
+		return -EOVERFLOW;
+	key = calloc(n, sizeof(*key));
+	id = calloc(n, sizeof(*id));
+	if (!key || !id) {
+		free(key);
+		free(id);
+		return -ENOMEM;
+	}
+	free(srv->by_key);
+	free(srv->by_id);
+	srv->by_key = key;
+	srv->by_id = id;
+	srv->incident_buckets = n;
+	/* by_key holds the incidents not closed, by_id all of them. */
+	for (inc = srv->incidents; inc; inc = inc->next) {
+		if (inc->state != INCIDENT_CLOSED) {
+			inc->key_next = key[key_slot(srv, inc)];
+			key[key_slot(srv, inc)] = inc;
+		}
+		inc->id_next = id[id_slot(srv, inc->id)];
+		id[id_slot(srv, inc->id)] = inc;
+	}
+	return 0;
 }
 
 static void key_unlink(struct server *srv, struct incident *inc)
 {
-	struct incident **pp = &srv->by_key[key_hash(inc->heuristic, inc->src,
-						     inc->src_len,
-						     inc->dst_port)];
+	struct incident **pp = &srv->by_key[key_slot(srv, inc)];
 
 	for (; *pp; pp = &(*pp)->key_next) {
 		if (*pp == inc) {
@@ -68,7 +116,7 @@ static void key_unlink(struct server *srv, struct incident *inc)
 
 static void id_unlink(struct server *srv, struct incident *inc)
 {
-	struct incident **pp = &srv->by_id[inc->id % INCIDENT_HASH_SIZE];
+	struct incident **pp = &srv->by_id[id_slot(srv, inc->id)];
 
 	for (; *pp; pp = &(*pp)->id_next) {
 		if (*pp == inc) {
@@ -82,8 +130,9 @@ struct incident *incident_find(struct server *srv, uint64_t id)
 {
 	struct incident *inc;
 
-	for (inc = srv->by_id[id % INCIDENT_HASH_SIZE]; inc;
-	     inc = inc->id_next)
+	if (!srv->incident_buckets)
+		return NULL;
+	for (inc = srv->by_id[id_slot(srv, id)]; inc; inc = inc->id_next)
 		if (inc->id == id)
 			return inc;
 	return NULL;
@@ -127,7 +176,10 @@ static struct incident *incident_match(struct server *srv, int heuristic,
 {
 	struct incident *inc;
 
-	inc = srv->by_key[key_hash(heuristic, src, src_len, dst_port)];
+	if (!srv->incident_buckets)
+		return NULL;
+	inc = srv->by_key[key_hash(heuristic, src, src_len, dst_port) &
+			  (srv->incident_buckets - 1)];
 	for (; inc; inc = inc->key_next) {
 		if (inc->state == INCIDENT_CLOSED ||
 		    inc->heuristic != heuristic ||
@@ -145,8 +197,12 @@ static struct incident *incident_new(struct server *srv, int heuristic,
 				     const uint8_t *src, uint8_t src_len,
 				     uint32_t dst_port, time_t now)
 {
-	struct incident *inc = calloc(1, sizeof(*inc));
+	struct incident *inc;
 
+	if (srv->nr_incidents >= srv->incident_buckets &&
+	    incident_index_grow(srv) && !srv->incident_buckets)
+		return NULL;
+	inc = calloc(1, sizeof(*inc));
 	if (!inc)
 		return NULL;
 	inc->id = ++srv->next_incident_id;
@@ -158,11 +214,11 @@ static struct incident *incident_new(struct server *srv, int heuristic,
 	inc->first_seen = inc->last_seen = now;
 	inc->next = srv->incidents;
 	srv->incidents = inc;
-	inc->key_next = srv->by_key[key_hash(heuristic, src, src_len,
-					     inc->dst_port)];
-	srv->by_key[key_hash(heuristic, src, src_len, inc->dst_port)] = inc;
-	inc->id_next = srv->by_id[inc->id % INCIDENT_HASH_SIZE];
-	srv->by_id[inc->id % INCIDENT_HASH_SIZE] = inc;
+	srv->nr_incidents++;
+	inc->key_next = srv->by_key[key_slot(srv, inc)];
+	srv->by_key[key_slot(srv, inc)] = inc;
+	inc->id_next = srv->by_id[id_slot(srv, inc->id)];
+	srv->by_id[id_slot(srv, inc->id)] = inc;
 	if (heuristic >= 0 && heuristic < 16)
 		srv->stats.incidents_by_type[heuristic]++;
 	return inc;
@@ -343,6 +399,7 @@ void incidents_tick(struct server *srv, time_t now)
 		    now - inc->last_seen >= 4 * (time_t)srv->cfg->idle_close_s) {
 			*pp = inc->next;
 			id_unlink(srv, inc);
+			srv->nr_incidents--;
 			free(inc);
 			continue;
 		}
@@ -360,4 +417,8 @@ void incidents_free(struct server *srv)
 		free(srv->incidents);
 		srv->incidents = next;
 	}
+	free(srv->by_key);
+	free(srv->by_id);
+	srv->by_key = srv->by_id = NULL;
+	srv->incident_buckets = srv->nr_incidents = 0;
 }

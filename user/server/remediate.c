@@ -135,7 +135,8 @@ static bool same_target(const struct action_record *x,
 }
 
 /* FNV-1a over agent, type and target: where an order is indexed. */
-static unsigned int order_hash(const struct agent_record *agent, int type,
+static unsigned int order_hash(const struct server *srv,
+			       const struct agent_record *agent, int type,
 			       const struct action_record *o)
 {
 	uintptr_t ag = (uintptr_t)agent;
@@ -160,7 +161,7 @@ static unsigned int order_hash(const struct agent_record *agent, int type,
 	}
 	for (i = 0; i < n; i++)
 		h = (h ^ p[i]) * 16777619u;
-	return h % ORDER_HASH_SIZE;
+	return h & (srv->order_buckets - 1);
 }
 
 /*
@@ -174,15 +175,18 @@ static bool order_in_force(struct server *srv, struct agent_record *agent,
 	struct action_record *act;
 	uint64_t lift = 0, order = 0;
 
+	if (!srv->order_buckets)
+		return false;
+
 	/* An unblock or release stands until a newer order of its target. */
 	if (lifts(o->type)) {
-		for (act = srv->orders[order_hash(agent, o->type, o)]; act;
+		for (act = srv->orders[order_hash(srv, agent, o->type, o)]; act;
 		     act = act->order_next)
 			if (act->agent == agent && act->type == o->type &&
 			    act->state != ACTION_FAILED &&
 			    same_target(act, o) && act->seq > lift)
 				lift = act->seq;
-		for (act = srv->orders[order_hash(agent, lifts(o->type), o)];
+		for (act = srv->orders[order_hash(srv, agent, lifts(o->type), o)];
 		     lift && act; act = act->order_next)
 			if (act->agent == agent &&
 			    act->type == lifts(o->type) &&
@@ -191,7 +195,7 @@ static bool order_in_force(struct server *srv, struct agent_record *agent,
 				order = act->seq;
 		return lift > order;
 	}
-	for (act = srv->orders[order_hash(agent, o->type, o)]; act;
+	for (act = srv->orders[order_hash(srv, agent, o->type, o)]; act;
 	     act = act->order_next) {
 		if (act->agent != agent || act->type != o->type ||
 		    act->state == ACTION_FAILED || act->lifted ||
@@ -210,23 +214,71 @@ static void order_lift(struct server *srv, struct agent_record *agent,
 	struct action_record *act;
 	int type = lifts(o->type);
 
-	if (!type)
+	if (!type || !srv->order_buckets)
 		return;
-	for (act = srv->orders[order_hash(agent, type, o)]; act;
+	for (act = srv->orders[order_hash(srv, agent, type, o)]; act;
 	     act = act->order_next)
 		if (act->agent == agent && act->type == type &&
 		    same_target(act, o))
 			act->lifted = true;
 }
 
+/*
+ * The index doubles when it holds more orders than buckets, so the check
+ * stays a few steps however many orders are remembered. Without memory
+ * for a bigger one the old one goes on serving, slower.
+ */
+static int order_index_grow(struct server *srv)
+{
+	unsigned int n = srv->order_buckets ? srv->order_buckets * 2 :
+			 INDEX_BUCKETS_MIN;
+	struct action_record **t, *act;
+
+	if (n < srv->order_buckets)
+		return -EOVERFLOW;
+	t = calloc(n, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	free(srv->orders);
+	srv->orders = t;
+	srv->order_buckets = n;
+	srv->nr_orders = 0;
+	for (act = srv->actions; act; act = act->next) {
+		unsigned int h = order_hash(srv, act->agent, act->type, act);
+
+		act->order_next = t[h];
+		t[h] = act;
+		srv->nr_orders++;
+	}
+	return 0;
+}
+
+/* Before the order joins srv->actions: growing walks that list. */
+static int order_index(struct server *srv, struct action_record *act)
+{
+	unsigned int h;
+
+	if (srv->nr_orders >= srv->order_buckets &&
+	    order_index_grow(srv) && !srv->order_buckets)
+		return -ENOMEM;
+	h = order_hash(srv, act->agent, act->type, act);
+	act->order_next = srv->orders[h];
+	srv->orders[h] = act;
+	srv->nr_orders++;
+	return 0;
+}
+
 static void order_unlink(struct server *srv, struct action_record *act)
 {
 	struct action_record **pp;
 
-	pp = &srv->orders[order_hash(act->agent, act->type, act)];
+	if (!srv->order_buckets)
+		return;
+	pp = &srv->orders[order_hash(srv, act->agent, act->type, act)];
 	for (; *pp; pp = &(*pp)->order_next) {
 		if (*pp == act) {
 			*pp = act->order_next;
+			srv->nr_orders--;
 			return;
 		}
 	}
@@ -335,7 +387,6 @@ int order_action(struct server *srv, struct agent_record *agent,
 	struct action_record *act;
 	time_t now = time(NULL);
 	char target[128];
-	unsigned int h;
 	int ret;
 
 	if (!agent->session)
@@ -393,13 +444,12 @@ int order_action(struct server *srv, struct agent_record *agent,
 		return ret;
 	}
 	order_lift(srv, agent, act);
+	/* Sent: tracked even if it cannot be indexed (then sent again). */
+	order_index(srv, act);
 	act->next = srv->actions;
 	srv->actions = act;
 	act->agent_next = agent->actions;
 	agent->actions = act;
-	h = order_hash(agent, act->type, act);
-	act->order_next = srv->orders[h];
-	srv->orders[h] = act;
 	srv->stats.actions_sent++;
 	if (store_action(srv->store, act))
 		srv->stats.store_errors++;
@@ -642,4 +692,7 @@ void actions_free(struct server *srv)
 		free(srv->actions);
 		srv->actions = next;
 	}
+	free(srv->orders);
+	srv->orders = NULL;
+	srv->order_buckets = srv->nr_orders = 0;
 }

@@ -15,7 +15,7 @@
 /* json-c flags of every line we write: one line, "/" left alone. */
 #define JSON_LINE (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define INCIDENT_AGENTS_MAX	64	/* agents named in one incident */
-#define INCIDENT_HASH_SIZE	4096	/* buckets of the incident indexes */
+#define INDEX_BUCKETS_MIN	4096	/* first size of the indexes; they double */
 
 struct server_config {
 	const char *listen;		/* ADDR:PORT, port 0 picks one */
@@ -162,7 +162,6 @@ struct action_record {
 	time_t sent, acked;
 };
 
-#define ORDER_HASH_SIZE		8192	/* buckets of srv->orders */
 
 struct threatdb;
 struct store;
@@ -196,12 +195,16 @@ struct server {
 	struct agent_record *agents;
 	struct incident *incidents;
 	/* Indexes: correlation by key, results and acks by id. */
-	struct incident *by_key[INCIDENT_HASH_SIZE];
-	struct incident *by_id[INCIDENT_HASH_SIZE];
+	struct incident **by_key;
+	struct incident **by_id;
+	unsigned int incident_buckets;	/* of both; a power of two */
+	unsigned int nr_incidents;	/* on srv->incidents */
 	uint64_t next_incident_id;
 	struct action_record *actions;
 	/* Orders by agent, type and target: is one already in force? */
-	struct action_record *orders[ORDER_HASH_SIZE];
+	struct action_record **orders;
+	unsigned int order_buckets;	/* a power of two */
+	unsigned int nr_orders;		/* on srv->actions */
 	struct store *store;
 	struct threatdb *tdb;
 	struct playbook *pb;
