@@ -273,7 +273,7 @@ TEST_F(actions, reaches_the_agent_with_its_target_and_result_is_tracked)
 
 FIXTURE(rules) {
 	char ca[64];
-	struct test_server srv;
+	struct test_server srv, child;
 	SSL_CTX *ctx;
 	char resp[65536];
 };
@@ -283,7 +283,8 @@ FIXTURE_SETUP(rules)
 	ASSERT_NE(NULL, getenv("VNFSEC_SRC"));
 	log_init("test", LOG_CRIT);
 	memset(&self->srv, 0, sizeof(self->srv));
-	ASSERT_EQ(0, make_ca(self->ca, sizeof(self->ca), "agent-1"));
+	memset(&self->child, 0, sizeof(self->child));
+	ASSERT_EQ(0, make_ca(self->ca, sizeof(self->ca), "agent-1 child-1"));
 	self->ctx = agent_ctx(self->ca, "agent-1");
 	ASSERT_NE(NULL, self->ctx);
 }
@@ -293,6 +294,7 @@ FIXTURE_TEARDOWN(rules)
 	char cmd[128];
 
 	SSL_CTX_free(self->ctx);
+	server_stop(&self->child);
 	server_stop(&self->srv);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->ca);
 	system(cmd);
@@ -386,6 +388,52 @@ TEST_F(rules, unblock_lifts_the_block_so_it_is_ordered_again)
 	EXPECT_EQ(4, f->action->assessment_id);
 	wire_free(f);
 	conn_free(&c);
+}
+
+/* A parent's order of another type passes through its child unchanged. */
+TEST_F(rules, parent_orders_a_rate_limit_through_its_child)
+{
+	char *pb = strdup(tpath(self->ca, "parent.yaml"));
+	char *child_pb = strdup(tpath(self->ca, "child.yaml"));
+	char *cert = strdup(tpath(self->ca, "child-1.pem"));
+	char *key = strdup(tpath(self->ca, "child-1.key"));
+	char parent[64];
+	const char *extra[] = { "--playbook", pb, NULL };
+	const char *child_extra[] = { "--parent", parent, "--parent-cert", cert,
+				      "--parent-key", key, "--playbook",
+				      child_pb, NULL };
+	Vnfsec__Frame *f;
+	FILE *pf;
+	struct conn c;
+
+	ASSERT_TRUE(pb && child_pb && cert && key);
+	ASSERT_EQ(0, write_playbook(pb, "    action: rate_limit_source\n"
+				    "    rate_pps: 700\n    ttl_s: 20\n"));
+	/* The child decides nothing itself. */
+	pf = fopen(child_pb, "w");
+	ASSERT_NE(NULL, pf);
+	fprintf(pf, "rules: []\n");
+	ASSERT_EQ(0, fclose(pf));
+	ASSERT_EQ(0, server_start(&self->srv, self->ca, "parent", NULL, extra));
+	snprintf(parent, sizeof(parent), "127.0.0.1:%d", self->srv.port);
+	ASSERT_EQ(0, server_start(&self->child, self->ca, "child", NULL,
+				  child_extra));
+	ASSERT_EQ(0, agent_connect(self->ctx, self->child.port, "agent-1", &c));
+	ASSERT_EQ(0, send_assessment(&c, 1, SYN_FLOOD, scanner, 80, 6));
+	ASSERT_EQ(0, wait_frame(&c, VNFSEC__FRAME__BODY_ACTION, &f));
+	EXPECT_EQ(VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE,
+		  f->action->type);
+	EXPECT_EQ(700, f->action->rate_pps);
+	EXPECT_EQ(20, f->action->ttl_s);
+	EXPECT_EQ(32, f->action->prefix_len);
+	ASSERT_EQ(4, f->action->src_addr.len);
+	EXPECT_EQ(0, memcmp(f->action->src_addr.data, scanner, 4));
+	wire_free(f);
+	conn_free(&c);
+	free(pb);
+	free(child_pb);
+	free(cert);
+	free(key);
 }
 
 TEST_HARNESS_MAIN
