@@ -233,11 +233,40 @@ static bool incident_add_agent(struct incident *inc,
 	for (i = 0; i < inc->nr_agents; i++)
 		if (inc->agents[i].agent == agent)
 			return false;
-	/* Past the cap the incident is already a coordinated one. */
+	/*
+	 * Past the cap the incident is already a coordinated one; without
+	 * memory to list it the agent is not listed either. remediate()
+	 * orders an unlisted reporter all the same.
+	 */
 	if (inc->nr_agents == INCIDENT_AGENTS_MAX)
 		return false;
-	inc->agents[inc->nr_agents++].agent = agent;
+	if (inc->nr_agents == inc->cap_agents) {
+		unsigned int cap = inc->cap_agents ? inc->cap_agents * 2 : 2;
+		struct incident_agent *n;
+
+		if (cap > INCIDENT_AGENTS_MAX)
+			cap = INCIDENT_AGENTS_MAX;
+		n = realloc(inc->agents, cap * sizeof(*n));
+		if (!n)
+			return false;
+		inc->agents = n;
+		inc->cap_agents = cap;
+	}
+	inc->agents[inc->nr_agents++] = (struct incident_agent){
+		.agent = agent,
+	};
 	return true;
+}
+
+bool incident_lists(const struct incident *inc,
+		    const struct agent_record *agent)
+{
+	unsigned int i;
+
+	for (i = 0; i < inc->nr_agents; i++)
+		if (inc->agents[i].agent == agent)
+			return true;
+	return false;
 }
 
 /*
@@ -400,6 +429,7 @@ void incidents_tick(struct server *srv, time_t now)
 			*pp = inc->next;
 			id_unlink(srv, inc);
 			srv->nr_incidents--;
+			free(inc->agents);
 			free(inc);
 			continue;
 		}
@@ -414,6 +444,7 @@ void incidents_free(struct server *srv)
 
 		if (srv->incidents->saved != srv->incidents->revision)
 			incident_save(srv, srv->incidents);
+		free(srv->incidents->agents);
 		free(srv->incidents);
 		srv->incidents = next;
 	}

@@ -607,7 +607,7 @@ void remediate(struct server *srv, struct incident *inc,
 		inc->agents[i].ordered = true;
 	}
 	/* Past INCIDENT_AGENTS_MAX the reporter is not listed: order it too. */
-	if (inc->nr_agents == INCIDENT_AGENTS_MAX)
+	if (!incident_lists(inc, reporter))
 		order_agent(srv, inc, &o, reporter, cause);
 	if (r->scope == SCOPE_ALL)
 		for (agent = srv->agents; agent; agent = agent->next)

@@ -124,8 +124,9 @@ struct incident {
 	uint64_t assessments;
 	bool has_indicator;
 	struct indicator indicator;	/* strongest that matched */
-	unsigned int nr_agents;
-	struct incident_agent agents[INCIDENT_AGENTS_MAX];
+	unsigned int nr_agents, cap_agents;
+	/* Grown as agents join, up to INCIDENT_AGENTS_MAX: most have one. */
+	struct incident_agent *agents;
 	unsigned int actions_sent, actions_ok, actions_failed;
 	bool hook_run;
 	/* Targets of flow and VNF actions, from the latest report naming them. */
@@ -238,6 +239,9 @@ void incidents_tick(struct server *srv, time_t now);
 void incident_set_state(struct server *srv, struct incident *inc,
 			enum incident_state state);
 struct incident *incident_find(struct server *srv, uint64_t id);
+/* Is @agent among the agents @inc names? */
+bool incident_lists(const struct incident *inc,
+		    const struct agent_record *agent);
 void incidents_free(struct server *srv);
 const char *incident_state_name(enum incident_state state);
 const char *heuristic_name(int heuristic);
