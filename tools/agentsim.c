@@ -4,22 +4,31 @@
  * one process, for the server's tests and benchmarks. Each agent gets its
  * own certificate (CN sim-NNNNN), made here and signed with the test CA's
  * key, sends a hello and a stream of SYN-flood assessments, answers every
- * action as the agent would, and the run ends with one line of figures:
+ * action (plain, or signed: then taken out of its envelope unverified) as
+ * the agent would, and the run ends with one line of figures:
  * assessments per second and assessment -> action latency.
  *
  *   vnfsec-agentsim --server ADDR:PORT --ca ca.pem --ca-key ca.key
  *                   [--agents N] [--assessments M] [--sources K]
- *                   [--window W] [--rate R] [--timeout S]
+ *                   [--window W] [--rate R] [--warmup S] [--server-pid PID]
+ *                   [--timeout S]
  *
  * --sources K spreads the reports over K attacker addresses (0: a new one
  * for each report, so that each orders an action and is timed); --rate
- * paces all agents together at R assessments a second.
+ * paces all agents together at R assessments a second, handing the
+ * budget out one report per agent in turn. With --warmup S a second line
+ * gives the steady state: the rate of acks and the latencies of the
+ * reports sent from S seconds after the start until the last report was
+ * sent, so start-up and the tail's drain do not colour them; with
+ * --server-pid also the server's CPU time per assessment in that window
+ * (from /proc/PID/schedstat), the figure a shared machine cannot blur.
  *
  * Exit 0 when every agent connected, every assessment was acknowledged
  * and every agent got its block; 1 otherwise.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +46,7 @@
 #include "user/common/evloop.h"
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
+#include "user/common/signed.pb-c.h"
 #include "user/common/tls.h"
 
 #define HANDSHAKES_MAX 64	/* in flight: the server's backlog is finite */
@@ -64,6 +74,17 @@ struct sim {
 	uint64_t t_go;		/* when every agent was connected */
 	double *lat_ms;
 	size_t nr_lat;
+	/* The steady window: from t_go + warmup to the last report sent. */
+	unsigned int warmup_s;
+	uint64_t t_steady, t_last_sent;
+	uint64_t acked, acked_at_steady, acked_at_last;
+	double *steady_ms;
+	size_t nr_steady;
+	/* --server-pid: the server's CPU time over the steady window. */
+	unsigned int server_pid;
+	uint64_t cpu_at_steady, cpu_at_last;
+	uint64_t self_at_steady, self_at_last;	/* ours, likewise */
+	uint64_t wait_at_steady, wait_at_last;	/* the server's run-queue waits */
 };
 
 static uint64_t now_ns(void)
@@ -72,6 +93,39 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * CPU time the process has used, in ns (/proc/PID/schedstat), so that a
+ * run on a shared machine still tells what the server costs per report.
+ */
+static uint64_t sched_ns(unsigned int pid, bool waited)
+{
+	unsigned long long ns = 0, wait_ns = 0;
+	char path[64];
+	FILE *f;
+
+	if (!pid)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%u/schedstat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &ns, &wait_ns) != 2)
+		ns = wait_ns = 0;
+	fclose(f);
+	return waited ? wait_ns : ns;
+}
+
+static uint64_t cpu_ns(unsigned int pid)
+{
+	return sched_ns(pid, false);
+}
+
+/* Runnable but not running: the CPU was busy with other work. */
+static uint64_t wait_ns(unsigned int pid)
+{
+	return sched_ns(pid, true);
 }
 
 static X509 *make_cert(struct sim *sim, X509 *ca, EVP_PKEY *ca_key,
@@ -140,7 +194,10 @@ static int setup(struct sim *sim)
 	sim->a = calloc(sim->agents, sizeof(*sim->a));
 	sim->lat_ms = calloc((size_t)sim->agents * sim->assessments + 1,
 			     sizeof(double));
+	sim->steady_ms = calloc((size_t)sim->agents * sim->assessments + 1,
+				sizeof(double));
 	if (!sim->key || !sim->ctx || !sim->a || !sim->lat_ms ||
+	    !sim->steady_ms ||
 	    !SSL_CTX_set_min_proto_version(sim->ctx, TLS1_3_VERSION) ||
 	    SSL_CTX_load_verify_locations(sim->ctx, sim->ca, NULL) != 1) {
 		log_err("cannot set up TLS for the simulated agents");
@@ -231,8 +288,12 @@ static int send_hello(struct sim_agent *a)
 	return conn_send(&a->conn, &f);
 }
 
-/* Keep up to --window assessments unacknowledged per agent. */
-static int send_more(struct sim *sim, struct sim_agent *a, unsigned int idx)
+/*
+ * Keep up to --window assessments unacknowledged per agent, sending at
+ * most @max now.
+ */
+static int send_more(struct sim *sim, struct sim_agent *a, unsigned int idx,
+		     unsigned int max)
 {
 	uint8_t src[4] = { 198, 18, 0, 0 }, dst[4] = { 10, 66, 0, 1 };
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
@@ -243,7 +304,8 @@ static int send_more(struct sim *sim, struct sim_agent *a, unsigned int idx)
 	src[2] = s >> 8;
 	src[3] = s & 0xff;
 	while (a->next_id <= sim->assessments &&
-	       a->next_id - a->acked <= sim->window && sim->budget > 0) {
+	       a->next_id - a->acked <= sim->window && sim->budget > 0 &&
+	       max--) {
 		/* --sources 0: each report a new source, so each an action. */
 		if (!sim->sources) {
 			uint64_t u = ++sim->unique;
@@ -277,6 +339,13 @@ static int send_more(struct sim *sim, struct sim_agent *a, unsigned int idx)
 		a->next_id++;
 		sim->sent++;
 		sim->budget--;
+		if (sim->sent == (uint64_t)sim->agents * sim->assessments) {
+			sim->t_last_sent = a->sent_ns[m.id];
+			sim->acked_at_last = sim->acked;
+			sim->cpu_at_last = cpu_ns(sim->server_pid);
+			sim->self_at_last = cpu_ns(getpid());
+			sim->wait_at_last = wait_ns(sim->server_pid);
+		}
 	}
 	return 0;
 }
@@ -291,6 +360,7 @@ static void top_up(struct sim *sim)
 		return;
 	allowed = (now_ns() - sim->t_go) * sim->rate / 1000000000ULL;
 	sim->budget = allowed > sim->sent ? (int64_t)(allowed - sim->sent) : 0;
+	/* One report per agent in turn: no agent sends its window at once. */
 	for (n = 0; n < sim->agents && sim->budget > 0; n++) {
 		struct sim_agent *a = &sim->a[sim->rr];
 		unsigned int idx = sim->rr;
@@ -298,7 +368,7 @@ static void top_up(struct sim *sim)
 		sim->rr = (sim->rr + 1) % sim->agents;
 		if (a->done || !a->up)
 			continue;
-		if (send_more(sim, a, idx))
+		if (send_more(sim, a, idx, 1))
 			fail(sim, a, "cannot send");
 		else
 			watch(sim, a, EPOLL_CTL_MOD);
@@ -321,7 +391,7 @@ static void go(struct sim *sim)
 
 		if (a->done)
 			continue;
-		if (send_more(sim, a, i)) {
+		if (send_more(sim, a, i, UINT_MAX)) {
 			fail(sim, a, "cannot send");
 			continue;
 		}
@@ -330,29 +400,80 @@ static void go(struct sim *sim)
 	}
 }
 
-static int on_frame(struct sim *sim, struct sim_agent *a, unsigned int idx,
-		    const Vnfsec__Frame *f)
+/* Time it by the report that caused it, and answer as an agent would. */
+static int on_action(struct sim *sim, struct sim_agent *a,
+		     const Vnfsec__Action *act)
 {
 	Vnfsec__Frame out = VNFSEC__FRAME__INIT;
 	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
-	uint64_t cause;
+	uint64_t cause = act->assessment_id;
+
+	if (cause && cause <= sim->assessments && a->sent_ns[cause]) {
+		uint64_t t = a->sent_ns[cause];
+		double ms = (now_ns() - t) / 1e6;
+
+		sim->lat_ms[sim->nr_lat++] = ms;
+		if (sim->t_steady && t >= sim->t_steady &&
+		    (!sim->t_last_sent || t <= sim->t_last_sent))
+			sim->steady_ms[sim->nr_steady++] = ms;
+	}
+	a->actions++;
+	r.seq = act->seq;
+	out.version = WIRE_VERSION;
+	out.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
+	out.action_result = &r;
+	return conn_send(&a->conn, &out);
+}
+
+/*
+ * The action inside a signed one, its signature not checked: verifying
+ * costs the simulator as much as signing costs the server, and this is
+ * the server's benchmark (the agent's checks have their own tests).
+ */
+static Vnfsec__Action *signed_payload(const Vnfsec__SignedAction *sa)
+{
+	VnfsecSigned__Envelope *env;
+	VnfsecSigned__Body *body = NULL;
+	Vnfsec__Action *act = NULL;
+
+	env = vnfsec_signed__envelope__unpack(NULL, sa->envelope.len,
+					      sa->envelope.data);
+	if (env)
+		body = vnfsec_signed__body__unpack(NULL, env->body.len,
+						   env->body.data);
+	if (body)
+		act = vnfsec__action__unpack(NULL, body->payload.len,
+					     body->payload.data);
+	if (body)
+		vnfsec_signed__body__free_unpacked(body, NULL);
+	if (env)
+		vnfsec_signed__envelope__free_unpacked(env, NULL);
+	return act;
+}
+
+static int on_frame(struct sim *sim, struct sim_agent *a, unsigned int idx,
+		    const Vnfsec__Frame *f)
+{
+	Vnfsec__Action *signed_act;
+	int ret;
 
 	switch (f->body_case) {
+	case VNFSEC__FRAME__BODY_SIGNED_ACTION:
+		signed_act = signed_payload(f->signed_action);
+		if (!signed_act)
+			return -EBADMSG;
+		ret = on_action(sim, a, signed_act);
+		vnfsec__action__free_unpacked(signed_act, NULL);
+		return ret;
 	case VNFSEC__FRAME__BODY_ACK:
-		if (f->ack->assessment_id > a->acked)
+		if (f->ack->assessment_id > a->acked) {
+			sim->acked += f->ack->assessment_id - a->acked;
 			a->acked = f->ack->assessment_id;
-		return send_more(sim, a, idx);
+		}
+		/* Under --rate the budget, not the window, sets the pace. */
+		return send_more(sim, a, idx, sim->rate ? 1 : UINT_MAX);
 	case VNFSEC__FRAME__BODY_ACTION:
-		cause = f->action->assessment_id;
-		if (cause && cause <= sim->assessments && a->sent_ns[cause])
-			sim->lat_ms[sim->nr_lat++] =
-				(now_ns() - a->sent_ns[cause]) / 1e6;
-		a->actions++;
-		r.seq = f->action->seq;
-		out.version = WIRE_VERSION;
-		out.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
-		out.action_result = &r;
-		return conn_send(&a->conn, &out);
+		return on_action(sim, a, f->action);
 	default:
 		return -EPROTO;
 	}
@@ -417,6 +538,42 @@ static bool finished(const struct sim *sim, const struct sim_agent *a)
 			   a->actions >= want);
 }
 
+/*
+ * The steady state: acks that arrived, and the latencies of reports sent,
+ * between the end of the warm-up and the last report sent.
+ */
+static void print_steady(struct sim *sim)
+{
+	double secs;
+
+	if (!sim->t_steady || !sim->t_last_sent ||
+	    sim->t_last_sent <= sim->t_steady) {
+		printf("steady: no window (sending ended within --warmup %u s)\n",
+		       sim->warmup_s);
+		return;
+	}
+	secs = (sim->t_last_sent - sim->t_steady) / 1e9;
+	qsort(sim->steady_ms, sim->nr_steady, sizeof(double), cmp_double);
+	printf("steady: window %.2f s; acked %.0f/s; actions timed %zu; assessment->action latency ms p50 %.2f p99 %.2f max %.2f\n",
+	       secs, (sim->acked_at_last - sim->acked_at_steady) / secs,
+	       sim->nr_steady,
+	       sim->nr_steady ? sim->steady_ms[sim->nr_steady / 2] : 0,
+	       sim->nr_steady ? sim->steady_ms[sim->nr_steady * 99 / 100] : 0,
+	       sim->nr_steady ? sim->steady_ms[sim->nr_steady - 1] : 0);
+	if (sim->cpu_at_steady && sim->cpu_at_last > sim->cpu_at_steady &&
+	    sim->acked_at_last > sim->acked_at_steady) {
+		double cpu = (sim->cpu_at_last - sim->cpu_at_steady) / 1e9;
+		double per = cpu * 1e6 /
+			     (sim->acked_at_last - sim->acked_at_steady);
+
+		printf("server cpu: %.1f%% of a core in the window, waiting for its CPU %.1f%% (other work); %.1f us per assessment; one core's worth: %.0f/s; simulator cpu: %.1f%% of a core\n",
+		       100 * cpu / secs,
+		       (sim->wait_at_last - sim->wait_at_steady) / 1e7 / secs,
+		       per, 1e6 / per,
+		       (sim->self_at_last - sim->self_at_steady) / 1e7 / secs);
+	}
+}
+
 static int run(struct sim *sim)
 {
 	uint64_t t0 = now_ns(), deadline = t0 + sim->timeout_s * 1000000000ULL;
@@ -443,6 +600,14 @@ static int run(struct sim *sim)
 			done += finished(sim, &sim->a[i]);
 		if (done == sim->agents)
 			break;
+		if (sim->t_go && !sim->t_steady &&
+		    now_ns() >= sim->t_go + sim->warmup_s * 1000000000ULL) {
+			sim->t_steady = now_ns();
+			sim->acked_at_steady = sim->acked;
+			sim->cpu_at_steady = cpu_ns(sim->server_pid);
+			sim->self_at_steady = cpu_ns(getpid());
+			sim->wait_at_steady = wait_ns(sim->server_pid);
+		}
 		top_up(sim);
 		n = epoll_wait(sim->epfd, evs, 256, sim->rate ? 1 : 100);
 		for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++) {
@@ -466,6 +631,8 @@ static int run(struct sim *sim)
 	       sim->nr_lat ? sim->lat_ms[sim->nr_lat / 2] : 0,
 	       sim->nr_lat ? sim->lat_ms[sim->nr_lat * 99 / 100] : 0,
 	       sim->nr_lat ? sim->lat_ms[sim->nr_lat - 1] : 0);
+	if (sim->warmup_s)
+		print_steady(sim);
 	fflush(stdout);
 	return done == sim->agents && !sim->failed &&
 	       acked == (uint64_t)sim->agents * sim->assessments ? 0 : -EIO;
@@ -483,6 +650,7 @@ static void cleanup(struct sim *sim)
 	}
 	free(sim->a);
 	free(sim->lat_ms);
+	free(sim->steady_ms);
 	EVP_PKEY_free(sim->key);
 	SSL_CTX_free(sim->ctx);
 	if (sim->epfd > 0)
@@ -501,6 +669,8 @@ int main(int argc, char **argv)
 		{ "window", required_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "warmup", required_argument, NULL, 'W' },
+		{ "server-pid", required_argument, NULL, 'P' },
 		{}
 	};
 	struct sim sim = {
@@ -510,7 +680,7 @@ int main(int argc, char **argv)
 	int opt, ret;
 
 	log_init("vnfsec-agentsim", LOG_ERR);
-	while ((opt = getopt_long(argc, argv, "s:C:K:n:m:S:w:t:r:", opts,
+	while ((opt = getopt_long(argc, argv, "s:C:K:n:m:S:w:t:r:W:P:", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 's': sim.server = optarg; break;
@@ -531,6 +701,17 @@ int main(int argc, char **argv)
 					   "--rate"))
 				return 2;
 			break;
+		case 'P':
+			if (parse_uint_opt(optarg, 1, INT_MAX,
+					   &sim.server_pid,
+					   "--server-pid"))
+				return 2;
+			break;
+		case 'W':
+			if (parse_uint_opt(optarg, 0, 3600, &sim.warmup_s,
+					   "--warmup"))
+				return 2;
+			break;
 		case 'S':
 			if (parse_uint_opt(optarg, 0, 65535, &sim.sources,
 					   "--sources"))
@@ -547,7 +728,7 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		default:
-			fprintf(stderr, "usage: %s --server ADDR:PORT --ca FILE --ca-key FILE [--agents N] [--assessments M] [--sources K] [--window W] [--rate R] [--timeout S]\n",
+			fprintf(stderr, "usage: %s --server ADDR:PORT --ca FILE --ca-key FILE [--agents N] [--assessments M] [--sources K] [--window W] [--rate R] [--warmup S] [--server-pid PID] [--timeout S]\n",
 				argv[0]);
 			return 2;
 		}

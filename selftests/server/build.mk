@@ -9,7 +9,12 @@ $(O)/tests/server/test_incidents: selftests/server/test_incidents.c $(SRVTEST_LI
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
 
-TESTS += $(O)/tests/server/test_server $(O)/tests/server/test_incidents
+$(O)/tests/server/test_actions: selftests/server/test_actions.c $(SRVTEST_LIB) selftests/server/srvlib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
+
+TESTS += $(O)/tests/server/test_server $(O)/tests/server/test_incidents \
+	$(O)/tests/server/test_actions
 
 # libFuzzer on the frame decoder, built with clang whatever CC is: the
 # decoder and the generated code are compiled in, instrumented.

@@ -11,10 +11,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 
 #include "selftests/server/srvlib.h"
+#include "user/common/signing.h"
 
 char *tpath(const char *dir, const char *name)
 {
@@ -206,6 +208,102 @@ int send_assessment(struct conn *c, uint64_t id, int heuristic,
 	f.body_case = VNFSEC__FRAME__BODY_ASSESSMENT;
 	f.assessment = &a;
 	return conn_send(c, &f);
+}
+
+int send_flow_assessment(struct conn *c, uint64_t id, int heuristic,
+			 const uint8_t src[4], unsigned int dst_port,
+			 const char *vnf_src, const char *vnf_dst)
+{
+	static uint8_t dst[4] = { 10, 66, 0, 1 };
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__Assessment a = VNFSEC__ASSESSMENT__INIT;
+	Vnfsec__FlowTuple flow = VNFSEC__FLOW_TUPLE__INIT;
+
+	flow.src_addr.data = (uint8_t *)src;
+	flow.src_addr.len = 4;
+	flow.dst_addr.data = dst;
+	flow.dst_addr.len = 4;
+	flow.src_port = FLOW_SRC_PORT;
+	flow.dst_port = dst_port;
+	flow.proto = IPPROTO_TCP;
+	a.id = id;
+	a.time_unix_ms = 1;
+	a.heuristic = heuristic;
+	a.severity = 6;
+	a.src_addr.data = (uint8_t *)src;
+	a.src_addr.len = 4;
+	a.dst_addr.data = dst;
+	a.dst_addr.len = 4;
+	a.dst_port = dst_port;
+	a.count = 900;
+	a.src_count = 880;
+	a.window_ms = 1000;
+	a.threshold = 500;
+	a.iface = "veth-test";
+	a.flow = &flow;
+	a.vnf_src = (char *)vnf_src;
+	a.vnf_dst = (char *)vnf_dst;
+	f.version = WIRE_VERSION;
+	f.body_case = VNFSEC__FRAME__BODY_ASSESSMENT;
+	f.assessment = &a;
+	return conn_send(c, &f);
+}
+
+int answer_action_status(struct conn *c, uint64_t seq, int status)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
+
+	r.seq = seq;
+	r.status = status;
+	f.version = WIRE_VERSION;
+	f.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
+	f.action_result = &r;
+	return conn_send(c, &f);
+}
+
+int recv_action(struct conn *c, struct signing_verifier *v,
+		Vnfsec__Action **out, int *kind)
+{
+	VnfsecSigned__Body *body;
+	Vnfsec__Frame *f;
+	const char *why;
+	int ret = -1;
+
+	*out = NULL;
+	*kind = 0;
+	while (ret && conn_recv(c, &f, &why) == 0) {
+		if (f->body_case == VNFSEC__FRAME__BODY_ACTION) {
+			uint8_t buf[1024];
+			size_t n = vnfsec__action__get_packed_size(f->action);
+
+			*kind = f->body_case;
+			/* Its own copy, as a signed one is: the frame goes now. */
+			if (n <= sizeof(buf)) {
+				vnfsec__action__pack(f->action, buf);
+				*out = vnfsec__action__unpack(NULL, n, buf);
+			}
+			ret = *out ? 0 : -1;
+		} else if (f->body_case == VNFSEC__FRAME__BODY_SIGNED_ACTION) {
+			*kind = f->body_case;
+			ret = -1;
+			if (v && !signing_verify(v, f->signed_action->envelope.data,
+						 f->signed_action->envelope.len,
+						 time(NULL), &body, &why)) {
+				*out = vnfsec__action__unpack(NULL,
+							      body->payload.len,
+							      body->payload.data);
+				signing_body_free(body);
+				ret = *out && !wire_check_action(*out) ? 0 : -1;
+			}
+			if (ret) {
+				wire_free(f);
+				return -1;
+			}
+		}
+		wire_free(f);
+	}
+	return ret;
 }
 
 static int answer_action(struct conn *c, const Vnfsec__Action *act)

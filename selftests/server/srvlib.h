@@ -46,6 +46,28 @@ int agent_connect(SSL_CTX *ctx, int port, const char *id, struct conn *c);
 int send_assessment(struct conn *c, uint64_t id, int heuristic,
 		    const uint8_t src[4], unsigned int dst_port,
 		    unsigned int severity);
+#define FLOW_SRC_PORT 40000	/* source port of send_flow_assessment() */
+
+/*
+ * A SYN-flood-like report with a flow (@src:FLOW_SRC_PORT -> 10.66.0.1:
+ * @dst_port, TCP) and the VNFs it went between, for flow and VNF actions.
+ */
+int send_flow_assessment(struct conn *c, uint64_t id, int heuristic,
+			 const uint8_t src[4], unsigned int dst_port,
+			 const char *vnf_src, const char *vnf_dst);
+
+struct signing_verifier;
+/*
+ * Read frames until an action arrives, plain or signed (then verified
+ * with @v, NULL refusing every signed one): 0 and *out (free with
+ * vnfsec__action__free_unpacked()), *kind the frame's body case; -1 when
+ * the connection ends, times out or a signed action does not verify.
+ */
+int recv_action(struct conn *c, struct signing_verifier *v,
+		Vnfsec__Action **out, int *kind);
+/* Answer action @seq with @status (0 or -errno). */
+int answer_action_status(struct conn *c, uint64_t seq, int status);
+
 /*
  * Read frames until one of @body_case arrives (returned in *out, for
  * wire_free) or the connection ends or times out (5 s): then -1. Acks of

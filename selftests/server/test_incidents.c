@@ -489,4 +489,38 @@ TEST_F_TIMEOUT(hier, thousand_simulated_agents_connect_and_report, 300)
 			       "vnfsec_agent_ringbuf_lost_total{agent=\"sim-00999\"} 0\n"));
 }
 
+/*
+ * 10,000 reports, each from a new attacker: 10,000 incidents and as many
+ * orders, well past the indexes' first 4,096 buckets, so they grow while
+ * in use; every order must still reach its agent exactly once.
+ */
+TEST_F_TIMEOUT(hier, ten_thousand_attackers_grow_the_indexes, 300)
+{
+	char cmd[1024];
+	FILE *p;
+	char line[512] = "";
+	int status;
+
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, NULL));
+	snprintf(cmd, sizeof(cmd),
+		 "%s/bin/vnfsec-agentsim --server 127.0.0.1:%d --ca %s --ca-key %s --agents 100 --assessments 100 --sources 0 --timeout 240",
+		 getenv("VNFSEC_BUILD"), self->srv[0].port,
+		 tpath(self->ca, "ca.pem"), tpath(self->ca, "ca.key"));
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	if (!fgets(line, sizeof(line), p))
+		line[0] = '\0';
+	status = pclose(p);
+	TH_LOG("%s", line);
+	EXPECT_EQ(0, status);
+	EXPECT_NE(NULL, strstr(line, "assessments 10000 acked"));
+	EXPECT_NE(NULL, strstr(line, "actions 10000;"));
+	ASSERT_EQ(0, http_get(self->srv[0].metrics_port, "/metrics",
+			      self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp,
+			       "\nvnfsec_incidents_total{type=\"syn_flood\"} 10000\n"));
+	EXPECT_NE(NULL, strstr(self->resp,
+			       "\nvnfsec_actions_total{result=\"sent\"} 10000\n"));
+}
+
 TEST_HARNESS_MAIN

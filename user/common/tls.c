@@ -283,7 +283,7 @@ int conn_handshake(struct conn *c)
 	return 0;
 }
 
-int conn_send(struct conn *c, const Vnfsec__Frame *f)
+int conn_queue(struct conn *c, const Vnfsec__Frame *f)
 {
 	uint8_t *frame;
 	size_t len;
@@ -313,6 +313,15 @@ int conn_send(struct conn *c, const Vnfsec__Frame *f)
 	memcpy(c->wbuf + c->wlen, frame, len);
 	c->wlen += len;
 	free(frame);
+	return 0;
+}
+
+int conn_send(struct conn *c, const Vnfsec__Frame *f)
+{
+	int ret = conn_queue(c, f);
+
+	if (ret)
+		return ret;
 	ret = conn_flush(c);
 	return ret == -EAGAIN ? 0 : ret;
 }

@@ -60,6 +60,12 @@ int conn_handshake(struct conn *c);
 /* Queue @f and try to send it. 0 or -ENOBUFS/-EMSGSIZE/-EIO. */
 int conn_send(struct conn *c, const Vnfsec__Frame *f);
 
+/*
+ * Queue @f only; conn_flush() sends it. Several frames then leave in one
+ * TLS record and one system call. 0 or -ENOBUFS/-EMSGSIZE/-ENOMEM.
+ */
+int conn_queue(struct conn *c, const Vnfsec__Frame *f);
+
 /* Send what is queued: 0 when empty, -EAGAIN when more remains, or error. */
 int conn_flush(struct conn *c);
 

@@ -151,6 +151,7 @@ static bool unknown_fields_ok(const ProtobufCMessage *m, int depth)
 	return true;
 }
 
+/* Each type carries its own target: a prefix, a flow or a VNF name. */
 const char *wire_check_action(const Vnfsec__Action *act)
 {
 	if (act->seq == 0)
@@ -167,6 +168,11 @@ const char *wire_check_action(const Vnfsec__Action *act)
 	case VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE:
 		if (!addr_ok(&act->src_addr))
 			return "action: source address not 4 or 16 bytes";
+		if (act->prefix_len < 1 ||
+		    act->prefix_len > act->src_addr.len * 8)
+			return "action: prefix length out of 1..32 (IPv4) or 1..128 (IPv6)";
+		if (!act->rate_pps)
+			return "action: rate limit without a rate";
 		return NULL;
 	case VNFSEC__ACTION_TYPE__ACTION_DROP_FLOW:
 	case VNFSEC__ACTION_TYPE__ACTION_MONITOR_FLOW:

@@ -83,38 +83,80 @@ void alerts_close(struct server *srv)
 		closelog();
 }
 
+/*
+ * Every key we add is a string literal, added once per object: json-c
+ * need neither copy it nor look for an earlier one. Several events are
+ * written per assessment, so this is on the server's hot path.
+ */
+static void put(json_object *o, const char *key, json_object *v)
+{
+	json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW |
+				  JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
 static void add_str(json_object *o, const char *key, const char *v)
 {
-	json_object_object_add(o, key, json_object_new_string(v));
+	put(o, key, json_object_new_string(v));
 }
 
 static void add_u64(json_object *o, const char *key, uint64_t v)
 {
-	json_object_object_add(o, key, json_object_new_uint64(v));
+	put(o, key, json_object_new_uint64(v));
+}
+
+static void add_int(json_object *o, const char *key, int64_t v)
+{
+	put(o, key, json_object_new_int64(v));
+}
+
+/*
+ * "YYYY-MM-DDTHH:MM:SS" of @t into @buf (20 bytes). Most events of a
+ * second share their second: format it once, not with every event.
+ */
+static const char *second_str(time_t t, char *buf)
+{
+	static time_t cached_t[2] = { -1, -1 };
+	static char cached[2][24];
+	static unsigned int next;
+	struct tm tm;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (cached_t[i] == t)
+			return memcpy(buf, cached[i], 20);
+	gmtime_r(&t, &tm);
+	strftime(cached[next], sizeof(cached[next]), "%Y-%m-%dT%H:%M:%S",
+		 &tm);
+	cached_t[next] = t;
+	memcpy(buf, cached[next], 20);
+	next ^= 1;
+	return buf;
 }
 
 static void add_time(json_object *o, const char *key, time_t t)
 {
-	char stamp[64];
-	struct tm tm;
+	char stamp[32];
 
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S+0000", &tm);
+	second_str(t, stamp);
+	memcpy(stamp + 19, "+0000", 6);
 	add_str(o, key, stamp);
 }
 
 static json_object *event_new(const char *agent_id, const char *type)
 {
 	json_object *ev = json_object_new_object();
-	char stamp[64], frac[16];
+	char stamp[40];
 	struct timeval tv;
-	struct tm tm;
+	long us;
+	int i;
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(frac, sizeof(frac), ".%06ld+0000", (long)tv.tv_usec);
-	strncat(stamp, frac, sizeof(stamp) - strlen(stamp) - 1);
+	second_str(tv.tv_sec, stamp);
+	/* ".uuuuuu+0000", as EVE writes it. */
+	stamp[19] = '.';
+	for (us = tv.tv_usec, i = 25; i >= 20; i--, us /= 10)
+		stamp[i] = '0' + us % 10;
+	memcpy(stamp + 26, "+0000", 6);
 	add_str(ev, "timestamp", stamp);
 	add_str(ev, "event_type", type);
 	if (agent_id)
@@ -151,11 +193,13 @@ static const char *proto_name(unsigned int proto)
 
 static void emit(struct server *srv, json_object *ev)
 {
-	const char *line = json_object_to_json_string_ext(ev,
-							  JSON_LINE);
+	size_t len;
+	const char *line = json_object_to_json_string_length(ev, JSON_LINE,
+							     &len);
 
 	/* Flushed once a round (alerts_flush()), not once a line. */
-	if (fprintf(srv->alerts, "%s\n", line) < 0)
+	if (fwrite(line, 1, len, srv->alerts) != len ||
+	    putc('\n', srv->alerts) == EOF)
 		log_err("cannot write alert log: %s; check disk space",
 			strerror(errno));
 	if (srv->cfg->syslog)
@@ -171,8 +215,7 @@ static json_object *indicator_json(const struct indicator *ind)
 	add_str(o, "type", indicator_type_name(ind->type));
 	add_str(o, "value", ind->value);
 	add_str(o, "source", ind->source);
-	json_object_object_add(o, "confidence",
-			       json_object_new_int(ind->confidence));
+	add_int(o, "confidence", ind->confidence);
 	if (ind->expires)
 		add_time(o, "expires", ind->expires);
 	return o;
@@ -191,11 +234,10 @@ void alert_assessment(struct server *srv, const struct agent_record *agent,
 	add_addr(ev, "src_ip", &a->src_addr);
 	add_addr(ev, "dest_ip", &a->dst_addr);
 	if (a->flow) {
-		json_object_object_add(ev, "src_port",
-				       json_object_new_int(a->flow->src_port));
+		add_int(ev, "src_port", a->flow->src_port);
 		proto = proto_name(a->flow->proto);
 	}
-	json_object_object_add(ev, "dest_port", json_object_new_int(a->dst_port));
+	add_int(ev, "dest_port", a->dst_port);
 	if (!proto && h < sizeof(sigs) / sizeof(sigs[0]))
 		proto = sigs[h].proto;
 	if (proto)
@@ -208,27 +250,23 @@ void alert_assessment(struct server *srv, const struct agent_record *agent,
 				       json_object_new_boolean(agent_trusted(agent)));
 
 	add_str(alert, "action", "allowed");
-	json_object_object_add(alert, "gid", json_object_new_int(1));
-	json_object_object_add(alert, "signature_id",
-			       json_object_new_int(a->heuristic));
-	json_object_object_add(alert, "rev", json_object_new_int(1));
+	add_int(alert, "gid", 1);
+	add_int(alert, "signature_id", a->heuristic);
+	add_int(alert, "rev", 1);
 	add_str(alert, "signature", h < sizeof(sigs) / sizeof(sigs[0]) &&
 		sigs[h].signature ? sigs[h].signature : "vnfsec anomaly");
 	add_str(alert, "category", h < sizeof(sigs) / sizeof(sigs[0]) &&
 		sigs[h].category ? sigs[h].category : "Anomaly");
-	json_object_object_add(alert, "severity",
-			       json_object_new_int(a->severity));
-	json_object_object_add(ev, "alert", alert);
+	add_int(alert, "severity", a->severity);
+	put(ev, "alert", alert);
 
 	add_str(vs, "heuristic", heuristic_name(a->heuristic));
 	add_u64(vs, "assessment_id", a->id);
 	add_u64(vs, "agent_time_ms", a->time_unix_ms);
 	add_u64(vs, "count", a->count);
 	add_u64(vs, "src_count", a->src_count);
-	json_object_object_add(vs, "window_ms",
-			       json_object_new_int64(a->window_ms));
-	json_object_object_add(vs, "threshold",
-			       json_object_new_int64(a->threshold));
+	add_int(vs, "window_ms", a->window_ms);
+	add_int(vs, "threshold", a->threshold);
 	if (a->vnf_src[0])
 		add_str(vs, "vnf_src", a->vnf_src);
 	if (a->vnf_dst[0])
@@ -243,16 +281,44 @@ void alert_assessment(struct server *srv, const struct agent_record *agent,
 				json_object_new_string(x->text) :
 				json_object_new_uint64(x->value));
 		}
-		json_object_object_add(vs, "evidence", e);
+		put(vs, "evidence", e);
 	}
 	if (inc) {
 		add_u64(vs, "incident_id", inc->id);
 		if (inc->has_indicator)
-			json_object_object_add(vs, "indicator",
-					       indicator_json(&inc->indicator));
+			put(vs, "indicator", indicator_json(&inc->indicator));
 	}
-	json_object_object_add(ev, "vnfsec", vs);
+	put(ev, "vnfsec", vs);
 	emit(srv, ev);
+}
+
+/* The target of its type, each part a field of its own. */
+static void action_target_json(json_object *o, const struct action_record *act)
+{
+	const struct action_flow *f = &act->flow;
+	json_object *fo;
+	const char *proto;
+
+	if (action_has_flow(act->type)) {
+		fo = json_object_new_object();
+		add_raw_addr(fo, "src_ip", f->src, f->len);
+		add_int(fo, "src_port", f->src_port);
+		add_raw_addr(fo, "dest_ip", f->dst, f->len);
+		add_int(fo, "dest_port", f->dst_port);
+		proto = proto_name(f->proto);
+		if (proto)
+			add_str(fo, "proto", proto);
+		else
+			add_int(fo, "proto", f->proto);
+		put(o, "flow", fo);
+	} else if (action_has_vnf(act->type)) {
+		add_str(o, "vnf", act->vnf);
+	} else {
+		add_raw_addr(o, "addr", act->addr, act->addr_len);
+		add_int(o, "prefix_len", act->prefix_len);
+		if (act->rate_pps)
+			add_int(o, "rate_pps", act->rate_pps);
+	}
 }
 
 json_object *action_json(const struct action_record *act)
@@ -262,10 +328,8 @@ json_object *action_json(const struct action_record *act)
 	add_str(o, "type", action_type_name(act->type));
 	add_u64(o, "seq", act->seq);
 	add_str(o, "agent", act->agent->id);
-	add_raw_addr(o, "addr", act->addr, act->addr_len);
-	json_object_object_add(o, "prefix_len",
-			       json_object_new_int(act->prefix_len));
-	json_object_object_add(o, "ttl_s", json_object_new_int64(act->ttl_s));
+	action_target_json(o, act);
+	add_int(o, "ttl_s", act->ttl_s);
 	add_str(o, "state", action_state_name(act->state));
 	if (act->incident_id)
 		add_u64(o, "incident_id", act->incident_id);
@@ -277,12 +341,30 @@ json_object *action_json(const struct action_record *act)
 	return o;
 }
 
+/* EVE's top-level flow fields, so the usual queries find the order. */
+static void add_event_target(json_object *ev, const struct action_record *act)
+{
+	const char *proto;
+
+	if (action_has_flow(act->type)) {
+		add_raw_addr(ev, "src_ip", act->flow.src, act->flow.len);
+		add_int(ev, "src_port", act->flow.src_port);
+		add_raw_addr(ev, "dest_ip", act->flow.dst, act->flow.len);
+		add_int(ev, "dest_port", act->flow.dst_port);
+		proto = proto_name(act->flow.proto);
+		if (proto)
+			add_str(ev, "proto", proto);
+	} else if (action_has_source(act->type)) {
+		add_raw_addr(ev, "src_ip", act->addr, act->addr_len);
+	}
+}
+
 void alert_action(struct server *srv, const struct action_record *act)
 {
 	json_object *ev = event_new(act->agent->id, "action");
 
-	add_raw_addr(ev, "src_ip", act->addr, act->addr_len);
-	json_object_object_add(ev, "action", action_json(act));
+	add_event_target(ev, act);
+	put(ev, "action", action_json(act));
 	emit(srv, ev);
 }
 
@@ -292,14 +374,15 @@ void alert_action_result(struct server *srv, const struct action_record *act,
 	json_object *ev = event_new(agent_id, "action_result");
 	json_object *o = json_object_new_object();
 
+	add_event_target(ev, act);
 	add_u64(o, "seq", act->seq);
 	add_str(o, "type", action_type_name(act->type));
-	add_raw_addr(o, "addr", act->addr, act->addr_len);
-	json_object_object_add(o, "status", json_object_new_int(act->status));
+	action_target_json(o, act);
+	add_int(o, "status", act->status);
 	add_str(o, "error", act->status ? strerror(-act->status) : "");
 	if (act->incident_id)
 		add_u64(o, "incident_id", act->incident_id);
-	json_object_object_add(ev, "action_result", o);
+	put(ev, "action_result", o);
 	emit(srv, ev);
 }
 
@@ -311,31 +394,25 @@ json_object *incident_json(const struct incident *inc)
 
 	add_u64(o, "id", inc->id);
 	add_str(o, "type", heuristic_name(inc->heuristic));
-	json_object_object_add(o, "severity",
-			       json_object_new_int(inc->severity));
+	add_int(o, "severity", inc->severity);
 	add_str(o, "state", incident_state_name(inc->state));
 	if (inc->src_len)
 		add_raw_addr(o, "src_ip", inc->src, inc->src_len);
 	else
-		json_object_object_add(o, "dest_port",
-				       json_object_new_int(inc->dst_port));
+		add_int(o, "dest_port", inc->dst_port);
 	for (i = 0; i < inc->nr_agents; i++)
 		json_object_array_add(agents, json_object_new_string(
 			inc->agents[i].agent->id));
-	json_object_object_add(o, "agents", agents);
+	put(o, "agents", agents);
 	add_u64(o, "assessments", inc->assessments);
 	add_u64(o, "revision", inc->revision);
 	add_time(o, "first_seen", inc->first_seen);
 	add_time(o, "last_seen", inc->last_seen);
-	json_object_object_add(o, "actions_sent",
-			       json_object_new_int(inc->actions_sent));
-	json_object_object_add(o, "actions_applied",
-			       json_object_new_int(inc->actions_ok));
-	json_object_object_add(o, "actions_failed",
-			       json_object_new_int(inc->actions_failed));
+	add_int(o, "actions_sent", inc->actions_sent);
+	add_int(o, "actions_applied", inc->actions_ok);
+	add_int(o, "actions_failed", inc->actions_failed);
 	if (inc->has_indicator)
-		json_object_object_add(o, "indicator",
-				       indicator_json(&inc->indicator));
+		put(o, "indicator", indicator_json(&inc->indicator));
 	return o;
 }
 
@@ -345,6 +422,6 @@ void alert_incident(struct server *srv, const struct incident *inc)
 
 	if (inc->src_len)
 		add_raw_addr(ev, "src_ip", inc->src, inc->src_len);
-	json_object_object_add(ev, "incident", incident_json(inc));
+	put(ev, "incident", incident_json(inc));
 	emit(srv, ev);
 }

@@ -49,14 +49,62 @@ static unsigned int key_hash(int heuristic, const uint8_t *src,
 		h = (h ^ src[i]) * 16777619u;
 	if (!src_len)
 		h = (h ^ dst_port) * 16777619u;
-	return h % INCIDENT_HASH_SIZE;
+	return h;
+}
+
+static unsigned int key_slot(const struct server *srv,
+			     const struct incident *inc)
+{
+	return key_hash(inc->heuristic, inc->src, inc->src_len,
+			inc->dst_port) & (srv->incident_buckets - 1);
+}
+
+static unsigned int id_slot(const struct server *srv, uint64_t id)
+{
+	return id & (srv->incident_buckets - 1);
+}
+
+/*
+ * The indexes double when they hold more incidents than buckets, so a
+ * lookup stays a few steps however many incidents are open. When memory
+ * for bigger ones is short the old ones go on serving, slower.
+ */
+static int incident_index_grow(struct server *srv)
+{
+	unsigned int n = srv->incident_buckets ? srv->incident_buckets * 2 :
+			 INDEX_BUCKETS_MIN;
+	struct incident **key, **id, *inc;
+	unsigned int old = srv->incident_buckets;
+
+	if (n < old)
+		return -EOVERFLOW;
+	key = calloc(n, sizeof(*key));
+	id = calloc(n, sizeof(*id));
+	if (!key || !id) {
+		free(key);
+		free(id);
+		return -ENOMEM;
+	}
+	free(srv->by_key);
+	free(srv->by_id);
+	srv->by_key = key;
+	srv->by_id = id;
+	srv->incident_buckets = n;
+	/* by_key holds the incidents not closed, by_id all of them. */
+	for (inc = srv->incidents; inc; inc = inc->next) {
+		if (inc->state != INCIDENT_CLOSED) {
+			inc->key_next = key[key_slot(srv, inc)];
+			key[key_slot(srv, inc)] = inc;
+		}
+		inc->id_next = id[id_slot(srv, inc->id)];
+		id[id_slot(srv, inc->id)] = inc;
+	}
+	return 0;
 }
 
 static void key_unlink(struct server *srv, struct incident *inc)
 {
-	struct incident **pp = &srv->by_key[key_hash(inc->heuristic, inc->src,
-						     inc->src_len,
-						     inc->dst_port)];
+	struct incident **pp = &srv->by_key[key_slot(srv, inc)];
 
 	for (; *pp; pp = &(*pp)->key_next) {
 		if (*pp == inc) {
@@ -68,7 +116,7 @@ static void key_unlink(struct server *srv, struct incident *inc)
 
 static void id_unlink(struct server *srv, struct incident *inc)
 {
-	struct incident **pp = &srv->by_id[inc->id % INCIDENT_HASH_SIZE];
+	struct incident **pp = &srv->by_id[id_slot(srv, inc->id)];
 
 	for (; *pp; pp = &(*pp)->id_next) {
 		if (*pp == inc) {
@@ -82,8 +130,9 @@ struct incident *incident_find(struct server *srv, uint64_t id)
 {
 	struct incident *inc;
 
-	for (inc = srv->by_id[id % INCIDENT_HASH_SIZE]; inc;
-	     inc = inc->id_next)
+	if (!srv->incident_buckets)
+		return NULL;
+	for (inc = srv->by_id[id_slot(srv, id)]; inc; inc = inc->id_next)
 		if (inc->id == id)
 			return inc;
 	return NULL;
@@ -127,7 +176,10 @@ static struct incident *incident_match(struct server *srv, int heuristic,
 {
 	struct incident *inc;
 
-	inc = srv->by_key[key_hash(heuristic, src, src_len, dst_port)];
+	if (!srv->incident_buckets)
+		return NULL;
+	inc = srv->by_key[key_hash(heuristic, src, src_len, dst_port) &
+			  (srv->incident_buckets - 1)];
 	for (; inc; inc = inc->key_next) {
 		if (inc->state == INCIDENT_CLOSED ||
 		    inc->heuristic != heuristic ||
@@ -145,8 +197,12 @@ static struct incident *incident_new(struct server *srv, int heuristic,
 				     const uint8_t *src, uint8_t src_len,
 				     uint32_t dst_port, time_t now)
 {
-	struct incident *inc = calloc(1, sizeof(*inc));
+	struct incident *inc;
 
+	if (srv->nr_incidents >= srv->incident_buckets &&
+	    incident_index_grow(srv) && !srv->incident_buckets)
+		return NULL;
+	inc = calloc(1, sizeof(*inc));
 	if (!inc)
 		return NULL;
 	inc->id = ++srv->next_incident_id;
@@ -158,11 +214,11 @@ static struct incident *incident_new(struct server *srv, int heuristic,
 	inc->first_seen = inc->last_seen = now;
 	inc->next = srv->incidents;
 	srv->incidents = inc;
-	inc->key_next = srv->by_key[key_hash(heuristic, src, src_len,
-					     inc->dst_port)];
-	srv->by_key[key_hash(heuristic, src, src_len, inc->dst_port)] = inc;
-	inc->id_next = srv->by_id[inc->id % INCIDENT_HASH_SIZE];
-	srv->by_id[inc->id % INCIDENT_HASH_SIZE] = inc;
+	srv->nr_incidents++;
+	inc->key_next = srv->by_key[key_slot(srv, inc)];
+	srv->by_key[key_slot(srv, inc)] = inc;
+	inc->id_next = srv->by_id[id_slot(srv, inc->id)];
+	srv->by_id[id_slot(srv, inc->id)] = inc;
 	if (heuristic >= 0 && heuristic < 16)
 		srv->stats.incidents_by_type[heuristic]++;
 	return inc;
@@ -177,11 +233,40 @@ static bool incident_add_agent(struct incident *inc,
 	for (i = 0; i < inc->nr_agents; i++)
 		if (inc->agents[i].agent == agent)
 			return false;
-	/* Past the cap the incident is already a coordinated one. */
+	/*
+	 * Past the cap the incident is already a coordinated one; without
+	 * memory to list it the agent is not listed either. remediate()
+	 * orders an unlisted reporter all the same.
+	 */
 	if (inc->nr_agents == INCIDENT_AGENTS_MAX)
 		return false;
-	inc->agents[inc->nr_agents++].agent = agent;
+	if (inc->nr_agents == inc->cap_agents) {
+		unsigned int cap = inc->cap_agents ? inc->cap_agents * 2 : 2;
+		struct incident_agent *n;
+
+		if (cap > INCIDENT_AGENTS_MAX)
+			cap = INCIDENT_AGENTS_MAX;
+		n = realloc(inc->agents, cap * sizeof(*n));
+		if (!n)
+			return false;
+		inc->agents = n;
+		inc->cap_agents = cap;
+	}
+	inc->agents[inc->nr_agents++] = (struct incident_agent){
+		.agent = agent,
+	};
 	return true;
+}
+
+bool incident_lists(const struct incident *inc,
+		    const struct agent_record *agent)
+{
+	unsigned int i;
+
+	for (i = 0; i < inc->nr_agents; i++)
+		if (inc->agents[i].agent == agent)
+			return true;
+	return false;
 }
 
 /*
@@ -234,6 +319,33 @@ static void incident_update(struct server *srv, struct incident *inc,
 	}
 }
 
+/*
+ * What flow and VNF actions of the playbook would act on: the flow of the
+ * latest report that names one, and the VNF attacked (vnf_dst) or, when
+ * the report names none, the VNF the traffic came from (vnf_src).
+ */
+static void incident_targets(struct incident *inc,
+			     const Vnfsec__Assessment *a)
+{
+	const Vnfsec__FlowTuple *f = a->flow;
+
+	/* wire_decode() checked both addresses are 4 or 16 bytes. */
+	if (f && f->src_addr.len == f->dst_addr.len &&
+	    f->src_addr.len <= sizeof(inc->flow.src)) {
+		inc->flow.len = f->src_addr.len;
+		memcpy(inc->flow.src, f->src_addr.data, f->src_addr.len);
+		memcpy(inc->flow.dst, f->dst_addr.data, f->dst_addr.len);
+		inc->flow.src_port = f->src_port;
+		inc->flow.dst_port = f->dst_port;
+		inc->flow.proto = f->proto;
+		inc->has_flow = true;
+	}
+	if (a->vnf_dst[0])
+		snprintf(inc->vnf, sizeof(inc->vnf), "%s", a->vnf_dst);
+	else if (a->vnf_src[0])
+		snprintf(inc->vnf, sizeof(inc->vnf), "%s", a->vnf_src);
+}
+
 int correlate_assessment(struct server *srv, struct agent_record *agent,
 			 const Vnfsec__Assessment *a, struct incident **out)
 {
@@ -255,6 +367,7 @@ int correlate_assessment(struct server *srv, struct agent_record *agent,
 		is_new = true;
 	}
 	incident_update(srv, inc, agent, a->severity, ind, 1, is_new, now);
+	incident_targets(inc, a);
 	*out = inc;
 	return 0;
 }
@@ -315,6 +428,8 @@ void incidents_tick(struct server *srv, time_t now)
 		    now - inc->last_seen >= 4 * (time_t)srv->cfg->idle_close_s) {
 			*pp = inc->next;
 			id_unlink(srv, inc);
+			srv->nr_incidents--;
+			free(inc->agents);
 			free(inc);
 			continue;
 		}
@@ -329,7 +444,12 @@ void incidents_free(struct server *srv)
 
 		if (srv->incidents->saved != srv->incidents->revision)
 			incident_save(srv, srv->incidents);
+		free(srv->incidents->agents);
 		free(srv->incidents);
 		srv->incidents = next;
 	}
+	free(srv->by_key);
+	free(srv->by_id);
+	srv->by_key = srv->by_id = NULL;
+	srv->incident_buckets = srv->nr_incidents = 0;
 }

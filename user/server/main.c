@@ -241,6 +241,14 @@ static void session_close(struct server *srv, struct session *s,
 			}
 		}
 	}
+	if (s->flush_queued) {
+		for (pp = &srv->flush_sessions; *pp; pp = &(*pp)->flush_next) {
+			if (*pp == s) {
+				*pp = s->flush_next;
+				break;
+			}
+		}
+	}
 	free(s->acks);
 	enroll_session_free(s);
 	session_gone(srv, s);
@@ -259,13 +267,35 @@ static int session_watch(struct server *srv, struct session *s, int op)
 		.data.ptr = s,
 	};
 
-	return epoll_ctl(srv->epoll_fd, op, s->conn.fd, &ev) ? -errno : 0;
+	/* A system call per wakeup saved: most wakeups change nothing. */
+	if (op == EPOLL_CTL_MOD && ev.events == s->watched)
+		return 0;
+	if (epoll_ctl(srv->epoll_fd, op, s->conn.fd, &ev))
+		return -errno;
+	s->watched = ev.events;
+	return 0;
 }
 
+/*
+ * Inside a round frames are only queued, and leave at its end together
+ * (round_end()): an action and the ack of the report that caused it then
+ * cost one TLS record and one system call, not two.
+ */
 int session_send(struct server *srv, struct session *s,
 		 const Vnfsec__Frame *f)
 {
-	int ret = conn_send(&s->conn, f);
+	int ret;
+
+	if (srv->in_round_io) {
+		ret = conn_queue(&s->conn, f);
+		if (!ret && !s->flush_queued) {
+			s->flush_queued = true;
+			s->flush_next = srv->flush_sessions;
+			srv->flush_sessions = s;
+		}
+	} else {
+		ret = conn_send(&s->conn, f);
+	}
 
 	/* Closed on the next tick: the caller may be walking the lists. */
 	if (ret) {
@@ -355,6 +385,9 @@ static int session_io(struct server *srv, struct session *s)
 		session_close(srv, s, why ? NULL : "connection ended");
 		return 1;
 	}
+	/* What this round queued leaves at its end (round_end()). */
+	if (s->flush_queued)
+		return 0;
 	ret = conn_flush(&s->conn);
 	if (ret && ret != -EAGAIN) {
 		session_close(srv, s, "write failed");
@@ -485,6 +518,25 @@ static int open_state(struct server *srv)
 static void round_begin(struct server *srv)
 {
 	srv->in_round = !store_batch_begin(srv->store);
+	srv->in_round_io = true;
+}
+
+/* Send what the round queued; a failed write ends that session. */
+static void round_flush(struct server *srv)
+{
+	struct session *s;
+	int ret;
+
+	srv->in_round_io = false;
+	while ((s = srv->flush_sessions)) {
+		srv->flush_sessions = s->flush_next;
+		s->flush_queued = false;
+		ret = conn_flush(&s->conn);
+		if (ret && ret != -EAGAIN)
+			session_close(srv, s, "write failed");
+		else if (session_watch(srv, s, EPOLL_CTL_MOD))
+			session_close(srv, s, "cannot watch socket");
+	}
 }
 
 static void round_end(struct server *srv)
@@ -508,6 +560,7 @@ static void round_end(struct server *srv)
 			session_flush_acks(srv, s);
 		s->nr_acks = 0;
 	}
+	round_flush(srv);
 }
 
 static int serve(struct server *srv, int tick_fd)
@@ -579,6 +632,12 @@ int main(int argc, char **argv)
 	if (!srv.tls ||
 	    tls_cert_cn(cfg.tls.cert, srv.name, sizeof(srv.name)))
 		goto out;
+	/*
+	 * Take every record the socket holds in one read instead of two
+	 * reads (header, body) per record: an agent's frames are small and
+	 * often arrive several at once.
+	 */
+	SSL_CTX_set_read_ahead(srv.tls, 1);
 	if (cfg.signing_key) {
 		srv.signing_key = signing_key_load(cfg.signing_key, true);
 		if (!srv.signing_key)

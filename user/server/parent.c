@@ -207,21 +207,23 @@ static int on_parent_action(struct server *srv, const Vnfsec__Action *act)
 {
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
 	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
+	struct action_record o;
 	struct agent_record *a;
 	unsigned int done = 0;
-	char buf[64];
+	char target[128];
 	int ret;
 
 	srv->stats.parent_orders++;
+	order_from_wire(&o, act);
 	for (a = srv->agents; a; a = a->next) {
-		ret = order_block(srv, a, act->src_addr.data,
-				  act->src_addr.len, act->prefix_len,
-				  act->ttl_s, 0, act->seq, act->assessment_id);
+		ret = order_action(srv, a, &o, 0, act->seq,
+				   act->assessment_id);
 		done += !ret || ret == -EALREADY;
 	}
-	log_info("parent ordered block of %s/%u (its action %llu): sent to %u agents",
-		 wire_addr_str(&act->src_addr, buf, sizeof(buf)),
-		 act->prefix_len, (unsigned long long)act->seq, done);
+	action_target_str(&o, target, sizeof(target));
+	log_info("parent ordered %s of %s (its action %llu): sent to %u agents",
+		 action_type_name(o.type), target,
+		 (unsigned long long)act->seq, done);
 	r.seq = act->seq;
 	r.status = done ? 0 : -ENOTCONN;
 	f.version = WIRE_VERSION;

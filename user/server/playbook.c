@@ -6,10 +6,11 @@
  *     - incident: vertical_scan	# a heuristic name, or "any"
  *       indicator: false		# only when a threat indicator matched
  *       min_severity: 5
- *       action: block_source		# or "none" (the hook decides)
+ *       action: block_source		# any action type, or "none"
  *       scope: reporting		# or "all"
  *       ttl_s: 300
- *       prefix_len: 32
+ *       prefix_len: 32		# source actions
+ *       rate_pps: 1000		# rate_limit_source only
  *       hook: true
  */
 #include <errno.h>
@@ -107,14 +108,23 @@ static int heuristic_value(struct pb_parse *p, yaml_node_t *n, int *out)
 static int action_value(struct pb_parse *p, yaml_node_t *n, int *out)
 {
 	const char *s = scalar(n);
+	int t;
 
-	if (s && !strcmp(s, "none"))
+	if (s && !strcmp(s, "none")) {
 		*out = 0;
-	else if (s && !strcmp(s, "block_source"))
-		*out = VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE;
-	else
-		return bad(p, n, "unknown action (block_source or none)");
-	return 0;
+		return 0;
+	}
+	if (s && !strcmp(s, "unblock")) {
+		*out = VNFSEC__ACTION_TYPE__ACTION_UNBLOCK_SOURCE;
+		return 0;
+	}
+	for (t = 1; s && strcmp(action_type_name(t), "unknown"); t++) {
+		if (!strcmp(s, action_type_name(t))) {
+			*out = t;
+			return 0;
+		}
+	}
+	return bad(p, n, "unknown action (block_source, unblock_source, rate_limit_source, drop_flow, monitor_flow, mirror_flow, quarantine_vnf, release_vnf or none)");
 }
 
 static int scope_value(struct pb_parse *p, yaml_node_t *n,
@@ -166,13 +176,21 @@ static int parse_rule(struct pb_parse *p, yaml_node_t *n,
 			ret = uint_value(p, v, 86400 * 365, &r->ttl_s);
 		else if (!strcmp(key, "prefix_len"))
 			ret = uint_value(p, v, 32, &r->prefix_len);
+		else if (!strcmp(key, "rate_pps"))
+			ret = uint_value(p, v, 100000000, &r->rate_pps);
 		else if (!strcmp(key, "hook"))
 			ret = bool_value(p, v, &r->hook);
 		else
 			ret = bad(p, k, "unknown key in a rule");
 	}
-	if (!ret && r->action && r->prefix_len < 1)
+	if (!ret && action_has_source(r->action) && r->prefix_len < 1)
 		ret = bad(p, n, "prefix_len must be 1..32");
+	if (!ret && r->action == VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE &&
+	    !r->rate_pps)
+		ret = bad(p, n, "rate_limit_source needs rate_pps (packets/s, 1..100000000)");
+	if (!ret && r->rate_pps &&
+	    r->action != VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE)
+		ret = bad(p, n, "rate_pps belongs to rate_limit_source only");
 	return ret;
 }
 

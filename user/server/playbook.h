@@ -25,7 +25,8 @@ struct playbook_rule {
 	int action;			/* ACTION_*; 0: none (hook only) */
 	enum playbook_scope scope;
 	unsigned int ttl_s;
-	unsigned int prefix_len;
+	unsigned int prefix_len;	/* source actions */
+	unsigned int rate_pps;		/* rate_limit_source */
 	bool hook;
 };
 

@@ -16,7 +16,7 @@
 /* json-c flags of every line we write: one line, "/" left alone. */
 #define JSON_LINE (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define INCIDENT_AGENTS_MAX	64	/* agents named in one incident */
-#define INCIDENT_HASH_SIZE	4096	/* buckets of the incident indexes */
+#define INDEX_BUCKETS_MIN	4096	/* first size of the indexes; they double */
 
 struct server_config {
 	const char *listen;		/* ADDR:PORT, port 0 picks one */
@@ -76,12 +76,16 @@ struct session {
 	time_t started;
 	struct agent_record *agent;	/* NULL until its hello */
 	bool broken;			/* its queue overflowed: close it */
+	uint32_t watched;		/* epoll events asked for now */
 	/* Acks held until the round's commit (main.c round_end()). */
 	uint64_t *acks;
 	unsigned int nr_acks, cap_acks;
 	bool ack_queued;		/* on srv->ack_sessions */
 	struct session *ack_next;
 	struct enroll_session *enroll;	/* without a certificate (enroll.c) */
+	/* Frames queued in this round, sent at its end. */
+	bool flush_queued;		/* on srv->flush_sessions */
+	struct session *flush_next;
 };
 
 enum incident_state {
@@ -89,6 +93,13 @@ enum incident_state {
 	INCIDENT_ACKNOWLEDGED,
 	INCIDENT_REMEDIATED,
 	INCIDENT_CLOSED,
+};
+
+/* A flow as an order names it: what the fast path keys a flow on. */
+struct action_flow {
+	uint8_t src[16], dst[16];
+	uint8_t len;			/* 4 or 16: both addresses */
+	uint32_t src_port, dst_port, proto;
 };
 
 struct incident_agent {
@@ -117,29 +128,45 @@ struct incident {
 	uint64_t assessments;
 	bool has_indicator;
 	struct indicator indicator;	/* strongest that matched */
-	unsigned int nr_agents;
-	struct incident_agent agents[INCIDENT_AGENTS_MAX];
+	unsigned int nr_agents, cap_agents;
+	/* Grown as agents join, up to INCIDENT_AGENTS_MAX: most have one. */
+	struct incident_agent *agents;
 	unsigned int actions_sent, actions_ok, actions_failed;
 	bool hook_run;
+	/* Targets of flow and VNF actions, from the latest report naming them. */
+	bool has_flow;
+	struct action_flow flow;
+	char vnf[WIRE_NAME_MAX + 1];
 };
 
 enum action_state { ACTION_SENT = 1, ACTION_APPLIED, ACTION_FAILED };
 
+/*
+ * One order to one agent. Which target fields count depends on the type:
+ * the source prefix (block, unblock, rate limit), the flow (drop,
+ * monitor, mirror) or the VNF (quarantine, release).
+ */
 struct action_record {
 	struct action_record *next;
 	struct action_record *agent_next;	/* in agent->actions */
+	struct action_record *order_next;	/* in srv->orders */
 	uint64_t seq;			/* per agent */
 	struct agent_record *agent;
 	uint64_t incident_id;		/* 0: ordered by the parent */
 	uint64_t parent_seq;		/* the parent's order it carries out */
-	int type;
+	int type;			/* Vnfsec__ActionType */
 	uint8_t addr[16];
 	uint8_t addr_len;
 	unsigned int prefix_len, ttl_s;
+	struct action_flow flow;
+	char vnf[WIRE_NAME_MAX + 1];
+	unsigned int rate_pps;
+	bool lifted;			/* a later unblock or release ended it */
 	enum action_state state;
 	int status;
 	time_t sent, acked;
 };
+
 
 struct threatdb;
 struct store;
@@ -167,14 +194,22 @@ struct server {
 	unsigned int nr_sessions;
 	struct session *ack_sessions;	/* with acks waiting for the commit */
 	bool in_round;			/* a store transaction is open */
+	bool in_round_io;		/* frames wait for the round's end */
+	struct session *flush_sessions;	/* with frames queued this round */
 	unsigned int nr_agents_connected;
 	struct agent_record *agents;
 	struct incident *incidents;
 	/* Indexes: correlation by key, results and acks by id. */
-	struct incident *by_key[INCIDENT_HASH_SIZE];
-	struct incident *by_id[INCIDENT_HASH_SIZE];
+	struct incident **by_key;
+	struct incident **by_id;
+	unsigned int incident_buckets;	/* of both; a power of two */
+	unsigned int nr_incidents;	/* on srv->incidents */
 	uint64_t next_incident_id;
 	struct action_record *actions;
+	/* Orders by agent, type and target: is one already in force? */
+	struct action_record **orders;
+	unsigned int order_buckets;	/* a power of two */
+	unsigned int nr_orders;		/* on srv->actions */
 	struct store *store;
 	struct threatdb *tdb;
 	struct playbook *pb;
@@ -209,6 +244,9 @@ void incidents_tick(struct server *srv, time_t now);
 void incident_set_state(struct server *srv, struct incident *inc,
 			enum incident_state state);
 struct incident *incident_find(struct server *srv, uint64_t id);
+/* Is @agent among the agents @inc names? */
+bool incident_lists(const struct incident *inc,
+		    const struct agent_record *agent);
 void incidents_free(struct server *srv);
 const char *incident_state_name(enum incident_state state);
 const char *heuristic_name(int heuristic);
@@ -216,10 +254,22 @@ const char *heuristic_name(int heuristic);
 /* remediate.c: playbooks, the hook, actions and their results. */
 void remediate(struct server *srv, struct incident *inc,
 	       struct agent_record *reporter, uint64_t cause);
-int order_block(struct server *srv, struct agent_record *agent,
-		const uint8_t *addr, uint8_t addr_len, unsigned int prefix_len,
-		unsigned int ttl_s, uint64_t incident_id, uint64_t parent_seq,
-		uint64_t cause);
+/*
+ * Send @agent the order described by @o (type, target, ttl_s, rate_pps;
+ * the rest is filled in here). -EALREADY when the same order is in
+ * force, -ENOTCONN, -EAFNOSUPPORT/-EINVAL when @o lacks its target.
+ */
+int order_action(struct server *srv, struct agent_record *agent,
+		 const struct action_record *o, uint64_t incident_id,
+		 uint64_t parent_seq, uint64_t cause);
+/* An order as the wire carries it (a parent's), for order_action(). */
+void order_from_wire(struct action_record *o, const Vnfsec__Action *a);
+bool action_has_source(int type);
+bool action_has_flow(int type);
+bool action_has_vnf(int type);
+/* "10.0.0.1/32", "tcp 10.0.0.1:1234 > 10.0.0.2:80", "vnf pgw" */
+void action_target_str(const struct action_record *act, char *buf,
+		       size_t len);
 void action_result(struct server *srv, struct agent_record *agent,
 		   const Vnfsec__ActionResult *r);
 void hooks_reap(struct server *srv);

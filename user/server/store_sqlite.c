@@ -69,10 +69,22 @@ static const char *const stmt_sql[NR_STMTS] = {
 		" connected = ?4, last_seen = ?5",
 	[ST_ASSESSMENT] = "INSERT OR IGNORE INTO assessments VALUES"
 		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-	[ST_INCIDENT] = "INSERT OR REPLACE INTO incidents VALUES"
-		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	[ST_ACTION] = "INSERT OR REPLACE INTO actions VALUES"
-		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	/*
+	 * Upserts, not INSERT OR REPLACE: a replace deletes the row first,
+	 * which costs a delete, an insert into every index and a foreign
+	 * key check of the assessments that name the incident.
+	 */
+	[ST_INCIDENT] = "INSERT INTO incidents VALUES"
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+		" ON CONFLICT(id) DO UPDATE SET type = ?2, severity = ?3,"
+		" state = ?4, src = ?5, dst_port = ?6, agents = ?7,"
+		" assessments = ?8, indicator = ?9, first_seen = ?10,"
+		" last_seen = ?11",
+	[ST_ACTION] = "INSERT INTO actions VALUES"
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+		" ON CONFLICT(agent_id, seq, sent) DO UPDATE SET type = ?3,"
+		" target = ?4, ttl_s = ?5, incident_id = ?6, parent_seq = ?7,"
+		" state = ?8, status = ?9, acked = ?11",
 	[ST_INDICATOR] = "INSERT OR REPLACE INTO indicators VALUES"
 		" (?1, ?2, ?3, ?4, ?5)",
 	[ST_INDICATORS] = "SELECT type, value, source, confidence, expires"
@@ -222,9 +234,10 @@ static int step_done(struct store *st, enum stmt_id id, const char *what)
 	return rc == SQLITE_DONE ? 0 : db_error(st, what);
 }
 
+/* @v outlives the statement's step: no copy. */
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
 {
-	sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
 
 static void bind_addr(sqlite3_stmt *s, int i, const uint8_t *addr,
@@ -233,8 +246,10 @@ static void bind_addr(sqlite3_stmt *s, int i, const uint8_t *addr,
 	ProtobufCBinaryData b = { .len = len, .data = (uint8_t *)addr };
 	char buf[64];
 
+	/* buf ends here, before the step: SQLite keeps its own copy. */
 	if (len)
-		bind_text(s, i, wire_addr_str(&b, buf, sizeof(buf)));
+		sqlite3_bind_text(s, i, wire_addr_str(&b, buf, sizeof(buf)),
+				  -1, SQLITE_TRANSIENT);
 }
 
 int store_agent_seen(struct store *st, const struct agent_record *agent,
@@ -293,16 +308,13 @@ int store_incident(struct store *st, const struct incident *inc)
 int store_action(struct store *st, const struct action_record *act)
 {
 	sqlite3_stmt *s = st->stmt[ST_ACTION];
-	ProtobufCBinaryData b = { .len = act->addr_len,
-				  .data = (uint8_t *)act->addr };
-	char buf[64], target[80];
+	char target[128];
 
-	snprintf(target, sizeof(target), "%s/%u",
-		 wire_addr_str(&b, buf, sizeof(buf)), act->prefix_len);
+	action_target_str(act, target, sizeof(target));
 	bind_text(s, 1, act->agent->id);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)act->seq);
 	bind_text(s, 3, action_type_name(act->type));
-	bind_text(s, 4, target);
+	sqlite3_bind_text(s, 4, target, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(s, 5, act->ttl_s);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)act->incident_id);
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)act->parent_seq);
