@@ -18,6 +18,7 @@
 
 #include "user/agent/actions.h"
 #include "user/agent/apply.h"
+#include "user/agent/fastpath_policy.h"
 #include "user/common/clock.h"
 #include "user/common/log.h"
 #include "user/common/wire.h"
@@ -75,9 +76,20 @@ static int setup(void **state)
 				   sizeof(struct vnfsec_flow_override), 256);
 	w.s.quarantine_fd = map(BPF_MAP_TYPE_HASH, 2,
 				sizeof(struct vnfsec_quarantine), 256);
+	w.s.vnf_addrs_fd = map(BPF_MAP_TYPE_LPM_TRIE,
+			       sizeof(struct vnfsec_lpm_v6_key),
+			       sizeof(struct vnfsec_vnf_id), 64);
+	w.s.vnf_ports_fd = map(BPF_MAP_TYPE_HASH,
+			       sizeof(struct vnfsec_port_key),
+			       sizeof(struct vnfsec_vnf_id), 64);
+	w.s.vnf_pair_policy_fd = map(BPF_MAP_TYPE_HASH,
+				     sizeof(struct vnfsec_pair_key),
+				     sizeof(struct vnfsec_pair_policy), 64);
 	if (w.s.flow_table_fd < 0 || w.s.config_fd < 0 ||
 	    w.s.blocklist_v4_fd < 0 || w.s.blocklist_v6_fd < 0 ||
-	    w.s.flow_override_fd < 0 || w.s.quarantine_fd < 0)
+	    w.s.flow_override_fd < 0 || w.s.quarantine_fd < 0 ||
+	    w.s.vnf_addrs_fd < 0 || w.s.vnf_ports_fd < 0 ||
+	    w.s.vnf_pair_policy_fd < 0)
 		return -1;
 	bpf_map_update_elem(w.s.config_fd, &zero, &cfg, BPF_ANY);
 	/* Two ports: the first with XDP only, the second with TC egress too. */
@@ -92,6 +104,9 @@ static int setup(void **state)
 		return -1;
 	}
 	w.ev.policy = &w.ap;
+	/* Gives the VNFs their fast-path ids, as the agent does. */
+	if (fastpath_apply_policy(&w.s, NULL, w.ap.p))
+		return -1;
 	w.enf = enforcer_new(&w.s);
 	w.a = actions_new(&w.s, w.enf, &w.ev);
 	*state = &w;
@@ -300,8 +315,9 @@ static void quarantine_by_name_with_expiry_and_release(void **state)
 	Vnfsec__Action r = action(7, VNFSEC__ACTION_TYPE__ACTION_RELEASE_VNF, 0);
 	Vnfsec__Action bad = action(8, VNFSEC__ACTION_TYPE__ACTION_QUARANTINE_VNF, 0);
 	struct vnfsec_quarantine v;
-	__u16 sgw = 2;		/* policy order (pgw, sgw) plus one */
+	__u16 sgw = fastpath_vnf_id("sgw");
 
+	assert_int_not_equal(0, sgw);
 	q.vnf = r.vnf = "sgw";
 	bad.vnf = "nosuch";
 	assert_null(wire_check_action(&q));
@@ -410,6 +426,7 @@ static void rate_limit_refused_not_misapplied(void **state)
 	inet_pton(AF_INET, "10.77.0.100", a4);
 	act.src_addr.data = a4;
 	act.src_addr.len = 4;
+	act.prefix_len = 32;
 	act.rate_pps = 100;
 	assert_null(wire_check_action(&act));
 	assert_int_equal(-EOPNOTSUPP, actions_apply(w->a, &act));
