@@ -12,8 +12,9 @@
  *
  * Time: every *_ns field is CLOCK_MONOTONIC (clock_gettime(CLOCK_MONOTONIC)
  * in userspace). The programs read it with bpf_ktime_get_coarse_ns(), which
- * is CLOCK_MONOTONIC at tick resolution (1-10 ms, CONFIG_HZ): a deadline
- * written by userspace is honoured within one tick of it, never before.
+ * is CLOCK_MONOTONIC at tick resolution (1-10 ms, CONFIG_HZ), once per
+ * jiffy and CPU (map "clock"): a deadline written by userspace is honoured
+ * within two ticks of it, never before.
  *
  * Policy generation. Packets of a known flow do not look at the policy
  * maps: the verdict computed for the flow's first packet is cached in its
@@ -41,6 +42,9 @@
 #define VNFSEC_PROG_XDP		"vnfsec_xdp"		/* VNF port ingress */
 #define VNFSEC_PROG_TC_EGRESS	"vnfsec_egress"	/* TC, VNF port egress */
 #define VNFSEC_PROG_TC_LO	"vnfsec_lo"	/* TC, lo in a VNF netns */
+/* TC, VNF port ingress: vnfsec_xdp's work for veth ports, where native XDP
+ * costs the driver a copy of every frame (docs/fastpath.md). */
+#define VNFSEC_PROG_TC_INGRESS	"vnfsec_ingress"
 
 #define VNFSEC_FLOW_TABLE_ENTRIES	65536
 #define VNFSEC_BLOCKLIST_V4_ENTRIES	16384
@@ -549,6 +553,18 @@ struct vnfsec_det_rate {		/* "det_rate": token bucket, per source */
 	__u8 pad[3];
 };
 _Static_assert(sizeof(struct vnfsec_det_rate) == 24, "vnfsec_det_rate size");
+
+/*
+ * "clock" (PERCPU_ARRAY, one entry): the coarse clock as last read on this
+ * CPU and the jiffy it was read in. Reading jiffies is a load; the coarse
+ * clock is a seqcount retry loop costing an eighth of the established-flow
+ * path, and it moves only on a tick anyway. Internal to the programs.
+ */
+struct vnfsec_clock {
+	__u64 jiffies;
+	__u64 now_ns;		/* CLOCK_MONOTONIC, coarse */
+};
+_Static_assert(sizeof(struct vnfsec_clock) == 16, "vnfsec_clock size");
 
 enum vnfsec_record_type {
 	VNFSEC_REC_NEW_FLOW = 1,
