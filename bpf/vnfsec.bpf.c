@@ -580,25 +580,29 @@ static __always_inline int pair_allows(const struct pkt *p,
 				     .dst_vnf = d->dst_vnf };
 	struct vnfsec_pair_policy *pol;
 	__u8 bit = proto_bit(p->key.proto);
+	int i, restricted = 0;
 	__u16 port;
-	int i;
 
 	pol = bpf_map_lookup_elem(&vnf_pair_policy, &k);
 	if (!pol)
 		return !cfg->pair_default;
 	if (!(pol->protos & bit))
 		return 0;
-	if (!(bit & (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP)) || !pol->nr_ports)
+	if (!(bit & (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP)))
 		return 1;
 	port = bpf_ntohs(p->key.dport);
+	/* Only the ranges of this protocol; none of them: every port. */
 #pragma unroll
 	for (i = 0; i < VNFSEC_PAIR_MAX_PORTS; i++) {
 		if (i >= pol->nr_ports)
 			break;
+		if (!(pol->ports[i].protos & bit))
+			continue;
+		restricted = 1;
 		if (port >= pol->ports[i].first && port <= pol->ports[i].last)
 			return 1;
 	}
-	return 0;
+	return !restricted;
 }
 
 static __always_inline void decide(struct decision *d, __u8 cause)

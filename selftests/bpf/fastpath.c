@@ -1864,6 +1864,8 @@ static void pair_rule(struct __test_metadata *_metadata,
 		pol.nr_ports = 1;
 		pol.ports[0].first = first;
 		pol.ports[0].last = last;
+		pol.ports[0].protos = protos &
+				      (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP);
 	}
 	ASSERT_EQ(0, bpf_map_update_elem(
 		bpf_map__fd(self->skel->maps.vnf_pair_policy), &k, &pol,
@@ -1920,6 +1922,74 @@ TEST_F(fastpath, vnf_pair_rule_drops_other_protocol)
 	len = build_frame(frame, &s);
 	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
+}
+
+/* VNF 7 to VNF 9: TCP 80 and UDP 53, as two ranges of their own. */
+static void pair_rule_tcp80_udp53(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(fastpath) *self)
+{
+	struct vnfsec_pair_key k = { .src_vnf = 7, .dst_vnf = 9 };
+	struct vnfsec_pair_policy pol = {
+		.protos = VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP,
+		.nr_ports = 2,
+		.ports = {
+			{ .first = 80, .last = 80, .protos = VNFSEC_PROTO_TCP },
+			{ .first = 53, .last = 53, .protos = VNFSEC_PROTO_UDP },
+		},
+	};
+
+	map_port(_metadata, self, self->ifindex, 0, 7);
+	map_addr4(_metadata, self, "198.51.100.0", 24, 9);
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_pair_policy), &k, &pol,
+		BPF_ANY));
+}
+
+TEST_F(fastpath, vnf_pair_ports_are_per_protocol)
+{
+	struct frame_spec tcp53 = tcp_syn, udp53 = udp_dns;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len;
+
+	pair_rule_tcp80_udp53(_metadata, self);
+	len = build_frame(frame, &tcp_syn);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	udp53.daddr = "198.51.100.20";
+	len = build_frame(frame, &udp53);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	/* UDP's port is not TCP's. */
+	tcp53.dport = 53;
+	len = build_frame(frame, &tcp53);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
+}
+
+TEST_F(fastpath, vnf_pair_protocol_without_ranges_allows_every_port)
+{
+	struct vnfsec_pair_key k = { .src_vnf = 7, .dst_vnf = 9 };
+	struct vnfsec_pair_policy pol = {
+		.protos = VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP,
+		.nr_ports = 1,
+		.ports = {
+			{ .first = 80, .last = 80, .protos = VNFSEC_PROTO_TCP },
+		},
+	};
+	struct frame_spec udp = udp_dns;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len;
+
+	/* TCP and UDP, one range: TCP 80. UDP has none: every port. */
+	pair_rule_tcp80_udp53(_metadata, self);
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_pair_policy), &k, &pol,
+		BPF_ANY));
+	udp.daddr = "198.51.100.20";
+	udp.dport = 5000;
+	len = build_frame(frame, &udp);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
 }
 
 TEST_F(fastpath, pair_default_deny_drops_pairs_without_rule)
