@@ -3,10 +3,11 @@
  * vnfsec fast path: the sensor on every VNF-facing port.
  *
  *   vnfsec_xdp        XDP, ingress of a VNF port (packets from the VNF)
+ *   vnfsec_ingress    TC clsact ingress of a VNF port: the same, for veths
  *   vnfsec_egress     TC clsact egress of a VNF port (packets to the VNF)
  *   vnfsec_lo         TC clsact egress of lo in a VNF namespace
  *
- * All three run process(): parse (Ethernet, VLAN/QinQ, IPv4/IPv6 with
+ * All four run process(): parse (Ethernet, VLAN/QinQ, IPv4/IPv6 with
  * options and extension headers, TCP/UDP/ICMP/ICMPv6, GTP-U's inner
  * packet) -> look up (flow_table; the policy maps only when the flow's
  * cached verdict is stale) -> detectors -> verdict. The established-flow
@@ -153,6 +154,13 @@ struct {
 } det_rate SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vnfsec_clock);
+} clock SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, VNFSEC_EVENTS_BYTES);
 } events SEC(".maps");
@@ -178,7 +186,7 @@ struct pkt {
 	__u8 outer_family;
 	__u8 tcp_flags;
 	__u8 addr_only;		/* later or tiny fragment: no L4 key */
-};
+} __attribute__((aligned(8)));	/* key copies in 8-byte words */
 
 /* A verdict being made. */
 struct decision {
@@ -214,6 +222,28 @@ static __always_inline __u64 ms_or(__u32 ms, __u32 def)
 static __always_inline __u32 or_default(__u32 v, __u32 def)
 {
 	return v ? v : def;
+}
+
+/*
+ * CLOCK_MONOTONIC at tick resolution, read once per jiffy on each CPU: the
+ * coarse clock changes only on a tick, and a jiffy is a plain load. A
+ * value cached in a jiffy is at most a tick older than the coarse clock
+ * (the tick moves jiffies just before the clock), never ahead of it.
+ */
+static __always_inline __u64 clock_now(void)
+{
+	__u64 jiffies = bpf_jiffies64();
+	struct vnfsec_clock *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&clock, &zero);
+	if (!c)
+		return bpf_ktime_get_coarse_ns();
+	if (c->jiffies != jiffies) {
+		c->jiffies = jiffies;
+		c->now_ns = bpf_ktime_get_coarse_ns();
+	}
+	return c->now_ns;
 }
 
 /* An entry is live when it never expires or expires after now. */
@@ -558,25 +588,29 @@ static __always_inline int pair_allows(const struct pkt *p,
 				     .dst_vnf = d->dst_vnf };
 	struct vnfsec_pair_policy *pol;
 	__u8 bit = proto_bit(p->key.proto);
+	int i, restricted = 0;
 	__u16 port;
-	int i;
 
 	pol = bpf_map_lookup_elem(&vnf_pair_policy, &k);
 	if (!pol)
 		return !cfg->pair_default;
 	if (!(pol->protos & bit))
 		return 0;
-	if (!(bit & (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP)) || !pol->nr_ports)
+	if (!(bit & (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP)))
 		return 1;
 	port = bpf_ntohs(p->key.dport);
+	/* Only the ranges of this protocol; none of them: every port. */
 #pragma unroll
 	for (i = 0; i < VNFSEC_PAIR_MAX_PORTS; i++) {
 		if (i >= pol->nr_ports)
 			break;
+		if (!(pol->ports[i].protos & bit))
+			continue;
+		restricted = 1;
 		if (port >= pol->ports[i].first && port <= pol->ports[i].last)
 			return 1;
 	}
-	return 0;
+	return !restricted;
 }
 
 static __always_inline void decide(struct decision *d, __u8 cause)
@@ -1172,34 +1206,18 @@ static __always_inline void decision_of(struct decision *d,
 }
 
 /*
- * Finds or creates the flow and its verdict. A packet that is to be
- * dropped does not create a flow: a flood of them cannot churn the LRU.
- * Returns 1 when the flow is new.
+ * A new flow: its verdict, its entry. A packet that is to be dropped does
+ * not create a flow: a flood of them cannot churn the LRU. Inline: on 6.1
+ * one more call frame takes the chain past the 512-byte stack. Returns 1
+ * when the flow is new.
  */
-static __always_inline int flow_classify(const struct pkt *p,
-					 const struct vnfsec_config *cfg,
-					 __u64 now, struct decision *d)
+static __always_inline int flow_insert(const struct pkt *p,
+				  struct vnfsec_flow_key *key,
+				  const struct vnfsec_config *cfg,
+				  __u64 now, struct decision *d)
 {
 	struct vnfsec_flow_state *st, new_st = {};
-	/*
-	 * A copy on the stack: p is a global function's argument, and 6.1's
-	 * verifier takes no map key from such memory (later kernels do).
-	 */
-	struct vnfsec_flow_key key = p->key;
 	long err;
-
-	st = bpf_map_lookup_elem(&flow_table, &key);
-	if (st) {
-		if (st->policy_gen == cfg->policy_gen &&
-		    now < st->verdict_until_ns) {
-			decision_of(d, st);
-		} else {
-			evaluate(p, cfg, now, d);
-			cache_decision(st, d, cfg->policy_gen);
-		}
-		flow_update(st, now, p->len, p->tcp_flags);
-		return 0;
-	}
 
 	evaluate(p, cfg, now, d);
 	/* Not stored: an attacker cannot fill the table with refused flows. */
@@ -1217,19 +1235,47 @@ static __always_inline int flow_classify(const struct pkt *p,
 	new_st.tcp_flags_seen = p->tcp_flags;
 	cache_decision(&new_st, d, cfg->policy_gen);
 	new_st.teid = p->teid;
-	err = bpf_map_update_elem(&flow_table, &key, &new_st, BPF_NOEXIST);
+	err = bpf_map_update_elem(&flow_table, key, &new_st, BPF_NOEXIST);
 	if (!err)
 		return 1;
 
 	/* Another CPU inserted it between our lookup and update. */
 	if (err == -EEXIST) {
-		st = bpf_map_lookup_elem(&flow_table, &key);
+		st = bpf_map_lookup_elem(&flow_table, key);
 		if (st) {
 			flow_update(st, now, p->len, p->tcp_flags);
 			return 0;
 		}
 	}
 	count_add(VNFSEC_CNT_FLOW_INSERT_FAIL, 1);
+	return 0;
+}
+
+/*
+ * Finds or creates the flow and its verdict. Returns 1 when the flow is
+ * new.
+ */
+static __always_inline int flow_classify(const struct pkt *p,
+					 const struct vnfsec_config *cfg,
+					 __u64 now, struct decision *d)
+{
+	struct vnfsec_flow_state *st;
+	/*
+	 * A copy on the stack: p is a global function's argument, and 6.1's
+	 * verifier takes no map key from such memory (later kernels do).
+	 */
+	struct vnfsec_flow_key key __attribute__((aligned(8))) = p->key;
+
+	st = bpf_map_lookup_elem(&flow_table, &key);
+	if (!st)
+		return flow_insert(p, &key, cfg, now, d);
+	if (st->policy_gen == cfg->policy_gen && now < st->verdict_until_ns) {
+		decision_of(d, st);
+	} else {
+		evaluate(p, cfg, now, d);
+		cache_decision(st, d, cfg->policy_gen);
+	}
+	flow_update(st, now, p->len, p->tcp_flags);
 	return 0;
 }
 
@@ -1283,7 +1329,7 @@ __noinline int vnfsec_handle(struct pkt *p, struct decision *d)
 
 	/* CLOCK_MONOTONIC at tick resolution: the precise clock is a fifth
 	 * of the hit path's cost, and flow times need no better. */
-	d->now = bpf_ktime_get_coarse_ns();
+	d->now = clock_now();
 	d->mirror_ifindex = cfg->mirror_ifindex;
 	d->mode = cfg->mode;
 
@@ -1388,7 +1434,13 @@ static __always_inline int process(void *ctx, const int kind, void *data,
 	__u8 verdict = VNFSEC_VERDICT_PASS;
 	struct pkt p;
 
-	__builtin_memset(&p, 0, sizeof(p));
+	/* The key whole (its padding is hashed); of the rest what is read
+	 * before being written: the outer addresses only for GTP-U. */
+	__builtin_memset(&p.key, 0, sizeof(p.key));
+	p.teid = 0;
+	p.note = 0;
+	p.tcp_flags = 0;
+	p.addr_only = 0;
 	p.len = len;
 	p.key.dir = dir;
 	p.key.ifindex = ifindex;
@@ -1444,6 +1496,17 @@ SEC("tc")
 int vnfsec_egress(struct __sk_buff *skb)
 {
 	return tc_process(skb, VNFSEC_DIR_EGRESS);
+}
+
+/*
+ * vnfsec_xdp's job at TC ingress, for veth ports: native XDP on a veth
+ * makes the driver copy every frame without XDP headroom into a new page
+ * before the program runs, which costs more than the program does.
+ */
+SEC("tc")
+int vnfsec_ingress(struct __sk_buff *skb)
+{
+	return tc_process(skb, VNFSEC_DIR_INGRESS);
 }
 
 SEC("tc")

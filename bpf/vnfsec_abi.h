@@ -12,8 +12,9 @@
  *
  * Time: every *_ns field is CLOCK_MONOTONIC (clock_gettime(CLOCK_MONOTONIC)
  * in userspace). The programs read it with bpf_ktime_get_coarse_ns(), which
- * is CLOCK_MONOTONIC at tick resolution (1-10 ms, CONFIG_HZ): a deadline
- * written by userspace is honoured within one tick of it, never before.
+ * is CLOCK_MONOTONIC at tick resolution (1-10 ms, CONFIG_HZ), once per
+ * jiffy and CPU (map "clock"): a deadline written by userspace is honoured
+ * within two ticks of it, never before.
  *
  * Policy generation. Packets of a known flow do not look at the policy
  * maps: the verdict computed for the flow's first packet is cached in its
@@ -32,7 +33,7 @@
 
 #include <linux/types.h>
 
-#define VNFSEC_ABI_VERSION 2
+#define VNFSEC_ABI_VERSION 3
 
 /* Pinning layout shared by bpftool users and the agent. */
 #define VNFSEC_PIN_DIR		"/sys/fs/bpf/vnfsec"
@@ -41,6 +42,9 @@
 #define VNFSEC_PROG_XDP		"vnfsec_xdp"		/* VNF port ingress */
 #define VNFSEC_PROG_TC_EGRESS	"vnfsec_egress"	/* TC, VNF port egress */
 #define VNFSEC_PROG_TC_LO	"vnfsec_lo"	/* TC, lo in a VNF netns */
+/* TC, VNF port ingress: vnfsec_xdp's work for veth ports, where native XDP
+ * costs the driver a copy of every frame (docs/fastpath.md). */
+#define VNFSEC_PROG_TC_INGRESS	"vnfsec_ingress"
 
 #define VNFSEC_FLOW_TABLE_ENTRIES	65536
 /*
@@ -335,9 +339,14 @@ _Static_assert(sizeof(struct vnfsec_vnf_id) == 4, "vnfsec_vnf_id size");
 /*
  * "vnf_pair_policy" (HASH): what one VNF may send another. No entry: the
  * pair falls to config.pair_default (0 allow, 1 deny). With an entry the
- * packet is allowed iff its protocol's bit is in protos and, for TCP/UDP,
- * nr_ports is 0 or its destination port lies in one of ports[0..nr_ports).
- * Anything else is VNFSEC_CAUSE_PAIR_POLICY: dropped in protect mode.
+ * packet is allowed iff its protocol's bit is in protos and, for TCP and
+ * UDP, its destination port lies in one of the ranges of
+ * ports[0..nr_ports) whose own protos has that protocol's bit, or no
+ * range has it (every port of that protocol). So "TCP 80, UDP 53" is two
+ * ranges, {80, 80, TCP} and {53, 53, UDP}, and allows neither UDP 80 nor
+ * TCP 53; a range with protos 0 applies to nothing. Anything else is
+ * VNFSEC_CAUSE_PAIR_POLICY: dropped in protect mode.
+ * (ABI 2 had ports per pair: 4-byte ranges without protos.)
  */
 #define VNFSEC_PROTO_TCP	0x01
 #define VNFSEC_PROTO_UDP	0x02
@@ -354,15 +363,19 @@ _Static_assert(sizeof(struct vnfsec_pair_key) == 4, "vnfsec_pair_key size");
 struct vnfsec_port_range {
 	__u16 first;		/* host order, inclusive */
 	__u16 last;
+	__u8 protos;		/* VNFSEC_PROTO_TCP and/or _UDP it is for */
+	__u8 pad[3];
 };
+_Static_assert(sizeof(struct vnfsec_port_range) == 8,
+	       "vnfsec_port_range size");
 
 struct vnfsec_pair_policy {
 	__u8 protos;		/* VNFSEC_PROTO_* allowed */
-	__u8 nr_ports;		/* 0: every port */
+	__u8 nr_ports;		/* ranges used in ports[] */
 	__u16 pad;
 	struct vnfsec_port_range ports[VNFSEC_PAIR_MAX_PORTS];
 };
-_Static_assert(sizeof(struct vnfsec_pair_policy) == 36,
+_Static_assert(sizeof(struct vnfsec_pair_policy) == 68,
 	       "vnfsec_pair_policy size");
 
 /*
@@ -566,6 +579,18 @@ struct vnfsec_det_rate {		/* "det_rate": token bucket, per source */
 	__u8 pad[3];
 };
 _Static_assert(sizeof(struct vnfsec_det_rate) == 24, "vnfsec_det_rate size");
+
+/*
+ * "clock" (PERCPU_ARRAY, one entry): the coarse clock as last read on this
+ * CPU and the jiffy it was read in. Reading jiffies is a load; the coarse
+ * clock is a seqcount retry loop costing an eighth of the established-flow
+ * path, and it moves only on a tick anyway. Internal to the programs.
+ */
+struct vnfsec_clock {
+	__u64 jiffies;
+	__u64 now_ns;		/* CLOCK_MONOTONIC, coarse */
+};
+_Static_assert(sizeof(struct vnfsec_clock) == 16, "vnfsec_clock size");
 
 enum vnfsec_record_type {
 	VNFSEC_REC_NEW_FLOW = 1,

@@ -120,14 +120,31 @@ static uint8_t proto_bits(uint8_t proto)
 }
 
 /*
- * All rules of one VNF pair in one map value. Ports are per pair, not per
- * protocol, in the fast path: a pair with TCP 80 and UDP 53 lets both
- * ports through for both protocols; the agent's own check stays exact.
+ * Takes the ranges of `protos` (TCP and/or UDP bits) out of v: with no
+ * range left for a protocol, every port of it is allowed.
+ */
+static void drop_ranges(struct vnfsec_pair_policy *v, uint8_t protos)
+{
+	uint8_t i, n = 0;
+
+	for (i = 0; i < v->nr_ports; i++) {
+		v->ports[i].protos &= ~protos;
+		if (v->ports[i].protos)
+			v->ports[n++] = v->ports[i];
+	}
+	memset(&v->ports[n], 0,
+	       (VNFSEC_PAIR_MAX_PORTS - n) * sizeof(v->ports[0]));
+	v->nr_ports = n;
+}
+
+/*
+ * All rules of one VNF pair in one map value, ports per protocol (ABI 3):
+ * a pair with TCP 80 and UDP 53 allows exactly those two.
  */
 static void pair_value(const struct policy_compiled *p, uint16_t src,
 		       uint16_t dst, struct vnfsec_pair_policy *v)
 {
-	bool any_port = false;
+	uint8_t any_port = 0, overflow = 0, bits;
 	uint32_t i;
 
 	memset(v, 0, sizeof(*v));
@@ -137,23 +154,30 @@ static void pair_value(const struct policy_compiled *p, uint16_t src,
 		if (r->src_vnf != src || r->dst_vnf != dst)
 			continue;
 		v->protos |= proto_bits(r->proto);
-		if (r->proto != POLICY_PROTO_TCP && r->proto != POLICY_PROTO_UDP)
+		bits = proto_bits(r->proto) &
+		       (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP);
+		if (!bits)
 			continue;
-		if ((r->port_lo <= 1 && r->port_hi == 65535) ||
-		    v->nr_ports == VNFSEC_PAIR_MAX_PORTS) {
-			any_port = true;
+		if (r->proto == POLICY_PROTO_ANY ||
+		    (r->port_lo <= 1 && r->port_hi == 65535)) {
+			any_port |= bits;
+			continue;
+		}
+		if (v->nr_ports == VNFSEC_PAIR_MAX_PORTS) {
+			overflow |= bits;
 			continue;
 		}
 		v->ports[v->nr_ports].first = r->port_lo;
-		v->ports[v->nr_ports++].last = r->port_hi;
+		v->ports[v->nr_ports].last = r->port_hi;
+		v->ports[v->nr_ports++].protos = bits;
 	}
-	if (any_port) {
-		if (v->nr_ports == VNFSEC_PAIR_MAX_PORTS)
-			log_warn("fast path: %s -> %s has more than %d port ranges; it allows every port of the pair (the agent still reports violations)",
-				 p->vnfs[src].name, p->vnfs[dst].name,
-				 VNFSEC_PAIR_MAX_PORTS);
-		v->nr_ports = 0;
-	}
+	if (overflow)
+		log_warn("fast path: %s -> %s has more than %d port ranges; it allows every %s port of the pair (the agent still reports violations)",
+			 p->vnfs[src].name, p->vnfs[dst].name,
+			 VNFSEC_PAIR_MAX_PORTS,
+			 overflow == VNFSEC_PROTO_TCP ? "TCP" :
+			 overflow == VNFSEC_PROTO_UDP ? "UDP" : "TCP and UDP");
+	drop_ranges(v, any_port | overflow);
 }
 
 static struct vnfsec_port_key port_key(const struct policy_iface *pi)
@@ -195,7 +219,8 @@ static int write_vnfs(const struct sensor *s, const struct policy_compiled *p,
 /*
  * The fast path judges each direction alone, so replies need a rule of
  * their own: the reverse of an allowed pair may use the same protocols,
- * from any port (TCP/UDP replies go to the client's ephemeral port). A
+ * to any port of them (TCP/UDP replies go to the client's ephemeral
+ * port). A
  * new conversation started the other way is still a violation for the
  * agent, which knows replies from requests.
  */
@@ -208,7 +233,7 @@ static void add_replies(const struct policy_compiled *p, uint16_t src,
 	if (!fwd.protos)
 		return;
 	v->protos |= fwd.protos;
-	v->nr_ports = 0;
+	drop_ranges(v, fwd.protos & (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP));
 }
 
 static int write_pair(const struct sensor *s, const struct policy_compiled *p,
