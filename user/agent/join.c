@@ -126,7 +126,7 @@ void join_posture(void *ctx, const struct vnf_posture *v, bool appeared)
 	struct join *j = ctx;
 	const struct policy_compiled *p = policy(j);
 	struct assessment a = {
-		.heuristic = VNFSEC__HEURISTIC__HEURISTIC_POLICY_VIOLATION,
+		.heuristic = VNFSEC__HEURISTIC__HEURISTIC_POSTURE_CHANGE,
 		.severity = 1,
 	};
 	int i = policy_vnf(p, v->name);

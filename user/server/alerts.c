@@ -44,6 +44,8 @@ static const struct {
 		{ "vnfsec cache side-channel signs", "Host Intrusion", NULL },
 	[VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT] =
 		{ "vnfsec source above its rate", "Denial of Service", NULL },
+	[VNFSEC__HEURISTIC__HEURISTIC_POSTURE_CHANGE] =
+		{ "vnfsec VNF appeared or went", "Informational", NULL },
 };
 
 int alerts_open(struct server *srv)

@@ -16,6 +16,7 @@ static const char *const heuristic_names[] = {
 	"unspecified", "syn_flood", "horizontal_scan", "vertical_scan",
 	"flow_cut", "drop_spike", "policy_violation", "volume_anomaly",
 	"app_protocol", "shm_intrusion", "cache_side_channel", "rate_limit",
+	"posture_change",
 };
 
 const char *heuristic_name(int heuristic)
