@@ -18,6 +18,24 @@
 #include "user/common/vnfsec.pb-c.h"
 
 /*
+ * Floods, scans and sources over their rate are stopped at the source.
+ * What the pair rules refuse is already dropped: blocking its source, a
+ * VNF, would cut the VNF's allowed traffic too.
+ */
+static bool blocks_its_source(int heuristic)
+{
+	switch (heuristic) {
+	case VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD:
+	case VNFSEC__HEURISTIC__HEURISTIC_HORIZONTAL_SCAN:
+	case VNFSEC__HEURISTIC__HEURISTIC_VERTICAL_SCAN:
+	case VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
  * Protect mode: the source is blocked here and now, without waiting for
  * the server (onset to drop in well under a second); the server learns
  * what was done from the assessment's evidence.
@@ -27,7 +45,7 @@ static void protect(struct event_ctx *ev, struct assessment *a)
 	unsigned int ttl = ev->protect_ttl_s;
 	char src[INET_ADDRSTRLEN];
 
-	if (!ttl || !a->src_count ||
+	if (!ttl || !a->src_count || !blocks_its_source(a->heuristic) ||
 	    enforcer_block(ev->enf, a->saddr, 32, ttl, 0, VNFSEC_BLOCK_LOCAL))
 		return;
 	inet_ntop(AF_INET, &a->saddr, src, sizeof(src));
