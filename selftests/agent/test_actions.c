@@ -415,6 +415,32 @@ static void restarted_agent_takes_over_and_lifts_on_time(void **state)
 					sizeof(struct vnfsec_lpm_v6_key)));
 }
 
+/* The server's 8 s order does not cut short protect mode's 60 s block. */
+static void shorter_block_keeps_the_longer_one(void **state)
+{
+	struct world *w = *state;
+	struct vnfsec_lpm_v4_key k = { .prefixlen = 32 };
+	struct vnfsec_block_entry v;
+	uint64_t long_expiry;
+
+	inet_pton(AF_INET, "10.77.0.100", &k.addr);
+	assert_int_equal(0, enforcer_block(w->enf, k.addr, 32, 60,
+					   0, VNFSEC_BLOCK_LOCAL));
+	assert_int_equal(0, bpf_map_lookup_elem(w->s.blocklist_v4_fd, &k, &v));
+	long_expiry = v.expires_ns;
+	assert_int_equal(0, enforcer_block(w->enf, k.addr, 32, 8,
+					   2, VNFSEC_BLOCK_SERVER_ACTION));
+	assert_int_equal(0, bpf_map_lookup_elem(w->s.blocklist_v4_fd, &k, &v));
+	assert_int_equal(long_expiry, v.expires_ns);
+	assert_int_equal(VNFSEC_BLOCK_LOCAL, v.reason);
+	/* A longer one does extend it. */
+	assert_int_equal(0, enforcer_block(w->enf, k.addr, 32, 600,
+					   3, VNFSEC_BLOCK_SERVER_ACTION));
+	assert_int_equal(0, bpf_map_lookup_elem(w->s.blocklist_v4_fd, &k, &v));
+	assert_true(v.expires_ns > long_expiry);
+	assert_int_equal(1, enforcer_count(w->enf));
+}
+
 static void rate_limit_refused_not_misapplied(void **state)
 {
 	struct world *w = *state;
@@ -463,6 +489,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(quarantine_by_name_with_expiry_and_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(block_and_unblock_v4_and_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(restarted_agent_takes_over_and_lifts_on_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(shorter_block_keeps_the_longer_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(rate_limit_refused_not_misapplied, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_actions_rejected_by_the_wire, setup, teardown),
 	};

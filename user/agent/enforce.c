@@ -132,6 +132,14 @@ int enforcer_block(struct enforcer *e, uint32_t addr, uint32_t prefix_len,
 		val.expires_ns = clock_mono_ns() + (uint64_t)ttl_s * 1000000000ULL;
 
 	b = find(e, &key);
+	/* A shorter order must not cut short a block already in force. */
+	if (b && (!b->expires_ns ||
+		  (val.expires_ns && b->expires_ns >= val.expires_ns))) {
+		log_info("source %s is blocked for longer already (action %llu changes nothing)",
+			 prefix_str(&key, buf, sizeof(buf)),
+			 (unsigned long long)seq);
+		return 0;
+	}
 	if (!b && e->nr_blocks == VNFSEC_BLOCKLIST_V4_ENTRIES) {
 		log_err("cannot block %s: %u blocks already active",
 			prefix_str(&key, buf, sizeof(buf)), e->nr_blocks);
