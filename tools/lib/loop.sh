@@ -243,6 +243,15 @@ loop_start_agent() {
 		loop_wait 15 loop_connected_more_than "$before"
 }
 
+# loop_policy TEMPLATE OUT [SED-ARGS...]: a policy template with this
+# testbed's switch ports filled in (@SW_IF_SGW@, _PGW@, _BILLING@).
+loop_policy() {
+	local in=$1 out=$2
+	shift 2
+	sed -e "s/@SW_IF_SGW@/$SW_IF_SGW/" -e "s/@SW_IF_PGW@/$SW_IF_PGW/" \
+		-e "s/@SW_IF_BILLING@/$SW_IF_BILLING/" "$@" "$in" >"$out"
+}
+
 # loop_ctl CMD [ARGS-JSON]: one request on the agent's control socket;
 # prints the result as JSON, fails when the agent answers with an error.
 loop_ctl() {
