@@ -88,7 +88,7 @@ loop_swtpm() {
 			--tpmstate "dir=$dir" >/dev/null 2>&1 &
 		pid=$!
 		loop_tpm_pids+=" $pid"
-		if loop_wait 5 loop_tpm_answers "$ns" \
+		if loop_wait 15 loop_tpm_answers "$ns" \
 				"swtpm:host=127.0.0.1,port=$port"; then
 			loop_swtpm_port=$port
 			return 0
@@ -113,7 +113,7 @@ loop_trust_up() {
 	dbus-daemon --session --nofork --address="unix:path=$bus" \
 		>/dev/null 2>&1 &
 	loop_tpm_pids+=" $!"
-	loop_wait 5 test -S "$bus" || return 1
+	loop_wait 15 test -S "$bus" || return 1
 	DBUS_SESSION_BUS_ADDRESS="unix:path=$bus" tpm2-abrmd --session \
 		--allow-root \
 		--tcti="swtpm:host=127.0.0.1,port=$loop_swtpm_port" \
@@ -122,7 +122,7 @@ loop_trust_up() {
 	loop_agent_env=(DBUS_SESSION_BUS_ADDRESS="unix:path=$bus"
 			TPM2OPENSSL_TCTI=tabrmd:bus_type=session
 			TSS2_LOG=all+none)
-	loop_wait 10 env "${loop_agent_env[@]}" \
+	loop_wait 30 env "${loop_agent_env[@]}" \
 		tpm2_getrandom -T tabrmd:bus_type=session 4
 }
 
@@ -187,7 +187,7 @@ loop_start_server() {
 		2>>"$loop_work/server.log" &
 	loop_server_pid=$!
 	((LOOP_ENROLL)) && loop_server_enrolls=1
-	loop_wait 10 test -s "$loop_work/port"
+	loop_wait 30 test -s "$loop_work/port"
 }
 
 # The operator's way, with bpftool alone: load and pin, no agent yet.
@@ -216,7 +216,7 @@ loop_spawn_agent() {
 		--syn-threshold "$LOOP_SYN_THRESHOLD" "$@" \
 		2>>"$loop_work/agent.log" &
 	loop_agent_pid=$!
-	loop_wait 10 test -S "$loop_work/agent.sock"
+	loop_wait 30 test -S "$loop_work/agent.sock"
 }
 
 # The agent enrolled with its TPM and the server trusts it (LOOP_ENROLL=1).
@@ -240,7 +240,7 @@ loop_start_agent() {
 	local before
 	before=$(loop_connections)
 	loop_spawn_agent "$@" &&
-		loop_wait 15 loop_connected_more_than "$before"
+		loop_wait 30 loop_connected_more_than "$before"
 }
 
 # loop_policy TEMPLATE OUT [SED-ARGS...]: a policy template with this
