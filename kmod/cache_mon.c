@@ -11,6 +11,15 @@
  * clock) everywhere, so that the whole path (counter, sampling, threshold,
  * event) runs in a VM without a PMU.
  *
+ * The page-fault and context-switch sources enable a static key on the
+ * first counter and disable it with the last (perf_swevent_enabled[]); a
+ * per-task counter also enables perf_sched_events. The kernel then
+ * live-patches jump labels in the fault path and in __schedule(). Correct
+ * on hardware and KVM, but under QEMU TCG a vCPU can loop forever on a
+ * stale translation of the patch's int3 (docs/kmod.md): tests that add
+ * and remove monitors in a loop use the per-CPU CPU clock, which patches
+ * nothing.
+ *
  * Lifetime: see vnfsec.h. A monitor lives while it is in client->monitors;
  * its remover cancels the sampling work, then releases the counter.
  * Sampling takes mon->lock: perf_event_read_value() sleeps.

@@ -88,7 +88,22 @@ static int busy(void)
 	p.len = REGION;
 	if (ioctl(vnfsec_kmod_fd(k), VNFSEC_KMOD_IOC_WATCH_PROTECT, &p))
 		return fail("protect", -errno);
-	c.source = VNFSEC_KMOD_CACHE_SW_CONTEXT_SWITCHES;
+	/*
+	 * CPU clock, not context switches: the first context-switch (or
+	 * page-fault) counter enables a static key and the last one's
+	 * release disables it, and the kernel live-patches the jump label
+	 * in __schedule() (page-fault path) with an int3 each time. Under
+	 * QEMU TCG a vCPU can keep running a stale translation of that int3
+	 * after the patch completed: the int3 handler finds no int3 in
+	 * memory, returns to re-execute the instruction, hits the stale
+	 * int3 again, forever, with interrupts off in __schedule(), and the
+	 * whole VM freezes without a message (caught in the act: both
+	 * vCPUs at __schedule+0x280, the perf_swevent_enabled[3] site).
+	 * Two live patches of the scheduler per round made that likely;
+	 * the CPU-clock counter patches nothing and drives the same module
+	 * path (create, sampling work, perf read, release at close).
+	 */
+	c.source = VNFSEC_KMOD_CACHE_SW_CPU_CLOCK;
 	c.cpu = 0;
 	c.period_ms = 10;
 	c.threshold = 1;
