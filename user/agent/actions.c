@@ -659,13 +659,15 @@ static int rate_limit(struct actions *a, const Vnfsec__Action *act)
 
 	want.key.src.family = v6 ? VNFSEC_AF_INET6 : VNFSEC_AF_INET;
 	memcpy(&want.key.src.addr, act->src_addr.data, act->src_addr.len);
-	src_str(&want.key.src, buf, sizeof(buf));
 	if (act->prefix_len != act->src_addr.len * 8) {
+		inet_ntop(v6 ? AF_INET6 : AF_INET, act->src_addr.data, buf,
+			  sizeof(buf));
 		log_err("actions: refused rate_limit_source of %s/%u (action %llu): a rate applies to one host (/%u); block the prefix or order each host",
 			buf, act->prefix_len, (unsigned long long)act->seq,
 			(unsigned int)act->src_addr.len * 8);
 		return -EINVAL;
 	}
+	src_str(&want.key.src, buf, sizeof(buf));
 	t = find(a, &want);
 	if (!t && a->nr == ACTIONS_TRACKED_MAX) {
 		log_err("actions: cannot rate-limit %s: %u actions already active",
