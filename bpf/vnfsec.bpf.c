@@ -153,6 +153,14 @@ struct {
 	__type(value, struct vnfsec_det_rate);
 } det_rate SEC(".maps");
 
+/* Orders, not state: a HASH, so traffic can never evict one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VNFSEC_RATE_OVERRIDE_ENTRIES);
+	__type(key, struct vnfsec_det_key);
+	__type(value, struct vnfsec_rate_override);
+} rate_override SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -1118,23 +1126,54 @@ static __noinline int detect_scan(const struct pkt *p,
 }
 
 /*
+ * The source's own rate (rate_override) if it has a live one, else the
+ * global one; 0 pps: no limit. The map is looked at only while the agent
+ * says it holds entries, so sources pay nothing for it otherwise.
+ */
+static __always_inline __u32 rate_of(const struct vnfsec_config *cfg,
+				     const struct vnfsec_det_key *k,
+				     __u64 now, __u32 *burst, int *ordered)
+{
+	struct vnfsec_rate_override *o;
+
+	if (cfg->nr_rate_overrides) {
+		o = bpf_map_lookup_elem(&rate_override, k);
+		if (o && o->pps && (!o->expires_ns || o->expires_ns > now)) {
+			*burst = or_default(o->burst, o->pps);
+			*ordered = 1;
+			return o->pps;
+		}
+	}
+	*burst = or_default(cfg->rate_burst, cfg->rate_pps);
+	*ordered = 0;
+	return cfg->rate_pps;
+}
+
+/*
  * Token bucket per source as GCRA: each packet advances the source's
  * theoretical arrival time (tat) by 1/rate; a packet arriving more than
- * burst/rate before its tat is over the limit. Returns 1 to drop.
+ * burst/rate before its tat is over the limit. Returns 1 when it is
+ * (protect mode drops it, monitor counts it would_drop).
  */
 static __noinline int rate_limit(const struct pkt *p,
 				      const struct vnfsec_config *cfg,
 				      const struct decision *d, __u64 now)
 {
-	__u64 interval, burst, tat, win = VNFSEC_DEF_RATE_WINDOW_MS * NS_PER_MS;
+	__u64 interval, depth, tat, win = VNFSEC_DEF_RATE_WINDOW_MS * NS_PER_MS;
 	struct vnfsec_det_rate *st, zero_rate = {};
 	struct det_fire f = {};
 	struct vnfsec_det_key k;
 	int on = detector_on(cfg, VNFSEC_DET_RATE_LIMIT);
+	__u32 pps, burst;
+	int ordered;
 
-	if (d->flags & VNFSEC_FLOW_F_ALLOWED)
+	if ((d->flags & VNFSEC_FLOW_F_ALLOWED) ||
+	    cfg->mode == VNFSEC_MODE_LEARN)
 		return 0;
 	det_key_of(&k, p->key.family, &p->key.saddr);
+	pps = rate_of(cfg, &k, now, &burst, &ordered);
+	if (!pps)
+		return 0;
 	st = bpf_map_lookup_elem(&det_rate, &k);
 	if (!st) {
 		bpf_map_update_elem(&det_rate, &k, &zero_rate, BPF_NOEXIST);
@@ -1142,26 +1181,38 @@ static __noinline int rate_limit(const struct pkt *p,
 		if (!st)
 			return 0;
 	}
-	interval = 1000000000ULL / cfg->rate_pps;
-	burst = or_default(cfg->rate_burst, cfg->rate_pps);
+	interval = 1000000000ULL / pps;
+	depth = (__u64)burst * interval;
 	tat = st->tat_ns > now ? st->tat_ns : now;
+	/*
+	 * A bucket is never more than full of debt: when the source's rate
+	 * changes (an order comes or ends) the old rate's debt is cut to the
+	 * new one's depth; under one rate this changes no verdict.
+	 */
+	if (tat - now > depth)
+		tat = now + depth;
 	if (window_roll(&st->window_ns, win, now)) {
 		st->limited = 0;
 		st->fired = 0;
 	}
-	if (tat - now < burst * interval) {
+	if (tat - now < depth) {
 		st->tat_ns = tat + interval;
 		return 0;
 	}
 	__sync_fetch_and_add(&st->limited, 1);
-	if (on && !st->fired) {
+	/*
+	 * A rate ordered for this source is an action carried out, not a
+	 * detection: no event, or the agent's protect mode would turn the
+	 * order into a block of the source. Its drops are counted.
+	 */
+	if (on && !ordered && !st->fired) {
 		st->fired = 1;
 		fire(&f, VNFSEC_DET_RATE_LIMIT,
 		     cfg->mode == VNFSEC_MODE_PROTECT, st->limited, 0,
-		     cfg->rate_pps, win);
+		     pps, win);
 		report_detector(p, d, now, &f);
 	}
-	return cfg->mode == VNFSEC_MODE_PROTECT;
+	return 1;
 }
 
 /* ---- flows ------------------------------------------------------------- */
@@ -1341,6 +1392,7 @@ __noinline int vnfsec_handle(struct pkt *p, struct decision *d)
 		/* Detectors: only what can fire pays for them. */
 		d->detect = d->verdict != VNFSEC_VERDICT_DROP &&
 			    (d->is_new || cfg->rate_pps ||
+			     cfg->nr_rate_overrides ||
 			     (p->key.proto == IPPROTO_TCP &&
 			      (p->tcp_flags &
 			       (VNFSEC_TCP_SYN | VNFSEC_TCP_RST))));
@@ -1384,7 +1436,8 @@ __noinline int vnfsec_detect(struct pkt *p, struct decision *d)
 		decide(d, VNFSEC_CAUSE_DETECTOR);
 	if (d->is_new && detect_scan(p, cfg, d, d->now))
 		decide(d, VNFSEC_CAUSE_DETECTOR);
-	if (cfg->rate_pps && rate_limit(p, cfg, d, d->now))
+	if ((cfg->rate_pps || cfg->nr_rate_overrides) &&
+	    rate_limit(p, cfg, d, d->now))
 		decide(d, VNFSEC_CAUSE_RATE_LIMIT);
 	return 0;
 }

@@ -33,7 +33,7 @@
 
 #include <linux/types.h>
 
-#define VNFSEC_ABI_VERSION 3
+#define VNFSEC_ABI_VERSION 4
 
 /* Pinning layout shared by bpftool users and the agent. */
 #define VNFSEC_PIN_DIR		"/sys/fs/bpf/vnfsec"
@@ -71,6 +71,7 @@ _Static_assert(sizeof(struct vnfsec_refused_budget) == 16,
 #define VNFSEC_MAX_VNFS			256	/* VNF ids 0..255; 0 = unknown */
 #define VNFSEC_PAIR_POLICY_ENTRIES	4096
 #define VNFSEC_FLOW_OVERRIDE_ENTRIES	4096
+#define VNFSEC_RATE_OVERRIDE_ENTRIES	4096
 #define VNFSEC_DETECTOR_ENTRIES		16384
 #define VNFSEC_EVENTS_BYTES		(1U << 20)
 #define VNFSEC_SAMPLE_BYTES		128	/* packet bytes in a sample */
@@ -400,6 +401,27 @@ _Static_assert(sizeof(struct vnfsec_flow_override) == 16,
 	       "vnfsec_flow_override size");
 
 /*
+ * "rate_override" (HASH, ABI 4): a rate of its own for one source address
+ * (key struct vnfsec_det_key, as "det_rate": family and address, the
+ * rest zero), in place of config.rate_pps/rate_burst. A HASH, not an LRU:
+ * an order must never be evicted by traffic. The source's bucket is
+ * det_rate's either way (see rate_limit() in vnfsec.bpf.c). expires_ns as
+ * for the blocklist: an expired entry is no entry. The programs look it
+ * up only while config.nr_rate_overrides is not zero, so the writer keeps
+ * that field at the number of entries (or at least non-zero while there
+ * are any); the hit path pays nothing when there are none.
+ */
+struct vnfsec_rate_override {
+	__u64 expires_ns;
+	__u32 pps;		/* packets per second, > 0 */
+	__u32 burst;		/* packets; 0: pps */
+	__u32 reason;		/* enum vnfsec_block_reason */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct vnfsec_rate_override) == 24,
+	       "vnfsec_rate_override size");
+
+/*
  * "quarantine" (HASH): __u16 VNF id -> this. Every packet from or to a
  * quarantined VNF is VNFSEC_CAUSE_QUARANTINE, except those whose other end
  * is config.mgmt_vnf (management) and non-IP frames (ARP keeps working).
@@ -469,7 +491,8 @@ enum vnfsec_detector {
  * the event's count is the bits set, a lower bound. RST: per destination,
  * RSTs vs new flows (SYNs) in rst_window_ms; fires when rsts >=
  * rst_min and rsts * 100 >= rst_pct * (flows + 1). Rate limit: per source
- * a token bucket of rate_burst packets refilled at rate_pps (0: off).
+ * a token bucket of rate_burst packets refilled at rate_pps (0: off), or
+ * at the source's own rate in rate_override (with rate_pps 0 too).
  * Each detector raises at most one event per key per window. With its bit
  * in detectors_drop and mode protect, it also drops: SYNs without ACK to
  * the flooded destination, new flows from the scanner, RSTs to the
@@ -498,8 +521,11 @@ struct vnfsec_config {
 	__u32 rst_window_ms;
 	__u32 rate_pps;		/* 0: no rate limit */
 	__u32 rate_burst;	/* 0: rate_pps */
+	/* ABI 4: entries in rate_override; 0: the map is not looked at. */
+	__u32 nr_rate_overrides;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct vnfsec_config) == 80, "vnfsec_config size");
+_Static_assert(sizeof(struct vnfsec_config) == 88, "vnfsec_config size");
 
 /*
  * "vnf_stats" (PERCPU_ARRAY, index VNF id): per VNF, counted against the

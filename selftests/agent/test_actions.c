@@ -85,11 +85,14 @@ static int setup(void **state)
 	w.s.vnf_pair_policy_fd = map(BPF_MAP_TYPE_HASH,
 				     sizeof(struct vnfsec_pair_key),
 				     sizeof(struct vnfsec_pair_policy), 64);
+	w.s.rate_override_fd = map(BPF_MAP_TYPE_HASH,
+				   sizeof(struct vnfsec_det_key),
+				   sizeof(struct vnfsec_rate_override), 64);
 	if (w.s.flow_table_fd < 0 || w.s.config_fd < 0 ||
 	    w.s.blocklist_v4_fd < 0 || w.s.blocklist_v6_fd < 0 ||
 	    w.s.flow_override_fd < 0 || w.s.quarantine_fd < 0 ||
 	    w.s.vnf_addrs_fd < 0 || w.s.vnf_ports_fd < 0 ||
-	    w.s.vnf_pair_policy_fd < 0)
+	    w.s.vnf_pair_policy_fd < 0 || w.s.rate_override_fd < 0)
 		return -1;
 	bpf_map_update_elem(w.s.config_fd, &zero, &cfg, BPF_ANY);
 	/* Two ports: the first with XDP only, the second with TC egress too. */
@@ -126,6 +129,7 @@ static int teardown(void **state)
 	close(w->s.blocklist_v6_fd);
 	close(w->s.flow_override_fd);
 	close(w->s.quarantine_fd);
+	close(w->s.rate_override_fd);
 	return 0;
 }
 
@@ -441,23 +445,179 @@ static void shorter_block_keeps_the_longer_one(void **state)
 	assert_int_equal(1, enforcer_count(w->enf));
 }
 
-static void rate_limit_refused_not_misapplied(void **state)
+static struct vnfsec_config config_of(const struct world *w)
 {
-	struct world *w = *state;
-	Vnfsec__Action act = action(11, VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE, 10);
 	struct vnfsec_config cfg;
 	__u32 zero = 0;
-	uint8_t a4[4];
 
-	inet_pton(AF_INET, "10.77.0.100", a4);
-	act.src_addr.data = a4;
-	act.src_addr.len = 4;
-	act.prefix_len = 32;
-	act.rate_pps = 100;
-	assert_null(wire_check_action(&act));
-	assert_int_equal(-EOPNOTSUPP, actions_apply(w->a, &act));
 	assert_int_equal(0, bpf_map_lookup_elem(w->s.config_fd, &zero, &cfg));
-	assert_int_equal(0, cfg.rate_pps);	/* nobody else throttled */
+	return cfg;
+}
+
+static Vnfsec__Action rate_order(uint64_t seq, uint8_t *buf, const char *addr,
+				 uint32_t prefix_len, uint32_t pps,
+				 uint32_t ttl_s)
+{
+	Vnfsec__Action act = action(seq, VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE, ttl_s);
+	bool v6 = strchr(addr, ':');
+
+	inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf);
+	act.src_addr.data = buf;
+	act.src_addr.len = v6 ? 16 : 4;
+	act.prefix_len = prefix_len;
+	act.rate_pps = pps;
+	return act;
+}
+
+static struct vnfsec_det_key src_key(const char *addr)
+{
+	struct vnfsec_det_key k = {};
+	bool v6 = strchr(addr, ':');
+
+	k.family = v6 ? VNFSEC_AF_INET6 : VNFSEC_AF_INET;
+	inet_pton(v6 ? AF_INET6 : AF_INET, addr, &k.addr);
+	return k;
+}
+
+struct listed {
+	unsigned int n;
+	uint32_t pps;
+	char target[128];
+};
+
+static void list_rate(void *ctx, const struct action_info *i)
+{
+	struct listed *l = ctx;
+
+	if (strcmp(i->type, "rate_limit"))
+		return;
+	l->n++;
+	l->pps = i->rate_pps;
+	snprintf(l->target, sizeof(l->target), "%s", i->target);
+}
+
+static void rate_limit_written_counted_and_lifted_on_time(void **state)
+{
+	struct world *w = *state;
+	uint8_t a4[16];
+	Vnfsec__Action act = rate_order(11, a4, "10.77.0.100", 32, 100, 10);
+	struct vnfsec_det_key k = src_key("10.77.0.100");
+	struct vnfsec_rate_override v;
+	struct listed l = {};
+	uint64_t now = clock_mono_ns();
+
+	assert_null(wire_check_action(&act));
+	assert_int_equal(0, actions_apply(w->a, &act));
+	assert_int_equal(0, bpf_map_lookup_elem(w->s.rate_override_fd, &k, &v));
+	assert_int_equal(100, v.pps);
+	assert_int_equal(0, v.burst);		/* one second of the rate */
+	assert_int_equal(VNFSEC_BLOCK_SERVER_ACTION, v.reason);
+	assert_true(v.expires_ns >= now + 10 * S &&
+		    v.expires_ns <= clock_mono_ns() + 10 * S);
+	assert_int_equal(1, config_of(w).nr_rate_overrides);
+	assert_int_equal(0, config_of(w).rate_pps);	/* nobody else */
+	actions_foreach(w->a, list_rate, &l);
+	assert_int_equal(1, l.n);
+	assert_int_equal(100, l.pps);
+	assert_string_equal("10.77.0.100/32", l.target);
+
+	actions_tick(w->a, clock_mono_ns() + 5 * S);	/* not yet */
+	assert_int_equal(1, config_of(w).nr_rate_overrides);
+	actions_tick(w->a, clock_mono_ns() + 11 * S);
+	assert_int_not_equal(0, bpf_map_lookup_elem(w->s.rate_override_fd, &k, &v));
+	assert_int_equal(0, config_of(w).nr_rate_overrides);
+	assert_int_equal(0, actions_count(w->a));
+}
+
+static void rate_limit_v6_newer_order_replaces_older(void **state)
+{
+	struct world *w = *state;
+	uint8_t a6[16];
+	Vnfsec__Action first = rate_order(11, a6, "2001:db8::66", 128, 50, 0);
+	Vnfsec__Action second = rate_order(12, a6, "2001:db8::66", 128, 10, 5);
+	struct vnfsec_det_key k = src_key("2001:db8::66");
+	struct vnfsec_rate_override v;
+
+	assert_int_equal(0, actions_apply(w->a, &first));
+	assert_int_equal(0, bpf_map_lookup_elem(w->s.rate_override_fd, &k, &v));
+	assert_int_equal(50, v.pps);
+	assert_int_equal(0, v.expires_ns);		/* until a new order */
+	assert_int_equal(0, actions_apply(w->a, &second));
+	assert_int_equal(0, bpf_map_lookup_elem(w->s.rate_override_fd, &k, &v));
+	assert_int_equal(10, v.pps);
+	assert_true(v.expires_ns > 0);
+	assert_int_equal(1, actions_count(w->a));
+	assert_int_equal(1, config_of(w).nr_rate_overrides);
+	/* The newer order's time ends it. */
+	actions_tick(w->a, clock_mono_ns() + 6 * S);
+	assert_int_equal(0, map_entries(w->s.rate_override_fd,
+					sizeof(struct vnfsec_det_key)));
+	assert_int_equal(0, config_of(w).nr_rate_overrides);
+}
+
+static void rate_limit_of_prefix_refused(void **state)
+{
+	struct world *w = *state;
+	uint8_t a4[16], a6[16];
+	Vnfsec__Action v4 = rate_order(11, a4, "10.77.0.0", 24, 100, 10);
+	Vnfsec__Action v6 = rate_order(12, a6, "2001:db8::", 64, 100, 10);
+
+	assert_null(wire_check_action(&v4));	/* the wire allows it */
+	assert_int_equal(-EINVAL, actions_apply(w->a, &v4));
+	assert_int_equal(-EINVAL, actions_apply(w->a, &v6));
+	assert_int_equal(0, map_entries(w->s.rate_override_fd,
+					sizeof(struct vnfsec_det_key)));
+	assert_int_equal(0, config_of(w).nr_rate_overrides);
+	assert_int_equal(0, actions_count(w->a));
+}
+
+static void rate_limit_does_not_touch_blocks(void **state)
+{
+	struct world *w = *state;
+	uint8_t a4[16], b4[4];
+	Vnfsec__Action rl = rate_order(11, a4, "10.77.0.100", 32, 100, 0);
+	Vnfsec__Action ub = action(12, VNFSEC__ACTION_TYPE__ACTION_UNBLOCK_SOURCE, 0);
+
+	assert_int_equal(0, actions_apply(w->a, &rl));
+	/* unblock_source lifts blocks only: the rate stays. */
+	inet_pton(AF_INET, "10.77.0.100", b4);
+	ub.src_addr.data = b4;
+	ub.src_addr.len = 4;
+	ub.prefix_len = 32;
+	actions_apply(w->a, &ub);
+	assert_int_equal(1, map_entries(w->s.rate_override_fd,
+					sizeof(struct vnfsec_det_key)));
+	assert_int_equal(0, map_entries(w->s.blocklist_v4_fd,
+					sizeof(struct vnfsec_lpm_v4_key)));
+	assert_int_equal(1, config_of(w).nr_rate_overrides);
+}
+
+static void restarted_agent_takes_over_rate_limits_and_recounts(void **state)
+{
+	struct world *w = *state;
+	uint8_t a4[16];
+	Vnfsec__Action act = rate_order(11, a4, "10.77.0.100", 32, 100, 5);
+	struct vnfsec_config cfg;
+	struct listed l = {};
+	__u32 zero = 0;
+
+	assert_int_equal(0, actions_apply(w->a, &act));
+	/* The agent dies between an entry and its count, then restarts. */
+	actions_free(w->a);
+	cfg = config_of(w);
+	cfg.nr_rate_overrides = 0;
+	assert_int_equal(0, bpf_map_update_elem(w->s.config_fd, &zero, &cfg,
+						BPF_ANY));
+	w->a = actions_new(&w->s, w->enf, &w->ev);
+	assert_non_null(w->a);
+	assert_int_equal(1, config_of(w).nr_rate_overrides);
+	actions_foreach(w->a, list_rate, &l);
+	assert_int_equal(1, l.n);
+	assert_int_equal(100, l.pps);
+	actions_tick(w->a, clock_mono_ns() + 6 * S);
+	assert_int_equal(0, map_entries(w->s.rate_override_fd,
+					sizeof(struct vnfsec_det_key)));
+	assert_int_equal(0, config_of(w).nr_rate_overrides);
 }
 
 static void malformed_actions_rejected_by_the_wire(void **state)
@@ -490,7 +650,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(block_and_unblock_v4_and_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(restarted_agent_takes_over_and_lifts_on_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(shorter_block_keeps_the_longer_one, setup, teardown),
-		cmocka_unit_test_setup_teardown(rate_limit_refused_not_misapplied, setup, teardown),
+		cmocka_unit_test_setup_teardown(rate_limit_written_counted_and_lifted_on_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(rate_limit_v6_newer_order_replaces_older, setup, teardown),
+		cmocka_unit_test_setup_teardown(rate_limit_of_prefix_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(rate_limit_does_not_touch_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(restarted_agent_takes_over_rate_limits_and_recounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_actions_rejected_by_the_wire, setup, teardown),
 	};
 

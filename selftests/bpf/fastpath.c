@@ -2564,6 +2564,170 @@ TEST_F(fastpath, rate_limit_spares_allowlisted_source)
 		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
 }
 
+/*
+ * A rate of its own for one source (rate_override), and the count in
+ * config that lets the programs look at the map.
+ */
+static void rate_override(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(fastpath) *self, __u8 family,
+			  const char *addr, __u32 pps, __u32 burst,
+			  __u64 expires_ns)
+{
+	struct vnfsec_det_key key = { .family = family };
+	struct vnfsec_rate_override o = {
+		.expires_ns = expires_ns, .pps = pps, .burst = burst,
+		.reason = VNFSEC_BLOCK_SERVER_ACTION,
+	};
+
+	ASSERT_EQ(1, inet_pton(family == VNFSEC_AF_INET6 ? AF_INET6 : AF_INET,
+			       addr, &key.addr));
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.rate_override), &key, &o,
+		BPF_ANY));
+}
+
+/* Packets of @s sent @n times; returns how many were dropped. */
+static int run_dropped(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(fastpath) *self,
+		       const struct frame_spec *s, int n)
+{
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len = build_frame(frame, s);
+	int i, dropped = 0;
+
+	for (i = 0; i < n; i++)
+		dropped += xdp_run(_metadata, self, frame, len) == XDP_DROP;
+	return dropped;
+}
+
+/* Over 1 pps with a burst of 5, 20 packets lose 15, less the refills. */
+static void expect_limited(struct __test_metadata *_metadata, int dropped,
+			   __u64 start)
+{
+	__u64 refills = (now_ns() - start) / NS + 1;
+
+	EXPECT_GE(15, dropped);
+	EXPECT_LE(15 - (int)refills, dropped);
+	EXPECT_LT(0, dropped);
+}
+
+TEST_F(fastpath, rate_override_limits_only_its_source)
+{
+	struct vnfsec_config cfg = {};
+	__u64 start = now_ns();
+	int dropped;
+
+	/* A global rate no test traffic reaches; tcp_ack's source 1 pps. */
+	cfg.rate_pps = 1000000;
+	cfg.nr_rate_overrides = 1;
+	set_config(_metadata, self, &cfg);
+	rate_override(_metadata, self, VNFSEC_AF_INET, tcp_ack.saddr, 1, 5, 0);
+	dropped = run_dropped(_metadata, self, &tcp_ack, 20);
+	expect_limited(_metadata, dropped, start);
+	EXPECT_EQ(0, run_dropped(_metadata, self, &udp_dns, 20));
+	EXPECT_EQ(dropped, counter(_metadata, self,
+				   VNFSEC_CNT_DROP_RATE_LIMIT));
+}
+
+/* An order carried out, not a detection: the agent must not block for it. */
+TEST_F(fastpath, rate_override_raises_no_detector_event)
+{
+	struct vnfsec_config cfg = {};
+
+	cfg.nr_rate_overrides = 1;
+	set_config(_metadata, self, &cfg);
+	rate_override(_metadata, self, VNFSEC_AF_INET, tcp_ack.saddr, 1, 1, 0);
+	EXPECT_LT(0, run_dropped(_metadata, self, &tcp_ack, 10));
+	consume_records(_metadata, self);
+	EXPECT_EQ(0, records_of(self, VNFSEC_REC_DETECTOR));
+}
+
+TEST_F(fastpath, rate_override_works_without_global_rate)
+{
+	struct vnfsec_config cfg = {};
+	__u64 start = now_ns();
+
+	cfg.nr_rate_overrides = 1;	/* rate_pps 0: no global limit */
+	set_config(_metadata, self, &cfg);
+	rate_override(_metadata, self, VNFSEC_AF_INET, tcp_ack.saddr, 1, 5, 0);
+	expect_limited(_metadata, run_dropped(_metadata, self, &tcp_ack, 20),
+		       start);
+	EXPECT_EQ(0, run_dropped(_metadata, self, &udp_dns, 20));
+}
+
+TEST_F(fastpath, rate_override_of_ipv6_source)
+{
+	struct vnfsec_config cfg = {};
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len = build_frame6(frame, &tcp6_syn);
+	int i, dropped = 0;
+
+	cfg.nr_rate_overrides = 1;
+	cfg.detectors_off = 1U << VNFSEC_DET_SYN_FLOOD;
+	set_config(_metadata, self, &cfg);
+	rate_override(_metadata, self, VNFSEC_AF_INET6, tcp6_syn.l4.saddr, 1,
+		      1, 0);
+	__u64 start = now_ns(), refills;
+
+	for (i = 0; i < 5; i++)
+		dropped += xdp_run(_metadata, self, frame, len) == XDP_DROP;
+	refills = (now_ns() - start) / NS + 1;
+	EXPECT_LE(4 - (int)refills, dropped);
+	EXPECT_LT(0, dropped);
+	EXPECT_EQ(dropped, counter(_metadata, self,
+				   VNFSEC_CNT_DROP_RATE_LIMIT));
+}
+
+TEST_F(fastpath, expired_rate_override_ignored)
+{
+	struct vnfsec_config cfg = {};
+
+	cfg.nr_rate_overrides = 1;
+	set_config(_metadata, self, &cfg);
+	/* Well in the past even for a clock a tick behind. */
+	rate_override(_metadata, self, VNFSEC_AF_INET, tcp_ack.saddr, 1, 1,
+		      now_ns() - NS / 10);
+	EXPECT_EQ(0, run_dropped(_metadata, self, &tcp_ack, 20));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_RATE_LIMIT));
+}
+
+TEST_F(fastpath, rate_override_looked_at_only_while_counted)
+{
+	/* config.nr_rate_overrides 0: the entry is not looked at. */
+	rate_override(_metadata, self, VNFSEC_AF_INET, tcp_ack.saddr, 1, 1, 0);
+	EXPECT_EQ(0, run_dropped(_metadata, self, &tcp_ack, 20));
+}
+
+TEST_F(fastpath, no_override_and_no_global_rate_limit_nothing)
+{
+	struct vnfsec_det_key next;
+
+	EXPECT_EQ(0, run_dropped(_metadata, self, &tcp_ack, 50));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_RATE_LIMIT));
+	/* The bucket was not even looked at: no state for the source. */
+	EXPECT_NE(0, bpf_map_get_next_key(
+		bpf_map__fd(self->skel->maps.det_rate), NULL, &next));
+}
+
+TEST_F(fastpath, rate_override_in_monitor_mode_counts_would_drop)
+{
+	struct vnfsec_config cfg = {};
+	__u64 start = now_ns(), refills;
+
+	cfg.mode = VNFSEC_MODE_MONITOR;
+	cfg.nr_rate_overrides = 1;
+	set_config(_metadata, self, &cfg);
+	rate_override(_metadata, self, VNFSEC_AF_INET, tcp_ack.saddr, 1, 1, 0);
+	EXPECT_EQ(0, run_dropped(_metadata, self, &tcp_ack, 10));
+	refills = (now_ns() - start) / NS + 1;
+	EXPECT_LE(9 - refills, counter(_metadata, self,
+				       VNFSEC_CNT_WOULD_DROP));
+	EXPECT_LT(0, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_RATE_LIMIT));
+}
+
 /* ---- sampling ---------------------------------------------------------- */
 
 TEST_F(fastpath, no_samples_by_default)
@@ -2855,6 +3019,10 @@ TEST_F_TIMEOUT(bpftool_load, loadall_pins_programs_and_every_map, 600)
 		{ "det_rate", BPF_MAP_TYPE_LRU_HASH,
 		  sizeof(struct vnfsec_det_key), sizeof(struct vnfsec_det_rate),
 		  VNFSEC_DETECTOR_ENTRIES },
+		{ "rate_override", BPF_MAP_TYPE_HASH,
+		  sizeof(struct vnfsec_det_key),
+		  sizeof(struct vnfsec_rate_override),
+		  VNFSEC_RATE_OVERRIDE_ENTRIES },
 		{ "clock", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 		  sizeof(struct vnfsec_clock), 1 },
 		{ "events", BPF_MAP_TYPE_RINGBUF, 0, 0, VNFSEC_EVENTS_BYTES },

@@ -8,7 +8,7 @@
  *   block ADDR/LEN TTL         unblock ADDR/LEN
  *   drop|monitor|mirror SRC DST SPORT DPORT PROTO TTL
  *   quarantine VNF TTL         release VNF
- *   ratelimit ADDR PPS
+ *   ratelimit ADDR[/LEN] PPS [TTL_S]
  *
  * With --signing-key every action is signed for the agent (as the server
  * does with its --signing-key). It acknowledges every assessment and
@@ -145,14 +145,23 @@ static int order(struct peer *p, const char *line)
 		a.vnf = x;
 		a.ttl_s = n1;
 	} else if (!strcmp(verb, "ratelimit")) {
-		if (sscanf(line, "%*s %63s %u", x, &n1) != 2 ||
-		    addr_of(x, sa, &sl))
+		char *slash;
+
+		n2 = 0;
+		if (sscanf(line, "%*s %63s %u %u", x, &n1, &n2) < 2)
+			return -EINVAL;
+		/* ADDR alone is the host; ADDR/LEN a prefix (refused). */
+		slash = strchr(x, '/');
+		if (slash)
+			*slash++ = '\0';
+		if (addr_of(x, sa, &sl))
 			return -EINVAL;
 		a.type = VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE;
 		a.src_addr.data = sa;
 		a.src_addr.len = sl;
-		a.prefix_len = sl * 8;
+		a.prefix_len = slash ? (uint32_t)atoi(slash) : sl * 8;
 		a.rate_pps = n1;
+		a.ttl_s = n2;
 	} else {
 		return -EINVAL;
 	}

@@ -25,16 +25,19 @@ enum tracked_kind {
 	TRACK_OVERRIDE = 1,	/* one VNFSEC_OVERRIDE_* bit of one flow key */
 	TRACK_QUARANTINE,
 	TRACK_BLOCK_V6,
+	TRACK_RATE,		/* a rate_override entry of one source */
 };
 
 struct tracked {
 	uint8_t kind;
 	uint32_t bit;			/* TRACK_OVERRIDE */
+	uint32_t pps;			/* TRACK_RATE */
 	uint64_t expires_ns;		/* CLOCK_MONOTONIC, 0: until lifted */
 	uint64_t seq;
 	union {
 		struct vnfsec_flow_key flow;
 		struct vnfsec_lpm_v6_key v6;
+		struct vnfsec_det_key src;	/* TRACK_RATE */
 		char vnf[POLICY_NAME_LEN];
 	} key;
 };
@@ -54,8 +57,12 @@ struct actions {
  * come back with the entry's one expiry; quarantines are left to the
  * fast path's own expiry (the entry holds no VNF name to track it by).
  */
+static int count_rate_overrides(struct actions *a);
+
 static void take_over(struct actions *a)
 {
+	struct vnfsec_det_key rk, rnext;
+	struct vnfsec_rate_override r;
 	struct vnfsec_flow_key fk, fnext;
 	struct vnfsec_lpm_v6_key bk, bnext;
 	struct vnfsec_flow_override o;
@@ -96,8 +103,25 @@ static void take_over(struct actions *a)
 		};
 		n++;
 	}
+	prev = NULL;
+	while (a->nr < ACTIONS_TRACKED_MAX &&
+	       !bpf_map_get_next_key(a->sensor->rate_override_fd, prev,
+				     &rnext)) {
+		rk = rnext;
+		prev = &rk;
+		if (bpf_map_lookup_elem(a->sensor->rate_override_fd, &rk, &r) ||
+		    r.reason != VNFSEC_BLOCK_SERVER_ACTION)
+			continue;
+		a->t[a->nr++] = (struct tracked){
+			.kind = TRACK_RATE, .expires_ns = r.expires_ns,
+			.pps = r.pps, .key.src = rk,
+		};
+		n++;
+	}
+	/* The agent before us may have died between entry and count. */
+	count_rate_overrides(a);
 	if (n)
-		log_info("actions: took over %u flow actions and IPv6 blocks already in the fast path",
+		log_info("actions: took over %u flow actions, IPv6 blocks and rate limits already in the fast path",
 			 n);
 }
 
@@ -567,22 +591,112 @@ static int block(struct actions *a, const Vnfsec__Action *act, bool unblock)
 			      act->seq, VNFSEC_BLOCK_SERVER_ACTION);
 }
 
-/*
- * The fast path's token bucket has one rate for every source
- * (config.rate_pps); det_rate holds per-source state, not per-source
- * rates. Lowering the global rate for one offender would throttle every
- * innocent source too, so the order is refused rather than misapplied.
- */
-static int rate_limit(const Vnfsec__Action *act)
+static void src_str(const struct vnfsec_det_key *k, char *buf, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];
+	bool v6 = k->family == VNFSEC_AF_INET6;
 
-	inet_ntop(act->src_addr.len == 16 ? AF_INET6 : AF_INET,
-		  act->src_addr.data, addr, sizeof(addr));
-	log_err("actions: refused rate_limit_source %s at %u pps (action %llu): the fast path has no per-source rate (ABI %u has one global rate_pps); block the source or set rate_pps in the policy",
-		addr, act->rate_pps, (unsigned long long)act->seq,
-		VNFSEC_ABI_VERSION);
-	return -EOPNOTSUPP;
+	inet_ntop(v6 ? AF_INET6 : AF_INET, &k->addr, addr, sizeof(addr));
+	snprintf(buf, len, "%s/%u", addr, v6 ? 128 : 32);
+}
+
+/*
+ * config.nr_rate_overrides is what lets the programs look at
+ * rate_override at all: keep it at the map's entry count (any writer's,
+ * bpftool's included), so a source with an entry is never skipped and the
+ * hit path pays nothing when there are none.
+ */
+static int count_rate_overrides(struct actions *a)
+{
+	int fd = a->sensor->rate_override_fd;
+	struct vnfsec_det_key k, next;
+	struct vnfsec_config cfg;
+	void *prev = NULL;
+	__u32 n = 0, zero = 0;
+	int err;
+
+	while (n < VNFSEC_RATE_OVERRIDE_ENTRIES &&
+	       !bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	if (bpf_map_lookup_elem(a->sensor->config_fd, &zero, &cfg))
+		goto fail;
+	if (cfg.nr_rate_overrides == n)
+		return 0;
+	cfg.nr_rate_overrides = n;
+	if (!bpf_map_update_elem(a->sensor->config_fd, &zero, &cfg, BPF_ANY))
+		return 0;
+fail:
+	err = -errno;
+	log_err("actions: cannot write the rate limit count into the fast path's config: %s; per-source rates may not be enforced",
+		strerror(-err));
+	return err;
+}
+
+/*
+ * A rate of its own for one source: rate_override, bucket depth one
+ * second of the rate. A source has one rate: a newer order replaces the
+ * older one's rate and time (a short ttl_s ends it early);
+ * unblock_source leaves it alone. Only a host (/32, /128): the fast path
+ * keys buckets by address, and a prefix's rate would be each host's.
+ */
+static int rate_limit(struct actions *a, const Vnfsec__Action *act)
+{
+	bool v6 = act->src_addr.len == 16;
+	struct tracked want = {
+		.kind = TRACK_RATE, .expires_ns = expiry(act->ttl_s),
+		.seq = act->seq, .pps = act->rate_pps,
+	};
+	struct vnfsec_rate_override v = {
+		.expires_ns = want.expires_ns, .pps = act->rate_pps,
+		.reason = VNFSEC_BLOCK_SERVER_ACTION,
+	};
+	struct tracked *t;
+	char buf[64];
+	int ret;
+
+	want.key.src.family = v6 ? VNFSEC_AF_INET6 : VNFSEC_AF_INET;
+	memcpy(&want.key.src.addr, act->src_addr.data, act->src_addr.len);
+	if (act->prefix_len != act->src_addr.len * 8) {
+		inet_ntop(v6 ? AF_INET6 : AF_INET, act->src_addr.data, buf,
+			  sizeof(buf));
+		log_err("actions: refused rate_limit_source of %s/%u (action %llu): a rate applies to one host (/%u); block the prefix or order each host",
+			buf, act->prefix_len, (unsigned long long)act->seq,
+			(unsigned int)act->src_addr.len * 8);
+		return -EINVAL;
+	}
+	src_str(&want.key.src, buf, sizeof(buf));
+	t = find(a, &want);
+	if (!t && a->nr == ACTIONS_TRACKED_MAX) {
+		log_err("actions: cannot rate-limit %s: %u actions already active",
+			buf, a->nr);
+		return -ENOSPC;
+	}
+	if (bpf_map_update_elem(a->sensor->rate_override_fd, &want.key.src,
+				&v, BPF_ANY)) {
+		ret = -errno;
+		log_err("actions: cannot write rate limit of %s into rate_override: %s",
+			buf, strerror(-ret));
+		return ret;
+	}
+	track(a, &want);
+	ret = count_rate_overrides(a);
+	if (ret) {
+		/* Not counted, not enforced: say so, leave nothing behind. */
+		untrack(a, find(a, &want));
+		bpf_map_delete_elem(a->sensor->rate_override_fd, &want.key.src);
+		return ret;
+	}
+	if (act->ttl_s)
+		log_info("actions: rate-limited source %s to %u pps for %u s (action %llu)",
+			 buf, act->rate_pps, act->ttl_s,
+			 (unsigned long long)act->seq);
+	else
+		log_info("actions: rate-limited source %s to %u pps until a new order (action %llu)",
+			 buf, act->rate_pps, (unsigned long long)act->seq);
+	return 0;
 }
 
 int actions_apply(struct actions *a, const Vnfsec__Action *act)
@@ -601,7 +715,7 @@ int actions_apply(struct actions *a, const Vnfsec__Action *act)
 	case VNFSEC__ACTION_TYPE__ACTION_RELEASE_VNF:
 		return quarantine(a, act, true);
 	case VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE:
-		return rate_limit(act);
+		return rate_limit(a, act);
 	default:
 		log_err("actions: refused action %llu of unknown type %d",
 			(unsigned long long)act->seq, act->type);
@@ -633,6 +747,16 @@ static bool said_before(struct said *said, const struct tracked *t)
 	return false;
 }
 
+static const char *kind_name(const struct tracked *t)
+{
+	switch (t->kind) {
+	case TRACK_OVERRIDE: return bit_name(t->bit);
+	case TRACK_QUARANTINE: return "quarantine";
+	case TRACK_RATE: return "rate_limit";
+	default: return "block";
+	}
+}
+
 static void lift(struct actions *a, struct tracked *t, struct said *said)
 {
 	struct tracked gone = *t;
@@ -659,19 +783,23 @@ static void lift(struct actions *a, struct tracked *t, struct said *said)
 			ret = -errno;
 		prefix6_str(&gone.key.v6, buf, sizeof(buf));
 		break;
+	case TRACK_RATE:
+		if (bpf_map_delete_elem(a->sensor->rate_override_fd,
+					&gone.key.src) && errno != ENOENT)
+			ret = -errno;
+		if (!ret)
+			ret = count_rate_overrides(a);
+		src_str(&gone.key.src, buf, sizeof(buf));
+		break;
 	}
 	if (!ret && said_before(said, &gone))
 		return;
 	if (ret)
 		log_warn("actions: cannot lift expired %s of %s: %s (the fast path ignores it anyway)",
-			 gone.kind == TRACK_OVERRIDE ? bit_name(gone.bit) :
-			 gone.kind == TRACK_QUARANTINE ? "quarantine" : "block",
-			 buf, strerror(-ret));
+			 kind_name(&gone), buf, strerror(-ret));
 	else
 		log_info("actions: %s of %s lifted: its time is up (action %llu)",
-			 gone.kind == TRACK_OVERRIDE ? bit_name(gone.bit) :
-			 gone.kind == TRACK_QUARANTINE ? "quarantine" : "block",
-			 buf, (unsigned long long)gone.seq);
+			 kind_name(&gone), buf, (unsigned long long)gone.seq);
 }
 
 void actions_tick(struct actions *a, uint64_t now_ns)
@@ -719,6 +847,11 @@ void actions_foreach(const struct actions *a,
 			info.type = "quarantine";
 			snprintf(info.target, sizeof(info.target), "%s",
 				 t->key.vnf);
+			break;
+		case TRACK_RATE:
+			info.type = "rate_limit";
+			info.rate_pps = t->pps;
+			src_str(&t->key.src, info.target, sizeof(info.target));
 			break;
 		default:
 			info.type = "block";

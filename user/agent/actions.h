@@ -10,8 +10,10 @@
  *   DROP/MONITOR/MIRROR_FLOW  flow_override, one entry per place the flow
  *                          is or will be seen (interface and direction)
  *   QUARANTINE/RELEASE_VNF the quarantine map, by the VNF's policy name
- *   RATE_LIMIT_SOURCE      refused: the fast path has one global bucket
- *                          rate, no per-source one (-EOPNOTSUPP)
+ *   RATE_LIMIT_SOURCE      rate_override, one host's own rate (/32, /128
+ *                          only: -EINVAL); a newer order for the source
+ *                          replaces it, its ttl_s lifts it; keeps
+ *                          config.nr_rate_overrides at the entry count
  */
 #ifndef VNFSEC_ACTIONS_H
 #define VNFSEC_ACTIONS_H
@@ -19,7 +21,7 @@
 #include "user/agent/agent.h"
 #include "user/common/vnfsec.pb-c.h"
 
-/* Flow overrides and quarantines and IPv6 blocks the agent follows. */
+/* Flow overrides, quarantines, IPv6 blocks, rate limits it follows. */
 #define ACTIONS_TRACKED_MAX	4096
 /* Places (interface, direction, known flow) one flow action covers. */
 #define ACTIONS_FLOW_KEYS_MAX	64
@@ -48,8 +50,9 @@ void actions_tick(struct actions *a, uint64_t now_ns);
 
 /* What is active besides IPv4 blocks (those are the enforcer's). */
 struct action_info {
-	const char *type;	/* drop_flow, monitor_flow, mirror_flow, quarantine, block */
-	char target[128];	/* the flow, the VNF, the IPv6 prefix */
+	const char *type;	/* drop_flow, monitor_flow, mirror_flow, quarantine, block, rate_limit */
+	char target[128];	/* the flow, the VNF, the IPv6 prefix, the host */
+	uint32_t rate_pps;	/* rate_limit: its rate; else 0 */
 	uint64_t seq;
 	int64_t expires_in_s;	/* -1: until lifted */
 };

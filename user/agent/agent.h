@@ -109,6 +109,7 @@ struct sensor {
 	int vnf_pair_policy_fd;
 	int flow_override_fd;
 	int quarantine_fd;
+	int rate_override_fd;
 	int events_fd;
 	bool adopted;
 	int ifindex[AGENT_MAX_IFACES];

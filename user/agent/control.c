@@ -316,6 +316,9 @@ static void add_action(void *ctx, const struct action_info *i)
 	json_object_object_add(o, "seq", json_object_new_uint64(i->seq));
 	json_object_object_add(o, "expires_in_s",
 			       json_object_new_int64(i->expires_in_s));
+	if (i->rate_pps)
+		json_object_object_add(o, "rate_pps",
+				       json_object_new_uint64(i->rate_pps));
 	json_object_object_add(o, "origin", json_object_new_string("server"));
 	json_object_array_add(ctx, o);
 }

@@ -66,6 +66,9 @@ static const struct map_spec {
 	MAP(flow_override, HASH, sizeof(struct vnfsec_flow_key),
 	    sizeof(struct vnfsec_flow_override)),
 	MAP(quarantine, HASH, sizeof(__u16), sizeof(struct vnfsec_quarantine)),
+	/* ABI 4: pins of an older object lack it, and adopt() says --fresh. */
+	MAP(rate_override, HASH, sizeof(struct vnfsec_det_key),
+	    sizeof(struct vnfsec_rate_override)),
 	MAP(events, RINGBUF, 0, 0),
 #undef MAP
 };
