@@ -278,6 +278,15 @@ void actions_free(struct server *srv);
 const char *action_type_name(int type);
 const char *action_state_name(enum action_state state);
 
+/*
+ * bundle.c: relay a policy bundle the operator signed offline (the file
+ * at @path) to @agent; the agent's verdict comes back as a BundleResult.
+ */
+int bundle_push(struct server *srv, struct agent_record *agent,
+		const char *path, const char **why);
+void bundle_result(struct server *srv, struct agent_record *agent,
+		   const Vnfsec__BundleResult *r);
+
 /* parent.c: the link to our parent server, if any. */
 int parent_open(struct server *srv);
 void parent_close(struct server *srv);
