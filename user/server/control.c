@@ -388,6 +388,8 @@ static int cmd_agents(struct server *srv, struct request *rq)
 			json_object_object_add(o, "trust_reason",
 				json_object_new_string(agent_trust_reason(a)));
 			set_int(o, "last_quote", agent_last_quote(a));
+			json_object_object_add(o, "isolated",
+				json_object_new_boolean(a->isolated));
 		}
 		json_object_object_add(o, "server",
 				       json_object_new_boolean(a->is_server));

@@ -60,6 +60,12 @@ struct agent_record {
 	uint64_t dropped_packets;
 	struct action_record *actions;	/* its own, newest first */
 	struct attestation *att;	/* NULL: never enrolled (attest.c) */
+	/*
+	 * Untrusted, and a playbook rule "on: agent_untrusted" isolated it:
+	 * its reports are recorded and flagged but lead to no action, until
+	 * it is trusted again (attest.c).
+	 */
+	bool isolated;
 };
 
 /* What an epoll event's pointer leads to: each such object starts so. */
