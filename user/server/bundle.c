@@ -53,7 +53,7 @@ int bundle_push(struct server *srv, struct agent_record *agent,
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
 	Vnfsec__PolicyBundle pb = VNFSEC__POLICY_BUNDLE__INIT;
 	uint8_t *buf;
-	size_t len;
+	size_t len = 0;
 	int ret;
 
 	if (!agent->session) {
