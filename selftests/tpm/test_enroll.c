@@ -131,7 +131,7 @@ FIXTURE(enroll) {
 	struct abrmd rm;
 	pid_t server;
 	int port;
-	const char *extra[4];		/* more server options, NULL-ended */
+	const char *extra[6];		/* more server options, NULL-ended */
 	char dir[300];
 	char ca[320], ca_key[320], srv_crt[320], srv_key[320];
 	char ekca[320], other_ca[320];
@@ -247,10 +247,10 @@ static int server_start(FIXTURE_DATA(enroll) *self, const char *ek_ca)
 		"--enroll-ca-key", self->ca_key, "--enroll-ca-cert", self->ca,
 		"--ek-ca", (char *)ek_ca, "--enroll-tpm", self->sw_server.tcti,
 		"--enroll-cert-hours", "24", "--attest-pcrs", "0,7",
-		"--quote-timeout", "2", NULL, NULL, NULL, NULL, NULL };
-	int i, fd, n = sizeof(argv) / sizeof(argv[0]) - 5;
+		"--quote-timeout", "2", NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+	int i, fd, n = sizeof(argv) / sizeof(argv[0]) - 7;
 
-	for (i = 0; i < 4 && self->extra[i]; i++)
+	for (i = 0; i < 6 && self->extra[i]; i++)
 		argv[n + i] = (char *)self->extra[i];
 
 	snprintf(bin, sizeof(bin), "%s/bin/vnfsec-server", build);
@@ -1114,6 +1114,51 @@ TEST_F_TIMEOUT(enroll, untrusted_agent_not_isolated_without_a_rule, 120)
 	ASSERT_EQ(0, report(&c, 1, 66, &ordered));
 	ASSERT_TRUE(ordered);
 	ASSERT_EQ(0, agent_flag(self, "isolated"));
+	hangup(ctx, &c);
+}
+
+TEST_F_TIMEOUT(enroll, untrusted_agent_isolated_again_after_a_server_restart, 120)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT, *in;
+	Vnfsec__Hello hello = VNFSEC__HELLO__INIT;
+	const struct tls_files files = { self->ca, self->cert, self->key };
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+	char pb[340], db[340];
+	int err;
+
+	snprintf(pb, sizeof(pb), "%s/playbook.yaml", self->dir);
+	snprintf(db, sizeof(db), "%s/server.db", self->dir);
+	ASSERT_EQ(0, write_file(pb, "rules:\n  - on: agent_untrusted\n"));
+	self->extra[0] = "--playbook";
+	self->extra[1] = pb;
+	self->extra[2] = "--db";
+	self->extra[3] = db;
+	/* Long enough that only the hello can isolate it below. */
+	self->extra[4] = "--quote-timeout";
+	self->extra[5] = "60";
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	ASSERT_EQ(0, extend_pcr7());
+	ASSERT_EQ(0, attest_and_answer(self, &c, false));
+	ASSERT_TRUE(eventually(agent_is_isolated, self, 10));
+	hangup(ctx, &c);
+	ASSERT_EQ(0, server_stop(self));
+
+	/* The store remembers it untrusted: isolated again at its hello. */
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, dial(self, &files, &ctx, &c));
+	hello.agent_id = AGENT_ID;
+	f.body_case = VNFSEC__FRAME__BODY_HELLO;
+	f.hello = &hello;
+	ASSERT_EQ(0, send_frame(&c, &f));
+	in = recv_frame(&c, &err);		/* its quote request, unanswered */
+	ASSERT_NE(NULL, in);
+	ASSERT_EQ(VNFSEC__FRAME__BODY_QUOTE_REQUEST, in->body_case);
+	wire_free(in);
+	ASSERT_TRUE(eventually(agent_is_isolated, self, 10));
+	ASSERT_FALSE(file_has(self->log, "no quote within"));
 	hangup(ctx, &c);
 }
 
