@@ -50,3 +50,12 @@ $(O)/tests/tpm/test_wire_trust: selftests/tpm/test_wire_trust.c \
 		$(O)/lib/libvnfsec.a $(LDLIBS)
 
 TESTS += $(O)/tests/tpm/test_wire_trust
+
+# Policy bundles on a real testbed (selftests/tpm/policy_bundles): this
+# helper makes the unsigned and forged ones an attacker could.
+$(O)/tests/tpm/bundle_unsign: selftests/tpm/bundle_unsign.c \
+		$(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/lib/libvnfsec.a $(LDLIBS)
+
+TESTS += $(O)/tests/tpm/bundle_unsign

@@ -131,7 +131,7 @@ FIXTURE(enroll) {
 	struct abrmd rm;
 	pid_t server;
 	int port;
-	const char *extra[4];		/* more server options, NULL-ended */
+	const char *extra[6];		/* more server options, NULL-ended */
 	char dir[300];
 	char ca[320], ca_key[320], srv_crt[320], srv_key[320];
 	char ekca[320], other_ca[320];
@@ -247,10 +247,10 @@ static int server_start(FIXTURE_DATA(enroll) *self, const char *ek_ca)
 		"--enroll-ca-key", self->ca_key, "--enroll-ca-cert", self->ca,
 		"--ek-ca", (char *)ek_ca, "--enroll-tpm", self->sw_server.tcti,
 		"--enroll-cert-hours", "24", "--attest-pcrs", "0,7",
-		"--quote-timeout", "2", NULL, NULL, NULL, NULL, NULL };
-	int i, fd, n = sizeof(argv) / sizeof(argv[0]) - 5;
+		"--quote-timeout", "2", NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+	int i, fd, n = sizeof(argv) / sizeof(argv[0]) - 7;
 
-	for (i = 0; i < 4 && self->extra[i]; i++)
+	for (i = 0; i < 6 && self->extra[i]; i++)
 		argv[n + i] = (char *)self->extra[i];
 
 	snprintf(bin, sizeof(bin), "%s/bin/vnfsec-server", build);
@@ -402,8 +402,8 @@ static json_object *control(FIXTURE_DATA(enroll) *self, const char *req)
 	return json_tokener_parse(buf);
 }
 
-/* "trusted" of AGENT_ID in the server's agents list: 1, 0, or -1. */
-static int agent_trusted_now(FIXTURE_DATA(enroll) *self)
+/* A boolean of AGENT_ID in the server's agents list: 1, 0, or -1. */
+static int agent_flag(FIXTURE_DATA(enroll) *self, const char *name)
 {
 	json_object *r = control(self, "{\"cmd\": \"agents\"}\n"), *res, *v;
 	int ret = -1;
@@ -418,12 +418,17 @@ static int agent_trusted_now(FIXTURE_DATA(enroll) *self)
 
 			if (json_object_object_get_ex(a, "id", &v) &&
 			    !strcmp(json_object_get_string(v), AGENT_ID) &&
-			    json_object_object_get_ex(a, "trusted", &v))
+			    json_object_object_get_ex(a, name, &v))
 				ret = json_object_get_boolean(v);
 		}
 	}
 	json_object_put(r);
 	return ret;
+}
+
+static int agent_trusted_now(FIXTURE_DATA(enroll) *self)
+{
+	return agent_flag(self, "trusted");
 }
 
 /*
@@ -973,6 +978,187 @@ TEST_F_TIMEOUT(enroll, operator_accepts_a_new_boot_state, 120)
 	ASSERT_EQ(0, attest_and_answer(self, &c, false));
 	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
 	ASSERT_FALSE(file_has(self->log, "quote nobody asked for"));
+	hangup(ctx, &c);
+}
+
+static bool agent_is_isolated(void *ctx)
+{
+	return agent_flag(ctx, "isolated") == 1;
+}
+
+static bool agent_is_not_isolated(void *ctx)
+{
+	return agent_flag(ctx, "isolated") == 0;
+}
+
+/*
+ * The agent reports a SYN flood from 10.0.0.@src; *ordered says whether
+ * the server ordered an action for it. Actions are queued before the
+ * round's acks, so once the ack is here every order it caused is too.
+ */
+static int report(struct conn *c, uint64_t id, uint8_t src_last, bool *ordered)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT, *in;
+	Vnfsec__Assessment a = VNFSEC__ASSESSMENT__INIT;
+	uint8_t src[4] = { 10, 0, 0, src_last }, dst[4] = { 10, 0, 0, 1 };
+	int ret, err;
+
+	a.id = id;
+	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD;
+	a.severity = 5;
+	a.src_addr = (ProtobufCBinaryData){ 4, src };
+	a.dst_addr = (ProtobufCBinaryData){ 4, dst };
+	a.count = 1000;
+	a.src_count = 1000;
+	f.body_case = VNFSEC__FRAME__BODY_ASSESSMENT;
+	f.assessment = &a;
+	ret = send_frame(c, &f);
+	if (ret)
+		return ret;
+	*ordered = false;
+	for (;;) {
+		in = recv_frame(c, &err);
+		if (!in)
+			return err ? err : -EIO;
+		if (in->body_case == VNFSEC__FRAME__BODY_ACTION ||
+		    in->body_case == VNFSEC__FRAME__BODY_SIGNED_ACTION) {
+			*ordered = true;
+		} else if (in->body_case == VNFSEC__FRAME__BODY_ACK &&
+			   in->ack->assessment_id == id) {
+			wire_free(in);
+			return 0;
+		} else if (in->body_case != VNFSEC__FRAME__BODY_ACK) {
+			wire_free(in);
+			return -EPROTO;
+		}
+		wire_free(in);
+	}
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) ? -errno : 0;
+}
+
+TEST_F_TIMEOUT(enroll, untrusted_agent_isolated_by_playbook, 120)
+{
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+	char pb[340];
+	bool ordered;
+
+	snprintf(pb, sizeof(pb), "%s/playbook.yaml", self->dir);
+	self->extra[0] = "--playbook";
+	self->extra[1] = pb;
+	/* Isolation is the answer to an agent, not to an incident. */
+	ASSERT_EQ(0, write_file(pb, "rules:\n"
+				    "  - incident: any\n"
+				    "    action: isolate_agent\n"));
+	ASSERT_NE(0, server_start(self, self->ekca));
+	ASSERT_TRUE(file_has(self->log, "playbook.yaml:2: isolate_agent belongs to rules 'on: agent_untrusted'"));
+	ASSERT_EQ(0, write_file(pb, "rules:\n"
+				    "  - on: agent_untrusted\n"
+				    "    action: isolate_agent\n"
+				    "  - incident: any\n"
+				    "    action: block_source\n"
+				    "    scope: reporting\n"
+				    "    ttl_s: 60\n"));
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	ASSERT_TRUE(eventually(agent_is_not_isolated, self, 10));
+	/* Trusted, its report leads to the playbook's block. */
+	ASSERT_EQ(0, report(&c, 1, 66, &ordered));
+	ASSERT_TRUE(ordered);
+
+	/* A failed quote: untrusted, and the playbook isolates it. */
+	ASSERT_EQ(0, extend_pcr7());
+	ASSERT_EQ(0, attest_and_answer(self, &c, false));
+	ASSERT_TRUE(eventually(agent_is_untrusted, self, 10));
+	ASSERT_TRUE(eventually(agent_is_isolated, self, 10));
+	ASSERT_TRUE(file_has(self->log, "isolated by playbook"));
+	/* Still connected and heard, flagged, but it steers no order. */
+	ASSERT_EQ(0, report(&c, 2, 77, &ordered));
+	ASSERT_FALSE(ordered);
+	ASSERT_TRUE(file_has(self->alerts, "\"agent_isolated\":true"));
+
+	/* The operator vouches for the new boot state: isolation ends. */
+	ASSERT_EQ(0, attest_and_answer(self, &c, true));
+	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	ASSERT_TRUE(eventually(agent_is_not_isolated, self, 10));
+	ASSERT_TRUE(file_has(self->log, "isolation is lifted"));
+	ASSERT_EQ(0, report(&c, 3, 88, &ordered));
+	ASSERT_TRUE(ordered);
+	hangup(ctx, &c);
+}
+
+TEST_F_TIMEOUT(enroll, untrusted_agent_not_isolated_without_a_rule, 120)
+{
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+	bool ordered;
+
+	/* The built-in playbook has no agent rule: flagged, still heard. */
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	ASSERT_EQ(0, extend_pcr7());
+	ASSERT_EQ(0, attest_and_answer(self, &c, false));
+	ASSERT_TRUE(eventually(agent_is_untrusted, self, 10));
+	ASSERT_EQ(0, report(&c, 1, 66, &ordered));
+	ASSERT_TRUE(ordered);
+	ASSERT_EQ(0, agent_flag(self, "isolated"));
+	hangup(ctx, &c);
+}
+
+TEST_F_TIMEOUT(enroll, untrusted_agent_isolated_again_after_a_server_restart, 120)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT, *in;
+	Vnfsec__Hello hello = VNFSEC__HELLO__INIT;
+	const struct tls_files files = { self->ca, self->cert, self->key };
+	SSL_CTX *ctx = NULL;
+	struct conn c = { .fd = -1 };
+	char pb[340], db[340];
+	int err;
+
+	snprintf(pb, sizeof(pb), "%s/playbook.yaml", self->dir);
+	snprintf(db, sizeof(db), "%s/server.db", self->dir);
+	ASSERT_EQ(0, write_file(pb, "rules:\n  - on: agent_untrusted\n"));
+	self->extra[0] = "--playbook";
+	self->extra[1] = pb;
+	self->extra[2] = "--db";
+	self->extra[3] = db;
+	/* Long enough that only the hello can isolate it below. */
+	self->extra[4] = "--quote-timeout";
+	self->extra[5] = "60";
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
+	ASSERT_EQ(0, extend_pcr7());
+	ASSERT_EQ(0, attest_and_answer(self, &c, false));
+	ASSERT_TRUE(eventually(agent_is_isolated, self, 10));
+	hangup(ctx, &c);
+	ASSERT_EQ(0, server_stop(self));
+
+	/* The store remembers it untrusted: isolated again at its hello. */
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, dial(self, &files, &ctx, &c));
+	hello.agent_id = AGENT_ID;
+	f.body_case = VNFSEC__FRAME__BODY_HELLO;
+	f.hello = &hello;
+	ASSERT_EQ(0, send_frame(&c, &f));
+	in = recv_frame(&c, &err);		/* its quote request, unanswered */
+	ASSERT_NE(NULL, in);
+	ASSERT_EQ(VNFSEC__FRAME__BODY_QUOTE_REQUEST, in->body_case);
+	wire_free(in);
+	ASSERT_TRUE(eventually(agent_is_isolated, self, 10));
+	ASSERT_FALSE(file_has(self->log, "no quote within"));
 	hangup(ctx, &c);
 }
 

@@ -9,9 +9,10 @@
 #include <string.h>
 
 #include "kselftest_harness.h"
+#include "user/common/signing.h"
 #include "user/common/wire.h"
 
-static uint8_t bytes[8192];
+static uint8_t bytes[SIGNED_ENVELOPE_MAX + 16];
 
 static ProtobufCBinaryData blob(size_t len)
 {
@@ -213,6 +214,39 @@ TEST_F(frames, enroll_result_bounds)
 	ASSERT_EQ(-EPROTO, result(self));
 	self->rs.client_cert = blob(WIRE_CERT_MAX + 1);
 	ASSERT_EQ(-EPROTO, result(self));
+}
+
+/* Policy bundles: sizes here, signatures are the agent's to judge. */
+TEST_F(frames, policy_bundle_and_result_bounds)
+{
+	Vnfsec__PolicyBundle pb = VNFSEC__POLICY_BUNDLE__INIT;
+	Vnfsec__BundleResult br = VNFSEC__BUNDLE_RESULT__INIT;
+
+	self->f.body_case = VNFSEC__FRAME__BODY_POLICY_BUNDLE;
+	self->f.policy_bundle = &pb;
+	pb.envelope = blob(700);
+	ASSERT_EQ(0, roundtrip(&self->f, &self->why));
+	pb.envelope = blob(SIGNED_ENVELOPE_MAX);
+	ASSERT_EQ(0, roundtrip(&self->f, &self->why));
+	pb.envelope = blob(SIGNED_ENVELOPE_MAX + 1);
+	ASSERT_EQ(-EPROTO, roundtrip(&self->f, &self->why));
+	pb.envelope = blob(0);
+	ASSERT_EQ(-EPROTO, roundtrip(&self->f, &self->why));
+
+	self->f.body_case = VNFSEC__FRAME__BODY_BUNDLE_RESULT;
+	self->f.bundle_result = &br;
+	br.reason = "expired";
+	br.status = -ETIME;
+	ASSERT_EQ(0, roundtrip(&self->f, &self->why));
+	br.status = 1;
+	ASSERT_EQ(-EPROTO, roundtrip(&self->f, &self->why));
+	br.status = -5000;
+	ASSERT_EQ(-EPROTO, roundtrip(&self->f, &self->why));
+	br.status = 0;
+	br.reason = (char *)bytes;	/* WIRE_TEXT_MAX + 1 bytes of 0xa5 */
+	bytes[WIRE_TEXT_MAX + 1] = '\0';
+	ASSERT_EQ(-EPROTO, roundtrip(&self->f, &self->why));
+	bytes[WIRE_TEXT_MAX + 1] = 0xa5;
 }
 
 TEST_HARNESS_MAIN

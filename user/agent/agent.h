@@ -80,6 +80,7 @@ struct agent_config {
 	const char *policy_path;	/* applied at start, if set */
 	const char *action_key;		/* server's public key: signed only */
 	const char *action_issuer;	/* who signs; default server_name */
+	const char *bundle_key;		/* root public key: signed bundles */
 	unsigned int spool_max_mb;
 	const char *mirror_iface;	/* mirror_flow target, NULL: none */
 	int sample_every;		/* -1: leave the fast path's as is */
@@ -169,6 +170,7 @@ bool syn_flood_feed(struct syn_flood *sf,
 struct uplink;
 struct enforcer;
 struct actions;
+struct event_ctx;
 
 struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 			  struct enforcer *enf, SSL_CTX *tls,
@@ -176,6 +178,8 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 void uplink_free(struct uplink *u);
 /* Carry out the server's actions of every type with @a (actions.h). */
 void uplink_set_actions(struct uplink *u, struct actions *a);
+/* Put the policies of signed bundles (--bundle-key) in force through @ev. */
+void uplink_set_policy(struct uplink *u, struct event_ctx *ev);
 /* Queue an assessment for the server (assigns its id). */
 int uplink_submit(struct uplink *u, struct assessment *a);
 /* Socket readiness for the uplink's fd. */

@@ -97,19 +97,12 @@ static void check_l7(const struct event_ctx *ev,
 			 checkable);
 }
 
-int agent_policy_apply(struct event_ctx *ev, const char *path,
-		       struct policy_diag *diag)
+/* @p is valid: put it in force, or change nothing. Takes @p. */
+static int apply_compiled(struct event_ctx *ev, struct policy_compiled *p)
 {
 	struct agent_policy *ap = ev->policy;
-	struct policy_compiled *p;
 	int ret;
 
-	ret = policy_load_file(path, &p, diag);
-	if (ret) {
-		log_err("policy %s refused (%u problems, first: %s); the current policy stays",
-			path, diag->n, diag->n ? diag->lines[0] : strerror(-ret));
-		return ret;
-	}
 	ret = fastpath_apply_policy(ev->sensor, ap ? ap->p : NULL, p);
 	if (!ret && !ap) {
 		ap = calloc(1, sizeof(*ap));
@@ -133,6 +126,42 @@ int agent_policy_apply(struct event_ctx *ev, const char *path,
 		 p->n_rules, p->n_block, policy_mode_name(p->mode),
 		 ap->digest);
 	return 0;
+}
+
+int agent_policy_apply(struct event_ctx *ev, const char *path,
+		       struct policy_diag *diag)
+{
+	struct policy_compiled *p;
+	int ret;
+
+	ret = policy_load_file(path, &p, diag);
+	if (ret) {
+		log_err("policy %s refused (%u problems, first: %s); the current policy stays",
+			path, diag->n, diag->n ? diag->lines[0] : strerror(-ret));
+		return ret;
+	}
+	return apply_compiled(ev, p);
+}
+
+int agent_policy_apply_buf(struct event_ctx *ev, const char *name,
+			   const char *buf, size_t len,
+			   struct policy_diag *diag)
+{
+	struct policy_compiled *p;
+	int ret;
+
+	ret = policy_load_buf(name, buf, len, &p, diag);
+	if (ret) {
+		log_err("policy %s refused (%u problems, first: %s); the current policy stays",
+			name, diag->n, diag->n ? diag->lines[0] : strerror(-ret));
+		return ret;
+	}
+	return apply_compiled(ev, p);
+}
+
+uint64_t agent_policy_revision(const struct event_ctx *ev)
+{
+	return ev->policy ? ev->policy->p->revision : 0;
 }
 
 void agent_policy_free(struct event_ctx *ev)

@@ -35,6 +35,12 @@ struct agent_policy {
  */
 int agent_policy_apply(struct event_ctx *ev, const char *path,
 		       struct policy_diag *diag);
+/* The same from @len bytes of YAML text (a signed bundle); @name for logs. */
+int agent_policy_apply_buf(struct event_ctx *ev, const char *name,
+			   const char *buf, size_t len,
+			   struct policy_diag *diag);
+/* The revision of the policy in force, 0 when none is. */
+uint64_t agent_policy_revision(const struct event_ctx *ev);
 void agent_policy_free(struct event_ctx *ev);
 
 /* Name the VNFs at both ends of @a, when the policy knows them. */

@@ -75,6 +75,9 @@ static void usage(FILE *out)
 "  --action-key FILE     the server's public key (PEM): carry out only\n"
 "                        actions it signed for this agent\n"
 "  --action-issuer NAME  the signer they must name (--server-name)\n"
+"  --bundle-key FILE     the root public key (PEM): put in force the\n"
+"                        policy bundles the operator signed with it for\n"
+"                        this agent (docs/trust.md); refuse any other\n"
 "  --sample-every N      the fast path samples 1 packet in N for the\n"
 "                        application-protocol check (0: off; default:\n"
 "                        as the fast path has it)\n"
@@ -128,6 +131,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "tpm", required_argument, NULL, 0x1000 },
 		{ "enroll", no_argument, NULL, 0x1001 },
 		{ "agent-id", required_argument, NULL, 0x1002 },
+		{ "bundle-key", required_argument, NULL, 0x1003 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -255,6 +259,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 0x1000: cfg->tpm_tcti = optarg; break;
 		case 0x1001: cfg->enroll = true; break;
 		case 0x1002: cfg->agent_id = optarg; break;
+		case 0x1003: cfg->bundle_key = optarg; break;
 		case 'v': *verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
@@ -528,6 +533,7 @@ int main(int argc, char **argv)
 	if (!ev.uplink)
 		goto out;
 	uplink_set_actions(ev.uplink, actions);
+	uplink_set_policy(ev.uplink, &ev);
 	if (evloop_add(epfd, ring_buffer__epoll_fd(rb),
 		       (epoll_data_t){ .u32 = AGENT_EV_RINGBUF }) ||
 	    evloop_add(epfd, tick_fd,

@@ -18,6 +18,7 @@
 
 #include "user/agent/actions.h"
 #include "user/agent/agent.h"
+#include "user/agent/apply.h"
 #include "user/agent/enroll.h"
 #include "user/agent/spool.h"
 #include "user/common/clock.h"
@@ -57,6 +58,14 @@ struct uplink {
 	EVP_PKEY *action_key;
 	struct signing_verifier verifier;
 	char seq_path[PATH_MAX];	/* last accepted sequence, on disk */
+	/*
+	 * With the root key, policy bundles the operator signed are put in
+	 * force (docs/trust.md); without, every bundle is refused.
+	 */
+	EVP_PKEY *bundle_key;
+	struct signing_verifier bundle_verifier;
+	char bundle_seq_path[PATH_MAX];
+	struct event_ctx *ev;		/* where a bundle's policy goes */
 };
 
 static void watch(struct uplink *u, int op)
@@ -305,36 +314,48 @@ void uplink_set_actions(struct uplink *u, struct actions *a)
 	u->actions = a;
 }
 
+void uplink_set_policy(struct uplink *u, struct event_ctx *ev)
+{
+	u->ev = ev;
+}
+
 /* Written whole and renamed: a restart must not reopen the replay window. */
-static void save_sequence(struct uplink *u)
+static void save_sequence(const char *path, uint64_t seq, const char *what)
 {
 	char tmp[PATH_MAX + 8];
 	FILE *f;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", u->seq_path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%llu\n",
-			  (unsigned long long)u->verifier.last_sequence) < 0 ||
-	    fflush(f) || fsync(fileno(f)) || fclose(f) ||
-	    rename(tmp, u->seq_path)) {
-		log_err("uplink: cannot record the last signed action in %s: %s",
-			u->seq_path, strerror(errno));
-		if (f)
-			fclose(f);
+	if (!f) {
+		log_err("uplink: cannot record the last signed %s in %s: %s",
+			what, path, strerror(errno));
+		return;
 	}
+	if (fprintf(f, "%llu\n", (unsigned long long)seq) < 0 || fflush(f) ||
+	    fsync(fileno(f))) {
+		log_err("uplink: cannot record the last signed %s in %s: %s",
+			what, path, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		return;
+	}
+	if (fclose(f) || rename(tmp, path))
+		log_err("uplink: cannot record the last signed %s in %s: %s",
+			what, path, strerror(errno));
 }
 
-static void load_sequence(struct uplink *u)
+static uint64_t load_sequence(const char *path)
 {
 	unsigned long long seq = 0;
-	FILE *f = fopen(u->seq_path, "r");
+	FILE *f = fopen(path, "r");
 
 	if (f) {
 		if (fscanf(f, "%llu", &seq) != 1)
 			seq = 0;
 		fclose(f);
 	}
-	u->verifier.last_sequence = seq;
+	return seq;
 }
 
 static int on_plain_action(struct uplink *u, const Vnfsec__Action *act)
@@ -370,7 +391,7 @@ static int on_signed_action(struct uplink *u, const Vnfsec__SignedAction *sa)
 		log_warn("uplink: refused a signed action: %s", why);
 		return 0;
 	}
-	save_sequence(u);
+	save_sequence(u->seq_path, u->verifier.last_sequence, "action");
 	act = vnfsec__action__unpack(NULL, body->payload.len,
 				     body->payload.data);
 	why = act ? wire_check_action(act) : "payload is not an action";
@@ -380,6 +401,72 @@ static int on_signed_action(struct uplink *u, const Vnfsec__SignedAction *sa)
 		ret = on_action(u, act);
 	if (act)
 		vnfsec__action__free_unpacked(act, NULL);
+	signing_body_free(body);
+	return ret;
+}
+
+static int send_bundle_result(struct uplink *u, uint64_t seq, int status,
+			      const char *why)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__BundleResult r = VNFSEC__BUNDLE_RESULT__INIT;
+	char reason[WIRE_TEXT_MAX + 1];
+
+	snprintf(reason, sizeof(reason), "%s", why ? why : "");
+	r.seq = seq;
+	r.status = status;
+	r.reason = reason;
+	r.revision = u->ev ? agent_policy_revision(u->ev) : 0;
+	f.body_case = VNFSEC__FRAME__BODY_BUNDLE_RESULT;
+	f.bundle_result = &r;
+	return send_frame(u, &f);
+}
+
+/*
+ * A policy the operator signed offline with the root key: verified
+ * (signature, issuer "root", this agent as target, sequence above every
+ * bundle accepted before, not expired), its sequence recorded before it
+ * is applied so that it can never be replayed, then applied as a policy
+ * file would be. Every refusal is logged and answered with its reason.
+ */
+static int on_policy_bundle(struct uplink *u, const Vnfsec__PolicyBundle *pb)
+{
+	struct policy_diag diag = {};
+	VnfsecSigned__Body *body;
+	char name[64];
+	const char *why;
+	int ret;
+
+	if (!u->bundle_key || !u->ev) {
+		why = "this agent has no --bundle-key to check it";
+		log_warn("uplink: refused a policy bundle: %s", why);
+		return send_bundle_result(u, 0, -ENOKEY, why);
+	}
+	ret = signing_verify(&u->bundle_verifier, pb->envelope.data,
+			     pb->envelope.len, time(NULL), &body, &why);
+	if (ret) {
+		log_warn("uplink: refused a policy bundle: %s", why);
+		return send_bundle_result(u, 0, ret, why);
+	}
+	save_sequence(u->bundle_seq_path, u->bundle_verifier.last_sequence,
+		      "policy bundle");
+	snprintf(name, sizeof(name), "bundle-%llu",
+		 (unsigned long long)body->sequence);
+	ret = agent_policy_apply_buf(u->ev, name,
+				     (const char *)body->payload.data,
+				     body->payload.len, &diag);
+	if (ret) {
+		why = diag.n ? diag.lines[0] : strerror(-ret);
+		log_warn("uplink: refused policy bundle %llu: its policy does not apply: %s",
+			 (unsigned long long)body->sequence, why);
+	} else {
+		why = NULL;
+		log_info("uplink: policy bundle %llu signed by the root key is in force (revision %llu)",
+			 (unsigned long long)body->sequence,
+			 (unsigned long long)agent_policy_revision(u->ev));
+	}
+	ret = send_bundle_result(u, body->sequence, ret, why);
+	policy_diag_free(&diag);
 	signing_body_free(body);
 	return ret;
 }
@@ -397,6 +484,8 @@ static int on_frame(struct uplink *u, const Vnfsec__Frame *f)
 	case VNFSEC__FRAME__BODY_QUOTE_REQUEST:
 		return agent_answer_quote(u->cfg->tpm_tcti, &u->conn,
 					  f->quote_request);
+	case VNFSEC__FRAME__BODY_POLICY_BUNDLE:
+		return on_policy_bundle(u, f->policy_bundle);
 	default:
 		log_warn("uplink: server sent unexpected message %d; reconnecting",
 			 f->body_case);
@@ -562,7 +651,24 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 		u->verifier.self = u->agent_id;
 		snprintf(u->seq_path, sizeof(u->seq_path), "%s/action_seq",
 			 cfg->spool_dir);
-		load_sequence(u);
+		u->verifier.last_sequence = load_sequence(u->seq_path);
+	}
+	if (cfg->bundle_key) {
+		u->bundle_key = signing_key_load(cfg->bundle_key, false);
+		if (!u->bundle_key) {
+			EVP_PKEY_free(u->action_key);
+			spool_close(u->spool);
+			free(u);
+			return NULL;
+		}
+		u->bundle_verifier.trusted = u->bundle_key;
+		u->bundle_verifier.issuer = "root";
+		u->bundle_verifier.self = u->agent_id;
+		/* Apart from actions': another issuer, another sequence. */
+		snprintf(u->bundle_seq_path, sizeof(u->bundle_seq_path),
+			 "%s/bundle_seq", cfg->spool_dir);
+		u->bundle_verifier.last_sequence =
+			load_sequence(u->bundle_seq_path);
 	}
 	u->cfg = cfg;
 	u->epoll_fd = epoll_fd;
@@ -601,6 +707,7 @@ void uplink_free(struct uplink *u)
 			 spool_pending(u->spool));
 	spool_close(u->spool);
 	EVP_PKEY_free(u->action_key);
+	EVP_PKEY_free(u->bundle_key);
 	if (u->own_tls)
 		SSL_CTX_free(u->tls);
 	free(u);

@@ -263,6 +263,19 @@ static const char *validate_trust(const Vnfsec__Frame *f)
 		    !blob_ok(&qa->quote_signature, 1, WIRE_SIGNATURE_MAX))
 			return "quote response: quote empty or too long";
 		return validate_pcrs(qa->n_pcr_values, qa->pcr_values);
+	case VNFSEC__FRAME__BODY_POLICY_BUNDLE:
+		/* Its signature and contents are the agent's to judge. */
+		if (!blob_ok(&f->policy_bundle->envelope, 1,
+			     SIGNED_ENVELOPE_MAX))
+			return "policy bundle: envelope empty or too long";
+		return NULL;
+	case VNFSEC__FRAME__BODY_BUNDLE_RESULT:
+		if (f->bundle_result->status > 0 ||
+		    f->bundle_result->status < -4095)
+			return "bundle result: status not 0 or -errno";
+		if (strlen(f->bundle_result->reason) > WIRE_TEXT_MAX)
+			return "bundle result: reason too long";
+		return NULL;
 	default:
 		return "no known message in frame";
 	}

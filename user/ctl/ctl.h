@@ -72,6 +72,8 @@ void ctl_print_json(struct json_object *obj);
 /* commands */
 int ctl_cmd_policy(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
 		   char **argv);
+int ctl_cmd_bundle(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
+		   char **argv);
 int ctl_cmd_simple(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
 		   char **argv);
 int ctl_cmd_flows(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,

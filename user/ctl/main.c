@@ -60,6 +60,12 @@ static const struct ctl_cmd commands[] = {
 	{ "policy learn", "policy learn --duration SECONDS [--output FILE]",
 	  "Have the agent observe traffic and propose a policy (YAML) to review.",
 	  ctl_cmd_policy, false },
+	{ "policy sign", "policy sign --key ROOT.pem --target AGENT --seq N [--ttl S] --output BUNDLE FILE",
+	  "Offline, with the root key: validate FILE and sign it as a bundle for one agent.",
+	  ctl_cmd_bundle, false },
+	{ "policy push", "policy push AGENT BUNDLE",
+	  "Have the security server relay a signed bundle to AGENT (it checks the signature).",
+	  ctl_cmd_bundle, true },
 	{ NULL },
 };
 

@@ -250,6 +250,10 @@ void alert_assessment(struct server *srv, const struct agent_record *agent,
 	if (agent_attested(agent))
 		json_object_object_add(ev, "agent_trusted",
 				       json_object_new_boolean(agent_trusted(agent)));
+	/* ...and those of an isolated one led to no action (playbook). */
+	if (agent->isolated)
+		json_object_object_add(ev, "agent_isolated",
+				       json_object_new_boolean(true));
 
 	add_str(alert, "action", "allowed");
 	add_int(alert, "gid", 1);

@@ -20,6 +20,7 @@
 #include "tpm/vnfsec_tpm.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
+#include "user/server/playbook.h"
 #include "user/server/store.h"
 
 #define QUOTE_NONCE_LEN 32
@@ -201,6 +202,47 @@ static int attestation_load(void *ctx, const struct attestation_row *r)
 	return 0;
 }
 
+static struct agent_record *agent_of(struct server *srv, const char *id)
+{
+	struct agent_record *a;
+
+	for (a = srv->agents; a; a = a->next)
+		if (!strcmp(a->id, id))
+			return a;
+	return NULL;
+}
+
+/*
+ * The playbook's answer to an untrusted agent: with a rule "on:
+ * agent_untrusted, action: isolate_agent" its reports stop leading to
+ * actions. It stays connected and reporting, so the operator still sees
+ * what a possibly compromised host says, and is still asked for quotes.
+ */
+static void isolate_if_told(struct server *srv, struct agent_record *a)
+{
+	const struct playbook_rule *r;
+
+	if (!a || a->isolated || !srv->pb)
+		return;
+	r = playbook_match_untrusted(srv->pb);
+	if (!r || r->action != PLAYBOOK_ISOLATE_AGENT)
+		return;
+	a->isolated = true;
+	log_warn("agent %s: isolated by playbook: untrusted (%s), its reports are recorded and flagged but lead to no action until it is trusted again",
+		 a->id, agent_trust_reason(a));
+}
+
+/* Trusted again (a good quote, a new enrollment, the operator's word). */
+static void lift_isolation(struct server *srv, const char *id)
+{
+	struct agent_record *a = agent_of(srv, id);
+
+	if (!a || !a->isolated)
+		return;
+	a->isolated = false;
+	log_info("agent %s: trusted again; its isolation is lifted", id);
+}
+
 int attestation_enrolled(struct server *srv, const char *id,
 			 const ProtobufCBinaryData *ek_pub,
 			 const ProtobufCBinaryData *ak_pub, uint32_t mask,
@@ -228,6 +270,7 @@ int attestation_enrolled(struct server *srv, const char *id,
 	for (a = srv->agents; a; a = a->next)
 		if (!strcmp(a->id, id))
 			a->att = att;
+	lift_isolation(srv, id);
 	return 0;
 }
 
@@ -261,6 +304,7 @@ static void untrusted(struct server *srv, struct attestation *att,
 	att->failed |= sticky;
 	snprintf(att->reason, sizeof(att->reason), "%s", why);
 	attestation_save(srv, att);
+	isolate_if_told(srv, agent_of(srv, att->id));
 }
 
 int attest_request(struct server *srv, struct agent_record *a,
@@ -334,6 +378,7 @@ static int accept_pcrs(struct server *srv, struct agent_record *a,
 	log_warn("agent %s: the operator accepted its current PCR values as its new reference boot state",
 		 a->id);
 	attestation_save(srv, att);
+	lift_isolation(srv, a->id);
 	return 0;
 }
 
@@ -369,6 +414,7 @@ int attest_on_quote(struct server *srv, struct agent_record *a,
 		log_info("agent %s: good quote; trusted again", a->id);
 		att->trusted = true;
 		att->reason[0] = '\0';
+		lift_isolation(srv, a->id);
 	}
 	attestation_save(srv, att);
 	return 0;
@@ -379,6 +425,9 @@ void attest_on_hello(struct server *srv, struct agent_record *a)
 	a->att = attestation_find(srv, a->id);
 	if (!a->att)
 		return;
+	/* Untrusted in the store (a restart in between): the same answer. */
+	if (!a->att->trusted)
+		isolate_if_told(srv, a);
 	/* Every new session of an enrolled agent starts with a quote. */
 	a->att->pending = false;
 	a->att->next_due = time(NULL);

@@ -388,6 +388,8 @@ static int cmd_agents(struct server *srv, struct request *rq)
 			json_object_object_add(o, "trust_reason",
 				json_object_new_string(agent_trust_reason(a)));
 			set_int(o, "last_quote", agent_last_quote(a));
+			json_object_object_add(o, "isolated",
+				json_object_new_boolean(a->isolated));
 		}
 		json_object_object_add(o, "server",
 				       json_object_new_boolean(a->is_server));
@@ -434,6 +436,35 @@ static int cmd_attest(struct server *srv, struct request *rq)
 	}
 	rq->result = json_object_new_object();
 	json_object_object_add(rq->result, "requested",
+			       json_object_new_string(id));
+	return 0;
+}
+
+/* Relay a signed policy bundle to its agent; the verdict is logged. */
+static int cmd_bundle_push(struct server *srv, struct request *rq)
+{
+	struct agent_record *a;
+	const char *id, *path, *why = NULL;
+	int ret;
+
+	ret = arg_str(rq, "agent", true, &id);
+	if (!ret)
+		ret = arg_str(rq, "path", true, &path);
+	if (ret)
+		return ret;
+	for (a = srv->agents; a && strcmp(a->id, id); a = a->next)
+		;
+	if (!a) {
+		rq->error = "no such agent";
+		return -ENOENT;
+	}
+	ret = bundle_push(srv, a, path, &why);
+	if (ret) {
+		rq->error = why;
+		return ret;
+	}
+	rq->result = json_object_new_object();
+	json_object_object_add(rq->result, "relayed",
 			       json_object_new_string(id));
 	return 0;
 }
@@ -565,6 +596,8 @@ static int dispatch(struct server *srv, struct control_client *c,
 		return cmd_import(srv, rq);
 	if (!strcmp(cmd, "attest"))
 		return cmd_attest(srv, rq);
+	if (!strcmp(cmd, "bundle.push"))
+		return cmd_bundle_push(srv, rq);
 	rq->error = "unknown command";
 	return -EOPNOTSUPP;
 }

@@ -3,6 +3,8 @@
  * Playbook files, read with libyaml's document API:
  *
  *   rules:
+ *     - on: agent_untrusted		# an agent failed attestation
+ *       action: isolate_agent		# or none
  *     - incident: vertical_scan	# a heuristic name, or "any"
  *       indicator: false		# only when a threat indicator matched
  *       min_severity: 5
@@ -118,13 +120,54 @@ static int action_value(struct pb_parse *p, yaml_node_t *n, int *out)
 		*out = VNFSEC__ACTION_TYPE__ACTION_UNBLOCK_SOURCE;
 		return 0;
 	}
+	if (s && !strcmp(s, "isolate_agent")) {
+		*out = PLAYBOOK_ISOLATE_AGENT;
+		return 0;
+	}
 	for (t = 1; s && strcmp(action_type_name(t), "unknown"); t++) {
 		if (!strcmp(s, action_type_name(t))) {
 			*out = t;
 			return 0;
 		}
 	}
-	return bad(p, n, "unknown action (block_source, unblock_source, rate_limit_source, drop_flow, monitor_flow, mirror_flow, quarantine_vnf, release_vnf or none)");
+	return bad(p, n, "unknown action (block_source, unblock_source, rate_limit_source, drop_flow, monitor_flow, mirror_flow, quarantine_vnf, release_vnf, isolate_agent or none)");
+}
+
+static int trigger_value(struct pb_parse *p, yaml_node_t *n,
+			 enum playbook_trigger *out)
+{
+	const char *s = scalar(n);
+
+	if (s && !strcmp(s, "incident"))
+		*out = TRIGGER_INCIDENT;
+	else if (s && !strcmp(s, "agent_untrusted"))
+		*out = TRIGGER_AGENT_UNTRUSTED;
+	else
+		return bad(p, n, "unknown trigger (incident or agent_untrusted)");
+	return 0;
+}
+
+/*
+ * An agent rule isolates the agent or does nothing; it has no incident
+ * to match or take a target from, and the hook hears only of incidents.
+ */
+static int check_agent_rule(struct pb_parse *p, yaml_node_t *n,
+			    struct playbook_rule *r, bool action_set,
+			    bool incident_keys)
+{
+	if (r->on != TRIGGER_AGENT_UNTRUSTED) {
+		if (r->action == PLAYBOOK_ISOLATE_AGENT)
+			return bad(p, n, "isolate_agent belongs to rules 'on: agent_untrusted'");
+		return 0;
+	}
+	if (incident_keys)
+		return bad(p, n, "an 'on: agent_untrusted' rule takes only action (isolate_agent or none)");
+	if (!action_set)
+		r->action = PLAYBOOK_ISOLATE_AGENT;
+	if (r->action && r->action != PLAYBOOK_ISOLATE_AGENT)
+		return bad(p, n, "an 'on: agent_untrusted' rule isolates the agent (isolate_agent) or does nothing (none)");
+	r->hook = false;
+	return 0;
 }
 
 static int scope_value(struct pb_parse *p, yaml_node_t *n,
@@ -145,6 +188,7 @@ static int parse_rule(struct pb_parse *p, yaml_node_t *n,
 		      struct playbook_rule *r, unsigned int default_ttl)
 {
 	yaml_node_pair_t *pair;
+	bool action_set = false, incident_keys = false;
 	int ret = 0;
 
 	if (n->type != YAML_MAPPING_NODE)
@@ -160,8 +204,14 @@ static int parse_rule(struct pb_parse *p, yaml_node_t *n,
 		yaml_node_t *v = yaml_document_get_node(p->doc, pair->value);
 		const char *key = scalar(k);
 
+		if (key && !strcmp(key, "action"))
+			action_set = true;
+		else if (key && strcmp(key, "on"))
+			incident_keys = true;
 		if (!key)
 			ret = bad(p, k, "keys must be plain words");
+		else if (!strcmp(key, "on"))
+			ret = trigger_value(p, v, &r->on);
 		else if (!strcmp(key, "incident"))
 			ret = heuristic_value(p, v, &r->heuristic);
 		else if (!strcmp(key, "indicator"))
@@ -183,6 +233,8 @@ static int parse_rule(struct pb_parse *p, yaml_node_t *n,
 		else
 			ret = bad(p, k, "unknown key in a rule");
 	}
+	if (!ret)
+		ret = check_agent_rule(p, n, r, action_set, incident_keys);
 	if (!ret && action_has_source(r->action) && r->prefix_len < 1)
 		ret = bad(p, n, "prefix_len must be 1..32");
 	if (!ret && r->action == VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE &&
@@ -297,10 +349,22 @@ const struct playbook_rule *playbook_match(const struct playbook *pb,
 	for (i = 0; i < pb->nr; i++) {
 		const struct playbook_rule *r = &pb->rule[i];
 
+		if (r->on != TRIGGER_INCIDENT)
+			continue;
 		if ((!r->heuristic || r->heuristic == inc->heuristic) &&
 		    (!r->indicator || inc->has_indicator) &&
 		    inc->severity >= r->min_severity)
 			return r;
 	}
+	return NULL;
+}
+
+const struct playbook_rule *playbook_match_untrusted(const struct playbook *pb)
+{
+	unsigned int i;
+
+	for (i = 0; i < pb->nr; i++)
+		if (pb->rule[i].on == TRIGGER_AGENT_UNTRUSTED)
+			return &pb->rule[i];
 	return NULL;
 }

@@ -594,7 +594,8 @@ void remediate(struct server *srv, struct incident *inc,
 	struct action_record o;
 	unsigned int i;
 
-	if (!r)
+	/* A host that failed attestation must not steer our orders. */
+	if (!r || reporter->isolated)
 		return;
 	if (r->hook && srv->cfg->hook && !inc->hook_run)
 		run_hook(srv, inc);

@@ -60,6 +60,12 @@ struct agent_record {
 	uint64_t dropped_packets;
 	struct action_record *actions;	/* its own, newest first */
 	struct attestation *att;	/* NULL: never enrolled (attest.c) */
+	/*
+	 * Untrusted, and a playbook rule "on: agent_untrusted" isolated it:
+	 * its reports are recorded and flagged but lead to no action, until
+	 * it is trusted again (attest.c).
+	 */
+	bool isolated;
 };
 
 /* What an epoll event's pointer leads to: each such object starts so. */
@@ -277,6 +283,15 @@ void actions_tick(struct server *srv, time_t now);
 void actions_free(struct server *srv);
 const char *action_type_name(int type);
 const char *action_state_name(enum action_state state);
+
+/*
+ * bundle.c: relay a policy bundle the operator signed offline (the file
+ * at @path) to @agent; the agent's verdict comes back as a BundleResult.
+ */
+int bundle_push(struct server *srv, struct agent_record *agent,
+		const char *path, const char **why);
+void bundle_result(struct server *srv, struct agent_record *agent,
+		   const Vnfsec__BundleResult *r);
 
 /* parent.c: the link to our parent server, if any. */
 int parent_open(struct server *srv);

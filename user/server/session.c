@@ -219,6 +219,9 @@ int session_on_frame(struct server *srv, struct session *s,
 		return on_summary(srv, s, f->incident_summary);
 	case VNFSEC__FRAME__BODY_QUOTE_RESPONSE:
 		return attest_on_quote(srv, s->agent, f->quote_response);
+	case VNFSEC__FRAME__BODY_BUNDLE_RESULT:
+		bundle_result(srv, s->agent, f->bundle_result);
+		return 0;
 	default:
 		log_warn("agent %s: unexpected message %d; closing",
 			 s->conn.peer_cn, f->body_case);
