@@ -46,6 +46,7 @@ static const struct ctl_column incident_cols[] = {
 static const struct ctl_column agent_action_cols[] = {
 	{ "SEQ", "seq", false }, { "TYPE", "type", false }, { "TARGET", "target", false },
 	{ "EXPIRES_IN_S", "expires_in_s", false }, { "ORIGIN", "origin", false },
+	{ "RATE_PPS", "rate_pps", false },
 	{ NULL },
 };
 
