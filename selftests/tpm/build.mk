@@ -1,5 +1,5 @@
 # selftests/tpm: the trust layer against private swtpm instances.
-TPM_TEST_HELPERS := $(O)/selftests/tpm/swtpm.o
+TPM_TEST_HELPERS := $(O)/selftests/tpm/swtpm.o $(O)/selftests/tpm/testcerts.o
 
 $(O)/tests/tpm/test_tpm: selftests/tpm/test_tpm.c $(TPM_TEST_HELPERS) \
 		$(O)/lib/libvnfsec-tpm.a $(O)/lib/libvnfsec.a $(EXT)/.stamp \

@@ -29,6 +29,7 @@
 
 #include "kselftest_harness.h"
 #include "selftests/tpm/swtpm.h"
+#include "selftests/tpm/testcerts.h"
 #include "tpm/vnfsec_tpm.h"
 #include "user/agent/enroll.h"
 #include "user/common/tls.h"
@@ -45,70 +46,6 @@ static double ms_since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (t1.tv_sec - t0->tv_sec) * 1e3 +
 	       (t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-static X509 *make_cert(const char *cn, EVP_PKEY *pub, X509 *ca,
-		       EVP_PKEY *ca_key, bool is_ca)
-{
-	X509 *c = X509_new();
-	X509V3_CTX v3;
-	X509_EXTENSION *ext;
-	char san[64];
-
-	if (!c)
-		return NULL;
-	X509_set_version(c, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(c), is_ca ? 1 : 2 + rand());
-	X509_gmtime_adj(X509_getm_notBefore(c), -60);
-	X509_gmtime_adj(X509_getm_notAfter(c), 3600);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN",
-				   MBSTRING_ASC, (const unsigned char *)cn,
-				   -1, -1, 0);
-	X509_set_issuer_name(c, X509_get_subject_name(ca ? ca : c));
-	X509_set_pubkey(c, pub);
-	X509V3_set_ctx(&v3, ca ? ca : c, c, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
-				  is_ca ? "critical,CA:TRUE" : "CA:FALSE");
-	X509_add_ext(c, ext, -1);
-	X509_EXTENSION_free(ext);
-	if (!is_ca) {
-		snprintf(san, sizeof(san), "DNS:%s", cn);
-		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
-		X509_add_ext(c, ext, -1);
-		X509_EXTENSION_free(ext);
-	}
-	if (!X509_sign(c, ca_key, EVP_sha256())) {
-		X509_free(c);
-		return NULL;
-	}
-	return c;
-}
-
-static int write_pem(const char *path, X509 *cert, EVP_PKEY *key)
-{
-	FILE *f = fopen(path, "w");
-	int ok;
-
-	if (!f)
-		return -errno;
-	ok = cert ? PEM_write_X509(f, cert) :
-		    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
-	fclose(f);
-	return ok ? 0 : -EIO;
-}
-
-static bool file_has(const char *path, const char *needle)
-{
-	static char buf[1 << 16];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return strstr(buf, needle) != NULL;
 }
 
 /* Poll @fn for up to @secs: the server acts on its own schedule. */
