@@ -412,13 +412,17 @@ int fastpath_apply_policy(const struct sensor *s,
 	if (!ret)
 		ret = update_config(s, new, false);
 	if (ret) {
-		log_err("fast path: cannot write the policy's maps: %s; the previous policy is restored",
-			strerror(-ret));
 		/* Old VNFs kept their names' ids: rewrite it, drop the rest. */
 		if (old && !assign_ids(old, old_ids) &&
 		    !write_vnfs(s, old, old_ids) &&
-		    !write_pairs(s, old, old_ids))
+		    !write_pairs(s, old, old_ids)) {
 			sweep_all(s, old, old_ids);
+			log_err("fast path: cannot write the policy's maps: %s; the previous policy stays in force",
+				strerror(-ret));
+		} else {
+			log_err("fast path: cannot write the policy's maps: %s; they hold part of it: apply a policy again (or restart with --fresh)",
+				strerror(-ret));
+		}
 		fastpath_bump_generation(s);
 		return ret;
 	}
