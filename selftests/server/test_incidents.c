@@ -456,26 +456,39 @@ TEST_F(hier, parent_away_then_back_nothing_lost)
 	conn_free(&c1);
 }
 
-/* 1,000 real TLS agents from vnfsec-agentsim connect and report. */
-TEST_F_TIMEOUT(hier, thousand_simulated_agents_connect_and_report, 300)
+/*
+ * Runs vnfsec-agentsim with @args against @srv; its summary line goes to
+ * @line. Returns its exit status (-1 when it could not run).
+ */
+static int agentsim(const struct test_server *srv, const char *ca,
+		    const char *args, char *line, size_t len)
 {
 	char cmd[1024];
 	FILE *p;
-	char line[512] = "";
-	int status;
+
+	line[0] = '\0';
+	snprintf(cmd, sizeof(cmd),
+		 "%s/bin/vnfsec-agentsim --server 127.0.0.1:%d --ca %s --ca-key %s %s --timeout 240",
+		 getenv("VNFSEC_BUILD"), srv->port, tpath(ca, "ca.pem"),
+		 tpath(ca, "ca.key"), args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (!fgets(line, len, p))
+		line[0] = '\0';
+	return pclose(p);
+}
+
+/* 1,000 real TLS agents from vnfsec-agentsim connect and report. */
+TEST_F_TIMEOUT(hier, thousand_simulated_agents_connect_and_report, 300)
+{
+	char line[512];
 
 	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, NULL));
-	snprintf(cmd, sizeof(cmd),
-		 "%s/bin/vnfsec-agentsim --server 127.0.0.1:%d --ca %s --ca-key %s --agents 1000 --assessments 3 --sources 16 --timeout 240",
-		 getenv("VNFSEC_BUILD"), self->srv[0].port,
-		 tpath(self->ca, "ca.pem"), tpath(self->ca, "ca.key"));
-	p = popen(cmd, "r");
-	ASSERT_NE(NULL, p);
-	if (!fgets(line, sizeof(line), p))
-		line[0] = '\0';
-	status = pclose(p);
+	EXPECT_EQ(0, agentsim(&self->srv[0], self->ca,
+			      "--agents 1000 --assessments 3 --sources 16",
+			      line, sizeof(line)));
 	TH_LOG("%s", line);
-	EXPECT_EQ(0, status);
 	EXPECT_NE(NULL, strstr(line, "agents 1000 connected 1000 "));
 	EXPECT_NE(NULL, strstr(line, "assessments 3000 acked"));
 	EXPECT_NE(NULL, strstr(line, "actions 1000;"));
@@ -496,23 +509,13 @@ TEST_F_TIMEOUT(hier, thousand_simulated_agents_connect_and_report, 300)
  */
 TEST_F_TIMEOUT(hier, ten_thousand_attackers_grow_the_indexes, 300)
 {
-	char cmd[1024];
-	FILE *p;
-	char line[512] = "";
-	int status;
+	char line[512];
 
 	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, NULL));
-	snprintf(cmd, sizeof(cmd),
-		 "%s/bin/vnfsec-agentsim --server 127.0.0.1:%d --ca %s --ca-key %s --agents 100 --assessments 100 --sources 0 --timeout 240",
-		 getenv("VNFSEC_BUILD"), self->srv[0].port,
-		 tpath(self->ca, "ca.pem"), tpath(self->ca, "ca.key"));
-	p = popen(cmd, "r");
-	ASSERT_NE(NULL, p);
-	if (!fgets(line, sizeof(line), p))
-		line[0] = '\0';
-	status = pclose(p);
+	EXPECT_EQ(0, agentsim(&self->srv[0], self->ca,
+			      "--agents 100 --assessments 100 --sources 0",
+			      line, sizeof(line)));
 	TH_LOG("%s", line);
-	EXPECT_EQ(0, status);
 	EXPECT_NE(NULL, strstr(line, "assessments 10000 acked"));
 	EXPECT_NE(NULL, strstr(line, "actions 10000;"));
 	ASSERT_EQ(0, http_get(self->srv[0].metrics_port, "/metrics",
