@@ -70,8 +70,8 @@ static bool to_server(const struct ctl_cmd *cmd, const struct ctl_opts *o)
 	return cmd->server_default || o->server;
 }
 
-static int show(const struct ctl_opts *o, struct json_object *res,
-		const struct ctl_column *cols)
+int ctl_show(const struct ctl_opts *o, struct json_object *res,
+	     const struct ctl_column *cols)
 {
 	if (o->json)
 		ctl_print_json(res);
@@ -106,7 +106,7 @@ static int request_show(const struct ctl_cmd *cmd, struct ctl_opts *o,
 		    (first && json_object_object_get_ex(first, "agent", &agent)))
 			cols = server_action_cols;
 	}
-	return show(o, res, cols);
+	return ctl_show(o, res, cols);
 }
 
 static int parse_u32(const char *s, unsigned long max, uint32_t *out)

@@ -69,6 +69,13 @@ void ctl_print_row(struct json_object *row, const struct ctl_column *cols,
 void ctl_print_object(struct json_object *obj);
 void ctl_print_json(struct json_object *obj);
 
+/*
+ * Print a daemon's answer (JSON with --json, else a table of @cols for an
+ * array, else key: value lines), free it; returns CTL_OK.
+ */
+int ctl_show(const struct ctl_opts *o, struct json_object *res,
+	     const struct ctl_column *cols);
+
 /* commands */
 int ctl_cmd_policy(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
 		   char **argv);

@@ -189,12 +189,7 @@ static int apply(const struct ctl_cmd *cmd, struct ctl_opts *o,
 	json_object_put(args);
 	if (ret)
 		return ret;
-	if (o->json)
-		ctl_print_json(res);
-	else
-		ctl_print_object(res);
-	json_object_put(res);
-	return CTL_OK;
+	return ctl_show(o, res, NULL);
 }
 
 struct learn_ctx {
