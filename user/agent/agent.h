@@ -58,6 +58,7 @@ struct agent_config {
 	bool xdp_skb_mode;		/* generic XDP instead of native */
 	int xdp_attach;			/* enum agent_xdp_attach */
 	bool tc_egress;			/* TC egress on every --iface too */
+	bool tc_ingress;		/* TC ingress instead of XDP */
 	const char *lo_netns[AGENT_MAX_IFACES];	/* TC on lo in these */
 	unsigned int nr_lo_netns;
 	bool fresh;			/* replace pinned programs and maps */
@@ -94,6 +95,7 @@ struct sensor {
 	struct vnfsec_bpf *skel;	/* NULL when adopted */
 	int prog_fd;			/* vnfsec_xdp */
 	int egress_prog_fd;		/* vnfsec_egress, -1: not pinned */
+	int ingress_prog_fd;		/* vnfsec_ingress, -1: not pinned */
 	int lo_prog_fd;			/* vnfsec_lo, -1: not pinned */
 	__u32 prog_id;
 	/* One fd per map of docs/bpf-maps.md the agent reads or writes. */

@@ -40,6 +40,9 @@ static void usage(FILE *out)
 "                        dispatcher, beside other XDP programs) or auto\n"
 "                        (libxdp, else plain)\n"
 "  --tc-egress           also attach the TC egress program to each IF\n"
+"  --ingress-hook HOOK   xdp (default) or tc: the TC ingress program\n"
+"                        instead of XDP (faster on veth, whose native\n"
+"                        XDP copies every frame)\n"
 "  --tc-lo NETNS         attach the TC program to lo in the network\n"
 "                        namespace at path NETNS (repeatable)\n"
 "  --pin-dir DIR         bpffs directory of the pins (" VNFSEC_PIN_DIR ")\n"
@@ -101,6 +104,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "xdp-mode", required_argument, NULL, 'x' },
 		{ "xdp-attach", required_argument, NULL, 'X' },
 		{ "tc-egress", no_argument, NULL, 'E' },
+		{ "ingress-hook", required_argument, NULL, 0x1010 },
 		{ "tc-lo", required_argument, NULL, 'o' },
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "fresh", no_argument, NULL, 'F' },
@@ -170,6 +174,14 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 			}
 			break;
 		case 'E': cfg->tc_egress = true; break;
+		case 0x1010:
+			if (strcmp(optarg, "xdp") && strcmp(optarg, "tc")) {
+				log_err("--ingress-hook: '%s' is not xdp or tc",
+					optarg);
+				return -EINVAL;
+			}
+			cfg->tc_ingress = !strcmp(optarg, "tc");
+			break;
 		case 'o':
 			if (cfg->nr_lo_netns == AGENT_MAX_IFACES) {
 				log_err("--tc-lo: at most %d namespaces",

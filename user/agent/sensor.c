@@ -4,6 +4,8 @@
  * operator with `bpftool prog loadall ... pinmaps`), the pins look the same:
  *   <pin-dir>/vnfsec_xdp        XDP, ingress of every VNF port
  *   <pin-dir>/vnfsec_egress     TC clsact egress of every VNF port
+ *   <pin-dir>/vnfsec_ingress    TC clsact ingress, in XDP's place
+ *                               (--ingress-hook tc)
  *   <pin-dir>/vnfsec_lo         TC clsact egress of lo in a VNF namespace
  *   <pin-dir>/maps/<map name>   every map (docs/bpf-maps.md)
  * so a restarted agent adopts what is pinned, and enforcement never stops.
@@ -82,6 +84,7 @@ static const struct prog_spec {
 } prog_specs[] = {
 	{ VNFSEC_PROG_XDP, offsetof(struct sensor, prog_fd) },
 	{ VNFSEC_PROG_TC_EGRESS, offsetof(struct sensor, egress_prog_fd) },
+	{ VNFSEC_PROG_TC_INGRESS, offsetof(struct sensor, ingress_prog_fd) },
 	{ VNFSEC_PROG_TC_LO, offsetof(struct sensor, lo_prog_fd) },
 };
 
@@ -210,7 +213,8 @@ static int load_and_pin(struct sensor *s, const char *pin_dir)
 	}
 	progs[0] = s->skel->progs.vnfsec_xdp;
 	progs[1] = s->skel->progs.vnfsec_egress;
-	progs[2] = s->skel->progs.vnfsec_lo;
+	progs[2] = s->skel->progs.vnfsec_ingress;
+	progs[3] = s->skel->progs.vnfsec_lo;
 	snprintf(maps_dir, sizeof(maps_dir), "%s/maps", pin_dir);
 	if ((mkdir(pin_dir, 0700) && errno != EEXIST) ||
 	    (mkdir(maps_dir, 0700) && errno != EEXIST)) {
@@ -338,6 +342,7 @@ static int attach_libxdp(struct sensor *s, const struct agent_config *cfg,
 			break;
 	}
 	bpf_program__set_autoload(skel->progs.vnfsec_egress, false);
+	bpf_program__set_autoload(skel->progs.vnfsec_ingress, false);
 	bpf_program__set_autoload(skel->progs.vnfsec_lo, false);
 	if (err) {
 		vnfsec_bpf__destroy(skel);
@@ -442,31 +447,56 @@ static int attach_xdp(struct sensor *s, const struct agent_config *cfg,
 	return 0;
 }
 
+/* Is the program of @id one of ours: this run's, or any vnfsec_xdp? */
+static bool xdp_prog_ours(__u32 id, __u32 our_id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	bool ours = false;
+	int fd;
+
+	if (!id || id == our_id)
+		return id;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		ours = !strcmp(info.name, VNFSEC_PROG_XDP);
+	close(fd);
+	return ours;
+}
+
 static void detach_xdp(struct sensor *s, const struct agent_config *cfg,
-		       unsigned int i)
+		       unsigned int i, int ifindex)
 {
 	__u32 flags = cfg->xdp_skb_mode ? XDP_FLAGS_SKB_MODE :
 					  XDP_FLAGS_DRV_MODE;
 	__u32 cur_id = 0;
 
 	if (s->libxdp_prog[i]) {
-		libxdp.detach(s->libxdp_prog[i], s->ifindex[i],
+		libxdp.detach(s->libxdp_prog[i], ifindex,
 			      cfg->xdp_skb_mode ? LIBXDP_MODE_SKB :
 						  LIBXDP_MODE_NATIVE, 0);
 		return;
 	}
-	/* Only our own program: another may have replaced it meanwhile. */
-	if (!bpf_xdp_query_id(s->ifindex[i], flags, &cur_id) && cur_id &&
-	    cur_id == s->prog_id)
-		bpf_xdp_detach(s->ifindex[i], flags, NULL);
+	/* Only ours: another XDP user may have replaced it meanwhile. */
+	if (!bpf_xdp_query_id(ifindex, flags, &cur_id) &&
+	    xdp_prog_ours(cur_id, s->prog_id))
+		bpf_xdp_detach(ifindex, flags, NULL);
 }
 
-/* ---- TC: egress of VNF ports, lo in VNF namespaces ---------------------- */
+/* ---- TC: VNF ports (egress, ingress), lo in VNF namespaces ------------ */
 
-static int attach_tc(int prog_fd, int ifindex, const char *what)
+static const char *tc_point_name(enum bpf_tc_attach_point where)
+{
+	return where == BPF_TC_INGRESS ? "ingress" : "egress";
+}
+
+static int attach_tc(int prog_fd, int ifindex, const char *what,
+		     enum bpf_tc_attach_point where)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_EGRESS);
+			    .attach_point = where);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd,
 			    .handle = VNFSEC_TC_HANDLE,
 			    .priority = VNFSEC_TC_PRIO,
@@ -486,17 +516,17 @@ static int attach_tc(int prog_fd, int ifindex, const char *what)
 	}
 	err = bpf_tc_attach(&hook, &opts);
 	if (err) {
-		log_err("cannot attach TC egress to %s: %s", what,
-			strerror(-err));
+		log_err("cannot attach TC %s to %s: %s", tc_point_name(where),
+			what, strerror(-err));
 		return err;
 	}
 	return 0;
 }
 
-static void detach_tc(int ifindex)
+static void detach_tc(int ifindex, enum bpf_tc_attach_point where)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_EGRESS);
+			    .attach_point = where);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VNFSEC_TC_HANDLE,
 			    .priority = VNFSEC_TC_PRIO);
 
@@ -541,14 +571,59 @@ static int in_netns(const char *path, int (*fn)(struct sensor *, int),
 
 static int lo_attach(struct sensor *s, int ifindex)
 {
-	return attach_tc(s->lo_prog_fd, ifindex, "lo");
+	return attach_tc(s->lo_prog_fd, ifindex, "lo", BPF_TC_EGRESS);
 }
 
 static int lo_detach(struct sensor *s, int ifindex)
 {
 	(void)s;
-	detach_tc(ifindex);
+	detach_tc(ifindex, BPF_TC_EGRESS);
 	return 0;
+}
+
+/*
+ * The ingress hook, XDP or TC, and TC egress on demand, on port slot @i.
+ * Taking one ingress hook drops ours on the other: an agent restarted with
+ * the other --ingress-hook must not leave every packet counted twice.
+ */
+static int attach_port(struct sensor *s, const struct agent_config *cfg,
+		       unsigned int i, const char *name, int ifindex)
+{
+	int err;
+
+	if (cfg->tc_ingress) {
+		detach_xdp(s, cfg, i, ifindex);
+		err = attach_tc(s->ingress_prog_fd, ifindex, name,
+				BPF_TC_INGRESS);
+		if (err)
+			return err;
+		log_info("TC ingress fast path attached to %s", name);
+	} else {
+		detach_tc(ifindex, BPF_TC_INGRESS);
+		err = attach_xdp(s, cfg, i, name, ifindex, s->prog_id);
+		if (err)
+			return err;
+	}
+	if (cfg->tc_egress) {
+		err = attach_tc(s->egress_prog_fd, ifindex, name,
+				BPF_TC_EGRESS);
+		if (err)
+			return err;
+		s->tc_egress[i] = true;
+		log_info("TC egress fast path attached to %s", name);
+	}
+	return 0;
+}
+
+static void detach_port(struct sensor *s, const struct agent_config *cfg,
+			unsigned int i)
+{
+	if (cfg->tc_ingress)
+		detach_tc(s->ifindex[i], BPF_TC_INGRESS);
+	else
+		detach_xdp(s, cfg, i, s->ifindex[i]);
+	if (s->tc_egress[i])
+		detach_tc(s->ifindex[i], BPF_TC_EGRESS);
 }
 
 static int attach(struct sensor *s, const struct agent_config *cfg)
@@ -570,19 +645,12 @@ static int attach(struct sensor *s, const struct agent_config *cfg)
 				strerror(errno));
 			return -ENODEV;
 		}
-		err = attach_xdp(s, cfg, i, name, ifindex, s->prog_id);
+		err = attach_port(s, cfg, i, name, ifindex);
 		if (err)
 			return err;
 		snprintf(s->port[s->nr_attached], sizeof(s->port[0]), "%s",
 			 name);
 		s->ifindex[s->nr_attached++] = ifindex;
-		if (cfg->tc_egress) {
-			err = attach_tc(s->egress_prog_fd, ifindex, name);
-			if (err)
-				return err;
-			s->tc_egress[i] = true;
-			log_info("TC egress fast path attached to %s", name);
-		}
 	}
 	for (i = 0; i < cfg->nr_lo_netns; i++) {
 		err = in_netns(cfg->lo_netns[i], lo_attach, s);
@@ -631,11 +699,8 @@ void sensor_close(struct sensor *s, const struct agent_config *cfg)
 	unsigned int i;
 
 	if (cfg->detach_on_exit) {
-		for (i = 0; i < s->nr_attached; i++) {
-			detach_xdp(s, cfg, i);
-			if (s->tc_egress[i])
-				detach_tc(s->ifindex[i]);
-		}
+		for (i = 0; i < s->nr_attached; i++)
+			detach_port(s, cfg, i);
 		for (i = 0; i < s->nr_lo_attached; i++)
 			in_netns(cfg->lo_netns[i], lo_detach, s);
 		if (s->nr_attached)
@@ -737,15 +802,9 @@ int sensor_follow_port(struct sensor *s, const struct agent_config *cfg,
 		return -ENOSPC;
 	}
 	/* A re-created port is a new device: nothing of ours is on it. */
-	err = attach_xdp(s, cfg, i, name, ifindex, s->prog_id);
+	err = attach_port(s, cfg, i, name, ifindex);
 	if (err)
 		return err;
-	if (cfg->tc_egress) {
-		err = attach_tc(s->egress_prog_fd, ifindex, name);
-		if (err)
-			return err;
-		s->tc_egress[i] = true;
-	}
 	if (i == s->nr_attached)
 		s->nr_attached++;
 	snprintf(s->port[i], sizeof(s->port[0]), "%s", name);
