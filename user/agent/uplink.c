@@ -371,8 +371,9 @@ static int on_signed_action(struct uplink *u, const Vnfsec__SignedAction *sa)
 				     body->payload.data);
 	why = act ? wire_check_action(act) : "payload is not an action";
 	if (why) {
+		/* Its sequence is spent all the same (logged if not saved). */
 		log_warn("uplink: refused a signed action: %s", why);
-		ret = agent_store_save(u->store);
+		agent_store_save(u->store);
 	} else if ((ret = agent_store_save(u->store))) {
 		log_err("uplink: signed action %llu not carried out: its sequence could not be recorded (%s)",
 			(unsigned long long)act->seq, strerror(-ret));
