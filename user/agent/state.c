@@ -315,6 +315,9 @@ int agent_store_open(const struct agent_config *cfg, const char *agent_id,
 	snprintf(s->bundle_path, sizeof(s->bundle_path), "%s/bundle_seq",
 		 cfg->spool_dir);
 	s->sealed = cfg->tpm_tcti != NULL;
+	if (!s->sealed && (cfg->state_path || cfg->state_nv || cfg->state_pcrs))
+		log_warn("state: --state, --state-nv and --state-pcrs need --tpm; the sequences stay in plain files in %s",
+			 cfg->spool_dir);
 	if (s->sealed) {
 		/* The spool opens later; its directory must be there now. */
 		if (!cfg->state_path && mkdir(cfg->spool_dir, 0700) &&
