@@ -472,6 +472,12 @@ int main(int argc, char **argv)
 	if (verbose)
 		log_init("vnfsec-agent", LOG_DEBUG);
 	libbpf_set_print(libbpf_log);
+	/*
+	 * Signals are blocked before the TPM is first opened (the sealed
+	 * state, a TPM-resident TLS key): tpm2-abrmd's TCTI starts D-Bus
+	 * threads, which inherit the mask; else SIGTERM kills the agent.
+	 */
+	sig_fd = evloop_signalfd();
 
 	if (cfg.enroll) {
 		/* The uplink enrolls when it first connects (enroll.c). */
@@ -486,11 +492,6 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	/*
-	 * Signals are blocked before the TPM is first opened: tpm2-abrmd's
-	 * TCTI starts D-Bus threads, which inherit the mask.
-	 */
-	sig_fd = evloop_signalfd();
 	/* A refused state stops the agent before it touches anything. */
 	ret = agent_store_open(&cfg, agent_id, &store);
 	if (ret)
