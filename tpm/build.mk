@@ -20,3 +20,6 @@ $(O)/lib/libvnfsec-tpm.a: $(TPM_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+
+# The agent's sealed state (user/agent/state.c) packs AgentState.
+$(O)/user/agent/state.o: $(TPM_PROTO_GEN)

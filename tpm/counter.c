@@ -63,8 +63,8 @@ int vnfsec_tpm_counter_define(struct vnfsec_tpm *t, uint32_t index)
 	return vnfsec_tpm_counter_increment(t, index, NULL);
 }
 
-int vnfsec_tpm_counter_read(struct vnfsec_tpm *t, uint32_t index,
-			    uint64_t *value)
+static int counter_read(struct vnfsec_tpm *t, uint32_t index,
+			uint64_t *value, bool quiet)
 {
 	TPM2B_MAX_NV_BUFFER *data = NULL;
 	ESYS_TR nv;
@@ -74,7 +74,9 @@ int vnfsec_tpm_counter_read(struct vnfsec_tpm *t, uint32_t index,
 
 	ret = tpm_nv_open(t, index, &nv);
 	if (ret) {
-		log_err("tpm: NV counter 0x%x missing; define it first", index);
+		if (!quiet || ret != -ENOENT)
+			log_err("tpm: NV counter 0x%x missing; define it first",
+				index);
 		return ret;
 	}
 	rc = Esys_NV_Read(t->esys, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD,
@@ -90,4 +92,16 @@ int vnfsec_tpm_counter_read(struct vnfsec_tpm *t, uint32_t index,
 	}
 	Esys_Free(data);
 	return ret;
+}
+
+int vnfsec_tpm_counter_read(struct vnfsec_tpm *t, uint32_t index,
+			    uint64_t *value)
+{
+	return counter_read(t, index, value, false);
+}
+
+int vnfsec_tpm_counter_peek(struct vnfsec_tpm *t, uint32_t index,
+			    uint64_t *value)
+{
+	return counter_read(t, index, value, true);
 }

@@ -78,6 +78,9 @@ int vnfsec_tpm_counter_read(struct vnfsec_tpm *t, uint32_t index,
 			    uint64_t *value);
 int vnfsec_tpm_counter_increment(struct vnfsec_tpm *t, uint32_t index,
 				 uint64_t *value);
+/* As read, but -ENOENT without a log line when @index is not defined. */
+int vnfsec_tpm_counter_peek(struct vnfsec_tpm *t, uint32_t index,
+			    uint64_t *value);
 
 /*
  * Agent state sealed to @pcr_mask and bound to the counter at @nv_index:

@@ -59,3 +59,12 @@ $(O)/tests/tpm/bundle_unsign: selftests/tpm/bundle_unsign.c \
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/lib/libvnfsec.a $(LDLIBS)
 
 TESTS += $(O)/tests/tpm/bundle_unsign
+
+# The agent's sealed state (selftests/tpm/sealed_state): a stand-in
+# server that replays one recorded signed action to every agent.
+$(O)/tests/tpm/action_replay: selftests/tpm/action_replay.c \
+		$(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/lib/libvnfsec.a $(LDLIBS)
+
+TESTS += $(O)/tests/tpm/action_replay

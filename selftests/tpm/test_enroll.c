@@ -68,7 +68,7 @@ FIXTURE(enroll) {
 	struct abrmd rm;
 	pid_t server;
 	int port;
-	const char *extra[6];		/* more server options, NULL-ended */
+	const char *extra[10];		/* more server options, NULL-ended */
 	char dir[300];
 	char ca[320], ca_key[320], srv_crt[320], srv_key[320];
 	char ekca[320], other_ca[320];
@@ -184,10 +184,11 @@ static int server_start(FIXTURE_DATA(enroll) *self, const char *ek_ca)
 		"--enroll-ca-key", self->ca_key, "--enroll-ca-cert", self->ca,
 		"--ek-ca", (char *)ek_ca, "--enroll-tpm", self->sw_server.tcti,
 		"--enroll-cert-hours", "24", "--attest-pcrs", "0,7",
-		"--quote-timeout", "2", NULL, NULL, NULL, NULL, NULL, NULL, NULL };
-	int i, fd, n = sizeof(argv) / sizeof(argv[0]) - 7;
+		"--quote-timeout", "2", NULL, NULL, NULL, NULL, NULL, NULL,
+		NULL, NULL, NULL, NULL, NULL };
+	int i, fd, n = sizeof(argv) / sizeof(argv[0]) - 11;
 
-	for (i = 0; i < 6 && self->extra[i]; i++)
+	for (i = 0; i < 10 && self->extra[i]; i++)
 		argv[n + i] = (char *)self->extra[i];
 
 	snprintf(bin, sizeof(bin), "%s/bin/vnfsec-server", build);
@@ -1154,6 +1155,178 @@ TEST_F_TIMEOUT(enroll, operator_expected_pcrs_enforced, 120)
 	ASSERT_EQ(0, write_refs(self, refs, NULL));
 	ASSERT_EQ(0, server_start(self, self->ekca));
 	ASSERT_EQ(0, agent_enrolls(self));
+}
+
+/* How many lines of @path hold @needle. */
+static int lines_with(const char *path, const char *needle)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Does the server's /metrics (port in @portfile) show @needle? */
+static bool metrics_show(const char *portfile, const char *needle)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(read_port(portfile)),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	static char buf[1 << 16];
+	size_t n = 0;
+	ssize_t r;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return false;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    write(fd, req, sizeof(req) - 1) != sizeof(req) - 1) {
+		close(fd);
+		return false;
+	}
+	while (n < sizeof(buf) - 1 &&
+	       (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+/* An EnrollRequest with this host's genuine EK and AK: the server's answer. */
+static int request_answer(FIXTURE_DATA(enroll) *self,
+			  const struct vnfsec_blob *cert,
+			  const struct vnfsec_blob *ek,
+			  const struct vnfsec_blob *ak)
+{
+	struct conn c = { .fd = -1 };
+	SSL_CTX *ctx = NULL;
+	Vnfsec__Frame *f;
+	int ret, err;
+
+	ret = dial(self, NULL, &ctx, &c);
+	if (!ret)
+		ret = send_request(&c, cert, ek, ak);
+	if (!ret) {
+		f = recv_frame(&c, &err);
+		if (!f)
+			ret = 1000;
+		else if (f->body_case == VNFSEC__FRAME__BODY_ENROLL_CHALLENGE)
+			ret = 0;
+		else if (f->body_case == VNFSEC__FRAME__BODY_ENROLL_RESULT)
+			ret = f->enroll_result->status;
+		else
+			ret = 2000;
+		wire_free(f);
+	}
+	if (ctx)
+		hangup(ctx, &c);
+	return ret;
+}
+
+TEST_F_TIMEOUT(enroll, enrollment_requests_rate_limited_per_source, 120)
+{
+	struct vnfsec_blob cert = { 0 }, ek = { 0 }, ak = { 0 };
+	struct vnfsec_tpm *t = NULL;
+	char mport[340];
+
+	snprintf(mport, sizeof(mport), "%s/metrics.port", self->dir);
+	self->extra[0] = "--enroll-rate";
+	self->extra[1] = "1";
+	self->extra[2] = "--enroll-burst";
+	self->extra[3] = "2";
+	self->extra[4] = "--metrics";
+	self->extra[5] = "127.0.0.1:0";
+	self->extra[6] = "--metrics-port-file";
+	self->extra[7] = mport;
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, vnfsec_tpm_open(AGENT_TCTI, &t));
+	ASSERT_EQ(0, vnfsec_tpm_ek_cert(t, &cert));
+	ASSERT_EQ(0, vnfsec_tpm_ek_public(t, &ek));
+	ASSERT_EQ(0, vnfsec_tpm_ak_public(t, &ak));
+	vnfsec_tpm_close(t);
+	/* The burst: challenged. One a minute after that: refused. */
+	EXPECT_EQ(0, request_answer(self, &cert, &ek, &ak));
+	EXPECT_EQ(0, request_answer(self, &cert, &ek, &ak));
+	EXPECT_EQ(-EBUSY, request_answer(self, &cert, &ek, &ak));
+	EXPECT_EQ(-EBUSY, request_answer(self, &cert, &ek, &ak));
+	/* The agent's own enrollment from that address too, with the reason. */
+	EXPECT_EQ(-EBUSY, agent_enrolls(self));
+	EXPECT_NE(0, access(self->cert, F_OK));
+	/* Logged once in the window, counted every time. */
+	EXPECT_EQ(1, lines_with(self->log, "enrollment requests from 127.0.0.1 refused"));
+	EXPECT_TRUE(metrics_show(mport, "vnfsec_enroll_refused_total{reason=\"rate\"} 3"));
+	vnfsec_blob_free(&cert);
+	vnfsec_blob_free(&ek);
+	vnfsec_blob_free(&ak);
+}
+
+static int write_allow(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) ? -errno : 0;
+}
+
+TEST_F_TIMEOUT(enroll, enroll_allow_admits_only_registered_agents_and_their_ek, 120)
+{
+	struct vnfsec_blob cert = { 0 };
+	struct vnfsec_tpm *t = NULL;
+	uint8_t hash[32];
+	char allow[340], text[512];
+	int i, n;
+
+	snprintf(allow, sizeof(allow), "%s/enroll-allow", self->dir);
+	self->extra[0] = "--enroll-allow";
+	self->extra[1] = allow;
+	/* A malformed file stops the server at start with FILE:LINE. */
+	ASSERT_EQ(0, write_allow(allow, "# ids\n" AGENT_ID " 00 extra\n"));
+	ASSERT_NE(0, server_start(self, self->ekca));
+	ASSERT_TRUE(file_has(self->log, "enroll-allow:2: expected"));
+
+	/* An id the operator did not register. */
+	ASSERT_EQ(0, write_allow(allow, "# ids\nhost-17\n"));
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(-EACCES, agent_enrolls(self));
+	ASSERT_TRUE(file_has(self->log, "agent id not pre-registered"));
+	ASSERT_EQ(0, server_stop(self));
+
+	/* Registered, but with another TPM's EK certificate. */
+	n = snprintf(text, sizeof(text), "%s ", AGENT_ID);
+	for (i = 0; i < 32; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%s42", i ? ":" : "");
+	snprintf(text + n, sizeof(text) - n, "\n");
+	ASSERT_EQ(0, write_allow(allow, text));
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(-EACCES, agent_enrolls(self));
+	ASSERT_TRUE(file_has(self->log, "EK certificate is not the one registered"));
+	ASSERT_EQ(0, server_stop(self));
+
+	/* Registered with this TPM's EK certificate: enrolled. */
+	ASSERT_EQ(0, vnfsec_tpm_open(AGENT_TCTI, &t));
+	ASSERT_EQ(0, vnfsec_tpm_ek_cert(t, &cert));
+	vnfsec_tpm_close(t);
+	ASSERT_EQ(1, EVP_Digest(cert.data, cert.len, hash, NULL, EVP_sha256(),
+				NULL));
+	vnfsec_blob_free(&cert);
+	n = snprintf(text, sizeof(text), "host-17\n%s ", AGENT_ID);
+	for (i = 0; i < 32; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%02x", hash[i]);
+	snprintf(text + n, sizeof(text) - n, "\n");
+	ASSERT_EQ(0, write_allow(allow, text));
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_TRUE(file_has(self->log, "only the 2 agent ids"));
 }
 
 TEST_HARNESS_MAIN

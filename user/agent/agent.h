@@ -19,6 +19,7 @@
  *   join.c        posture joined with policy: new VNF ports enforced
  *   pairvol.c     volume per VNF pair against a learned baseline
  *   enroll.c      enrollment and quotes with the TPM (docs/trust.md)
+ *   state.c       sequences and bundle policy, sealed by the TPM
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -88,6 +89,10 @@ struct agent_config {
 	const char *tpm_tcti;		/* the agent's TPM, for attestation */
 	bool enroll;			/* enroll when --cert is not valid */
 	const char *agent_id;		/* --agent-id, for enrollment */
+	/* With --tpm: the sealed agent state (state.c); 0/NULL: defaults. */
+	const char *state_path;		/* default SPOOL_DIR/agent.state */
+	uint32_t state_nv;		/* its NV counter index */
+	uint32_t state_pcrs;		/* PCR mask it is sealed to */
 };
 
 /* The fast path as the agent holds it, loaded by itself or by bpftool. */
@@ -173,10 +178,12 @@ struct uplink;
 struct enforcer;
 struct actions;
 struct event_ctx;
+struct agent_store;
 
+/* @store: the last accepted sequences (state.h), kept up to date. */
 struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 			  struct enforcer *enf, SSL_CTX *tls,
-			  const char *agent_id);
+			  const char *agent_id, struct agent_store *store);
 void uplink_free(struct uplink *u);
 /* Carry out the server's actions of every type with @a (actions.h). */
 void uplink_set_actions(struct uplink *u, struct actions *a);

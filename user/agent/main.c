@@ -24,6 +24,7 @@
 #include "user/agent/rates.h"
 #include "user/agent/scan.h"
 #include "user/agent/shm.h"
+#include "user/agent/state.h"
 #include "user/common/clock.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
@@ -93,6 +94,12 @@ static void usage(FILE *out)
 "                        the TPM (--key gets its wrapped blob) and a\n"
 "                        certificate from the server (docs/trust.md)\n"
 "  --agent-id ID         the identity to enroll as (with --enroll)\n"
+"  --state FILE          with --tpm: the agent state (last signed action\n"
+"                        and bundle, the bundle's policy) sealed by the\n"
+"                        TPM (default SPOOL_DIR/agent.state); without\n"
+"                        --tpm, plain files in SPOOL_DIR\n"
+"  --state-nv INDEX      NV counter that dates it (default 0x01500016)\n"
+"  --state-pcrs LIST     PCRs it is sealed to (default 0,7)\n"
 "  --verbose\n");
 }
 
@@ -136,6 +143,9 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "enroll", no_argument, NULL, 0x1001 },
 		{ "agent-id", required_argument, NULL, 0x1002 },
 		{ "bundle-key", required_argument, NULL, 0x1003 },
+		{ "state", required_argument, NULL, 0x1004 },
+		{ "state-nv", required_argument, NULL, 0x1005 },
+		{ "state-pcrs", required_argument, NULL, 0x1006 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -272,6 +282,23 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 0x1001: cfg->enroll = true; break;
 		case 0x1002: cfg->agent_id = optarg; break;
 		case 0x1003: cfg->bundle_key = optarg; break;
+		case 0x1004: cfg->state_path = optarg; break;
+		case 0x1005: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 0);
+
+			if (*end || end == optarg || (n >> 24) != 0x01) {
+				log_err("--state-nv: '%s' is not an NV index such as 0x01500016",
+					optarg);
+				return -EINVAL;
+			}
+			cfg->state_nv = n;
+			break;
+		}
+		case 0x1006:
+			if (agent_state_parse_pcrs(optarg, &cfg->state_pcrs))
+				return -EINVAL;
+			break;
 		case 'v': *verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
@@ -445,6 +472,7 @@ int main(int argc, char **argv)
 	struct control *control = NULL;
 	struct posture *posture = NULL;
 	struct join *join = NULL;
+	struct agent_store *store = NULL;
 	int posture_fd = -1, kmod_fd = -1, link_fd = -1;
 	int epfd = -1, sig_fd = -1, tick_fd = -1, verbose = 0, ret;
 	bool sensor_up = false;
@@ -456,6 +484,12 @@ int main(int argc, char **argv)
 	if (verbose)
 		log_init("vnfsec-agent", LOG_DEBUG);
 	libbpf_set_print(libbpf_log);
+	/*
+	 * Signals are blocked before the TPM is first opened (the sealed
+	 * state, a TPM-resident TLS key): tpm2-abrmd's TCTI starts D-Bus
+	 * threads, which inherit the mask; else SIGTERM kills the agent.
+	 */
+	sig_fd = evloop_signalfd();
 
 	if (cfg.enroll) {
 		/* The uplink enrolls when it first connects (enroll.c). */
@@ -470,6 +504,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* A refused state stops the agent before it touches anything. */
+	ret = agent_store_open(&cfg, agent_id, &store);
+	if (ret)
+		goto out;
 	ret = sensor_open(&sensor, &cfg);
 	if (ret)
 		goto out;
@@ -477,7 +515,6 @@ int main(int argc, char **argv)
 
 	ret = -ENOMEM;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	sig_fd = evloop_signalfd();
 	tick_fd = evloop_tick(1);
 	enf = enforcer_new(&sensor);
 	actions = actions_new(&sensor, enf, &ev);
@@ -529,7 +566,9 @@ int main(int argc, char **argv)
 		ret = sensor_set_sampling(&sensor, cfg.sample_every);
 	if (ret)
 		goto out;
-	if (cfg.policy_path) {
+	if (agent_store_apply_policy(store, &ev) > 0) {
+		join_ports(join);
+	} else if (cfg.policy_path) {
 		struct policy_diag diag = {};
 
 		ret = agent_policy_apply(&ev, cfg.policy_path, &diag);
@@ -541,7 +580,7 @@ int main(int argc, char **argv)
 		join_ports(join);
 	}
 	ret = -ENOMEM;
-	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id);
+	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id, store);
 	if (!ev.uplink)
 		goto out;
 	uplink_set_actions(ev.uplink, actions);
@@ -578,6 +617,7 @@ out:
 	posture_close(posture);
 	join_close(join);
 	uplink_free(ev.uplink);
+	agent_store_close(store);
 	ring_buffer__free(rb);
 	agent_policy_free(&ev);
 	shm_close_monitor(ev.shm);

@@ -21,6 +21,7 @@
 #include "user/agent/apply.h"
 #include "user/agent/enroll.h"
 #include "user/agent/spool.h"
+#include "user/agent/state.h"
 #include "user/common/clock.h"
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
@@ -57,14 +58,14 @@ struct uplink {
 	/* With the server's key, only actions it signed are carried out. */
 	EVP_PKEY *action_key;
 	struct signing_verifier verifier;
-	char seq_path[PATH_MAX];	/* last accepted sequence, on disk */
+	/* Last accepted sequences and bundle policy: sealed or plain. */
+	struct agent_store *store;
 	/*
 	 * With the root key, policy bundles the operator signed are put in
 	 * force (docs/trust.md); without, every bundle is refused.
 	 */
 	EVP_PKEY *bundle_key;
 	struct signing_verifier bundle_verifier;
-	char bundle_seq_path[PATH_MAX];
 	struct event_ctx *ev;		/* where a bundle's policy goes */
 };
 
@@ -319,63 +320,37 @@ void uplink_set_policy(struct uplink *u, struct event_ctx *ev)
 	u->ev = ev;
 }
 
-/* Written whole and renamed: a restart must not reopen the replay window. */
-static void save_sequence(const char *path, uint64_t seq, const char *what)
-{
-	char tmp[PATH_MAX + 8];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f) {
-		log_err("uplink: cannot record the last signed %s in %s: %s",
-			what, path, strerror(errno));
-		return;
-	}
-	if (fprintf(f, "%llu\n", (unsigned long long)seq) < 0 || fflush(f) ||
-	    fsync(fileno(f))) {
-		log_err("uplink: cannot record the last signed %s in %s: %s",
-			what, path, strerror(errno));
-		fclose(f);
-		unlink(tmp);
-		return;
-	}
-	if (fclose(f) || rename(tmp, path))
-		log_err("uplink: cannot record the last signed %s in %s: %s",
-			what, path, strerror(errno));
-}
-
-static uint64_t load_sequence(const char *path)
-{
-	unsigned long long seq = 0;
-	FILE *f = fopen(path, "r");
-
-	if (f) {
-		if (fscanf(f, "%llu", &seq) != 1)
-			seq = 0;
-		fclose(f);
-	}
-	return seq;
-}
+static int send_action_result(struct uplink *u, uint64_t seq, int status);
 
 static int on_plain_action(struct uplink *u, const Vnfsec__Action *act)
 {
-	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
-	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
-
 	if (!u->action_key)
 		return on_action(u, act);
 	log_warn("uplink: refused unsigned action %llu: this agent carries out only actions signed by %s (--action-key)",
 		 (unsigned long long)act->seq, u->verifier.issuer);
-	r.seq = act->seq;
-	r.status = -ENOKEY;
+	return send_action_result(u, act->seq, -ENOKEY);
+}
+
+static int send_action_result(struct uplink *u, uint64_t seq, int status)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
+
+	r.seq = seq;
+	r.status = status;
 	f.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
 	f.action_result = &r;
 	return send_frame(u, &f);
 }
 
+/*
+ * Its sequence is recorded (sealed with the TPM) before it is carried
+ * out: a restart must not reopen the replay window, so an action whose
+ * sequence cannot be recorded is not carried out.
+ */
 static int on_signed_action(struct uplink *u, const Vnfsec__SignedAction *sa)
 {
+	struct agent_state *st = agent_store_state(u->store);
 	VnfsecSigned__Body *body;
 	Vnfsec__Action *act;
 	const char *why;
@@ -391,14 +366,21 @@ static int on_signed_action(struct uplink *u, const Vnfsec__SignedAction *sa)
 		log_warn("uplink: refused a signed action: %s", why);
 		return 0;
 	}
-	save_sequence(u->seq_path, u->verifier.last_sequence, "action");
+	st->action_seq = u->verifier.last_sequence;
 	act = vnfsec__action__unpack(NULL, body->payload.len,
 				     body->payload.data);
 	why = act ? wire_check_action(act) : "payload is not an action";
-	if (why)
+	if (why) {
+		/* Its sequence is spent all the same (logged if not saved). */
 		log_warn("uplink: refused a signed action: %s", why);
-	else
+		agent_store_save(u->store);
+	} else if ((ret = agent_store_save(u->store))) {
+		log_err("uplink: signed action %llu not carried out: its sequence could not be recorded (%s)",
+			(unsigned long long)act->seq, strerror(-ret));
+		ret = send_action_result(u, act->seq, ret);
+	} else {
 		ret = on_action(u, act);
+	}
 	if (act)
 		vnfsec__action__free_unpacked(act, NULL);
 	signing_body_free(body);
@@ -425,12 +407,15 @@ static int send_bundle_result(struct uplink *u, uint64_t seq, int status,
 /*
  * A policy the operator signed offline with the root key: verified
  * (signature, issuer "root", this agent as target, sequence above every
- * bundle accepted before, not expired), its sequence recorded before it
- * is applied so that it can never be replayed, then applied as a policy
- * file would be. Every refusal is logged and answered with its reason.
+ * bundle accepted before, not expired), its sequence and its policy
+ * recorded before it is applied so that it can never be replayed and a
+ * restart puts it back in force, then applied as a policy file would be.
+ * Every refusal is logged and answered with its reason.
  */
 static int on_policy_bundle(struct uplink *u, const Vnfsec__PolicyBundle *pb)
 {
+	struct agent_state *st = agent_store_state(u->store);
+	struct agent_state old = *st;
 	struct policy_diag diag = {};
 	VnfsecSigned__Body *body;
 	char name[64];
@@ -448,8 +433,26 @@ static int on_policy_bundle(struct uplink *u, const Vnfsec__PolicyBundle *pb)
 		log_warn("uplink: refused a policy bundle: %s", why);
 		return send_bundle_result(u, 0, ret, why);
 	}
-	save_sequence(u->bundle_seq_path, u->bundle_verifier.last_sequence,
-		      "policy bundle");
+	st->bundle_seq = u->bundle_verifier.last_sequence;
+	/* Keep the policy in force until the new one is. */
+	st->policy = NULL;
+	ret = agent_state_set_policy(st, body->sequence, body->payload.data,
+				     body->payload.len);
+	if (!ret)
+		ret = agent_store_save(u->store);
+	if (ret) {
+		free(st->policy);
+		st->policy = old.policy;
+		st->policy_len = old.policy_len;
+		st->policy_bundle_seq = old.policy_bundle_seq;
+		why = "its sequence could not be recorded; not applied";
+		log_err("uplink: policy bundle %llu: %s (%s)",
+			(unsigned long long)body->sequence, why,
+			strerror(-ret));
+		ret = send_bundle_result(u, body->sequence, ret, why);
+		signing_body_free(body);
+		return ret;
+	}
 	snprintf(name, sizeof(name), "bundle-%llu",
 		 (unsigned long long)body->sequence);
 	ret = agent_policy_apply_buf(u->ev, name,
@@ -459,12 +462,20 @@ static int on_policy_bundle(struct uplink *u, const Vnfsec__PolicyBundle *pb)
 		why = diag.n ? diag.lines[0] : strerror(-ret);
 		log_warn("uplink: refused policy bundle %llu: its policy does not apply: %s",
 			 (unsigned long long)body->sequence, why);
+		/* Its sequence is spent; the policy in force stays. */
+		free(st->policy);
+		st->policy = old.policy;
+		st->policy_len = old.policy_len;
+		st->policy_bundle_seq = old.policy_bundle_seq;
+		old.policy = NULL;
+		agent_store_save(u->store);
 	} else {
 		why = NULL;
 		log_info("uplink: policy bundle %llu signed by the root key is in force (revision %llu)",
 			 (unsigned long long)body->sequence,
 			 (unsigned long long)agent_policy_revision(u->ev));
 	}
+	free(old.policy);
 	ret = send_bundle_result(u, body->sequence, ret, why);
 	policy_diag_free(&diag);
 	signing_body_free(body);
@@ -625,7 +636,7 @@ void uplink_tick(struct uplink *u, const struct sensor *s)
 
 struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 			  struct enforcer *enf, SSL_CTX *tls,
-			  const char *agent_id)
+			  const char *agent_id, struct agent_store *store)
 {
 	struct uplink *u = calloc(1, sizeof(*u));
 	struct timespec now;
@@ -649,9 +660,8 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 		u->verifier.trusted = u->action_key;
 		u->verifier.issuer = cfg->action_issuer ?: cfg->server_name;
 		u->verifier.self = u->agent_id;
-		snprintf(u->seq_path, sizeof(u->seq_path), "%s/action_seq",
-			 cfg->spool_dir);
-		u->verifier.last_sequence = load_sequence(u->seq_path);
+		u->verifier.last_sequence =
+			agent_store_state(store)->action_seq;
 	}
 	if (cfg->bundle_key) {
 		u->bundle_key = signing_key_load(cfg->bundle_key, false);
@@ -665,12 +675,11 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 		u->bundle_verifier.issuer = "root";
 		u->bundle_verifier.self = u->agent_id;
 		/* Apart from actions': another issuer, another sequence. */
-		snprintf(u->bundle_seq_path, sizeof(u->bundle_seq_path),
-			 "%s/bundle_seq", cfg->spool_dir);
 		u->bundle_verifier.last_sequence =
-			load_sequence(u->bundle_seq_path);
+			agent_store_state(store)->bundle_seq;
 	}
 	u->cfg = cfg;
+	u->store = store;
 	u->epoll_fd = epoll_fd;
 	u->enf = enf;
 	u->tls = tls;

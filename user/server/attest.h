@@ -32,6 +32,11 @@ struct trust_config {
 	unsigned int reattest_s;	/* 0: only on connect and on demand */
 	unsigned int quote_timeout_s;
 	const char *expected_pcrs;	/* operator's reference values */
+	/* enroll.c: requests per source address, and who may enroll. */
+	unsigned int enroll_rate;	/* per minute; 0: ENROLL_RATE_DEFAULT */
+	unsigned int enroll_burst;	/* 0: ENROLL_BURST_DEFAULT */
+	bool enroll_unlimited;		/* --enroll-rate 0 */
+	const char *enroll_allow;	/* --enroll-allow FILE; NULL: anyone */
 };
 
 /* getopt_long values of these options: above any short option. */
@@ -59,11 +64,29 @@ enum {
 	{ "quote-timeout", required_argument, NULL, TRUST_OPT_QUOTE_TIMEOUT }, \
 	{ "expected-pcrs", required_argument, NULL, TRUST_OPT_EXPECTED_PCRS }
 
+/* enroll.c's own options, numbered after the others. */
+enum {
+	ENROLL_OPT_RATE = TRUST_OPT_LAST + 1,
+	ENROLL_OPT_BURST,
+	ENROLL_OPT_ALLOW,
+	ENROLL_OPT_LAST = ENROLL_OPT_ALLOW,
+};
+
+#define ENROLL_RATE_DEFAULT	30	/* requests a minute per address */
+#define ENROLL_BURST_DEFAULT	10
+
+#define ENROLL_OPTIONS \
+	{ "enroll-rate", required_argument, NULL, ENROLL_OPT_RATE }, \
+	{ "enroll-burst", required_argument, NULL, ENROLL_OPT_BURST }, \
+	{ "enroll-allow", required_argument, NULL, ENROLL_OPT_ALLOW }
+
 #define TRUST_USAGE \
 "                     [--enroll-ca-key FILE --enroll-ca-cert FILE\n" \
 "                      --ek-ca FILE --enroll-tpm TCTI] [--enroll-cert-hours N]\n" \
 "                     [--attest-pcrs 0,7] [--reattest-interval S]\n" \
-"                     [--quote-timeout S] [--expected-pcrs FILE]\n"
+"                     [--quote-timeout S] [--expected-pcrs FILE]\n" \
+"                     [--enroll-rate N] [--enroll-burst N]\n" \
+"                     [--enroll-allow FILE]\n"
 
 /* What the server holds for enrollment; srv->trust, NULL when off. */
 struct trust {
@@ -72,6 +95,9 @@ struct trust {
 	X509 *ca_cert;
 	struct attestation *list;	/* every enrolled agent */
 	struct pcr_ref *refs;		/* --expected-pcrs, NULL: none */
+	struct enroll_guard *guard;	/* rate limit, allow list (enroll.c) */
+	/* Enrollment requests refused before any TPM work, for /metrics. */
+	uint64_t refused_rate, refused_unlisted;
 };
 
 /* pcr_refs.c: the operator's reference PCR values per agent. */
@@ -95,6 +121,15 @@ int trust_parse_opt(struct trust_config *tc, int opt, const char *arg);
 int trust_open(struct server *srv);
 void trust_close(struct server *srv);
 bool trust_enabled(const struct server *srv);
+
+/* enroll.c: one of ENROLL_OPTIONS; 0 or -EINVAL after saying why. */
+int enroll_parse_opt(struct trust_config *tc, int opt, const char *arg);
+/*
+ * After trust_open(): the per-address rate limit and --enroll-allow
+ * (a malformed file stops the server with FILE:LINE).
+ */
+int enroll_open(struct server *srv);
+void enroll_close(struct server *srv);
 
 /* enroll.c: frames of a session that has no client certificate. */
 bool enroll_frame(const Vnfsec__Frame *f);

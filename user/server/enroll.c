@@ -16,20 +16,58 @@
  * agents listed there; the others' are recorded at their first enrollment
  * and enforced from then on (trust on first use; docs/trust.md says why
  * and how an operator accepts new ones).
+ *
+ * Before any of that costs the server a certificate check or a TPM
+ * command, a request must pass a token bucket per source address
+ * (--enroll-rate a minute, --enroll-burst at once) and, with
+ * --enroll-allow, name an agent id the operator registered (and come with
+ * the EK certificate registered for it, when one is).
  */
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "tpm/vnfsec_tpm.h"
+#include "user/common/evloop.h"
 #include "user/common/log.h"
 #include "user/server/server.h"
 
 #define ENROLL_SECRET_LEN	32
 #define ENROLL_NONCE_LEN	32
+/* Addresses remembered by the rate limit; the least recent goes first. */
+#define ENROLL_BUCKETS		1024
+#define ENROLL_LOG_WINDOW_MS	60000	/* one refusal line per address */
+#define EK_HASH_LEN		32	/* SHA-256 of the EK certificate */
+
+struct enroll_bucket {
+	char addr[64];			/* "" : free */
+	double tokens;
+	uint64_t refilled_ms;
+	uint64_t refused;		/* since its last log line */
+	uint64_t quiet_until_ms;	/* no refusal line before */
+};
+
+/* One pre-registered agent (--enroll-allow). */
+struct enroll_allowed {
+	struct enroll_allowed *next;
+	char id[WIRE_AGENT_ID_MAX + 1];
+	bool has_ek;
+	uint8_t ek_hash[EK_HASH_LEN];
+};
+
+struct enroll_guard {
+	double rate_per_ms, burst;	/* rate 0: no limit */
+	struct enroll_bucket *buckets;
+	struct enroll_allowed *allowed;
+	bool allow_list;		/* --enroll-allow given */
+};
 
 struct enroll_session {
 	bool challenged;
@@ -110,6 +148,259 @@ static struct vnfsec_blob as_blob(const ProtobufCBinaryData *b)
 	return (struct vnfsec_blob){ b->data, b->len };
 }
 
+int enroll_parse_opt(struct trust_config *tc, int opt, const char *arg)
+{
+	switch (opt) {
+	case ENROLL_OPT_RATE:
+		if (parse_uint_opt(arg, 0, 1000000, &tc->enroll_rate,
+				   "--enroll-rate"))
+			return -EINVAL;
+		tc->enroll_unlimited = !tc->enroll_rate;
+		return 0;
+	case ENROLL_OPT_BURST:
+		return parse_uint_opt(arg, 1, 1000000, &tc->enroll_burst,
+				      "--enroll-burst") ? -EINVAL : 0;
+	case ENROLL_OPT_ALLOW:
+		tc->enroll_allow = arg;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 64 hex digits, colons between bytes allowed (openssl -fingerprint). */
+static int parse_ek_hash(const char *text, uint8_t out[EK_HASH_LEN])
+{
+	unsigned int n = 0, byte;
+	const char *p = text;
+
+	while (*p && n < EK_HASH_LEN) {
+		if (*p == ':' && n) {
+			p++;
+			continue;
+		}
+		if (!isxdigit((unsigned char)p[0]) ||
+		    !isxdigit((unsigned char)p[1]) ||
+		    sscanf(p, "%2x", &byte) != 1)
+			return -EINVAL;
+		out[n++] = byte;
+		p += 2;
+	}
+	return n == EK_HASH_LEN && !*p ? 0 : -EINVAL;
+}
+
+static int allow_line(char *line, struct enroll_allowed *a)
+{
+	char *save = NULL, *id = strtok_r(line, " \t", &save);
+	char *ek = strtok_r(NULL, " \t", &save);
+
+	if (!id || strlen(id) > WIRE_AGENT_ID_MAX ||
+	    strtok_r(NULL, " \t", &save))
+		return -EINVAL;
+	snprintf(a->id, sizeof(a->id), "%s", id);
+	if (!ek)
+		return 0;
+	a->has_ek = true;
+	return parse_ek_hash(ek, a->ek_hash);
+}
+
+static int allow_load(const char *path, struct enroll_allowed **out)
+{
+	struct enroll_allowed *list = NULL;
+	unsigned int lineno = 0, n = 0;
+	char line[4096];
+	FILE *f = fopen(path, "r");
+	int ret = 0;
+
+	if (!f) {
+		ret = -errno;
+		log_err("--enroll-allow %s: %s", path, strerror(errno));
+		return ret;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct enroll_allowed *a;
+		char *p = line;
+
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		p += strspn(p, " \t");
+		if (!*p || *p == '#')
+			continue;
+		a = calloc(1, sizeof(*a));
+		if (!a) {
+			ret = -ENOMEM;
+			break;
+		}
+		a->next = list;
+		list = a;
+		if (allow_line(p, a)) {
+			log_err("%s:%u: expected 'AGENT_ID [SHA-256 of its EK certificate, 64 hex digits]'",
+				path, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		n++;
+	}
+	fclose(f);
+	*out = list;
+	if (!ret)
+		log_info("enrollment: only the %u agent ids in %s may enroll",
+			 n, path);
+	return ret;
+}
+
+static void allow_free(struct enroll_allowed *list)
+{
+	while (list) {
+		struct enroll_allowed *next = list->next;
+
+		free(list);
+		list = next;
+	}
+}
+
+int enroll_open(struct server *srv)
+{
+	const struct trust_config *tc = &srv->cfg->trust;
+	struct enroll_guard *g;
+	int ret;
+
+	if (!srv->trust) {
+		if (tc->enroll_allow)
+			log_warn("--enroll-allow %s: enrollment is off (no --enroll-ca-key): ignored",
+				 tc->enroll_allow);
+		return 0;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	srv->trust->guard = g;
+	if (!tc->enroll_unlimited) {
+		g->rate_per_ms = (tc->enroll_rate ?: ENROLL_RATE_DEFAULT) /
+				 60000.0;
+		g->burst = tc->enroll_burst ?: ENROLL_BURST_DEFAULT;
+		g->buckets = calloc(ENROLL_BUCKETS, sizeof(*g->buckets));
+		if (!g->buckets)
+			return -ENOMEM;
+	}
+	if (tc->enroll_allow) {
+		g->allow_list = true;
+		ret = allow_load(tc->enroll_allow, &g->allowed);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void enroll_close(struct server *srv)
+{
+	struct enroll_guard *g = srv->trust ? srv->trust->guard : NULL;
+
+	if (!g)
+		return;
+	allow_free(g->allowed);
+	free(g->buckets);
+	free(g);
+	srv->trust->guard = NULL;
+}
+
+/* The address of "ADDR:PORT" (IPv6 too: the port is after the last ':'). */
+static void peer_addr(const char *peer, char *buf, size_t len)
+{
+	const char *colon = strrchr(peer, ':');
+	size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
+
+	snprintf(buf, len, "%.*s", (int)n, peer);
+}
+
+static struct enroll_bucket *bucket_of(struct enroll_guard *g,
+				       const char *addr, uint64_t now)
+{
+	struct enroll_bucket *b, *victim = g->buckets;
+
+	for (b = g->buckets; b < g->buckets + ENROLL_BUCKETS; b++) {
+		if (!strcmp(b->addr, addr))
+			return b;
+		if (b->refilled_ms < victim->refilled_ms)
+			victim = b;
+	}
+	/*
+	 * A new address takes a free slot or the one heard from longest
+	 * ago; an attacker cycling through many addresses is limited by
+	 * the handshake and --max-agents, not by this table.
+	 */
+	memset(victim, 0, sizeof(*victim));
+	snprintf(victim->addr, sizeof(victim->addr), "%s", addr);
+	victim->tokens = g->burst;
+	victim->refilled_ms = now;
+	return victim;
+}
+
+/*
+ * A token bucket per source address: true when this request may go on.
+ * Refusals are logged once a minute per address, with how many there were.
+ */
+static bool rate_allows(struct server *srv, struct session *s)
+{
+	struct enroll_guard *g = srv->trust->guard;
+	uint64_t now = now_ms();
+	struct enroll_bucket *b;
+	char addr[64];
+
+	if (!g || !g->buckets)
+		return true;
+	peer_addr(s->conn.peer, addr, sizeof(addr));
+	b = bucket_of(g, addr, now);
+	b->tokens += (now - b->refilled_ms) * g->rate_per_ms;
+	if (b->tokens > g->burst)
+		b->tokens = g->burst;
+	b->refilled_ms = now;
+	if (b->tokens >= 1.0) {
+		b->tokens -= 1.0;
+		return true;
+	}
+	srv->trust->refused_rate++;
+	b->refused++;
+	if (now >= b->quiet_until_ms) {
+		log_warn("enrollment requests from %s refused: more than %.0f a minute (burst %.0f); %llu refused since the last such line; a genuine agent retries with its backoff",
+			 addr, g->rate_per_ms * 60000.0, g->burst,
+			 (unsigned long long)b->refused);
+		b->refused = 0;
+		b->quiet_until_ms = now + ENROLL_LOG_WINDOW_MS;
+	}
+	return false;
+}
+
+/* With --enroll-allow: NULL when @id may enroll with @cert, else why not. */
+static const char *not_allowed(const struct enroll_guard *g, const char *id,
+			       const ProtobufCBinaryData *cert)
+{
+	const struct enroll_allowed *a;
+	uint8_t hash[EK_HASH_LEN];
+
+	if (!g || !g->allow_list)
+		return NULL;
+	for (a = g->allowed; a; a = a->next)
+		if (!strcmp(a->id, id))
+			break;
+	if (!a)
+		return "agent id not pre-registered (--enroll-allow)";
+	if (!a->has_ek)
+		return NULL;
+	if (!EVP_Digest(cert->data, cert->len, hash, NULL, EVP_sha256(), NULL))
+		return "server cannot hash the EK certificate";
+	if (CRYPTO_memcmp(hash, a->ek_hash, sizeof(hash)))
+		return "EK certificate is not the one registered for this agent id (--enroll-allow)";
+	return NULL;
+}
+
 static int on_request(struct server *srv, struct session *s,
 		      const Vnfsec__EnrollRequest *rq)
 {
@@ -131,6 +422,16 @@ static int on_request(struct server *srv, struct session *s,
 		return -ENOMEM;
 	s->enroll = e;
 	snprintf(e->agent_id, sizeof(e->agent_id), "%s", rq->agent_id);
+	/* Cheap refusals first: the checks below cost a TPM command. */
+	if (!rate_allows(srv, s))
+		return send_result(srv, s, -EBUSY,
+				   "too many enrollment requests from this address; retry later",
+				   NULL, 0, 0);
+	why = not_allowed(srv->trust->guard, rq->agent_id, &rq->ek_cert);
+	if (why) {
+		srv->trust->refused_unlisted++;
+		return refuse(srv, s, -EACCES, why);
+	}
 	/* A certificate already shown names the only id it may renew. */
 	if (s->conn.peer_cn[0] && strcmp(s->conn.peer_cn, rq->agent_id))
 		return refuse(srv, s, -EACCES,

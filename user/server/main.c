@@ -89,6 +89,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		TRUST_OPTIONS,
+		ENROLL_OPTIONS,
 		{}
 	};
 	int opt;
@@ -154,6 +155,10 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		case 'h': usage(stdout); exit(0);
 		case TRUST_OPT_CA_KEY ... TRUST_OPT_LAST:
 			if (trust_parse_opt(&cfg->trust, opt, optarg))
+				return -EINVAL;
+			break;
+		case ENROLL_OPT_RATE ... ENROLL_OPT_LAST:
+			if (enroll_parse_opt(&cfg->trust, opt, optarg))
 				return -EINVAL;
 			break;
 		default: usage(stderr); return -EINVAL;
@@ -649,6 +654,8 @@ int main(int argc, char **argv)
 	ret = open_state(&srv);
 	if (!ret)
 		ret = trust_open(&srv);
+	if (!ret)
+		ret = enroll_open(&srv);
 	if (ret)
 		goto out;
 	ret = open_listener(&srv);
@@ -697,6 +704,7 @@ out:
 	if (srv.listen_fd >= 0)
 		close(srv.listen_fd);
 	agents_free(&srv);
+	enroll_close(&srv);
 	trust_close(&srv);
 	alerts_close(&srv);
 	EVP_PKEY_free(srv.signing_key);

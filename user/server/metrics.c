@@ -114,6 +114,14 @@ static void render(struct server *srv, FILE *f)
 		(unsigned long long)st->store_errors);
 	fprintf(f, "vnfsec_errors_total{kind=\"hook\"} %llu\n",
 		(unsigned long long)st->hooks_failed);
+	if (srv->trust) {
+		metric(f, "vnfsec_enroll_refused_total", "counter",
+		       "Enrollment requests refused before any TPM work, by reason.");
+		fprintf(f, "vnfsec_enroll_refused_total{reason=\"rate\"} %llu\n",
+			(unsigned long long)srv->trust->refused_rate);
+		fprintf(f, "vnfsec_enroll_refused_total{reason=\"not_registered\"} %llu\n",
+			(unsigned long long)srv->trust->refused_unlisted);
+	}
 	/* Agent ids are [A-Za-z0-9._-] (wire.c): safe as label values. */
 	metric(f, "vnfsec_agent_ringbuf_lost_total", "counter",
 	       "Fast-path records an agent could not emit, as it reported.");
