@@ -177,12 +177,30 @@ int vnfsec_ak_check(const struct vnfsec_blob *ak_pub, const char **why)
 	return ak_parse(ak_pub, &pub, why);
 }
 
+/* Refusal reasons of sig_check(), per kind of signed TPMS_ATTEST. */
+struct sig_reasons {
+	const char *malformed, *scheme, *forged;
+};
+
+static const struct sig_reasons quote_reasons = {
+	"quote signature is malformed",
+	"quote signature is not ECDSA/SHA-256",
+	"quote signature does not verify with the enrolled AK",
+};
+
+static const struct sig_reasons certify_reasons = {
+	"TLS key certification's signature is malformed",
+	"TLS key certification's signature is not ECDSA/SHA-256",
+	"TLS key certification does not verify with the enrolled AK (another TPM's AK, or altered)",
+};
+
 static int sig_check(EVP_PKEY *ak, const struct vnfsec_blob *attest,
-		     const struct vnfsec_blob *sig, const char **why)
+		     const struct vnfsec_blob *sig,
+		     const struct sig_reasons *r, const char **why)
 {
 	TPMT_SIGNATURE s;
 	ECDSA_SIG *es = NULL;
-	BIGNUM *r = NULL, *sv = NULL;
+	BIGNUM *br = NULL, *sv = NULL;
 	unsigned char *der = NULL;
 	EVP_MD_CTX *md = NULL;
 	size_t off = 0;
@@ -192,21 +210,21 @@ static int sig_check(EVP_PKEY *ak, const struct vnfsec_blob *attest,
 	if (!sig->data || sig->len > VNFSEC_BLOB_MAX ||
 	    Tss2_MU_TPMT_SIGNATURE_Unmarshal(sig->data, sig->len, &off, &s) ||
 	    off != sig->len) {
-		*why = "quote signature is malformed";
+		*why = r->malformed;
 		return -EBADMSG;
 	}
 	if (s.sigAlg != TPM2_ALG_ECDSA ||
 	    s.signature.ecdsa.hash != TPM2_ALG_SHA256) {
-		*why = "quote signature is not ECDSA/SHA-256";
+		*why = r->scheme;
 		return -EACCES;
 	}
-	r = BN_bin2bn(s.signature.ecdsa.signatureR.buffer,
+	br = BN_bin2bn(s.signature.ecdsa.signatureR.buffer,
 		      s.signature.ecdsa.signatureR.size, NULL);
 	sv = BN_bin2bn(s.signature.ecdsa.signatureS.buffer,
 		       s.signature.ecdsa.signatureS.size, NULL);
 	es = ECDSA_SIG_new();
-	if (!r || !sv || !es || !ECDSA_SIG_set0(es, r, sv)) {
-		BN_free(r);
+	if (!br || !sv || !es || !ECDSA_SIG_set0(es, br, sv)) {
+		BN_free(br);
 		BN_free(sv);
 		ret = -ENOMEM;
 		*why = "out of memory";
@@ -221,7 +239,7 @@ static int sig_check(EVP_PKEY *ak, const struct vnfsec_blob *attest,
 	}
 	if (EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, ak) != 1 ||
 	    EVP_DigestVerify(md, der, dlen, attest->data, attest->len) != 1) {
-		*why = "quote signature does not verify with the enrolled AK";
+		*why = r->forged;
 		goto out;
 	}
 	ret = 0;
@@ -268,7 +286,7 @@ int vnfsec_quote_verify(const struct vnfsec_blob *ak_pub,
 		goto out;
 	}
 	/* Signature first: nothing below is believed before it. */
-	ret = sig_check(ak, attest, sig, why);
+	ret = sig_check(ak, attest, sig, &quote_reasons, why);
 	if (ret)
 		goto out;
 	memset(&a, 0, sizeof(a));
@@ -310,6 +328,123 @@ int vnfsec_quote_verify(const struct vnfsec_blob *ak_pub,
 	ret = 0;
 out:
 	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(ak);
+	return ret;
+}
+
+/*
+ * The certified key must be one the TPM made and will not let go of
+ * (fixedTPM, fixedParent, sensitiveDataOrigin), a plain signing key
+ * (sign, not restricted: a restricted key could not sign TLS), on P-256.
+ */
+static int tls_key_parse(const struct vnfsec_blob *key_pub, TPM2B_PUBLIC *pub,
+			 const char **why)
+{
+	const TPMA_OBJECT need = TPMA_OBJECT_FIXEDTPM |
+		TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+		TPMA_OBJECT_SIGN_ENCRYPT;
+	TPMA_OBJECT attrs;
+
+	if (tpm_pub_unmarshal(key_pub, pub)) {
+		*why = "TLS key public is not a TPM public area";
+		return -EBADMSG;
+	}
+	attrs = pub->publicArea.objectAttributes;
+	if ((attrs & need) != need || (attrs & TPMA_OBJECT_RESTRICTED)) {
+		*why = "TLS key is not a fixed, TPM-generated, unrestricted signing key";
+		return -EACCES;
+	}
+	if (pub->publicArea.type != TPM2_ALG_ECC ||
+	    pub->publicArea.nameAlg != TPM2_ALG_SHA256 ||
+	    pub->publicArea.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256) {
+		*why = "TLS key is not a P-256 key named with SHA-256";
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+int vnfsec_certify_verify(const struct vnfsec_blob *ak_pub,
+			  const struct vnfsec_blob *key_pub,
+			  const struct vnfsec_blob *attest,
+			  const struct vnfsec_blob *sig,
+			  const uint8_t *nonce, size_t nonce_len,
+			  const uint8_t *spki, size_t spki_len,
+			  const char **why)
+{
+	const unsigned char *p = spki;
+	EVP_PKEY *ak = NULL, *key = NULL, *csr_key = NULL;
+	TPM2B_PUBLIC akp, kp;
+	TPM2B_NAME name;
+	TPMS_ATTEST a;
+	size_t off = 0;
+	int ret;
+
+	if (nonce_len < VNFSEC_NONCE_MIN || nonce_len > VNFSEC_NONCE_MAX) {
+		*why = "bad nonce length";
+		return -EINVAL;
+	}
+	ret = ak_parse(ak_pub, &akp, why);
+	if (ret)
+		return ret;
+	ak = p256_pkey(&akp.publicArea);
+	if (!ak) {
+		*why = "AK public point is not on P-256";
+		return -EBADMSG;
+	}
+	if (!attest->data || !attest->len || attest->len > VNFSEC_BLOB_MAX) {
+		*why = "TLS key certification is missing or too long";
+		ret = -EMSGSIZE;
+		goto out;
+	}
+	/* Signature first: nothing below is believed before it. */
+	ret = sig_check(ak, attest, sig, &certify_reasons, why);
+	if (ret)
+		goto out;
+	memset(&a, 0, sizeof(a));
+	if (Tss2_MU_TPMS_ATTEST_Unmarshal(attest->data, attest->len, &off,
+					  &a) || off != attest->len) {
+		*why = "TLS key certification is not a TPMS_ATTEST";
+		ret = -EBADMSG;
+		goto out;
+	}
+	ret = -EACCES;
+	if (a.magic != TPM2_GENERATED_VALUE ||
+	    a.type != TPM2_ST_ATTEST_CERTIFY) {
+		*why = "signed data is not a TPM-generated certification";
+		goto out;
+	}
+	if (a.extraData.size != nonce_len ||
+	    CRYPTO_memcmp(a.extraData.buffer, nonce, nonce_len)) {
+		*why = "TLS key certification does not carry this challenge's nonce (stale or replayed)";
+		goto out;
+	}
+	ret = tls_key_parse(key_pub, &kp, why);
+	if (ret)
+		goto out;
+	/* The TPM certified an object by name: it must be this public area. */
+	ret = -EACCES;
+	if (tpm_pub_name(&kp, &name) ||
+	    a.attested.certify.name.size != name.size ||
+	    memcmp(a.attested.certify.name.name, name.name, name.size)) {
+		*why = "the certified object is not the TLS key shown";
+		goto out;
+	}
+	key = p256_pkey(&kp.publicArea);
+	if (spki && spki_len <= VNFSEC_BLOB_MAX)
+		csr_key = d2i_PUBKEY(NULL, &p, (long)spki_len);
+	if (!key || !csr_key || p != spki + spki_len) {
+		*why = "TLS key or the CSR's key does not parse";
+		ret = -EBADMSG;
+		goto out;
+	}
+	if (EVP_PKEY_eq(key, csr_key) != 1) {
+		*why = "the CSR's key is not the TPM key certified by the AK";
+		goto out;
+	}
+	ret = 0;
+out:
+	EVP_PKEY_free(csr_key);
+	EVP_PKEY_free(key);
 	EVP_PKEY_free(ak);
 	return ret;
 }

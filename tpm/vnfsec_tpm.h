@@ -166,6 +166,33 @@ int vnfsec_tpm_make_credential(struct vnfsec_tpm *t,
 			       struct vnfsec_blob *challenge);
 
 /*
+ * Agent: TPM2_Certify of the TLS key in @key_path (the tpm2 OpenSSL
+ * provider's "TSS2 PRIVATE KEY" file, empty auth, parent the owner
+ * hierarchy or a persistent key) by the AK, over the server's @nonce.
+ * @key_pub gets the key's marshalled TPM2B_PUBLIC, @attest the
+ * TPMS_ATTEST (ATTEST_CERTIFY) the AK signed, @sig its TPMT_SIGNATURE.
+ */
+int vnfsec_tpm_certify_key(struct vnfsec_tpm *t, const char *key_path,
+			   const uint8_t *nonce, size_t nonce_len,
+			   struct vnfsec_blob *key_pub,
+			   struct vnfsec_blob *attest, struct vnfsec_blob *sig);
+
+/*
+ * Server: a certification is good when the enrolled AK signed it, the
+ * TPM made it (ATTEST_CERTIFY) over @nonce, it names the public area
+ * @key_pub, that is a fixedTPM, fixedParent, TPM-generated unrestricted
+ * P-256 signing key, and its key is @spki (DER SubjectPublicKeyInfo: the
+ * CSR's key).
+ */
+int vnfsec_certify_verify(const struct vnfsec_blob *ak_pub,
+			  const struct vnfsec_blob *key_pub,
+			  const struct vnfsec_blob *attest,
+			  const struct vnfsec_blob *sig,
+			  const uint8_t *nonce, size_t nonce_len,
+			  const uint8_t *spki, size_t spki_len,
+			  const char **why);
+
+/*
  * The agent's TLS key, generated inside the TPM (tpm2 OpenSSL provider,
  * TPM2OPENSSL_TCTI; use tpm2-abrmd, see docs/tpm.md): @key_path gets the
  * TPM-wrapped blob (mode 0600) for tls_ctx_new(), @csr_path a PEM request
