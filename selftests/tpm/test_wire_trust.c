@@ -203,6 +203,34 @@ TEST_F(frames, proof_and_quote_response_bounds)
 	ASSERT_EQ(-EPROTO, qresp(self));
 }
 
+TEST_F(frames, proof_tls_key_certification_bounds)
+{
+	/* None of the three: an uncertified proof still decodes. */
+	ASSERT_EQ(0, proof(self));
+	self->pr.tls_key_public = blob(90);
+	self->pr.certify_info = blob(160);
+	self->pr.certify_signature = blob(72);
+	ASSERT_EQ(0, proof(self));
+	/* Part of it only: refused. */
+	self->pr.certify_signature = blob(0);
+	ASSERT_EQ(-EPROTO, proof(self));
+	ASSERT_NE(NULL, strstr(self->why, "certification"));
+	self->pr.certify_signature = blob(72);
+	self->pr.tls_key_public = blob(0);
+	ASSERT_EQ(-EPROTO, proof(self));
+	/* Each one too long: refused. */
+	self->pr.tls_key_public = blob(WIRE_TPM_PUBLIC_MAX + 1);
+	ASSERT_EQ(-EPROTO, proof(self));
+	self->pr.tls_key_public = blob(90);
+	self->pr.certify_info = blob(WIRE_ATTEST_MAX + 1);
+	ASSERT_EQ(-EPROTO, proof(self));
+	self->pr.certify_info = blob(160);
+	self->pr.certify_signature = blob(WIRE_SIGNATURE_MAX + 1);
+	ASSERT_EQ(-EPROTO, proof(self));
+	self->pr.certify_signature = blob(WIRE_SIGNATURE_MAX);
+	ASSERT_EQ(0, proof(self));
+}
+
 TEST_F(frames, enroll_result_bounds)
 {
 	self->rs.status = 1;

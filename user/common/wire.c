@@ -243,6 +243,13 @@ static const char *validate_trust(const Vnfsec__Frame *f)
 		    !blob_ok(&pr->quote_signature, 1, WIRE_SIGNATURE_MAX) ||
 		    !blob_ok(&pr->csr, 1, WIRE_CERT_MAX))
 			return "enroll proof: a field empty or too long";
+		/* The TLS key's certification comes whole or not at all. */
+		if ((pr->tls_key_public.len || pr->certify_info.len ||
+		     pr->certify_signature.len) &&
+		    (!blob_ok(&pr->tls_key_public, 1, WIRE_TPM_PUBLIC_MAX) ||
+		     !blob_ok(&pr->certify_info, 1, WIRE_ATTEST_MAX) ||
+		     !blob_ok(&pr->certify_signature, 1, WIRE_SIGNATURE_MAX)))
+			return "enroll proof: TLS key certification incomplete or too long";
 		return validate_pcrs(pr->n_pcr_values, pr->pcr_values);
 	case VNFSEC__FRAME__BODY_ENROLL_RESULT:
 		if (rs->status > 0 || rs->status < -4095)
