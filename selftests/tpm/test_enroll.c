@@ -489,11 +489,24 @@ static int send_request(struct conn *c, const struct vnfsec_blob *cert,
 	return send_frame(c, &f);
 }
 
+/* TPM2_Certify of a TLS key by an AK, as the proof carries it. */
+struct certification {
+	struct vnfsec_blob key_pub, attest, sig;
+};
+
+static void certification_free(struct certification *cf)
+{
+	vnfsec_blob_free(&cf->key_pub);
+	vnfsec_blob_free(&cf->attest);
+	vnfsec_blob_free(&cf->sig);
+}
+
 static int send_proof(struct conn *c, const uint8_t *secret, size_t len,
 		      const struct vnfsec_blob *attest,
 		      const struct vnfsec_blob *sig,
 		      uint8_t (*pcrs)[VNFSEC_PCR_DIGEST_LEN], unsigned int n,
-		      const uint8_t *csr, size_t csr_len)
+		      const uint8_t *csr, size_t csr_len,
+		      const struct certification *cf)
 {
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
 	Vnfsec__EnrollProof p = VNFSEC__ENROLL_PROOF__INIT;
@@ -508,6 +521,14 @@ static int send_proof(struct conn *c, const uint8_t *secret, size_t len,
 	p.pcr_values = v;
 	p.n_pcr_values = n;
 	p.csr = (ProtobufCBinaryData){ csr_len, (uint8_t *)csr };
+	if (cf) {
+		p.tls_key_public = (ProtobufCBinaryData){ cf->key_pub.len,
+							  cf->key_pub.data };
+		p.certify_info = (ProtobufCBinaryData){ cf->attest.len,
+							cf->attest.data };
+		p.certify_signature = (ProtobufCBinaryData){ cf->sig.len,
+							     cf->sig.data };
+	}
 	f.body_case = VNFSEC__FRAME__BODY_ENROLL_PROOF;
 	f.enroll_proof = &p;
 	return send_frame(c, &f);
@@ -586,7 +607,7 @@ TEST_F_TIMEOUT(enroll, activation_by_a_different_tpm_refused, 120)
 				      &attest, &sig));
 	wire_free(f);
 	ASSERT_EQ(0, send_proof(&c, secret, sizeof(secret), &attest, &sig,
-				pcrs, 2, csr, csr_len));
+				pcrs, 2, csr, csr_len, NULL));
 	ASSERT_EQ(-EACCES, result_status(&c));
 	ASSERT_TRUE(file_has(self->log, "credential not activated"));
 	hangup(ctx, &c);
@@ -648,7 +669,7 @@ TEST_F_TIMEOUT(enroll, quote_over_a_stale_nonce_refused, 120)
 	ASSERT_EQ(0, vnfsec_tpm_quote(t, QUOTE_PCRS, qual, sizeof(qual),
 				      &attest, &sig));
 	ASSERT_EQ(0, send_proof(&c, secret, len, &attest, &sig, pcrs, 2, csr,
-				csr_len));
+				csr_len, NULL));
 	ASSERT_EQ(-EACCES, result_status(&c));
 	ASSERT_TRUE(file_has(self->log, "nonce"));
 	hangup(ctx, &c);
@@ -659,6 +680,353 @@ TEST_F_TIMEOUT(enroll, quote_over_a_stale_nonce_refused, 120)
 	vnfsec_blob_free(&attest);
 	vnfsec_blob_free(&sig);
 	vnfsec_tpm_close(t);
+}
+
+/* A TLS key made in this host's TPM by the agent's code, and its DER CSR. */
+static int tpm_key_and_csr(FIXTURE_DATA(enroll) *self, const char *key,
+			   uint8_t **der, int *len)
+{
+	char csr[340];
+	X509_REQ *req = NULL;
+	FILE *f;
+	int ret;
+
+	snprintf(csr, sizeof(csr), "%s/hand.csr", self->dir);
+	*der = NULL;
+	*len = -1;
+	ret = vnfsec_tls_key_create(key, AGENT_ID, csr);
+	if (ret)
+		return ret;
+	f = fopen(csr, "r");
+	if (f) {
+		req = PEM_read_X509_REQ(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (req)
+		*len = i2d_X509_REQ(req, der);
+	X509_REQ_free(req);
+	return *len > 0 ? 0 : -EBADMSG;
+}
+
+/*
+ * What a hand-made enrollment shows besides this host's genuine
+ * activation and a genuine quote that binds @csr.
+ */
+struct hand_proof {
+	const uint8_t *csr;
+	size_t csr_len;
+	struct vnfsec_tpm *certifier;	/* whose AK certifies; NULL: nobody */
+	const char *key;		/* the TSS2 key it certifies */
+	const uint8_t *stale_nonce;	/* certify over this, not the fresh one */
+	bool tamper;			/* flip a bit of the TPMS_ATTEST */
+};
+
+/* 0 when the exchange ran; *status is the server's EnrollResult. */
+static int hand_enroll(FIXTURE_DATA(enroll) *self, const struct hand_proof *hp,
+		       int *status)
+{
+	struct vnfsec_blob cert = { 0 }, ek = { 0 }, ak = { 0 }, chal;
+	struct vnfsec_blob attest = { 0 }, sig = { 0 };
+	uint8_t secret[32], qual[32], pcrs[2][32], nonce[32];
+	struct certification cf = { 0 };
+	struct vnfsec_tpm *t = NULL;
+	struct conn c = { .fd = -1 };
+	SSL_CTX *ctx = NULL;
+	Vnfsec__Frame *f = NULL;
+	size_t len = 0;
+	int ret, err;
+
+	ret = vnfsec_tpm_open(AGENT_TCTI, &t);
+	if (!ret)
+		ret = vnfsec_tpm_ek_cert(t, &cert);
+	if (!ret)
+		ret = vnfsec_tpm_ek_public(t, &ek);
+	if (!ret)
+		ret = vnfsec_tpm_ak_public(t, &ak);
+	if (!ret)
+		ret = dial(self, NULL, &ctx, &c);
+	if (!ret)
+		ret = send_request(&c, &cert, &ek, &ak);
+	if (!ret) {
+		f = recv_frame(&c, &err);
+		if (!f || f->body_case != VNFSEC__FRAME__BODY_ENROLL_CHALLENGE ||
+		    f->enroll_challenge->nonce.len != sizeof(nonce))
+			ret = -EPROTO;
+	}
+	if (!ret) {
+		memcpy(nonce, f->enroll_challenge->nonce.data, sizeof(nonce));
+		chal = (struct vnfsec_blob){
+			f->enroll_challenge->credential.data,
+			f->enroll_challenge->credential.len };
+		ret = vnfsec_tpm_activate_credential(t, &chal, secret,
+						     sizeof(secret), &len);
+	}
+	if (!ret)
+		ret = vnfsec_quote_binding(nonce, sizeof(nonce), hp->csr,
+					   hp->csr_len, qual);
+	if (!ret)
+		ret = vnfsec_tpm_pcr_read(t, QUOTE_PCRS, pcrs);
+	if (!ret)
+		ret = vnfsec_tpm_quote(t, QUOTE_PCRS, qual, sizeof(qual),
+				       &attest, &sig);
+	if (!ret && hp->certifier)
+		ret = vnfsec_tpm_certify_key(hp->certifier, hp->key,
+					     hp->stale_nonce ?: nonce,
+					     sizeof(nonce), &cf.key_pub,
+					     &cf.attest, &cf.sig);
+	if (!ret && hp->tamper)
+		cf.attest.data[cf.attest.len - 1] ^= 1;
+	if (!ret)
+		ret = send_proof(&c, secret, len, &attest, &sig, pcrs, 2,
+				 hp->csr, hp->csr_len,
+				 hp->certifier ? &cf : NULL);
+	if (!ret)
+		*status = result_status(&c);
+	wire_free(f);
+	if (ctx)
+		hangup(ctx, &c);
+	certification_free(&cf);
+	vnfsec_blob_free(&cert);
+	vnfsec_blob_free(&ek);
+	vnfsec_blob_free(&ak);
+	vnfsec_blob_free(&attest);
+	vnfsec_blob_free(&sig);
+	vnfsec_tpm_close(t);
+	return ret;
+}
+
+/* The nonce of a challenge this host asked for and never answered. */
+static int old_nonce_of(FIXTURE_DATA(enroll) *self, uint8_t nonce[32])
+{
+	struct vnfsec_blob cert = { 0 }, ek = { 0 }, ak = { 0 };
+	struct vnfsec_tpm *t = NULL;
+	struct conn c = { .fd = -1 };
+	SSL_CTX *ctx = NULL;
+	Vnfsec__Frame *f = NULL;
+	int ret, err;
+
+	ret = vnfsec_tpm_open(AGENT_TCTI, &t);
+	if (!ret)
+		ret = vnfsec_tpm_ek_cert(t, &cert);
+	if (!ret)
+		ret = vnfsec_tpm_ek_public(t, &ek);
+	if (!ret)
+		ret = vnfsec_tpm_ak_public(t, &ak);
+	if (!ret)
+		ret = dial(self, NULL, &ctx, &c);
+	if (!ret)
+		ret = send_request(&c, &cert, &ek, &ak);
+	if (!ret) {
+		f = recv_frame(&c, &err);
+		if (f && f->body_case == VNFSEC__FRAME__BODY_ENROLL_CHALLENGE &&
+		    f->enroll_challenge->nonce.len == 32)
+			memcpy(nonce, f->enroll_challenge->nonce.data, 32);
+		else
+			ret = -EPROTO;
+	}
+	wire_free(f);
+	if (ctx)
+		hangup(ctx, &c);
+	vnfsec_blob_free(&cert);
+	vnfsec_blob_free(&ek);
+	vnfsec_blob_free(&ak);
+	vnfsec_tpm_close(t);
+	return ret;
+}
+
+TEST_F_TIMEOUT(enroll, certified_tpm_key_enrolls, 120)
+{
+	struct vnfsec_blob ak = { 0 }, key_pub = { 0 }, attest = { 0 };
+	struct vnfsec_blob sig = { 0 };
+	struct vnfsec_tpm *t = NULL;
+	uint8_t nonce[32], *spki = NULL;
+	struct timespec t0;
+	const char *why = NULL;
+	X509 *crt = NULL;
+	FILE *f;
+	int spki_len;
+
+	/* --require-certify is on by default: the agent's code passes. */
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	ASSERT_TRUE(file_has(self->log, "TLS key certified by the AK"));
+
+	/* One certification and one verification, timed for the report. */
+	ASSERT_EQ(0, vnfsec_tpm_open(AGENT_TCTI, &t));
+	ASSERT_EQ(0, vnfsec_tpm_ak_public(t, &ak));
+	ASSERT_EQ(1, RAND_bytes(nonce, sizeof(nonce)));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, vnfsec_tpm_certify_key(t, self->key, nonce, sizeof(nonce),
+					    &key_pub, &attest, &sig));
+	fprintf(stderr, "# one TPM2_Certify of the TLS key (agent, through tpm2-abrmd): %.1f ms\n",
+		ms_since(&t0));
+	f = fopen(self->cert, "r");
+	ASSERT_NE(NULL, f);
+	crt = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	ASSERT_NE(NULL, crt);
+	spki_len = i2d_PUBKEY(X509_get0_pubkey(crt), &spki);
+	ASSERT_LT(0, spki_len);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, vnfsec_certify_verify(&ak, &key_pub, &attest, &sig, nonce,
+					   sizeof(nonce), spki, spki_len,
+					   &why));
+	fprintf(stderr, "# one certification verification (server, OpenSSL only): %.3f ms\n",
+		ms_since(&t0));
+	/* The issued certificate is for that very key; another nonce is not. */
+	nonce[0] ^= 1;
+	ASSERT_EQ(-EACCES, vnfsec_certify_verify(&ak, &key_pub, &attest, &sig,
+						 nonce, sizeof(nonce), spki,
+						 spki_len, &why));
+	OPENSSL_free(spki);
+	X509_free(crt);
+	vnfsec_blob_free(&ak);
+	vnfsec_blob_free(&key_pub);
+	vnfsec_blob_free(&attest);
+	vnfsec_blob_free(&sig);
+	vnfsec_tpm_close(t);
+}
+
+TEST_F_TIMEOUT(enroll, csr_whose_key_is_a_software_key_refused, 120)
+{
+	struct vnfsec_tpm *t = NULL;
+	uint8_t *tpm_csr = NULL, *soft_csr = NULL;
+	char key[340];
+	int tpm_len, soft_len, status = 0;
+
+	snprintf(key, sizeof(key), "%s/hand.tss2", self->dir);
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, tpm_key_and_csr(self, key, &tpm_csr, &tpm_len));
+	ASSERT_EQ(0, some_csr(&soft_csr, &soft_len));
+	ASSERT_EQ(0, vnfsec_tpm_open(AGENT_TCTI, &t));
+	/* The attested host shows a software key's CSR, uncertified... */
+	ASSERT_EQ(0, hand_enroll(self, &(struct hand_proof){
+		.csr = soft_csr, .csr_len = soft_len }, &status));
+	ASSERT_EQ(-EACCES, status);
+	ASSERT_TRUE(file_has(self->log, "TLS key not certified by the AK"));
+	/* ...or with its TPM key's certification beside it. */
+	ASSERT_EQ(0, hand_enroll(self, &(struct hand_proof){
+		.csr = soft_csr, .csr_len = soft_len, .certifier = t,
+		.key = key }, &status));
+	ASSERT_EQ(-EACCES, status);
+	ASSERT_TRUE(file_has(self->log, "the CSR's key is not the TPM key certified by the AK"));
+	/* The TPM key's own CSR with the same certification: enrolled. */
+	ASSERT_EQ(0, hand_enroll(self, &(struct hand_proof){
+		.csr = tpm_csr, .csr_len = tpm_len, .certifier = t,
+		.key = key }, &status));
+	ASSERT_EQ(0, status);
+	OPENSSL_free(tpm_csr);
+	OPENSSL_free(soft_csr);
+	vnfsec_tpm_close(t);
+}
+
+TEST_F_TIMEOUT(enroll, key_certified_by_another_tpms_ak_refused, 120)
+{
+	struct vnfsec_tpm *own = NULL;
+	struct swtpm sw_own;
+	X509_REQ *req = NULL;
+	uint8_t *csr = NULL;
+	char key[340], csr_pem[340];
+	int csr_len = -1, status = 0, wstatus;
+	FILE *f;
+	pid_t pid;
+
+	snprintf(key, sizeof(key), "%s/own.tss2", self->dir);
+	snprintf(csr_pem, sizeof(csr_pem), "%s/own.csr", self->dir);
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, swtpm_start(&sw_own));
+	/*
+	 * A key in the attacker's own TPM, made by the agent's code in a
+	 * process whose tpm2 provider talks to that TPM.
+	 */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		setenv("TPM2OPENSSL_TCTI", sw_own.tcti, 1);
+		_exit(vnfsec_tls_key_create(key, AGENT_ID, csr_pem) ? 1 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &wstatus, 0));
+	ASSERT_TRUE(WIFEXITED(wstatus) && !WEXITSTATUS(wstatus));
+	f = fopen(csr_pem, "r");
+	ASSERT_NE(NULL, f);
+	req = PEM_read_X509_REQ(f, NULL, NULL, NULL);
+	fclose(f);
+	ASSERT_NE(NULL, req);
+	csr_len = i2d_X509_REQ(req, &csr);
+	ASSERT_LT(0, csr_len);
+	/* The victim attests and quotes; the attacker's TPM certifies. */
+	ASSERT_EQ(0, vnfsec_tpm_open(sw_own.tcti, &own));
+	ASSERT_EQ(0, hand_enroll(self, &(struct hand_proof){
+		.csr = csr, .csr_len = csr_len, .certifier = own,
+		.key = key }, &status));
+	ASSERT_EQ(-EACCES, status);
+	ASSERT_TRUE(file_has(self->log, "does not verify with the enrolled AK"));
+	vnfsec_tpm_close(own);
+	swtpm_stop(&sw_own);
+	OPENSSL_free(csr);
+	X509_REQ_free(req);
+}
+
+TEST_F_TIMEOUT(enroll, key_certification_over_a_stale_nonce_refused, 120)
+{
+	struct vnfsec_tpm *t = NULL;
+	uint8_t old[32], *csr = NULL;
+	char key[340];
+	int csr_len, status = 0;
+
+	snprintf(key, sizeof(key), "%s/hand.tss2", self->dir);
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, tpm_key_and_csr(self, key, &csr, &csr_len));
+	ASSERT_EQ(0, vnfsec_tpm_open(AGENT_TCTI, &t));
+	ASSERT_EQ(0, old_nonce_of(self, old));
+	/* Everything fresh but the certification, made for the old nonce. */
+	ASSERT_EQ(0, hand_enroll(self, &(struct hand_proof){
+		.csr = csr, .csr_len = csr_len, .certifier = t, .key = key,
+		.stale_nonce = old }, &status));
+	ASSERT_EQ(-EACCES, status);
+	ASSERT_TRUE(file_has(self->log, "TLS key certification does not carry this challenge's nonce"));
+	OPENSSL_free(csr);
+	vnfsec_tpm_close(t);
+}
+
+TEST_F_TIMEOUT(enroll, tampered_key_certification_refused, 120)
+{
+	struct vnfsec_tpm *t = NULL;
+	uint8_t *csr = NULL;
+	char key[340];
+	int csr_len, status = 0;
+
+	snprintf(key, sizeof(key), "%s/hand.tss2", self->dir);
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, tpm_key_and_csr(self, key, &csr, &csr_len));
+	ASSERT_EQ(0, vnfsec_tpm_open(AGENT_TCTI, &t));
+	ASSERT_EQ(0, hand_enroll(self, &(struct hand_proof){
+		.csr = csr, .csr_len = csr_len, .certifier = t, .key = key,
+		.tamper = true }, &status));
+	ASSERT_EQ(-EACCES, status);
+	ASSERT_TRUE(file_has(self->log, "TLS key certification does not verify"));
+	OPENSSL_free(csr);
+	vnfsec_tpm_close(t);
+}
+
+TEST_F_TIMEOUT(enroll, uncertified_key_enrolls_only_with_require_certify_off, 120)
+{
+	uint8_t *csr = NULL;
+	int csr_len, status = 0;
+
+	/* A bad value stops the server with the option's name. */
+	self->extra[0] = "--require-certify";
+	self->extra[1] = "maybe";
+	ASSERT_NE(0, server_start(self, self->ekca));
+	ASSERT_TRUE(file_has(self->log, "--require-certify on|off"));
+	self->extra[1] = "off";
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, some_csr(&csr, &csr_len));
+	ASSERT_EQ(0, hand_enroll(self, &(struct hand_proof){
+		.csr = csr, .csr_len = csr_len }, &status));
+	ASSERT_EQ(0, status);
+	ASSERT_TRUE(file_has(self->log, "TLS key NOT certified"));
+	OPENSSL_free(csr);
 }
 
 static int extend_pcr7(void)

@@ -186,6 +186,7 @@ static int refused(const Vnfsec__EnrollResult *r)
 struct identity {
 	struct vnfsec_tpm *tpm;
 	struct vnfsec_blob ek_cert, ek_pub, ak_pub;
+	const char *key_path;		/* the new TLS key's TSS2 blob */
 	uint8_t *csr;
 	int csr_len;
 };
@@ -247,6 +248,46 @@ static void quote_free(struct quote *q)
 	vnfsec_blob_free(&q->sig);
 }
 
+/* The AK's word that the TLS key is this TPM's (TPM2_Certify). */
+struct certification {
+	struct vnfsec_blob key_pub, attest, sig;
+};
+
+/*
+ * A key that cannot be certified is sent without: a server that requires
+ * it refuses with its reason, one that does not takes the quote's word.
+ */
+static void certify_tls_key(struct identity *id, const uint8_t *nonce,
+			    size_t len, struct certification *cf,
+			    Vnfsec__EnrollProof *p)
+{
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (vnfsec_tpm_certify_key(id->tpm, id->key_path, nonce, len,
+				   &cf->key_pub, &cf->attest, &cf->sig)) {
+		log_warn("enroll: the TLS key could not be certified by the AK; sending the proof without (a server with --require-certify refuses it)");
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_debug("enroll: TLS key certified by the AK in %.1f ms",
+		  (t1.tv_sec - t0.tv_sec) * 1e3 +
+		  (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	p->tls_key_public = (ProtobufCBinaryData){ cf->key_pub.len,
+						   cf->key_pub.data };
+	p->certify_info = (ProtobufCBinaryData){ cf->attest.len,
+						 cf->attest.data };
+	p->certify_signature = (ProtobufCBinaryData){ cf->sig.len,
+						      cf->sig.data };
+}
+
+static void certification_free(struct certification *cf)
+{
+	vnfsec_blob_free(&cf->key_pub);
+	vnfsec_blob_free(&cf->attest);
+	vnfsec_blob_free(&cf->sig);
+}
+
 static int send_proof(struct conn *c, struct identity *id,
 		      const Vnfsec__EnrollChallenge *ch)
 {
@@ -254,6 +295,7 @@ static int send_proof(struct conn *c, struct identity *id,
 	Vnfsec__EnrollProof p = VNFSEC__ENROLL_PROOF__INIT;
 	struct vnfsec_blob chal = { ch->credential.data, ch->credential.len };
 	uint8_t secret[VNFSEC_CREDENTIAL_MAX], qual[VNFSEC_PCR_DIGEST_LEN];
+	struct certification cf = { 0 };
 	struct quote q = { 0 };
 	size_t len = 0;
 	int ret;
@@ -274,11 +316,13 @@ static int send_proof(struct conn *c, struct identity *id,
 		p.n_pcr_values = q.n;
 		p.pcr_values = q.values;
 		p.csr = (ProtobufCBinaryData){ id->csr_len, id->csr };
+		certify_tls_key(id, ch->nonce.data, ch->nonce.len, &cf, &p);
 		f.body_case = VNFSEC__FRAME__BODY_ENROLL_PROOF;
 		f.enroll_proof = &p;
 		ret = send_frame(c, &f);
 	}
 	OPENSSL_cleanse(secret, sizeof(secret));
+	certification_free(&cf);
 	quote_free(&q);
 	return ret;
 }
@@ -327,6 +371,7 @@ static int attempt(const struct enroll_opts *o)
 
 	snprintf(key_new, sizeof(key_new), "%s.new", o->key);
 	snprintf(csr_path, sizeof(csr_path), "%s.csr", o->key);
+	id.key_path = key_new;
 	/* The server first: no TPM work while it is away. */
 	ctx = enroll_tls(o->ca);
 	if (!ctx)

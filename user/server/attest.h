@@ -37,6 +37,8 @@ struct trust_config {
 	unsigned int enroll_burst;	/* 0: ENROLL_BURST_DEFAULT */
 	bool enroll_unlimited;		/* --enroll-rate 0 */
 	const char *enroll_allow;	/* --enroll-allow FILE; NULL: anyone */
+	/* --require-certify off: a CSR's key needs no TPM2_Certify. */
+	bool certify_optional;
 };
 
 /* getopt_long values of these options: above any short option. */
@@ -69,7 +71,8 @@ enum {
 	ENROLL_OPT_RATE = TRUST_OPT_LAST + 1,
 	ENROLL_OPT_BURST,
 	ENROLL_OPT_ALLOW,
-	ENROLL_OPT_LAST = ENROLL_OPT_ALLOW,
+	ENROLL_OPT_REQUIRE_CERTIFY,
+	ENROLL_OPT_LAST = ENROLL_OPT_REQUIRE_CERTIFY,
 };
 
 #define ENROLL_RATE_DEFAULT	30	/* requests a minute per address */
@@ -78,7 +81,8 @@ enum {
 #define ENROLL_OPTIONS \
 	{ "enroll-rate", required_argument, NULL, ENROLL_OPT_RATE }, \
 	{ "enroll-burst", required_argument, NULL, ENROLL_OPT_BURST }, \
-	{ "enroll-allow", required_argument, NULL, ENROLL_OPT_ALLOW }
+	{ "enroll-allow", required_argument, NULL, ENROLL_OPT_ALLOW }, \
+	{ "require-certify", required_argument, NULL, ENROLL_OPT_REQUIRE_CERTIFY }
 
 #define TRUST_USAGE \
 "                     [--enroll-ca-key FILE --enroll-ca-cert FILE\n" \
@@ -86,7 +90,7 @@ enum {
 "                     [--attest-pcrs 0,7] [--reattest-interval S]\n" \
 "                     [--quote-timeout S] [--expected-pcrs FILE]\n" \
 "                     [--enroll-rate N] [--enroll-burst N]\n" \
-"                     [--enroll-allow FILE]\n"
+"                     [--enroll-allow FILE] [--require-certify on|off]\n"
 
 /* What the server holds for enrollment; srv->trust, NULL when off. */
 struct trust {

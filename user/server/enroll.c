@@ -8,8 +8,9 @@
  *   EnrollChallenge MakeCredential on the server's TPM for (EK, AK name),
  *                   a fresh nonce and the PCR set to quote
  *   EnrollProof     the activated secret (constant-time compare), a quote
- *                   over SHA-256(nonce || CSR) and the CSR of the agent's
- *                   TPM-resident TLS key
+ *                   over SHA-256(nonce || CSR), the CSR of the agent's
+ *                   TLS key and TPM2_Certify of that key by the AK over
+ *                   the nonce: the key is that TPM's (--require-certify)
  *   EnrollResult    a short-lived client certificate for that key
  *
  * The expected PCR values are the operator's (--expected-pcrs) for the
@@ -162,6 +163,13 @@ int enroll_parse_opt(struct trust_config *tc, int opt, const char *arg)
 				      "--enroll-burst") ? -EINVAL : 0;
 	case ENROLL_OPT_ALLOW:
 		tc->enroll_allow = arg;
+		return 0;
+	case ENROLL_OPT_REQUIRE_CERTIFY:
+		if (strcmp(arg, "on") && strcmp(arg, "off")) {
+			log_err("--require-certify on|off, not '%s'", arg);
+			return -EINVAL;
+		}
+		tc->certify_optional = !strcmp(arg, "off");
 		return 0;
 	}
 	return -EINVAL;
@@ -536,6 +544,40 @@ out:
 	return ret;
 }
 
+/*
+ * NULL when the CSR's key is certified by the AK this session proved, or
+ * when no certification came and --require-certify is off; else why not.
+ * A certification that came is always checked: a bad one is a forgery.
+ */
+static const char *certify_refusal(const struct server *srv,
+				   const struct enroll_session *e,
+				   const Vnfsec__EnrollProof *p, X509_REQ *req,
+				   bool *certified)
+{
+	struct vnfsec_blob ak = { e->ak.data, e->ak.len };
+	struct vnfsec_blob key = as_blob(&p->tls_key_public);
+	struct vnfsec_blob info = as_blob(&p->certify_info);
+	struct vnfsec_blob sig = as_blob(&p->certify_signature);
+	const char *why = NULL;
+	uint8_t *spki = NULL;
+	int len;
+
+	*certified = false;
+	if (!p->certify_info.len)
+		return srv->cfg->trust.certify_optional ? NULL :
+		       "TLS key not certified by the AK (no TPM2_Certify; the server has --require-certify on)";
+	len = i2d_PUBKEY(X509_REQ_get0_pubkey(req), &spki);
+	if (len <= 0)
+		return "CSR's public key does not encode";
+	if (vnfsec_certify_verify(&ak, &key, &info, &sig, e->nonce,
+				  sizeof(e->nonce), spki, len, &why))
+		why = why ?: "TLS key certification refused";
+	else
+		*certified = true;
+	OPENSSL_free(spki);
+	return why;
+}
+
 static int on_proof(struct server *srv, struct session *s,
 		    const Vnfsec__EnrollProof *p)
 {
@@ -553,6 +595,7 @@ static int on_proof(struct server *srv, struct session *s,
 	X509_REQ *req = NULL;
 	const char *why = NULL;
 	time_t not_after = 0;
+	bool certified = false;
 	int der_len = 0, ret;
 
 	/* Only the TPM holding the certified EK and this AK recovers it. */
@@ -589,6 +632,8 @@ static int on_proof(struct server *srv, struct session *s,
 	else if (X509_REQ_verify(req, X509_REQ_get0_pubkey(req)) != 1)
 		ret = refuse(srv, s, -EKEYREJECTED,
 			     "CSR not signed by its own key");
+	else if ((why = certify_refusal(srv, e, p, req, &certified)))
+		ret = refuse(srv, s, -EACCES, why);
 	else if (issue_cert(srv->trust, e->agent_id, X509_REQ_get0_pubkey(req),
 			    srv->cfg->trust.cert_hours, &der, &der_len,
 			    &not_after))
@@ -597,8 +642,11 @@ static int on_proof(struct server *srv, struct session *s,
 				      e->mask, expected, n, not_after))
 		ret = -ENOMEM;
 	else {
-		log_info("agent %s enrolled from %s: EK certificate, credential activation and quote verified; client certificate for %u h",
-			 e->agent_id, s->conn.peer, srv->cfg->trust.cert_hours);
+		log_info("agent %s enrolled from %s: EK certificate, credential activation and quote verified, TLS key %s; client certificate for %u h",
+			 e->agent_id, s->conn.peer,
+			 certified ? "certified by the AK (TPM-resident)" :
+				     "NOT certified (--require-certify off)",
+			 srv->cfg->trust.cert_hours);
 		ret = send_result(srv, s, 0, NULL, der, der_len, not_after);
 	}
 	OPENSSL_free(der);
