@@ -21,6 +21,7 @@
 #include <string.h>
 #include <tss2/tss2_mu.h>
 #include <openssl/asn1t.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "tpm/tpm_internal.h"
@@ -140,8 +141,11 @@ static int key_read(const char *path, struct loadable_key *k)
 	if (PEM_bytes_read_bio(&der, &len, NULL, TSS2_KEY_PEM_NAME, bio, NULL,
 			       NULL) == 1)
 		ret = key_decode(der, len, k, &why);
-	if (ret)
+	if (ret) {
 		log_err("tpm: TLS key %s cannot be certified: %s", path, why);
+		/* Later TLS errors must not be reported as this one. */
+		ERR_clear_error();
+	}
 	OPENSSL_free(der);
 	BIO_free(bio);
 	return ret;

@@ -920,6 +920,28 @@ TEST_F_TIMEOUT(enroll, csr_whose_key_is_a_software_key_refused, 120)
 	vnfsec_tpm_close(t);
 }
 
+/*
+ * A TLS key made by the agent's code in the TPM at @tcti, in a child
+ * whose tpm2 provider talks to that TPM (the provider reads its TCTI
+ * once per process). 0 when the child made it.
+ */
+static int key_in_tpm(const char *tcti, const char *key, const char *csr)
+{
+	int wstatus;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		setenv("TPM2OPENSSL_TCTI", tcti, 1);
+		_exit(vnfsec_tls_key_create(key, AGENT_ID, csr) ? 1 : 0);
+	}
+	if (waitpid(pid, &wstatus, 0) != pid)
+		return -ECHILD;
+	return WIFEXITED(wstatus) && !WEXITSTATUS(wstatus) ? 0 : -EIO;
+}
+
 TEST_F_TIMEOUT(enroll, key_certified_by_another_tpms_ak_refused, 120)
 {
 	struct vnfsec_tpm *own = NULL;
@@ -927,26 +949,15 @@ TEST_F_TIMEOUT(enroll, key_certified_by_another_tpms_ak_refused, 120)
 	X509_REQ *req = NULL;
 	uint8_t *csr = NULL;
 	char key[340], csr_pem[340];
-	int csr_len = -1, status = 0, wstatus;
+	int csr_len = -1, status = 0;
 	FILE *f;
-	pid_t pid;
 
 	snprintf(key, sizeof(key), "%s/own.tss2", self->dir);
 	snprintf(csr_pem, sizeof(csr_pem), "%s/own.csr", self->dir);
 	ASSERT_EQ(0, server_start(self, self->ekca));
 	ASSERT_EQ(0, swtpm_start(&sw_own));
-	/*
-	 * A key in the attacker's own TPM, made by the agent's code in a
-	 * process whose tpm2 provider talks to that TPM.
-	 */
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		setenv("TPM2OPENSSL_TCTI", sw_own.tcti, 1);
-		_exit(vnfsec_tls_key_create(key, AGENT_ID, csr_pem) ? 1 : 0);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &wstatus, 0));
-	ASSERT_TRUE(WIFEXITED(wstatus) && !WEXITSTATUS(wstatus));
+	/* A key in the attacker's own TPM, made by the agent's code. */
+	ASSERT_EQ(0, key_in_tpm(sw_own.tcti, key, csr_pem));
 	f = fopen(csr_pem, "r");
 	ASSERT_NE(NULL, f);
 	req = PEM_read_X509_REQ(f, NULL, NULL, NULL);
@@ -965,6 +976,70 @@ TEST_F_TIMEOUT(enroll, key_certified_by_another_tpms_ak_refused, 120)
 	swtpm_stop(&sw_own);
 	OPENSSL_free(csr);
 	X509_REQ_free(req);
+}
+
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) ? -errno : 0;
+}
+
+/*
+ * A bare swtpm (no resource manager) has 3 object slots: a handle left
+ * behind by any path shows as TPM_RC_OBJECT_MEMORY within a few rounds.
+ */
+TEST_F_TIMEOUT(enroll, key_certification_flushes_its_handles_on_every_path, 120)
+{
+	struct vnfsec_blob key_pub = { 0 }, attest = { 0 }, sig = { 0 };
+	struct vnfsec_tpm *bare = NULL;
+	struct swtpm sw_bare;
+	char own[340], other[340], csr[340], junk[340], missing[340];
+	uint8_t nonce[32] = { 1 };
+	EVP_PKEY *soft = EVP_EC_gen("P-256");
+	int i;
+
+	snprintf(own, sizeof(own), "%s/bare.tss2", self->dir);
+	snprintf(other, sizeof(other), "%s/other.tss2", self->dir);
+	snprintf(csr, sizeof(csr), "%s/bare.csr", self->dir);
+	snprintf(junk, sizeof(junk), "%s/soft.pem", self->dir);
+	snprintf(missing, sizeof(missing), "%s/none.tss2", self->dir);
+	ASSERT_EQ(0, swtpm_start(&sw_bare));
+	ASSERT_EQ(0, key_in_tpm(sw_bare.tcti, own, csr));
+	/* A key of the agent's TPM: its parent there is another primary. */
+	ASSERT_EQ(0, key_in_tpm(AGENT_TCTI, other, csr));
+	ASSERT_EQ(0, write_pem(junk, NULL, soft));
+	ASSERT_EQ(0, vnfsec_tpm_open(sw_bare.tcti, &bare));
+	for (i = 0; i < 5; i++) {
+		/* Not a TSS2 key, or no file: refused before any TPM work. */
+		ASSERT_EQ(-EBADMSG, vnfsec_tpm_certify_key(bare, junk, nonce, 32,
+							   &key_pub, &attest,
+							   &sig));
+		ASSERT_EQ(-ENOENT, vnfsec_tpm_certify_key(bare, missing, nonce,
+							  32, &key_pub, &attest,
+							  &sig));
+		/* Another TPM's key: Load fails after the parent was made. */
+		ASSERT_NE(0, vnfsec_tpm_certify_key(bare, other, nonce, 32,
+						    &key_pub, &attest, &sig));
+		/* Its own: parent, key and AK, all flushed after. */
+		ASSERT_EQ(0, vnfsec_tpm_certify_key(bare, own, nonce, 32,
+						    &key_pub, &attest, &sig));
+		vnfsec_blob_free(&key_pub);
+		vnfsec_blob_free(&attest);
+		vnfsec_blob_free(&sig);
+	}
+	/* A nonce out of range is refused up front. */
+	ASSERT_EQ(-EINVAL, vnfsec_tpm_certify_key(bare, own, nonce, 8,
+						  &key_pub, &attest, &sig));
+	ASSERT_EQ(0, write_text(junk, "-----BEGIN TSS2 PRIVATE KEY-----\nAAAA\n-----END TSS2 PRIVATE KEY-----\n"));
+	ASSERT_EQ(-EBADMSG, vnfsec_tpm_certify_key(bare, junk, nonce, 32,
+						   &key_pub, &attest, &sig));
+	vnfsec_tpm_close(bare);
+	swtpm_stop(&sw_bare);
+	EVP_PKEY_free(soft);
 }
 
 TEST_F_TIMEOUT(enroll, key_certification_over_a_stale_nonce_refused, 120)
