@@ -93,6 +93,7 @@ struct agent_config {
 	const char *state_path;		/* default SPOOL_DIR/agent.state */
 	uint32_t state_nv;		/* its NV counter index */
 	uint32_t state_pcrs;		/* PCR mask it is sealed to */
+	bool state_reset;		/* start fresh though one was saved */
 };
 
 /* The fast path as the agent holds it, loaded by itself or by bpftool. */

@@ -100,6 +100,9 @@ static void usage(FILE *out)
 "                        --tpm, plain files in SPOOL_DIR\n"
 "  --state-nv INDEX      NV counter that dates it (default 0x01500016)\n"
 "  --state-pcrs LIST     PCRs it is sealed to (default 0,7)\n"
+"  --state-reset         start with fresh state although the TPM's counter\n"
+"                        says one was saved (its file was removed): the\n"
+"                        operator's decision, never the default\n"
 "  --verbose\n");
 }
 
@@ -146,6 +149,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "state", required_argument, NULL, 0x1004 },
 		{ "state-nv", required_argument, NULL, 0x1005 },
 		{ "state-pcrs", required_argument, NULL, 0x1006 },
+		{ "state-reset", no_argument, NULL, 0x1007 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -299,6 +303,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 			if (agent_state_parse_pcrs(optarg, &cfg->state_pcrs))
 				return -EINVAL;
 			break;
+		case 0x1007: cfg->state_reset = true; break;
 		case 'v': *verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;

@@ -178,16 +178,16 @@ static void refuse(const struct agent_store *s, int err)
 
 	switch (err) {
 	case -ESTALE:
-		log_err("state: %s is older than this TPM's counter: an older copy of the agent state was put back (rollback); refusing to start. Put the newest copy back, or move %s away to start with fresh state (instructions not yet expired could then be replayed)",
+		log_err("state: %s is older than this TPM's counter: an older copy of the agent state was put back (rollback); refusing to start. Put the newest copy back, or move %s away and start once with --state-reset for fresh state (instructions not yet expired could then be replayed)",
 			p, p);
 		break;
 	case -EACCES:
-		log_err("state: the TPM will not unseal %s: this host's boot state (PCR mask 0x%x) changed since it was saved; refusing to start. If the change is legitimate (firmware or bootloader update), move %s away and start again, and accept the new PCR values on the server ('attest' with accept_pcrs); else investigate this host",
+		log_err("state: the TPM will not unseal %s: this host's boot state (PCR mask 0x%x) changed since it was saved; refusing to start. If the change is legitimate (firmware or bootloader update), move %s away, start once with --state-reset, and accept the new PCR values on the server ('attest' with accept_pcrs); else investigate this host",
 			p, s->tpm.pcr_mask, p);
 		break;
 	case -EBADMSG:
 	case -EFBIG:
-		log_err("state: %s was altered or is not a state this TPM sealed; refusing to start. Put the newest good copy back, or move %s away to start with fresh state",
+		log_err("state: %s was altered or is not a state this TPM sealed; refusing to start. Put the newest good copy back, or move %s away and start once with --state-reset for fresh state",
 			p, p);
 		break;
 	default:
@@ -227,7 +227,9 @@ out:
 /*
  * No sealed file: the first start with this TPM, or an agent that kept
  * its sequences in plain files before; take those once, seal them and
- * remove them, so that only the sealed state counts from now on.
+ * remove them, so that only the sealed state counts from now on. A file
+ * the counter says was saved is a file removed: starting empty would
+ * reopen the replay window, so only the operator may (--state-reset).
  */
 static int start_fresh(struct agent_store *s, struct vnfsec_tpm *t)
 {
@@ -238,10 +240,17 @@ static int start_fresh(struct agent_store *s, struct vnfsec_tpm *t)
 	s->st.action_seq = load_plain(s->action_path, &had_action);
 	s->st.bundle_seq = load_plain(s->bundle_path, &had_bundle);
 	/* define() leaves 1; each save adds one. */
-	if (!vnfsec_tpm_counter_peek(t, s->tpm.nv_index, &saves) && saves > 1)
-		log_warn("state: no sealed state at %s, but the TPM's counter 0x%x says one was saved before (%llu saves): if nobody removed it on purpose, someone did; starting fresh",
+	if (!vnfsec_tpm_counter_peek(t, s->tpm.nv_index, &saves) && saves > 1) {
+		if (!s->cfg->state_reset) {
+			log_err("state: no sealed state at %s, but the TPM's counter 0x%x says one was saved (%llu saves): the file was removed, which would reopen replays of signed instructions; refusing to start. Put the newest copy back, or start once with --state-reset to begin fresh on purpose",
+				s->path, s->tpm.nv_index,
+				(unsigned long long)saves - 1);
+			return -ESTALE;
+		}
+		log_warn("state: no sealed state at %s though the TPM's counter 0x%x says one was saved (%llu saves): starting fresh as --state-reset asks",
 			 s->path, s->tpm.nv_index,
 			 (unsigned long long)saves - 1);
+	}
 	if (had_action || had_bundle)
 		log_info("state: no sealed state at %s yet: taking the plain sequence files once (last action %llu, last bundle %llu) and sealing them with the TPM",
 			 s->path, (unsigned long long)s->st.action_seq,
