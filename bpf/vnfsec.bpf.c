@@ -36,6 +36,14 @@ struct {
 	__type(value, struct vnfsec_flow_state);
 } flow_table SEC(".maps");
 
+/* Flows of one packet so far: see vnfsec_abi.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNFSEC_FLOW_NEW_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct vnfsec_flow_new);
+} flow_new SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VNFSEC_CNT_MAX);
@@ -1256,19 +1264,87 @@ static __always_inline void decision_of(struct decision *d,
 	d->flags = st->flags;
 }
 
+static __always_inline int flow_key_eq(const struct vnfsec_flow_key *a,
+				       const struct vnfsec_flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	/* Both 8-byte aligned: six word compares, no memcmp in BPF. */
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] &&
+	       x[3] == y[3] && x[4] == y[4] && x[5] == y[5];
+}
+
 /*
- * A new flow: its verdict, its entry. A packet that is to be dropped does
- * not create a flow: a flood of them cannot churn the LRU. Inline: on 6.1
- * one more call frame takes the chain past the 512-byte stack. Returns 1
- * when the flow is new.
+ * A flow's second packet: its entry moves from flow_new into flow_table
+ * (the LRU insert, paid by flows that have a second packet), with the
+ * verdict cached at its first packet while that is still valid.
+ */
+static __always_inline void flow_promote(const struct pkt *p,
+					 struct vnfsec_flow_key *key,
+					 struct vnfsec_flow_state *st,
+					 const struct vnfsec_config *cfg,
+					 __u64 now, struct decision *d)
+{
+	struct vnfsec_flow_state *old;
+	long err;
+
+	if (st->policy_gen == cfg->policy_gen && now < st->verdict_until_ns) {
+		decision_of(d, st);
+	} else {
+		evaluate(p, cfg, now, d);
+		cache_decision(st, d, cfg->policy_gen);
+	}
+	st->last_seen_ns = now;
+	st->packets++;
+	st->bytes += p->len;
+	st->tcp_flags_seen |= p->tcp_flags;
+	err = bpf_map_update_elem(&flow_table, key, st, BPF_NOEXIST);
+	if (!err)
+		return;
+	/* Another CPU moved it between our lookup and update. */
+	if (err == -EEXIST) {
+		old = bpf_map_lookup_elem(&flow_table, key);
+		if (old) {
+			flow_update(old, now, p->len, p->tcp_flags);
+			return;
+		}
+	}
+	count_add(VNFSEC_CNT_FLOW_INSERT_FAIL, 1);
+}
+
+/*
+ * Not in flow_table: the flow's second packet if flow_new holds it (moved
+ * into flow_table), else its first: its verdict, and a slot in flow_new.
+ * A packet that is to be dropped does not create a flow: a flood of them
+ * cannot churn the tables. Inline: on 6.1 one more call frame takes the
+ * chain past the 512-byte stack. Returns 1 when the flow is new.
  */
 static __always_inline int flow_insert(const struct pkt *p,
-				  struct vnfsec_flow_key *key,
-				  const struct vnfsec_config *cfg,
-				  __u64 now, struct decision *d)
+				       struct vnfsec_flow_key *key,
+				       const struct vnfsec_config *cfg,
+				       __u64 now, struct decision *d)
 {
-	struct vnfsec_flow_state *st, new_st = {};
-	long err;
+	struct vnfsec_flow_state st;
+	struct vnfsec_flow_new *e;
+	__u32 slot = vnfsec_flow_new_slot(key);
+	int found;
+
+	e = bpf_map_lookup_elem(&flow_new, &slot);
+	if (!e)
+		return 0;	/* an array always has the slot */
+
+	bpf_spin_lock(&e->lock);
+	found = flow_key_eq(&e->key, key);
+	if (found) {
+		st = e->state;
+		/* Free: the flow is flow_table's from now on. */
+		e->key.family = 0;
+	}
+	bpf_spin_unlock(&e->lock);
+	if (found) {
+		flow_promote(p, key, &st, cfg, now, d);
+		return 0;
+	}
 
 	evaluate(p, cfg, now, d);
 	/* Not stored: an attacker cannot fill the table with refused flows. */
@@ -1279,27 +1355,30 @@ static __always_inline int flow_insert(const struct pkt *p,
 		return 0;
 	}
 
-	new_st.first_seen_ns = now;
-	new_st.last_seen_ns = now;
-	new_st.packets = 1;
-	new_st.bytes = p->len;
-	new_st.tcp_flags_seen = p->tcp_flags;
-	cache_decision(&new_st, d, cfg->policy_gen);
-	new_st.teid = p->teid;
-	err = bpf_map_update_elem(&flow_table, key, &new_st, BPF_NOEXIST);
-	if (!err)
-		return 1;
+	__builtin_memset(&st, 0, sizeof(st));
+	st.first_seen_ns = now;
+	st.last_seen_ns = now;
+	st.packets = 1;
+	st.bytes = p->len;
+	st.tcp_flags_seen = p->tcp_flags;
+	cache_decision(&st, d, cfg->policy_gen);
+	st.teid = p->teid;
 
-	/* Another CPU inserted it between our lookup and update. */
-	if (err == -EEXIST) {
-		st = bpf_map_lookup_elem(&flow_table, key);
-		if (st) {
-			flow_update(st, now, p->len, p->tcp_flags);
-			return 0;
-		}
+	bpf_spin_lock(&e->lock);
+	found = flow_key_eq(&e->key, key);
+	if (found) {
+		/* Another CPU stored it since we looked: it is not new. */
+		e->state.last_seen_ns = now;
+		e->state.packets++;
+		e->state.bytes += p->len;
+		e->state.tcp_flags_seen |= p->tcp_flags;
+	} else {
+		/* An older one-packet flow's slot: it makes way. */
+		e->key = *key;
+		e->state = st;
 	}
-	count_add(VNFSEC_CNT_FLOW_INSERT_FAIL, 1);
-	return 0;
+	bpf_spin_unlock(&e->lock);
+	return !found;
 }
 
 /*

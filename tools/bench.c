@@ -47,6 +47,7 @@
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define MAX_RUNS		31
+#define MAX_VARIANTS		16
 #define BLOCKLIST_PREFIXES	10000
 #define CONSUME_EVERY		1024
 #define INSN(c, d, s, o, i)						\
@@ -113,6 +114,8 @@ struct bench_opts {
 	bool no_miss;
 	bool no_ring;
 	const char *pin_empty;	/* -E: pin the empty program there, exit */
+	const char *variants[MAX_VARIANTS];	/* -V: objects to compare */
+	int nr_variants;
 };
 
 static struct syn_frame frame;	/* a SYN: the miss-path packet */
@@ -897,7 +900,7 @@ static void print_over_empty(const struct bench_case *per_call,
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-c CPU] [-r RUNS] [-n REPEAT] [-f FLOWS] [-x XDP_FILTER_OBJ] [-m LIST] [-v] VNFSEC_BPF_OBJ\n"
+		"usage: %s [-c CPU] [-r RUNS] [-n REPEAT] [-f FLOWS] [-x XDP_FILTER_OBJ] [-m LIST] [-V OBJ]... [-v] VNFSEC_BPF_OBJ\n"
 		"       %s -E PATH\n"
 		"  -c CPU     pin to this CPU (default: the last one allowed)\n"
 		"  -r RUNS    runs per figure, median reported (default 7, at least 5)\n"
@@ -906,7 +909,10 @@ static void usage(const char *prog)
 		"  -x PATH    xdp-filter's xdpfilt_alw_all.o; \"\" to skip\n"
 		"  -m LIST    sections to run, comma-separated: hit,miss,ring (default all)\n"
 		"  -E PATH    only pin the empty XDP_PASS program at PATH (bpffs) and exit\n"
-		"  -v         libbpf debug output\n", prog, prog);
+		"  -V OBJ     also measure this build of vnfsec.bpf.o (hit, in-kernel-loop miss\n"
+		"             and full-table miss rows), interleaved with the rest: a profile\n"
+		"             by elimination is builds with one part left out (up to %d)\n"
+		"  -v         libbpf debug output\n", prog, prog, MAX_VARIANTS);
 }
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
@@ -919,7 +925,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	o->repeat = 1000000;
 	o->flows = 100000;
 	o->filter_obj = "/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o";
-	while ((opt = getopt(argc, argv, "c:r:n:f:x:m:E:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:r:n:f:x:m:E:V:vh")) != -1) {
 		switch (opt) {
 		case 'c':
 			o->cpu = atoi(optarg);
@@ -943,6 +949,11 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'E':
 			o->pin_empty = optarg;
+			break;
+		case 'V':
+			if (o->nr_variants == MAX_VARIANTS)
+				return -1;
+			o->variants[o->nr_variants++] = optarg;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -972,10 +983,82 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	return 0;
 }
 
+/* Wrappers first: a target that cannot be tail-called skips its row. */
+static void kloop_prepare(struct bench_case *c, int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		if (c[i].method != BY_KLOOP || c[i].prog_fd < 0)
+			continue;
+		c[i].wrapper_fd = loop_wrapper_load(c[i].prog_fd, &c[i].tail_fd);
+		if (c[i].wrapper_fd < 0) {
+			fprintf(stderr, "in-kernel loop wrapper for %s: %s; row skipped\n",
+				c[i].name, strerror(-c[i].wrapper_fd));
+			c[i].prog_fd = -1;
+		}
+	}
+}
+
+static void cases_finish(struct bench_case *c, int nr, int runs)
+{
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		qsort(c[i].ns, runs, sizeof(double), cmp_double);
+		c[i].median = c[i].ns[runs / 2];
+		if (c[i].method == BY_KLOOP && c[i].wrapper_fd > 0) {
+			close(c[i].wrapper_fd);
+			close(c[i].tail_fd);
+		}
+	}
+}
+
+/*
+ * -V builds side by side with the main one: three rows each (hit, miss in
+ * the in-kernel loop from an empty table, the same from a full table),
+ * printed as the difference from the main build's row.
+ */
+static void print_variants(const struct bench_opts *o,
+			   const struct bench_case *var,
+			   const struct bench_case *hit,
+			   const struct bench_case *kloop)
+{
+	const struct bench_case *base[3] = { &hit[2], &kloop[2], &kloop[3] };
+	const struct bench_case *floor[3] = { &hit[0], &kloop[0], &kloop[0] };
+	int i, k;
+
+	printf("\nbuilds compared (-V), ns/pkt above empty, and against %s:\n",
+	       o->vnfsec_obj);
+	printf("  %-32s %18s %22s %22s\n", "build", "hit", "miss (in-kernel loop)",
+	       "miss, table full");
+	printf("  %-32s", "main build");
+	for (k = 0; k < 3; k++)
+		printf(" %14.1f%8s", base[k]->median - floor[k]->median, "");
+	printf("\n");
+	for (i = 0; i < o->nr_variants; i++) {
+		const char *name = strrchr(o->variants[i], '/');
+
+		printf("  %-32.32s", name ? name + 1 : o->variants[i]);
+		for (k = 0; k < 3; k++) {
+			const struct bench_case *c = &var[i * 3 + k];
+
+			if (c->prog_fd < 0) {
+				printf(" %22s", "-");
+				continue;
+			}
+			printf(" %14.1f (%+6.1f)", c->median - floor[k]->median,
+			       c->median - base[k]->median);
+		}
+		printf("\n");
+	}
+}
+
 static int measure_and_print(const struct bench_opts *o, int empty_fd,
 			     int filter_fd, struct vnfsec_instance *hit,
 			     struct vnfsec_instance *hit_blocklist,
-			     struct vnfsec_instance *miss)
+			     struct vnfsec_instance *miss,
+			     struct vnfsec_instance *variants)
 {
 	struct bench_case hit_cases[] = {
 		{ .name = "empty XDP_PASS", .method = BY_REPEAT,
@@ -1025,26 +1108,28 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		  .method = BY_KLOOP, .prog_fd = hit_blocklist->prog_fd,
 		  .vnfsec = hit_blocklist },
 	};
+	struct bench_case var_cases[MAX_VARIANTS * 3];
 	const int nr_kloop = ARRAY_SIZE(kloop_cases);
 	const int nr_hit = ARRAY_SIZE(hit_cases);
 	const int nr_miss = ARRAY_SIZE(miss_cases);
+	const int nr_var = o->nr_variants * 3;
 	struct utsname uts;
 	int run, i, err = 0;
 
-	/* Wrappers first: a target that cannot be tail-called skips its row. */
-	for (i = 0; i < nr_kloop; i++) {
-		if (kloop_cases[i].prog_fd < 0)
-			continue;
-		kloop_cases[i].wrapper_fd =
-			loop_wrapper_load(kloop_cases[i].prog_fd,
-					  &kloop_cases[i].tail_fd);
-		if (kloop_cases[i].wrapper_fd < 0) {
-			fprintf(stderr, "in-kernel loop wrapper for %s: %s; row skipped\n",
-				kloop_cases[i].name,
-				strerror(-kloop_cases[i].wrapper_fd));
-			kloop_cases[i].prog_fd = -1;
-		}
+	memset(var_cases, 0, sizeof(var_cases));
+	for (i = 0; i < o->nr_variants; i++) {
+		struct bench_case *c = &var_cases[i * 3];
+		struct vnfsec_instance *v = &variants[i];
+
+		c[0] = (struct bench_case){ .name = o->variants[i],
+			.method = BY_REPEAT, .prog_fd = v->prog_fd, .vnfsec = v };
+		c[1] = (struct bench_case){ .name = o->variants[i],
+			.method = BY_KLOOP, .prog_fd = v->prog_fd, .vnfsec = v };
+		c[2] = c[1];
+		c[2].fill_flow_table = true;
 	}
+	kloop_prepare(kloop_cases, nr_kloop);
+	kloop_prepare(var_cases, nr_var);
 	for (run = 0; run < o->runs && !err; run++) {
 		for (i = 0; i < nr_hit && !err && !o->no_hit; i++)
 			err = case_run(&hit_cases[i], o, run);
@@ -1052,26 +1137,18 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 			err = case_run(&miss_cases[i], o, run);
 		for (i = 0; i < nr_kloop && !err && !o->no_miss; i++)
 			err = case_run(&kloop_cases[i], o, run);
+		for (i = 0; i < nr_var && !err; i++)
+			if (var_cases[i].method == BY_REPEAT ? !o->no_hit :
+			    !o->no_miss)
+				err = case_run(&var_cases[i], o, run);
 	}
+	cases_finish(hit_cases, nr_hit, o->runs);
+	cases_finish(miss_cases, nr_miss, o->runs);
+	cases_finish(kloop_cases, nr_kloop, o->runs);
+	cases_finish(var_cases, nr_var, o->runs);
 	if (err) {
 		fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(-err));
 		return err;
-	}
-	for (i = 0; i < nr_hit; i++) {
-		qsort(hit_cases[i].ns, o->runs, sizeof(double), cmp_double);
-		hit_cases[i].median = hit_cases[i].ns[o->runs / 2];
-	}
-	for (i = 0; i < nr_miss; i++) {
-		qsort(miss_cases[i].ns, o->runs, sizeof(double), cmp_double);
-		miss_cases[i].median = miss_cases[i].ns[o->runs / 2];
-	}
-	for (i = 0; i < nr_kloop; i++) {
-		qsort(kloop_cases[i].ns, o->runs, sizeof(double), cmp_double);
-		kloop_cases[i].median = kloop_cases[i].ns[o->runs / 2];
-		if (kloop_cases[i].wrapper_fd > 0) {
-			close(kloop_cases[i].wrapper_fd);
-			close(kloop_cases[i].tail_fd);
-		}
 	}
 
 	uname(&uts);
@@ -1111,6 +1188,8 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		       (unsigned long long)vnfsec_counter(miss,
 							  VNFSEC_CNT_FLOW_INSERT_FAIL));
 	}
+	if (o->nr_variants && !o->no_hit && !o->no_miss)
+		print_variants(o, var_cases, hit_cases, kloop_cases);
 	if (o->no_ring)
 		return 0;
 	return ringbuf_report(o, hit);
@@ -1119,8 +1198,9 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 int main(int argc, char **argv)
 {
 	struct vnfsec_instance hit = {}, hit_blocklist = {}, miss = {};
+	struct vnfsec_instance variants[MAX_VARIANTS] = {};
 	struct bpf_object *filter_obj = NULL;
-	int empty_fd, filter_fd = -1, err;
+	int empty_fd, filter_fd = -1, err, i;
 	struct bench_opts o = {};
 	cpu_set_t set;
 
@@ -1163,9 +1243,17 @@ int main(int argc, char **argv)
 				     BLOCKLIST_PREFIXES);
 	if (err)
 		fprintf(stderr, "load %s: %s\n", o.vnfsec_obj, strerror(-err));
-	else
+	for (i = 0; i < o.nr_variants && !err; i++) {
+		err = vnfsec_load(o.variants[i], &variants[i]);
+		if (err)
+			fprintf(stderr, "load %s: %s\n", o.variants[i],
+				strerror(-err));
+	}
+	if (!err)
 		err = measure_and_print(&o, empty_fd, filter_fd, &hit,
-					&hit_blocklist, &miss);
+					&hit_blocklist, &miss, variants);
+	for (i = 0; i < o.nr_variants; i++)
+		vnfsec_unload(&variants[i]);
 
 	vnfsec_unload(&miss);
 	vnfsec_unload(&hit_blocklist);
