@@ -1313,37 +1313,62 @@ static __always_inline void flow_promote(const struct pkt *p,
 }
 
 /*
- * Not in flow_table: the flow's second packet if flow_new holds it (moved
- * into flow_table), else its first: its verdict, and a slot in flow_new.
- * A packet that is to be dropped does not create a flow: a flood of them
- * cannot churn the tables. Inline: on 6.1 one more call frame takes the
- * chain past the 512-byte stack. Returns 1 when the flow is new.
+ * Not in flow_table (or a SYN, which flow_table is not asked about): the
+ * flow's next packet if flow_new holds it, else its first: its verdict,
+ * and a slot in flow_new. A packet of a flow in flow_new moves it into
+ * flow_table, unless it is a SYN again (a retransmission: the connection
+ * is still not open). A packet that is to be dropped does not create a
+ * flow: a flood of them cannot churn the tables. Inline: on 6.1 one more
+ * call frame takes the chain past the 512-byte stack. Returns 1 when the
+ * flow is new.
  */
 static __always_inline int flow_insert(const struct pkt *p,
 				       struct vnfsec_flow_key *key,
 				       const struct vnfsec_config *cfg,
-				       __u64 now, struct decision *d)
+				       __u64 now, struct decision *d, int syn)
 {
 	struct vnfsec_flow_state st;
 	struct vnfsec_flow_new *e;
 	__u32 slot = vnfsec_flow_new_slot(key);
-	int found;
+	int found, valid = 0;
 
 	e = bpf_map_lookup_elem(&flow_new, &slot);
 	if (!e)
 		return 0;	/* an array always has the slot */
 
-	bpf_spin_lock(&e->lock);
-	found = flow_key_eq(&e->key, key);
-	if (found) {
-		st = e->state;
-		/* Free: the flow is flow_table's from now on. */
-		e->key.family = 0;
-	}
-	bpf_spin_unlock(&e->lock);
-	if (found) {
-		flow_promote(p, key, &st, cfg, now, d);
-		return 0;
+	/*
+	 * Unlocked, a hint only: most packets here are first packets, which
+	 * then take the lock once, to write; a match is checked again.
+	 */
+	if (flow_key_eq(&e->key, key)) {
+		bpf_spin_lock(&e->lock);
+		found = flow_key_eq(&e->key, key);
+		if (found && syn) {
+			valid = e->state.policy_gen == cfg->policy_gen &&
+				now < e->state.verdict_until_ns;
+			if (valid)
+				decision_of(d, &e->state);
+			e->state.last_seen_ns = now;
+			e->state.packets++;
+			e->state.bytes += p->len;
+			e->state.tcp_flags_seen |= p->tcp_flags;
+		} else if (found) {
+			st = e->state;
+			/* Free: the flow is flow_table's from now on. */
+			e->key.family = 0;
+		}
+		bpf_spin_unlock(&e->lock);
+		if (found && syn && !valid) {
+			evaluate(p, cfg, now, d);
+			bpf_spin_lock(&e->lock);
+			if (flow_key_eq(&e->key, key))
+				cache_decision(&e->state, d, cfg->policy_gen);
+			bpf_spin_unlock(&e->lock);
+		} else if (found && !syn) {
+			flow_promote(p, key, &st, cfg, now, d);
+		}
+		if (found)
+			return 0;
 	}
 
 	evaluate(p, cfg, now, d);
@@ -1396,9 +1421,20 @@ static __always_inline int flow_classify(const struct pkt *p,
 	 */
 	struct vnfsec_flow_key key __attribute__((aligned(8))) = p->key;
 
-	st = bpf_map_lookup_elem(&flow_table, &key);
+	/*
+	 * A SYN without ACK opens a connection: a new flow, or the same SYN
+	 * again, never flow_table's (a tuple reused while its old connection
+	 * is still there is a new connection). So a SYN flood or a scan does
+	 * not pay flow_table's lookup either.
+	 */
+	int syn = p->key.proto == IPPROTO_TCP &&
+		  (p->tcp_flags & (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) ==
+		  VNFSEC_TCP_SYN;
+
+	/* One call site: flow_insert() is inline, its stack counted once. */
+	st = syn ? NULL : bpf_map_lookup_elem(&flow_table, &key);
 	if (!st)
-		return flow_insert(p, &key, cfg, now, d);
+		return flow_insert(p, &key, cfg, now, d, syn);
 	if (st->policy_gen == cfg->policy_gen && now < st->verdict_until_ns) {
 		decision_of(d, st);
 	} else {

@@ -48,6 +48,7 @@
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define MAX_RUNS		31
 #define MAX_VARIANTS		16
+#define KLOOP_UDP_ROWS		7	/* first UDP row of the in-kernel loop */
 #define BLOCKLIST_PREFIXES	10000
 #define CONSUME_EVERY		1024
 #define INSN(c, d, s, o, i)						\
@@ -73,6 +74,17 @@ struct gtpu_frame {
 	__u8 payload[20];
 } __attribute__((packed));
 
+/* BY_KLOOP: first packets (TCP SYN), second ones (ACK), UDP first ones. */
+/* A DNS-sized UDP datagram: a new flow that is not a TCP SYN. */
+struct udp_frame {
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct udphdr udp;
+	__u8 payload[32];
+} __attribute__((packed));
+
+enum kloop_kind { KLOOP_FIRST, KLOOP_SECOND, KLOOP_UDP };
+
 enum bench_method {
 	BY_REPEAT,	/* one call, repeat=N: hit path */
 	BY_LOOP,	/* N calls, repeat=1, new 5-tuple each: miss path */
@@ -96,6 +108,7 @@ struct bench_case {
 	int tail_fd;			/* BY_KLOOP: its program array */
 	struct vnfsec_instance *vnfsec;	/* set for vnfsec rows */
 	bool fill_flow_table;		/* start each run with flow_table full */
+	enum kloop_kind kloop;		/* BY_KLOOP: which packets */
 	const void *pkt;		/* BY_REPEAT: NULL for the TCP ACK */
 	__u32 pkt_len;
 	double ns[MAX_RUNS];
@@ -121,6 +134,7 @@ struct bench_opts {
 static struct syn_frame frame;	/* a SYN: the miss-path packet */
 static struct syn_frame ack_frame;	/* the same flow established: hit path */
 static struct gtpu_frame gtpu_frame;	/* that flow inside GTP-U */
+static struct udp_frame udp_frame;	/* miss path, not a SYN */
 static __u32 tuple_seq;		/* makes every miss-path packet a new flow */
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -173,6 +187,16 @@ static void frame_init(void)
 	ack_frame.tcp.syn = 0;
 	ack_frame.tcp.ack = 1;
 	ack_frame.tcp.ack_seq = htonl(1);
+
+	memset(&udp_frame, 0, sizeof(udp_frame));
+	udp_frame.eth = frame.eth;
+	udp_frame.ip = frame.ip;
+	udp_frame.ip.protocol = IPPROTO_UDP;
+	udp_frame.ip.tot_len = htons(sizeof(udp_frame) - sizeof(udp_frame.eth));
+	udp_frame.udp.source = htons(40000);
+	udp_frame.udp.dest = htons(53);
+	udp_frame.udp.len = htons(sizeof(udp_frame) - sizeof(udp_frame.eth) -
+				  sizeof(udp_frame.ip));
 
 	memset(&gtpu_frame, 0, sizeof(gtpu_frame));
 	gtpu_frame.eth = frame.eth;
@@ -332,37 +356,72 @@ static int loop_wrapper_load(int target_fd, int *map_fdp)
 	return fd;
 }
 
+/* One call of the wrapper: `repeat` packets from `pkt`, source + 1 each. */
+static int kloop_call(int wrapper_fd, void *pkt, __u32 len, __u32 repeat,
+		      double *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = pkt,
+		.data_size_in = len,
+		.repeat = repeat,
+	);
+	int err;
+
+	err = bpf_prog_test_run_opts(wrapper_fd, &opts);
+	if (err)
+		return err;
+	if (opts.retval != XDP_PASS) {
+		fprintf(stderr, "in-kernel loop: returned %u, not XDP_PASS\n",
+			opts.retval);
+		return -EPROTO;	/* the tail call or the program */
+	}
+	*ns = (double)opts.duration * repeat;
+	return 0;
+}
+
 /*
  * Mean kernel-timed ns per packet over `flows` new 5-tuples made by the
  * wrapper, in calls of `chunk` repetitions; records drained between calls.
+ * kind FIRST: each flow's first packet (the SYN, or a UDP datagram);
+ * SECOND: each flow's second packet (an ACK), timed after an untimed
+ * call sent the same flows their SYN.
  */
 static int time_by_kloop(int wrapper_fd, struct vnfsec_instance *v,
-			 __u32 flows, double *ns)
+			 __u32 flows, enum kloop_kind kind, double *ns)
 {
-	const __u32 chunk = 4096;	/* 4096 new-flow records fit the ring */
-	struct syn_frame pkt = frame;
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = &pkt,
-		.data_size_in = sizeof(pkt),
-	);
-	double total = 0;
-	__u32 done;
+	/* 4096 new-flow records fit the ring, and 4096 flows flow_new. */
+	const __u32 chunk = 4096;
+	struct syn_frame pkt;
+	struct udp_frame upkt;
+	double total = 0, t;
+	__u32 done, n, base;
 	int err;
 
-	for (done = 0; done < flows; done += opts.repeat) {
+	for (done = 0; done < flows; done += n) {
+		n = flows - done < chunk ? flows - done : chunk;
 		/* The wrapper adds 1 before the first run of a call. */
-		pkt.ip.saddr = htonl(0x0b000000 | (tuple_seq & 0x00ffffff));
+		base = htonl(0x0b000000 | (tuple_seq & 0x00ffffff));
 		tuple_seq += chunk;
-		opts.repeat = flows - done < chunk ? flows - done : chunk;
-		err = bpf_prog_test_run_opts(wrapper_fd, &opts);
+		if (kind == KLOOP_UDP) {
+			upkt = udp_frame;
+			upkt.ip.saddr = base;
+			err = kloop_call(wrapper_fd, &upkt, sizeof(upkt), n, &t);
+		} else {
+			pkt = frame;
+			pkt.ip.saddr = base;
+			err = kloop_call(wrapper_fd, &pkt, sizeof(pkt), n, &t);
+			if (!err && kind == KLOOP_SECOND) {
+				err = consume_events(v);
+				pkt = ack_frame;
+				pkt.ip.saddr = base;
+				if (!err)
+					err = kloop_call(wrapper_fd, &pkt,
+							 sizeof(pkt), n, &t);
+			}
+		}
 		if (err)
 			return err;
-		if (opts.retval != XDP_PASS) {
-			fprintf(stderr, "in-kernel loop: returned %u, not XDP_PASS\n",
-				opts.retval);
-			return -EPROTO;	/* the tail call or the program */
-		}
-		total += (double)opts.duration * opts.repeat;
+		total += t;
 		err = consume_events(v);
 		if (err)
 			return err;
@@ -762,7 +821,7 @@ static int case_run(struct bench_case *c, const struct bench_opts *o,
 	}
 	if (c->method == BY_KLOOP)
 		return time_by_kloop(c->wrapper_fd, c->vnfsec, o->flows,
-				     &c->ns[run]);
+				     c->kloop, &c->ns[run]);
 	return time_by_loop(c->prog_fd, c->vnfsec, o->flows, &c->ns[run]);
 }
 
@@ -867,34 +926,40 @@ static void print_table(struct bench_case *cases, int nr, int runs,
 }
 
 /*
- * The miss-path target compares costs above the floor: rows 2.. of each
- * table (vnfsec) against row 1 (xdp-filter), both less row 0 (empty).
+ * The miss-path target compares costs above the floor: the vnfsec rows of
+ * a table against its xdp-filter row, both less its empty row.
  */
+static void print_ratios(const char *what, const struct bench_case *t,
+			 int empty, int filter, int first, int last)
+{
+	double e = t[empty].median, f = t[filter].median - e;
+	int i;
+
+	if (t[empty].prog_fd < 0 || t[filter].prog_fd < 0 || f <= 0)
+		return;
+	for (i = first; i <= last; i++) {
+		const char *name = t[i].name, *short_name;
+
+		if (t[i].prog_fd < 0)
+			continue;
+		short_name = strstr(name, "vnfsec_xdp, ");
+		printf("  %-15s %-48s +%.1f / +%.1f = %.2fx\n", what,
+		       short_name ? short_name + strlen("vnfsec_xdp, ") : name,
+		       t[i].median - e, f, (t[i].median - e) / f);
+	}
+}
+
 static void print_over_empty(const struct bench_case *per_call,
 			     const struct bench_case *kloop, bool have_filter)
 {
-	const struct bench_case *t[2] = { per_call, kloop };
-	const char *what[2] = { "per call", "in-kernel loop" };
-	double empty, filter;
-	int i, k;
-
 	if (!have_filter)
 		return;
 	printf("\nmiss path, cost above empty against xdp-filter's (target <= 2.00x):\n");
-	for (k = 0; k < 2; k++) {
-		if (t[k][0].prog_fd < 0 || t[k][1].prog_fd < 0)
-			continue;
-		empty = t[k][0].median;
-		filter = t[k][1].median - empty;
-		for (i = 2; i < 5; i++) {
-			if (t[k][i].prog_fd < 0 || filter <= 0)
-				continue;
-			printf("  %-15s %-48s +%.1f / +%.1f = %.2fx\n", what[k],
-			       t[k][i].name + strlen("vnfsec_xdp, "),
-			       t[k][i].median - empty, filter,
-			       (t[k][i].median - empty) / filter);
-		}
-	}
+	print_ratios("per call", per_call, 0, 1, 2, 4);
+	print_ratios("in-kernel loop", kloop, 0, 1, 2, KLOOP_UDP_ROWS - 1);
+	print_ratios("in-kernel loop", kloop, KLOOP_UDP_ROWS,
+		     KLOOP_UDP_ROWS + 1, KLOOP_UDP_ROWS + 2,
+		     KLOOP_UDP_ROWS + 3);
 }
 
 static void usage(const char *prog)
@@ -1085,12 +1150,12 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		  .prog_fd = empty_fd },
 		{ .name = "xdp-filter, default mode (xdpfilt_alw_all)",
 		  .method = BY_LOOP, .prog_fd = filter_fd },
-		{ .name = "vnfsec_xdp, flow miss: insert + new-flow record",
+		{ .name = "vnfsec_xdp, new flow: flow_new + new-flow record",
 		  .method = BY_LOOP, .prog_fd = miss->prog_fd, .vnfsec = miss },
-		{ .name = "vnfsec_xdp, flow miss, table full: + LRU evict",
+		{ .name = "vnfsec_xdp, new flow, flow_table full",
 		  .method = BY_LOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
 		  .fill_flow_table = true },
-		{ .name = "vnfsec_xdp, flow miss, 10000 blocklist prefixes",
+		{ .name = "vnfsec_xdp, new flow, 10000 blocklist prefixes",
 		  .method = BY_LOOP, .prog_fd = hit_blocklist->prog_fd,
 		  .vnfsec = hit_blocklist },
 	};
@@ -1099,14 +1164,30 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		  .prog_fd = empty_fd },
 		{ .name = "xdp-filter, default mode (xdpfilt_alw_all)",
 		  .method = BY_KLOOP, .prog_fd = filter_fd },
-		{ .name = "vnfsec_xdp, flow miss: insert + new-flow record",
+		{ .name = "vnfsec_xdp, new flow: flow_new + new-flow record",
 		  .method = BY_KLOOP, .prog_fd = miss->prog_fd, .vnfsec = miss },
-		{ .name = "vnfsec_xdp, flow miss, table full: + LRU evict",
+		{ .name = "vnfsec_xdp, new flow, flow_table full",
 		  .method = BY_KLOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
 		  .fill_flow_table = true },
-		{ .name = "vnfsec_xdp, flow miss, 10000 blocklist prefixes",
+		{ .name = "vnfsec_xdp, new flow, 10000 blocklist prefixes",
 		  .method = BY_KLOOP, .prog_fd = hit_blocklist->prog_fd,
 		  .vnfsec = hit_blocklist },
+		{ .name = "vnfsec_xdp, 2nd packet (ACK): into flow_table",
+		  .method = BY_KLOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
+		  .kloop = KLOOP_SECOND },
+		{ .name = "vnfsec_xdp, 2nd packet, flow_table full: + evict",
+		  .method = BY_KLOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
+		  .kloop = KLOOP_SECOND, .fill_flow_table = true },
+		/* KLOOP_UDP_ROWS from here: their own floor and peer. */
+		{ .name = "UDP: empty XDP_PASS", .method = BY_KLOOP,
+		  .prog_fd = empty_fd, .kloop = KLOOP_UDP },
+		{ .name = "UDP: xdp-filter", .method = BY_KLOOP,
+		  .prog_fd = filter_fd, .kloop = KLOOP_UDP },
+		{ .name = "UDP: vnfsec_xdp, new flow", .method = BY_KLOOP,
+		  .prog_fd = miss->prog_fd, .vnfsec = miss, .kloop = KLOOP_UDP },
+		{ .name = "UDP: vnfsec_xdp, new flow, flow_table full",
+		  .method = BY_KLOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
+		  .kloop = KLOOP_UDP, .fill_flow_table = true },
 	};
 	struct bench_case var_cases[MAX_VARIANTS * 3];
 	const int nr_kloop = ARRAY_SIZE(kloop_cases);
@@ -1176,9 +1257,15 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		       "           that gives each repetition a new source address and tail-calls\n"
 		       "           the program; %u new 5-tuples per run, kernel-timed\n",
 		       o->flows);
-		print_table(kloop_cases, nr_kloop, o->runs,
+		print_table(kloop_cases, KLOOP_UDP_ROWS, o->runs,
 			    kloop_cases[0].median,
 			    filter_fd < 0 ? 0 : kloop_cases[1].median);
+		printf("  (a 74-byte UDP datagram, a new flow that is not a TCP SYN:)\n");
+		print_table(kloop_cases + KLOOP_UDP_ROWS,
+			    nr_kloop - KLOOP_UDP_ROWS, o->runs,
+			    kloop_cases[KLOOP_UDP_ROWS].median,
+			    filter_fd < 0 ? 0 :
+			    kloop_cases[KLOOP_UDP_ROWS + 1].median);
 		print_over_empty(miss_cases, kloop_cases, filter_fd >= 0);
 		printf("\nnotes: hit-path figures are the kernel's, in whole ns; per-call (miss-path)\n"
 		       "       figures include the kernel timer's own cost, hence the higher floor.\n"

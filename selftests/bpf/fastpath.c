@@ -1093,6 +1093,57 @@ TEST_F(fastpath, new_flow_takes_the_slot_of_a_one_packet_flow)
 	EXPECT_EQ(3, consume_records(_metadata, self));
 }
 
+TEST_F(fastpath, syn_retransmission_stays_in_flow_new)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &tcp_syn);
+	struct vnfsec_flow_state st;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len;
+
+	len = build_frame(frame, &tcp_syn);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	/* Not open yet: the SYN again stays with the first one. */
+	EXPECT_EQ(0, flow_table_count(self));
+	ASSERT_EQ(0, flow_new_lookup(self, &key, &st));
+	EXPECT_EQ(2, st.packets);
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_NEW_FLOW));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_VERDICT_EVAL));
+	EXPECT_EQ(1, consume_records(_metadata, self));
+
+	len = build_frame(frame, &tcp_ack);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	ASSERT_EQ(0, bpf_map_lookup_elem(
+		bpf_map__fd(self->skel->maps.flow_table), &key, &st));
+	EXPECT_EQ(3, st.packets);
+	EXPECT_EQ(0, flow_new_count(self, NULL, NULL));
+}
+
+TEST_F(fastpath, syn_on_a_tuple_in_flow_table_is_a_new_connection)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &tcp_syn);
+	struct vnfsec_flow_state st;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len;
+
+	len = build_frame(frame, &tcp_syn);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	len = build_frame(frame, &tcp_ack);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	ASSERT_EQ(1, flow_table_count(self));
+
+	/* The port reused for a new connection: reported as one. */
+	len = build_frame(frame, &tcp_syn);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_NEW_FLOW));
+	EXPECT_EQ(2, consume_records(_metadata, self));
+	EXPECT_EQ(2, records_of(self, VNFSEC_REC_NEW_FLOW));
+	ASSERT_EQ(0, flow_new_lookup(self, &key, &st));
+	EXPECT_EQ(1, st.packets);
+}
+
 TEST_F(fastpath, second_packet_reevaluated_after_policy_gen)
 {
 	struct vnfsec_flow_key key = flow_key_of(self, &tcp_syn);
