@@ -675,8 +675,9 @@ static __noinline void evaluate(const struct pkt *p,
 		/* No ports: overrides and pair rules cannot apply. */
 		if (p->note == VNFSEC_CNT_TINY_FRAGMENT && !allowed)
 			decide(d, VNFSEC_CAUSE_TINY_FRAGMENT);
-	} else {
-		/* On the stack: 6.1 takes no map key from a global's arg. */
+	} else if (cfg->nr_flow_overrides) {
+		/* Only when there are any: a hash of 48 bytes per new flow.
+		 * On the stack: 6.1 takes no map key from a global's arg. */
 		key = p->key;
 		ovr = bpf_map_lookup_elem(&flow_override, &key);
 		if (ovr && live(ovr->expires_ns, now, &d->until)) {

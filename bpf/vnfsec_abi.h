@@ -433,6 +433,9 @@ _Static_assert(sizeof(struct vnfsec_pair_policy) == 68,
 /*
  * "flow_override" (HASH): per-flow actions, keyed by the exact
  * vnfsec_flow_key the flow has in flow_table (dir and ifindex included).
+ * The programs look it up only while config.nr_flow_overrides is not
+ * zero (ABI 5): a writer keeps that at the entry count, so a new flow
+ * pays for the map only when it has entries.
  * DROP drops it (protect mode; would_drop otherwise). MONITOR writes a
  * sample of every packet of the flow. MIRROR sends a copy of every packet
  * to config.mirror_ifindex: done by the TC programs (bpf_clone_redirect);
@@ -574,7 +577,8 @@ struct vnfsec_config {
 	__u32 rate_burst;	/* 0: rate_pps */
 	/* ABI 4: entries in rate_override; 0: the map is not looked at. */
 	__u32 nr_rate_overrides;
-	__u32 pad;
+	/* ABI 5: entries in flow_override; 0: the map is not looked at. */
+	__u32 nr_flow_overrides;
 };
 _Static_assert(sizeof(struct vnfsec_config) == 88, "vnfsec_config size");
 

@@ -2346,10 +2346,35 @@ static void override(struct __test_metadata *_metadata,
 		     const struct vnfsec_flow_key *key, __u32 actions)
 {
 	struct vnfsec_flow_override o = { .actions = actions };
+	struct vnfsec_config cfg = get_config(_metadata, self);
 
 	ASSERT_EQ(0, bpf_map_update_elem(
 		bpf_map__fd(self->skel->maps.flow_override), key, &o,
 		BPF_ANY));
+	/* As every writer must: the programs look only when told. */
+	cfg.nr_flow_overrides++;
+	set_config(_metadata, self, &cfg);
+}
+
+TEST_F(fastpath, flow_override_looked_at_only_with_nr_flow_overrides)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &tcp_syn);
+	struct vnfsec_config cfg;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len = build_frame(frame, &tcp_syn);
+
+	override(_metadata, self, &key, VNFSEC_OVERRIDE_DROP);
+	cfg = get_config(_metadata, self);
+	cfg.nr_flow_overrides = 0;
+	set_config(_metadata, self, &cfg);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	cfg.nr_flow_overrides = 1;
+	set_config(_metadata, self, &cfg);
+	/* A SYN again, its verdict still cached: generation moved on. */
+	bump_policy_gen(_metadata, self);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_OVERRIDE));
 }
 
 TEST_F(fastpath, flow_override_drop_drops_only_that_flow)
