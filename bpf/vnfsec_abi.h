@@ -49,7 +49,7 @@
 
 #define VNFSEC_FLOW_TABLE_ENTRIES	65536
 /* "flow_new": flows that have had one packet (below); a power of 2. */
-#define VNFSEC_FLOW_NEW_BITS		14
+#define VNFSEC_FLOW_NEW_BITS		12
 #define VNFSEC_FLOW_NEW_ENTRIES		(1U << VNFSEC_FLOW_NEW_BITS)
 /*
  * New flows the pair rules refuse in protect mode are not stored but
