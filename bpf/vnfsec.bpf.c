@@ -14,6 +14,8 @@
  * path is one hash lookup: the verdict computed for a flow's first packet
  * is cached in its entry and reused until config.policy_gen changes, the
  * cache's TTL ends, or an entry that decided it expires (vnfsec_abi.h).
+ * A flow's first packet is kept in a slot of flow_new, not in flow_table:
+ * only flows with a second packet pay the LRU's insert (flow_insert()).
  *
  * Every drop and every frame we could not parse has its own counter.
  * Layouts live in vnfsec_abi.h; maps are found by name (bpftool prog
@@ -639,14 +641,17 @@ static __always_inline void decide(struct decision *d, __u8 cause)
  * The policy maps, in precedence order: allowlist exempts from the
  * blocklist and the pair rules; a blocked source is dropped at the cost
  * of two LPM lookups (a flood from it must stay cheap); then the flow's
- * override, the quarantine of either VNF, the VNF pair rule.
+ * override, the quarantine of either VNF, the VNF pair rule. key is the
+ * caller's stack copy of p->key (6.1 takes no map key from a global's
+ * argument, and one copy here took the call chain past 6.1's 512-byte
+ * stack); NULL for an address-only packet.
  */
 static __noinline void evaluate(const struct pkt *p,
-				     const struct vnfsec_config *cfg,
-				     __u64 now, struct decision *d)
+				const struct vnfsec_flow_key *key,
+				const struct vnfsec_config *cfg,
+				__u64 now, struct decision *d)
 {
 	struct vnfsec_flow_override *ovr;
-	struct vnfsec_flow_key key;
 	int allowed;
 
 	d->until = now + ms_or(cfg->verdict_ttl_ms, VNFSEC_DEF_VERDICT_TTL_MS);
@@ -675,11 +680,9 @@ static __noinline void evaluate(const struct pkt *p,
 		/* No ports: overrides and pair rules cannot apply. */
 		if (p->note == VNFSEC_CNT_TINY_FRAGMENT && !allowed)
 			decide(d, VNFSEC_CAUSE_TINY_FRAGMENT);
-	} else if (cfg->nr_flow_overrides) {
-		/* Only when there are any: a hash of 48 bytes per new flow.
-		 * On the stack: 6.1 takes no map key from a global's arg. */
-		key = p->key;
-		ovr = bpf_map_lookup_elem(&flow_override, &key);
+	} else if (key && cfg->nr_flow_overrides) {
+		/* Only when there are any: a hash of 48 bytes per new flow. */
+		ovr = bpf_map_lookup_elem(&flow_override, key);
 		if (ovr && live(ovr->expires_ns, now, &d->until)) {
 			if (ovr->actions & VNFSEC_OVERRIDE_MONITOR)
 				d->flags |= VNFSEC_FLOW_F_MONITOR;
@@ -1292,7 +1295,7 @@ static __always_inline void flow_promote(const struct pkt *p,
 	if (st->policy_gen == cfg->policy_gen && now < st->verdict_until_ns) {
 		decision_of(d, st);
 	} else {
-		evaluate(p, cfg, now, d);
+		evaluate(p, key, cfg, now, d);
 		cache_decision(st, d, cfg->policy_gen);
 	}
 	st->last_seen_ns = now;
@@ -1360,7 +1363,7 @@ static __always_inline int flow_insert(const struct pkt *p,
 		}
 		bpf_spin_unlock(&e->lock);
 		if (found && syn && !valid) {
-			evaluate(p, cfg, now, d);
+			evaluate(p, key, cfg, now, d);
 			bpf_spin_lock(&e->lock);
 			if (flow_key_eq(&e->key, key))
 				cache_decision(&e->state, d, cfg->policy_gen);
@@ -1372,7 +1375,7 @@ static __always_inline int flow_insert(const struct pkt *p,
 			return 0;
 	}
 
-	evaluate(p, cfg, now, d);
+	evaluate(p, key, cfg, now, d);
 	/* Not stored: an attacker cannot fill the table with refused flows. */
 	if (d->verdict == VNFSEC_VERDICT_DROP &&
 	    cfg->mode == VNFSEC_MODE_PROTECT) {
@@ -1439,7 +1442,7 @@ static __always_inline int flow_classify(const struct pkt *p,
 	if (st->policy_gen == cfg->policy_gen && now < st->verdict_until_ns) {
 		decision_of(d, st);
 	} else {
-		evaluate(p, cfg, now, d);
+		evaluate(p, &key, cfg, now, d);
 		cache_decision(st, d, cfg->policy_gen);
 	}
 	flow_update(st, now, p->len, p->tcp_flags);
@@ -1502,7 +1505,7 @@ __noinline int vnfsec_handle(struct pkt *p, struct decision *d)
 
 	if (p->addr_only) {
 		/* Later or tiny fragments: address policy, never a flow. */
-		evaluate(p, cfg, d->now, d);
+		evaluate(p, NULL, cfg, d->now, d);
 	} else {
 		d->is_new = flow_classify(p, cfg, d->now, d);
 		/* Detectors: only what can fire pays for them. */
