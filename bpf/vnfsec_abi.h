@@ -271,7 +271,9 @@ _Static_assert(sizeof(struct vnfsec_flow_state) == 56,
 /*
  * "flow_new" (ARRAY of VNFSEC_FLOW_NEW_ENTRIES, ABI 5): a flow's first
  * packet stores it here, not in flow_table; its second packet moves it
- * into flow_table with its state, and the slot is freed. So a flood of
+ * into flow_table with its state, and the slot is freed (a TCP SYN without
+ * ACK never looks in flow_table: a SYN again stays here, and a SYN on a
+ * tuple flow_table holds is a new connection, stored here). So a flood of
  * one-packet flows (spoofed SYNs, scans) costs one write into a slot
  * rather than an LRU insert with eviction (the miss path's largest cost,
  * docs/fastpath.md), and cannot evict established flows from flow_table.
