@@ -14,6 +14,8 @@
  * path is one hash lookup: the verdict computed for a flow's first packet
  * is cached in its entry and reused until config.policy_gen changes, the
  * cache's TTL ends, or an entry that decided it expires (vnfsec_abi.h).
+ * A flow's first packet is kept in a slot of flow_new, not in flow_table:
+ * only flows with a second packet pay the LRU's insert (flow_insert()).
  *
  * Every drop and every frame we could not parse has its own counter.
  * Layouts live in vnfsec_abi.h; maps are found by name (bpftool prog
@@ -35,6 +37,14 @@ struct {
 	__type(key, struct vnfsec_flow_key);
 	__type(value, struct vnfsec_flow_state);
 } flow_table SEC(".maps");
+
+/* Flows of one packet so far: see vnfsec_abi.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNFSEC_FLOW_NEW_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct vnfsec_flow_new);
+} flow_new SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -631,14 +641,17 @@ static __always_inline void decide(struct decision *d, __u8 cause)
  * The policy maps, in precedence order: allowlist exempts from the
  * blocklist and the pair rules; a blocked source is dropped at the cost
  * of two LPM lookups (a flood from it must stay cheap); then the flow's
- * override, the quarantine of either VNF, the VNF pair rule.
+ * override, the quarantine of either VNF, the VNF pair rule. key is the
+ * caller's stack copy of p->key (6.1 takes no map key from a global's
+ * argument, and one copy here took the call chain past 6.1's 512-byte
+ * stack); NULL for an address-only packet.
  */
 static __noinline void evaluate(const struct pkt *p,
-				     const struct vnfsec_config *cfg,
-				     __u64 now, struct decision *d)
+				const struct vnfsec_flow_key *key,
+				const struct vnfsec_config *cfg,
+				__u64 now, struct decision *d)
 {
 	struct vnfsec_flow_override *ovr;
-	struct vnfsec_flow_key key;
 	int allowed;
 
 	d->until = now + ms_or(cfg->verdict_ttl_ms, VNFSEC_DEF_VERDICT_TTL_MS);
@@ -667,10 +680,9 @@ static __noinline void evaluate(const struct pkt *p,
 		/* No ports: overrides and pair rules cannot apply. */
 		if (p->note == VNFSEC_CNT_TINY_FRAGMENT && !allowed)
 			decide(d, VNFSEC_CAUSE_TINY_FRAGMENT);
-	} else {
-		/* On the stack: 6.1 takes no map key from a global's arg. */
-		key = p->key;
-		ovr = bpf_map_lookup_elem(&flow_override, &key);
+	} else if (key && cfg->nr_flow_overrides) {
+		/* Only when there are any: a hash of 48 bytes per new flow. */
+		ovr = bpf_map_lookup_elem(&flow_override, key);
 		if (ovr && live(ovr->expires_ns, now, &d->until)) {
 			if (ovr->actions & VNFSEC_OVERRIDE_MONITOR)
 				d->flags |= VNFSEC_FLOW_F_MONITOR;
@@ -1256,21 +1268,114 @@ static __always_inline void decision_of(struct decision *d,
 	d->flags = st->flags;
 }
 
-/*
- * A new flow: its verdict, its entry. A packet that is to be dropped does
- * not create a flow: a flood of them cannot churn the LRU. Inline: on 6.1
- * one more call frame takes the chain past the 512-byte stack. Returns 1
- * when the flow is new.
- */
-static __always_inline int flow_insert(const struct pkt *p,
-				  struct vnfsec_flow_key *key,
-				  const struct vnfsec_config *cfg,
-				  __u64 now, struct decision *d)
+static __always_inline int flow_key_eq(const struct vnfsec_flow_key *a,
+				       const struct vnfsec_flow_key *b)
 {
-	struct vnfsec_flow_state *st, new_st = {};
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	/* Both 8-byte aligned: six word compares, no memcmp in BPF. */
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] &&
+	       x[3] == y[3] && x[4] == y[4] && x[5] == y[5];
+}
+
+/*
+ * A flow's second packet: its entry moves from flow_new into flow_table
+ * (the LRU insert, paid by flows that have a second packet), with the
+ * verdict cached at its first packet while that is still valid.
+ */
+static __always_inline void flow_promote(const struct pkt *p,
+					 struct vnfsec_flow_key *key,
+					 struct vnfsec_flow_state *st,
+					 const struct vnfsec_config *cfg,
+					 __u64 now, struct decision *d)
+{
+	struct vnfsec_flow_state *old;
 	long err;
 
-	evaluate(p, cfg, now, d);
+	if (st->policy_gen == cfg->policy_gen && now < st->verdict_until_ns) {
+		decision_of(d, st);
+	} else {
+		evaluate(p, key, cfg, now, d);
+		cache_decision(st, d, cfg->policy_gen);
+	}
+	st->last_seen_ns = now;
+	st->packets++;
+	st->bytes += p->len;
+	st->tcp_flags_seen |= p->tcp_flags;
+	err = bpf_map_update_elem(&flow_table, key, st, BPF_NOEXIST);
+	if (!err)
+		return;
+	/* Another CPU moved it between our lookup and update. */
+	if (err == -EEXIST) {
+		old = bpf_map_lookup_elem(&flow_table, key);
+		if (old) {
+			flow_update(old, now, p->len, p->tcp_flags);
+			return;
+		}
+	}
+	count_add(VNFSEC_CNT_FLOW_INSERT_FAIL, 1);
+}
+
+/*
+ * Not in flow_table (or a SYN, which flow_table is not asked about): the
+ * flow's next packet if flow_new holds it, else its first: its verdict,
+ * and a slot in flow_new. A packet of a flow in flow_new moves it into
+ * flow_table, unless it is a SYN again (a retransmission: the connection
+ * is still not open). A packet that is to be dropped does not create a
+ * flow: a flood of them cannot churn the tables. Inline: on 6.1 one more
+ * call frame takes the chain past the 512-byte stack. Returns 1 when the
+ * flow is new.
+ */
+static __always_inline int flow_insert(const struct pkt *p,
+				       struct vnfsec_flow_key *key,
+				       const struct vnfsec_config *cfg,
+				       __u64 now, struct decision *d, int syn)
+{
+	struct vnfsec_flow_state st;
+	struct vnfsec_flow_new *e;
+	__u32 slot = vnfsec_flow_new_slot(key);
+	int found, valid = 0;
+
+	e = bpf_map_lookup_elem(&flow_new, &slot);
+	if (!e)
+		return 0;	/* an array always has the slot */
+
+	/*
+	 * Unlocked, a hint only: most packets here are first packets, which
+	 * then take the lock once, to write; a match is checked again.
+	 */
+	if (flow_key_eq(&e->key, key)) {
+		bpf_spin_lock(&e->lock);
+		found = flow_key_eq(&e->key, key);
+		if (found && syn) {
+			valid = e->state.policy_gen == cfg->policy_gen &&
+				now < e->state.verdict_until_ns;
+			if (valid)
+				decision_of(d, &e->state);
+			e->state.last_seen_ns = now;
+			e->state.packets++;
+			e->state.bytes += p->len;
+			e->state.tcp_flags_seen |= p->tcp_flags;
+		} else if (found) {
+			st = e->state;
+			/* Free: the flow is flow_table's from now on. */
+			e->key.family = 0;
+		}
+		bpf_spin_unlock(&e->lock);
+		if (found && syn && !valid) {
+			evaluate(p, key, cfg, now, d);
+			bpf_spin_lock(&e->lock);
+			if (flow_key_eq(&e->key, key))
+				cache_decision(&e->state, d, cfg->policy_gen);
+			bpf_spin_unlock(&e->lock);
+		} else if (found && !syn) {
+			flow_promote(p, key, &st, cfg, now, d);
+		}
+		if (found)
+			return 0;
+	}
+
+	evaluate(p, key, cfg, now, d);
 	/* Not stored: an attacker cannot fill the table with refused flows. */
 	if (d->verdict == VNFSEC_VERDICT_DROP &&
 	    cfg->mode == VNFSEC_MODE_PROTECT) {
@@ -1279,27 +1384,30 @@ static __always_inline int flow_insert(const struct pkt *p,
 		return 0;
 	}
 
-	new_st.first_seen_ns = now;
-	new_st.last_seen_ns = now;
-	new_st.packets = 1;
-	new_st.bytes = p->len;
-	new_st.tcp_flags_seen = p->tcp_flags;
-	cache_decision(&new_st, d, cfg->policy_gen);
-	new_st.teid = p->teid;
-	err = bpf_map_update_elem(&flow_table, key, &new_st, BPF_NOEXIST);
-	if (!err)
-		return 1;
+	__builtin_memset(&st, 0, sizeof(st));
+	st.first_seen_ns = now;
+	st.last_seen_ns = now;
+	st.packets = 1;
+	st.bytes = p->len;
+	st.tcp_flags_seen = p->tcp_flags;
+	cache_decision(&st, d, cfg->policy_gen);
+	st.teid = p->teid;
 
-	/* Another CPU inserted it between our lookup and update. */
-	if (err == -EEXIST) {
-		st = bpf_map_lookup_elem(&flow_table, key);
-		if (st) {
-			flow_update(st, now, p->len, p->tcp_flags);
-			return 0;
-		}
+	bpf_spin_lock(&e->lock);
+	found = flow_key_eq(&e->key, key);
+	if (found) {
+		/* Another CPU stored it since we looked: it is not new. */
+		e->state.last_seen_ns = now;
+		e->state.packets++;
+		e->state.bytes += p->len;
+		e->state.tcp_flags_seen |= p->tcp_flags;
+	} else {
+		/* An older one-packet flow's slot: it makes way. */
+		e->key = *key;
+		e->state = st;
 	}
-	count_add(VNFSEC_CNT_FLOW_INSERT_FAIL, 1);
-	return 0;
+	bpf_spin_unlock(&e->lock);
+	return !found;
 }
 
 /*
@@ -1317,13 +1425,24 @@ static __always_inline int flow_classify(const struct pkt *p,
 	 */
 	struct vnfsec_flow_key key __attribute__((aligned(8))) = p->key;
 
-	st = bpf_map_lookup_elem(&flow_table, &key);
+	/*
+	 * A SYN without ACK opens a connection: a new flow, or the same SYN
+	 * again, never flow_table's (a tuple reused while its old connection
+	 * is still there is a new connection). So a SYN flood or a scan does
+	 * not pay flow_table's lookup either.
+	 */
+	int syn = p->key.proto == IPPROTO_TCP &&
+		  (p->tcp_flags & (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) ==
+		  VNFSEC_TCP_SYN;
+
+	/* One call site: flow_insert() is inline, its stack counted once. */
+	st = syn ? NULL : bpf_map_lookup_elem(&flow_table, &key);
 	if (!st)
-		return flow_insert(p, &key, cfg, now, d);
+		return flow_insert(p, &key, cfg, now, d, syn);
 	if (st->policy_gen == cfg->policy_gen && now < st->verdict_until_ns) {
 		decision_of(d, st);
 	} else {
-		evaluate(p, cfg, now, d);
+		evaluate(p, &key, cfg, now, d);
 		cache_decision(st, d, cfg->policy_gen);
 	}
 	flow_update(st, now, p->len, p->tcp_flags);
@@ -1386,7 +1505,7 @@ __noinline int vnfsec_handle(struct pkt *p, struct decision *d)
 
 	if (p->addr_only) {
 		/* Later or tiny fragments: address policy, never a flow. */
-		evaluate(p, cfg, d->now, d);
+		evaluate(p, NULL, cfg, d->now, d);
 	} else {
 		d->is_new = flow_classify(p, cfg, d->now, d);
 		/* Detectors: only what can fire pays for them. */

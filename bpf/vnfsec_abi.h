@@ -31,9 +31,10 @@
 #ifndef VNFSEC_ABI_H
 #define VNFSEC_ABI_H
 
+#include <linux/bpf.h>		/* struct bpf_spin_lock */
 #include <linux/types.h>
 
-#define VNFSEC_ABI_VERSION 4
+#define VNFSEC_ABI_VERSION 5
 
 /* Pinning layout shared by bpftool users and the agent. */
 #define VNFSEC_PIN_DIR		"/sys/fs/bpf/vnfsec"
@@ -47,6 +48,9 @@
 #define VNFSEC_PROG_TC_INGRESS	"vnfsec_ingress"
 
 #define VNFSEC_FLOW_TABLE_ENTRIES	65536
+/* "flow_new": flows that have had one packet (below); a power of 2. */
+#define VNFSEC_FLOW_NEW_BITS		12
+#define VNFSEC_FLOW_NEW_ENTRIES		(1U << VNFSEC_FLOW_NEW_BITS)
 /*
  * New flows the pair rules refuse in protect mode are not stored but
  * reported as new-flow records (verdict DROP, cause PAIR_POLICY), at most
@@ -92,7 +96,7 @@ enum vnfsec_counter {
 	VNFSEC_CNT_RX_BYTES,
 	VNFSEC_CNT_PASS,		/* verdict pass (monitor, learn included) */
 	VNFSEC_CNT_DROP_BLOCKLIST,	/* source matched blocklist_v4/_v6 */
-	VNFSEC_CNT_NEW_FLOW,		/* flow_table insertions */
+	VNFSEC_CNT_NEW_FLOW,		/* new flows (first packets kept) */
 	VNFSEC_CNT_NON_IP,		/* neither IPv4 nor IPv6: passed */
 	VNFSEC_CNT_TRUNC_ETH,		/* shorter than an Ethernet header */
 	VNFSEC_CNT_TRUNC_IP,		/* IPv4 header past end of packet */
@@ -101,7 +105,7 @@ enum vnfsec_counter {
 	VNFSEC_CNT_BAD_TCP,		/* TCP data offset < 5 */
 	VNFSEC_CNT_IP_FRAGMENT,		/* non-first fragment (v4 or v6) */
 	VNFSEC_CNT_RINGBUF_FULL,	/* any ring-buffer reservation failed */
-	VNFSEC_CNT_FLOW_INSERT_FAIL,	/* flow_table update failed */
+	VNFSEC_CNT_FLOW_INSERT_FAIL,	/* flow_table insert failed */
 	/* ABI 2 */
 	VNFSEC_CNT_DROP,		/* every drop, whatever the cause */
 	VNFSEC_CNT_WOULD_DROP,		/* drop verdicts not enforced (mode) */
@@ -265,6 +269,55 @@ _Static_assert(sizeof(struct vnfsec_flow_state) == 56,
 	       "vnfsec_flow_state size");
 
 /*
+ * "flow_new" (ARRAY of VNFSEC_FLOW_NEW_ENTRIES, ABI 5): a flow's first
+ * packet stores it here, not in flow_table; its second packet moves it
+ * into flow_table with its state, and the slot is freed (a TCP SYN without
+ * ACK never looks in flow_table: a SYN again stays here, and a SYN on a
+ * tuple flow_table holds is a new connection, stored here). So a flood of
+ * one-packet flows (spoofed SYNs, scans) costs one write into a slot
+ * rather than an LRU insert with eviction (the miss path's largest cost,
+ * docs/fastpath.md), and cannot evict established flows from flow_table.
+ * Direct-mapped at vnfsec_flow_new_slot(key): a new flow takes the slot
+ * of an older one-packet flow, whose next packet then counts as a new
+ * flow again. The new-flow record is written for the first packet, as
+ * before. key.family 0 marks a free slot. lock is the programs' own (a
+ * slot is written by whichever CPU sees the flow); readers ignore it.
+ */
+struct vnfsec_flow_new {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	struct vnfsec_flow_key key;
+	struct vnfsec_flow_state state;
+};
+_Static_assert(sizeof(struct vnfsec_flow_new) == 112,
+	       "vnfsec_flow_new size");
+_Static_assert(sizeof(struct vnfsec_flow_key) == 6 * 8,
+	       "vnfsec_flow_new_slot() hashes six words");
+
+/*
+ * The slot of a flow in flow_new: a multiplicative hash of the key's six
+ * 64-bit words (host order), its top VNFSEC_FLOW_NEW_BITS bits. Shared by
+ * the programs and userspace so both find a flow's slot alike.
+ */
+static inline __u32 vnfsec_flow_new_slot(const struct vnfsec_flow_key *k)
+{
+	const __u8 *b = (const __u8 *)k;
+	__u64 h = 0, w;
+
+	/* Six words written out: no loop for the verifier or the compiler. */
+#define VNFSEC_MIX(i) (__builtin_memcpy(&w, b + (i) * 8, 8),		\
+		       h = (h ^ w) * 0x9e3779b97f4a7c15ULL)
+	VNFSEC_MIX(0);
+	VNFSEC_MIX(1);
+	VNFSEC_MIX(2);
+	VNFSEC_MIX(3);
+	VNFSEC_MIX(4);
+	VNFSEC_MIX(5);
+#undef VNFSEC_MIX
+	return h >> (64 - VNFSEC_FLOW_NEW_BITS);
+}
+
+/*
  * Keys of the LPM maps "blocklist_v4", "allowlist_v4" (and the prefix
  * keys of "vnf_addrs" for IPv4). prefixlen first, as LPM requires; it is
  * host order, so bytes "24 0 0 0" on x86.
@@ -382,6 +435,9 @@ _Static_assert(sizeof(struct vnfsec_pair_policy) == 68,
 /*
  * "flow_override" (HASH): per-flow actions, keyed by the exact
  * vnfsec_flow_key the flow has in flow_table (dir and ifindex included).
+ * The programs look it up only while config.nr_flow_overrides is not
+ * zero (ABI 5): a writer keeps that at the entry count, so a new flow
+ * pays for the map only when it has entries.
  * DROP drops it (protect mode; would_drop otherwise). MONITOR writes a
  * sample of every packet of the flow. MIRROR sends a copy of every packet
  * to config.mirror_ifindex: done by the TC programs (bpf_clone_redirect);
@@ -523,7 +579,8 @@ struct vnfsec_config {
 	__u32 rate_burst;	/* 0: rate_pps */
 	/* ABI 4: entries in rate_override; 0: the map is not looked at. */
 	__u32 nr_rate_overrides;
-	__u32 pad;
+	/* ABI 5: entries in flow_override; 0: the map is not looked at. */
+	__u32 nr_flow_overrides;
 };
 _Static_assert(sizeof(struct vnfsec_config) == 88, "vnfsec_config size");
 

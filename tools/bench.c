@@ -47,6 +47,8 @@
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define MAX_RUNS		31
+#define MAX_VARIANTS		16
+#define KLOOP_UDP_ROWS		7	/* first UDP row of the in-kernel loop */
 #define BLOCKLIST_PREFIXES	10000
 #define CONSUME_EVERY		1024
 #define INSN(c, d, s, o, i)						\
@@ -72,6 +74,17 @@ struct gtpu_frame {
 	__u8 payload[20];
 } __attribute__((packed));
 
+/* BY_KLOOP: first packets (TCP SYN), second ones (ACK), UDP first ones. */
+/* A DNS-sized UDP datagram: a new flow that is not a TCP SYN. */
+struct udp_frame {
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct udphdr udp;
+	__u8 payload[32];
+} __attribute__((packed));
+
+enum kloop_kind { KLOOP_FIRST, KLOOP_SECOND, KLOOP_UDP };
+
 enum bench_method {
 	BY_REPEAT,	/* one call, repeat=N: hit path */
 	BY_LOOP,	/* N calls, repeat=1, new 5-tuple each: miss path */
@@ -95,6 +108,7 @@ struct bench_case {
 	int tail_fd;			/* BY_KLOOP: its program array */
 	struct vnfsec_instance *vnfsec;	/* set for vnfsec rows */
 	bool fill_flow_table;		/* start each run with flow_table full */
+	enum kloop_kind kloop;		/* BY_KLOOP: which packets */
 	const void *pkt;		/* BY_REPEAT: NULL for the TCP ACK */
 	__u32 pkt_len;
 	double ns[MAX_RUNS];
@@ -113,11 +127,14 @@ struct bench_opts {
 	bool no_miss;
 	bool no_ring;
 	const char *pin_empty;	/* -E: pin the empty program there, exit */
+	const char *variants[MAX_VARIANTS];	/* -V: objects to compare */
+	int nr_variants;
 };
 
 static struct syn_frame frame;	/* a SYN: the miss-path packet */
 static struct syn_frame ack_frame;	/* the same flow established: hit path */
 static struct gtpu_frame gtpu_frame;	/* that flow inside GTP-U */
+static struct udp_frame udp_frame;	/* miss path, not a SYN */
 static __u32 tuple_seq;		/* makes every miss-path packet a new flow */
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -170,6 +187,16 @@ static void frame_init(void)
 	ack_frame.tcp.syn = 0;
 	ack_frame.tcp.ack = 1;
 	ack_frame.tcp.ack_seq = htonl(1);
+
+	memset(&udp_frame, 0, sizeof(udp_frame));
+	udp_frame.eth = frame.eth;
+	udp_frame.ip = frame.ip;
+	udp_frame.ip.protocol = IPPROTO_UDP;
+	udp_frame.ip.tot_len = htons(sizeof(udp_frame) - sizeof(udp_frame.eth));
+	udp_frame.udp.source = htons(40000);
+	udp_frame.udp.dest = htons(53);
+	udp_frame.udp.len = htons(sizeof(udp_frame) - sizeof(udp_frame.eth) -
+				  sizeof(udp_frame.ip));
 
 	memset(&gtpu_frame, 0, sizeof(gtpu_frame));
 	gtpu_frame.eth = frame.eth;
@@ -329,37 +356,78 @@ static int loop_wrapper_load(int target_fd, int *map_fdp)
 	return fd;
 }
 
+/* One call of the wrapper: `repeat` packets from `pkt`, source + 1 each. */
+static int kloop_call(int wrapper_fd, void *pkt, __u32 len, __u32 repeat,
+		      double *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = pkt,
+		.data_size_in = len,
+		.repeat = repeat,
+	);
+	int err;
+
+	err = bpf_prog_test_run_opts(wrapper_fd, &opts);
+	if (err)
+		return err;
+	if (opts.retval != XDP_PASS) {
+		fprintf(stderr, "in-kernel loop: returned %u, not XDP_PASS\n",
+			opts.retval);
+		return -EPROTO;	/* the tail call or the program */
+	}
+	*ns = (double)opts.duration * repeat;
+	return 0;
+}
+
 /*
  * Mean kernel-timed ns per packet over `flows` new 5-tuples made by the
  * wrapper, in calls of `chunk` repetitions; records drained between calls.
+ * kind FIRST: each flow's first packet (the SYN, or a UDP datagram);
+ * SECOND: each flow's second packet (an ACK), timed after an untimed
+ * call sent the same flows their SYN.
  */
 static int time_by_kloop(int wrapper_fd, struct vnfsec_instance *v,
-			 __u32 flows, double *ns)
+			 __u32 flows, enum kloop_kind kind, double *ns)
 {
-	const __u32 chunk = 4096;	/* 4096 new-flow records fit the ring */
-	struct syn_frame pkt = frame;
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = &pkt,
-		.data_size_in = sizeof(pkt),
-	);
-	double total = 0;
-	__u32 done;
+	/*
+	 * 4096 new-flow records fit the ring. Smaller calls cost every row
+	 * more per packet (256: +200 ns for first packets), so second packets
+	 * are timed in calls of 4096 too, although about a third of those
+	 * flows have lost their flow_new slot (4096, direct-mapped) to another
+	 * by then, and their second packet is a first one again.
+	 */
+	const __u32 chunk = 4096;
+	struct syn_frame pkt;
+	struct udp_frame upkt;
+	double total = 0, t;
+	__u32 done, n, base;
 	int err;
 
-	for (done = 0; done < flows; done += opts.repeat) {
+	for (done = 0; done < flows; done += n) {
+		n = flows - done < chunk ? flows - done : chunk;
 		/* The wrapper adds 1 before the first run of a call. */
-		pkt.ip.saddr = htonl(0x0b000000 | (tuple_seq & 0x00ffffff));
+		base = htonl(0x0b000000 | (tuple_seq & 0x00ffffff));
 		tuple_seq += chunk;
-		opts.repeat = flows - done < chunk ? flows - done : chunk;
-		err = bpf_prog_test_run_opts(wrapper_fd, &opts);
+		if (kind == KLOOP_UDP) {
+			upkt = udp_frame;
+			upkt.ip.saddr = base;
+			err = kloop_call(wrapper_fd, &upkt, sizeof(upkt), n, &t);
+		} else {
+			pkt = frame;
+			pkt.ip.saddr = base;
+			err = kloop_call(wrapper_fd, &pkt, sizeof(pkt), n, &t);
+			if (!err && kind == KLOOP_SECOND) {
+				err = consume_events(v);
+				pkt = ack_frame;
+				pkt.ip.saddr = base;
+				if (!err)
+					err = kloop_call(wrapper_fd, &pkt,
+							 sizeof(pkt), n, &t);
+			}
+		}
 		if (err)
 			return err;
-		if (opts.retval != XDP_PASS) {
-			fprintf(stderr, "in-kernel loop: returned %u, not XDP_PASS\n",
-				opts.retval);
-			return -EPROTO;	/* the tail call or the program */
-		}
-		total += (double)opts.duration * opts.repeat;
+		total += t;
 		err = consume_events(v);
 		if (err)
 			return err;
@@ -766,7 +834,7 @@ static int case_run(struct bench_case *c, const struct bench_opts *o,
 	}
 	if (c->method == BY_KLOOP)
 		return time_by_kloop(c->wrapper_fd, c->vnfsec, o->flows,
-				     &c->ns[run]);
+				     c->kloop, &c->ns[run]);
 	return time_by_loop(c->prog_fd, c->vnfsec, o->flows, &c->ns[run]);
 }
 
@@ -873,40 +941,46 @@ static void print_table(struct bench_case *cases, int nr, int runs,
 }
 
 /*
- * The miss-path target compares costs above the floor: rows 2.. of each
- * table (vnfsec) against row 1 (xdp-filter), both less row 0 (empty).
+ * The miss-path target compares costs above the floor: the vnfsec rows of
+ * a table against its xdp-filter row, both less its empty row.
  */
+static void print_ratios(const char *what, const struct bench_case *t,
+			 int empty, int filter, int first, int last)
+{
+	double e = t[empty].median, f = t[filter].median - e;
+	int i;
+
+	if (t[empty].prog_fd < 0 || t[filter].prog_fd < 0 || f <= 0)
+		return;
+	for (i = first; i <= last; i++) {
+		const char *name = t[i].name, *short_name;
+
+		if (t[i].prog_fd < 0)
+			continue;
+		short_name = strstr(name, "vnfsec_xdp, ");
+		printf("  %-15s %-48s +%.1f / +%.1f = %.2fx\n", what,
+		       short_name ? short_name + strlen("vnfsec_xdp, ") : name,
+		       t[i].median - e, f, (t[i].median - e) / f);
+	}
+}
+
 static void print_over_empty(const struct bench_case *per_call,
 			     const struct bench_case *kloop, bool have_filter)
 {
-	const struct bench_case *t[2] = { per_call, kloop };
-	const char *what[2] = { "per call", "in-kernel loop" };
-	double empty, filter;
-	int i, k;
-
 	if (!have_filter)
 		return;
 	printf("\nmiss path, cost above empty against xdp-filter's (target <= 2.00x):\n");
-	for (k = 0; k < 2; k++) {
-		if (t[k][0].prog_fd < 0 || t[k][1].prog_fd < 0)
-			continue;
-		empty = t[k][0].median;
-		filter = t[k][1].median - empty;
-		for (i = 2; i < 5; i++) {
-			if (t[k][i].prog_fd < 0 || filter <= 0)
-				continue;
-			printf("  %-15s %-48s +%.1f / +%.1f = %.2fx\n", what[k],
-			       t[k][i].name + strlen("vnfsec_xdp, "),
-			       t[k][i].median - empty, filter,
-			       (t[k][i].median - empty) / filter);
-		}
-	}
+	print_ratios("per call", per_call, 0, 1, 2, 4);
+	print_ratios("in-kernel loop", kloop, 0, 1, 2, KLOOP_UDP_ROWS - 1);
+	print_ratios("in-kernel loop", kloop, KLOOP_UDP_ROWS,
+		     KLOOP_UDP_ROWS + 1, KLOOP_UDP_ROWS + 2,
+		     KLOOP_UDP_ROWS + 3);
 }
 
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-c CPU] [-r RUNS] [-n REPEAT] [-f FLOWS] [-x XDP_FILTER_OBJ] [-m LIST] [-v] VNFSEC_BPF_OBJ\n"
+		"usage: %s [-c CPU] [-r RUNS] [-n REPEAT] [-f FLOWS] [-x XDP_FILTER_OBJ] [-m LIST] [-V OBJ]... [-v] VNFSEC_BPF_OBJ\n"
 		"       %s -E PATH\n"
 		"  -c CPU     pin to this CPU (default: the last one allowed)\n"
 		"  -r RUNS    runs per figure, median reported (default 7, at least 5)\n"
@@ -915,7 +989,10 @@ static void usage(const char *prog)
 		"  -x PATH    xdp-filter's xdpfilt_alw_all.o; \"\" to skip\n"
 		"  -m LIST    sections to run, comma-separated: hit,miss,ring (default all)\n"
 		"  -E PATH    only pin the empty XDP_PASS program at PATH (bpffs) and exit\n"
-		"  -v         libbpf debug output\n", prog, prog);
+		"  -V OBJ     also measure this build of vnfsec.bpf.o (hit, in-kernel-loop miss\n"
+		"             and full-table miss rows), interleaved with the rest: a profile\n"
+		"             by elimination is builds with one part left out (up to %d)\n"
+		"  -v         libbpf debug output\n", prog, prog, MAX_VARIANTS);
 }
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
@@ -928,7 +1005,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	o->repeat = 1000000;
 	o->flows = 100000;
 	o->filter_obj = "/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o";
-	while ((opt = getopt(argc, argv, "c:r:n:f:x:m:E:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:r:n:f:x:m:E:V:vh")) != -1) {
 		switch (opt) {
 		case 'c':
 			o->cpu = atoi(optarg);
@@ -952,6 +1029,11 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'E':
 			o->pin_empty = optarg;
+			break;
+		case 'V':
+			if (o->nr_variants == MAX_VARIANTS)
+				return -1;
+			o->variants[o->nr_variants++] = optarg;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -981,10 +1063,82 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	return 0;
 }
 
+/* Wrappers first: a target that cannot be tail-called skips its row. */
+static void kloop_prepare(struct bench_case *c, int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		if (c[i].method != BY_KLOOP || c[i].prog_fd < 0)
+			continue;
+		c[i].wrapper_fd = loop_wrapper_load(c[i].prog_fd, &c[i].tail_fd);
+		if (c[i].wrapper_fd < 0) {
+			fprintf(stderr, "in-kernel loop wrapper for %s: %s; row skipped\n",
+				c[i].name, strerror(-c[i].wrapper_fd));
+			c[i].prog_fd = -1;
+		}
+	}
+}
+
+static void cases_finish(struct bench_case *c, int nr, int runs)
+{
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		qsort(c[i].ns, runs, sizeof(double), cmp_double);
+		c[i].median = c[i].ns[runs / 2];
+		if (c[i].method == BY_KLOOP && c[i].wrapper_fd > 0) {
+			close(c[i].wrapper_fd);
+			close(c[i].tail_fd);
+		}
+	}
+}
+
+/*
+ * -V builds side by side with the main one: three rows each (hit, miss in
+ * the in-kernel loop from an empty table, the same from a full table),
+ * printed as the difference from the main build's row.
+ */
+static void print_variants(const struct bench_opts *o,
+			   const struct bench_case *var,
+			   const struct bench_case *hit,
+			   const struct bench_case *kloop)
+{
+	const struct bench_case *base[3] = { &hit[2], &kloop[2], &kloop[3] };
+	const struct bench_case *floor[3] = { &hit[0], &kloop[0], &kloop[0] };
+	int i, k;
+
+	printf("\nbuilds compared (-V), ns/pkt above empty, and against %s:\n",
+	       o->vnfsec_obj);
+	printf("  %-32s %18s %22s %22s\n", "build", "hit", "miss (in-kernel loop)",
+	       "miss, table full");
+	printf("  %-32s", "main build");
+	for (k = 0; k < 3; k++)
+		printf(" %14.1f%8s", base[k]->median - floor[k]->median, "");
+	printf("\n");
+	for (i = 0; i < o->nr_variants; i++) {
+		const char *name = strrchr(o->variants[i], '/');
+
+		printf("  %-32.32s", name ? name + 1 : o->variants[i]);
+		for (k = 0; k < 3; k++) {
+			const struct bench_case *c = &var[i * 3 + k];
+
+			if (c->prog_fd < 0) {
+				printf(" %22s", "-");
+				continue;
+			}
+			printf(" %14.1f (%+6.1f)", c->median - floor[k]->median,
+			       c->median - base[k]->median);
+		}
+		printf("\n");
+	}
+}
+
 static int measure_and_print(const struct bench_opts *o, int empty_fd,
 			     int filter_fd, struct vnfsec_instance *hit,
 			     struct vnfsec_instance *hit_blocklist,
-			     struct vnfsec_instance *miss)
+			     struct vnfsec_instance *miss,
+			     struct vnfsec_instance *variants)
 {
 	struct bench_case hit_cases[] = {
 		{ .name = "empty XDP_PASS", .method = BY_REPEAT,
@@ -1011,12 +1165,12 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		  .prog_fd = empty_fd },
 		{ .name = "xdp-filter, default mode (xdpfilt_alw_all)",
 		  .method = BY_LOOP, .prog_fd = filter_fd },
-		{ .name = "vnfsec_xdp, flow miss: insert + new-flow record",
+		{ .name = "vnfsec_xdp, new flow: flow_new + new-flow record",
 		  .method = BY_LOOP, .prog_fd = miss->prog_fd, .vnfsec = miss },
-		{ .name = "vnfsec_xdp, flow miss, table full: + LRU evict",
+		{ .name = "vnfsec_xdp, new flow, flow_table full",
 		  .method = BY_LOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
 		  .fill_flow_table = true },
-		{ .name = "vnfsec_xdp, flow miss, 10000 blocklist prefixes",
+		{ .name = "vnfsec_xdp, new flow, 10000 blocklist prefixes",
 		  .method = BY_LOOP, .prog_fd = hit_blocklist->prog_fd,
 		  .vnfsec = hit_blocklist },
 	};
@@ -1025,35 +1179,53 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		  .prog_fd = empty_fd },
 		{ .name = "xdp-filter, default mode (xdpfilt_alw_all)",
 		  .method = BY_KLOOP, .prog_fd = filter_fd },
-		{ .name = "vnfsec_xdp, flow miss: insert + new-flow record",
+		{ .name = "vnfsec_xdp, new flow: flow_new + new-flow record",
 		  .method = BY_KLOOP, .prog_fd = miss->prog_fd, .vnfsec = miss },
-		{ .name = "vnfsec_xdp, flow miss, table full: + LRU evict",
+		{ .name = "vnfsec_xdp, new flow, flow_table full",
 		  .method = BY_KLOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
 		  .fill_flow_table = true },
-		{ .name = "vnfsec_xdp, flow miss, 10000 blocklist prefixes",
+		{ .name = "vnfsec_xdp, new flow, 10000 blocklist prefixes",
 		  .method = BY_KLOOP, .prog_fd = hit_blocklist->prog_fd,
 		  .vnfsec = hit_blocklist },
+		{ .name = "vnfsec_xdp, 2nd packet (ACK): into flow_table",
+		  .method = BY_KLOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
+		  .kloop = KLOOP_SECOND },
+		{ .name = "vnfsec_xdp, 2nd packet, flow_table full: + evict",
+		  .method = BY_KLOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
+		  .kloop = KLOOP_SECOND, .fill_flow_table = true },
+		/* KLOOP_UDP_ROWS from here: their own floor and peer. */
+		{ .name = "UDP: empty XDP_PASS", .method = BY_KLOOP,
+		  .prog_fd = empty_fd, .kloop = KLOOP_UDP },
+		{ .name = "UDP: xdp-filter", .method = BY_KLOOP,
+		  .prog_fd = filter_fd, .kloop = KLOOP_UDP },
+		{ .name = "UDP: vnfsec_xdp, new flow", .method = BY_KLOOP,
+		  .prog_fd = miss->prog_fd, .vnfsec = miss, .kloop = KLOOP_UDP },
+		{ .name = "UDP: vnfsec_xdp, new flow, flow_table full",
+		  .method = BY_KLOOP, .prog_fd = miss->prog_fd, .vnfsec = miss,
+		  .kloop = KLOOP_UDP, .fill_flow_table = true },
 	};
+	struct bench_case var_cases[MAX_VARIANTS * 3];
 	const int nr_kloop = ARRAY_SIZE(kloop_cases);
 	const int nr_hit = ARRAY_SIZE(hit_cases);
 	const int nr_miss = ARRAY_SIZE(miss_cases);
+	const int nr_var = o->nr_variants * 3;
 	struct utsname uts;
 	int run, i, err = 0;
 
-	/* Wrappers first: a target that cannot be tail-called skips its row. */
-	for (i = 0; i < nr_kloop; i++) {
-		if (kloop_cases[i].prog_fd < 0)
-			continue;
-		kloop_cases[i].wrapper_fd =
-			loop_wrapper_load(kloop_cases[i].prog_fd,
-					  &kloop_cases[i].tail_fd);
-		if (kloop_cases[i].wrapper_fd < 0) {
-			fprintf(stderr, "in-kernel loop wrapper for %s: %s; row skipped\n",
-				kloop_cases[i].name,
-				strerror(-kloop_cases[i].wrapper_fd));
-			kloop_cases[i].prog_fd = -1;
-		}
+	memset(var_cases, 0, sizeof(var_cases));
+	for (i = 0; i < o->nr_variants; i++) {
+		struct bench_case *c = &var_cases[i * 3];
+		struct vnfsec_instance *v = &variants[i];
+
+		c[0] = (struct bench_case){ .name = o->variants[i],
+			.method = BY_REPEAT, .prog_fd = v->prog_fd, .vnfsec = v };
+		c[1] = (struct bench_case){ .name = o->variants[i],
+			.method = BY_KLOOP, .prog_fd = v->prog_fd, .vnfsec = v };
+		c[2] = c[1];
+		c[2].fill_flow_table = true;
 	}
+	kloop_prepare(kloop_cases, nr_kloop);
+	kloop_prepare(var_cases, nr_var);
 	for (run = 0; run < o->runs && !err; run++) {
 		for (i = 0; i < nr_hit && !err && !o->no_hit; i++)
 			err = case_run(&hit_cases[i], o, run);
@@ -1061,26 +1233,18 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 			err = case_run(&miss_cases[i], o, run);
 		for (i = 0; i < nr_kloop && !err && !o->no_miss; i++)
 			err = case_run(&kloop_cases[i], o, run);
+		for (i = 0; i < nr_var && !err; i++)
+			if (var_cases[i].method == BY_REPEAT ? !o->no_hit :
+			    !o->no_miss)
+				err = case_run(&var_cases[i], o, run);
 	}
+	cases_finish(hit_cases, nr_hit, o->runs);
+	cases_finish(miss_cases, nr_miss, o->runs);
+	cases_finish(kloop_cases, nr_kloop, o->runs);
+	cases_finish(var_cases, nr_var, o->runs);
 	if (err) {
 		fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(-err));
 		return err;
-	}
-	for (i = 0; i < nr_hit; i++) {
-		qsort(hit_cases[i].ns, o->runs, sizeof(double), cmp_double);
-		hit_cases[i].median = hit_cases[i].ns[o->runs / 2];
-	}
-	for (i = 0; i < nr_miss; i++) {
-		qsort(miss_cases[i].ns, o->runs, sizeof(double), cmp_double);
-		miss_cases[i].median = miss_cases[i].ns[o->runs / 2];
-	}
-	for (i = 0; i < nr_kloop; i++) {
-		qsort(kloop_cases[i].ns, o->runs, sizeof(double), cmp_double);
-		kloop_cases[i].median = kloop_cases[i].ns[o->runs / 2];
-		if (kloop_cases[i].wrapper_fd > 0) {
-			close(kloop_cases[i].wrapper_fd);
-			close(kloop_cases[i].tail_fd);
-		}
 	}
 
 	uname(&uts);
@@ -1108,9 +1272,15 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		       "           that gives each repetition a new source address and tail-calls\n"
 		       "           the program; %u new 5-tuples per run, kernel-timed\n",
 		       o->flows);
-		print_table(kloop_cases, nr_kloop, o->runs,
+		print_table(kloop_cases, KLOOP_UDP_ROWS, o->runs,
 			    kloop_cases[0].median,
 			    filter_fd < 0 ? 0 : kloop_cases[1].median);
+		printf("  (a 74-byte UDP datagram, a new flow that is not a TCP SYN:)\n");
+		print_table(kloop_cases + KLOOP_UDP_ROWS,
+			    nr_kloop - KLOOP_UDP_ROWS, o->runs,
+			    kloop_cases[KLOOP_UDP_ROWS].median,
+			    filter_fd < 0 ? 0 :
+			    kloop_cases[KLOOP_UDP_ROWS + 1].median);
 		print_over_empty(miss_cases, kloop_cases, filter_fd >= 0);
 		printf("\nnotes: hit-path figures are the kernel's, in whole ns; per-call (miss-path)\n"
 		       "       figures include the kernel timer's own cost, hence the higher floor.\n"
@@ -1120,6 +1290,8 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		       (unsigned long long)vnfsec_counter(miss,
 							  VNFSEC_CNT_FLOW_INSERT_FAIL));
 	}
+	if (o->nr_variants && !o->no_hit && !o->no_miss)
+		print_variants(o, var_cases, hit_cases, kloop_cases);
 	if (o->no_ring)
 		return 0;
 	return ringbuf_report(o, hit);
@@ -1128,8 +1300,9 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 int main(int argc, char **argv)
 {
 	struct vnfsec_instance hit = {}, hit_blocklist = {}, miss = {};
+	struct vnfsec_instance variants[MAX_VARIANTS] = {};
 	struct bpf_object *filter_obj = NULL;
-	int empty_fd, filter_fd = -1, err;
+	int empty_fd, filter_fd = -1, err, i;
 	struct bench_opts o = {};
 	cpu_set_t set;
 
@@ -1172,9 +1345,17 @@ int main(int argc, char **argv)
 				     BLOCKLIST_PREFIXES);
 	if (err)
 		fprintf(stderr, "load %s: %s\n", o.vnfsec_obj, strerror(-err));
-	else
+	for (i = 0; i < o.nr_variants && !err; i++) {
+		err = vnfsec_load(o.variants[i], &variants[i]);
+		if (err)
+			fprintf(stderr, "load %s: %s\n", o.variants[i],
+				strerror(-err));
+	}
+	if (!err)
 		err = measure_and_print(&o, empty_fd, filter_fd, &hit,
-					&hit_blocklist, &miss);
+					&hit_blocklist, &miss, variants);
+	for (i = 0; i < o.nr_variants; i++)
+		vnfsec_unload(&variants[i]);
 
 	vnfsec_unload(&miss);
 	vnfsec_unload(&hit_blocklist);

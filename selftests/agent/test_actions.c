@@ -184,6 +184,15 @@ static Vnfsec__Action action(uint64_t seq, Vnfsec__ActionType type,
 	return a;
 }
 
+static struct vnfsec_config config_of(const struct world *w)
+{
+	struct vnfsec_config cfg;
+	__u32 zero = 0;
+
+	assert_int_equal(0, bpf_map_lookup_elem(w->s.config_fd, &zero, &cfg));
+	return cfg;
+}
+
 static void drop_flow_covers_every_port_and_direction(void **state)
 {
 	struct world *w = *state;
@@ -200,6 +209,8 @@ static void drop_flow_covers_every_port_and_direction(void **state)
 	/* Port 10 ingress, port 11 ingress and egress. */
 	assert_int_equal(3, map_entries(w->s.flow_override_fd, sizeof(k)));
 	assert_true(policy_gen(w) > gen);
+	/* The count that lets the programs look at the map (ABI 5). */
+	assert_int_equal(3, config_of(w).nr_flow_overrides);
 
 	memcpy(&k.saddr, sb, 4);
 	memcpy(&k.daddr, db, 4);
@@ -219,6 +230,7 @@ static void drop_flow_covers_every_port_and_direction(void **state)
 	assert_int_equal(3, map_entries(w->s.flow_override_fd, sizeof(k)));
 	actions_tick(w->a, clock_mono_ns() + 6 * S);
 	assert_int_equal(0, map_entries(w->s.flow_override_fd, sizeof(k)));
+	assert_int_equal(0, config_of(w).nr_flow_overrides);
 	assert_int_equal(0, actions_count(w->a));
 }
 
@@ -445,14 +457,6 @@ static void shorter_block_keeps_the_longer_one(void **state)
 	assert_int_equal(1, enforcer_count(w->enf));
 }
 
-static struct vnfsec_config config_of(const struct world *w)
-{
-	struct vnfsec_config cfg;
-	__u32 zero = 0;
-
-	assert_int_equal(0, bpf_map_lookup_elem(w->s.config_fd, &zero, &cfg));
-	return cfg;
-}
 
 static Vnfsec__Action rate_order(uint64_t seq, uint8_t *buf, const char *addr,
 				 uint32_t prefix_len, uint32_t pps,

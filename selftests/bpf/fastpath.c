@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Fast-path selftests: run vnfsec_xdp (and the TC programs) on crafted
- * frames with BPF_PROG_TEST_RUN and check verdicts, counters, flow_table,
+ * frames with BPF_PROG_TEST_RUN and check verdicts, counters, the flows
+ * (flow_new for one packet, then flow_table),
  * the policy maps' effect and the "events" ring buffer; then check that
  * bpftool alone loads the object and pins what docs/bpf-maps.md promises.
  *
@@ -408,28 +409,49 @@ static int discard_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/*
+ * Zeroes every slot of an array: in one batch where the kernel has it
+ * (a syscall per slot of the 16k-slot arrays is slow in a TCG VM).
+ */
+static int array_clear(int fd, __u32 n, size_t zlen)
+{
+	__u32 i, count = n, *keys;
+	void *zero;
+	int err = 0;
+
+	zero = calloc(n, zlen);
+	keys = calloc(n, sizeof(*keys));
+	if (!zero || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		keys[i] = i;
+	if (!bpf_map_update_batch(fd, keys, zero, &count, NULL))
+		goto out;
+	for (i = 0; i < n && !err; i++)
+		if (bpf_map_update_elem(fd, &i, zero, BPF_ANY))
+			err = -errno;
+out:
+	free(keys);
+	free(zero);
+	return err;
+}
+
 /* Deletes every key of a hash or trie; zeroes every slot of an array. */
 static int map_clear(struct bpf_map *map)
 {
 	int fd = bpf_map__fd(map), ncpus = libbpf_num_possible_cpus();
 	__u32 ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
-	__u32 i, n = bpf_map__max_entries(map);
+	__u32 n = bpf_map__max_entries(map);
 	char key[64], next[64];
-	size_t zlen;
-	void *zero;
-	int err = 0;
 
 	switch (bpf_map__type(map)) {
 	case BPF_MAP_TYPE_ARRAY:
+		return array_clear(fd, n, (vsz + 7) & ~7U);
 	case BPF_MAP_TYPE_PERCPU_ARRAY:
-		zlen = (size_t)((vsz + 7) & ~7U) * (ncpus > 0 ? ncpus : 1);
-		zero = calloc(1, zlen);
-		if (!zero)
-			return -ENOMEM;
-		for (i = 0; i < n && !err; i++)
-			err = bpf_map_update_elem(fd, &i, zero, BPF_ANY);
-		free(zero);
-		return err;
+		return array_clear(fd, n, (size_t)((vsz + 7) & ~7U) *
+				   (ncpus > 0 ? ncpus : 1));
 	case BPF_MAP_TYPE_RINGBUF:
 		return 0;
 	default:
@@ -638,15 +660,35 @@ static struct vnfsec_flow_key flow6_key_of(FIXTURE_DATA(fastpath) *self,
 	return key;
 }
 
+/* A flow of one packet so far, from its slot in flow_new. */
+static int flow_new_lookup(FIXTURE_DATA(fastpath) *self,
+			   const struct vnfsec_flow_key *key,
+			   struct vnfsec_flow_state *st)
+{
+	__u32 slot = vnfsec_flow_new_slot(key);
+	struct vnfsec_flow_new e;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flow_new), &slot,
+				&e))
+		return -1;
+	if (!e.key.family || memcmp(&e.key, key, sizeof(*key)))
+		return -1;
+	*st = e.state;
+	return 0;
+}
+
+/* The flow's state, wherever the fast path keeps it now. */
 static int flow_lookup(FIXTURE_DATA(fastpath) *self,
 		       const struct vnfsec_flow_key *key,
 		       struct vnfsec_flow_state *st)
 {
-	return bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flow_table),
-				   key, st);
+	if (!bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flow_table),
+				 key, st))
+		return 0;
+	return flow_new_lookup(self, key, st);
 }
 
-static int flow_count(FIXTURE_DATA(fastpath) *self)
+static int flow_table_count(FIXTURE_DATA(fastpath) *self)
 {
 	int fd = bpf_map__fd(self->skel->maps.flow_table);
 	struct vnfsec_flow_key key, next;
@@ -661,13 +703,57 @@ static int flow_count(FIXTURE_DATA(fastpath) *self)
 	return n;
 }
 
-/* The only flow in flow_table. */
+/*
+ * Flows in flow_new; the first one's key and state into @key, @st (when
+ * not NULL).
+ */
+static int flow_new_count(FIXTURE_DATA(fastpath) *self,
+			  struct vnfsec_flow_key *key,
+			  struct vnfsec_flow_state *st)
+{
+	int fd = bpf_map__fd(self->skel->maps.flow_new);
+	__u32 i, batch = 0, count = VNFSEC_FLOW_NEW_ENTRIES, *keys;
+	struct vnfsec_flow_new *e;
+	int n = 0;
+
+	/* In one batch: a syscall per slot is slow in a TCG VM. */
+	e = calloc(count, sizeof(*e));
+	keys = calloc(count, sizeof(*keys));
+	if (!e || !keys ||
+	    (bpf_map_lookup_batch(fd, NULL, &batch, keys, e, &count, NULL) &&
+	     errno != ENOENT))
+		n = -1;
+	for (i = 0; n >= 0 && i < count; i++) {
+		if (!e[i].key.family)
+			continue;
+		if (!n++ && key) {
+			*key = e[i].key;
+			*st = e[i].state;
+		}
+	}
+	free(keys);
+	free(e);
+	return n;
+}
+
+/* Flows the fast path holds: one-packet ones and the rest. */
+static int flow_count(FIXTURE_DATA(fastpath) *self)
+{
+	return flow_table_count(self) + flow_new_count(self, NULL, NULL);
+}
+
+/* The only flow the fast path holds. */
 static int only_flow(FIXTURE_DATA(fastpath) *self,
 		     struct vnfsec_flow_key *key, struct vnfsec_flow_state *st)
 {
 	int fd = bpf_map__fd(self->skel->maps.flow_table);
+	int in_table = flow_table_count(self);
 
-	if (flow_count(self) != 1 || bpf_map_get_next_key(fd, NULL, key))
+	if (in_table + flow_new_count(self, key, st) != 1)
+		return -1;
+	if (!in_table)
+		return 0;
+	if (bpf_map_get_next_key(fd, NULL, key))
 		return -1;
 	return bpf_map_lookup_elem(fd, key, st);
 }
@@ -916,6 +1002,170 @@ TEST_F(fastpath, same_flow_updates_state_without_record)
 	/* The second packet reused the cached verdict. */
 	want[VNFSEC_CNT_VERDICT_EVAL] = 1;
 	expect_counters(_metadata, self, want);
+}
+
+TEST_F(fastpath, first_packet_in_flow_new_second_moves_to_flow_table)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &tcp_syn);
+	struct vnfsec_flow_state st;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 syn_len, ack_len;
+
+	syn_len = build_frame(frame, &tcp_syn);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, syn_len));
+	EXPECT_EQ(0, flow_table_count(self));
+	ASSERT_EQ(0, flow_new_lookup(self, &key, &st));
+	EXPECT_EQ(1, st.packets);
+	EXPECT_EQ(VNFSEC_VERDICT_PASS, st.verdict);
+
+	ack_len = build_frame(frame, &tcp_ack);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, ack_len));
+	/* Moved, not copied: its slot is free again. */
+	EXPECT_NE(0, flow_new_lookup(self, &key, &st));
+	EXPECT_EQ(0, flow_new_count(self, NULL, NULL));
+	ASSERT_EQ(0, bpf_map_lookup_elem(
+		bpf_map__fd(self->skel->maps.flow_table), &key, &st));
+	EXPECT_EQ(2, st.packets);
+	EXPECT_EQ(syn_len + ack_len, st.bytes);
+	EXPECT_EQ(VNFSEC_TCP_SYN | VNFSEC_TCP_ACK, st.tcp_flags_seen);
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_NEW_FLOW));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_VERDICT_EVAL));
+}
+
+TEST_F(fastpath, one_packet_flows_leave_flow_table_alone)
+{
+	struct frame_spec s = tcp_syn;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len;
+	int i;
+
+	/* A scan: a SYN to each of 40 ports, none answered. */
+	for (i = 0; i < 40; i++) {
+		s.dport = 1000 + i;
+		len = build_frame(frame, &s);
+		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	}
+	EXPECT_EQ(0, flow_table_count(self));
+	EXPECT_EQ(40, flow_new_count(self, NULL, NULL));
+	EXPECT_EQ(40, counter(_metadata, self, VNFSEC_CNT_NEW_FLOW));
+	EXPECT_EQ(40, consume_records(_metadata, self));
+	EXPECT_EQ(40, records_of(self, VNFSEC_REC_NEW_FLOW));
+}
+
+TEST_F(fastpath, new_flow_takes_the_slot_of_a_one_packet_flow)
+{
+	struct frame_spec a = tcp_syn, b = tcp_syn;
+	struct vnfsec_flow_key ka, kb;
+	struct vnfsec_flow_state st;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len;
+
+	/* Another source port whose flow has a's slot. */
+	ka = flow_key_of(self, &a);
+	for (b.sport = 1024; b.sport < 65535; b.sport++) {
+		kb = flow_key_of(self, &b);
+		if (b.sport != a.sport &&
+		    vnfsec_flow_new_slot(&kb) == vnfsec_flow_new_slot(&ka))
+			break;
+	}
+	ASSERT_EQ(vnfsec_flow_new_slot(&ka), vnfsec_flow_new_slot(&kb));
+
+	len = build_frame(frame, &a);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	len = build_frame(frame, &b);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	EXPECT_NE(0, flow_lookup(self, &ka, &st));
+	ASSERT_EQ(0, flow_new_lookup(self, &kb, &st));
+	EXPECT_EQ(1, st.packets);
+
+	/* a's next packet finds no trace of it: a new flow again. */
+	a.tcp_flags = VNFSEC_TCP_ACK;
+	len = build_frame(frame, &a);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	ASSERT_EQ(0, flow_new_lookup(self, &ka, &st));
+	EXPECT_EQ(1, st.packets);
+	EXPECT_EQ(VNFSEC_TCP_ACK, st.tcp_flags_seen);
+	EXPECT_EQ(0, flow_table_count(self));
+	EXPECT_EQ(3, counter(_metadata, self, VNFSEC_CNT_NEW_FLOW));
+	EXPECT_EQ(3, consume_records(_metadata, self));
+}
+
+TEST_F(fastpath, syn_retransmission_stays_in_flow_new)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &tcp_syn);
+	struct vnfsec_flow_state st;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len;
+
+	len = build_frame(frame, &tcp_syn);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	/* Not open yet: the SYN again stays with the first one. */
+	EXPECT_EQ(0, flow_table_count(self));
+	ASSERT_EQ(0, flow_new_lookup(self, &key, &st));
+	EXPECT_EQ(2, st.packets);
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_NEW_FLOW));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_VERDICT_EVAL));
+	EXPECT_EQ(1, consume_records(_metadata, self));
+
+	len = build_frame(frame, &tcp_ack);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	ASSERT_EQ(0, bpf_map_lookup_elem(
+		bpf_map__fd(self->skel->maps.flow_table), &key, &st));
+	EXPECT_EQ(3, st.packets);
+	EXPECT_EQ(0, flow_new_count(self, NULL, NULL));
+}
+
+TEST_F(fastpath, syn_on_a_tuple_in_flow_table_is_a_new_connection)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &tcp_syn);
+	struct vnfsec_flow_state st;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len;
+
+	len = build_frame(frame, &tcp_syn);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	len = build_frame(frame, &tcp_ack);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	ASSERT_EQ(1, flow_table_count(self));
+
+	/* The port reused for a new connection: reported as one. */
+	len = build_frame(frame, &tcp_syn);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_NEW_FLOW));
+	EXPECT_EQ(2, consume_records(_metadata, self));
+	EXPECT_EQ(2, records_of(self, VNFSEC_REC_NEW_FLOW));
+	ASSERT_EQ(0, flow_new_lookup(self, &key, &st));
+	EXPECT_EQ(1, st.packets);
+}
+
+TEST_F(fastpath, second_packet_reevaluated_after_policy_gen)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &tcp_syn);
+	struct vnfsec_flow_state st;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len;
+
+	len = build_frame(frame, &tcp_syn);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	block_prefix(_metadata, self, tcp_syn.saddr, 32, 0);
+	bump_policy_gen(_metadata, self);
+	len = build_frame(frame, &tcp_ack);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_BLOCKLIST));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_VERDICT_EVAL));
+	/* Its state carries on in flow_table, with the verdict now cached. */
+	ASSERT_EQ(0, bpf_map_lookup_elem(
+		bpf_map__fd(self->skel->maps.flow_table), &key, &st));
+	EXPECT_EQ(2, st.packets);
+	EXPECT_EQ(VNFSEC_VERDICT_DROP, st.verdict);
+	EXPECT_EQ(VNFSEC_CAUSE_BLOCKLIST, st.cause);
 }
 
 TEST_F(fastpath, udp_flow_tracked)
@@ -2096,10 +2346,35 @@ static void override(struct __test_metadata *_metadata,
 		     const struct vnfsec_flow_key *key, __u32 actions)
 {
 	struct vnfsec_flow_override o = { .actions = actions };
+	struct vnfsec_config cfg = get_config(_metadata, self);
 
 	ASSERT_EQ(0, bpf_map_update_elem(
 		bpf_map__fd(self->skel->maps.flow_override), key, &o,
 		BPF_ANY));
+	/* As every writer must: the programs look only when told. */
+	cfg.nr_flow_overrides++;
+	set_config(_metadata, self, &cfg);
+}
+
+TEST_F(fastpath, flow_override_looked_at_only_with_nr_flow_overrides)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &tcp_syn);
+	struct vnfsec_config cfg;
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len = build_frame(frame, &tcp_syn);
+
+	override(_metadata, self, &key, VNFSEC_OVERRIDE_DROP);
+	cfg = get_config(_metadata, self);
+	cfg.nr_flow_overrides = 0;
+	set_config(_metadata, self, &cfg);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	cfg.nr_flow_overrides = 1;
+	set_config(_metadata, self, &cfg);
+	/* A SYN again, its verdict still cached: generation moved on. */
+	bump_policy_gen(_metadata, self);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_OVERRIDE));
 }
 
 TEST_F(fastpath, flow_override_drop_drops_only_that_flow)
@@ -2977,6 +3252,8 @@ TEST_F_TIMEOUT(bpftool_load, loadall_pins_programs_and_every_map, 600)
 		{ "flow_table", BPF_MAP_TYPE_LRU_HASH,
 		  sizeof(struct vnfsec_flow_key),
 		  sizeof(struct vnfsec_flow_state), VNFSEC_FLOW_TABLE_ENTRIES },
+		{ "flow_new", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+		  sizeof(struct vnfsec_flow_new), VNFSEC_FLOW_NEW_ENTRIES },
 		{ "counters", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 		  sizeof(__u64), VNFSEC_CNT_MAX },
 		{ "vnf_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),

@@ -58,6 +58,7 @@ struct actions {
  * fast path's own expiry (the entry holds no VNF name to track it by).
  */
 static int count_rate_overrides(struct actions *a);
+static int count_flow_overrides(struct actions *a);
 
 static void take_over(struct actions *a)
 {
@@ -120,6 +121,7 @@ static void take_over(struct actions *a)
 	}
 	/* The agent before us may have died between entry and count. */
 	count_rate_overrides(a);
+	count_flow_overrides(a);
 	if (n)
 		log_info("actions: took over %u flow actions, IPv6 blocks and rate limits already in the fast path",
 			 n);
@@ -258,11 +260,44 @@ static int write_override(struct actions *a, const struct vnfsec_flow_key *k)
 		if (bpf_map_delete_elem(a->sensor->flow_override_fd, k) &&
 		    errno != ENOENT)
 			return -errno;
-		return 0;
+		return count_flow_overrides(a);
 	}
 	if (bpf_map_update_elem(a->sensor->flow_override_fd, k, &v, BPF_ANY))
 		return -errno;
-	return 0;
+	return count_flow_overrides(a);
+}
+
+/*
+ * config.nr_flow_overrides lets the programs look at flow_override at all
+ * (ABI 5): kept at the map's entry count, as nr_rate_overrides is.
+ */
+static int count_flow_overrides(struct actions *a)
+{
+	int fd = a->sensor->flow_override_fd;
+	struct vnfsec_flow_key k, next;
+	struct vnfsec_config cfg;
+	void *prev = NULL;
+	__u32 n = 0, zero = 0;
+	int err;
+
+	while (n < VNFSEC_FLOW_OVERRIDE_ENTRIES &&
+	       !bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	if (bpf_map_lookup_elem(a->sensor->config_fd, &zero, &cfg))
+		goto fail;
+	if (cfg.nr_flow_overrides == n)
+		return 0;
+	cfg.nr_flow_overrides = n;
+	if (!bpf_map_update_elem(a->sensor->config_fd, &zero, &cfg, BPF_ANY))
+		return 0;
+fail:
+	err = -errno;
+	log_err("actions: cannot write the flow action count into the fast path's config: %s; flow actions may not be enforced",
+		strerror(-err));
+	return err;
 }
 
 static void tuple_key(const Vnfsec__FlowTuple *t, struct vnfsec_flow_key *k)

@@ -22,6 +22,7 @@
 #include "user/agent/actions.h"
 #include "user/agent/control.h"
 #include "user/agent/fastpath_policy.h"
+#include "user/agent/rates.h"
 #include "user/common/clock.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
@@ -423,7 +424,29 @@ static json_object *flow_json(const struct flow_row *r)
 	return o;
 }
 
-/* The flow table, busiest first; @vnf keeps the flows of one VNF. */
+/* Rows being collected from flow_new for cmd_flows(). */
+struct flow_rows {
+	struct flow_row *rows;
+	unsigned int n, vnf_id;
+};
+
+static void flow_row_add(void *ctx, const struct vnfsec_flow_key *k,
+			 const struct vnfsec_flow_state *st)
+{
+	struct flow_rows *fr = ctx;
+
+	if (fr->n >= FLOWS_SCANNED_MAX ||
+	    (fr->vnf_id && st->src_vnf != fr->vnf_id &&
+	     st->dst_vnf != fr->vnf_id))
+		return;
+	fr->rows[fr->n].key = *k;
+	fr->rows[fr->n++].st = *st;
+}
+
+/*
+ * The fast path's flows (flow_table, and flow_new's flows of one packet),
+ * busiest first; @vnf keeps the flows of one VNF.
+ */
 static json_object *cmd_flows(struct control *c, json_object *args, int *err,
 			      const char **why)
 {
@@ -431,6 +454,7 @@ static json_object *cmd_flows(struct control *c, json_object *args, int *err,
 	const struct policy_compiled *p = ap ? ap->p : NULL;
 	struct vnfsec_flow_key key, next;
 	unsigned int limit = 100, n = 0, i, vnf_id = 0;
+	struct flow_rows fr;
 	struct flow_row *rows;
 	json_object *arr;
 	const char *vnf;
@@ -470,6 +494,12 @@ static json_object *cmd_flows(struct control *c, json_object *args, int *err,
 			continue;
 		rows[n++].key = key;
 	}
+	fr.rows = rows;
+	fr.n = n;
+	fr.vnf_id = vnf_id;
+	if (c->ctx.cfg && c->ctx.cfg->pin_dir)
+		flows_new_each(c->ctx.cfg->pin_dir, flow_row_add, &fr);
+	n = fr.n;
 	qsort(rows, n, sizeof(*rows), busiest_first);
 	arr = json_object_new_array();
 	for (i = 0; i < n && i < limit; i++)
@@ -539,7 +569,45 @@ static struct policy_vnf *learn_vnfs(struct control *c, uint32_t *n)
 	return v;
 }
 
-/* Propose a policy from the flows seen since @from_ns (docs/policy.md). */
+/* The flows a policy is learnt from, as they are read. */
+struct learn_flows {
+	struct policy_observed_flow *flows;
+	uint32_t n;
+	uint64_t from_ns;
+};
+
+static void learn_flow_add(void *ctx, const struct vnfsec_flow_key *k,
+			   const struct vnfsec_flow_state *st)
+{
+	struct learn_flows *lf = ctx;
+	struct policy_observed_flow *f;
+
+	if (lf->n >= FLOWS_SCANNED_MAX || k->family != VNFSEC_AF_INET ||
+	    st->last_seen_ns < lf->from_ns)
+		return;
+	/*
+	 * A reply is learnt with its request: a TCP flow that saw a
+	 * handshake, from a low port to a high one, is a server answering.
+	 */
+	if (k->proto == IPPROTO_TCP && (st->tcp_flags_seen & VNFSEC_TCP_SYN) &&
+	    (st->tcp_flags_seen & VNFSEC_TCP_ACK) &&
+	    ntohs(k->sport) < ntohs(k->dport))
+		return;
+	f = &lf->flows[lf->n++];
+	host_prefix(k->saddr.v4, &f->src);
+	host_prefix(k->daddr.v4, &f->dst);
+	f->proto = k->proto;
+	f->dport = ntohs(k->dport);
+	f->packets = st->packets;
+	f->bytes = st->bytes;
+	f->duration_ms = (st->last_seen_ns - st->first_seen_ns) / 1000000;
+}
+
+/*
+ * Propose a policy from the flows seen since @from_ns (docs/policy.md):
+ * flow_table's and flow_new's (flows of one packet, a scan's or a UDP
+ * request's).
+ */
 static json_object *learn_result(struct control *c, uint64_t from_ns,
 				 uint32_t duration_s, int *err,
 				 const char **why)
@@ -549,6 +617,7 @@ static json_object *learn_result(struct control *c, uint64_t from_ns,
 		.headroom_pct = 200,
 		.base = c->ctx.ev->policy ? c->ctx.ev->policy->p : NULL,
 	};
+	struct learn_flows lf = { .from_ns = from_ns };
 	struct vnfsec_flow_key key, next;
 	struct vnfsec_flow_state st;
 	struct policy_observed_flow *flows;
@@ -569,35 +638,19 @@ static json_object *learn_result(struct control *c, uint64_t from_ns,
 		*why = "out of memory";
 		return NULL;
 	}
-	while (n < FLOWS_SCANNED_MAX &&
+	lf.flows = flows;
+	while (lf.n < FLOWS_SCANNED_MAX &&
 	       !bpf_map_get_next_key(c->ctx.sensor->flow_table_fd, prev,
 				     &next)) {
 		key = next;
 		prev = &key;
-		if (key.family != VNFSEC_AF_INET ||
-		    bpf_map_lookup_elem(c->ctx.sensor->flow_table_fd, &key,
-					&st) || st.last_seen_ns < from_ns)
-			continue;
-		/*
-		 * A reply is learnt with its request: a TCP flow that saw a
-		 * handshake, from a low port to a high one, is a server
-		 * answering.
-		 */
-		if (key.proto == IPPROTO_TCP &&
-		    (st.tcp_flags_seen & VNFSEC_TCP_SYN) &&
-		    (st.tcp_flags_seen & VNFSEC_TCP_ACK) &&
-		    ntohs(key.sport) < ntohs(key.dport))
-			continue;
-		host_prefix(key.saddr.v4, &flows[n].src);
-		host_prefix(key.daddr.v4, &flows[n].dst);
-		flows[n].proto = key.proto;
-		flows[n].dport = ntohs(key.dport);
-		flows[n].packets = st.packets;
-		flows[n].bytes = st.bytes;
-		flows[n].duration_ms = (st.last_seen_ns - st.first_seen_ns) /
-				       1000000;
-		n++;
+		if (!bpf_map_lookup_elem(c->ctx.sensor->flow_table_fd, &key,
+					 &st))
+			learn_flow_add(&lf, &key, &st);
 	}
+	if (c->ctx.cfg && c->ctx.cfg->pin_dir)
+		flows_new_each(c->ctx.cfg->pin_dir, learn_flow_add, &lf);
+	n = lf.n;
 	in.vnfs = vnfs;
 	in.flows = flows;
 	in.n_flows = n;

@@ -4,8 +4,11 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "user/agent/apply.h"
@@ -197,6 +200,49 @@ static void read_flows_one_by_one(struct rates *r, int fd)
 	}
 }
 
+int flows_new_each(const char *pin_dir, flow_fn fn, void *ctx)
+{
+	__u32 i, batch = 0, count = VNFSEC_FLOW_NEW_ENTRIES, *keys;
+	struct vnfsec_flow_new *e;
+	char path[PATH_MAX];
+	int fd, n = 0;
+
+	snprintf(path, sizeof(path), "%s/maps/flow_new", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	e = calloc(count, sizeof(*e));
+	keys = calloc(count, sizeof(*keys));
+	if (!e || !keys) {
+		n = -ENOMEM;
+		goto out;
+	}
+	/* All slots in one call; an old kernel without it: one by one. */
+	if (bpf_map_lookup_batch(fd, NULL, &batch, keys, e, &count, NULL) &&
+	    errno != ENOENT) {
+		for (count = 0; count < VNFSEC_FLOW_NEW_ENTRIES; count++)
+			if (bpf_map_lookup_elem(fd, &count, &e[count]))
+				memset(&e[count], 0, sizeof(e[count]));
+	}
+	for (i = 0; i < count; i++) {
+		if (!e[i].key.family)
+			continue;	/* a free slot */
+		fn(ctx, &e[i].key, &e[i].state);
+		n++;
+	}
+out:
+	free(keys);
+	free(e);
+	close(fd);
+	return n;
+}
+
+static void add_new_flow(void *ctx, const struct vnfsec_flow_key *k,
+			 const struct vnfsec_flow_state *st)
+{
+	add_flow(ctx, k, st);
+}
+
 static void pair_anomaly(void *ctx, const struct pair_anomaly *pa)
 {
 	struct event_ctx *ev = ctx;
@@ -240,6 +286,9 @@ static void check_pairs(struct rates *r, const struct sensor *s,
 		pairvol_begin(&r->pairs);
 		read_flows_one_by_one(r, s->flow_table_fd);
 	}
+	/* One-packet flows count too (an object before ABI 5 has none). */
+	if (ev->cfg && ev->cfg->pin_dir)
+		flows_new_each(ev->cfg->pin_dir, add_new_flow, r);
 	pairvol_end(&r->pairs, pair_anomaly, ev);
 }
 
