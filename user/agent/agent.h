@@ -106,6 +106,7 @@ struct sensor {
 	__u32 prog_id;
 	/* One fd per map of docs/bpf-maps.md the agent reads or writes. */
 	int flow_table_fd;
+	int flow_new_fd;
 	int counters_fd;
 	int vnf_stats_fd;
 	int config_fd;

@@ -497,8 +497,7 @@ static json_object *cmd_flows(struct control *c, json_object *args, int *err,
 	fr.rows = rows;
 	fr.n = n;
 	fr.vnf_id = vnf_id;
-	if (c->ctx.cfg && c->ctx.cfg->pin_dir)
-		flows_new_each(c->ctx.cfg->pin_dir, flow_row_add, &fr);
+	flows_new_each(c->ctx.sensor->flow_new_fd, flow_row_add, &fr);
 	n = fr.n;
 	qsort(rows, n, sizeof(*rows), busiest_first);
 	arr = json_object_new_array();
@@ -648,8 +647,7 @@ static json_object *learn_result(struct control *c, uint64_t from_ns,
 					 &st))
 			learn_flow_add(&lf, &key, &st);
 	}
-	if (c->ctx.cfg && c->ctx.cfg->pin_dir)
-		flows_new_each(c->ctx.cfg->pin_dir, learn_flow_add, &lf);
+	flows_new_each(c->ctx.sensor->flow_new_fd, learn_flow_add, &lf);
 	n = lf.n;
 	in.vnfs = vnfs;
 	in.flows = flows;

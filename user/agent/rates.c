@@ -200,17 +200,12 @@ static void read_flows_one_by_one(struct rates *r, int fd)
 	}
 }
 
-int flows_new_each(const char *pin_dir, flow_fn fn, void *ctx)
+int flows_new_each(int fd, flow_fn fn, void *ctx)
 {
 	__u32 i, batch = 0, count = VNFSEC_FLOW_NEW_ENTRIES, *keys;
 	struct vnfsec_flow_new *e;
-	char path[PATH_MAX];
-	int fd, n = 0;
+	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/maps/flow_new", pin_dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -errno;
 	e = calloc(count, sizeof(*e));
 	keys = calloc(count, sizeof(*keys));
 	if (!e || !keys) {
@@ -233,7 +228,6 @@ int flows_new_each(const char *pin_dir, flow_fn fn, void *ctx)
 out:
 	free(keys);
 	free(e);
-	close(fd);
 	return n;
 }
 
@@ -286,9 +280,8 @@ static void check_pairs(struct rates *r, const struct sensor *s,
 		pairvol_begin(&r->pairs);
 		read_flows_one_by_one(r, s->flow_table_fd);
 	}
-	/* One-packet flows count too (an object before ABI 5 has none). */
-	if (ev->cfg && ev->cfg->pin_dir)
-		flows_new_each(ev->cfg->pin_dir, add_new_flow, r);
+	/* One-packet flows count too. */
+	flows_new_each(s->flow_new_fd, add_new_flow, r);
 	pairvol_end(&r->pairs, pair_anomaly, ev);
 }
 

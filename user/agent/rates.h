@@ -40,11 +40,10 @@ int rates_malformed(const struct sensor *s, uint64_t *out);
 /*
  * The fast path's flows of one packet so far (flow_new, ABI 5): flow_table
  * holds a flow from its second packet on, so a reader of every flow reads
- * both. @fn is called for each; returns how many, or -errno (an object
- * without flow_new: -ENOENT). The map is opened by its pin in @pin_dir.
+ * both. @fn is called for each; returns how many, or -errno.
  */
 typedef void (*flow_fn)(void *ctx, const struct vnfsec_flow_key *k,
 			const struct vnfsec_flow_state *st);
-int flows_new_each(const char *pin_dir, flow_fn fn, void *ctx);
+int flows_new_each(int flow_new_fd, flow_fn fn, void *ctx);
 
 #endif /* VNFSEC_RATES_H */

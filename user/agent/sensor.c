@@ -47,6 +47,8 @@ static const struct map_spec {
 			  offsetof(struct sensor, n##_fd) }
 	MAP(flow_table, LRU_HASH, sizeof(struct vnfsec_flow_key),
 	    sizeof(struct vnfsec_flow_state)),
+	/* ABI 5: an ABI-4 pin set lacks it, and adopt() says --fresh. */
+	MAP(flow_new, ARRAY, sizeof(__u32), sizeof(struct vnfsec_flow_new)),
 	MAP(counters, PERCPU_ARRAY, sizeof(__u32), sizeof(__u64)),
 	MAP(vnf_stats, PERCPU_ARRAY, sizeof(__u32),
 	    sizeof(struct vnfsec_vnf_stats)),
