@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,36 +269,59 @@ static int write_override(struct actions *a, const struct vnfsec_flow_key *k)
 }
 
 /*
- * config.nr_flow_overrides lets the programs look at flow_override at all
- * (ABI 5): kept at the map's entry count, as nr_rate_overrides is.
+ * config.nr_rate_overrides and nr_flow_overrides are what let the programs
+ * look at rate_override and flow_override at all: keep each at its map's
+ * entry count (any writer's, bpftool's included), so an entry is never
+ * skipped and the hit path pays nothing when there are none.
  */
-static int count_flow_overrides(struct actions *a)
+static int count_overrides(struct actions *a, int fd, __u32 max,
+			   size_t count_offset, const char *what)
 {
-	int fd = a->sensor->flow_override_fd;
-	struct vnfsec_flow_key k, next;
+	/* Room for either map's key. */
+	__u8 k[sizeof(struct vnfsec_flow_key)], next[sizeof(k)];
 	struct vnfsec_config cfg;
 	void *prev = NULL;
-	__u32 n = 0, zero = 0;
+	__u32 n = 0, zero = 0, *count;
 	int err;
 
-	while (n < VNFSEC_FLOW_OVERRIDE_ENTRIES &&
-	       !bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
+	while (n < max && !bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(k, next, sizeof(k));
+		prev = k;
 		n++;
 	}
 	if (bpf_map_lookup_elem(a->sensor->config_fd, &zero, &cfg))
 		goto fail;
-	if (cfg.nr_flow_overrides == n)
+	count = (__u32 *)((char *)&cfg + count_offset);
+	if (*count == n)
 		return 0;
-	cfg.nr_flow_overrides = n;
+	*count = n;
 	if (!bpf_map_update_elem(a->sensor->config_fd, &zero, &cfg, BPF_ANY))
 		return 0;
 fail:
 	err = -errno;
-	log_err("actions: cannot write the flow action count into the fast path's config: %s; flow actions may not be enforced",
-		strerror(-err));
+	log_err("actions: cannot write the number of %s into the fast path's config: %s; %s may not be enforced",
+		what, strerror(-err), what);
 	return err;
+}
+
+_Static_assert(sizeof(struct vnfsec_det_key) <= sizeof(struct vnfsec_flow_key),
+	       "count_overrides() key buffer");
+
+static int count_flow_overrides(struct actions *a)
+{
+	return count_overrides(a, a->sensor->flow_override_fd,
+			       VNFSEC_FLOW_OVERRIDE_ENTRIES,
+			       offsetof(struct vnfsec_config,
+					nr_flow_overrides), "flow actions");
+}
+
+static int count_rate_overrides(struct actions *a)
+{
+	return count_overrides(a, a->sensor->rate_override_fd,
+			       VNFSEC_RATE_OVERRIDE_ENTRIES,
+			       offsetof(struct vnfsec_config,
+					nr_rate_overrides),
+			       "per-source rates");
 }
 
 static void tuple_key(const Vnfsec__FlowTuple *t, struct vnfsec_flow_key *k)
@@ -635,40 +659,6 @@ static void src_str(const struct vnfsec_det_key *k, char *buf, size_t len)
 	snprintf(buf, len, "%s/%u", addr, v6 ? 128 : 32);
 }
 
-/*
- * config.nr_rate_overrides is what lets the programs look at
- * rate_override at all: keep it at the map's entry count (any writer's,
- * bpftool's included), so a source with an entry is never skipped and the
- * hit path pays nothing when there are none.
- */
-static int count_rate_overrides(struct actions *a)
-{
-	int fd = a->sensor->rate_override_fd;
-	struct vnfsec_det_key k, next;
-	struct vnfsec_config cfg;
-	void *prev = NULL;
-	__u32 n = 0, zero = 0;
-	int err;
-
-	while (n < VNFSEC_RATE_OVERRIDE_ENTRIES &&
-	       !bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		n++;
-	}
-	if (bpf_map_lookup_elem(a->sensor->config_fd, &zero, &cfg))
-		goto fail;
-	if (cfg.nr_rate_overrides == n)
-		return 0;
-	cfg.nr_rate_overrides = n;
-	if (!bpf_map_update_elem(a->sensor->config_fd, &zero, &cfg, BPF_ANY))
-		return 0;
-fail:
-	err = -errno;
-	log_err("actions: cannot write the rate limit count into the fast path's config: %s; per-source rates may not be enforced",
-		strerror(-err));
-	return err;
-}
 
 /*
  * A rate of its own for one source: rate_override, bucket depth one
