@@ -64,6 +64,9 @@ int vnfsec_tpm_pcr_extend(struct vnfsec_tpm *t, unsigned int pcr,
  * material and may sit on any disk. Unseal fails with -EACCES once any
  * of those PCRs has changed.
  */
+/* "0,7" into a PCR mask; -EINVAL unless a non-empty list of 0..23. */
+int vnfsec_pcr_list_parse(const char *arg, uint32_t *mask);
+
 int vnfsec_tpm_seal(struct vnfsec_tpm *t, uint32_t mask, const void *secret,
 		    size_t len, struct vnfsec_blob *sealed);
 int vnfsec_tpm_unseal(struct vnfsec_tpm *t, const struct vnfsec_blob *sealed,

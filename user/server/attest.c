@@ -51,30 +51,12 @@ void trust_config_defaults(struct trust_config *tc)
 
 static int parse_pcrs(const char *arg, uint32_t *mask)
 {
-	char *copy = strdup(arg), *tok, *save = NULL;
-	int ret = 0;
+	int ret = vnfsec_pcr_list_parse(arg, mask);
 
-	if (!copy)
-		return -ENOMEM;
-	*mask = 0;
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *end;
-		unsigned long n = strtoul(tok, &end, 10);
-
-		if (*end || end == tok || n >= WIRE_PCR_COUNT) {
-			ret = -EINVAL;
-			break;
-		}
-		*mask |= 1U << n;
-	}
-	free(copy);
-	if (ret || !*mask) {
+	if (ret)
 		log_err("--attest-pcrs: '%s' is not a list of PCR numbers 0..23 such as 0,7",
 			arg);
-		return -EINVAL;
-	}
-	return 0;
+	return ret;
 }
 
 int trust_parse_opt(struct trust_config *tc, int opt, const char *arg)
