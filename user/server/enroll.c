@@ -37,6 +37,7 @@
 
 #include "tpm/vnfsec_tpm.h"
 #include "user/common/evloop.h"
+#include "user/common/line_file.h"
 #include "user/common/log.h"
 #include "user/server/server.h"
 
@@ -219,48 +220,38 @@ static int allow_line(char *line, struct enroll_allowed *a)
 	return parse_ek_hash(ek, a->ek_hash);
 }
 
+struct allow_list {
+	struct enroll_allowed *head;
+	unsigned int n;
+};
+
+static int allow_add(void *ctx, char *line)
+{
+	struct allow_list *l = ctx;
+	struct enroll_allowed *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	a->next = l->head;
+	l->head = a;
+	if (allow_line(line, a))
+		return -EINVAL;
+	l->n++;
+	return 0;
+}
+
 static int allow_load(const char *path, struct enroll_allowed **out)
 {
-	struct enroll_allowed *list = NULL;
-	unsigned int lineno = 0, n = 0;
-	char line[4096];
-	FILE *f = fopen(path, "r");
-	int ret = 0;
+	struct allow_list l = { 0 };
+	int ret;
 
-	if (!f) {
-		ret = -errno;
-		log_err("--enroll-allow %s: %s", path, strerror(errno));
-		return ret;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		struct enroll_allowed *a;
-		char *p = line;
-
-		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
-		p += strspn(p, " \t");
-		if (!*p || *p == '#')
-			continue;
-		a = calloc(1, sizeof(*a));
-		if (!a) {
-			ret = -ENOMEM;
-			break;
-		}
-		a->next = list;
-		list = a;
-		if (allow_line(p, a)) {
-			log_err("%s:%u: expected 'AGENT_ID [SHA-256 of its EK certificate, 64 hex digits]'",
-				path, lineno);
-			ret = -EINVAL;
-			break;
-		}
-		n++;
-	}
-	fclose(f);
-	*out = list;
+	ret = line_file_read(path, "--enroll-allow",
+			     "AGENT_ID [SHA-256 of its EK certificate, 64 hex digits]",
+			     allow_add, &l);
+	*out = l.head;
 	if (!ret)
 		log_info("enrollment: only the %u agent ids in %s may enroll",
-			 n, path);
+			 l.n, path);
 	return ret;
 }
 

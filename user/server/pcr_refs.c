@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "user/common/log.h"
+#include "user/common/line_file.h"
 #include "user/server/attest.h"
 
 struct pcr_ref {
@@ -71,44 +71,26 @@ static int parse_line(char *line, struct pcr_ref *ref)
 	return 0;
 }
 
+static int pcr_ref_add(void *ctx, char *line)
+{
+	struct pcr_ref **list = ctx, *ref = calloc(1, sizeof(*ref));
+
+	if (!ref)
+		return -ENOMEM;
+	ref->next = *list;
+	*list = ref;
+	return parse_line(line, ref) ? -EINVAL : 0;
+}
+
 int pcr_refs_load(const char *path, struct pcr_ref **out)
 {
-	char line[4096];
-	unsigned int lineno = 0;
-	FILE *f = fopen(path, "r");
 	struct pcr_ref *list = NULL;
-	int ret = 0;
+	int ret;
 
 	*out = NULL;
-	if (!f) {
-		ret = -errno;
-		log_err("--expected-pcrs %s: %s", path, strerror(errno));
-		return ret;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		struct pcr_ref *ref;
-		char *p = line;
-
-		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
-		p += strspn(p, " \t");
-		if (!*p || *p == '#')
-			continue;
-		ref = calloc(1, sizeof(*ref));
-		if (!ref) {
-			ret = -ENOMEM;
-			break;
-		}
-		ref->next = list;
-		list = ref;
-		if (parse_line(p, ref)) {
-			log_err("%s:%u: expected 'AGENT_ID PCR=HEX64 ...' (PCRs 0..23, 32-byte SHA-256 values)",
-				path, lineno);
-			ret = -EINVAL;
-			break;
-		}
-	}
-	fclose(f);
+	ret = line_file_read(path, "--expected-pcrs",
+			     "AGENT_ID PCR=HEX64 ... (PCRs 0..23, 32-byte SHA-256 values)",
+			     pcr_ref_add, &list);
 	if (ret) {
 		pcr_refs_free(list);
 		return ret;
