@@ -177,26 +177,38 @@ int vnfsec_ak_check(const struct vnfsec_blob *ak_pub, const char **why)
 	return ak_parse(ak_pub, &pub, why);
 }
 
-/* Refusal reasons of sig_check(), per kind of signed TPMS_ATTEST. */
-struct sig_reasons {
-	const char *malformed, *scheme, *forged;
+/* A kind of signed TPMS_ATTEST: its type, and each refusal's reason. */
+struct attest_kind {
+	TPM2_ST type;
+	const char *missing, *malformed, *scheme, *forged, *not_attest,
+		   *not_type, *stale;
 };
 
-static const struct sig_reasons quote_reasons = {
+static const struct attest_kind quote_kind = {
+	TPM2_ST_ATTEST_QUOTE,
+	"quote is missing or too long",
 	"quote signature is malformed",
 	"quote signature is not ECDSA/SHA-256",
 	"quote signature does not verify with the enrolled AK",
+	"quote is not a TPMS_ATTEST",
+	"signed data is not a TPM-generated quote",
+	"quote does not carry this challenge's nonce (stale or replayed)",
 };
 
-static const struct sig_reasons certify_reasons = {
+static const struct attest_kind certify_kind = {
+	TPM2_ST_ATTEST_CERTIFY,
+	"TLS key certification is missing or too long",
 	"TLS key certification's signature is malformed",
 	"TLS key certification's signature is not ECDSA/SHA-256",
 	"TLS key certification does not verify with the enrolled AK (another TPM's AK, or altered)",
+	"TLS key certification is not a TPMS_ATTEST",
+	"signed data is not a TPM-generated certification",
+	"TLS key certification does not carry this challenge's nonce (stale or replayed)",
 };
 
 static int sig_check(EVP_PKEY *ak, const struct vnfsec_blob *attest,
 		     const struct vnfsec_blob *sig,
-		     const struct sig_reasons *r, const char **why)
+		     const struct attest_kind *r, const char **why)
 {
 	TPMT_SIGNATURE s;
 	ECDSA_SIG *es = NULL;
@@ -250,6 +262,62 @@ out:
 	return ret;
 }
 
+/*
+ * What quotes and certifications share: an AK that is a P-256 key, its
+ * signature over @attest (checked before anything in it is believed), a
+ * TPM-generated TPMS_ATTEST of @k's type that carries @nonce. Fills @a.
+ */
+static int attest_check(const struct vnfsec_blob *ak_pub,
+			const struct vnfsec_blob *attest,
+			const struct vnfsec_blob *sig,
+			const uint8_t *nonce, size_t nonce_len,
+			const struct attest_kind *k, TPMS_ATTEST *a,
+			const char **why)
+{
+	TPM2B_PUBLIC pub;
+	EVP_PKEY *ak;
+	size_t off = 0;
+	int ret;
+
+	ret = ak_parse(ak_pub, &pub, why);
+	if (ret)
+		return ret;
+	ak = p256_pkey(&pub.publicArea);
+	if (!ak) {
+		*why = "AK public point is not on P-256";
+		return -EBADMSG;
+	}
+	if (!attest->data || !attest->len || attest->len > VNFSEC_BLOB_MAX) {
+		*why = k->missing;
+		ret = -EMSGSIZE;
+		goto out;
+	}
+	ret = sig_check(ak, attest, sig, k, why);
+	if (ret)
+		goto out;
+	memset(a, 0, sizeof(*a));
+	if (Tss2_MU_TPMS_ATTEST_Unmarshal(attest->data, attest->len, &off,
+					  a) || off != attest->len) {
+		*why = k->not_attest;
+		ret = -EBADMSG;
+		goto out;
+	}
+	ret = -EACCES;
+	if (a->magic != TPM2_GENERATED_VALUE || a->type != k->type) {
+		*why = k->not_type;
+		goto out;
+	}
+	if (a->extraData.size != nonce_len ||
+	    CRYPTO_memcmp(a->extraData.buffer, nonce, nonce_len)) {
+		*why = k->stale;
+		goto out;
+	}
+	ret = 0;
+out:
+	EVP_PKEY_free(ak);
+	return ret;
+}
+
 int vnfsec_quote_verify(const struct vnfsec_blob *ak_pub,
 			const struct vnfsec_blob *attest,
 			const struct vnfsec_blob *sig,
@@ -259,12 +327,9 @@ int vnfsec_quote_verify(const struct vnfsec_blob *ak_pub,
 {
 	uint8_t digest[VNFSEC_PCR_DIGEST_LEN];
 	const TPMS_QUOTE_INFO *q;
-	TPM2B_PUBLIC pub;
 	TPMS_ATTEST a;
 	EVP_MD_CTX *md = NULL;
-	EVP_PKEY *ak = NULL;
 	unsigned int i, n = __builtin_popcount(mask);
-	size_t off = 0;
 	int ret;
 
 	if (nonce_len < VNFSEC_NONCE_MIN || nonce_len > VNFSEC_NONCE_MAX ||
@@ -272,40 +337,11 @@ int vnfsec_quote_verify(const struct vnfsec_blob *ak_pub,
 		*why = "bad nonce length or PCR set";
 		return -EINVAL;
 	}
-	ret = ak_parse(ak_pub, &pub, why);
+	ret = attest_check(ak_pub, attest, sig, nonce, nonce_len, &quote_kind,
+			   &a, why);
 	if (ret)
 		return ret;
-	ak = p256_pkey(&pub.publicArea);
-	if (!ak) {
-		*why = "AK public point is not on P-256";
-		return -EBADMSG;
-	}
-	if (!attest->data || attest->len > VNFSEC_BLOB_MAX) {
-		*why = "quote is missing or too long";
-		ret = -EMSGSIZE;
-		goto out;
-	}
-	/* Signature first: nothing below is believed before it. */
-	ret = sig_check(ak, attest, sig, &quote_reasons, why);
-	if (ret)
-		goto out;
-	memset(&a, 0, sizeof(a));
-	if (Tss2_MU_TPMS_ATTEST_Unmarshal(attest->data, attest->len, &off,
-					  &a) || off != attest->len) {
-		*why = "quote is not a TPMS_ATTEST";
-		ret = -EBADMSG;
-		goto out;
-	}
 	ret = -EACCES;
-	if (a.magic != TPM2_GENERATED_VALUE || a.type != TPM2_ST_ATTEST_QUOTE) {
-		*why = "signed data is not a TPM-generated quote";
-		goto out;
-	}
-	if (a.extraData.size != nonce_len ||
-	    CRYPTO_memcmp(a.extraData.buffer, nonce, nonce_len)) {
-		*why = "quote does not carry this challenge's nonce (stale or replayed)";
-		goto out;
-	}
 	q = &a.attested.quote;
 	if (tpm_selection_mask(&q->pcrSelect) != mask) {
 		*why = "quote covers other PCRs than requested";
@@ -328,7 +364,6 @@ int vnfsec_quote_verify(const struct vnfsec_blob *ak_pub,
 	ret = 0;
 out:
 	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(ak);
 	return ret;
 }
 
@@ -372,52 +407,20 @@ int vnfsec_certify_verify(const struct vnfsec_blob *ak_pub,
 			  const char **why)
 {
 	const unsigned char *p = spki;
-	EVP_PKEY *ak = NULL, *key = NULL, *csr_key = NULL;
-	TPM2B_PUBLIC akp, kp;
+	EVP_PKEY *key = NULL, *csr_key = NULL;
+	TPM2B_PUBLIC kp;
 	TPM2B_NAME name;
 	TPMS_ATTEST a;
-	size_t off = 0;
 	int ret;
 
 	if (nonce_len < VNFSEC_NONCE_MIN || nonce_len > VNFSEC_NONCE_MAX) {
 		*why = "bad nonce length";
 		return -EINVAL;
 	}
-	ret = ak_parse(ak_pub, &akp, why);
+	ret = attest_check(ak_pub, attest, sig, nonce, nonce_len,
+			   &certify_kind, &a, why);
 	if (ret)
 		return ret;
-	ak = p256_pkey(&akp.publicArea);
-	if (!ak) {
-		*why = "AK public point is not on P-256";
-		return -EBADMSG;
-	}
-	if (!attest->data || !attest->len || attest->len > VNFSEC_BLOB_MAX) {
-		*why = "TLS key certification is missing or too long";
-		ret = -EMSGSIZE;
-		goto out;
-	}
-	/* Signature first: nothing below is believed before it. */
-	ret = sig_check(ak, attest, sig, &certify_reasons, why);
-	if (ret)
-		goto out;
-	memset(&a, 0, sizeof(a));
-	if (Tss2_MU_TPMS_ATTEST_Unmarshal(attest->data, attest->len, &off,
-					  &a) || off != attest->len) {
-		*why = "TLS key certification is not a TPMS_ATTEST";
-		ret = -EBADMSG;
-		goto out;
-	}
-	ret = -EACCES;
-	if (a.magic != TPM2_GENERATED_VALUE ||
-	    a.type != TPM2_ST_ATTEST_CERTIFY) {
-		*why = "signed data is not a TPM-generated certification";
-		goto out;
-	}
-	if (a.extraData.size != nonce_len ||
-	    CRYPTO_memcmp(a.extraData.buffer, nonce, nonce_len)) {
-		*why = "TLS key certification does not carry this challenge's nonce (stale or replayed)";
-		goto out;
-	}
 	ret = tls_key_parse(key_pub, &kp, why);
 	if (ret)
 		goto out;
@@ -445,7 +448,6 @@ int vnfsec_certify_verify(const struct vnfsec_blob *ak_pub,
 out:
 	EVP_PKEY_free(csr_key);
 	EVP_PKEY_free(key);
-	EVP_PKEY_free(ak);
 	return ret;
 }
 
