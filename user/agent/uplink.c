@@ -162,13 +162,20 @@ static int send_frame(struct uplink *u, Vnfsec__Frame *f)
 static int pack_assessment(const struct assessment *a, uint8_t *buf,
 			   size_t cap, size_t *len)
 {
+	/* Named evidence, in wire order; an empty one is not sent. */
+	const struct {
+		const char *name, *text;
+	} named[] = {
+		{ "local_action", a->local_action },
+		{ "process", a->process },
+		{ "l7", a->l7 },
+		{ "sample_sha256", a->sample_sha256 },
+		{ "posture", a->posture },
+	};
 	Vnfsec__Assessment m = VNFSEC__ASSESSMENT__INIT;
-	Vnfsec__Evidence ev[5] = { VNFSEC__EVIDENCE__INIT,
-				   VNFSEC__EVIDENCE__INIT,
-				   VNFSEC__EVIDENCE__INIT,
-				   VNFSEC__EVIDENCE__INIT,
-				   VNFSEC__EVIDENCE__INIT };
-	Vnfsec__Evidence *evs[5];
+	Vnfsec__Evidence ev[sizeof(named) / sizeof(named[0])];
+	Vnfsec__Evidence *evs[sizeof(named) / sizeof(named[0])];
+	size_t i;
 
 	m.id = a->id;
 	m.time_unix_ms = a->time_unix_ms;
@@ -187,33 +194,12 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 	m.vnf_src = (char *)a->vnf_src;
 	m.vnf_dst = (char *)a->vnf_dst;
 	m.evidence = evs;
-	if (a->local_action[0]) {
-		ev[m.n_evidence].name = "local_action";
-		ev[m.n_evidence].text = (char *)a->local_action;
-		evs[m.n_evidence] = &ev[m.n_evidence];
-		m.n_evidence++;
-	}
-	if (a->process[0]) {
-		ev[m.n_evidence].name = "process";
-		ev[m.n_evidence].text = (char *)a->process;
-		evs[m.n_evidence] = &ev[m.n_evidence];
-		m.n_evidence++;
-	}
-	if (a->l7[0]) {
-		ev[m.n_evidence].name = "l7";
-		ev[m.n_evidence].text = (char *)a->l7;
-		evs[m.n_evidence] = &ev[m.n_evidence];
-		m.n_evidence++;
-	}
-	if (a->sample_sha256[0]) {
-		ev[m.n_evidence].name = "sample_sha256";
-		ev[m.n_evidence].text = (char *)a->sample_sha256;
-		evs[m.n_evidence] = &ev[m.n_evidence];
-		m.n_evidence++;
-	}
-	if (a->posture[0]) {
-		ev[m.n_evidence].name = "posture";
-		ev[m.n_evidence].text = (char *)a->posture;
+	for (i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		if (!named[i].text[0])
+			continue;
+		vnfsec__evidence__init(&ev[m.n_evidence]);
+		ev[m.n_evidence].name = (char *)named[i].name;
+		ev[m.n_evidence].text = (char *)named[i].text;
 		evs[m.n_evidence] = &ev[m.n_evidence];
 		m.n_evidence++;
 	}
