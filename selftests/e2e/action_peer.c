@@ -286,9 +286,7 @@ int main(int argc, char **argv)
 	struct peer p = { .issuer = "vnfsec-server", .seq = 0 };
 	const char *listen_at = NULL, *signing = NULL;
 	struct tls_files files = {};
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	int opt, lfd, one = 1;
+	int opt, lfd;
 	SSL_CTX *ctx;
 
 	log_init("action_peer", LOG_WARNING);
@@ -303,18 +301,17 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (!listen_at || !files.ca || !files.cert || !files.key ||
-	    netaddr_parse(listen_at, &ss, &sslen, "--listen"))
+	if (!listen_at || !files.ca || !files.cert || !files.key)
 		return 2;
 	if (signing && !(p.signing_key = signing_key_load(signing, true)))
 		return 1;
 	/* Sequences above any an agent of an earlier run accepted. */
 	p.seq = (uint64_t)time(NULL) * 1000;
 	ctx = tls_ctx_new(true, &files);
-	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (!ctx || lfd < 0 ||
-	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&ss, sslen) || listen(lfd, 4)) {
+	lfd = netaddr_listen(listen_at, 0, 4, "--listen");
+	if (lfd == -EINVAL)
+		return 2;	/* not an address: a usage error, as before */
+	if (!ctx || lfd < 0) {
 		perror("action_peer: listen");
 		return 1;
 	}

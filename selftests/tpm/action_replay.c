@@ -158,10 +158,8 @@ int main(int argc, char **argv)
 	const char *block = NULL;
 	struct tls_files files = {};
 	struct replay r = { .conn.fd = -1 };
-	struct sockaddr_storage ss;
 	unsigned long long seq = 0;
-	socklen_t sslen;
-	int opt, lfd, one = 1;
+	int opt, lfd;
 	SSL_CTX *ctx;
 
 	log_init("action_replay", LOG_WARNING);
@@ -179,16 +177,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!listen_at || !files.ca || !files.cert || !files.key || !key ||
-	    !target || !seq || !block ||
-	    netaddr_parse(listen_at, &ss, &sslen, "--listen"))
+	    !target || !seq || !block)
 		return 2;
 	if (seal_block(&r, key, target, seq, block))
 		return 1;
 	ctx = tls_ctx_new(true, &files);
-	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (!ctx || lfd < 0 ||
-	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&ss, sslen) || listen(lfd, 4)) {
+	lfd = netaddr_listen(listen_at, 0, 4, "--listen");
+	if (lfd == -EINVAL)
+		return 2;	/* not an address: a usage error, as before */
+	if (!ctx || lfd < 0) {
 		perror("action_replay: listen");
 		return 1;
 	}

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
@@ -52,4 +53,26 @@ bad:
 	log_err("%s: '%s' is not ADDR:PORT (numeric IPv4, or [IPv6]:PORT)",
 		what, orig);
 	return -EINVAL;
+}
+
+int netaddr_listen(const char *s, int flags, int backlog, const char *what)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1, fd, ret;
+
+	ret = netaddr_parse(s, &ss, &len, what);
+	if (ret)
+		return ret;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, backlog)) {
+		ret = -errno;
+		log_err("cannot listen on %s: %s", s, strerror(-ret));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	return fd;
 }

@@ -11,4 +11,11 @@
 int netaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
 		  const char *what);
 
+/*
+ * A TCP socket listening on "HOST:PORT" (@what as for netaddr_parse),
+ * with SO_REUSEADDR; @flags are socket(2) type flags (SOCK_NONBLOCK),
+ * close-on-exec always. Returns the fd, or -errno with a logged line.
+ */
+int netaddr_listen(const char *s, int flags, int backlog, const char *what);
+
 #endif /* VNFSEC_NETADDR_H */

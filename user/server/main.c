@@ -201,24 +201,11 @@ static int write_port_file(const char *path, int fd)
 
 static int open_listener(struct server *srv)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int one = 1, fd, ret;
+	int fd = netaddr_listen(srv->cfg->listen, SOCK_NONBLOCK, 512,
+				"--listen");
 
-	ret = netaddr_parse(srv->cfg->listen, &ss, &len, "--listen");
-	if (ret)
-		return ret;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 512)) {
-		ret = -errno;
-		log_err("cannot listen on %s: %s", srv->cfg->listen,
-			strerror(-ret));
-		close(fd);
-		return ret;
-	}
+		return fd;
 	srv->listen_fd = fd;
 	return write_port_file(srv->cfg->port_file, fd);
 }
