@@ -375,26 +375,48 @@ static const char *xdp_mode_name(bool skb_mode)
 	return skb_mode ? "generic" : "native";
 }
 
+/* The name of the program of @id; "" when it cannot be read. */
+static void prog_name(__u32 id, char name[BPF_OBJ_NAME_LEN])
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = id ? bpf_prog_get_fd_by_id(id) : -1;
+
+	name[0] = '\0';
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		memcpy(name, info.name, BPF_OBJ_NAME_LEN);
+	close(fd);
+}
+
+/* Is the program of @id one of ours: this run's, or any vnfsec_xdp? */
+static bool xdp_prog_ours(__u32 id, __u32 our_id)
+{
+	char name[BPF_OBJ_NAME_LEN];
+
+	if (!id || id == our_id)
+		return id;
+	prog_name(id, name);
+	return !strcmp(name, VNFSEC_PROG_XDP);
+}
+
 /* Refuses to replace another XDP user's program outside libxdp. */
 static int check_xdp_slot(const char *name, int ifindex, __u32 our_id)
 {
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info), cur_id = 0;
-	int fd, ret = 0;
+	char cur[BPF_OBJ_NAME_LEN];
+	__u32 cur_id = 0;
 
 	if (bpf_xdp_query_id(ifindex, 0, &cur_id) || !cur_id ||
 	    cur_id == our_id)
 		return 0;
-	fd = bpf_prog_get_fd_by_id(cur_id);
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	    strcmp(info.name, VNFSEC_PROG_XDP)) {
+	prog_name(cur_id, cur);
+	if (cur[0] && strcmp(cur, VNFSEC_PROG_XDP)) {
 		log_err("interface %s already runs XDP program '%s' (id %u); vnfsec does not replace another XDP user: detach it first, or use --xdp-attach libxdp",
-			name, info.name, cur_id);
-		ret = -EBUSY;
+			name, cur, cur_id);
+		return -EBUSY;
 	}
-	if (fd >= 0)
-		close(fd);
-	return ret;
+	return 0;
 }
 
 static int attach_xdp(struct sensor *s, const struct agent_config *cfg,
@@ -408,20 +430,15 @@ static int attach_xdp(struct sensor *s, const struct agent_config *cfg,
 	if (cfg->xdp_attach != AGENT_XDP_ATTACH_PLAIN) {
 		err = attach_libxdp(s, cfg, i, ifindex);
 		if (!err) {
-			struct bpf_prog_info info = {};
-			__u32 cur_id = 0, len = sizeof(info);
-			int fd;
+			char cur[BPF_OBJ_NAME_LEN];
+			__u32 cur_id = 0;
 
 			/* libxdp falls back to a lone program by itself when
 			 * its dispatcher cannot load: say which it was. */
 			bpf_xdp_query_id(ifindex, 0, &cur_id);
-			fd = bpf_prog_get_fd_by_id(cur_id);
-			if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len))
-				info.name[0] = 0;
-			if (fd >= 0)
-				close(fd);
+			prog_name(cur_id, cur);
 			log_info("XDP fast path attached to %s through libxdp, %s (%s mode)",
-				 name, strcmp(info.name, VNFSEC_PROG_XDP) ?
+				 name, strcmp(cur, VNFSEC_PROG_XDP) ?
 				 "in its dispatcher" :
 				 "alone: its dispatcher did not load",
 				 xdp_mode_name(cfg->xdp_skb_mode));
@@ -447,25 +464,6 @@ static int attach_xdp(struct sensor *s, const struct agent_config *cfg,
 	log_info("XDP fast path attached to %s (%s mode)", name,
 		 xdp_mode_name(cfg->xdp_skb_mode));
 	return 0;
-}
-
-/* Is the program of @id one of ours: this run's, or any vnfsec_xdp? */
-static bool xdp_prog_ours(__u32 id, __u32 our_id)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	bool ours = false;
-	int fd;
-
-	if (!id || id == our_id)
-		return id;
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd < 0)
-		return false;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		ours = !strcmp(info.name, VNFSEC_PROG_XDP);
-	close(fd);
-	return ours;
 }
 
 static void detach_xdp(struct sensor *s, const struct agent_config *cfg,
