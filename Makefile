@@ -33,7 +33,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 PROTOC_C ?= protoc-c
 
-PKGS := libbpf libssl libcrypto libprotobuf-c json-c
+PKGS := libbpf libssl libcrypto libprotobuf-c json-c libsystemd
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-I$(SRC) -I$(O)/gen -I$(O)/bpf $(shell pkg-config --cflags $(PKGS))
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lelf -lz -lm

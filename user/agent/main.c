@@ -26,8 +26,14 @@
 #include "user/agent/shm.h"
 #include "user/agent/state.h"
 #include "user/common/clock.h"
+#include "user/common/conffile.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
+#include "user/common/service.h"
+
+#ifndef AGENT_CONF_PATH
+#define AGENT_CONF_PATH "/etc/vnfsec/agent.conf"
+#endif
 
 static void usage(FILE *out)
 {
@@ -103,11 +109,15 @@ static void usage(FILE *out)
 "  --state-reset         start with fresh state although the TPM's counter\n"
 "                        says one was saved (its file was removed): the\n"
 "                        operator's decision, never the default\n"
-"  --verbose\n");
+"  --verbose\n"
+"  --log-format FMT      text (default) or json: one object per line\n"
+"  --config FILE         options as a YAML mapping of long option: value,\n"
+"                        the command line overrides it (default\n"
+"                        " AGENT_CONF_PATH ", skipped when absent)\n");
 }
 
 static int parse_args(int argc, char **argv, struct agent_config *cfg,
-		      int *verbose)
+		      int *verbose, struct conffile *conf)
 {
 	static const struct option opts[] = {
 		{ "iface", required_argument, NULL, 'i' },
@@ -151,12 +161,18 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "state-pcrs", required_argument, NULL, 0x1006 },
 		{ "state-reset", no_argument, NULL, 0x1007 },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "log-format", required_argument, NULL, 0x1100 },
+		{ "config", required_argument, NULL, 0x1101 },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	int opt;
 
+	if (conffile_apply(conf, AGENT_CONF_PATH, opts, &argc, &argv))
+		return -EINVAL;
 	while ((opt = getopt_long(argc, argv, "i:s:vh", opts, NULL)) != -1) {
+		/* An option from the file is named by its FILE:LINE:COL. */
+		log_set_context(conffile_where(conf, optind - 1));
 		switch (opt) {
 		case 'i':
 			if (cfg->nr_ifaces == AGENT_MAX_IFACES) {
@@ -305,10 +321,19 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 			break;
 		case 0x1007: cfg->state_reset = true; break;
 		case 'v': *verbose = 1; break;
+		case 0x1100:
+			if (log_set_format(optarg)) {
+				log_err("--log-format: '%s' is not text or json",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 0x1101: break;	/* read by conffile_apply() */
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
 	}
+	log_set_context(NULL);
 	if (optind != argc || !cfg->nr_ifaces || !cfg->server ||
 	    !cfg->tls.ca || !cfg->tls.cert || !cfg->tls.key) {
 		usage(stderr);
@@ -321,15 +346,6 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static int libbpf_log(enum libbpf_print_level level, const char *fmt,
-		      va_list ap)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	fputs("libbpf: ", stderr);
-	return vfprintf(stderr, fmt, ap);
 }
 
 /* Tell the operator once per increase that the fast path lost records. */
@@ -482,13 +498,15 @@ int main(int argc, char **argv)
 	int epfd = -1, sig_fd = -1, tick_fd = -1, verbose = 0, ret;
 	bool sensor_up = false;
 	SSL_CTX *tls = NULL;
+	/* Holds the strings cfg points to: freed only at exit. */
+	static struct conffile conf;
 
 	log_init("vnfsec-agent", LOG_INFO);
-	if (parse_args(argc, argv, &cfg, &verbose))
+	if (parse_args(argc, argv, &cfg, &verbose, &conf))
 		return 2;
 	if (verbose)
 		log_init("vnfsec-agent", LOG_DEBUG);
-	libbpf_set_print(libbpf_log);
+	log_libbpf_init();
 	/*
 	 * Signals are blocked before the TPM is first opened (the sealed
 	 * state, a TPM-resident TLS key): tpm2-abrmd's TCTI starts D-Bus
@@ -611,12 +629,15 @@ int main(int argc, char **argv)
 	log_info("agent %s watching %u interfaces; SYN flood threshold %u per %u ms; control socket %s",
 		 agent_id, cfg.nr_ifaces, cfg.syn_threshold, cfg.window_ms,
 		 cfg.control_path);
+	/* Ready means enforcing: a server outage must not fail the unit. */
+	service_ready("enforcing on %u interfaces", sensor.nr_attached);
 	ret = run(&(struct agent_rt){
 		.cfg = &cfg, .posture = posture, .join = join,
 		.sensor = &sensor, .ev = &ev,
 		.enf = enf, .actions = actions,
 		.control = control, .rb = rb, .epfd = epfd,
 		.tick_fd = tick_fd });
+	service_stopping();
 out:
 	control_close(control);
 	posture_close(posture);

@@ -15,8 +15,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "user/common/conffile.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
+#include "user/common/service.h"
 #include "user/common/signing.h"
 #include "user/common/netaddr.h"
 #include "user/server/control.h"
@@ -31,6 +33,10 @@
 #define EV_CONTROL	((void *)4)
 #define EV_METRICS	((void *)5)
 
+#ifndef SERVER_CONF_PATH
+#define SERVER_CONF_PATH "/etc/vnfsec/server.conf"
+#endif
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -43,6 +49,7 @@ static void usage(FILE *out)
 "                     [--metrics-port-file FILE] [--parent ADDR:PORT]\n"
 "                     [--parent-name CN] [--parent-cert FILE]\n"
 "                     [--parent-key FILE] [--signing-key FILE] [--verbose]\n"
+"                     [--log-format text|json] [--config FILE]\n"
 TRUST_USAGE
 "\n"
 "Accepts vnfsec agents (and child servers) over mutually authenticated\n"
@@ -55,11 +62,14 @@ TRUST_USAGE
 "P-256 private key) every action goes out signed for its agent.\n"
 "With --enroll-ca-key agents without a certificate may enroll with their\n"
 "TPM and are re-attested with quotes (docs/trust.md).\n"
+"Options may also come from --config FILE, a YAML mapping of long\n"
+"option: value (default " SERVER_CONF_PATH ", skipped when absent); the\n"
+"command line overrides it.\n"
 "docs/server.md has more.\n");
 }
 
 static int parse_args(int argc, char **argv, struct server_config *cfg,
-		      int *verbose)
+		      int *verbose, struct conffile *conf)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -87,6 +97,8 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		{ "parent-key", required_argument, NULL, 'y' },
 		{ "syslog", no_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "log-format", required_argument, NULL, 0x1100 },
+		{ "config", required_argument, NULL, 0x1101 },
 		{ "help", no_argument, NULL, 'h' },
 		TRUST_OPTIONS,
 		ENROLL_OPTIONS,
@@ -94,9 +106,13 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 	};
 	int opt;
 
+	if (conffile_apply(conf, SERVER_CONF_PATH, opts, &argc, &argv))
+		return -EINVAL;
 	while ((opt = getopt_long(argc, argv,
 				  "l:C:c:k:a:p:t:m:H:D:I:P:K:w:i:S:M:F:u:n:e:y:gvh",
 				  opts, NULL)) != -1) {
+		/* An option from the file is named by its FILE:LINE:COL. */
+		log_set_context(conffile_where(conf, optind - 1));
 		switch (opt) {
 		case 'l': cfg->listen = optarg; break;
 		case 'C': cfg->tls.ca = optarg; break;
@@ -152,6 +168,14 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		case 'y': cfg->parent_key = optarg; break;
 		case 'g': cfg->syslog = true; break;
 		case 'v': *verbose = 1; break;
+		case 0x1100:
+			if (log_set_format(optarg)) {
+				log_err("--log-format: '%s' is not text or json",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 0x1101: break;	/* read by conffile_apply() */
 		case 'h': usage(stdout); exit(0);
 		case TRUST_OPT_CA_KEY ... TRUST_OPT_LAST:
 			if (trust_parse_opt(&cfg->trust, opt, optarg))
@@ -164,6 +188,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		default: usage(stderr); return -EINVAL;
 		}
 	}
+	log_set_context(NULL);
 	if (optind != argc || !cfg->listen || !cfg->tls.ca || !cfg->tls.cert ||
 	    !cfg->tls.key) {
 		usage(stderr);
@@ -611,10 +636,12 @@ int main(int argc, char **argv)
 	};
 	struct server srv = { .cfg = &cfg, .listen_fd = -1, .epoll_fd = -1 };
 	int verbose = 0, sig_fd = -1, tick_fd = -1, ret;
+	/* Holds the strings cfg points to: freed only at exit. */
+	static struct conffile conf;
 
 	trust_config_defaults(&cfg.trust);
 	log_init("vnfsec-server", LOG_INFO);
-	if (parse_args(argc, argv, &cfg, &verbose))
+	if (parse_args(argc, argv, &cfg, &verbose, &conf))
 		return 2;
 	if (verbose)
 		log_init("vnfsec-server", LOG_DEBUG);
@@ -670,7 +697,9 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	parent_tick(&srv, time(NULL));
+	service_ready("accepting agents on %s", cfg.listen);
 	ret = serve(&srv, tick_fd);
+	service_stopping();
 out:
 	while (srv.sessions)
 		session_close(&srv, srv.sessions, NULL);
