@@ -99,4 +99,4 @@ fuzz: fuzz-policy
 clean: kmod-clean
 	rm -rf build
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' -type f 2>/dev/null)

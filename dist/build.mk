@@ -57,8 +57,8 @@ install: all man
 	done
 	$(INSTALL) -m 0644 dist/systemd/vnfsec.sysusers \
 		$(DESTDIR)$(PREFIX)/lib/sysusers.d/vnfsec.conf
-	$(INSTALL) -m 0644 dist/systemd/vnfsec.tmpfiles \
-		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d/vnfsec.conf
+	$(INSTALL) -m 0644 dist/systemd/vnfsec-agent.tmpfiles \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d/vnfsec-agent.conf
 	$(INSTALL) -m 0644 dist/completion/vnfsecctl \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/vnfsecctl
 	for c in agent server; do \
@@ -66,3 +66,16 @@ install: all man
 		$(INSTALL) -m 0644 dist/conf/$$c.conf \
 			$(DESTDIR)$(SYSCONFDIR)/vnfsec/ || exit 1; \
 	done
+
+# Packages are built from a copy of the tracked tree, so the build never
+# sees this tree's build/ and dpkg-buildpackage's ../ is build/deb/.
+DEB_DIR := $(O)/deb
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/vnfsec-$(VERSION)
+	git -C $(SRC) ls-files -co --exclude-standard -z | \
+		(cd $(SRC) && xargs -0 tar -cf - --no-recursion) | \
+		tar -xf - -C $(DEB_DIR)/vnfsec-$(VERSION)
+	cd $(DEB_DIR)/vnfsec-$(VERSION) && \
+		dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -40 ../build.log; exit 1; }
+	@ls $(DEB_DIR)/*.deb
