@@ -110,8 +110,8 @@ FIXTURE_SETUP(enroll)
 	/* The deployment's CA signs the server and enrolled agents. */
 	ca_key = EVP_EC_gen("P-256");
 	srv_key = EVP_EC_gen("P-256");
-	ca = make_cert("vnfsec test CA", ca_key, NULL, ca_key, true);
-	srv = make_cert(SERVER_CN, srv_key, ca, ca_key, false);
+	ca = make_cert("vnfsec test CA", ca_key, NULL, ca_key, NULL);
+	srv = make_cert(SERVER_CN, srv_key, ca, ca_key, CERT_SERVER);
 	ASSERT_NE(NULL, srv);
 	ASSERT_EQ(0, write_pem(self->ca, ca, NULL));
 	ASSERT_EQ(0, write_pem(self->ca_key, NULL, ca_key));
@@ -124,7 +124,7 @@ FIXTURE_SETUP(enroll)
 	/* The TPM manufacturer's CA (swtpm_setup's), and one that is not. */
 	ASSERT_EQ(0, swtpm_localca_file(self->ekca));
 	ca_key = EVP_EC_gen("P-256");
-	ca = make_cert("swtpm-localca", ca_key, NULL, ca_key, true);
+	ca = make_cert("swtpm-localca", ca_key, NULL, ca_key, NULL);
 	ASSERT_EQ(0, write_pem(self->other_ca, ca, NULL));
 	X509_free(ca);
 	EVP_PKEY_free(ca_key);
@@ -1161,8 +1161,8 @@ TEST_F_TIMEOUT(enroll, tls_client_whose_key_is_not_the_enrolled_one_refused, 120
 	/* A certificate of its own making for that key: the server refuses. */
 	rogue_key = EVP_EC_gen("P-256");
 	rogue_ca = make_cert("vnfsec test CA", rogue_key, NULL, rogue_key,
-			     true);
-	crt = make_cert(AGENT_ID, other, rogue_ca, rogue_key, false);
+			     NULL);
+	crt = make_cert(AGENT_ID, other, rogue_ca, rogue_key, CERT_AGENT);
 	ASSERT_EQ(0, write_pem(rogue_crt, crt, NULL));
 	files.cert = rogue_crt;
 	/* TLS 1.3: the client is done first; the server's alert follows. */
