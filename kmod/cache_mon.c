@@ -140,6 +140,11 @@ static struct perf_event *vnfsec_cache_counter(struct perf_event_attr *attr,
 	put_pid(pid);
 	if (!t)
 		return ERR_PTR(-ESRCH);
+	/* A task's counters tell of its memory use: as readable as it. */
+	if (!vnfsec_may_read_task(t)) {
+		put_task_struct(t);
+		return ERR_PTR(-EPERM);
+	}
 	event = perf_event_create_kernel_counter(attr, -1, t, NULL, NULL);
 	put_task_struct(t);
 	return event;

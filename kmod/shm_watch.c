@@ -34,7 +34,9 @@
 #include <linux/nsproxy.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -439,6 +441,46 @@ static bool vnfsec_shared_memory_file(const struct inode *inode)
 		inode->i_sb->s_magic == HUGETLBFS_MAGIC);
 }
 
+/*
+ * May the caller read @t's memory, as /proc/PID/mem readers must?
+ * CAP_NET_ADMIN opens /dev/vnfsec; it must not also read any process.
+ * This is ptrace_may_access(t, PTRACE_MODE_READ_FSCREDS), which 6.1 does
+ * not export to modules: the caller's fs uid and gid equal each of the
+ * task's real, effective and saved ids, or it holds CAP_SYS_PTRACE in
+ * the task's user namespace; and the task is dumpable, or it holds
+ * CAP_SYS_PTRACE in its mm's namespace. The LSM hook behind it is not
+ * exported either: an LSM that forbids the read is not asked here
+ * (docs/security.md).
+ */
+bool vnfsec_may_read_task(struct task_struct *t)
+{
+	const struct cred *cred, *tcred;
+	struct mm_struct *mm;
+	bool ok;
+
+	if (same_thread_group(t, current))
+		return true;
+	rcu_read_lock();
+	cred = current_cred();
+	tcred = __task_cred(t);
+	ok = (uid_eq(cred->fsuid, tcred->euid) &&
+	      uid_eq(cred->fsuid, tcred->suid) &&
+	      uid_eq(cred->fsuid, tcred->uid) &&
+	      gid_eq(cred->fsgid, tcred->egid) &&
+	      gid_eq(cred->fsgid, tcred->sgid) &&
+	      gid_eq(cred->fsgid, tcred->gid)) ||
+	     ns_capable(tcred->user_ns, CAP_SYS_PTRACE);
+	rcu_read_unlock();
+	if (!ok)
+		return false;
+	task_lock(t);
+	mm = t->mm;
+	ok = !mm || get_dumpable(mm) == SUID_DUMP_USER ||
+	     ns_capable(mm->user_ns, CAP_SYS_PTRACE);
+	task_unlock(t);
+	return ok;
+}
+
 /* Resolves a pid + address to the file and offset of a shared mapping. */
 static int vnfsec_resolve_pid_range(const struct vnfsec_kmod_watch_add *a,
 				    struct path *path, u64 *offset)
@@ -454,6 +496,10 @@ static int vnfsec_resolve_pid_range(const struct vnfsec_kmod_watch_add *a,
 	put_pid(pid);
 	if (!t)
 		return -ESRCH;
+	if (!vnfsec_may_read_task(t)) {
+		put_task_struct(t);
+		return -EPERM;
+	}
 	mm = get_task_mm(t);
 	put_task_struct(t);
 	if (!mm)

@@ -79,6 +79,7 @@ void vnfsec_events_stats(struct vnfsec_client *c,
 /* shm_watch.c; the ioctls take a kernel copy of the argument. */
 int vnfsec_shm_init(void);
 void vnfsec_shm_exit(void);
+bool vnfsec_may_read_task(struct task_struct *t);
 int vnfsec_watch_add(struct vnfsec_client *c, struct vnfsec_kmod_watch_add *a);
 int vnfsec_watch_remove(struct vnfsec_client *c, u32 id);
 void vnfsec_watches_release(struct vnfsec_client *c);

@@ -46,6 +46,7 @@
 #include "user/common/evloop.h"
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
+#include "user/common/roles.h"
 #include "user/common/signed.pb-c.h"
 #include "user/common/tls.h"
 
@@ -148,7 +149,9 @@ static X509 *make_cert(struct sim *sim, X509 *ca, EVP_PKEY *ca_key,
 				   (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, X509_get_subject_name(ca));
 	X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_ext_key_usage, "clientAuth");
+	/* The agent role: a server refuses a client cert without one. */
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_ext_key_usage,
+				  "clientAuth," VNFSEC_OID_AGENT);
 	if (ext) {
 		X509_add_ext(x, ext, -1);
 		X509_EXTENSION_free(ext);

@@ -25,6 +25,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <grp.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 
 #include "kmod/uapi/vnfsec_kmod.h"
 #include "kselftest_harness.h"
@@ -979,6 +982,122 @@ TEST(cache_monitor_hardware_source_no_pmu)
 }
 
 /* ---- bad arguments ---- */
+
+/* ---- least privilege ---- */
+
+/*
+ * Become uid/gid 65534 with CAP_NET_ADMIN only, keeping the open
+ * /dev/vnfsec: an operator tool running as a service user, or an
+ * attacker in a container given CAP_NET_ADMIN.
+ */
+static int drop_to_net_admin(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	if (prctl(PR_SET_KEEPCAPS, 1) || setgroups(0, NULL) ||
+	    setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		return -1;
+	memset(d, 0, sizeof(d));
+	d[0].effective = 1U << CAP_NET_ADMIN;
+	d[0].permitted = 1U << CAP_NET_ADMIN;
+	return syscall(SYS_capset, &h, d) ? -1 : 0;
+}
+
+static int watch_pid_range(int dev, pid_t pid, void *addr, size_t len)
+{
+	struct vnfsec_kmod_watch_add a;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.kind = VNFSEC_KMOD_WATCH_PID_RANGE;
+	a.fd = -1;
+	a.pid = pid;
+	a.addr = (uintptr_t)addr;
+	a.len = len;
+	a.period_ms = 3600000;
+	return ioctl_err(dev, VNFSEC_KMOD_IOC_WATCH_ADD, &a);
+}
+
+static int watch_memfd(int dev, int fd, size_t len)
+{
+	struct vnfsec_kmod_watch_add a;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.kind = VNFSEC_KMOD_WATCH_FD;
+	a.fd = fd;
+	a.len = len;
+	a.period_ms = 3600000;
+	return ioctl_err(dev, VNFSEC_KMOD_IOC_WATCH_ADD, &a);
+}
+
+/*
+ * The attack: a process with CAP_NET_ADMIN alone, as another user,
+ * watches (and would snapshot) root's shared memory by pid, and puts a
+ * counter on a root task. Refused with -EPERM, as /proc/PID/mem would
+ * refuse it; the memory it holds an fd of stays watchable; root, and the
+ * process on itself, are not refused.
+ */
+TEST(watch_by_pid_needs_read_access_to_the_task)
+{
+	int res[2], go[2], dev, memfd, status, out[6], i;
+	unsigned char *map, *mine;
+	pid_t child;
+
+	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	memfd = region_new(4 * PAGE, &mine);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, pipe(res));
+	ASSERT_EQ(0, pipe(go));
+	dev = dev_open();
+	ASSERT_LE(0, dev);
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		char c;
+
+		out[0] = drop_to_net_admin();
+		out[1] = watch_pid_range(dev, getppid(), map, PAGE);
+		out[2] = cache_add(dev, VNFSEC_KMOD_CACHE_SW_PAGE_FAULTS,
+				   getppid(), -1, 3600000, 1000);
+		/* Its own memory, and what it holds an fd of: allowed. */
+		out[3] = watch_pid_range(dev, getpid(), map, PAGE);
+		out[4] = watch_memfd(dev, memfd, PAGE);
+		out[5] = cache_add(dev, VNFSEC_KMOD_CACHE_SW_PAGE_FAULTS,
+				   getpid(), -1, 3600000, 1000);
+		if (write(res[1], out, sizeof(out)) != sizeof(out))
+			_exit(2);
+		/* Stay alive, as another user, until root has watched us. */
+		if (read(go[0], &c, 1) != 1)
+			_exit(3);
+		_exit(0);
+	}
+	ASSERT_EQ(sizeof(out), read(res[0], out, sizeof(out)));
+	EXPECT_EQ(0, out[0]);
+	EXPECT_EQ(-EPERM, out[1]);
+	EXPECT_EQ(-EPERM, out[2]);
+	EXPECT_EQ(0, out[3]);
+	EXPECT_EQ(0, out[4]);
+	EXPECT_LT(0, out[5]);
+	for (i = 0; i < 6; i++)
+		TH_LOG("net-admin-only step %d: %d", i, out[i]);
+	/* Root, with CAP_SYS_PTRACE, reads the other user's task. */
+	EXPECT_EQ(0, watch_pid_range(dev, child, map, PAGE));
+	EXPECT_LT(0, cache_add(dev, VNFSEC_KMOD_CACHE_SW_PAGE_FAULTS, child,
+			       -1, 3600000, 1000));
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(dev);
+	close(memfd);
+	munmap(map, 4 * PAGE);
+	munmap(mine, 4 * PAGE);
+}
 
 TEST(bad_watch_arguments)
 {

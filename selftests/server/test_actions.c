@@ -284,7 +284,7 @@ FIXTURE_SETUP(rules)
 	log_init("test", LOG_CRIT);
 	memset(&self->srv, 0, sizeof(self->srv));
 	memset(&self->child, 0, sizeof(self->child));
-	ASSERT_EQ(0, make_ca(self->ca, sizeof(self->ca), "agent-1 child-1"));
+	ASSERT_EQ(0, make_ca(self->ca, sizeof(self->ca), "agent-1 child:child-1"));
 	self->ctx = agent_ctx(self->ca, "agent-1");
 	ASSERT_NE(NULL, self->ctx);
 }

@@ -44,7 +44,7 @@ FIXTURE_SETUP(hier)
 	log_init("test", LOG_CRIT);
 	memset(self->srv, 0, sizeof(self->srv));
 	ASSERT_EQ(0, make_ca(self->ca, sizeof(self->ca),
-			     "agent-1 agent-2 child-1"));
+			     "agent-1 agent-2 child:child-1"));
 	self->a1 = agent_ctx(self->ca, "agent-1");
 	self->a2 = agent_ctx(self->ca, "agent-2");
 	ASSERT_NE(NULL, self->a1);

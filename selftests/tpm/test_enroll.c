@@ -110,8 +110,8 @@ FIXTURE_SETUP(enroll)
 	/* The deployment's CA signs the server and enrolled agents. */
 	ca_key = EVP_EC_gen("P-256");
 	srv_key = EVP_EC_gen("P-256");
-	ca = make_cert("vnfsec test CA", ca_key, NULL, ca_key, true);
-	srv = make_cert(SERVER_CN, srv_key, ca, ca_key, false);
+	ca = make_cert("vnfsec test CA", ca_key, NULL, ca_key, NULL);
+	srv = make_cert(SERVER_CN, srv_key, ca, ca_key, CERT_SERVER);
 	ASSERT_NE(NULL, srv);
 	ASSERT_EQ(0, write_pem(self->ca, ca, NULL));
 	ASSERT_EQ(0, write_pem(self->ca_key, NULL, ca_key));
@@ -124,7 +124,7 @@ FIXTURE_SETUP(enroll)
 	/* The TPM manufacturer's CA (swtpm_setup's), and one that is not. */
 	ASSERT_EQ(0, swtpm_localca_file(self->ekca));
 	ca_key = EVP_EC_gen("P-256");
-	ca = make_cert("swtpm-localca", ca_key, NULL, ca_key, true);
+	ca = make_cert("swtpm-localca", ca_key, NULL, ca_key, NULL);
 	ASSERT_EQ(0, write_pem(self->other_ca, ca, NULL));
 	X509_free(ca);
 	EVP_PKEY_free(ca_key);
@@ -1161,8 +1161,8 @@ TEST_F_TIMEOUT(enroll, tls_client_whose_key_is_not_the_enrolled_one_refused, 120
 	/* A certificate of its own making for that key: the server refuses. */
 	rogue_key = EVP_EC_gen("P-256");
 	rogue_ca = make_cert("vnfsec test CA", rogue_key, NULL, rogue_key,
-			     true);
-	crt = make_cert(AGENT_ID, other, rogue_ca, rogue_key, false);
+			     NULL);
+	crt = make_cert(AGENT_ID, other, rogue_ca, rogue_key, CERT_AGENT);
 	ASSERT_EQ(0, write_pem(rogue_crt, crt, NULL));
 	files.cert = rogue_crt;
 	/* TLS 1.3: the client is done first; the server's alert follows. */
@@ -1770,6 +1770,125 @@ TEST_F_TIMEOUT(enroll, enroll_allow_admits_only_registered_agents_and_their_ek, 
 	ASSERT_EQ(0, server_start(self, self->ekca));
 	ASSERT_EQ(0, agent_enrolls(self));
 	ASSERT_TRUE(file_has(self->log, "only the 2 agent ids"));
+}
+
+/* How many lines of @path hold @needle. */
+static int count_in(const char *path, const char *needle)
+{
+	char line[2048];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* One sample of the server's /metrics on @port, or -1. */
+static long metric_at(int port, const char *sample)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	static char buf[1 << 16];
+	size_t got = 0;
+	ssize_t n;
+	char *p;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    write(fd, req, sizeof(req) - 1) != sizeof(req) - 1) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (got + 1 < sizeof(buf) &&
+	       (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	p = strstr(buf, sample);
+	return p ? strtol(p + strlen(sample), NULL, 10) : -1;
+}
+
+/* The first frame the server answers an EnrollRequest of @tpm with. */
+static int request_as(FIXTURE_DATA(enroll) *self, struct vnfsec_tpm *tpm)
+{
+	struct vnfsec_blob cert = { 0 }, ek = { 0 }, ak = { 0 };
+	struct conn c = { .fd = -1 };
+	Vnfsec__Frame *f;
+	SSL_CTX *ctx;
+	int ret, err;
+
+	ret = vnfsec_tpm_ek_cert(tpm, &cert);
+	if (!ret)
+		ret = vnfsec_tpm_ek_public(tpm, &ek);
+	if (!ret)
+		ret = vnfsec_tpm_ak_public(tpm, &ak);
+	if (!ret)
+		ret = dial(self, NULL, &ctx, &c);
+	if (!ret && !(ret = send_request(&c, &cert, &ek, &ak))) {
+		f = recv_frame(&c, &err);
+		ret = !f ? -1000 :
+		      f->body_case == VNFSEC__FRAME__BODY_ENROLL_RESULT ?
+		      f->enroll_result->status : (int)f->body_case;
+		wire_free(f);
+	}
+	if (c.ssl)
+		hangup(ctx, &c);
+	vnfsec_blob_free(&cert);
+	vnfsec_blob_free(&ek);
+	vnfsec_blob_free(&ak);
+	return ret;
+}
+
+TEST_F_TIMEOUT(enroll, foreign_tpm_under_an_enrolled_id_refused_until_released, 120)
+{
+	char mport[340];
+	struct vnfsec_tpm *own = NULL;
+	struct swtpm sw_own;
+	json_object *r, *v;
+	int port = 0;
+
+	snprintf(mport, sizeof(mport), "%s/metrics-port", self->dir);
+	self->extra[0] = "--metrics";
+	self->extra[1] = "127.0.0.1:0";
+	self->extra[2] = "--metrics-port-file";
+	self->extra[3] = mport;
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	ASSERT_EQ(0, agent_enrolls(self));
+	/* The attack: a genuine TPM of its own, under the enrolled id. */
+	ASSERT_EQ(0, swtpm_start(&sw_own));
+	ASSERT_EQ(0, vnfsec_tpm_open(sw_own.tcti, &own));
+	EXPECT_EQ(-EACCES, request_as(self, own));
+	EXPECT_EQ(1, count_in(self->log, "already enrolled with another TPM"));
+	EXPECT_TRUE(file_has(self->log, "vnfsecctl --server agent release ID"));
+	port = read_port(mport);
+	EXPECT_EQ(1, metric_at(port, "vnfsec_enroll_refused_total{reason=\"tpm_bound\"} "));
+	/* The enrolled agent's own TPM renews as before. */
+	EXPECT_EQ(0, agent_enrolls(self));
+	/* The operator releases the id (a replaced host): the next request
+	 * of another TPM gets its challenge. */
+	r = control(self, "{\"cmd\":\"agent.release\",\"args\":{\"agent\":\"" AGENT_ID "\"}}\n");
+	ASSERT_NE(NULL, r);
+	EXPECT_TRUE(json_object_object_get_ex(r, "ok", &v) &&
+		    json_object_get_boolean(v));
+	json_object_put(r);
+	EXPECT_TRUE(file_has(self->log, "released by the operator"));
+	EXPECT_EQ(VNFSEC__FRAME__BODY_ENROLL_CHALLENGE, request_as(self, own));
+	/* Released is not revoked: a second release has nothing to drop. */
+	r = control(self, "{\"cmd\":\"agent.release\",\"args\":{\"agent\":\"" AGENT_ID "\"}}\n");
+	ASSERT_NE(NULL, r);
+	EXPECT_TRUE(json_object_object_get_ex(r, "error", &v) &&
+		    strstr(json_object_get_string(v), "no TPM bound"));
+	json_object_put(r);
+	vnfsec_tpm_close(own);
+	swtpm_stop(&sw_own);
 }
 
 TEST_HARNESS_MAIN

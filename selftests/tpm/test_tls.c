@@ -109,9 +109,9 @@ FIXTURE_SETUP(tls)
 	self->ca_key = EVP_EC_gen("P-256");
 	self->srv_key = EVP_EC_gen("P-256");
 	self->ca = make_cert("vnfsec-test-ca", self->ca_key, NULL,
-			     self->ca_key, true);
+			     self->ca_key, NULL);
 	srv = make_cert(SERVER_CN, self->srv_key, self->ca, self->ca_key,
-			false);
+			CERT_SERVER);
 	ASSERT_NE(NULL, srv);
 	ASSERT_EQ(0, write_pem(self->ca_pem, self->ca, NULL));
 	ASSERT_EQ(0, write_pem(self->srv_crt, srv, NULL));
@@ -154,7 +154,7 @@ static int issue_from_csr(const char *csr_path, X509 *ca, EVP_PKEY *ca_key,
 		X509_REQ_free(req);
 		return -EKEYREJECTED;
 	}
-	c = make_cert(AGENT_CN, pub, ca, ca_key, false);
+	c = make_cert(AGENT_CN, pub, ca, ca_key, CERT_AGENT);
 	ret = c ? write_pem(out, c, NULL) : -EIO;
 	X509_free(c);
 	EVP_PKEY_free(pub);
@@ -222,8 +222,8 @@ TEST_F(tls, client_key_not_the_enrolled_one_refused)
 	/* A self-made certificate for that key: the server refuses it. */
 	rogue_key = EVP_EC_gen("P-256");
 	rogue_ca = make_cert("vnfsec-test-ca", rogue_key, NULL, rogue_key,
-			     true);
-	rogue_crt = make_cert(AGENT_CN, other, rogue_ca, rogue_key, false);
+			     NULL);
+	rogue_crt = make_cert(AGENT_CN, other, rogue_ca, rogue_key, CERT_AGENT);
 	ASSERT_NE(NULL, rogue_crt);
 	ASSERT_EQ(0, write_pem(other_crt, rogue_crt, NULL));
 	cf.cert = other_crt;

@@ -1,21 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Certificates and files for the trust tests (testcerts.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "selftests/tpm/testcerts.h"
+#include "user/common/roles.h"
 
 X509 *make_cert(const char *cn, EVP_PKEY *pub, X509 *ca, EVP_PKEY *ca_key,
-		bool is_ca)
+		const char *role)
 {
 	X509 *c = X509_new();
+	bool is_ca = !role;
 	X509V3_CTX v3;
 	X509_EXTENSION *ext;
 	char san[64];
+	const char *eku = NULL;
 
 	if (!c)
 		return NULL;
@@ -38,6 +43,19 @@ X509 *make_cert(const char *cn, EVP_PKEY *pub, X509 *ca, EVP_PKEY *ca_key,
 		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
 		X509_add_ext(c, ext, -1);
 		X509_EXTENSION_free(ext);
+		if (!strcmp(role, CERT_AGENT))
+			eku = "clientAuth," VNFSEC_OID_AGENT;
+		else if (!strcmp(role, CERT_SERVER))
+			eku = "serverAuth," VNFSEC_OID_SERVER;
+		else if (!strcmp(role, CERT_CHILD))
+			eku = "clientAuth," VNFSEC_OID_CHILD;
+		else if (!strcmp(role, CERT_NO_ROLE))
+			eku = "clientAuth";
+	}
+	if (eku) {
+		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_ext_key_usage, eku);
+		X509_add_ext(c, ext, -1);
+		X509_EXTENSION_free(ext);
 	}
 	if (!X509_sign(c, ca_key, EVP_sha256())) {
 		X509_free(c);
@@ -48,11 +66,16 @@ X509 *make_cert(const char *cn, EVP_PKEY *pub, X509 *ca, EVP_PKEY *ca_key,
 
 int write_pem(const char *path, X509 *cert, EVP_PKEY *key)
 {
-	FILE *f = fopen(path, "w");
+	/* 0600: the daemons refuse a private key others can read. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	int ok;
 
-	if (!f)
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return -errno;
+	}
 	ok = cert ? PEM_write_X509(f, cert) :
 		    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
 	fclose(f);

@@ -10,10 +10,17 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+/* The vnfsec role of a certificate (user/common/roles.h). */
+#define CERT_AGENT	"agent"
+#define CERT_SERVER	"server"
+#define CERT_CHILD	"child"
+#define CERT_NO_ROLE	"none"		/* TLS client, no vnfsec role */
+
 /* A certificate for @pub with CN (and DNS SAN) @cn, signed by @ca_key;
- * @ca NULL: self-signed. Valid from a minute ago for an hour. */
+ * @ca NULL: self-signed. @role: one of CERT_*, or NULL for a CA. Valid
+ * from a minute ago for an hour. */
 X509 *make_cert(const char *cn, EVP_PKEY *pub, X509 *ca, EVP_PKEY *ca_key,
-		bool is_ca);
+		const char *role);
 
 /* @cert, or else @key, as PEM into @path; 0 or a negative errno. */
 int write_pem(const char *path, X509 *cert, EVP_PKEY *key);

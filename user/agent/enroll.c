@@ -28,6 +28,7 @@
 #include "user/agent/enroll.h"
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
+#include "user/common/roles.h"
 
 /* The agent's loop waits while it enrolls: keep that short. */
 #define ENROLL_CONNECT_TIMEOUT_S	3
@@ -390,6 +391,13 @@ static int attempt(const struct enroll_opts *o)
 			 o->server);
 		goto out;
 	}
+	/* Our TPM's proofs go only to a server the CA made one. */
+	if (!(cert_roles(SSL_get0_peer_certificate(c.ssl)) & ROLE_SERVER)) {
+		log_err("enroll: server %s's certificate lacks the vnfsec server role; refused",
+			o->server);
+		ret = -EACCES;
+		goto out;
+	}
 	ret = vnfsec_tpm_open(o->tcti, &id.tpm);
 	if (!ret)
 		ret = vnfsec_tpm_ek_cert(id.tpm, &id.ek_cert);
@@ -397,7 +405,11 @@ static int attempt(const struct enroll_opts *o)
 		ret = vnfsec_tpm_ek_public(id.tpm, &id.ek_pub);
 	if (!ret)
 		ret = vnfsec_tpm_ak_public(id.tpm, &id.ak_pub);
-	/* A fresh TLS key per certificate, made inside the TPM. */
+	/*
+	 * A fresh TLS key per certificate, made inside the TPM, in a new
+	 * file: one left over would keep its old mode, not 0600.
+	 */
+	unlink(key_new);
 	if (!ret)
 		ret = vnfsec_tls_key_create(key_new, o->agent_id, csr_path);
 	if (!ret)

@@ -25,6 +25,7 @@
 #include "user/common/clock.h"
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
+#include "user/common/roles.h"
 #include "user/common/signing.h"
 
 #define BACKOFF_MAX_S 30
@@ -248,6 +249,13 @@ static int on_established(struct uplink *u)
 	Vnfsec__Hello hello = VNFSEC__HELLO__INIT;
 	int ret;
 
+	/* Its orders change our fast path: it must be a server's cert. */
+	if (!(cert_roles(SSL_get0_peer_certificate(u->conn.ssl)) &
+	      ROLE_SERVER)) {
+		log_err("uplink: server %s's certificate lacks the vnfsec server role; refused (issue it with tools/mkca)",
+			u->cfg->server);
+		return -EACCES;
+	}
 	hello.agent_id = u->agent_id;
 	hello.bpf_abi_version = VNFSEC_ABI_VERSION;
 	f.body_case = VNFSEC__FRAME__BODY_HELLO;

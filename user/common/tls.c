@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "user/common/log.h"
+#include "user/common/roles.h"
 #include "user/common/tls.h"
 
 static const char *ssl_err(void)
@@ -101,6 +102,9 @@ SSL_CTX *tls_ctx_new(bool is_server, const struct tls_files *files)
 	bool tpm_key = key_in_tpm(files->key);
 	SSL_CTX *ctx;
 
+	/* Whoever reads the key is whoever this daemon is to its peers. */
+	if (key_file_private(files->key, "TLS key"))
+		return NULL;
 	if (tpm_key && !tls_tpm_provider(files->key))
 		return NULL;
 	/*

@@ -93,6 +93,10 @@ int ctl_cmd_quarantine(const struct ctl_cmd *cmd, struct ctl_opts *o,
 		       int argc, char **argv);
 int ctl_cmd_incident(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
 		     char **argv);
+int ctl_cmd_revoke(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
+		   char **argv);
+int ctl_cmd_agent_release(const struct ctl_cmd *cmd, struct ctl_opts *o,
+			  int argc, char **argv);
 int ctl_cmd_threatdb(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
 		     char **argv);
 

@@ -42,6 +42,12 @@ static const struct ctl_cmd commands[] = {
 	  ctl_cmd_quarantine, false },
 	{ "agents", "agents", "Agents known to the security server.",
 	  ctl_cmd_simple, true },
+	{ "revoke", "revoke ID [--lift]",
+	  "Refuse ID's certificates and enrollments and cut its sessions; --lift undoes it.",
+	  ctl_cmd_revoke, true },
+	{ "agent release", "agent release ID",
+	  "Free an agent id from the TPM it enrolled with (a replaced host).",
+	  ctl_cmd_agent_release, true },
 	{ "threatdb import", "threatdb import FILE [--format cidr|csv] [--source NAME]",
 	  "Load blocklist entries into the server's threat database.",
 	  ctl_cmd_threatdb, true },
@@ -270,7 +276,7 @@ int main(int argc, char **argv)
 	cmd = find_cmd(argc - i, argv + i, &used);
 	if (!cmd) {
 		if (!strcmp(argv[i], "policy") || !strcmp(argv[i], "threatdb") ||
-		    !strcmp(argv[i], "incident"))
+		    !strcmp(argv[i], "incident") || !strcmp(argv[i], "agent"))
 			return ctl_usage_error(NULL, "'%s' needs a subcommand%s%s",
 					       argv[i], i + 1 < argc ? ", not " : "",
 					       i + 1 < argc ? argv[i + 1] : "");

@@ -256,6 +256,32 @@ int attestation_enrolled(struct server *srv, const char *id,
 	return 0;
 }
 
+int attestation_release(struct server *srv, const char *id)
+{
+	struct attestation **pp, *att;
+	struct agent_record *a;
+
+	if (!srv->trust)
+		return -EOPNOTSUPP;
+	for (pp = &srv->trust->list; *pp && strcmp((*pp)->id, id);
+	     pp = &(*pp)->next)
+		;
+	att = *pp;
+	if (!att)
+		return -ENOENT;
+	/* Stored first: a binding the store kept would come back. */
+	if (store_attestation_delete(srv->store, id))
+		return -EIO;
+	*pp = att->next;
+	for (a = srv->agents; a; a = a->next)
+		if (a->att == att)
+			a->att = NULL;
+	attestation_free(att);
+	log_warn("agent %s: released by the operator: its TPM binding is dropped; the next enrollment of this id binds its TPM anew",
+		 id);
+	return 0;
+}
+
 const uint8_t (*attestation_pcrs(const struct attestation *att))[WIRE_PCR_LEN]
 {
 	return att ? att->pcrs : NULL;
@@ -515,6 +541,7 @@ int trust_open(struct server *srv)
 	if (!t)
 		return -ENOMEM;
 	srv->trust = t;
+	/* main.c checked its mode: only this server may issue identities. */
 	t->ca_key = load_key(tc->ca_key);
 	t->ca_cert = load_cert(tc->ca_cert);
 	if (!t->ca_key || !t->ca_cert ||

@@ -102,6 +102,8 @@ struct trust {
 	struct enroll_guard *guard;	/* rate limit, allow list (enroll.c) */
 	/* Enrollment requests refused before any TPM work, for /metrics. */
 	uint64_t refused_rate, refused_unlisted;
+	/* Refused: the id is bound to another TPM, or revoked (peers.c). */
+	uint64_t refused_tpm, refused_revoked;
 };
 
 /* pcr_refs.c: the operator's reference PCR values per agent. */
@@ -156,6 +158,11 @@ int attestation_enrolled(struct server *srv, const char *id,
 /* Expected PCR values of @att, or NULL when none are recorded yet. */
 const uint8_t (*attestation_pcrs(const struct attestation *att))[WIRE_PCR_LEN];
 uint32_t attestation_mask(const struct attestation *att);
+/*
+ * The operator releases @id from its TPM (a replaced host): the next
+ * enrollment of @id binds whichever TPM enrolls. 0 or -ENOENT.
+ */
+int attestation_release(struct server *srv, const char *id);
 bool attestation_same_tpm(const struct attestation *att,
 			  const ProtobufCBinaryData *ek_pub,
 			  const ProtobufCBinaryData *ak_pub);

@@ -16,6 +16,7 @@
 #include "user/common/evloop.h"
 #include "user/common/log.h"
 #include "user/server/control.h"
+#include "user/server/peers.h"
 #include "user/server/server.h"
 #include "user/server/store.h"
 
@@ -469,6 +470,57 @@ static int cmd_bundle_push(struct server *srv, struct request *rq)
 	return 0;
 }
 
+/* Revoke an identity (or lift that): docs/security.md. */
+static int cmd_revoke(struct server *srv, struct request *rq)
+{
+	const char *id, *why = NULL;
+	json_object *v;
+	bool lift = false;
+	int ret;
+
+	ret = arg_str(rq, "agent", true, &id);
+	if (ret)
+		return ret;
+	if (json_object_object_get_ex(rq->args, "lift", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			rq->error = "lift is not a boolean";
+			return -EINVAL;
+		}
+		lift = json_object_get_boolean(v);
+	}
+	ret = peers_revoke(srv, id, lift, &why);
+	if (ret) {
+		rq->error = why;
+		return ret;
+	}
+	rq->result = json_object_new_object();
+	json_object_object_add(rq->result, lift ? "lifted" : "revoked",
+			       json_object_new_string(id));
+	return 0;
+}
+
+/* Free an agent id from the TPM it enrolled with (a replaced host). */
+static int cmd_agent_release(struct server *srv, struct request *rq)
+{
+	const char *id;
+	int ret;
+
+	ret = arg_str(rq, "agent", true, &id);
+	if (ret)
+		return ret;
+	ret = attestation_release(srv, id);
+	if (ret) {
+		rq->error = ret == -ENOENT ? "no TPM bound to this agent id" :
+			    ret == -EOPNOTSUPP ? "enrollment is off (no --enroll-ca-key)" :
+			    "cannot write the store; see the server's log";
+		return ret;
+	}
+	rq->result = json_object_new_object();
+	json_object_object_add(rq->result, "released",
+			       json_object_new_string(id));
+	return 0;
+}
+
 static int cmd_incidents(struct server *srv, struct request *rq)
 {
 	json_object *arr;
@@ -598,6 +650,10 @@ static int dispatch(struct server *srv, struct control_client *c,
 		return cmd_attest(srv, rq);
 	if (!strcmp(cmd, "bundle.push"))
 		return cmd_bundle_push(srv, rq);
+	if (!strcmp(cmd, "revoke"))
+		return cmd_revoke(srv, rq);
+	if (!strcmp(cmd, "agent.release"))
+		return cmd_agent_release(srv, rq);
 	rq->error = "unknown command";
 	return -EOPNOTSUPP;
 }

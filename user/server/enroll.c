@@ -39,6 +39,8 @@
 #include "user/common/evloop.h"
 #include "user/common/line_file.h"
 #include "user/common/log.h"
+#include "user/common/roles.h"
+#include "user/server/peers.h"
 #include "user/server/server.h"
 
 #define ENROLL_SECRET_LEN	32
@@ -47,6 +49,8 @@
 #define ENROLL_BUCKETS		1024
 #define ENROLL_LOG_WINDOW_MS	60000	/* one refusal line per address */
 #define EK_HASH_LEN		32	/* SHA-256 of the EK certificate */
+/* The first enrollment binds an id to its TPM, until the operator's word. */
+#define TPM_BOUND "agent id already enrolled with another TPM (EK or AK differ); if the host was replaced: vnfsecctl --server agent release ID"
 
 struct enroll_bucket {
 	char addr[64];			/* "" : free */
@@ -431,6 +435,12 @@ static int on_request(struct server *srv, struct session *s,
 		srv->trust->refused_unlisted++;
 		return refuse(srv, s, -EACCES, why);
 	}
+	/* Revoked: a fresh certificate would undo the operator's word. */
+	if (peers_id_revoked(srv, rq->agent_id)) {
+		srv->trust->refused_revoked++;
+		return refuse(srv, s, -EACCES,
+			      "agent id revoked by the operator (vnfsecctl --server revoke ID --lift undoes it)");
+	}
 	/* A certificate already shown names the only id it may renew. */
 	if (s->conn.peer_cn[0] && strcmp(s->conn.peer_cn, rq->agent_id))
 		return refuse(srv, s, -EACCES,
@@ -441,9 +451,10 @@ static int on_request(struct server *srv, struct session *s,
 		return refuse(srv, s, -EACCES, why ? why : "AK refused");
 	att = attestation_find(srv, rq->agent_id);
 	/* An agent id that changes TPM is an impostor or a swapped host. */
-	if (att && !attestation_same_tpm(att, &rq->ek_public, &rq->ak_public))
-		return refuse(srv, s, -EACCES,
-			      "agent id already enrolled with another TPM (EK or AK differ)");
+	if (att && !attestation_same_tpm(att, &rq->ek_public, &rq->ak_public)) {
+		srv->trust->refused_tpm++;
+		return refuse(srv, s, -EACCES, TPM_BOUND);
+	}
 	ref = pcr_ref_find(srv->trust->refs, rq->agent_id);
 	e->mask = ref ? pcr_ref_mask(ref) :
 		  att ? attestation_mask(att) : tc->pcr_mask;
@@ -516,7 +527,9 @@ static int issue_cert(const struct trust *t, const char *cn, EVP_PKEY *pub,
 	    !X509_set_pubkey(c, pub) ||
 	    !add_ext(c, t->ca_cert, NID_basic_constraints, "critical,CA:FALSE") ||
 	    !add_ext(c, t->ca_cert, NID_key_usage, "critical,digitalSignature") ||
-	    !add_ext(c, t->ca_cert, NID_ext_key_usage, "clientAuth") ||
+	    /* The agent role only: never a server's (roles.h). */
+	    !add_ext(c, t->ca_cert, NID_ext_key_usage,
+		     "clientAuth," VNFSEC_OID_AGENT) ||
 	    !X509_sign(c, t->ca_key, EVP_sha256()))
 		goto out;
 	*der_len = i2d_X509(c, der);
@@ -596,9 +609,10 @@ static int on_proof(struct server *srv, struct session *s,
 			      "credential not activated: the secret is wrong (another TPM or another AK)");
 	att = attestation_find(srv, e->agent_id);
 	/* Another TPM may have enrolled this id since our challenge. */
-	if (att && !attestation_same_tpm(att, &e->ek, &e->ak))
-		return refuse(srv, s, -EACCES,
-			      "agent id already enrolled with another TPM (EK or AK differ)");
+	if (att && !attestation_same_tpm(att, &e->ek, &e->ak)) {
+		srv->trust->refused_tpm++;
+		return refuse(srv, s, -EACCES, TPM_BOUND);
+	}
 	ref = pcr_ref_find(srv->trust->refs, e->agent_id);
 	expected = ref ? pcr_ref_values(ref) : attestation_pcrs(att);
 	if (!expected) {

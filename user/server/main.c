@@ -7,9 +7,11 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -21,8 +23,10 @@
 #include "user/common/service.h"
 #include "user/common/signing.h"
 #include "user/common/netaddr.h"
+#include "user/common/roles.h"
 #include "user/server/control.h"
 #include "user/server/metrics.h"
+#include "user/server/peers.h"
 #include "user/server/playbook.h"
 #include "user/server/store.h"
 
@@ -32,6 +36,7 @@
 #define EV_TIMER	((void *)3)
 #define EV_CONTROL	((void *)4)
 #define EV_METRICS	((void *)5)
+#define EV_HANGUP	((void *)6)
 
 #ifndef SERVER_CONF_PATH
 #define SERVER_CONF_PATH "/etc/vnfsec/server.conf"
@@ -49,6 +54,7 @@ static void usage(FILE *out)
 "                     [--metrics-port-file FILE] [--parent ADDR:PORT]\n"
 "                     [--parent-name CN] [--parent-cert FILE]\n"
 "                     [--parent-key FILE] [--signing-key FILE] [--verbose]\n"
+"                     [--crl FILE] [--heartbeat-timeout S]\n"
 "                     [--log-format text|json] [--config FILE]\n"
 TRUST_USAGE
 "\n"
@@ -62,6 +68,11 @@ TRUST_USAGE
 "P-256 private key) every action goes out signed for its agent.\n"
 "With --enroll-ca-key agents without a certificate may enroll with their\n"
 "TPM and are re-attested with quotes (docs/trust.md).\n"
+"Peers' roles come from their certificates; certificates on --crl (read\n"
+"again on SIGHUP and when the file changes) and identities revoked with\n"
+"'vnfsecctl --server revoke' are refused (docs/security.md). A second\n"
+"session of one identity is refused unless the first has been silent\n"
+"for --heartbeat-timeout seconds (30).\n"
 "Options may also come from --config FILE, a YAML mapping of long\n"
 "option: value (default " SERVER_CONF_PATH ", skipped when absent); the\n"
 "command line overrides it.\n"
@@ -95,6 +106,8 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		{ "parent-name", required_argument, NULL, 'n' },
 		{ "parent-cert", required_argument, NULL, 'e' },
 		{ "parent-key", required_argument, NULL, 'y' },
+		{ "crl", required_argument, NULL, 'R' },
+		{ "heartbeat-timeout", required_argument, NULL, 'T' },
 		{ "syslog", no_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "log-format", required_argument, NULL, 0x1100 },
@@ -109,7 +122,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 	if (conffile_apply(conf, SERVER_CONF_PATH, opts, &argc, &argv))
 		return -EINVAL;
 	while ((opt = getopt_long(argc, argv,
-				  "l:C:c:k:a:p:t:m:H:D:I:P:K:w:i:S:M:F:u:n:e:y:gvh",
+				  "l:C:c:k:a:p:t:m:H:D:I:P:K:w:i:S:M:F:u:n:e:y:R:T:gvh",
 				  opts, NULL)) != -1) {
 		/* An option from the file is named by its FILE:LINE:COL. */
 		log_set_context(conffile_where(conf, optind - 1));
@@ -166,6 +179,13 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		case 'n': cfg->parent_name = optarg; break;
 		case 'e': cfg->parent_cert = optarg; break;
 		case 'y': cfg->parent_key = optarg; break;
+		case 'R': cfg->crl_path = optarg; break;
+		case 'T':
+			if (parse_uint_opt(optarg, 1, 86400,
+					   &cfg->heartbeat_timeout_s,
+					   "--heartbeat-timeout"))
+				return -EINVAL;
+			break;
 		case 'g': cfg->syslog = true; break;
 		case 'v': *verbose = 1; break;
 		case 0x1100:
@@ -240,7 +260,7 @@ static void session_close(struct server *srv, struct session *s,
 {
 	struct session **pp;
 
-	if (why)
+	if (why && !s->refused)
 		log_info("agent %s at %s: closed: %s",
 			 s->conn.peer_cn[0] ? s->conn.peer_cn : "(unauthenticated)",
 			 s->conn.peer, why);
@@ -374,12 +394,24 @@ static int session_io(struct server *srv, struct session *s)
 	const char *why;
 	int ret;
 
+	/* Cut (revoked, replaced): not one more frame is read from it. */
+	if (s->cut) {
+		session_close(srv, s, s->cut);
+		return 1;
+	}
 	ret = conn_handshake(&s->conn);
 	if (ret == -EAGAIN)
 		return session_watch(srv, s, EPOLL_CTL_MOD);
 	if (ret) {
 		session_close(srv, s, "TLS handshake failed");
 		return 1;
+	}
+	if (!s->admitted) {
+		if (peers_on_handshake(srv, s)) {
+			session_close(srv, s, "refused");
+			return 1;
+		}
+		s->admitted = true;
 	}
 	while ((ret = conn_recv(&s->conn, &f, &why)) == 0) {
 		ret = session_on_frame(srv, s, f);
@@ -423,7 +455,9 @@ static void reap_stalled(struct server *srv, time_t now)
 
 	for (; s; s = next) {
 		next = s->next;
-		if (s->broken)
+		if (s->cut)
+			session_close(srv, s, s->cut);
+		else if (s->broken)
 			session_close(srv, s, "send queue overflowed");
 		else if (!s->conn.established &&
 			 now - s->started >= srv->cfg->handshake_timeout_s)
@@ -437,6 +471,7 @@ static void tick(struct server *srv)
 {
 	time_t now = time(NULL);
 
+	peers_tick(srv);
 	reap_stalled(srv, now);
 	incidents_tick(srv, now);
 	actions_tick(srv, now);
@@ -580,7 +615,18 @@ static void round_end(struct server *srv)
 	round_flush(srv);
 }
 
-static int serve(struct server *srv, int tick_fd)
+/* SIGHUP: read what an operator may change under a running server. */
+static void hangup(struct server *srv, int hup_fd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(hup_fd, &si, sizeof(si)) == sizeof(si))
+		;
+	log_info("SIGHUP: reading --crl again");
+	peers_crl_reload(srv);
+}
+
+static int serve(struct server *srv, int tick_fd, int hup_fd)
 {
 	struct epoll_event evs[64];
 	bool stop = false, ticked;
@@ -610,6 +656,8 @@ static int serve(struct server *srv, int tick_fd)
 				control_accept(srv);
 			} else if (tag == EV_METRICS) {
 				metrics_run(srv);
+			} else if (tag == EV_HANGUP) {
+				hangup(srv, hup_fd);
 			} else {
 				dispatch(srv, tag, evs[i].events);
 			}
@@ -633,11 +681,13 @@ int main(int argc, char **argv)
 		.parent_name = "vnfsec-server",
 		.window_s = 60,
 		.idle_close_s = 300,
+		.heartbeat_timeout_s = 30,
 	};
 	struct server srv = { .cfg = &cfg, .listen_fd = -1, .epoll_fd = -1 };
-	int verbose = 0, sig_fd = -1, tick_fd = -1, ret;
+	int verbose = 0, sig_fd = -1, tick_fd = -1, hup_fd = -1, ret;
 	/* Holds the strings cfg points to: freed only at exit. */
 	static struct conffile conf;
+	sigset_t hup;
 
 	trust_config_defaults(&cfg.trust);
 	log_init("vnfsec-server", LOG_INFO);
@@ -647,6 +697,9 @@ int main(int argc, char **argv)
 		log_init("vnfsec-server", LOG_DEBUG);
 
 	ret = -EINVAL;
+	if (key_file_private(cfg.signing_key, "--signing-key") ||
+	    key_file_private(cfg.trust.ca_key, "--enroll-ca-key"))
+		goto out;
 	srv.tls = tls_ctx_new(true, &cfg.tls);
 	if (!srv.tls ||
 	    tls_cert_cn(cfg.tls.cert, srv.name, sizeof(srv.name)))
@@ -667,6 +720,8 @@ int main(int argc, char **argv)
 		goto out;
 	ret = open_state(&srv);
 	if (!ret)
+		ret = peers_open(&srv);
+	if (!ret)
 		ret = trust_open(&srv);
 	if (!ret)
 		ret = enroll_open(&srv);
@@ -678,7 +733,13 @@ int main(int argc, char **argv)
 	srv.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	sig_fd = evloop_signalfd();
 	tick_fd = evloop_tick(1);
-	if (srv.epoll_fd < 0 || sig_fd < 0 || tick_fd < 0 ||
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	if (!sigprocmask(SIG_BLOCK, &hup, NULL))
+		hup_fd = signalfd(-1, &hup, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (srv.epoll_fd < 0 || sig_fd < 0 || tick_fd < 0 || hup_fd < 0 ||
+	    evloop_add(srv.epoll_fd, hup_fd,
+		       (epoll_data_t){ .ptr = EV_HANGUP }) ||
 	    evloop_add(srv.epoll_fd, srv.listen_fd,
 		       (epoll_data_t){ .ptr = EV_LISTEN }) ||
 	    evloop_add(srv.epoll_fd, sig_fd,
@@ -698,7 +759,7 @@ int main(int argc, char **argv)
 		goto out;
 	parent_tick(&srv, time(NULL));
 	service_ready("accepting agents on %s", cfg.listen);
-	ret = serve(&srv, tick_fd);
+	ret = serve(&srv, tick_fd, hup_fd);
 	service_stopping();
 out:
 	while (srv.sessions)
@@ -713,6 +774,8 @@ out:
 	store_close(srv.store);
 	if (tick_fd >= 0)
 		close(tick_fd);
+	if (hup_fd >= 0)
+		close(hup_fd);
 	if (sig_fd >= 0)
 		close(sig_fd);
 	if (srv.epoll_fd >= 0)
@@ -720,6 +783,7 @@ out:
 	if (srv.listen_fd >= 0)
 		close(srv.listen_fd);
 	agents_free(&srv);
+	peers_close(&srv);
 	enroll_close(&srv);
 	trust_close(&srv);
 	alerts_close(&srv);

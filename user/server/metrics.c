@@ -17,6 +17,7 @@
 #include "user/common/netaddr.h"
 #include "user/server/control.h"
 #include "user/server/metrics.h"
+#include "user/server/peers.h"
 #include "user/server/server.h"
 
 struct metrics {
@@ -121,7 +122,12 @@ static void render(struct server *srv, FILE *f)
 			(unsigned long long)srv->trust->refused_rate);
 		fprintf(f, "vnfsec_enroll_refused_total{reason=\"not_registered\"} %llu\n",
 			(unsigned long long)srv->trust->refused_unlisted);
+		fprintf(f, "vnfsec_enroll_refused_total{reason=\"tpm_bound\"} %llu\n",
+			(unsigned long long)srv->trust->refused_tpm);
+		fprintf(f, "vnfsec_enroll_refused_total{reason=\"revoked\"} %llu\n",
+			(unsigned long long)srv->trust->refused_revoked);
 	}
+	peers_metrics(srv, f);
 	/* Agent ids are [A-Za-z0-9._-] (wire.c): safe as label values. */
 	metric(f, "vnfsec_agent_ringbuf_lost_total", "counter",
 	       "Fast-path records an agent could not emit, as it reported.");

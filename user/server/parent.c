@@ -18,6 +18,7 @@
 
 #include "user/common/log.h"
 #include "user/common/netaddr.h"
+#include "user/common/roles.h"
 #include "user/server/server.h"
 
 #define PARENT_BACKOFF_MAX 30	/* seconds between reconnect attempts */
@@ -276,6 +277,10 @@ void parent_io(struct server *srv, uint32_t events)
 	}
 	if (ret)
 		return parent_drop(srv, "TLS handshake failed");
+	/* Its orders reach every agent below us: it must be a server. */
+	if (!p->up &&
+	    !(cert_roles(SSL_get0_peer_certificate(p->conn.ssl)) & ROLE_SERVER))
+		return parent_drop(srv, "its certificate lacks the vnfsec server role; refused (issue it with tools/mkca)");
 	if (!p->up) {
 		if (send_hello(srv))
 			return parent_drop(srv, "cannot send hello");

@@ -42,6 +42,8 @@ struct server_config {
 	unsigned int nr_imports;
 	const char *imports[SERVER_MAX_IMPORTS];	/* FORMAT:PATH */
 	const char *signing_key;	/* PEM P-256: actions go out signed */
+	const char *crl_path;		/* --crl: revoked serials (peers.c) */
+	unsigned int heartbeat_timeout_s;	/* silent longer: a dead session */
 	struct trust_config trust;	/* enrollment, attestation (attest.h) */
 };
 
@@ -81,6 +83,10 @@ struct session {
 	struct session *next;
 	time_t started;
 	struct agent_record *agent;	/* NULL until its hello */
+	unsigned int roles;		/* of its certificate (roles.h) */
+	const char *cut;		/* close it at the next tick, for this */
+	bool refused;			/* peers.c said why: no second line */
+	bool admitted;			/* peers_on_handshake() passed */
 	bool broken;			/* its queue overflowed: close it */
 	uint32_t watched;		/* epoll events asked for now */
 	/* Acks held until the round's commit (main.c round_end()). */
@@ -180,6 +186,7 @@ struct playbook;
 struct control;
 struct metrics;
 struct parent_link;
+struct peers;
 
 struct server_stats {
 	uint64_t assessments, duplicates, indicator_matches;
@@ -222,6 +229,7 @@ struct server {
 	struct control *ctl;
 	struct metrics *metrics;
 	struct parent_link *parent;
+	struct peers *peers;		/* roles, one session, revocation */
 	struct server_stats stats;
 	EVP_PKEY *signing_key;		/* NULL: actions go out unsigned */
 	char name[WIRE_AGENT_ID_MAX + 1];	/* our certificate's CN */

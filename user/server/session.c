@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include "user/common/log.h"
+#include "user/server/peers.h"
 #include "user/server/store.h"
 
 /* Held until the round's commit: see round_end() in main.c. */
@@ -158,6 +159,7 @@ static int on_hello(struct server *srv, struct session *s,
 		    const Vnfsec__Hello *h)
 {
 	struct agent_record *a;
+	int ret;
 
 	if (strcmp(h->agent_id, s->conn.peer_cn)) {
 		log_warn("agent at %s: hello names '%s' but its certificate '%s'; closing",
@@ -167,9 +169,13 @@ static int on_hello(struct server *srv, struct session *s,
 	a = agent_find_or_add(srv, s->conn.peer_cn);
 	if (!a)
 		return -ENOMEM;
+	ret = peers_one_session(srv, s, a);
+	if (ret)
+		return ret;
 	if (!a->session)
 		srv->nr_agents_connected++;
 	a->session = s;
+	/* peers_frame_allowed() checked the certificate holds this role. */
 	a->is_server = h->is_server;
 	a->last_seen = time(NULL);
 	snprintf(a->address, sizeof(a->address), "%s", s->conn.peer);
@@ -186,7 +192,11 @@ int session_on_frame(struct server *srv, struct session *s,
 		     const Vnfsec__Frame *f)
 {
 	const Vnfsec__Heartbeat *hb;
+	int ret;
 
+	ret = peers_frame_allowed(srv, s, f);
+	if (ret)
+		return ret;
 	if (!s->agent) {
 		/* No client certificate: enrollment (enroll.c) or nothing. */
 		if (!s->conn.peer_cn[0] || enroll_frame(f))

@@ -48,6 +48,18 @@ int store_attestations_load(struct store *st,
 			    int (*fn)(void *ctx, const struct attestation_row *r),
 			    void *ctx);
 
+/* The operator released @agent_id's TPM binding (peers.c). */
+int store_attestation_delete(struct store *st, const char *agent_id);
+
+/* Identities the operator revoked; they survive a restart (peers.c). */
+int store_revocation(struct store *st, const char *agent_id, time_t when,
+		     const char *reason);
+int store_revocation_lift(struct store *st, const char *agent_id);
+int store_revocations_load(struct store *st,
+			   int (*fn)(void *ctx, const char *agent_id,
+				     time_t when, const char *reason),
+			   void *ctx);
+
 /* Hand every indicator not expired at @now to @fn. */
 int store_indicators_load(struct store *st, time_t now,
 			  int (*fn)(void *ctx, const struct indicator *ind),

@@ -54,11 +54,16 @@ static const char *const migrations[] = {
 	"  expected_pcrs BLOB NOT NULL, trusted INTEGER NOT NULL,"
 	"  reason TEXT NOT NULL, enrolled INTEGER NOT NULL,"
 	"  cert_not_after INTEGER NOT NULL, last_quote INTEGER NOT NULL);",
+	/* 4: identities the operator revoked (peers.c, docs/security.md). */
+	"CREATE TABLE revocations ("
+	"  agent_id TEXT PRIMARY KEY, revoked INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL);",
 };
 
 enum stmt_id {
 	ST_AGENT, ST_ASSESSMENT, ST_INCIDENT, ST_ACTION, ST_INDICATOR,
 	ST_INDICATORS, ST_MAX_INCIDENT, ST_ATTESTATION, ST_ATTESTATIONS,
+	ST_ATTESTATION_DEL, ST_REVOCATION, ST_REVOCATION_DEL, ST_REVOCATIONS,
 	NR_STMTS
 };
 
@@ -95,6 +100,11 @@ static const char *const stmt_sql[NR_STMTS] = {
 	[ST_ATTESTATIONS] = "SELECT agent_id, ek_public, ak_public, pcr_mask,"
 		" expected_pcrs, trusted, reason, enrolled, cert_not_after,"
 		" last_quote FROM attestations",
+	[ST_ATTESTATION_DEL] = "DELETE FROM attestations WHERE agent_id = ?1",
+	[ST_REVOCATION] = "INSERT OR REPLACE INTO revocations VALUES"
+		" (?1, ?2, ?3)",
+	[ST_REVOCATION_DEL] = "DELETE FROM revocations WHERE agent_id = ?1",
+	[ST_REVOCATIONS] = "SELECT agent_id, revoked, reason FROM revocations",
 };
 
 struct store {
@@ -425,6 +435,56 @@ int store_attestations_load(struct store *st,
 	}
 	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		ret = db_error(st, "loading attestations");
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_attestation_delete(struct store *st, const char *agent_id)
+{
+	bind_text(st->stmt[ST_ATTESTATION_DEL], 1, agent_id);
+	return step_done(st, ST_ATTESTATION_DEL, "releasing an attestation");
+}
+
+int store_revocation(struct store *st, const char *agent_id, time_t when,
+		     const char *reason)
+{
+	sqlite3_stmt *s = st->stmt[ST_REVOCATION];
+
+	bind_text(s, 1, agent_id);
+	sqlite3_bind_int64(s, 2, when);
+	bind_text(s, 3, reason);
+	return step_done(st, ST_REVOCATION, "recording a revocation");
+}
+
+int store_revocation_lift(struct store *st, const char *agent_id)
+{
+	bind_text(st->stmt[ST_REVOCATION_DEL], 1, agent_id);
+	return step_done(st, ST_REVOCATION_DEL, "lifting a revocation");
+}
+
+int store_revocations_load(struct store *st,
+			   int (*fn)(void *ctx, const char *agent_id,
+				     time_t when, const char *reason),
+			   void *ctx)
+{
+	sqlite3_stmt *s = st->stmt[ST_REVOCATIONS];
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+		const char *reason = (const char *)sqlite3_column_text(s, 2);
+
+		if (!id || !reason) {
+			log_warn("store %s: skipping an unreadable revocation",
+				 st->path);
+			continue;
+		}
+		ret = fn(ctx, id, sqlite3_column_int64(s, 1), reason);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_error(st, "loading revocations");
 	sqlite3_reset(s);
 	return ret;
 }
