@@ -223,6 +223,27 @@ static json_object *indicator_json(const struct indicator *ind)
 	return o;
 }
 
+/*
+ * An incident automation may not act on: its source is a VNF's or the
+ * management network's. What the server proposes the operator does.
+ */
+static void add_operator(json_object *o, const struct incident *inc)
+{
+	json_object *p;
+
+	if (!inc->requires_operator)
+		return;
+	put(o, "requires_operator", json_object_new_boolean(true));
+	add_str(o, "operator_reason", inc->operator_reason);
+	if (!inc->proposed_vnf[0])
+		return;
+	p = json_object_new_object();
+	add_str(p, "type", action_type_name(
+		VNFSEC__ACTION_TYPE__ACTION_QUARANTINE_VNF));
+	add_str(p, "vnf", inc->proposed_vnf);
+	put(o, "proposed_action", p);
+}
+
 void alert_assessment(struct server *srv, const struct agent_record *agent,
 		      const Vnfsec__Assessment *a, const struct incident *inc)
 {
@@ -293,6 +314,7 @@ void alert_assessment(struct server *srv, const struct agent_record *agent,
 		add_u64(vs, "incident_id", inc->id);
 		if (inc->has_indicator)
 			put(vs, "indicator", indicator_json(&inc->indicator));
+		add_operator(vs, inc);
 	}
 	put(ev, "vnfsec", vs);
 	emit(srv, ev);
@@ -419,6 +441,7 @@ json_object *incident_json(const struct incident *inc)
 	add_int(o, "actions_failed", inc->actions_failed);
 	if (inc->has_indicator)
 		put(o, "indicator", indicator_json(&inc->indicator));
+	add_operator(o, inc);
 	return o;
 }
 
