@@ -233,7 +233,7 @@ TEST_F(hier, playbook_decides_and_hook_hears_of_incident)
 			       tpath(self->ca, "hook.json"), 5));
 	EXPECT_EQ(1, count_lines(tpath(self->ca, "hook.json"),
 				 "\"src_ip\":\"10.66.0.50\""));
-	/* The catch-all rule orders nothing: the ack is all that comes. */
+	/* No playbook handles floods: the ack is all that comes. */
 	EXPECT_TRUE(report(&c1, 2, SYN_FLOOD, other, false, NULL));
 	ASSERT_EQ(0, ctl(ctl_sock(&self->srv[0]), "{\"cmd\":\"actions\"}",
 			 self->resp, sizeof(self->resp)));
@@ -250,7 +250,7 @@ TEST_F(hier, bad_playbook_stops_the_server_with_its_line)
 	EXPECT_NE(0, server_start(&self->srv[0], self->ca, "s", NULL, extra));
 	EXPECT_NE(0, server_stop(&self->srv[0]));
 	EXPECT_EQ(1, count_lines(tpath(self->srv[0].dir, "server.log"),
-				 "bad-playbook.yaml:4: unknown key"));
+				 "bad-playbook.yaml:6:30: playbooks[0].actions[0]: unknown key 'ttl'"));
 }
 
 TEST_F(hier, control_socket_answers_and_streams)

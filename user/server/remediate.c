@@ -628,8 +628,8 @@ void incident_guard(struct server *srv, struct incident *inc,
 		 *vnf ? " (proposed: quarantine_vnf " : "",
 		 *vnf ? vnf : "");
 	if (*vnf)
-		log_warn("incident %llu: to follow the proposal: vnfsecctl --server quarantine %s (or release it when wrongly reported)",
-			 (unsigned long long)inc->id, vnf);
+		log_warn("incident %llu: to follow the proposal, on the host of VNF %s: vnfsecctl quarantine %s",
+			 (unsigned long long)inc->id, vnf, vnf);
 	inc->revision++;
 }
 
