@@ -511,8 +511,9 @@ static bool blocked_next(struct conn *c, uint64_t id, const uint8_t *src)
 TEST_F(rules, flood_from_a_vnf_address_waits_for_the_operator)
 {
 	char *pol = strdup(tpath(self->ca, "policy.yaml"));
+	char *db = strdup(tpath(self->ca, "server.db"));
 	char cmd[512], out[4096];
-	const char *extra[] = { "--policy", pol, NULL };
+	const char *extra[] = { "--policy", pol, "--db", db, NULL };
 	struct conn c;
 	FILE *p;
 	size_t n;
@@ -561,6 +562,18 @@ TEST_F(rules, flood_from_a_vnf_address_waits_for_the_operator)
 	EXPECT_EQ(1, count_lines(tpath(self->srv.dir, "server.log"),
 				 "source 10.66.0.7 is an address of VNF sgw: no automatic block"));
 	conn_free(&c);
+	/* The store keeps it: what was decided survives a restart. */
+	ASSERT_EQ(0, server_stop(&self->srv));
+	snprintf(cmd, sizeof(cmd),
+		 "sqlite3 %s \"SELECT src, requires_operator, proposed FROM incidents ORDER BY id\"",
+		 db);
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	EXPECT_EQ(0, pclose(p));
+	EXPECT_STREQ("10.66.0.7|1|quarantine_vnf sgw\n10.66.0.50|0|\n", out);
+	free(db);
 }
 
 /* The agent's policy knows the source as a VNF the server's does not. */
