@@ -708,4 +708,106 @@ TEST_F(rules, policy_playbooks_decide_without_a_playbook_file)
 	conn_free(&c);
 }
 
+/*
+ * What the fast path did and how the traffic was carried: the agent
+ * says it dropped (fast_path_dropped), the VLAN tags and the GTP-U
+ * tunnel; EVE shows alert.action "blocked", "vlan" and "tunnel".
+ */
+static int send_encap(struct conn *c, uint64_t id, bool dropped,
+		      const uint32_t *vlans, size_t n_vlans, bool tunnel)
+{
+	static uint8_t dst[4] = { 10, 66, 0, 1 };
+	static uint8_t osrc[4] = { 192, 0, 2, 1 }, odst[4] = { 192, 0, 2, 2 };
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__Assessment a = VNFSEC__ASSESSMENT__INIT;
+	Vnfsec__FlowTuple outer = VNFSEC__FLOW_TUPLE__INIT;
+	Vnfsec__Tunnel t = VNFSEC__TUNNEL__INIT;
+
+	outer.src_addr = (ProtobufCBinaryData){ 4, osrc };
+	outer.dst_addr = (ProtobufCBinaryData){ 4, odst };
+	outer.src_port = 2152;
+	outer.dst_port = 2152;
+	outer.proto = IPPROTO_UDP;
+	t.outer = &outer;
+	t.teid = 0x1234;
+	a.id = id;
+	a.time_unix_ms = 1;
+	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_POLICY_VIOLATION;
+	a.severity = 4;
+	a.src_addr = (ProtobufCBinaryData){ 4, (uint8_t *)scanner };
+	a.dst_addr = (ProtobufCBinaryData){ 4, dst };
+	a.dst_port = 22;
+	a.count = 1;
+	a.fast_path_dropped = dropped;
+	a.vlan_ids = (uint32_t *)vlans;
+	a.n_vlan_ids = n_vlans;
+	a.tunnel = tunnel ? &t : NULL;
+	f.version = WIRE_VERSION;
+	f.body_case = VNFSEC__FRAME__BODY_ASSESSMENT;
+	f.assessment = &a;
+	return conn_send(c, &f);
+}
+
+TEST_F(rules, alert_says_blocked_and_carries_vlans_and_tunnel)
+{
+	static const uint32_t vlans[2] = { 100, 200 };
+	char *pb = strdup(tpath(self->ca, "pb.yaml"));
+	const char *extra[] = { "--playbook", pb, NULL };
+	const char *alerts;
+	Vnfsec__Frame *f;
+	struct conn c;
+
+	ASSERT_NE(NULL, pb);
+	/* Record only: the alert, not an order, is under test. */
+	ASSERT_EQ(0, write_file(pb, "version: 1\nplaybooks: []\n"));
+	ASSERT_EQ(0, server_start(&self->srv, self->ca, "s", NULL, extra));
+	free(pb);
+	alerts = tpath(self->srv.dir, "alerts.json");
+	ASSERT_EQ(0, agent_connect(self->ctx, self->srv.port, "agent-1", &c));
+	ASSERT_EQ(0, send_encap(&c, 1, true, vlans, 2, true));
+	ASSERT_EQ(0, wait_frame(&c, VNFSEC__FRAME__BODY_ACK, &f));
+	wire_free(f);
+	ASSERT_EQ(0, send_encap(&c, 2, false, NULL, 0, false));
+	ASSERT_EQ(0, wait_frame(&c, VNFSEC__FRAME__BODY_ACK, &f));
+	wire_free(f);
+	ASSERT_TRUE(wait_lines(alerts, "\"event_type\":\"alert\"", 2));
+	EXPECT_EQ(1, count_lines(alerts, "\"alert\":{\"action\":\"blocked\""));
+	EXPECT_EQ(1, count_lines(alerts, "\"alert\":{\"action\":\"allowed\""));
+	EXPECT_EQ(1, count_lines(alerts, "\"vlan\":[100,200]"));
+	EXPECT_EQ(1, count_lines(alerts,
+		"\"tunnel\":{\"src_ip\":\"192.0.2.1\",\"src_port\":2152,"
+		"\"dest_ip\":\"192.0.2.2\",\"dest_port\":2152,\"proto\":\"UDP\","
+		"\"teid\":4660}"));
+	conn_free(&c);
+}
+
+/* Bounds on what the agent says of VLANs and tunnels. */
+TEST_F(rules, bad_vlan_or_tunnel_closes_the_connection)
+{
+	static const uint32_t too_big[1] = { 4095 };
+	static const uint32_t too_many[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	Vnfsec__Frame *f;
+	struct conn c;
+
+	ASSERT_EQ(0, server_start(&self->srv, self->ca, "s", NULL, NULL));
+	ASSERT_EQ(0, agent_connect(self->ctx, self->srv.port, "agent-1", &c));
+	ASSERT_EQ(0, send_encap(&c, 1, false, too_big, 1, false));
+	EXPECT_NE(0, wait_frame(&c, VNFSEC__FRAME__BODY_ACK, &f));
+	conn_free(&c);
+	ASSERT_EQ(0, agent_connect(self->ctx, self->srv.port, "agent-1", &c));
+	ASSERT_EQ(0, send_encap(&c, 1, false, too_many, 9, false));
+	EXPECT_NE(0, wait_frame(&c, VNFSEC__FRAME__BODY_ACK, &f));
+	conn_free(&c);
+	EXPECT_EQ(1, count_lines(tpath(self->srv.dir, "server.log"),
+				 "VLAN id out of 1..4094"));
+	EXPECT_EQ(1, count_lines(tpath(self->srv.dir, "server.log"),
+				 "too many VLAN ids"));
+	/* A good one after them is heard. */
+	ASSERT_EQ(0, agent_connect(self->ctx, self->srv.port, "agent-1", &c));
+	ASSERT_EQ(0, send_encap(&c, 1, false, too_many, 8, true));
+	ASSERT_EQ(0, wait_frame(&c, VNFSEC__FRAME__BODY_ACK, &f));
+	wire_free(f);
+	conn_free(&c);
+}
+
 TEST_HARNESS_MAIN

@@ -244,6 +244,43 @@ static void add_operator(json_object *o, const struct incident *inc)
 	put(o, "proposed_action", p);
 }
 
+/*
+ * As EVE writes them: "vlan" the tags, outermost first; "tunnel" the
+ * outer flow of a GTP-U tunnel and its TEID (the alert's own addresses
+ * are the inner ones).
+ */
+static void add_encap(json_object *ev, const Vnfsec__Assessment *a)
+{
+	const Vnfsec__FlowTuple *o;
+	json_object *t;
+	const char *proto;
+	size_t i;
+
+	if (a->n_vlan_ids) {
+		json_object *v = json_object_new_array();
+
+		for (i = 0; i < a->n_vlan_ids; i++)
+			json_object_array_add(v,
+				json_object_new_int(a->vlan_ids[i]));
+		put(ev, "vlan", v);
+	}
+	if (!a->tunnel || !a->tunnel->outer)
+		return;
+	o = a->tunnel->outer;
+	t = json_object_new_object();
+	add_addr(t, "src_ip", &o->src_addr);
+	add_int(t, "src_port", o->src_port);
+	add_addr(t, "dest_ip", &o->dst_addr);
+	add_int(t, "dest_port", o->dst_port);
+	proto = proto_name(o->proto);
+	if (proto)
+		add_str(t, "proto", proto);
+	else
+		add_int(t, "proto", o->proto);
+	add_u64(t, "teid", a->tunnel->teid);
+	put(ev, "tunnel", t);
+}
+
 void alert_assessment(struct server *srv, const struct agent_record *agent,
 		      const Vnfsec__Assessment *a, const struct incident *inc)
 {
@@ -276,7 +313,9 @@ void alert_assessment(struct server *srv, const struct agent_record *agent,
 		json_object_object_add(ev, "agent_isolated",
 				       json_object_new_boolean(true));
 
-	add_str(alert, "action", "allowed");
+	add_encap(ev, a);
+	/* What the fast path did with it, as the agent reports. */
+	add_str(alert, "action", a->fast_path_dropped ? "blocked" : "allowed");
 	add_int(alert, "gid", 1);
 	add_int(alert, "signature_id", a->heuristic);
 	add_int(alert, "rev", 1);
