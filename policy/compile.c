@@ -346,41 +346,6 @@ static void check_shm(struct pctx *c)
 	}
 }
 
-static void check_playbooks(struct pctx *c)
-{
-	const struct raw_policy *r = c->raw;
-	uint32_t i, j;
-
-	for (i = 0; i < r->n_playbooks; i++) {
-		const struct raw_playbook *b = &r->playbooks[i];
-
-		for (j = 0; j < i; j++) {
-			const struct raw_playbook *o = &r->playbooks[j];
-
-			if (!strcmp(o->b.name, b->b.name))
-				perr(c, b->at, "playbooks[%u].name: duplicate playbook '%s' (first at line %zu)",
-				     i, b->b.name, o->at.line + 1);
-			else if (!strcmp(o->b.detector, b->b.detector) &&
-				 o->b.min_severity == b->b.min_severity)
-				perr(c, b->at,
-				     "playbooks[%u]: contradicts playbooks[%u] '%s' (line %zu): both handle %s at min_severity %u",
-				     i, j, o->b.name, o->at.line + 1, b->b.detector,
-				     b->b.min_severity);
-		}
-		for (j = 1; j < b->b.n_actions; j++) {
-			uint32_t k;
-
-			for (k = 0; k < j; k++)
-				if (b->b.actions[k].type == b->b.actions[j].type)
-					break;
-			if (k < j)
-				perr(c, b->action_at[j],
-				     "playbooks[%u].actions[%u]: '%s' is listed twice",
-				     i, j, policy_action_name(b->b.actions[j].type));
-		}
-	}
-}
-
 static int cmp_rule(const void *a, const void *b)
 {
 	const struct policy_pair_rule *x = a, *y = b;
@@ -450,6 +415,7 @@ static int build(struct pctx *c, struct rule_src *rs, uint32_t n_rules,
 	p->n_shm = r->n_shm;
 	p->shm = calloc(r->n_shm ? r->n_shm : 1, sizeof(*p->shm));
 	p->n_playbooks = r->n_playbooks;
+	p->has_playbooks = r->has_playbooks;
 	p->playbooks = calloc(r->n_playbooks ? r->n_playbooks : 1,
 			      sizeof(*p->playbooks));
 	if (!p->vnfs || !p->rules || !p->shm || !p->playbooks)

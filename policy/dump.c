@@ -267,20 +267,9 @@ int policy_items(const struct policy_compiled *p, struct item_list *l)
 		err |= add(l, keyf("shm %s", s->name), "%s", buf);
 	}
 	for (i = 0; i < p->n_playbooks; i++) {
-		const struct policy_playbook *b = &p->playbooks[i];
-		size_t off = (size_t)snprintf(buf, sizeof(buf),
-					      "on=%s min_severity=%u actions=",
-					      b->detector, b->min_severity);
-
-		for (j = 0; j < b->n_actions && off < sizeof(buf); j++) {
-			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
-						j ? "," : "",
-						policy_action_name(b->actions[j].type));
-			if (b->actions[j].ttl_s && off < sizeof(buf))
-				off += (size_t)snprintf(buf + off, sizeof(buf) - off,
-							":%us", b->actions[j].ttl_s);
-		}
-		err |= add(l, keyf("playbook %s", b->name), "%s", buf);
+		policy_playbook_format(&p->playbooks[i], buf, sizeof(buf));
+		err |= add(l, keyf("playbook %s", p->playbooks[i].name), "%s",
+			   buf);
 	}
 	if (err) {
 		items_free(l);

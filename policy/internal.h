@@ -115,6 +115,7 @@ struct raw_policy {
 	struct raw_prefix *allow;
 	uint32_t n_shm;
 	struct raw_shm *shm;
+	bool has_playbooks;		/* the key was there, maybe [] */
 	uint32_t n_playbooks;
 	struct raw_playbook *playbooks;
 };
@@ -175,16 +176,21 @@ void raw_policy_free(struct raw_policy *r);
 /* profiles.c */
 extern const char *const policy_l7_names[];
 extern const size_t policy_n_l7;
-extern const char *const policy_detector_names[];
-extern const size_t policy_n_detectors;
 extern const char *const policy_mode_names[];
-extern const char *const policy_action_names[];	/* index = type - 1 */
-extern const size_t policy_n_actions;
 void profiles_add_builtin(struct raw_policy *r);
 bool profile_builtin_accept(const char *name, uint32_t i,
 			    struct traffic_spec *t);
 void thresholds_defaults(struct policy_thresholds *t);
 void thresholds_merge(struct policy_thresholds *dst, const struct thr_set *s);
+
+/* playbook.c: the playbooks section, its names and cross-checks */
+extern const char *const policy_detector_names[];
+extern const size_t policy_n_detectors;
+extern const char *const policy_action_names[];	/* index = type - 1 */
+extern const size_t policy_n_actions;
+void parse_playbooks(struct pctx *c, const char *path, yaml_node_t *n,
+		     void *obj);
+void check_playbooks(struct pctx *c);
 
 /* compile.c */
 int compile_raw(struct pctx *c, struct policy_compiled **out);

@@ -18,20 +18,6 @@ const char *const policy_l7_names[] = {
 };
 const size_t policy_n_l7 = sizeof(policy_l7_names) / sizeof(policy_l7_names[0]);
 
-const char *const policy_detector_names[] = {
-	"syn_flood", "port_scan", "flow_cut", "rate", "volume",
-	"policy_violation", "l7_violation", "shm_intrusion",
-	"cache_side_channel", "threat_match",
-};
-const size_t policy_n_detectors =
-	sizeof(policy_detector_names) / sizeof(policy_detector_names[0]);
-
-const char *const policy_action_names[] = {
-	"alert", "block_source", "drop_flow", "mirror", "quarantine",
-};
-const size_t policy_n_actions =
-	sizeof(policy_action_names) / sizeof(policy_action_names[0]);
-
 struct builtin_accept {
 	uint8_t proto;
 	uint16_t port;

@@ -119,23 +119,44 @@ struct policy_cache {
 	uint32_t window_s;
 };
 
+/*
+ * Playbooks (docs/policy.md#playbooks): what the security server orders
+ * when a detector fires. The one remediation language: the policy's
+ * section and the server's own playbook file are both read by
+ * policy/playbook.c.
+ */
 enum policy_action_type {
-	POLICY_ACT_ALERT = 1,
+	POLICY_ACT_ALERT = 1,		/* hand the incident to the hook */
 	POLICY_ACT_BLOCK_SOURCE,
 	POLICY_ACT_DROP_FLOW,
 	POLICY_ACT_MIRROR,
 	POLICY_ACT_QUARANTINE,
+	POLICY_ACT_RATE_LIMIT_SOURCE,
+	POLICY_ACT_UNBLOCK_SOURCE,
+	POLICY_ACT_MONITOR_FLOW,
+	POLICY_ACT_RELEASE,
 };
 
 struct policy_action {
 	enum policy_action_type type;
 	uint32_t ttl_s;			/* 0: until lifted */
+	uint8_t has_ttl;		/* 0: the server's --block-ttl */
+	uint8_t prefix_len;		/* source actions: 1..32, default 32 */
+	uint32_t rate_pps;		/* rate_limit_source only */
+};
+
+enum policy_scope {
+	POLICY_SCOPE_REPORTING = 0,	/* the agents that reported it */
+	POLICY_SCOPE_ALL,		/* every connected agent */
 };
 
 struct policy_playbook {
 	char name[POLICY_NAME_LEN];
-	char detector[POLICY_NAME_LEN];	/* see policy_detector_names */
-	uint32_t min_severity;		/* 1 low .. 3 high */
+	char detector[POLICY_NAME_LEN];	/* a detector, threat_match or any */
+	uint32_t min_severity;		/* 1 .. 10, as assessments say */
+	uint8_t scope;			/* enum policy_scope */
+	uint8_t act_on_untrusted;	/* also for agents that failed
+					 * attestation (default: not) */
 	uint32_t n_actions;
 	struct policy_action actions[POLICY_MAX_ACTIONS];
 };
@@ -160,6 +181,7 @@ struct policy_compiled {
 	struct policy_shm_region *shm;		/* sorted by name */
 	uint32_t n_playbooks;
 	struct policy_playbook *playbooks;	/* sorted by name */
+	uint8_t has_playbooks;		/* the key was written, maybe [] */
 };
 
 /*
@@ -230,6 +252,17 @@ policy_match(const struct policy_compiled *p, int src_vnf, int dst_vnf,
 const char *policy_mode_name(enum policy_mode m);
 const char *policy_proto_name(uint8_t proto);
 const char *policy_action_name(enum policy_action_type t);
+/* "on=syn_flood min_severity=2 actions=block_source:300s,alert" */
+int policy_playbook_format(const struct policy_playbook *b, char *buf,
+			   size_t len);
+
+/*
+ * The server's playbook file: a policy document with only `version` and
+ * `playbooks` (an empty list orders nothing). Errors as for a policy.
+ */
+int policy_playbooks_load_file(const char *path,
+			       struct policy_compiled **out,
+			       struct policy_diag *diag);
 int policy_format_prefix(const struct policy_prefix *p, char *buf,
 			 size_t len);
 

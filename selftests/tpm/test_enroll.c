@@ -1426,39 +1426,26 @@ static int write_file(const char *path, const char *text)
 	return fclose(f) ? -errno : 0;
 }
 
-TEST_F_TIMEOUT(enroll, untrusted_agent_isolated_by_playbook, 120)
+/*
+ * The attack: a host that failed attestation reports a flood to get a
+ * source blocked. Under the built-in playbook its report is recorded and
+ * alerted, flagged agent_trusted: false, and orders nothing.
+ */
+TEST_F_TIMEOUT(enroll, untrusted_agent_orders_nothing_under_the_builtin_playbook, 120)
 {
 	SSL_CTX *ctx = NULL;
 	struct conn c = { .fd = -1 };
-	char pb[340];
 	bool ordered;
 
-	snprintf(pb, sizeof(pb), "%s/playbook.yaml", self->dir);
-	self->extra[0] = "--playbook";
-	self->extra[1] = pb;
-	/* Isolation is the answer to an agent, not to an incident. */
-	ASSERT_EQ(0, write_file(pb, "rules:\n"
-				    "  - incident: any\n"
-				    "    action: isolate_agent\n"));
-	ASSERT_NE(0, server_start(self, self->ekca));
-	ASSERT_TRUE(file_has(self->log, "playbook.yaml:2: isolate_agent belongs to rules 'on: agent_untrusted'"));
-	ASSERT_EQ(0, write_file(pb, "rules:\n"
-				    "  - on: agent_untrusted\n"
-				    "    action: isolate_agent\n"
-				    "  - incident: any\n"
-				    "    action: block_source\n"
-				    "    scope: reporting\n"
-				    "    ttl_s: 60\n"));
 	ASSERT_EQ(0, server_start(self, self->ekca));
 	ASSERT_EQ(0, agent_enrolls(self));
 	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
 	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
-	ASSERT_TRUE(eventually(agent_is_not_isolated, self, 10));
-	/* Trusted, its report leads to the playbook's block. */
+	/* Trusted, its report leads to the built-in block. */
 	ASSERT_EQ(0, report(&c, 1, 66, &ordered));
 	ASSERT_TRUE(ordered);
 
-	/* A failed quote: untrusted, and the playbook isolates it. */
+	/* A failed quote: untrusted, and isolated with no rule asked for. */
 	ASSERT_EQ(0, extend_pcr7());
 	ASSERT_EQ(0, attest_and_answer(self, &c, false));
 	ASSERT_TRUE(eventually(agent_is_untrusted, self, 10));
@@ -1467,9 +1454,11 @@ TEST_F_TIMEOUT(enroll, untrusted_agent_isolated_by_playbook, 120)
 	/* Still connected and heard, flagged, but it steers no order. */
 	ASSERT_EQ(0, report(&c, 2, 77, &ordered));
 	ASSERT_FALSE(ordered);
+	ASSERT_TRUE(file_has(self->alerts, "\"agent_trusted\":false"));
 	ASSERT_TRUE(file_has(self->alerts, "\"agent_isolated\":true"));
+	ASSERT_TRUE(file_has(self->alerts, "\"src_ip\":\"10.0.0.77\""));
 
-	/* The operator vouches for the new boot state: isolation ends. */
+	/* The operator vouches for the new boot state: it orders again. */
 	ASSERT_EQ(0, attest_and_answer(self, &c, true));
 	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
 	ASSERT_TRUE(eventually(agent_is_not_isolated, self, 10));
@@ -1479,13 +1468,30 @@ TEST_F_TIMEOUT(enroll, untrusted_agent_isolated_by_playbook, 120)
 	hangup(ctx, &c);
 }
 
-TEST_F_TIMEOUT(enroll, untrusted_agent_not_isolated_without_a_rule, 120)
+/*
+ * The operator may say otherwise, playbook by playbook: one with
+ * act_on_untrusted: true acts on an untrusted agent's reports too; the
+ * others still do not.
+ */
+TEST_F_TIMEOUT(enroll, untrusted_agent_orders_through_an_act_on_untrusted_playbook, 120)
 {
 	SSL_CTX *ctx = NULL;
 	struct conn c = { .fd = -1 };
+	char pb[340];
 	bool ordered;
 
-	/* The built-in playbook has no agent rule: flagged, still heard. */
+	snprintf(pb, sizeof(pb), "%s/playbook.yaml", self->dir);
+	self->extra[0] = "--playbook";
+	self->extra[1] = pb;
+	ASSERT_EQ(0, write_file(pb, "version: 1\n"
+				    "playbooks:\n"
+				    "  - name: floods\n"
+				    "    on: syn_flood\n"
+				    "    act_on_untrusted: true\n"
+				    "    actions: [{type: block_source, ttl_s: 60}]\n"
+				    "  - name: others\n"
+				    "    on: any\n"
+				    "    actions: [{type: block_source, ttl_s: 60}]\n"));
 	ASSERT_EQ(0, server_start(self, self->ekca));
 	ASSERT_EQ(0, agent_enrolls(self));
 	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
@@ -1494,7 +1500,7 @@ TEST_F_TIMEOUT(enroll, untrusted_agent_not_isolated_without_a_rule, 120)
 	ASSERT_TRUE(eventually(agent_is_untrusted, self, 10));
 	ASSERT_EQ(0, report(&c, 1, 66, &ordered));
 	ASSERT_TRUE(ordered);
-	ASSERT_EQ(0, agent_flag(self, "isolated"));
+	ASSERT_TRUE(file_has(self->alerts, "\"agent_trusted\":false"));
 	hangup(ctx, &c);
 }
 
@@ -1505,19 +1511,16 @@ TEST_F_TIMEOUT(enroll, untrusted_agent_isolated_again_after_a_server_restart, 12
 	const struct tls_files files = { self->ca, self->cert, self->key };
 	SSL_CTX *ctx = NULL;
 	struct conn c = { .fd = -1 };
-	char pb[340], db[340];
+	char db[340];
 	int err;
 
-	snprintf(pb, sizeof(pb), "%s/playbook.yaml", self->dir);
 	snprintf(db, sizeof(db), "%s/server.db", self->dir);
-	ASSERT_EQ(0, write_file(pb, "rules:\n  - on: agent_untrusted\n"));
-	self->extra[0] = "--playbook";
-	self->extra[1] = pb;
-	self->extra[2] = "--db";
-	self->extra[3] = db;
+	/* The built-in playbook isolates untrusted agents. */
+	self->extra[0] = "--db";
+	self->extra[1] = db;
 	/* Long enough that only the hello can isolate it below. */
-	self->extra[4] = "--quote-timeout";
-	self->extra[5] = "60";
+	self->extra[2] = "--quote-timeout";
+	self->extra[3] = "60";
 	ASSERT_EQ(0, server_start(self, self->ekca));
 	ASSERT_EQ(0, agent_enrolls(self));
 	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));

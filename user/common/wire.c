@@ -57,6 +57,21 @@ static const char *validate_flow(const Vnfsec__FlowTuple *t)
 	return NULL;
 }
 
+/* VLAN tags a walk may report (bpf/ walks 3), and a tunnel's outer flow. */
+static const char *validate_encap(const Vnfsec__Assessment *a)
+{
+	size_t i;
+
+	if (a->n_vlan_ids > WIRE_VLANS_MAX)
+		return "assessment: too many VLAN ids";
+	for (i = 0; i < a->n_vlan_ids; i++)
+		if (a->vlan_ids[i] < 1 || a->vlan_ids[i] > 4094)
+			return "assessment: VLAN id out of 1..4094";
+	if (a->tunnel && !a->tunnel->outer)
+		return "assessment: tunnel without its outer flow";
+	return a->tunnel ? validate_flow(a->tunnel->outer) : NULL;
+}
+
 static const char *validate_evidence(const Vnfsec__Assessment *a)
 {
 	size_t i;
@@ -322,6 +337,8 @@ static const char *validate(const Vnfsec__Frame *f)
 			return "assessment: VNF name too long";
 		if (validate_flow(a->flow))
 			return validate_flow(a->flow);
+		if (validate_encap(a))
+			return validate_encap(a);
 		return validate_evidence(a);
 	case VNFSEC__FRAME__BODY_ACK:
 		return f->ack->assessment_id ? NULL : "ack: id 0";

@@ -20,6 +20,7 @@
 #define WIRE_NAME_MAX		63	/* feed names and other short labels */
 #define WIRE_TEXT_MAX		255	/* an evidence item's text */
 #define WIRE_EVIDENCE_MAX	32	/* evidence items in one assessment */
+#define WIRE_VLANS_MAX		8	/* VLAN ids in one assessment */
 /* Enrollment and quotes (docs/trust.md): bounds on every TPM blob. */
 #define WIRE_CERT_MAX		4096	/* DER certificate or CSR */
 #define WIRE_TPM_PUBLIC_MAX	1024	/* marshalled TPM2B_PUBLIC */

@@ -40,6 +40,8 @@ static const struct ctl_column incident_cols[] = {
 	{ "ID", "id", false }, { "TYPE", "type", false }, { "SEV", "severity", false },
 	{ "STATE", "state", false }, { "AGENTS", "agents", false }, { "SOURCE", "src_ip", false },
 	{ "FIRST_SEEN", "first_seen", false }, { "LAST_SEEN", "last_seen", false },
+	{ "OPERATOR", "requires_operator", false },
+	{ "PROPOSED", "proposed_action.type", false }, { "VNF", "proposed_action.vnf", false },
 	{ NULL },
 };
 

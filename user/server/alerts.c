@@ -223,6 +223,64 @@ static json_object *indicator_json(const struct indicator *ind)
 	return o;
 }
 
+/*
+ * An incident automation may not act on: its source is a VNF's or the
+ * management network's. What the server proposes the operator does.
+ */
+static void add_operator(json_object *o, const struct incident *inc)
+{
+	json_object *p;
+
+	if (!inc->requires_operator)
+		return;
+	put(o, "requires_operator", json_object_new_boolean(true));
+	add_str(o, "operator_reason", inc->operator_reason);
+	if (!inc->proposed_vnf[0])
+		return;
+	p = json_object_new_object();
+	add_str(p, "type", action_type_name(
+		VNFSEC__ACTION_TYPE__ACTION_QUARANTINE_VNF));
+	add_str(p, "vnf", inc->proposed_vnf);
+	put(o, "proposed_action", p);
+}
+
+/*
+ * As EVE writes them: "vlan" the tags, outermost first; "tunnel" the
+ * outer flow of a GTP-U tunnel and its TEID (the alert's own addresses
+ * are the inner ones).
+ */
+static void add_encap(json_object *ev, const Vnfsec__Assessment *a)
+{
+	const Vnfsec__FlowTuple *o;
+	json_object *t;
+	const char *proto;
+	size_t i;
+
+	if (a->n_vlan_ids) {
+		json_object *v = json_object_new_array();
+
+		for (i = 0; i < a->n_vlan_ids; i++)
+			json_object_array_add(v,
+				json_object_new_int(a->vlan_ids[i]));
+		put(ev, "vlan", v);
+	}
+	if (!a->tunnel || !a->tunnel->outer)
+		return;
+	o = a->tunnel->outer;
+	t = json_object_new_object();
+	add_addr(t, "src_ip", &o->src_addr);
+	add_int(t, "src_port", o->src_port);
+	add_addr(t, "dest_ip", &o->dst_addr);
+	add_int(t, "dest_port", o->dst_port);
+	proto = proto_name(o->proto);
+	if (proto)
+		add_str(t, "proto", proto);
+	else
+		add_int(t, "proto", o->proto);
+	add_u64(t, "teid", a->tunnel->teid);
+	put(ev, "tunnel", t);
+}
+
 void alert_assessment(struct server *srv, const struct agent_record *agent,
 		      const Vnfsec__Assessment *a, const struct incident *inc)
 {
@@ -255,7 +313,9 @@ void alert_assessment(struct server *srv, const struct agent_record *agent,
 		json_object_object_add(ev, "agent_isolated",
 				       json_object_new_boolean(true));
 
-	add_str(alert, "action", "allowed");
+	add_encap(ev, a);
+	/* What the fast path did with it, as the agent reports. */
+	add_str(alert, "action", a->fast_path_dropped ? "blocked" : "allowed");
 	add_int(alert, "gid", 1);
 	add_int(alert, "signature_id", a->heuristic);
 	add_int(alert, "rev", 1);
@@ -293,6 +353,7 @@ void alert_assessment(struct server *srv, const struct agent_record *agent,
 		add_u64(vs, "incident_id", inc->id);
 		if (inc->has_indicator)
 			put(vs, "indicator", indicator_json(&inc->indicator));
+		add_operator(vs, inc);
 	}
 	put(ev, "vnfsec", vs);
 	emit(srv, ev);
@@ -419,6 +480,7 @@ json_object *incident_json(const struct incident *inc)
 	add_int(o, "actions_failed", inc->actions_failed);
 	if (inc->has_indicator)
 		put(o, "indicator", indicator_json(&inc->indicator));
+	add_operator(o, inc);
 	return o;
 }
 

@@ -4,8 +4,8 @@ SERVER_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard user/server/*.c))
 $(SERVER_OBJS): $(PROTO_GEN)
 $(SERVER_OBJS): CFLAGS += $(shell pkg-config --cflags $(SERVER_PKGS))
 
-$(O)/bin/vnfsec-server: $(SERVER_OBJS) $(O)/lib/libvnfsec-tpm.a \
-		$(O)/lib/libvnfsec.a
+$(O)/bin/vnfsec-server: $(SERVER_OBJS) $(O)/lib/libvnfsec_policy.a \
+		$(O)/lib/libvnfsec-tpm.a $(O)/lib/libvnfsec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TPM_LIBS) \
 		$(shell pkg-config --libs $(SERVER_PKGS))

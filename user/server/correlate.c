@@ -354,7 +354,7 @@ int correlate_assessment(struct server *srv, struct agent_record *agent,
 	const struct indicator *ind = threatdb_match(srv->tdb, a, now);
 	uint8_t src_len = source_known(a) ? a->src_addr.len : 0;
 	struct incident *inc;
-	bool is_new = false;
+	bool is_new = false, guarded;
 
 	if (ind)
 		srv->stats.indicator_matches++;
@@ -367,8 +367,12 @@ int correlate_assessment(struct server *srv, struct agent_record *agent,
 			return -ENOMEM;
 		is_new = true;
 	}
-	incident_update(srv, inc, agent, a->severity, ind, 1, is_new, now);
 	incident_targets(inc, a);
+	/* Before the incident is shown: its first event says who decides. */
+	guarded = inc->requires_operator;
+	incident_guard(srv, inc, a->vnf_src);
+	incident_update(srv, inc, agent, a->severity, ind, 1,
+			is_new || guarded != inc->requires_operator, now);
 	*out = inc;
 	return 0;
 }
@@ -380,7 +384,7 @@ int correlate_summary(struct server *srv, struct agent_record *child,
 	const struct indicator *ind = NULL;
 	struct indicator from_child;
 	struct incident *inc;
-	bool is_new = false;
+	bool is_new = false, guarded;
 	uint8_t src_len = sum->src_addr.len;
 
 	/* The child's own feed match counts; ours may match as well. */
@@ -403,8 +407,11 @@ int correlate_summary(struct server *srv, struct agent_record *child,
 			return -ENOMEM;
 		is_new = true;
 	}
+	guarded = inc->requires_operator;
+	incident_guard(srv, inc, NULL);
 	/* A child's severity already counts its own agents. */
-	incident_update(srv, inc, child, sum->severity, ind, 1, is_new, now);
+	incident_update(srv, inc, child, sum->severity, ind, 1,
+			is_new || guarded != inc->requires_operator, now);
 	srv->stats.summaries_received++;
 	remediate(srv, inc, child, 0);
 	return 0;

@@ -49,6 +49,7 @@ static void usage(FILE *out)
 "                     [--alerts FILE|-] [--syslog] [--port-file FILE]\n"
 "                     [--block-ttl S] [--max-agents N] [--handshake-timeout S]\n"
 "                     [--db FILE] [--import FORMAT:FILE]... [--playbook FILE]\n"
+"                     [--policy FILE]\n"
 "                     [--hook CMD] [--window S] [--idle-close S]\n"
 "                     [--control PATH] [--metrics ADDR:PORT]\n"
 "                     [--metrics-port-file FILE] [--parent ADDR:PORT]\n"
@@ -61,8 +62,8 @@ TRUST_USAGE
 "Accepts vnfsec agents (and child servers) over mutually authenticated\n"
 "TLS 1.3, correlates their assessments into incidents against the threat\n"
 "database (--db, SQLite; feeds by --import cidr:FILE or csv:FILE), orders\n"
-"corrective actions by --playbook (default: block the source for\n"
-"--block-ttl seconds, 60), runs --hook with each incident as JSON on its\n"
+"corrective actions by --playbook or --policy's playbooks (default: block\n"
+"the source for --block-ttl seconds, 60; never a VNF of --policy), runs --hook with each incident as JSON on its\n"
 "stdin, and writes EVE-style JSON lines to --alerts (default stdout).\n"
 "Incidents are forwarded to --parent when set. With --signing-key (a PEM\n"
 "P-256 private key) every action goes out signed for its agent.\n"
@@ -95,6 +96,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		{ "db", required_argument, NULL, 'D' },
 		{ "import", required_argument, NULL, 'I' },
 		{ "playbook", required_argument, NULL, 'P' },
+		{ "policy", required_argument, NULL, 'O' },
 		{ "hook", required_argument, NULL, 'K' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "idle-close", required_argument, NULL, 'i' },
@@ -160,6 +162,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 			cfg->imports[cfg->nr_imports++] = optarg;
 			break;
 		case 'P': cfg->playbook_path = optarg; break;
+		case 'O': cfg->policy_path = optarg; break;
 		case 'K': cfg->hook = optarg; break;
 		case 'w':
 			if (parse_uint_opt(optarg, 1, 86400, &cfg->window_s,
@@ -558,7 +561,7 @@ static int open_state(struct server *srv)
 		if (ret)
 			return ret;
 	}
-	return playbook_load(cfg->playbook_path, cfg->block_ttl_s, &srv->pb);
+	return playbook_load(cfg, &srv->pb);
 }
 
 /*

@@ -1,370 +1,261 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Playbook files, read with libyaml's document API:
- *
- *   rules:
- *     - on: agent_untrusted		# an agent failed attestation
- *       action: isolate_agent		# or none
- *     - incident: vertical_scan	# a heuristic name, or "any"
- *       indicator: false		# only when a threat indicator matched
- *       min_severity: 5
- *       action: block_source		# any action type, or "none"
- *       scope: reporting		# or "all"
- *       ttl_s: 300
- *       prefix_len: 32		# source actions
- *       rate_pps: 1000		# rate_limit_source only
- *       hook: true
+ * The server's side of playbooks: the policy library reads and checks
+ * them (policy/playbook.c); here they are chosen for an incident and
+ * turned into the wire's actions.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
+#include <sys/socket.h>
 
 #include "user/common/log.h"
 #include "user/server/playbook.h"
 
-static void defaults(struct playbook *pb, unsigned int ttl)
-{
-	/* A known-bad source is kept out everywhere, not only where seen. */
-	pb->rule[0] = (struct playbook_rule){
-		.indicator = true, .min_severity = 1,
-		.action = VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE,
-		.scope = SCOPE_ALL, .ttl_s = ttl, .prefix_len = 32,
-		.hook = true,
-	};
-	pb->rule[1] = (struct playbook_rule){
-		.min_severity = 1,
-		.action = VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE,
-		.scope = SCOPE_REPORTING, .ttl_s = ttl, .prefix_len = 32,
-		.hook = true,
-	};
-	pb->nr = 2;
-}
-
-struct pb_parse {
-	yaml_document_t *doc;
-	const char *path;
+/* Which heuristics each `on:` answers (threat_match and any: all). */
+static const struct {
+	const char *detector;
+	int heuristic[2];
+} detectors[] = {
+	{ "syn_flood", { VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD } },
+	{ "port_scan", { VNFSEC__HEURISTIC__HEURISTIC_HORIZONTAL_SCAN,
+			 VNFSEC__HEURISTIC__HEURISTIC_VERTICAL_SCAN } },
+	{ "flow_cut", { VNFSEC__HEURISTIC__HEURISTIC_FLOW_CUT } },
+	{ "rate", { VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT } },
+	{ "volume", { VNFSEC__HEURISTIC__HEURISTIC_VOLUME_ANOMALY } },
+	{ "policy_violation", { VNFSEC__HEURISTIC__HEURISTIC_POLICY_VIOLATION } },
+	{ "l7_violation", { VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL } },
+	{ "shm_intrusion", { VNFSEC__HEURISTIC__HEURISTIC_SHM_INTRUSION } },
+	{ "cache_side_channel",
+	  { VNFSEC__HEURISTIC__HEURISTIC_CACHE_SIDE_CHANNEL } },
 };
 
-static int bad(struct pb_parse *p, yaml_node_t *n, const char *what)
+int playbook_action_type(enum policy_action_type t)
 {
-	log_err("playbook %s:%lu: %s", p->path,
-		(unsigned long)n->start_mark.line + 1, what);
-	return -EINVAL;
-}
-
-static const char *scalar(yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ?
-	       (const char *)n->data.scalar.value : NULL;
-}
-
-static int uint_value(struct pb_parse *p, yaml_node_t *n, unsigned int max,
-		      unsigned int *out)
-{
-	const char *s = scalar(n);
-	unsigned long v;
-	char *end;
-
-	if (!s)
-		return bad(p, n, "expected a number");
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max)
-		return bad(p, n, "number out of range");
-	*out = v;
-	return 0;
-}
-
-static int bool_value(struct pb_parse *p, yaml_node_t *n, bool *out)
-{
-	const char *s = scalar(n);
-
-	if (s && (!strcmp(s, "true") || !strcmp(s, "yes")))
-		*out = true;
-	else if (s && (!strcmp(s, "false") || !strcmp(s, "no")))
-		*out = false;
-	else
-		return bad(p, n, "expected true or false");
-	return 0;
-}
-
-static int heuristic_value(struct pb_parse *p, yaml_node_t *n, int *out)
-{
-	const char *s = scalar(n);
-	int h;
-
-	if (s && !strcmp(s, "any")) {
-		*out = 0;
-		return 0;
+	switch (t) {
+	case POLICY_ACT_ALERT: return 0;
+	case POLICY_ACT_BLOCK_SOURCE:
+		return VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE;
+	case POLICY_ACT_DROP_FLOW: return VNFSEC__ACTION_TYPE__ACTION_DROP_FLOW;
+	case POLICY_ACT_MIRROR: return VNFSEC__ACTION_TYPE__ACTION_MIRROR_FLOW;
+	case POLICY_ACT_QUARANTINE:
+		return VNFSEC__ACTION_TYPE__ACTION_QUARANTINE_VNF;
+	case POLICY_ACT_RATE_LIMIT_SOURCE:
+		return VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE;
+	case POLICY_ACT_UNBLOCK_SOURCE:
+		return VNFSEC__ACTION_TYPE__ACTION_UNBLOCK_SOURCE;
+	case POLICY_ACT_MONITOR_FLOW:
+		return VNFSEC__ACTION_TYPE__ACTION_MONITOR_FLOW;
+	case POLICY_ACT_RELEASE: return VNFSEC__ACTION_TYPE__ACTION_RELEASE_VNF;
 	}
-	for (h = 1; s && strcmp(heuristic_name(h), "unknown"); h++) {
-		if (!strcmp(s, heuristic_name(h))) {
-			*out = h;
-			return 0;
-		}
-	}
-	return bad(p, n, "unknown incident type (a heuristic name or any)");
-}
-
-static int action_value(struct pb_parse *p, yaml_node_t *n, int *out)
-{
-	const char *s = scalar(n);
-	int t;
-
-	if (s && !strcmp(s, "none")) {
-		*out = 0;
-		return 0;
-	}
-	if (s && !strcmp(s, "unblock")) {
-		*out = VNFSEC__ACTION_TYPE__ACTION_UNBLOCK_SOURCE;
-		return 0;
-	}
-	if (s && !strcmp(s, "isolate_agent")) {
-		*out = PLAYBOOK_ISOLATE_AGENT;
-		return 0;
-	}
-	for (t = 1; s && strcmp(action_type_name(t), "unknown"); t++) {
-		if (!strcmp(s, action_type_name(t))) {
-			*out = t;
-			return 0;
-		}
-	}
-	return bad(p, n, "unknown action (block_source, unblock_source, rate_limit_source, drop_flow, monitor_flow, mirror_flow, quarantine_vnf, release_vnf, isolate_agent or none)");
-}
-
-static int trigger_value(struct pb_parse *p, yaml_node_t *n,
-			 enum playbook_trigger *out)
-{
-	const char *s = scalar(n);
-
-	if (s && !strcmp(s, "incident"))
-		*out = TRIGGER_INCIDENT;
-	else if (s && !strcmp(s, "agent_untrusted"))
-		*out = TRIGGER_AGENT_UNTRUSTED;
-	else
-		return bad(p, n, "unknown trigger (incident or agent_untrusted)");
 	return 0;
 }
 
 /*
- * An agent rule isolates the agent or does nothing; it has no incident
- * to match or take a target from, and the hook hears only of incidents.
+ * Built in: a source matching a threat indicator is blocked on every
+ * agent, any other incident's source on the agents that reported it;
+ * both for --block-ttl, both tell the hook. Neither acts on reports of
+ * untrusted agents, and neither ever blocks a VNF (remediate.c).
  */
-static int check_agent_rule(struct pb_parse *p, yaml_node_t *n,
-			    struct playbook_rule *r, bool action_set,
-			    bool incident_keys)
+static void builtin(struct playbook *pb)
 {
-	if (r->on != TRIGGER_AGENT_UNTRUSTED) {
-		if (r->action == PLAYBOOK_ISOLATE_AGENT)
-			return bad(p, n, "isolate_agent belongs to rules 'on: agent_untrusted'");
-		return 0;
-	}
-	if (incident_keys)
-		return bad(p, n, "an 'on: agent_untrusted' rule takes only action (isolate_agent or none)");
-	if (!action_set)
-		r->action = PLAYBOOK_ISOLATE_AGENT;
-	if (r->action && r->action != PLAYBOOK_ISOLATE_AGENT)
-		return bad(p, n, "an 'on: agent_untrusted' rule isolates the agent (isolate_agent) or does nothing (none)");
-	r->hook = false;
-	return 0;
-}
-
-static int scope_value(struct pb_parse *p, yaml_node_t *n,
-		       enum playbook_scope *out)
-{
-	const char *s = scalar(n);
-
-	if (s && !strcmp(s, "reporting"))
-		*out = SCOPE_REPORTING;
-	else if (s && !strcmp(s, "all"))
-		*out = SCOPE_ALL;
-	else
-		return bad(p, n, "unknown scope (reporting or all)");
-	return 0;
-}
-
-static int parse_rule(struct pb_parse *p, yaml_node_t *n,
-		      struct playbook_rule *r, unsigned int default_ttl)
-{
-	yaml_node_pair_t *pair;
-	bool action_set = false, incident_keys = false;
-	int ret = 0;
-
-	if (n->type != YAML_MAPPING_NODE)
-		return bad(p, n, "a rule must be a mapping");
-	*r = (struct playbook_rule){
-		.min_severity = 1,
-		.action = VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE,
-		.ttl_s = default_ttl, .prefix_len = 32, .hook = true,
+	static const struct policy_action block_alert[2] = {
+		{ .type = POLICY_ACT_BLOCK_SOURCE, .prefix_len = 32 },
+		{ .type = POLICY_ACT_ALERT },
 	};
-	for (pair = n->data.mapping.pairs.start;
-	     !ret && pair < n->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
-		yaml_node_t *v = yaml_document_get_node(p->doc, pair->value);
-		const char *key = scalar(k);
 
-		if (key && !strcmp(key, "action"))
-			action_set = true;
-		else if (key && strcmp(key, "on"))
-			incident_keys = true;
-		if (!key)
-			ret = bad(p, k, "keys must be plain words");
-		else if (!strcmp(key, "on"))
-			ret = trigger_value(p, v, &r->on);
-		else if (!strcmp(key, "incident"))
-			ret = heuristic_value(p, v, &r->heuristic);
-		else if (!strcmp(key, "indicator"))
-			ret = bool_value(p, v, &r->indicator);
-		else if (!strcmp(key, "min_severity"))
-			ret = uint_value(p, v, 10, &r->min_severity);
-		else if (!strcmp(key, "action"))
-			ret = action_value(p, v, &r->action);
-		else if (!strcmp(key, "scope"))
-			ret = scope_value(p, v, &r->scope);
-		else if (!strcmp(key, "ttl_s"))
-			ret = uint_value(p, v, 86400 * 365, &r->ttl_s);
-		else if (!strcmp(key, "prefix_len"))
-			ret = uint_value(p, v, 32, &r->prefix_len);
-		else if (!strcmp(key, "rate_pps"))
-			ret = uint_value(p, v, 100000000, &r->rate_pps);
-		else if (!strcmp(key, "hook"))
-			ret = bool_value(p, v, &r->hook);
-		else
-			ret = bad(p, k, "unknown key in a rule");
-	}
-	if (!ret)
-		ret = check_agent_rule(p, n, r, action_set, incident_keys);
-	if (!ret && action_has_source(r->action) && r->prefix_len < 1)
-		ret = bad(p, n, "prefix_len must be 1..32");
-	if (!ret && r->action == VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE &&
-	    !r->rate_pps)
-		ret = bad(p, n, "rate_limit_source needs rate_pps (packets/s, 1..100000000)");
-	if (!ret && r->rate_pps &&
-	    r->action != VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE)
-		ret = bad(p, n, "rate_pps belongs to rate_limit_source only");
+	pb->builtin[0] = (struct policy_playbook){
+		.name = "known-bad-source", .detector = "threat_match",
+		.min_severity = 1, .scope = POLICY_SCOPE_ALL, .n_actions = 2,
+	};
+	pb->builtin[1] = (struct policy_playbook){
+		.name = "block-source", .detector = "any",
+		.min_severity = 1, .scope = POLICY_SCOPE_REPORTING,
+		.n_actions = 2,
+	};
+	memcpy(pb->builtin[0].actions, block_alert, sizeof(block_alert));
+	memcpy(pb->builtin[1].actions, block_alert, sizeof(block_alert));
+	pb->book = pb->builtin;
+	pb->nr = 2;
+}
+
+static int load_logged(const char *path, bool playbook_file,
+		       struct policy_compiled **out)
+{
+	struct policy_diag diag = { 0 };
+	uint32_t i;
+	int ret;
+
+	ret = playbook_file ? policy_playbooks_load_file(path, out, &diag) :
+			      policy_load_file(path, out, &diag);
+	for (i = 0; i < diag.n; i++)
+		log_err("%s", diag.lines[i]);
+	if (diag.dropped)
+		log_err("%s: %u more problems", path, diag.dropped);
+	if (ret)
+		log_err("%s: refused (%s); fix it (vnfsecctl policy check %s) or leave out %s",
+			path, strerror(-ret), path,
+			playbook_file ? "--playbook" : "--policy");
+	policy_diag_free(&diag);
 	return ret;
 }
 
-static int parse_doc(struct pb_parse *p, struct playbook *pb,
-		     unsigned int default_ttl)
-{
-	yaml_node_t *root = yaml_document_get_root_node(p->doc);
-	yaml_node_pair_t *pair;
-	yaml_node_item_t *it;
-	yaml_node_t *rules = NULL;
-	int ret;
-
-	if (!root || root->type != YAML_MAPPING_NODE) {
-		log_err("playbook %s: expected a mapping with 'rules:'",
-			p->path);
-		return -EINVAL;
-	}
-	for (pair = root->data.mapping.pairs.start;
-	     pair < root->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
-
-		if (scalar(k) && !strcmp(scalar(k), "rules"))
-			rules = yaml_document_get_node(p->doc, pair->value);
-		else
-			return bad(p, k, "unknown top-level key (only rules)");
-	}
-	if (!rules || rules->type != YAML_SEQUENCE_NODE) {
-		log_err("playbook %s: 'rules' must be a list", p->path);
-		return -EINVAL;
-	}
-	for (it = rules->data.sequence.items.start;
-	     it < rules->data.sequence.items.top; it++) {
-		if (pb->nr == PLAYBOOK_RULES_MAX)
-			return bad(p, rules, "more than 64 rules");
-		ret = parse_rule(p, yaml_document_get_node(p->doc, *it),
-				 &pb->rule[pb->nr], default_ttl);
-		if (ret)
-			return ret;
-		pb->nr++;
-	}
-	return 0;
-}
-
-int playbook_load(const char *path, unsigned int default_ttl,
-		  struct playbook **out)
+int playbook_load(const struct server_config *cfg, struct playbook **out)
 {
 	struct playbook *pb = calloc(1, sizeof(*pb));
-	struct pb_parse p = { .path = path };
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	FILE *f;
-	int ret;
+	int ret = 0;
 
 	*out = NULL;
 	if (!pb)
 		return -ENOMEM;
-	if (!path) {
-		defaults(pb, default_ttl);
-		*out = pb;
-		return 0;
+	pb->default_ttl = cfg->block_ttl_s;
+	if (cfg->policy_path) {
+		ret = load_logged(cfg->policy_path, false, &pb->policy);
+		if (ret)
+			goto fail;
 	}
-	f = fopen(path, "r");
-	if (!f) {
-		ret = -errno;
-		log_err("playbook %s: %s; check --playbook", path,
-			strerror(-ret));
-		free(pb);
-		return ret;
+	if (cfg->playbook_path) {
+		if (pb->policy && pb->policy->n_playbooks) {
+			log_err("%s has playbooks and so has %s: give one of them",
+				cfg->policy_path, cfg->playbook_path);
+			ret = -EINVAL;
+			goto fail;
+		}
+		ret = load_logged(cfg->playbook_path, true, &pb->src);
+		if (ret)
+			goto fail;
+	} else if (pb->policy && pb->policy->n_playbooks) {
+		pb->src = pb->policy;
 	}
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		log_err("playbook %s:%lu: not valid YAML: %s", path,
-			(unsigned long)parser.problem_mark.line + 1,
-			parser.problem ? parser.problem : "?");
-		ret = -EINVAL;
-		goto out_parser;
+	if (pb->src) {
+		pb->book = pb->src->playbooks;
+		pb->nr = pb->src->n_playbooks;
+		log_info("playbooks: %u from %s", pb->nr,
+			 cfg->playbook_path ? cfg->playbook_path :
+			 cfg->policy_path);
+	} else {
+		builtin(pb);
 	}
-	p.doc = &doc;
-	ret = parse_doc(&p, pb, default_ttl);
-	yaml_document_delete(&doc);
-out_parser:
-	yaml_parser_delete(&parser);
-	fclose(f);
-	if (ret) {
-		free(pb);
-		return ret;
-	}
-	log_info("playbook %s: %u rules", path, pb->nr);
+	if (pb->policy)
+		log_info("policy %s: automation never blocks the addresses of its %u VNFs nor its allowlist",
+			 cfg->policy_path, pb->policy->n_vnfs);
 	*out = pb;
 	return 0;
+fail:
+	playbook_free(pb);
+	return ret;
 }
 
 void playbook_free(struct playbook *pb)
 {
+	if (!pb)
+		return;
+	if (pb->src != pb->policy)
+		policy_free(pb->src);
+	policy_free(pb->policy);
 	free(pb);
 }
 
-const struct playbook_rule *playbook_match(const struct playbook *pb,
-					   const struct incident *inc)
+/* 3: threat_match (when matched), 2: its detector, 1: any, 0: no. */
+static int handles(const struct policy_playbook *b, const struct incident *inc)
 {
+	unsigned int i, j;
+
+	if (!strcmp(b->detector, "threat_match"))
+		return inc->has_indicator ? 3 : 0;
+	if (!strcmp(b->detector, "any"))
+		return 1;
+	for (i = 0; i < sizeof(detectors) / sizeof(detectors[0]); i++) {
+		if (strcmp(b->detector, detectors[i].detector))
+			continue;
+		for (j = 0; j < 2; j++)
+			if (detectors[i].heuristic[j] &&
+			    detectors[i].heuristic[j] == inc->heuristic)
+				return 2;
+		return 0;
+	}
+	return 0;
+}
+
+const struct policy_playbook *playbook_match(const struct playbook *pb,
+					     const struct incident *inc,
+					     bool untrusted)
+{
+	const struct policy_playbook *best = NULL;
+	int best_rank = 0;
 	unsigned int i;
 
 	for (i = 0; i < pb->nr; i++) {
-		const struct playbook_rule *r = &pb->rule[i];
+		const struct policy_playbook *b = &pb->book[i];
+		int rank = handles(b, inc);
 
-		if (r->on != TRIGGER_INCIDENT)
+		if (!rank || inc->severity < b->min_severity ||
+		    (untrusted && !b->act_on_untrusted))
 			continue;
-		if ((!r->heuristic || r->heuristic == inc->heuristic) &&
-		    (!r->indicator || inc->has_indicator) &&
-		    inc->severity >= r->min_severity)
-			return r;
+		if (rank > best_rank ||
+		    (rank == best_rank && b->min_severity > best->min_severity)) {
+			best = b;
+			best_rank = rank;
+		}
 	}
-	return NULL;
+	return best;
 }
 
 const struct playbook_rule *playbook_match_untrusted(const struct playbook *pb)
 {
-	unsigned int i;
+	static const struct playbook_rule isolate = {
+		.action = PLAYBOOK_ISOLATE_AGENT,
+	};
 
-	for (i = 0; i < pb->nr; i++)
-		if (pb->rule[i].on == TRIGGER_AGENT_UNTRUSTED)
-			return &pb->rule[i];
-	return NULL;
+	(void)pb;
+	return &isolate;
+}
+
+/* Do @a/@alen and @b/@blen share an address (same family)? */
+static bool prefixes_overlap(const uint8_t *a, unsigned int alen,
+			     const uint8_t *b, unsigned int blen,
+			     unsigned int bytes)
+{
+	unsigned int bits = alen < blen ? alen : blen;
+	unsigned int full = bits / 8, rest = bits % 8;
+
+	if (full > bytes)
+		return false;
+	if (memcmp(a, b, full))
+		return false;
+	return !rest || !((a[full] ^ b[full]) & (0xff00 >> rest));
+}
+
+static bool in_prefix(const struct policy_prefix *p, const uint8_t *addr,
+		      unsigned int len, unsigned int prefix_len)
+{
+	if ((p->family == AF_INET) != (len == 4))
+		return false;
+	return prefixes_overlap(p->addr, p->len, addr, prefix_len, len);
+}
+
+bool playbook_protected(const struct playbook *pb, const uint8_t *addr,
+			unsigned int len, unsigned int prefix_len,
+			const char **vnf)
+{
+	const struct policy_compiled *p = pb->policy;
+	uint32_t i, j;
+
+	if (!p || (len != 4 && len != 16))
+		return false;
+	if (prefix_len > len * 8)
+		prefix_len = len * 8;
+	for (i = 0; i < p->n_vnfs; i++)
+		for (j = 0; j < p->vnfs[i].n_addrs; j++)
+			if (in_prefix(&p->vnfs[i].addrs[j], addr, len,
+				      prefix_len)) {
+				*vnf = p->vnfs[i].name;
+				return true;
+			}
+	for (i = 0; i < p->n_allow; i++)
+		if (in_prefix(&p->allow[i], addr, len, prefix_len)) {
+			*vnf = "";
+			return true;
+		}
+	return false;
 }

@@ -4,6 +4,7 @@
  * concerned, the external hook hears of it (an orchestrator may decide
  * more), and every action's result from the agent is tracked.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -553,66 +554,225 @@ static void order_agent(struct server *srv, struct incident *inc,
 			 strerror(-ret));
 }
 
+/* Does @addr/@prefix_len hold the address an agent connects from? */
+static bool agent_address(const struct server *srv, const uint8_t *addr,
+			  unsigned int len, unsigned int prefix_len)
+{
+	const struct agent_record *a;
+	unsigned int full = prefix_len / 8, rest = prefix_len % 8;
+
+	if (prefix_len > len * 8)
+		return false;
+	for (a = srv->agents; a; a = a->next) {
+		char host[64];
+		uint8_t peer[16];
+		char *colon;
+
+		/* "ADDR:PORT" (tls.c peer_name(), IPv6 without brackets). */
+		snprintf(host, sizeof(host), "%s", a->address);
+		colon = strrchr(host, ':');
+		if (!colon)
+			continue;
+		*colon = '\0';
+		if (inet_pton(len == 4 ? AF_INET : AF_INET6, host, peer) != 1)
+			continue;
+		if (!memcmp(peer, addr, full) &&
+		    (!rest || !((peer[full] ^ addr[full]) & (0xff00 >> rest))))
+			return true;
+	}
+	return false;
+}
+
+bool remediate_protected(const struct server *srv, const uint8_t *addr,
+			 unsigned int len, unsigned int prefix_len,
+			 const char **vnf, const char **why)
+{
+	if (playbook_protected(srv->pb, addr, len, prefix_len, vnf)) {
+		*why = **vnf ? "an address of VNF" :
+			       "in the policy's allowlist (management network)";
+		return true;
+	}
+	if (agent_address(srv, addr, len, prefix_len)) {
+		*vnf = "";
+		*why = "an agent's address (management network)";
+		return true;
+	}
+	return false;
+}
+
+void incident_guard(struct server *srv, struct incident *inc,
+		    const char *vnf_src)
+{
+	const uint8_t *src = inc->src_len ? inc->src : inc->flow.src;
+	unsigned int len = inc->src_len ? inc->src_len :
+			   inc->has_flow ? inc->flow.len : 0;
+	const char *vnf = "", *why = NULL;
+	char addr[INET6_ADDRSTRLEN] = "?";
+
+	if (inc->requires_operator || !len)
+		return;
+	if (!remediate_protected(srv, src, len, len * 8, &vnf, &why)) {
+		/* The agent's policy knows the source as one of its VNFs. */
+		if (!vnf_src || !vnf_src[0])
+			return;
+		vnf = vnf_src;
+		why = "an address of VNF";
+	}
+	inet_ntop(len == 4 ? AF_INET : AF_INET6, src, addr, sizeof(addr));
+	inc->requires_operator = true;
+	snprintf(inc->proposed_vnf, sizeof(inc->proposed_vnf), "%s", vnf);
+	snprintf(inc->operator_reason, sizeof(inc->operator_reason),
+		 "source %s is %s%s%s", addr, why, *vnf ? " " : "", vnf);
+	log_warn("incident %llu: %s: no automatic block; an operator decides%s%s",
+		 (unsigned long long)inc->id, inc->operator_reason,
+		 *vnf ? " (proposed: quarantine_vnf " : "",
+		 *vnf ? vnf : "");
+	if (*vnf)
+		log_warn("incident %llu: to follow the proposal, on the host of VNF %s: vnfsecctl quarantine %s",
+			 (unsigned long long)inc->id, vnf, vnf);
+	inc->revision++;
+}
+
 /*
- * The rule's order for this incident, its target taken from the
+ * Orders that cut a source off: block and rate-limit a prefix, drop a
+ * flow from it. The address they aim at, or false for the others.
+ */
+static bool order_blocks(const struct action_record *o, const uint8_t **addr,
+			 unsigned int *len, unsigned int *prefix_len)
+{
+	if (o->type == VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE ||
+	    o->type == VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE) {
+		*addr = o->addr;
+		*len = o->addr_len;
+		*prefix_len = o->prefix_len;
+		return true;
+	}
+	if (o->type == VNFSEC__ACTION_TYPE__ACTION_DROP_FLOW) {
+		*addr = o->flow.src;
+		*len = o->flow.len;
+		*prefix_len = o->flow.len * 8;
+		return true;
+	}
+	return false;
+}
+
+/* Automation is never aimed at a VNF (docs/server.md). */
+static bool order_allowed(struct server *srv, struct incident *inc,
+			  const struct action_record *o)
+{
+	const uint8_t *addr;
+	unsigned int len, prefix_len;
+	const char *vnf, *why;
+
+	if (!order_blocks(o, &addr, &len, &prefix_len))
+		return true;
+	if (inc->requires_operator)
+		return false;
+	/* The incident's own source was checked when it was seen. */
+	if (inc->src_len && len == inc->src_len && prefix_len == len * 8 &&
+	    !memcmp(addr, inc->src, len))
+		return true;
+	if (!remediate_protected(srv, addr, len, prefix_len, &vnf, &why))
+		return true;
+	log_warn("incident %llu: not ordering %s: its target /%u covers %s%s%s",
+		 (unsigned long long)inc->id, action_type_name(o->type),
+		 prefix_len, why, *vnf ? " " : "", vnf);
+	return false;
+}
+
+/*
+ * The action's order for this incident, its target taken from the
  * incident: false when the incident lacks it (a flow action for a report
  * without a flow, a VNF action without a VNF name, a source action for a
  * pattern across sources).
  */
-static bool incident_order(const struct incident *inc,
-			   const struct playbook_rule *r,
+static bool incident_order(const struct server *srv,
+			   const struct incident *inc,
+			   const struct policy_action *pa,
 			   struct action_record *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->type = r->action;
-	o->ttl_s = r->ttl_s;
-	if (action_has_source(r->action)) {
+	o->type = playbook_action_type(pa->type);
+	o->ttl_s = pa->has_ttl ? pa->ttl_s : srv->pb->default_ttl;
+	if (action_has_source(o->type)) {
 		if (!inc->src_len)
 			return false;
 		memcpy(o->addr, inc->src, inc->src_len);
 		o->addr_len = inc->src_len;
-		o->prefix_len = r->prefix_len;
-		o->rate_pps = r->rate_pps;
+		o->prefix_len = pa->prefix_len ? pa->prefix_len : 32;
+		o->rate_pps = pa->rate_pps;
 		return true;
 	}
-	if (action_has_flow(r->action)) {
+	if (action_has_flow(o->type)) {
 		o->flow = inc->flow;
 		return inc->has_flow;
 	}
-	if (action_has_vnf(r->action)) {
+	if (action_has_vnf(o->type)) {
 		snprintf(o->vnf, sizeof(o->vnf), "%s", inc->vnf);
 		return inc->vnf[0];
 	}
 	return false;
 }
 
+static void order_all(struct server *srv, struct incident *inc,
+		      const struct policy_playbook *b,
+		      const struct action_record *o,
+		      struct agent_record *reporter, uint64_t cause)
+{
+	struct agent_record *agent;
+	unsigned int i;
+
+	for (i = 0; i < inc->nr_agents; i++)
+		if (!inc->agents[i].ordered)
+			order_agent(srv, inc, o, inc->agents[i].agent, cause);
+	/* Past INCIDENT_AGENTS_MAX the reporter is not listed: order it too. */
+	if (!incident_lists(inc, reporter))
+		order_agent(srv, inc, o, reporter, cause);
+	if (b->scope == POLICY_SCOPE_ALL)
+		for (agent = srv->agents; agent; agent = agent->next)
+			order_agent(srv, inc, o, agent, cause);
+}
+
+/* Failed attestation, by its quotes (docs/trust.md). */
+static bool reporter_untrusted(const struct agent_record *a)
+{
+	return a->isolated || (agent_attested(a) && !agent_trusted(a));
+}
+
 void remediate(struct server *srv, struct incident *inc,
 	       struct agent_record *reporter, uint64_t cause)
 {
-	const struct playbook_rule *r = playbook_match(srv->pb, inc);
-	struct agent_record *agent;
+	const struct policy_playbook *b;
 	struct action_record o;
-	unsigned int i;
+	unsigned int i, j;
+	bool pending = !incident_lists(inc, reporter), targeted = true;
 
 	/* A host that failed attestation must not steer our orders. */
-	if (!r || reporter->isolated)
+	b = playbook_match(srv->pb, inc, reporter_untrusted(reporter));
+	if (!b)
 		return;
-	if (r->hook && srv->cfg->hook && !inc->hook_run)
-		run_hook(srv, inc);
-	if (!r->action || !incident_order(inc, r, &o))
+	for (j = 0; j < b->n_actions; j++)
+		if (b->actions[j].type == POLICY_ACT_ALERT && srv->cfg->hook &&
+		    !inc->hook_run)
+			run_hook(srv, inc);
+	/* Most reports add to an incident whose agents have their orders. */
+	for (i = 0; i < inc->nr_agents && !pending; i++)
+		pending = !inc->agents[i].ordered;
+	if (!pending && b->scope != POLICY_SCOPE_ALL)
 		return;
-	for (i = 0; i < inc->nr_agents; i++) {
-		if (inc->agents[i].ordered)
+	for (j = 0; j < b->n_actions; j++) {
+		if (b->actions[j].type == POLICY_ACT_ALERT)
 			continue;
-		order_agent(srv, inc, &o, inc->agents[i].agent, cause);
-		inc->agents[i].ordered = true;
+		/* Without its target yet: a later report may bring one. */
+		if (!incident_order(srv, inc, &b->actions[j], &o)) {
+			targeted = false;
+			continue;
+		}
+		if (order_allowed(srv, inc, &o))
+			order_all(srv, inc, b, &o, reporter, cause);
 	}
-	/* Past INCIDENT_AGENTS_MAX the reporter is not listed: order it too. */
-	if (!incident_lists(inc, reporter))
-		order_agent(srv, inc, &o, reporter, cause);
-	if (r->scope == SCOPE_ALL)
-		for (agent = srv->agents; agent; agent = agent->next)
-			order_agent(srv, inc, &o, agent, cause);
+	for (i = 0; i < inc->nr_agents && targeted; i++)
+		inc->agents[i].ordered = true;
 }
 
 static struct action_record *action_find(struct agent_record *agent,

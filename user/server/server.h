@@ -27,7 +27,8 @@ struct server_config {
 	unsigned int max_sessions;
 	unsigned int handshake_timeout_s;
 	const char *db_path;		/* SQLite database; ":memory:" */
-	const char *playbook_path;	/* YAML; built-in defaults without */
+	const char *playbook_path;	/* playbooks only; built-in without */
+	const char *policy_path;	/* VNF addresses, allowlist, playbooks */
 	const char *hook;		/* run with incident JSON on stdin */
 	const char *control_path;	/* Unix control socket; NULL: none */
 	const char *metrics_listen;	/* ADDR:PORT of /metrics; NULL: none */
@@ -149,6 +150,14 @@ struct incident {
 	bool has_flow;
 	struct action_flow flow;
 	char vnf[WIRE_NAME_MAX + 1];
+	/*
+	 * Its source is a VNF's or the management network's: no automatic
+	 * block, the operator decides; quarantine of @proposed_vnf ("":
+	 * none, a management address) is what the server proposes.
+	 */
+	bool requires_operator;
+	char proposed_vnf[WIRE_NAME_MAX + 1];
+	char operator_reason[96];
 };
 
 enum action_state { ACTION_SENT = 1, ACTION_APPLIED, ACTION_FAILED };
@@ -268,6 +277,20 @@ const char *heuristic_name(int heuristic);
 /* remediate.c: playbooks, the hook, actions and their results. */
 void remediate(struct server *srv, struct incident *inc,
 	       struct agent_record *reporter, uint64_t cause);
+/*
+ * Automation is never aimed at a VNF: is @addr/@prefix_len one no
+ * automatic block may target (a VNF of --policy, its allowlist, an
+ * agent's address)? *vnf the VNF ("" for the others), *why in words.
+ */
+bool remediate_protected(const struct server *srv, const uint8_t *addr,
+			 unsigned int len, unsigned int prefix_len,
+			 const char **vnf, const char **why);
+/*
+ * Mark @inc requires_operator when its source is protected, or when the
+ * reporting agent's policy names it a VNF (@vnf_src, may be NULL).
+ */
+void incident_guard(struct server *srv, struct incident *inc,
+		    const char *vnf_src);
 /*
  * Send @agent the order described by @o (type, target, ttl_s, rate_pps;
  * the rest is filled in here). -EALREADY when the same order is in

@@ -58,6 +58,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE revocations ("
 	"  agent_id TEXT PRIMARY KEY, revoked INTEGER NOT NULL,"
 	"  reason TEXT NOT NULL);",
+	/* 5: incidents no automation may act on (remediate.c). */
+	"ALTER TABLE incidents ADD COLUMN requires_operator INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE incidents ADD COLUMN proposed TEXT;",
 };
 
 enum stmt_id {
@@ -80,11 +84,11 @@ static const char *const stmt_sql[NR_STMTS] = {
 	 * key check of the assessments that name the incident.
 	 */
 	[ST_INCIDENT] = "INSERT INTO incidents VALUES"
-		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
 		" ON CONFLICT(id) DO UPDATE SET type = ?2, severity = ?3,"
 		" state = ?4, src = ?5, dst_port = ?6, agents = ?7,"
 		" assessments = ?8, indicator = ?9, first_seen = ?10,"
-		" last_seen = ?11",
+		" last_seen = ?11, requires_operator = ?12, proposed = ?13",
 	[ST_ACTION] = "INSERT INTO actions VALUES"
 		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 		" ON CONFLICT(agent_id, seq, sent) DO UPDATE SET type = ?3,"
@@ -312,6 +316,17 @@ int store_incident(struct store *st, const struct incident *inc)
 		bind_text(s, 9, inc->indicator.source);
 	sqlite3_bind_int64(s, 10, inc->first_seen);
 	sqlite3_bind_int64(s, 11, inc->last_seen);
+	sqlite3_bind_int(s, 12, inc->requires_operator);
+	/* "quarantine_vnf sgw", as proposed to the operator. */
+	if (inc->proposed_vnf[0]) {
+		char proposed[WIRE_NAME_MAX + 24];
+
+		snprintf(proposed, sizeof(proposed), "quarantine_vnf %s",
+			 inc->proposed_vnf);
+		sqlite3_bind_text(s, 13, proposed, -1, SQLITE_TRANSIENT);
+	} else {
+		sqlite3_bind_null(s, 13);
+	}
 	return step_done(st, ST_INCIDENT, "recording an incident");
 }
 

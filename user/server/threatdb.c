@@ -40,13 +40,11 @@ unsigned int threatdb_size(const struct threatdb *tdb)
 static const char *const type_names[] = {
 	[INDICATOR_CIDR] = "cidr",
 	[INDICATOR_PORT] = "port",
-	[INDICATOR_SIGNATURE] = "signature",
-	[INDICATOR_JA3] = "ja3",
 };
 
 const char *indicator_type_name(enum indicator_type type)
 {
-	if (type < INDICATOR_CIDR || type > INDICATOR_JA3)
+	if (type < INDICATOR_CIDR || type > INDICATOR_PORT)
 		return "unknown";
 	return type_names[type];
 }
@@ -108,26 +106,6 @@ static int parse_cidr(struct indicator *ind, const char *text,
 	return 0;
 }
 
-static int parse_hex(struct indicator *ind, const char *text, size_t min,
-		     size_t max, const char **why)
-{
-	size_t n = strlen(text), i;
-
-	if (n < min || n > max || n % 2) {
-		*why = "hex string of the wrong length";
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		if (!isxdigit((unsigned char)text[i])) {
-			*why = "not a hex string";
-			return -EINVAL;
-		}
-		ind->value[i] = tolower((unsigned char)text[i]);
-	}
-	ind->value[n] = '\0';
-	return 0;
-}
-
 int indicator_parse(struct indicator *ind, const char *type,
 		    const char *value, const char **why)
 {
@@ -150,15 +128,12 @@ int indicator_parse(struct indicator *ind, const char *type,
 		snprintf(ind->value, sizeof(ind->value), "%u", ind->port);
 		return 0;
 	}
-	if (!strcmp(type, "signature")) {
-		ind->type = INDICATOR_SIGNATURE;
-		return parse_hex(ind, value, 2, WIRE_TEXT_MAX - 1, why);
+	/* They would match nothing and look like protection. */
+	if (!strcmp(type, "signature") || !strcmp(type, "ja3")) {
+		*why = "ja3 and signature indicators are not supported: no agent sends TLS fingerprints or payload samples to match them";
+		return -EOPNOTSUPP;
 	}
-	if (!strcmp(type, "ja3")) {
-		ind->type = INDICATOR_JA3;
-		return parse_hex(ind, value, 32, 32, why);
-	}
-	*why = "unknown indicator type (cidr, port, signature, ja3)";
+	*why = "unknown indicator type (cidr or port)";
 	return -EINVAL;
 }
 
@@ -215,36 +190,6 @@ const struct indicator *threatdb_match_addr(const struct threatdb *tdb,
 	return best;
 }
 
-/* A signature matches a hex payload sample at a byte boundary. */
-static bool payload_has(const char *sample, const char *sig)
-{
-	size_t n = strlen(sig), len = strlen(sample), i;
-
-	for (i = 0; i + n <= len; i += 2)
-		if (!strncasecmp(sample + i, sig, n))
-			return true;
-	return false;
-}
-
-static bool evidence_match(const struct indicator *ind,
-			   const Vnfsec__Assessment *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->n_evidence; i++) {
-		const Vnfsec__Evidence *e = a->evidence[i];
-
-		if (ind->type == INDICATOR_JA3 && !strcmp(e->name, "ja3") &&
-		    !strcasecmp(e->text, ind->value))
-			return true;
-		if (ind->type == INDICATOR_SIGNATURE &&
-		    !strcmp(e->name, "payload") &&
-		    payload_has(e->text, ind->value))
-			return true;
-	}
-	return false;
-}
-
 const struct indicator *threatdb_match(const struct threatdb *tdb,
 				       const Vnfsec__Assessment *a,
 				       time_t now)
@@ -259,11 +204,8 @@ const struct indicator *threatdb_match(const struct threatdb *tdb,
 
 		if (!live(ind, now))
 			continue;
-		if ((ind->type == INDICATOR_PORT && a->dst_port &&
-		     ind->port == a->dst_port) ||
-		    ((ind->type == INDICATOR_JA3 ||
-		      ind->type == INDICATOR_SIGNATURE) &&
-		     evidence_match(ind, a)))
+		if (ind->type == INDICATOR_PORT && a->dst_port &&
+		    ind->port == a->dst_port)
 			best = stronger(best, ind);
 	}
 	return best;

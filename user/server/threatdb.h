@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Threat database: indicators of known-bad sources, ports, payload
- * signatures and TLS client fingerprints, each with where it came from,
- * how sure that source is, and when it stops counting.
+ * Threat database: indicators of known-bad sources and destination
+ * ports, each with where it came from, how sure that source is, and when
+ * it stops counting. Only what assessments carry can match: no agent
+ * sends TLS fingerprints (JA3) or payload samples, so those indicator
+ * types are refused (docs/server.md).
  */
 #ifndef VNFSEC_THREATDB_H
 #define VNFSEC_THREATDB_H
@@ -15,8 +17,6 @@
 enum indicator_type {
 	INDICATOR_CIDR = 1,		/* IPv4 or IPv6 prefix */
 	INDICATOR_PORT,			/* a destination port */
-	INDICATOR_SIGNATURE,		/* bytes (hex) in a payload sample */
-	INDICATOR_JA3,			/* MD5 of a TLS ClientHello, hex */
 };
 
 struct indicator {
@@ -50,7 +50,7 @@ const char *indicator_type_name(enum indicator_type type);
 
 /*
  * The strongest live indicator an assessment matches (its source, its
- * destination port, its ja3/payload evidence), or NULL.
+ * destination port), or NULL.
  */
 const struct indicator *threatdb_match(const struct threatdb *tdb,
 				       const Vnfsec__Assessment *a,
