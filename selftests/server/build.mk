@@ -13,8 +13,12 @@ $(O)/tests/server/test_actions: selftests/server/test_actions.c $(SRVTEST_LIB) s
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
 
+$(O)/tests/server/test_faults: selftests/server/test_faults.c $(SRVTEST_LIB) selftests/server/srvlib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
+
 TESTS += $(O)/tests/server/test_server $(O)/tests/server/test_incidents \
-	$(O)/tests/server/test_actions
+	$(O)/tests/server/test_actions $(O)/tests/server/test_faults
 
 # libFuzzer on the frame decoder, built with clang whatever CC is: the
 # decoder and the generated code are compiled in, instrumented.
