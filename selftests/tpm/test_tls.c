@@ -408,6 +408,15 @@ enum death { DIE_FIN, DIE_RST, DIE_MID_FRAME };
 static void die(int fd, enum death how)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	char buf[4096];
+
+	/*
+	 * A FIN needs an empty receive queue: closing over unread bytes
+	 * (the server's session tickets) makes the kernel send RST.
+	 */
+	if (how != DIE_RST)
+		while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
 
 	/* Linger 0: close() sends RST, as a killed host's stack may. */
 	if (how == DIE_RST)
