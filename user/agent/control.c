@@ -229,6 +229,7 @@ static json_object *policy_json(struct control *c)
 		policy_mode_name(ap->p->mode)));
 	json_object_object_add(o, "vnfs", json_object_new_int(ap->p->n_vnfs));
 	json_object_object_add(o, "rules", json_object_new_int(ap->p->n_rules));
+	json_object_object_add(o, "origin", json_object_new_string(ap->origin));
 	return o;
 }
 
@@ -280,6 +281,9 @@ static json_object *cmd_status(struct control *c)
 	}
 	json_object_object_add(o, "counters", cnt);
 	json_object_object_add(o, "policy", policy_json(c));
+	json_object_object_add(o, "policy_origin", json_object_new_string(
+		c->ctx.ev->policy ? c->ctx.ev->policy->origin :
+				    c->ctx.policy_note ? c->ctx.policy_note : ""));
 	json_object_object_add(o, "protect_ttl_s",
 			       json_object_new_int(c->ctx.ev->protect_ttl_s));
 	json_object_object_add(o, "records",
