@@ -71,6 +71,10 @@ static void usage(FILE *out)
 "  --spool-max-mb N      bound of the spool on disk (default 16)\n"
 "  --control PATH        control socket for vnfsecctl\n"
 "                        (default /run/vnfsec/agent.sock)\n"
+"  --control-group GROUP  members may run read-only control commands\n"
+"                        (status, alerts, ...); default: root only\n"
+"  --control-admin-group GROUP  members may run every control command\n"
+"                        (block, policy apply, ...), as root may\n"
 "  --netns-dir DIR       named network namespaces, one per VNF\n"
 "                        (default /run/netns)\n"
 "  --protect-ttl S       protect mode: block a flood's or scan's source\n"
@@ -152,6 +156,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "state-nv", required_argument, NULL, 0x1005 },
 		{ "state-pcrs", required_argument, NULL, 0x1006 },
 		{ "state-reset", no_argument, NULL, 0x1007 },
+		{ "control-group", required_argument, NULL, 0x1011 },
+		{ "control-admin-group", required_argument, NULL, 0x1012 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -306,6 +312,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 				return -EINVAL;
 			break;
 		case 0x1007: cfg->state_reset = true; break;
+		case 0x1011: cfg->control_group = optarg; break;
+		case 0x1012: cfg->control_admin_group = optarg; break;
 		case 'v': *verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
