@@ -16,18 +16,66 @@
 
 #define POLICY_MAX_DEPTH	16
 
-static int syntax_error(struct pctx *c, yaml_parser_t *yp)
+/* Line @line (0-based) of @buf as written, cut to @len - 1 bytes. */
+static const char *line_text(const char *buf, size_t len, size_t line,
+			     char *out, size_t out_len)
 {
-	yaml_mark_t m = yp->problem_mark;
+	const char *p = buf, *end = buf + len, *nl;
+	size_t n;
+
+	while (line-- && p < end) {
+		nl = memchr(p, '\n', end - p);
+		p = nl ? nl + 1 : end;
+	}
+	nl = memchr(p, '\n', end - p);
+	n = (nl ? nl : end) - p;
+	if (n && p[n - 1] == '\r')
+		n--;
+	if (n >= out_len)
+		n = out_len - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return out;
+}
+
+/*
+ * libyaml reports where it gave up, which for two common mistakes is the
+ * line after the one to fix: a key without its ':' ("could not find
+ * expected ':'", noticed on the next line) and an unclosed '[' or '{'.
+ * For those the place to look is the context mark: the start of the key
+ * or of the bracket. The message quotes that line as written.
+ */
+static int syntax_error(struct pctx *c, yaml_parser_t *yp, const char *buf,
+			size_t len)
+{
 	const char *what = yp->problem ? yp->problem : "malformed YAML";
+	const char *ctx = yp->context;
+	yaml_mark_t at = yp->problem_mark;
+	bool at_context = false;
+	char text[80];
 
 	if (yp->error == YAML_MEMORY_ERROR)
 		return -ENOMEM;
-	if (yp->context)
-		perr(c, m, "YAML syntax: %s %s started at line %zu", what,
-		     yp->context, yp->context_mark.line + 1);
+	if (ctx && (!strcmp(ctx, "while scanning a simple key") ||
+		    !strcmp(ctx, "while parsing a flow sequence") ||
+		    !strcmp(ctx, "while parsing a flow mapping"))) {
+		at = yp->context_mark;
+		at_context = true;
+	}
+	line_text(buf, len, at.line, text, sizeof(text));
+	/* A tab shows as '?' in the quote: name it. */
+	if (!at_context && at.index < len && buf[at.index] == '\t')
+		what = !strcmp(what, "found a tab character that violates indentation") ?
+		       "found a tab character that violates indentation (indent with spaces)" :
+		       "found a tab where YAML expects spaces";
+	if (at_context)
+		perr(c, at, "YAML syntax: %s %s starting here (noticed at line %zu): '%s'",
+		     what, ctx, yp->problem_mark.line + 1, text);
+	else if (ctx)
+		perr(c, at, "YAML syntax: %s %s started at line %zu: '%s'",
+		     what, ctx, yp->context_mark.line + 1, text);
 	else
-		perr(c, m, "YAML syntax: %s", what);
+		perr(c, at, "YAML syntax: %s: '%s'", what, text);
 	return -EINVAL;
 }
 
@@ -48,7 +96,7 @@ static int scan_events(struct pctx *c, const char *buf, size_t len)
 	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
 	while (!done) {
 		if (!yaml_parser_parse(&yp, &ev)) {
-			err = syntax_error(c, &yp);
+			err = syntax_error(c, &yp, buf, len);
 			break;
 		}
 		if (ev.type == YAML_ALIAS_EVENT) {
@@ -118,7 +166,7 @@ int policy_load_buf(const char *name, const char *buf, size_t len,
 	}
 	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&yp, &doc)) {
-		err = syntax_error(&c, &yp);
+		err = syntax_error(&c, &yp, buf, len);
 		goto out_parser;
 	}
 	have_doc = true;

@@ -77,6 +77,8 @@ struct agent_config {
 	unsigned int heartbeat_s;
 	const char *spool_dir;		/* unacknowledged assessments */
 	const char *control_path;	/* Unix socket for vnfsecctl */
+	const char *control_group;	/* may run read-only commands */
+	const char *control_admin_group; /* may run every command */
 	const char *netns_dir;		/* where VNF namespaces are named */
 	unsigned int protect_ttl_s;	/* block flood/scan sources locally */
 	const char *policy_path;	/* applied at start, if set */

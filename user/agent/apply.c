@@ -98,7 +98,8 @@ static void check_l7(const struct event_ctx *ev,
 }
 
 /* @p is valid: put it in force, or change nothing. Takes @p. */
-static int apply_compiled(struct event_ctx *ev, struct policy_compiled *p)
+int agent_policy_apply_compiled(struct event_ctx *ev, struct policy_compiled *p,
+				const char *origin)
 {
 	struct agent_policy *ap = ev->policy;
 	int ret;
@@ -121,26 +122,41 @@ static int apply_compiled(struct event_ctx *ev, struct policy_compiled *p)
 	ap->p = p;
 	memset(ap->recent, 0, sizeof(ap->recent));
 	policy_digest_hex(p, ap->digest);
-	log_info("policy '%s' revision %llu applied: %u VNFs, %u rules, %u blocked prefixes, mode %s (digest %.12s)",
-		 p->name, (unsigned long long)p->revision, p->n_vnfs,
+	snprintf(ap->origin, sizeof(ap->origin), "%s", origin);
+	log_info("policy '%s' revision %llu applied from %s: %u VNFs, %u rules, %u blocked prefixes, mode %s (digest %.12s)",
+		 p->name, (unsigned long long)p->revision, origin, p->n_vnfs,
 		 p->n_rules, p->n_block, policy_mode_name(p->mode),
 		 ap->digest);
 	return 0;
+}
+
+/* What a refusal leaves in force, for its log line. */
+static const char *in_force(const struct event_ctx *ev, char *buf, size_t len)
+{
+	if (!ev->policy)
+		return "no policy of this agent is in force";
+	snprintf(buf, len, "policy '%s' revision %llu stays in force",
+		 ev->policy->p->name,
+		 (unsigned long long)ev->policy->p->revision);
+	return buf;
 }
 
 int agent_policy_apply(struct event_ctx *ev, const char *path,
 		       struct policy_diag *diag)
 {
 	struct policy_compiled *p;
+	char origin[300], now[128];
 	int ret;
 
 	ret = policy_load_file(path, &p, diag);
 	if (ret) {
-		log_err("policy %s refused (%u problems, first: %s); the current policy stays",
-			path, diag->n, diag->n ? diag->lines[0] : strerror(-ret));
+		log_err("policy %s refused (%u problems, first: %s); %s",
+			path, diag->n, diag->n ? diag->lines[0] : strerror(-ret),
+			in_force(ev, now, sizeof(now)));
 		return ret;
 	}
-	return apply_compiled(ev, p);
+	snprintf(origin, sizeof(origin), "file %s", path);
+	return agent_policy_apply_compiled(ev, p, origin);
 }
 
 int agent_policy_apply_buf(struct event_ctx *ev, const char *name,
@@ -148,15 +164,17 @@ int agent_policy_apply_buf(struct event_ctx *ev, const char *name,
 			   struct policy_diag *diag)
 {
 	struct policy_compiled *p;
+	char now[128];
 	int ret;
 
 	ret = policy_load_buf(name, buf, len, &p, diag);
 	if (ret) {
-		log_err("policy %s refused (%u problems, first: %s); the current policy stays",
-			name, diag->n, diag->n ? diag->lines[0] : strerror(-ret));
+		log_err("policy %s refused (%u problems, first: %s); %s",
+			name, diag->n, diag->n ? diag->lines[0] : strerror(-ret),
+			in_force(ev, now, sizeof(now)));
 		return ret;
 	}
-	return apply_compiled(ev, p);
+	return agent_policy_apply_compiled(ev, p, name);
 }
 
 uint64_t agent_policy_revision(const struct event_ctx *ev)

@@ -22,6 +22,7 @@
 struct agent_policy {
 	struct policy_compiled *p;
 	char digest[65];
+	char origin[320];	/* where it came from, for status */
 	/* A violation is reported once a minute per pair, proto and port. */
 	struct {
 		uint64_t key;
@@ -35,6 +36,12 @@ struct agent_policy {
  */
 int agent_policy_apply(struct event_ctx *ev, const char *path,
 		       struct policy_diag *diag);
+/*
+ * Put @p (valid, from policy_load_*()) in force, or change nothing; takes
+ * @p. @origin says where it came from (status, log).
+ */
+int agent_policy_apply_compiled(struct event_ctx *ev, struct policy_compiled *p,
+				const char *origin);
 /* The same from @len bytes of YAML text (a signed bundle); @name for logs. */
 int agent_policy_apply_buf(struct event_ctx *ev, const char *name,
 			   const char *buf, size_t len,

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Agent side of docs/control.md. Whoever writes to this socket can lift
- * blocks, so it is root's alone: mode 0600 and the peer's uid checked.
- * Requests are bounded (one line, 64 KiB); replies are queued per client
- * and a client that stops reading is cut rather than stalling the agent.
+ * Agent side of docs/control.md: the agent's commands. The socket itself
+ * (who may connect, which commands need root or --control-admin-group,
+ * bounds, idle clients, pipelining) is user/common/ctlsock.c, shared
+ * with the server.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,110 +24,28 @@
 #include "user/agent/fastpath_policy.h"
 #include "user/agent/rates.h"
 #include "user/common/clock.h"
+#include "user/common/ctlsock.h"
+#include "user/common/heuristic.h"
 #include "user/common/log.h"
 #include "user/common/vnfsec.pb-c.h"
 
-#define LINE_MAX_BYTES	65536
-#define WBUF_MAX	(1U << 20)
 #define ALERTS_KEPT	256
 
+/* What the agent keeps per control client. */
 struct client {
-	int fd;
-	bool follow;			/* streams alerts */
 	/* A policy.learn waiting for its observation period to end. */
 	uint64_t learn_from_ns, learn_until_ns;
 	uint32_t learn_duration_s;
-	json_object *learn_id;
-	char *rbuf;
-	size_t rlen;
-	char *wbuf;
-	size_t wlen;
 };
 
 struct control {
-	int fd;
 	int epfd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct ctlsock *sock;
 	struct control_ctx ctx;
-	struct client clients[CONTROL_CLIENTS_MAX];
 	struct assessment alerts[ALERTS_KEPT];	/* ring, newest last */
 	unsigned int alerts_head;
 	unsigned int nr_alerts;
 };
-
-static void watch(struct control *c, unsigned int slot, int op)
-{
-	struct client *cl = &c->clients[slot];
-	struct epoll_event ev = {
-		.events = EPOLLIN | (cl->wlen ? EPOLLOUT : 0),
-		.data.u32 = CONTROL_EV_CLIENT + slot,
-	};
-
-	epoll_ctl(c->epfd, op, cl->fd, &ev);
-}
-
-static void drop_client(struct control *c, unsigned int slot)
-{
-	struct client *cl = &c->clients[slot];
-
-	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
-	close(cl->fd);
-	free(cl->rbuf);
-	free(cl->wbuf);
-	json_object_put(cl->learn_id);
-	memset(cl, 0, sizeof(*cl));
-	cl->fd = -1;
-}
-
-/* Queue one JSON line; false when the client has stopped reading. */
-static bool queue_line(struct client *cl, json_object *o)
-{
-	const char *s = json_object_to_json_string_ext(o,
-						       JSON_C_TO_STRING_PLAIN);
-	size_t len = strlen(s);
-	char *nb;
-
-	if (cl->wlen + len + 1 > WBUF_MAX)
-		return false;
-	nb = realloc(cl->wbuf, cl->wlen + len + 1);
-	if (!nb)
-		return false;
-	cl->wbuf = nb;
-	memcpy(cl->wbuf + cl->wlen, s, len);
-	cl->wbuf[cl->wlen + len] = '\n';
-	cl->wlen += len + 1;
-	return true;
-}
-
-static int flush(struct client *cl)
-{
-	while (cl->wlen) {
-		ssize_t n = send(cl->fd, cl->wbuf, cl->wlen, MSG_NOSIGNAL);
-
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -errno;
-		memmove(cl->wbuf, cl->wbuf + n, cl->wlen - n);
-		cl->wlen -= n;
-	}
-	return 0;
-}
-
-static const char *heuristic_name(uint32_t h, char *buf, size_t len)
-{
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-		&vnfsec__heuristic__descriptor, h);
-	const char *name = v ? v->name : "unknown";
-	size_t i;
-
-	/* "HEURISTIC_SYN_FLOOD" -> "syn_flood", as in the server's log. */
-	if (!strncmp(name, "HEURISTIC_", 10))
-		name += 10;
-	for (i = 0; name[i] && i + 1 < len; i++)
-		buf[i] = name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 :
-							    name[i];
-	buf[i] = '\0';
-	return buf;
-}
 
 static json_object *ip_json(uint32_t addr)
 {
@@ -140,13 +58,12 @@ static json_object *ip_json(uint32_t addr)
 static json_object *alert_json(const struct assessment *a)
 {
 	json_object *o = json_object_new_object();
-	char name[48];
 
 	json_object_object_add(o, "id", json_object_new_uint64(a->id));
 	json_object_object_add(o, "time_ms",
 			       json_object_new_uint64(a->time_unix_ms));
 	json_object_object_add(o, "heuristic", json_object_new_string(
-		heuristic_name(a->heuristic, name, sizeof(name))));
+		heuristic_name(a->heuristic)));
 	json_object_object_add(o, "severity", json_object_new_int(a->severity));
 	json_object_object_add(o, "src_ip", ip_json(a->saddr));
 	json_object_object_add(o, "dest_ip", ip_json(a->daddr));
@@ -229,6 +146,7 @@ static json_object *policy_json(struct control *c)
 		policy_mode_name(ap->p->mode)));
 	json_object_object_add(o, "vnfs", json_object_new_int(ap->p->n_vnfs));
 	json_object_object_add(o, "rules", json_object_new_int(ap->p->n_rules));
+	json_object_object_add(o, "origin", json_object_new_string(ap->origin));
 	return o;
 }
 
@@ -280,6 +198,9 @@ static json_object *cmd_status(struct control *c)
 	}
 	json_object_object_add(o, "counters", cnt);
 	json_object_object_add(o, "policy", policy_json(c));
+	json_object_object_add(o, "policy_origin", json_object_new_string(
+		c->ctx.ev->policy ? c->ctx.ev->policy->origin :
+				    c->ctx.policy_note ? c->ctx.policy_note : ""));
 	json_object_object_add(o, "protect_ttl_s",
 			       json_object_new_int(c->ctx.ev->protect_ttl_s));
 	json_object_object_add(o, "records",
@@ -686,10 +607,11 @@ static json_object *cmd_alerts(struct control *c, json_object *args)
 }
 
 /* Run one request; returns the result, or NULL with *err and *why set. */
-static json_object *dispatch(struct control *c, struct client *cl,
+static json_object *dispatch(struct control *c, struct ctlsock_client *sc,
 			     const char *cmd, json_object *args, int *err,
 			     const char **why)
 {
+	struct client *cl = sc->priv;
 	uint32_t addr, len;
 	unsigned int ttl = 0;
 	const char *s;
@@ -716,7 +638,7 @@ static json_object *dispatch(struct control *c, struct client *cl,
 		cl->learn_until_ns = cl->learn_from_ns + secs * 1000000000ULL;
 		cl->learn_duration_s = secs;
 		log_info("learn: observing traffic for %u s", secs);
-		*err = -EINPROGRESS;
+		*err = EINPROGRESS;
 		return NULL;
 	}
 	if (!strcmp(cmd, "quarantine")) {
@@ -738,7 +660,7 @@ static json_object *dispatch(struct control *c, struct client *cl,
 	if (!strcmp(cmd, "alerts")) {
 		if (json_object_object_get_ex(args, "follow", &v) &&
 		    json_object_get_boolean(v))
-			cl->follow = true;
+			sc->follow = true;
 		return cmd_alerts(c, args);
 	}
 	if (!strcmp(cmd, "actions")) {
@@ -794,141 +716,48 @@ static json_object *dispatch(struct control *c, struct client *cl,
 	return NULL;
 }
 
-static void handle_line(struct control *c, struct client *cl, char *line)
-{
-	json_object *req = json_tokener_parse(line), *resp, *v, *args = NULL;
-	json_object *result = NULL;
-	const char *why = NULL;
-	int err = 0;
+/* Read-only: what a member of --control-group may run. */
+static const char *const read_only_cmds[] = {
+	"status", "vnfs", "flows", "alerts", "actions", "policy.learn", NULL
+};
 
-	resp = json_object_new_object();
-	if (!req || !json_object_is_type(req, json_type_object) ||
-	    !json_object_object_get_ex(req, "cmd", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		err = EINVAL;
-		why = "request is not a JSON object with a \"cmd\" string";
-	} else {
-		if (!json_object_object_get_ex(req, "args", &args))
-			args = NULL;
-		result = dispatch(c, cl, json_object_get_string(v), args, &err,
-				  &why);
+static json_object *handle(void *ctx, struct ctlsock_client *sc,
+			   const char *cmd, json_object *args, int *err,
+			   const char **why)
+{
+	struct control *c = ctx;
+
+	if (!sc->priv) {
+		sc->priv = calloc(1, sizeof(struct client));
+		if (!sc->priv) {
+			*err = ENOMEM;
+			*why = "out of memory";
+			return NULL;
+		}
 	}
-	if (err == -EINPROGRESS) {
-		/* Answered later, with this request's id. */
-		if (json_object_object_get_ex(req, "id", &v))
-			cl->learn_id = json_object_get(v);
-		json_object_put(resp);
-		json_object_put(req);
-		return;
-	}
-	if (req && json_object_object_get_ex(req, "id", &v))
-		json_object_object_add(resp, "id", json_object_get(v));
-	json_object_object_add(resp, "ok", json_object_new_boolean(!err));
-	if (err) {
-		json_object_object_add(resp, "errno", json_object_new_int(err));
-		json_object_object_add(resp, "error",
-				       json_object_new_string(why));
-	} else {
-		json_object_object_add(resp, "result", result);
-		if (cl->follow)
-			json_object_object_add(resp, "stream",
-					       json_object_new_boolean(true));
-	}
-	if (!queue_line(cl, resp))
-		cl->wlen = WBUF_MAX;	/* marks it for dropping */
-	json_object_put(resp);
-	json_object_put(req);
+	return dispatch(c, sc, cmd, args, err, why);
 }
 
-static void client_read(struct control *c, unsigned int slot)
+static void client_gone(void *ctx, struct ctlsock_client *sc)
 {
-	struct client *cl = &c->clients[slot];
-	char *nl;
-	ssize_t n;
-
-	for (;;) {
-		n = recv(cl->fd, cl->rbuf + cl->rlen,
-			 LINE_MAX_BYTES - cl->rlen, 0);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-			drop_client(c, slot);
-			return;
-		}
-		if (n < 0)
-			break;
-		cl->rlen += n;
-		while ((nl = memchr(cl->rbuf, '\n', cl->rlen))) {
-			*nl = '\0';
-			handle_line(c, cl, cl->rbuf);
-			cl->rlen -= nl + 1 - cl->rbuf;
-			memmove(cl->rbuf, nl + 1, cl->rlen);
-		}
-		if (cl->rlen == LINE_MAX_BYTES) {
-			log_warn("control: request longer than %d bytes; closing that client",
-				 LINE_MAX_BYTES);
-			drop_client(c, slot);
-			return;
-		}
-	}
-	if (cl->wlen >= WBUF_MAX || flush(cl)) {
-		drop_client(c, slot);
-		return;
-	}
-	watch(c, slot, EPOLL_CTL_MOD);
+	(void)ctx;
+	free(sc->priv);
+	sc->priv = NULL;
 }
 
-static void accept_client(struct control *c)
+static epoll_data_t ev_data(void *ctx, int slot)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	unsigned int slot;
-	int fd;
-
-	fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-	    cred.uid != 0) {
-		log_warn("control: refused a client of uid %d: root only",
-			 len == sizeof(cred) ? (int)cred.uid : -1);
-		close(fd);
-		return;
-	}
-	for (slot = 0; slot < CONTROL_CLIENTS_MAX; slot++)
-		if (c->clients[slot].fd < 0)
-			break;
-	if (slot == CONTROL_CLIENTS_MAX) {
-		log_warn("control: %d clients already connected; refusing another",
-			 CONTROL_CLIENTS_MAX);
-		close(fd);
-		return;
-	}
-	c->clients[slot].rbuf = malloc(LINE_MAX_BYTES);
-	if (!c->clients[slot].rbuf) {
-		close(fd);
-		return;
-	}
-	c->clients[slot].fd = fd;
-	watch(c, slot, EPOLL_CTL_ADD);
+	(void)ctx;
+	return (epoll_data_t){ .u32 = slot < 0 ? CONTROL_EV_LISTEN :
+					 CONTROL_EV_CLIENT + slot };
 }
 
 void control_io(struct control *c, uint32_t tag, uint32_t events)
 {
-	unsigned int slot = tag - CONTROL_EV_CLIENT;
-
-	if (tag == CONTROL_EV_LISTEN) {
-		accept_client(c);
-		return;
-	}
-	if (slot >= CONTROL_CLIENTS_MAX || c->clients[slot].fd < 0)
-		return;
-	if (events & EPOLLOUT && !(events & EPOLLIN)) {
-		if (flush(&c->clients[slot]))
-			drop_client(c, slot);
-		else
-			watch(c, slot, EPOLL_CTL_MOD);
-		return;
-	}
-	client_read(c, slot);
+	if (tag == CONTROL_EV_LISTEN)
+		ctlsock_accept(c->sock);
+	else
+		ctlsock_io(c->sock, tag - CONTROL_EV_CLIENT, events);
 }
 
 void control_tick(struct control *c)
@@ -936,36 +765,20 @@ void control_tick(struct control *c)
 	uint64_t now = clock_mono_ns();
 	unsigned int slot;
 
-	for (slot = 0; slot < CONTROL_CLIENTS_MAX; slot++) {
-		struct client *cl = &c->clients[slot];
-		json_object *resp, *result;
+	ctlsock_tick(c->sock);
+	for (slot = 0; slot < ctlsock_max_clients(c->sock); slot++) {
+		struct ctlsock_client *sc = ctlsock_client(c->sock, slot);
+		struct client *cl = sc ? sc->priv : NULL;
+		json_object *result;
 		const char *why = NULL;
 		int err = 0;
 
-		if (cl->fd < 0 || !cl->learn_until_ns || now < cl->learn_until_ns)
+		if (!cl || !cl->learn_until_ns || now < cl->learn_until_ns)
 			continue;
 		result = learn_result(c, cl->learn_from_ns,
 				      cl->learn_duration_s, &err, &why);
 		cl->learn_until_ns = 0;
-		resp = json_object_new_object();
-		if (cl->learn_id) {
-			json_object_object_add(resp, "id", cl->learn_id);
-			cl->learn_id = NULL;
-		}
-		json_object_object_add(resp, "ok", json_object_new_boolean(!err));
-		if (err) {
-			json_object_object_add(resp, "errno",
-					       json_object_new_int(err));
-			json_object_object_add(resp, "error",
-					       json_object_new_string(why));
-		} else {
-			json_object_object_add(resp, "result", result);
-		}
-		if (!queue_line(cl, resp) || flush(cl))
-			drop_client(c, slot);
-		else
-			watch(c, slot, EPOLL_CTL_MOD);
-		json_object_put(resp);
+		ctlsock_reply(c->sock, sc, result, err, why);
 	}
 }
 
@@ -980,90 +793,51 @@ void control_publish(void *control, const struct assessment *a)
 	}
 	c->alerts[(c->alerts_head + c->nr_alerts++) % ALERTS_KEPT] = *a;
 
-	for (slot = 0; slot < CONTROL_CLIENTS_MAX; slot++) {
-		struct client *cl = &c->clients[slot];
+	for (slot = 0; slot < ctlsock_max_clients(c->sock); slot++) {
+		struct ctlsock_client *sc = ctlsock_client(c->sock, slot);
 		json_object *o;
-		bool ok;
 
-		if (cl->fd < 0 || !cl->follow)
+		if (!sc || !sc->follow)
 			continue;
-		o = json_object_new_object();
-		json_object_object_add(o, "event", alert_json(a));
-		ok = queue_line(cl, o);
+		o = alert_json(a);
+		ctlsock_send_event(c->sock, sc, o);
 		json_object_put(o);
-		if (!ok || flush(cl))
-			drop_client(c, slot);
-		else
-			watch(c, slot, EPOLL_CTL_MOD);
 	}
 }
 
 int control_open(const char *path, int epfd, const struct control_ctx *ctx,
 		 struct control **out)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct epoll_event ev = { .events = EPOLLIN,
-				  .data.u32 = CONTROL_EV_LISTEN };
 	struct control *c;
-	unsigned int i;
-	char *dir, *slash;
 	int ret;
 
 	*out = NULL;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_err("control socket path %s is too long; check --control",
-			path);
-		return -ENAMETOOLONG;
-	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->ctx = *ctx;
 	c->epfd = epfd;
-	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
-		c->clients[i].fd = -1;
-	strcpy(sun.sun_path, path);
-	strcpy(c->path, path);
-	dir = strdup(path);
-	slash = dir ? strrchr(dir, '/') : NULL;
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir(dir, 0700);
+	ret = ctlsock_open(&(struct ctlsock_config){
+		.path = path,
+		.read_group = ctx->cfg->control_group,
+		.admin_group = ctx->cfg->control_admin_group,
+		.read_only = read_only_cmds,
+		.max_clients = CONTROL_CLIENTS_MAX,
+		.epfd = epfd, .ev_data = ev_data,
+		.handle = handle, .client_gone = client_gone, .ctx = c,
+	}, &c->sock);
+	if (ret) {
+		free(c);
+		return ret;
 	}
-	free(dir);
-
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0)
-		goto fail;
-	/* A socket left by a killed agent would make bind fail. */
-	unlink(path);
-	if (bind(c->fd, (struct sockaddr *)&sun, sizeof(sun)) ||
-	    chmod(path, 0600) || listen(c->fd, 16) ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev))
-		goto fail;
 	*out = c;
 	return 0;
-fail:
-	ret = -errno;
-	log_err("cannot open control socket %s: %s; check --control", path,
-		strerror(-ret));
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c);
-	return ret;
 }
 
 void control_close(struct control *c)
 {
-	unsigned int i;
-
 	if (!c)
 		return;
-	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
-		if (c->clients[i].fd >= 0)
-			drop_client(c, i);
-	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	unlink(c->path);
+	ctlsock_close(c->sock);
 	free(c);
 }

@@ -22,6 +22,8 @@ struct control_ctx {
 	const char *agent_id;
 	const struct posture *posture;
 	struct event_ctx *ev;		/* heuristics and the policy */
+	/* Without a policy of its own: what the fast path holds, and why. */
+	const char *policy_note;
 };
 
 struct control;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+#include <limits.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "user/agent/actions.h"
@@ -75,6 +77,10 @@ static void usage(FILE *out)
 "  --spool-max-mb N      bound of the spool on disk (default 16)\n"
 "  --control PATH        control socket for vnfsecctl\n"
 "                        (default /run/vnfsec/agent.sock)\n"
+"  --control-group GROUP  members may run read-only control commands\n"
+"                        (status, alerts, ...); default: root only\n"
+"  --control-admin-group GROUP  members may run every control command\n"
+"                        (block, policy apply, ...), as root may\n"
 "  --netns-dir DIR       named network namespaces, one per VNF\n"
 "                        (default /run/netns)\n"
 "  --protect-ttl S       protect mode: block a flood's or scan's source\n"
@@ -160,6 +166,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "state-nv", required_argument, NULL, 0x1005 },
 		{ "state-pcrs", required_argument, NULL, 0x1006 },
 		{ "state-reset", no_argument, NULL, 0x1007 },
+		{ "control-group", required_argument, NULL, 0x1011 },
+		{ "control-admin-group", required_argument, NULL, 0x1012 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "log-format", required_argument, NULL, 0x1100 },
 		{ "config", required_argument, NULL, 0x1101 },
@@ -320,6 +328,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 				return -EINVAL;
 			break;
 		case 0x1007: cfg->state_reset = true; break;
+		case 0x1011: cfg->control_group = optarg; break;
+		case 0x1012: cfg->control_admin_group = optarg; break;
 		case 'v': *verbose = 1; break;
 		case 0x1100:
 			if (log_set_format(optarg)) {
@@ -358,6 +368,98 @@ static void report_losses(const struct sensor *s, uint64_t *last)
 	log_warn("fast path lost %llu ring-buffer records (%llu in all): the agent fell behind",
 		 (unsigned long long)(lost - *last), (unsigned long long)lost);
 	*last = lost;
+}
+
+/* Entries of the map pinned as @name in @pin_dir; -1 when none is. */
+static long pinned_entries(const char *pin_dir, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	char path[PATH_MAX];
+	uint8_t *key = NULL;
+	long n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/maps/%s", pin_dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		key = calloc(2, info.key_size ? info.key_size : 1);
+	if (key) {
+		void *prev = NULL;
+
+		for (n = 0; !bpf_map_get_next_key(fd, prev,
+						  key + info.key_size); n++) {
+			memcpy(key, key + info.key_size, info.key_size);
+			prev = key;
+		}
+	}
+	free(key);
+	close(fd);
+	return n;
+}
+
+/*
+ * What the fast path enforces while this agent has put nothing in force:
+ * the maps pinned by an earlier agent (or bpftool), or nothing.
+ */
+static void enforced_now(const struct agent_config *cfg, char *buf,
+			 size_t len)
+{
+	long blocks = pinned_entries(cfg->pin_dir, "blocklist_v4");
+	long vnfs = pinned_entries(cfg->pin_dir, "vnf_addrs");
+	long rules = pinned_entries(cfg->pin_dir, "vnf_pair_policy");
+
+	if (blocks < 0) {
+		snprintf(buf, len, "no fast path is pinned in %s: nothing is enforced",
+			 cfg->pin_dir);
+		return;
+	}
+	snprintf(buf, len, "the fast path pinned in %s: %ld blocked IPv4 prefixes, %ld VNF addresses, %ld VNF pair rules",
+		 cfg->pin_dir, blocks, vnfs < 0 ? 0 : vnfs,
+		 rules < 0 ? 0 : rules);
+}
+
+/*
+ * --policy is read and validated before the fast path is touched: a
+ * refused one must not leave an emptied fast path behind (--fresh
+ * replaces the pinned maps). 0 with *out set, 0 with *out NULL when the
+ * agent goes on with what is pinned (*note says so), or an error when
+ * it must not start.
+ */
+static int start_policy(const struct agent_config *cfg,
+			struct policy_compiled **out, char *note, size_t len)
+{
+	struct policy_diag diag = {};
+	char now[300];
+	int ret;
+
+	*out = NULL;
+	note[0] = '\0';
+	if (!cfg->policy_path)
+		return 0;
+	ret = policy_load_file(cfg->policy_path, out, &diag);
+	policy_diag_print(&diag, stderr);
+	if (!ret) {
+		policy_diag_free(&diag);
+		return 0;
+	}
+	enforced_now(cfg, now, sizeof(now));
+	if (cfg->fresh) {
+		log_err("policy %s refused at start (%u problems, first: %s); with --fresh the agent would replace the fast path, so it does not start; nothing was changed. Enforced now: %s. Fix the policy, or start without --fresh to keep what is pinned",
+			cfg->policy_path, diag.n,
+			diag.n ? diag.lines[0] : strerror(-ret), now);
+		policy_diag_free(&diag);
+		return ret;
+	}
+	snprintf(note, len, "--policy %s refused at start; kept %s",
+		 cfg->policy_path, now);
+	log_err("policy %s refused at start (%u problems, first: %s); not applied. Enforced now: %s; apply a corrected policy with 'vnfsecctl policy apply'",
+		cfg->policy_path, diag.n,
+		diag.n ? diag.lines[0] : strerror(-ret), now);
+	policy_diag_free(&diag);
+	return 0;
 }
 
 /* Everything the loop drives. */
@@ -494,6 +596,8 @@ int main(int argc, char **argv)
 	struct posture *posture = NULL;
 	struct join *join = NULL;
 	struct agent_store *store = NULL;
+	struct policy_compiled *start_pol = NULL;
+	char policy_note[600];
 	int posture_fd = -1, kmod_fd = -1, link_fd = -1;
 	int epfd = -1, sig_fd = -1, tick_fd = -1, verbose = 0, ret;
 	bool sensor_up = false;
@@ -527,7 +631,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* A refused state stops the agent before it touches anything. */
+	/* A refused policy or state stops (or leaves alone) what is
+	 * enforced before the agent touches anything. */
+	ret = start_policy(&cfg, &start_pol, policy_note, sizeof(policy_note));
+	if (ret)
+		goto out;
 	ret = agent_store_open(&cfg, agent_id, &store);
 	if (ret)
 		goto out;
@@ -591,16 +699,23 @@ int main(int argc, char **argv)
 		goto out;
 	if (agent_store_apply_policy(store, &ev) > 0) {
 		join_ports(join);
-	} else if (cfg.policy_path) {
-		struct policy_diag diag = {};
+	} else if (start_pol) {
+		char origin[PATH_MAX + 32];
 
-		ret = agent_policy_apply(&ev, cfg.policy_path, &diag);
-		policy_diag_print(&diag, stderr);
-		policy_diag_free(&diag);
+		snprintf(origin, sizeof(origin), "file %s (--policy at start)",
+			 cfg.policy_path);
+		ret = agent_policy_apply_compiled(&ev, start_pol, origin);
+		start_pol = NULL;
 		if (ret)
 			goto out;
 		/* Ports the policy names besides --iface, there already. */
 		join_ports(join);
+	} else if (!policy_note[0]) {
+		char now[300];
+
+		enforced_now(&cfg, now, sizeof(now));
+		snprintf(policy_note, sizeof(policy_note),
+			 "no policy given; %s", now);
 	}
 	ret = -ENOMEM;
 	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id, store);
@@ -621,7 +736,8 @@ int main(int argc, char **argv)
 	ret = control_open(cfg.control_path, epfd, &(struct control_ctx){
 		.cfg = &cfg, .sensor = &sensor, .enf = enf,
 		.actions = actions, .uplink = ev.uplink, .agent_id = agent_id,
-		.posture = posture, .ev = &ev }, &control);
+		.posture = posture, .ev = &ev,
+		.policy_note = policy_note }, &control);
 	if (ret)
 		goto out;
 	ev.on_assessment = control_publish;
@@ -644,6 +760,7 @@ out:
 	join_close(join);
 	uplink_free(ev.uplink);
 	agent_store_close(store);
+	policy_free(start_pol);
 	ring_buffer__free(rb);
 	agent_policy_free(&ev);
 	shm_close_monitor(ev.shm);

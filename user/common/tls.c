@@ -15,15 +15,21 @@
 #include "user/common/roles.h"
 #include "user/common/tls.h"
 
+/*
+ * The first queued OpenSSL error, as text; the whole queue is consumed.
+ * OpenSSL keeps one error queue per thread, not per connection, and
+ * SSL_get_error() looks at it first: an error left there would be taken
+ * for the fate of the next connection this thread touches.
+ */
 static const char *ssl_err(void)
 {
 	static char buf[256];
 	unsigned long e = ERR_get_error();
 
+	ERR_clear_error();
 	if (!e)
 		return "no OpenSSL error queued";
 	ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
 	return buf;
 }
 
@@ -228,9 +234,18 @@ fail:
 void conn_free(struct conn *c)
 {
 	if (c->ssl) {
-		if (c->established)
+		/*
+		 * close_notify only on a connection in good standing:
+		 * after SSL_ERROR_SYSCALL or SSL_ERROR_SSL OpenSSL forbids
+		 * it, and on a failed SSL it queues "shutdown while in
+		 * init" for whichever connection comes next.
+		 */
+		if (c->established && !c->failed) {
+			ERR_clear_error();
 			SSL_shutdown(c->ssl);
+		}
 		SSL_free(c->ssl);
+		ERR_clear_error();
 	}
 	if (c->fd >= 0)
 		close(c->fd);
@@ -240,10 +255,17 @@ void conn_free(struct conn *c)
 	c->fd = -1;
 }
 
-/* Map an SSL_* result to 0, -EAGAIN or an error for the caller. */
+/*
+ * Map the result of an SSL_* call on @c to 0, -EAGAIN or an error. The
+ * call started with an empty error queue (ERR_clear_error() before each),
+ * so what SSL_get_error() finds there is this connection's own; a fatal
+ * error is consumed here and marks the connection failed.
+ */
 static int ssl_result(struct conn *c, int ret, const char *what)
 {
-	switch (SSL_get_error(c->ssl, ret)) {
+	int err = SSL_get_error(c->ssl, ret);
+
+	switch (err) {
 	case SSL_ERROR_NONE:
 		return 0;
 	case SSL_ERROR_WANT_READ:
@@ -252,11 +274,13 @@ static int ssl_result(struct conn *c, int ret, const char *what)
 	case SSL_ERROR_ZERO_RETURN:
 		return -ECONNRESET;
 	case SSL_ERROR_SYSCALL:
+		c->failed = true;
 		/* No OpenSSL error queued: the peer vanished mid-stream. */
 		if (!ERR_peek_error())
 			return -ECONNRESET;
 		/* fall through */
 	default:
+		c->failed = true;
 		log_warn("tls: %s with %s failed: %s", what, c->peer, ssl_err());
 		return -EIO;
 	}
@@ -279,6 +303,9 @@ int conn_handshake(struct conn *c)
 
 	if (c->established)
 		return 0;
+	if (c->failed)
+		return -EIO;
+	ERR_clear_error();
 	ret = ssl_result(c, SSL_do_handshake(c->ssl), "handshake");
 	if (ret)
 		return ret;
@@ -332,10 +359,13 @@ int conn_send(struct conn *c, const Vnfsec__Frame *f)
 
 int conn_flush(struct conn *c)
 {
+	if (c->failed)
+		return -EIO;
 	while (c->wlen) {
-		int n = SSL_write(c->ssl, c->wbuf, (int)c->wlen);
-		int ret;
+		int n, ret;
 
+		ERR_clear_error();
+		n = SSL_write(c->ssl, c->wbuf, (int)c->wlen);
 		if (n <= 0) {
 			ret = ssl_result(c, n, "write");
 			return ret ? ret : -EIO;
@@ -388,7 +418,10 @@ int conn_recv(struct conn *c, Vnfsec__Frame **out, const char **why)
 		}
 		if (rbuf_reserve(c, need))
 			return -ENOMEM;
+		if (c->failed)
+			return -EIO;
 		/* Read no further than this frame: the next stays in TLS. */
+		ERR_clear_error();
 		n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(need - c->rlen));
 		if (n <= 0) {
 			ret = ssl_result(c, n, "read");

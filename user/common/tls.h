@@ -35,6 +35,7 @@ struct conn {
 	int fd;
 	SSL *ssl;
 	bool established;
+	bool failed;		/* fatal TLS error: no more I/O, no shutdown */
 	char peer[64];		/* address, for log lines */
 	char peer_cn[WIRE_AGENT_ID_MAX + 1];
 	/* Grown to the largest frame seen: most frames are ~100 bytes and

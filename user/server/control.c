@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Control socket, server side: one JSON request a line, one response a
- * line (docs/control.md). Clients are non-blocking like agents: a client
- * that stops reading its "alerts follow" stream is cut, never waited for.
+ * Control socket, server side (docs/control.md): the server's commands.
+ * The socket itself (who may connect, which commands need root or
+ * --control-admin-group, bounds, idle clients, pipelining, followers that
+ * stop reading) is user/common/ctlsock.c, shared with the agent.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "user/common/ctlsock.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
 #include "user/server/control.h"
@@ -20,108 +22,68 @@
 #include "user/server/server.h"
 #include "user/server/store.h"
 
+/* The epoll tag of a client slot: led by ev_kind like every tag. */
 struct control_client {
 	enum ev_kind kind;		/* first: see enum ev_kind */
-	struct control_client *next;
-	int fd;
-	bool follow;
-	bool closing;			/* close once the reply is out */
-	bool dead;			/* close at the next chance */
-	size_t rlen;
-	char rbuf[CONTROL_LINE_MAX];
-	char *wbuf;
-	size_t wlen, wcap;
+	int slot;
 };
 
 struct control {
-	int fd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct control_client *clients;
+	struct ctlsock *sock;
+	void *listen_tag;
+	struct control_client tags[CTLSOCK_CLIENTS_MAX];
 	json_object *ring[CONTROL_RING];
 	unsigned int ring_next, ring_len;
 };
 
+static epoll_data_t ev_data(void *ctx, int slot)
+{
+	struct control *ctl = ((struct server *)ctx)->ctl;
+
+	return (epoll_data_t){ .ptr = slot < 0 ? ctl->listen_tag :
+					      &ctl->tags[slot] };
+}
+
+static json_object *handle(void *ctx, struct ctlsock_client *c,
+			   const char *cmd, json_object *args, int *err,
+			   const char **why);
+
+/* What a member of --control-group may run; the rest needs the admin. */
+static const char *const read_only_cmds[] = {
+	"status", "agents", "incidents", "actions", "alerts", NULL
+};
+
 int control_open(struct server *srv, void *listen_tag)
 {
-	const char *path = srv->cfg->control_path;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct control *ctl;
-	char dir[sizeof(sun.sun_path)], *slash;
-	struct stat st;
-	mode_t old;
+	unsigned int i;
 	int ret;
 
-	if (!path)
+	if (!srv->cfg->control_path)
 		return 0;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_err("control socket path %s too long; check --control",
-			path);
-		return -ENAMETOOLONG;
-	}
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return -ENOMEM;
-	ctl->fd = -1;
-	strcpy(ctl->path, path);
-	strcpy(sun.sun_path, path);
-	strcpy(dir, path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST) {
-			ret = -errno;
-			log_err("cannot create %s for the control socket: %s",
-				dir, strerror(-ret));
-			goto err;
-		}
+	ctl->listen_tag = listen_tag;
+	for (i = 0; i < CTLSOCK_CLIENTS_MAX; i++) {
+		ctl->tags[i].kind = EV_KIND_CONTROL_CLIENT;
+		ctl->tags[i].slot = i;
 	}
-	/* A socket left by a crashed server; anything else is not ours. */
-	if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
-		unlink(path);
-	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			 0);
-	if (ctl->fd < 0) {
-		ret = -errno;
-		goto err_log;
-	}
-	/* 0600 from the start: whoever can write to it can lift blocks. */
-	old = umask(0177);
-	ret = bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (ret || listen(ctl->fd, 16)) {
-		ret = -errno;
-		goto err_log;
-	}
-	ret = evloop_add(srv->epoll_fd, ctl->fd,
-			 (epoll_data_t){ .ptr = listen_tag });
-	if (ret)
-		goto err_log;
 	srv->ctl = ctl;
-	return 0;
-err_log:
-	log_err("cannot listen on control socket %s: %s; check --control",
-		path, strerror(-ret));
-err:
-	if (ctl->fd >= 0)
-		close(ctl->fd);
-	free(ctl);
-	return ret;
-}
-
-static void client_close(struct server *srv, struct control_client *c)
-{
-	struct control_client **pp;
-
-	for (pp = &srv->ctl->clients; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
+	ret = ctlsock_open(&(struct ctlsock_config){
+		.path = srv->cfg->control_path,
+		.read_group = srv->cfg->control_group,
+		.admin_group = srv->cfg->control_admin_group,
+		.read_only = read_only_cmds,
+		.max_clients = CONTROL_CLIENTS_MAX,
+		.epfd = srv->epoll_fd, .ev_data = ev_data,
+		.handle = handle, .ctx = srv,
+	}, &ctl->sock);
+	if (ret) {
+		free(ctl);
+		srv->ctl = NULL;
 	}
-	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	free(c->wbuf);
-	free(c);
+	return ret;
 }
 
 void control_close(struct server *srv)
@@ -131,101 +93,22 @@ void control_close(struct server *srv)
 
 	if (!ctl)
 		return;
-	while (ctl->clients)
-		client_close(srv, ctl->clients);
+	ctlsock_close(ctl->sock);
 	for (i = 0; i < CONTROL_RING; i++)
 		json_object_put(ctl->ring[i]);
-	close(ctl->fd);
-	unlink(ctl->path);
 	free(ctl);
 	srv->ctl = NULL;
 }
 
 void control_accept(struct server *srv)
 {
-	for (;;) {
-		struct control_client *c;
-		int fd = accept4(srv->ctl->fd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0)
-			return;
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->kind = EV_KIND_CONTROL_CLIENT;
-		c->fd = fd;
-		if (evloop_add(srv->epoll_fd, fd, (epoll_data_t){ .ptr = c })) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = srv->ctl->clients;
-		srv->ctl->clients = c;
-	}
-}
-
-static int client_watch(struct server *srv, struct control_client *c)
-{
-	struct epoll_event ev = {
-		.events = EPOLLIN | (c->wlen ? EPOLLOUT : 0),
-		.data.ptr = c,
-	};
-
-	return epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) ? -errno : 0;
-}
-
-/* Returns -errno when the client is to be closed. */
-static int client_flush(struct server *srv, struct control_client *c)
-{
-	while (c->wlen) {
-		ssize_t n = send(c->fd, c->wbuf, c->wlen, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EAGAIN)
-				break;
-			return -errno;
-		}
-		memmove(c->wbuf, c->wbuf + n, c->wlen - n);
-		c->wlen -= n;
-	}
-	if (!c->wlen && c->closing)
-		return -ECONNRESET;
-	return client_watch(srv, c);
-}
-
-static int client_queue(struct control_client *c, json_object *o)
-{
-	const char *s = json_object_to_json_string_ext(o,
-						JSON_LINE);
-	size_t len = strlen(s);
-
-	if (c->wlen + len + 1 > CONTROL_WBUF_MAX)
-		return -ENOBUFS;
-	if (c->wlen + len + 1 > c->wcap) {
-		size_t cap = c->wcap ? c->wcap : 4096;
-		char *nb;
-
-		while (cap < c->wlen + len + 1)
-			cap *= 2;
-		nb = realloc(c->wbuf, cap);
-		if (!nb)
-			return -ENOMEM;
-		c->wbuf = nb;
-		c->wcap = cap;
-	}
-	memcpy(c->wbuf + c->wlen, s, len);
-	c->wbuf[c->wlen + len] = '\n';
-	c->wlen += len + 1;
-	return 0;
+	ctlsock_accept(srv->ctl->sock);
 }
 
 void control_publish(struct server *srv, json_object *ev)
 {
 	struct control *ctl = srv->ctl;
-	struct control_client *c, *next;
+	unsigned int slot;
 
 	if (!ctl)
 		return;
@@ -234,52 +117,30 @@ void control_publish(struct server *srv, json_object *ev)
 	ctl->ring_next = (ctl->ring_next + 1) % CONTROL_RING;
 	if (ctl->ring_len < CONTROL_RING)
 		ctl->ring_len++;
-	for (c = ctl->clients; c; c = next) {
-		json_object *line;
+	for (slot = 0; slot < ctlsock_max_clients(ctl->sock); slot++) {
+		struct ctlsock_client *c = ctlsock_client(ctl->sock, slot);
 
-		next = c->next;
-		if (!c->follow || c->dead)
-			continue;
-		line = json_object_new_object();
-		json_object_object_add(line, "event", json_object_get(ev));
-		/*
-		 * Not freed here: an event for it may be waiting in this
-		 * round of epoll results.
-		 */
-		if (client_queue(c, line) || client_flush(srv, c)) {
-			log_warn("control: a follower stopped reading; dropping it");
-			c->dead = true;
-		}
-		json_object_put(line);
+		if (c && c->follow)
+			ctlsock_send_event(ctl->sock, c, ev);
 	}
 }
 
 void control_tick(struct server *srv)
 {
-	struct control_client *c, *next;
-
-	if (!srv->ctl)
-		return;
-	for (c = srv->ctl->clients; c; c = next) {
-		next = c->next;
-		if (c->dead)
-			client_close(srv, c);
-	}
+	if (srv->ctl)
+		ctlsock_tick(srv->ctl->sock);
 }
 
 void control_queue(const struct server *srv, unsigned int *clients,
 		   uint64_t *bytes)
 {
-	const struct control_client *c;
+	ctlsock_queue(srv->ctl ? srv->ctl->sock : NULL, clients, bytes);
+}
 
-	*clients = 0;
-	*bytes = 0;
-	if (!srv->ctl)
-		return;
-	for (c = srv->ctl->clients; c; c = c->next) {
-		++*clients;
-		*bytes += c->wlen;
-	}
+void control_io(struct server *srv, struct control_client *c,
+		uint32_t events)
+{
+	ctlsock_io(srv->ctl->sock, c->slot, events);
 }
 
 /* Request handling. Each returns 0 with *result set, or -errno. */
@@ -568,7 +429,7 @@ static int cmd_actions(struct server *srv, struct request *rq)
 	return 0;
 }
 
-static int cmd_alerts(struct server *srv, struct control_client *c,
+static int cmd_alerts(struct server *srv, struct ctlsock_client *c,
 		      struct request *rq)
 {
 	struct control *ctl = srv->ctl;
@@ -627,7 +488,7 @@ static int cmd_import(struct server *srv, struct request *rq)
 	return 0;
 }
 
-static int dispatch(struct server *srv, struct control_client *c,
+static int dispatch(struct server *srv, struct ctlsock_client *c,
 		    const char *cmd, struct request *rq)
 {
 	if (!strcmp(cmd, "status"))
@@ -658,101 +519,18 @@ static int dispatch(struct server *srv, struct control_client *c,
 	return -EOPNOTSUPP;
 }
 
-static int handle_line(struct server *srv, struct control_client *c,
-		       char *line)
+static json_object *handle(void *ctx, struct ctlsock_client *c,
+			   const char *cmd, json_object *args, int *err,
+			   const char **why)
 {
-	struct request rq = {};
-	json_object *req, *resp = json_object_new_object(), *v, *id = NULL;
-	enum json_tokener_error jerr;
-	int ret;
+	struct request rq = { .args = args };
+	int ret = dispatch(ctx, c, cmd, &rq);
 
-	req = json_tokener_parse_verbose(line, &jerr);
-	if (!req || !json_object_is_type(req, json_type_object) ||
-	    !json_object_object_get_ex(req, "cmd", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		rq.error = "not a JSON object with a string \"cmd\"";
-		ret = -EINVAL;
-		goto reply;
-	}
-	json_object_object_get_ex(req, "id", &id);
-	if (!json_object_object_get_ex(req, "args", &rq.args)) {
-		rq.args = NULL;
-	} else if (!json_object_is_type(rq.args, json_type_object)) {
-		rq.error = "\"args\" is not an object";
-		ret = -EINVAL;
-		goto reply;
-	}
-	if (!rq.args)
-		rq.args = json_object_new_object();
-	else
-		json_object_get(rq.args);
-	ret = dispatch(srv, c, json_object_get_string(v), &rq);
-	json_object_put(rq.args);
-reply:
-	if (id)
-		json_object_object_add(resp, "id", json_object_get(id));
-	json_object_object_add(resp, "ok", json_object_new_boolean(!ret));
 	if (ret) {
-		set_int(resp, "errno", -ret);
-		json_object_object_add(resp, "error", json_object_new_string(
-			rq.error ? rq.error : strerror(-ret)));
-	} else if (rq.stream) {
-		json_object_object_add(resp, "stream",
-				       json_object_new_boolean(true));
-	} else {
-		json_object_object_add(resp, "result", rq.result ? rq.result :
-				       json_object_new_object());
+		json_object_put(rq.result);
+		*err = -ret;
+		*why = rq.error ? rq.error : strerror(-ret);
+		return NULL;
 	}
-	ret = client_queue(c, resp);
-	json_object_put(resp);
-	json_object_put(req);
-	return ret;
-}
-
-void control_io(struct server *srv, struct control_client *c,
-		uint32_t events)
-{
-	char *nl;
-	ssize_t n;
-
-	if (c->dead) {
-		client_close(srv, c);
-		return;
-	}
-	if (events & EPOLLIN) {
-		n = read(c->fd, c->rbuf + c->rlen,
-			 sizeof(c->rbuf) - c->rlen);
-		if (n == 0 || (n < 0 && errno != EAGAIN)) {
-			client_close(srv, c);
-			return;
-		}
-		if (n > 0)
-			c->rlen += n;
-		while ((nl = memchr(c->rbuf, '\n', c->rlen))) {
-			size_t used = nl - c->rbuf + 1;
-
-			*nl = '\0';
-			if (handle_line(srv, c, c->rbuf)) {
-				client_close(srv, c);
-				return;
-			}
-			memmove(c->rbuf, c->rbuf + used, c->rlen - used);
-			c->rlen -= used;
-		}
-		if (c->rlen == sizeof(c->rbuf)) {
-			json_object *resp = json_object_new_object();
-
-			json_object_object_add(resp, "ok",
-					       json_object_new_boolean(false));
-			set_int(resp, "errno", EMSGSIZE);
-			json_object_object_add(resp, "error",
-				json_object_new_string("request longer than 65536 bytes"));
-			client_queue(c, resp);
-			json_object_put(resp);
-			c->rlen = 0;
-			c->closing = true;
-		}
-	}
-	if (client_flush(srv, c))
-		client_close(srv, c);
+	return rq.result ? rq.result : json_object_new_object();
 }

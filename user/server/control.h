@@ -12,9 +12,8 @@
 struct server;
 struct control_client;
 
-#define CONTROL_LINE_MAX	65536	/* a request, newline included */
 #define CONTROL_RING		1024	/* recent events kept for "alerts" */
-#define CONTROL_WBUF_MAX	(4U << 20)	/* a follower that reads no more is cut */
+#define CONTROL_CLIENTS_MAX	32	/* the oldest idle one makes room */
 
 /* Listen on cfg->control_path (when set); 0 or -errno. */
 int control_open(struct server *srv, void *listen_tag);

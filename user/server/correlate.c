@@ -9,23 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "user/common/heuristic.h"
 #include "user/common/log.h"
 #include "user/server/store.h"
 
-static const char *const heuristic_names[] = {
-	"unspecified", "syn_flood", "horizontal_scan", "vertical_scan",
-	"flow_cut", "drop_spike", "policy_violation", "volume_anomaly",
-	"app_protocol", "shm_intrusion", "cache_side_channel", "rate_limit",
-	"posture_change",
-};
-
-const char *heuristic_name(int heuristic)
-{
-	if (heuristic < 0 || heuristic >= (int)(sizeof(heuristic_names) /
-						sizeof(heuristic_names[0])))
-		return "unknown";
-	return heuristic_names[heuristic];
-}
+/* heuristic_name(): user/common/heuristic.c, from the wire enum. */
 
 const char *incident_state_name(enum incident_state state)
 {

@@ -51,7 +51,8 @@ static void usage(FILE *out)
 "                     [--db FILE] [--import FORMAT:FILE]... [--playbook FILE]\n"
 "                     [--policy FILE]\n"
 "                     [--hook CMD] [--window S] [--idle-close S]\n"
-"                     [--control PATH] [--metrics ADDR:PORT]\n"
+"                     [--control PATH] [--control-group GROUP]\n"
+"                     [--control-admin-group GROUP] [--metrics ADDR:PORT]\n"
 "                     [--metrics-port-file FILE] [--parent ADDR:PORT]\n"
 "                     [--parent-name CN] [--parent-cert FILE]\n"
 "                     [--parent-key FILE] [--signing-key FILE] [--verbose]\n"
@@ -101,6 +102,8 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		{ "window", required_argument, NULL, 'w' },
 		{ "idle-close", required_argument, NULL, 'i' },
 		{ "control", required_argument, NULL, 'S' },
+		{ "control-group", required_argument, NULL, 0x2001 },
+		{ "control-admin-group", required_argument, NULL, 0x2002 },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "metrics-port-file", required_argument, NULL, 'F' },
 		{ "signing-key", required_argument, NULL, 'G' },
@@ -175,6 +178,8 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 				return -EINVAL;
 			break;
 		case 'S': cfg->control_path = optarg; break;
+		case 0x2001: cfg->control_group = optarg; break;
+		case 0x2002: cfg->control_admin_group = optarg; break;
 		case 'M': cfg->metrics_listen = optarg; break;
 		case 'F': cfg->metrics_port_file = optarg; break;
 		case 'G': cfg->signing_key = optarg; break;

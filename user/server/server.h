@@ -31,6 +31,8 @@ struct server_config {
 	const char *policy_path;	/* VNF addresses, allowlist, playbooks */
 	const char *hook;		/* run with incident JSON on stdin */
 	const char *control_path;	/* Unix control socket; NULL: none */
+	const char *control_group;	/* may run read-only commands */
+	const char *control_admin_group; /* may run every command */
 	const char *metrics_listen;	/* ADDR:PORT of /metrics; NULL: none */
 	const char *metrics_port_file;
 	const char *parent;		/* ADDR:PORT of the parent server */
