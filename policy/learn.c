@@ -178,7 +178,10 @@ static void emit_vnf(struct lctx *l, const struct policy_learn_input *in,
 	map_end(l);
 }
 
-/* The running policy's global thresholds; zero ones were never set. */
+/*
+ * The running policy's global thresholds, all of them: a 0 is a detector
+ * the operator turned off, which the proposal must not turn back on.
+ */
 static void emit_thresholds(struct lctx *l, const struct policy_thresholds *t)
 {
 	const struct {
@@ -191,13 +194,18 @@ static void emit_thresholds(struct lctx *l, const struct policy_thresholds *t)
 		{ "flow_cut_rst_ps", t->flow_cut_rst_ps },
 		{ "rate_pps", t->rate_pps },
 		{ "volume_bps", t->volume_bps },
+		{ "scan_hosts", t->scan_hosts },
+		{ "slow_scan_ports", t->slow_scan_ports },
+		{ "slow_scan_hosts", t->slow_scan_hosts },
+		{ "slow_scan_window_s", t->slow_scan_window_s },
 	};
 	size_t i;
 
 	scalar(l, "thresholds");
 	map_start(l, true);
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		if (!f[i].value)
+		/* Windows cannot be 0: a zeroed struct (tests) has none. */
+		if (!f[i].value && strstr(f[i].key, "window"))
 			continue;
 		scalar(l, f[i].key);
 		number(l, f[i].value);

@@ -44,6 +44,10 @@ static const struct thr_field thr_fields[] = {
 	{ "flow_cut_rst_ps", THR_FLOW_CUT, 0, 10000000 },
 	{ "rate_pps", THR_RATE, 0, 1000000000 },
 	{ "volume_bps", THR_VOLUME, 0, 1000000000000ULL },
+	{ "scan_hosts", THR_SCAN_HOSTS, 0, 65535 },
+	{ "slow_scan_ports", THR_SLOW_SCAN_PORTS, 0, 65535 },
+	{ "slow_scan_hosts", THR_SLOW_SCAN_HOSTS, 0, 65535 },
+	{ "slow_scan_window_s", THR_SLOW_SCAN_WINDOW, 1, 86400 },
 };
 
 static void thr_field(struct pctx *c, const char *path, yaml_node_t *n,
@@ -77,6 +81,18 @@ static void thr_field(struct pctx *c, const char *path, yaml_node_t *n,
 	case THR_RATE:
 		t->v.rate_pps = x;
 		break;
+	case THR_SCAN_HOSTS:
+		t->v.scan_hosts = (uint32_t)x;
+		break;
+	case THR_SLOW_SCAN_PORTS:
+		t->v.slow_scan_ports = (uint32_t)x;
+		break;
+	case THR_SLOW_SCAN_HOSTS:
+		t->v.slow_scan_hosts = (uint32_t)x;
+		break;
+	case THR_SLOW_SCAN_WINDOW:
+		t->v.slow_scan_window_s = (uint32_t)x;
+		break;
 	default:
 		t->v.volume_bps = x;
 		break;
@@ -90,6 +106,10 @@ static const struct key_spec thr_keys[] = {
 	{ "flow_cut_rst_ps", false, thr_field },
 	{ "rate_pps", false, thr_field },
 	{ "volume_bps", false, thr_field },
+	{ "scan_hosts", false, thr_field },
+	{ "slow_scan_ports", false, thr_field },
+	{ "slow_scan_hosts", false, thr_field },
+	{ "slow_scan_window_s", false, thr_field },
 	{ NULL },
 };
 

@@ -65,6 +65,10 @@ struct policy_thresholds {
 	uint32_t syn_flood_pps;		/* bare SYNs/s towards one destination */
 	uint32_t scan_ports;		/* distinct ports from one source ... */
 	uint32_t scan_window_s;		/* ... within this window */
+	uint32_t scan_hosts;		/* distinct hosts, same window */
+	uint32_t slow_scan_ports;	/* the same over a long window */
+	uint32_t slow_scan_hosts;
+	uint32_t slow_scan_window_s;
 	uint32_t flow_cut_rst_ps;	/* RSTs/s between one pair */
 	uint64_t rate_pps;		/* packets/s into one VNF */
 	uint64_t volume_bps;		/* bytes/s into one VNF */

@@ -36,6 +36,7 @@ static struct vnfsec_new_flow_record flow(uint64_t ts, const char *src,
 	r.key.sport = htons(sport);
 	r.key.dport = htons(dport);
 	r.key.proto = 6;
+	r.key.family = VNFSEC_AF_INET;
 	return r;
 }
 
@@ -116,8 +117,8 @@ static struct scan_probe probe(uint64_t ts, uint32_t s, uint32_t d,
 			       uint16_t port)
 {
 	struct scan_probe p = {
-		.ts_ns = ts, .saddr = htonl(s), .daddr = htonl(d),
-		.dport = htons(port), .proto = 6,
+		.ts_ns = ts, .saddr.v4 = htonl(s), .daddr.v4 = htonl(d),
+		.family = VNFSEC_AF_INET, .dport = htons(port), .proto = 6,
 	};
 	return p;
 }

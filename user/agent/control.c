@@ -129,11 +129,11 @@ static const char *heuristic_name(uint32_t h, char *buf, size_t len)
 	return buf;
 }
 
-static json_object *ip_json(uint32_t addr)
+static json_object *ip_json(int family, const void *addr)
 {
-	char buf[INET_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &addr, buf, sizeof(buf));
+	inet_ntop(family, addr, buf, sizeof(buf));
 	return json_object_new_string(buf);
 }
 
@@ -148,8 +148,14 @@ static json_object *alert_json(const struct assessment *a)
 	json_object_object_add(o, "heuristic", json_object_new_string(
 		heuristic_name(a->heuristic, name, sizeof(name))));
 	json_object_object_add(o, "severity", json_object_new_int(a->severity));
-	json_object_object_add(o, "src_ip", ip_json(a->saddr));
-	json_object_object_add(o, "dest_ip", ip_json(a->daddr));
+	int af;
+	const void *src = assessment_src(a, &af), *dst = assessment_dst(a, &af);
+
+	json_object_object_add(o, "src_ip", ip_json(af, src));
+	json_object_object_add(o, "dest_ip", ip_json(af, dst));
+	if (a->requires_operator[0])
+		json_object_object_add(o, "requires_operator",
+			json_object_new_string(a->requires_operator));
 	json_object_object_add(o, "dest_port", json_object_new_int(a->dport));
 	json_object_object_add(o, "count", json_object_new_uint64(a->count));
 	json_object_object_add(o, "src_count",
