@@ -244,10 +244,17 @@ int policy_format_prefix(const struct policy_prefix *p, char *buf,
  * counted in *unmatched: ends not in two known VNFs, a protocol other than
  * TCP, UDP, SCTP or ICMP, or more than POLICY_MAX_RULES distinct rules.
  * The proposal is YAML text (the caller frees it) that policy_load_buf()
- * accepts, in monitor mode. Baselines per VNF are the mean packet and byte
- * rates it received over @duration_s, times @headroom_pct / 100. Flows on
- * one port whose L7 protocols disagree get the one that carried most bytes.
+ * accepts, in monitor mode. Limits per VNF (rate_pps, volume_bps) come
+ * from the peak it received: the larger of its mean over @duration_s and
+ * the sum of its flows' own rates (each over its lifetime, at least 1 s),
+ * times @headroom_pct / 100 (0: POLICY_LEARN_HEADROOM_PCT), and never
+ * below the floors, so a short or quiet learning window does not propose
+ * a limit normal traffic crosses. Flows on one port whose L7 protocols
+ * disagree get the one that carried most bytes.
  */
+#define POLICY_LEARN_HEADROOM_PCT	300
+#define POLICY_LEARN_FLOOR_PPS		1000
+#define POLICY_LEARN_FLOOR_BPS		1000000
 struct policy_observed_flow {
 	struct policy_prefix src;	/* full-length prefixes (/32, /128) */
 	struct policy_prefix dst;

@@ -345,9 +345,18 @@ TEST(learn_proposal_is_a_valid_policy)
 	EXPECT_STREQ("dns", r->l7);	/* more bytes said DNS than QUIC */
 	EXPECT_NE(NULL, find_rule(p, "billing", "pgw", POLICY_PROTO_ICMP, 0));
 	EXPECT_EQ(NULL, find_rule(p, "sgw", "pgw", POLICY_PROTO_TCP, 22));
-	/* pgw received GTP-U, PFCP and ICMP bytes in 60 s; 100% headroom. */
-	EXPECT_EQ((6000000 + 6000 + 196) / 60 * 2 + 1,
+	/*
+	 * pgw received GTP-U, PFCP and ICMP bytes in 60 s, each flow within
+	 * one second: its peak is what they carry together in that second,
+	 * not the 60 s mean (which normal traffic would cross at once), with
+	 * 100% headroom. billing's 120 Diameter packets: under the floor.
+	 */
+	EXPECT_EQ((6000000 + 6000 + 196) * 2 + 1,
 		  p->vnfs[vnf_index(p, "pgw")].thresholds.volume_bps);
+	EXPECT_EQ(POLICY_LEARN_FLOOR_PPS,
+		  p->vnfs[vnf_index(p, "billing")].thresholds.rate_pps);
+	EXPECT_EQ(POLICY_LEARN_FLOOR_BPS,
+		  p->vnfs[vnf_index(p, "billing")].thresholds.volume_bps);
 	policy_free(p);
 }
 
