@@ -933,6 +933,41 @@ static const struct key_spec root_keys[] = {
 	{ NULL },
 };
 
+/*
+ * Every key the parser accepts, by section, from the tables above: the
+ * docs' field table is checked against this (selftests/policy), so a key
+ * added here without a row there fails a test.
+ */
+static const struct {
+	const char *section;
+	const struct key_spec *keys;
+} schema_sections[] = {
+	{ "", root_keys },
+	{ "thresholds", thr_keys },
+	{ "cache", cache_keys },
+	{ "profiles.*", profile_keys },
+	{ "profiles.*.accepts[]", accept_keys },
+	{ "vnfs[]", vnf_keys },
+	{ "vnfs[].interfaces[]", iface_keys },
+	{ "pairs[]", pair_keys },
+	{ "shm[]", shm_keys },
+	{ "shm[].immutable[]", range_keys },
+	{ "playbooks[]", playbook_keys },
+	{ "playbooks[].actions[]", action_keys },
+};
+
+void policy_schema_each(void (*fn)(void *ctx, const char *section,
+				   const char *key),
+			void *ctx)
+{
+	const struct key_spec *k;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(schema_sections); i++)
+		for (k = schema_sections[i].keys; k->key; k++)
+			fn(ctx, schema_sections[i].section, k->key);
+}
+
 void parse_root(struct pctx *c, yaml_node_t *root)
 {
 	/* Safe default: a policy that does not say detects but never drops. */

@@ -231,6 +231,15 @@ const struct policy_pair_rule *
 policy_match(const struct policy_compiled *p, int src_vnf, int dst_vnf,
 	     uint8_t proto, uint16_t dport);
 
+/*
+ * Every key of the language as the parser knows it: @section is where it
+ * sits ("" top level, "vnfs[]", "profiles.*.accepts[]", "thresholds" for
+ * the thresholds of every level), @key its name.
+ */
+void policy_schema_each(void (*fn)(void *ctx, const char *section,
+				   const char *key),
+			void *ctx);
+
 const char *policy_mode_name(enum policy_mode m);
 const char *policy_proto_name(uint8_t proto);
 const char *policy_action_name(enum policy_action_type t);

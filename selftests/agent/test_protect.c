@@ -550,6 +550,30 @@ static void vnf_rate_over_its_policy_is_reported(void **state)
 	rates_free(&r);
 }
 
+/* The policy's IPv6 blocklist reaches blocklist_v6, and leaves it. */
+static void policy_blocklist_v6_in_the_fast_path(void **state)
+{
+	static const char with[] =
+		"version: 1\nname: t\nmode: protect\n"
+		"blocklist: ['2001:db8:dead::/48', 198.51.100.0/24]\n"
+		"vnfs:\n  - {name: pgw, addresses: [10.77.0.2]}\n";
+	struct vnfsec_lpm_v6_key k = { .prefixlen = 128 };
+	struct vnfsec_block_entry b;
+
+	(void)state;
+	inet_pton(AF_INET6, "2001:db8:dead::1", k.addr);
+	assert_int_equal(0, apply(with));
+	assert_int_equal(0, bpf_map_lookup_elem(w.s.blocklist_v6_fd, &k, &b));
+	assert_int_equal(VNFSEC_BLOCK_OPERATOR, b.reason);
+	assert_int_equal(0, b.expires_ns);
+	assert_true(blocked_v4("198.51.100.9") ||
+		    map_entries(w.s.blocklist_v4_fd,
+				sizeof(struct vnfsec_lpm_v4_key)) == 1);
+	assert_int_equal(0, apply(policy_text));
+	assert_int_not_equal(0, bpf_map_lookup_elem(w.s.blocklist_v6_fd, &k,
+						    &b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -561,6 +585,7 @@ int main(void)
 		cmocka_unit_test(zero_turns_detectors_off_and_apply_changes_them),
 		cmocka_unit_test(ipv6_scans_and_violations_are_reported),
 		cmocka_unit_test(vnf_rate_over_its_policy_is_reported),
+		cmocka_unit_test(policy_blocklist_v6_in_the_fast_path),
 	};
 
 	log_init("test_protect", LOG_CRIT);

@@ -30,27 +30,59 @@ static bool has_prefix(const struct policy_compiled *p,
 	return false;
 }
 
+/* An IPv6 prefix of the policy's blocklist, in blocklist_v6 or out. */
+static int block_v6(const struct event_ctx *ev, const struct policy_prefix *x,
+		    bool lift)
+{
+	struct vnfsec_block_entry b = { .reason = VNFSEC_BLOCK_OPERATOR };
+	struct vnfsec_lpm_v6_key k = { .prefixlen = x->len };
+	int fd = ev->sensor ? ev->sensor->blocklist_v6_fd : -1;
+
+	if (fd <= 0)
+		return -EBADF;
+	memcpy(k.addr, x->addr, 16);
+	if (lift ? bpf_map_delete_elem(fd, &k) && errno != ENOENT :
+		   bpf_map_update_elem(fd, &k, &b, BPF_ANY)) {
+		char buf[64];
+
+		policy_format_prefix(x, buf, sizeof(buf));
+		log_err("policy: cannot %s %s in blocklist_v6: %s",
+			lift ? "lift the block of" : "block", buf,
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 /* New blocks first, then lift the old policy's: no gap for a source. */
 static void apply_blocks(struct event_ctx *ev,
 			 const struct policy_compiled *old,
 			 const struct policy_compiled *new)
 {
-	uint32_t i, addr;
+	uint32_t i, addr, v6 = 0;
 
 	for (i = 0; i < new->n_block; i++) {
-		if (new->block[i].family != AF_INET)
-			continue;	/* IPv6 blocks: the fast path's v6 map */
+		if (new->block[i].family == AF_INET6) {
+			v6 += !block_v6(ev, &new->block[i], false);
+			continue;
+		}
 		memcpy(&addr, new->block[i].addr, 4);
 		enforcer_block(ev->enf, addr, new->block[i].len, 0, 0,
 			       VNFSEC_BLOCK_OPERATOR);
 	}
 	for (i = 0; old && i < old->n_block; i++) {
-		if (old->block[i].family != AF_INET ||
-		    has_prefix(new, &old->block[i]))
+		if (has_prefix(new, &old->block[i]))
 			continue;
+		if (old->block[i].family == AF_INET6) {
+			v6 += !block_v6(ev, &old->block[i], true);
+			continue;
+		}
 		memcpy(&addr, old->block[i].addr, 4);
 		enforcer_unblock(ev->enf, addr, old->block[i].len);
 	}
+	/* Flows of a newly blocked source drop their cached verdicts. */
+	if (v6)
+		fastpath_bump_generation(ev->sensor);
 }
 
 /* Settings for scans from a source governed by @t (0: that one off). */
