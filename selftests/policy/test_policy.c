@@ -284,6 +284,110 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* The whole of a file, NUL-terminated; NULL when it cannot be read. */
+static char *slurp(const char *rel)
+{
+	char path[4096], *buf = NULL;
+	FILE *f = fopen(src_path(rel, path, sizeof(path)), "r");
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 &&
+	    !fseek(f, 0, SEEK_SET) && (buf = calloc(1, n + 1)) &&
+	    fread(buf, 1, n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+struct field_check {
+	struct __test_metadata *md;
+	const char *table;		/* docs/policy.md's "Every field" */
+	unsigned int keys;
+	unsigned int rows_seen;
+};
+
+/* "| `FIELD` | does | where | default | `TEST` |": every cell filled. */
+static void field_has_row(void *ctx, const char *section, const char *key)
+{
+	struct field_check *fc = ctx;
+	struct __test_metadata *_metadata = fc->md;
+	char want[160], test[256], *line, *end, *name, *colon, *body;
+	unsigned int cells = 0;
+	const char *c;
+
+	fc->keys++;
+	snprintf(want, sizeof(want), "\n| `%s%s%s` |", section,
+		 *section ? "." : "", key);
+	line = strstr(fc->table, want);
+	if (!line) {
+		TH_LOG("docs/policy.md has no row for %s", want + 1);
+		EXPECT_NE(NULL, line);
+		return;
+	}
+	line++;
+	end = strchr(line, '\n');
+	for (c = line; c < end; c++)
+		cells += *c == '|';
+	EXPECT_EQ(6, cells);
+	/* The last cell names the test: a file, maybe ":test name" in it. */
+	c = end;
+	while (c > line && c[-1] != '`')
+		c--;
+	c--;			/* the closing backquote */
+	name = (char *)c;
+	while (name > line && name[-1] != '`')
+		name--;
+	if (c <= name || (size_t)(c - name) >= sizeof(test)) {
+		TH_LOG("row %.*s names no test", (int)(end - line), line);
+		EXPECT_TRUE(0);
+		return;
+	}
+	snprintf(test, sizeof(test), "%.*s", (int)(c - name), name);
+	colon = strchr(test, ':');
+	if (colon)
+		*colon++ = 0;
+	body = slurp(test);
+	if (!body || (colon && !strstr(body, colon)))
+		TH_LOG("row of %s names a test that does not exist: %s%s%s",
+		       key, test, colon ? ":" : "", colon ? colon : "");
+	EXPECT_NE(NULL, body);
+	if (body && colon)
+		EXPECT_NE(NULL, strstr(body, colon));
+	free(body);
+}
+
+/*
+ * Issue 15.1: docs/policy.md's field table has a row, with where it is
+ * enforced and a test that exists, for every key the parser accepts, and
+ * no row for a key it does not.
+ */
+TEST(field_table_names_every_key)
+{
+	struct field_check fc = { .md = _metadata };
+	char *doc = slurp("docs/policy.md"), *start, *stop, *line;
+	unsigned int rows = 0;
+
+	ASSERT_NE(NULL, doc);
+	start = strstr(doc, "\n## Every field\n");
+	ASSERT_NE(NULL, start);
+	stop = strstr(start + 1, "\n## ");
+	if (stop)
+		*stop = 0;
+	fc.table = start;
+	policy_schema_each(field_has_row, &fc);
+	EXPECT_TRUE(fc.keys > 50);
+	for (line = strstr(start, "\n| `"); line;
+	     line = strstr(line + 1, "\n| `"))
+		rows++;
+	/* A row per key, none for keys the parser does not know. */
+	EXPECT_EQ(fc.keys, rows);
+	free(doc);
+}
+
 /*
  * A scripted mix: GTP-U both ways, PFCP, Diameter, DNS on two ports with
  * nDPI disagreeing once, ICMP, a flow from outside every VNF and GRE
