@@ -133,11 +133,28 @@ static void apply_thresholds(struct event_ctx *ev,
 }
 
 /*
+ * The fast path's SYN-flood drop is one setting for every destination:
+ * on only when no VNF is in monitor or learn, which never drop.
+ */
+static bool all_protect(const struct policy_compiled *p)
+{
+	uint32_t i;
+
+	if (p->mode != POLICY_MODE_PROTECT)
+		return false;
+	for (i = 0; i < p->n_vnfs; i++)
+		if (p->vnfs[i].mode != POLICY_MODE_PROTECT)
+			return false;
+	return true;
+}
+
+/*
  * The fast path's own detectors (docs/fastpath.md) from the global
  * thresholds: RST ratio (flow cuts) and SYN flood per destination, scans
- * per source; 0 turns one off. In protect mode the SYN-flood detector
- * also drops the SYNs towards a flooded destination for the rest of its
- * window: the answer to spoofed sources, where no source can be blocked.
+ * per source; 0 turns one off. In protect mode (every VNF's) the SYN-flood
+ * detector also drops the SYNs towards a flooded destination for the rest
+ * of its window: the answer to spoofed sources, where no source can be
+ * blocked.
  * Only the program's settings change: no cached verdict depends on them.
  */
 static int apply_fastpath_detectors(const struct event_ctx *ev,
@@ -170,7 +187,7 @@ static int apply_fastpath_detectors(const struct event_ctx *ev,
 	c.slow_scan_window_ms = t->slow_scan_window_s * 1000;
 	c.rst_min = t->flow_cut_rst_ps;
 	c.rst_window_ms = 1000;
-	if (p->mode == POLICY_MODE_PROTECT)
+	if (all_protect(p))
 		c.detectors_drop |= 1U << VNFSEC_DET_SYN_FLOOD;
 	else
 		c.detectors_drop &= ~(1U << VNFSEC_DET_SYN_FLOOD);
