@@ -311,6 +311,60 @@ static void emit_pairs(struct lctx *l, struct learned *f, size_t n)
 	seq_end(l);
 }
 
+struct flow_end_key {
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+	uint8_t proto;
+};
+
+static int cmp_end_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct flow_end_key));
+}
+
+static void end_key(const struct policy_observed_flow *f, bool reverse,
+		    struct flow_end_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->src, reverse ? f->dst.addr : f->src.addr, 16);
+	memcpy(k->dst, reverse ? f->src.addr : f->dst.addr, 16);
+	k->sport = reverse ? f->dport : f->sport;
+	k->dport = reverse ? f->sport : f->dport;
+	k->proto = f->proto;
+}
+
+/*
+ * Which flows answer another: sorted keys of every flow with a source
+ * port, searched for each flow's reverse. NULL (no memory, no ports):
+ * none is taken for a reply.
+ */
+static struct flow_end_key *flow_ends(const struct policy_learn_input *in)
+{
+	struct flow_end_key *keys = calloc(in->n_flows + 1, sizeof(*keys));
+	uint32_t i;
+
+	if (!keys)
+		return NULL;
+	for (i = 0; i < in->n_flows; i++)
+		end_key(&in->flows[i], false, &keys[i]);
+	qsort(keys, in->n_flows, sizeof(*keys), cmp_end_key);
+	return keys;
+}
+
+static bool is_reply(const struct policy_learn_input *in,
+		     const struct flow_end_key *keys,
+		     const struct policy_observed_flow *f)
+{
+	struct flow_end_key k;
+
+	if (!keys || !f->sport || f->sport >= f->dport ||
+	    (f->proto != POLICY_PROTO_UDP && f->proto != POLICY_PROTO_TCP &&
+	     f->proto != POLICY_PROTO_SCTP))
+		return false;
+	end_key(f, true, &k);
+	return bsearch(&k, keys, in->n_flows, sizeof(k), cmp_end_key);
+}
+
 /*
  * One rule per (pair, proto, port): when flows disagree about the L7
  * protocol on one port, the one that carried most bytes wins, so the
@@ -320,6 +374,7 @@ static size_t collect(const struct lctx *l,
 		      const struct policy_learn_input *in, struct learned *out,
 		      struct intake *intake, uint32_t *unmatched)
 {
+	struct flow_end_key *ends = flow_ends(in);
 	size_t n = 0, i, k;
 	uint64_t ms;
 
@@ -347,6 +402,8 @@ static size_t collect(const struct lctx *l,
 		ms = fl->duration_ms > 1000 ? fl->duration_ms : 1000;
 		intake[d].bps += fl->bytes * 1000 / ms;
 		intake[d].pps += fl->packets * 1000 / ms;
+		if (is_reply(in, ends, fl))
+			continue;	/* its request's rule covers it */
 		for (k = 0; k < n; k++)
 			if (out[k].src == s && out[k].dst == d &&
 			    out[k].proto == x.proto && out[k].dport == x.dport)
@@ -367,6 +424,7 @@ static size_t collect(const struct lctx *l,
 		}
 		out[k].bytes += x.bytes;
 	}
+	free(ends);
 	qsort(out, n, sizeof(*out), cmp_learned);
 	return n;
 }

@@ -273,6 +273,13 @@ struct policy_observed_flow {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t duration_ms;		/* first to last packet */
+	/*
+	 * Its source port, 0 unknown. With it, a flow whose reverse (same
+	 * ends, ports swapped) goes to a lower port is that flow's reply: a
+	 * DNS answer from port 53 to a client's port makes no rule (its
+	 * bytes still count for the client's limits).
+	 */
+	uint16_t sport;
 };
 
 struct policy_learn_input {

@@ -464,6 +464,49 @@ TEST(learn_proposal_is_a_valid_policy)
 	policy_free(p);
 }
 
+/*
+ * A reply (a DNS answer from port 53 to the client's port) makes no rule
+ * of its own, but what it carries counts for the client's limits: the
+ * agent counts every packet a VNF receives.
+ */
+TEST(learn_reply_makes_no_rule_but_counts)
+{
+	struct policy_observed_flow flows[3];
+	struct policy_vnf vnfs[2];
+	struct policy_learn_input in = {
+		.name = "learned", .duration_s = 60, .headroom_pct = 200,
+		.vnfs = vnfs, .n_vnfs = 2, .flows = flows, .n_flows = 3,
+	};
+	struct policy_compiled *p = NULL;
+	struct policy_diag d = { 0 };
+	uint32_t unmatched;
+	size_t len;
+	char *yaml;
+
+	vnf(&vnfs[0], "sgw", "", "10.77.0.1");
+	vnf(&vnfs[1], "dns", "", "10.77.0.53");
+	flow(&flows[0], "10.77.0.1", "10.77.0.53", POLICY_PROTO_UDP, 53, "dns", 10, 700);
+	flows[0].sport = 40000;
+	flow(&flows[1], "10.77.0.53", "10.77.0.1", POLICY_PROTO_UDP, 40000, "dns", 3000, 3000000);
+	flows[1].sport = 53;
+	/* GTP-U: the same port both ways, each direction its own rule. */
+	flow(&flows[2], "10.77.0.53", "10.77.0.1", POLICY_PROTO_UDP, 2152, "gtp-u", 10, 1000);
+	flows[2].sport = 2152;
+	ASSERT_EQ(0, policy_propose(&in, &yaml, &len, &unmatched));
+	EXPECT_EQ(0, policy_load_buf("learned.yaml", yaml, len, &p, &d));
+	policy_diag_print(&d, stderr);
+	policy_diag_free(&d);
+	free(yaml);
+	ASSERT_NE(NULL, p);
+	EXPECT_NE(NULL, find_rule(p, "sgw", "dns", POLICY_PROTO_UDP, 53));
+	EXPECT_EQ(NULL, find_rule(p, "dns", "sgw", POLICY_PROTO_UDP, 40000));
+	EXPECT_NE(NULL, find_rule(p, "dns", "sgw", POLICY_PROTO_UDP, 2152));
+	/* The answers' 3000 packets in a second, with 100% headroom. */
+	EXPECT_EQ((3000 + 10) * 2 + 1,
+		  p->vnfs[vnf_index(p, "sgw")].thresholds.rate_pps);
+	policy_free(p);
+}
+
 /* Learnt under a running policy: its next revision, its settings kept. */
 TEST(learn_proposal_continues_the_running_policy)
 {

@@ -603,6 +603,7 @@ static void learn_flow_add(void *ctx, const struct vnfsec_flow_key *k,
 	host_prefix(k->daddr.v4, &f->dst);
 	f->proto = k->proto;
 	f->dport = ntohs(k->dport);
+	f->sport = ntohs(k->sport);
 	f->packets = st->packets;
 	f->bytes = st->bytes;
 	f->duration_ms = (st->last_seen_ns - st->first_seen_ns) / 1000000;
