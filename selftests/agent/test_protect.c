@@ -50,7 +50,8 @@ static const char policy_text[] =
 	"    mode: protect\n"
 	"    addresses: [10.77.0.2, 'fd00::2']\n"
 	"    thresholds: {syn_flood_pps: 100, rate_pps: 1000, volume_bps: 0}\n"
-	"  - {name: sgw, addresses: [10.77.0.1, 'fd00::1']}\n"
+	"  - {name: sgw, addresses: [10.77.0.1, 'fd00::1'],"
+	" thresholds: {volume_bps: 1000000}}\n"
 	"  - {name: billing, mode: learn, addresses: [10.77.0.3]}\n"
 	"  - {name: dns, type: dns, mode: protect, addresses: [10.77.0.53, 'fd00::53']}\n"
 	"pairs:\n"
@@ -520,6 +521,61 @@ static void ipv6_scans_and_violations_are_reported(void **state)
 	assert_int_equal(22, a->dport);
 }
 
+/* A fast-path detector record of either family. */
+static void detector(const char *src, const char *dst, uint8_t det,
+		     uint32_t count)
+{
+	struct vnfsec_detector_record r = {
+		.hdr = { .type = VNFSEC_REC_DETECTOR,
+			 .version = VNFSEC_ABI_VERSION, .len = sizeof(r) },
+		.detector = det, .count = count, .threshold = 100,
+		.window_ms = 1000,
+	};
+	bool v6 = strchr(src, ':');
+
+	r.key.family = v6 ? VNFSEC_AF_INET6 : VNFSEC_AF_INET;
+	inet_pton(v6 ? AF_INET6 : AF_INET, src, &r.key.saddr);
+	inet_pton(v6 ? AF_INET6 : AF_INET, dst, &r.key.daddr);
+	r.key.proto = IPPROTO_TCP;
+	r.key.dport = htons(80);
+	events_handle(&w.ev, &r, sizeof(r));
+}
+
+/*
+ * The fast path's detectors over IPv6 as over IPv4: abnormal flow cuts
+ * are reported (nothing blocked: the sender of RSTs may be a victim), a
+ * source over its rate towards pgw (protect) is blocked in blocklist_v6.
+ */
+static void ipv6_flow_cuts_and_rate_limits_as_ipv4(void **state)
+{
+	const struct assessment *a;
+	char addr[INET6_ADDRSTRLEN];
+	unsigned int v6;
+
+	(void)state;
+	for (v6 = 0; v6 < 2; v6++) {
+		w.n = 0;
+		detector(v6 ? "2001:db8::5" : "10.9.6.5", v6 ? "fd00::2" :
+			 "10.77.0.2", VNFSEC_DET_RST_FLOOD, 300);
+		detector(v6 ? "2001:db8::6" : "10.9.6.6", v6 ? "fd00::2" :
+			 "10.77.0.2", VNFSEC_DET_RATE_LIMIT, 5000);
+		a = first_of(VNFSEC__HEURISTIC__HEURISTIC_FLOW_CUT);
+		assert_int_equal(v6 ? AF_INET6 : AF_INET, a->family);
+		assert_string_equal("pgw", a->vnf_dst);
+		assert_string_equal("", a->local_action);
+		a = first_of(VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT);
+		inet_ntop(v6 ? AF_INET6 : AF_INET,
+			  v6 ? (const void *)a->saddr6 : (const void *)&a->saddr,
+			  addr, sizeof(addr));
+		assert_string_equal(v6 ? "2001:db8::6" : "10.9.6.6", addr);
+		assert_non_null(strstr(a->local_action, "blocked"));
+	}
+	assert_false(blocked_v6("2001:db8::5"));
+	assert_false(blocked_v4("10.9.6.5"));
+	assert_true(blocked_v6("2001:db8::6"));
+	assert_true(blocked_v4("10.9.6.6"));
+}
+
 /* pgw's rate_pps (1000) is judged on what it receives; sgw has none. */
 static void vnf_rate_over_its_policy_is_reported(void **state)
 {
@@ -535,18 +591,30 @@ static void vnf_rate_over_its_policy_is_reported(void **state)
 		r.intake[pgw].packets = s * 900ULL;
 		r.intake[pgw].bytes = s * 900000ULL;
 		r.intake[sgw].packets = s * 100000ULL;
+		r.intake[sgw].bytes = s * 900000ULL;
 		rates_check_intake(&r, &w.ev);
 	}
 	assert_int_equal(0, w.n);
 	for (; s <= 8; s++) {
 		r.intake[pgw].packets = 4500 + (s - 5) * 5000ULL;
 		r.intake[pgw].bytes = s * 900000ULL;
+		r.intake[sgw].packets = s * 100000ULL;
+		r.intake[sgw].bytes = 4500000 + (s - 5) * 3000000ULL;
 		rates_check_intake(&r, &w.ev);
 	}
+	/* One report per episode, each against its VNF's own limit. */
 	assert_int_equal(1, count_of(VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT));
-	assert_string_equal("pgw", w.seen[0].vnf_dst);
-	assert_int_equal(1000, w.seen[0].threshold);
-	assert_int_equal(0, w.seen[0].src_count);
+	assert_string_equal("pgw", first_of(
+		VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT)->vnf_dst);
+	assert_int_equal(1000, first_of(
+		VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT)->threshold);
+	assert_int_equal(0, first_of(
+		VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT)->src_count);
+	assert_int_equal(1, count_of(VNFSEC__HEURISTIC__HEURISTIC_VOLUME_ANOMALY));
+	assert_string_equal("sgw", first_of(
+		VNFSEC__HEURISTIC__HEURISTIC_VOLUME_ANOMALY)->vnf_dst);
+	assert_int_equal(1000000, first_of(
+		VNFSEC__HEURISTIC__HEURISTIC_VOLUME_ANOMALY)->threshold);
 	rates_free(&r);
 }
 
@@ -586,6 +654,7 @@ int main(void)
 		cmocka_unit_test(ipv6_scans_and_violations_are_reported),
 		cmocka_unit_test(vnf_rate_over_its_policy_is_reported),
 		cmocka_unit_test(policy_blocklist_v6_in_the_fast_path),
+		cmocka_unit_test(ipv6_flow_cuts_and_rate_limits_as_ipv4),
 	};
 
 	log_init("test_protect", LOG_CRIT);
