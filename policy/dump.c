@@ -158,10 +158,12 @@ static char *keyf(const char *fmt, ...)
 static void thr_text(const struct policy_thresholds *t, char *buf, size_t len)
 {
 	snprintf(buf, len,
-		 "syn_flood_pps=%u scan_ports=%u scan_window_s=%u flow_cut_rst_ps=%u rate_pps=%llu volume_bps=%llu",
+		 "syn_flood_pps=%u scan_ports=%u scan_window_s=%u flow_cut_rst_ps=%u rate_pps=%llu volume_bps=%llu scan_hosts=%u slow_scan_ports=%u slow_scan_hosts=%u slow_scan_window_s=%u",
 		 t->syn_flood_pps, t->scan_ports, t->scan_window_s,
 		 t->flow_cut_rst_ps, (unsigned long long)t->rate_pps,
-		 (unsigned long long)t->volume_bps);
+		 (unsigned long long)t->volume_bps, t->scan_hosts,
+		 t->slow_scan_ports, t->slow_scan_hosts,
+		 t->slow_scan_window_s);
 }
 
 static void vnf_text(const struct policy_vnf *v, char *buf, size_t len)

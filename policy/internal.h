@@ -24,6 +24,10 @@ enum {
 	THR_FLOW_CUT = 1 << 3,
 	THR_RATE = 1 << 4,
 	THR_VOLUME = 1 << 5,
+	THR_SCAN_HOSTS = 1 << 6,
+	THR_SLOW_SCAN_PORTS = 1 << 7,
+	THR_SLOW_SCAN_HOSTS = 1 << 8,
+	THR_SLOW_SCAN_WINDOW = 1 << 9,
 };
 
 struct thr_set {

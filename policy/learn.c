@@ -118,11 +118,33 @@ static void seq_end(struct lctx *l)
 	ev(l, &e, yaml_sequence_end_event_initialize(&e));
 }
 
+/*
+ * What one VNF received while learning: totals, and the sum over its
+ * flows of each flow's own rate (packets or bytes over its lifetime, at
+ * least a second). The mean over the whole period hides bursts (a few
+ * seconds of traffic in ten minutes averages to almost nothing); the sum
+ * of flow rates is what its flows carry when they all run at once, an
+ * estimate of the peak from above.
+ */
+struct intake {
+	uint64_t bytes, pkts;
+	uint64_t bps, pps;		/* sums of per-flow rates */
+};
+
+static uint64_t headroom(uint64_t peak, uint64_t pct, uint64_t floor,
+			 uint64_t max)
+{
+	uint64_t x = peak > max / pct ? max : peak * pct / 100 + 1;
+
+	return x < floor ? floor : x > max ? max : x;
+}
+
 static void emit_vnf(struct lctx *l, const struct policy_learn_input *in,
-		     const struct policy_vnf *v, uint64_t bytes, uint64_t pkts)
+		     const struct policy_vnf *v, const struct intake *t)
 {
 	uint32_t i, dur = in->duration_s ? in->duration_s : 1;
-	uint64_t pct = in->headroom_pct ? in->headroom_pct : 100;
+	uint64_t pct = in->headroom_pct ? in->headroom_pct :
+		       POLICY_LEARN_HEADROOM_PCT;
 	char a[64];
 
 	map_start(l, false);
@@ -162,23 +184,28 @@ static void emit_vnf(struct lctx *l, const struct policy_learn_input *in,
 		}
 		seq_end(l);
 	}
-	/* Baselines: what came in on average, with the operator's headroom. */
-	if (bytes) {
-		uint64_t pps = pkts / dur * pct / 100 + 1;
-		uint64_t bps = bytes / dur * pct / 100 + 1;
+	/* Limits: the peak seen, with headroom, never under the floors. */
+	if (t->bytes) {
+		uint64_t pps = t->pps > t->pkts / dur ? t->pps : t->pkts / dur;
+		uint64_t bps = t->bps > t->bytes / dur ? t->bps : t->bytes / dur;
 
 		scalar(l, "thresholds");
 		map_start(l, true);
 		scalar(l, "rate_pps");
-		number(l, pps > 1000000000 ? 1000000000 : pps);
+		number(l, headroom(pps, pct, POLICY_LEARN_FLOOR_PPS,
+				   1000000000));
 		scalar(l, "volume_bps");
-		number(l, bps > 1000000000000ULL ? 1000000000000ULL : bps);
+		number(l, headroom(bps, pct, POLICY_LEARN_FLOOR_BPS,
+				   1000000000000ULL));
 		map_end(l);
 	}
 	map_end(l);
 }
 
-/* The running policy's global thresholds; zero ones were never set. */
+/*
+ * The running policy's global thresholds, all of them: a 0 is a detector
+ * the operator turned off, which the proposal must not turn back on.
+ */
 static void emit_thresholds(struct lctx *l, const struct policy_thresholds *t)
 {
 	const struct {
@@ -191,13 +218,18 @@ static void emit_thresholds(struct lctx *l, const struct policy_thresholds *t)
 		{ "flow_cut_rst_ps", t->flow_cut_rst_ps },
 		{ "rate_pps", t->rate_pps },
 		{ "volume_bps", t->volume_bps },
+		{ "scan_hosts", t->scan_hosts },
+		{ "slow_scan_ports", t->slow_scan_ports },
+		{ "slow_scan_hosts", t->slow_scan_hosts },
+		{ "slow_scan_window_s", t->slow_scan_window_s },
 	};
 	size_t i;
 
 	scalar(l, "thresholds");
 	map_start(l, true);
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		if (!f[i].value)
+		/* Windows cannot be 0: a zeroed struct (tests) has none. */
+		if (!f[i].value && strstr(f[i].key, "window"))
 			continue;
 		scalar(l, f[i].key);
 		number(l, f[i].value);
@@ -279,6 +311,60 @@ static void emit_pairs(struct lctx *l, struct learned *f, size_t n)
 	seq_end(l);
 }
 
+struct flow_end_key {
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+	uint8_t proto;
+};
+
+static int cmp_end_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct flow_end_key));
+}
+
+static void end_key(const struct policy_observed_flow *f, bool reverse,
+		    struct flow_end_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->src, reverse ? f->dst.addr : f->src.addr, 16);
+	memcpy(k->dst, reverse ? f->src.addr : f->dst.addr, 16);
+	k->sport = reverse ? f->dport : f->sport;
+	k->dport = reverse ? f->sport : f->dport;
+	k->proto = f->proto;
+}
+
+/*
+ * Which flows answer another: sorted keys of every flow with a source
+ * port, searched for each flow's reverse. NULL (no memory, no ports):
+ * none is taken for a reply.
+ */
+static struct flow_end_key *flow_ends(const struct policy_learn_input *in)
+{
+	struct flow_end_key *keys = calloc(in->n_flows + 1, sizeof(*keys));
+	uint32_t i;
+
+	if (!keys)
+		return NULL;
+	for (i = 0; i < in->n_flows; i++)
+		end_key(&in->flows[i], false, &keys[i]);
+	qsort(keys, in->n_flows, sizeof(*keys), cmp_end_key);
+	return keys;
+}
+
+static bool is_reply(const struct policy_learn_input *in,
+		     const struct flow_end_key *keys,
+		     const struct policy_observed_flow *f)
+{
+	struct flow_end_key k;
+
+	if (!keys || !f->sport || f->sport >= f->dport ||
+	    (f->proto != POLICY_PROTO_UDP && f->proto != POLICY_PROTO_TCP &&
+	     f->proto != POLICY_PROTO_SCTP))
+		return false;
+	end_key(f, true, &k);
+	return bsearch(&k, keys, in->n_flows, sizeof(k), cmp_end_key);
+}
+
 /*
  * One rule per (pair, proto, port): when flows disagree about the L7
  * protocol on one port, the one that carried most bytes wins, so the
@@ -286,9 +372,11 @@ static void emit_pairs(struct lctx *l, struct learned *f, size_t n)
  */
 static size_t collect(const struct lctx *l,
 		      const struct policy_learn_input *in, struct learned *out,
-		      uint64_t *bytes, uint64_t *pkts, uint32_t *unmatched)
+		      struct intake *intake, uint32_t *unmatched)
 {
+	struct flow_end_key *ends = flow_ends(in);
 	size_t n = 0, i, k;
+	uint64_t ms;
 
 	for (i = 0; i < in->n_flows; i++) {
 		const struct policy_observed_flow *fl = &in->flows[i];
@@ -309,8 +397,13 @@ static size_t collect(const struct lctx *l,
 			  fl->proto == POLICY_PROTO_SCTP ? fl->dport : 0;
 		known_l7(fl->l7, x.l7);
 		x.bytes = fl->bytes;
-		bytes[d] += fl->bytes;
-		pkts[d] += fl->packets;
+		intake[d].bytes += fl->bytes;
+		intake[d].pkts += fl->packets;
+		ms = fl->duration_ms > 1000 ? fl->duration_ms : 1000;
+		intake[d].bps += fl->bytes * 1000 / ms;
+		intake[d].pps += fl->packets * 1000 / ms;
+		if (is_reply(in, ends, fl))
+			continue;	/* its request's rule covers it */
 		for (k = 0; k < n; k++)
 			if (out[k].src == s && out[k].dst == d &&
 			    out[k].proto == x.proto && out[k].dport == x.dport)
@@ -331,6 +424,7 @@ static size_t collect(const struct lctx *l,
 		}
 		out[k].bytes += x.bytes;
 	}
+	free(ends);
 	qsort(out, n, sizeof(*out), cmp_learned);
 	return n;
 }
@@ -339,7 +433,7 @@ int policy_propose(const struct policy_learn_input *in, char **yaml,
 		   size_t *len, uint32_t *unmatched)
 {
 	struct learned *fl = NULL;
-	uint64_t *bytes = NULL, *pkts = NULL;
+	struct intake *intake = NULL;
 	struct lctx l = { 0 };
 	yaml_event_t e;
 	uint32_t i;
@@ -353,16 +447,15 @@ int policy_propose(const struct policy_learn_input *in, char **yaml,
 		return -E2BIG;
 	l.by_name = calloc(in->n_vnfs + 1, sizeof(*l.by_name));
 	fl = calloc(POLICY_MAX_RULES, sizeof(*fl));
-	bytes = calloc(in->n_vnfs + 1, sizeof(*bytes));
-	pkts = calloc(in->n_vnfs + 1, sizeof(*pkts));
-	if (!l.by_name || !fl || !bytes || !pkts) {
+	intake = calloc(in->n_vnfs + 1, sizeof(*intake));
+	if (!l.by_name || !fl || !intake) {
 		l.err = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < in->n_vnfs; i++)
 		l.by_name[i] = &in->vnfs[i];
 	qsort(l.by_name, in->n_vnfs, sizeof(*l.by_name), cmp_vnf);
-	n = collect(&l, in, fl, bytes, pkts, unmatched);
+	n = collect(&l, in, fl, intake, unmatched);
 
 	f = open_memstream(yaml, len);
 	if (!f || !yaml_emitter_initialize(&l.e)) {
@@ -390,7 +483,7 @@ int policy_propose(const struct policy_learn_input *in, char **yaml,
 	scalar(&l, "vnfs");
 	seq_start(&l, false);
 	for (i = 0; i < in->n_vnfs; i++)
-		emit_vnf(&l, in, l.by_name[i], bytes[i], pkts[i]);
+		emit_vnf(&l, in, l.by_name[i], &intake[i]);
 	seq_end(&l);
 	if (n) {
 		scalar(&l, "pairs");
@@ -416,7 +509,6 @@ out:
 	}
 	free(l.by_name);
 	free(fl);
-	free(bytes);
-	free(pkts);
+	free(intake);
 	return l.err;
 }

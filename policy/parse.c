@@ -44,6 +44,10 @@ static const struct thr_field thr_fields[] = {
 	{ "flow_cut_rst_ps", THR_FLOW_CUT, 0, 10000000 },
 	{ "rate_pps", THR_RATE, 0, 1000000000 },
 	{ "volume_bps", THR_VOLUME, 0, 1000000000000ULL },
+	{ "scan_hosts", THR_SCAN_HOSTS, 0, 65535 },
+	{ "slow_scan_ports", THR_SLOW_SCAN_PORTS, 0, 65535 },
+	{ "slow_scan_hosts", THR_SLOW_SCAN_HOSTS, 0, 65535 },
+	{ "slow_scan_window_s", THR_SLOW_SCAN_WINDOW, 1, 86400 },
 };
 
 static void thr_field(struct pctx *c, const char *path, yaml_node_t *n,
@@ -77,6 +81,18 @@ static void thr_field(struct pctx *c, const char *path, yaml_node_t *n,
 	case THR_RATE:
 		t->v.rate_pps = x;
 		break;
+	case THR_SCAN_HOSTS:
+		t->v.scan_hosts = (uint32_t)x;
+		break;
+	case THR_SLOW_SCAN_PORTS:
+		t->v.slow_scan_ports = (uint32_t)x;
+		break;
+	case THR_SLOW_SCAN_HOSTS:
+		t->v.slow_scan_hosts = (uint32_t)x;
+		break;
+	case THR_SLOW_SCAN_WINDOW:
+		t->v.slow_scan_window_s = (uint32_t)x;
+		break;
 	default:
 		t->v.volume_bps = x;
 		break;
@@ -90,6 +106,10 @@ static const struct key_spec thr_keys[] = {
 	{ "flow_cut_rst_ps", false, thr_field },
 	{ "rate_pps", false, thr_field },
 	{ "volume_bps", false, thr_field },
+	{ "scan_hosts", false, thr_field },
+	{ "slow_scan_ports", false, thr_field },
+	{ "slow_scan_hosts", false, thr_field },
+	{ "slow_scan_window_s", false, thr_field },
 	{ NULL },
 };
 
@@ -800,6 +820,41 @@ static const struct key_spec root_keys[] = {
 	{ "playbooks", false, parse_playbooks },
 	{ NULL },
 };
+
+/*
+ * Every key the parser accepts, by section, from the tables above: the
+ * docs' field table is checked against this (selftests/policy), so a key
+ * added here without a row there fails a test.
+ */
+static const struct {
+	const char *section;
+	const struct key_spec *keys;
+} schema_sections[] = {
+	{ "", root_keys },
+	{ "thresholds", thr_keys },
+	{ "cache", cache_keys },
+	{ "profiles.*", profile_keys },
+	{ "profiles.*.accepts[]", accept_keys },
+	{ "vnfs[]", vnf_keys },
+	{ "vnfs[].interfaces[]", iface_keys },
+	{ "pairs[]", pair_keys },
+	{ "shm[]", shm_keys },
+	{ "shm[].immutable[]", range_keys },
+	{ "playbooks[]", playbook_keys },
+	{ "playbooks[].actions[]", action_keys },
+};
+
+void policy_schema_each(void (*fn)(void *ctx, const char *section,
+				   const char *key),
+			void *ctx)
+{
+	const struct key_spec *k;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(schema_sections); i++)
+		for (k = schema_sections[i].keys; k->key; k++)
+			fn(ctx, schema_sections[i].section, k->key);
+}
 
 void parse_root(struct pctx *c, yaml_node_t *root)
 {

@@ -110,6 +110,10 @@ void thresholds_defaults(struct policy_thresholds *t)
 	t->scan_ports = 100;
 	t->scan_window_s = 10;
 	t->flow_cut_rst_ps = 200;
+	t->scan_hosts = 50;
+	t->slow_scan_ports = 60;
+	t->slow_scan_hosts = 30;
+	t->slow_scan_window_s = 300;
 }
 
 void thresholds_merge(struct policy_thresholds *dst, const struct thr_set *s)
@@ -126,4 +130,12 @@ void thresholds_merge(struct policy_thresholds *dst, const struct thr_set *s)
 		dst->rate_pps = s->v.rate_pps;
 	if (s->set & THR_VOLUME)
 		dst->volume_bps = s->v.volume_bps;
+	if (s->set & THR_SCAN_HOSTS)
+		dst->scan_hosts = s->v.scan_hosts;
+	if (s->set & THR_SLOW_SCAN_PORTS)
+		dst->slow_scan_ports = s->v.slow_scan_ports;
+	if (s->set & THR_SLOW_SCAN_HOSTS)
+		dst->slow_scan_hosts = s->v.slow_scan_hosts;
+	if (s->set & THR_SLOW_SCAN_WINDOW)
+		dst->slow_scan_window_s = s->v.slow_scan_window_s;
 }

@@ -65,6 +65,10 @@ struct policy_thresholds {
 	uint32_t syn_flood_pps;		/* bare SYNs/s towards one destination */
 	uint32_t scan_ports;		/* distinct ports from one source ... */
 	uint32_t scan_window_s;		/* ... within this window */
+	uint32_t scan_hosts;		/* distinct hosts, same window */
+	uint32_t slow_scan_ports;	/* the same over a long window */
+	uint32_t slow_scan_hosts;
+	uint32_t slow_scan_window_s;
 	uint32_t flow_cut_rst_ps;	/* RSTs/s between one pair */
 	uint64_t rate_pps;		/* packets/s into one VNF */
 	uint64_t volume_bps;		/* bytes/s into one VNF */
@@ -249,6 +253,15 @@ const struct policy_pair_rule *
 policy_match(const struct policy_compiled *p, int src_vnf, int dst_vnf,
 	     uint8_t proto, uint16_t dport);
 
+/*
+ * Every key of the language as the parser knows it: @section is where it
+ * sits ("" top level, "vnfs[]", "profiles.*.accepts[]", "thresholds" for
+ * the thresholds of every level), @key its name.
+ */
+void policy_schema_each(void (*fn)(void *ctx, const char *section,
+				   const char *key),
+			void *ctx);
+
 const char *policy_mode_name(enum policy_mode m);
 const char *policy_proto_name(uint8_t proto);
 const char *policy_action_name(enum policy_action_type t);
@@ -273,10 +286,17 @@ int policy_format_prefix(const struct policy_prefix *p, char *buf,
  * counted in *unmatched: ends not in two known VNFs, a protocol other than
  * TCP, UDP, SCTP or ICMP, or more than POLICY_MAX_RULES distinct rules.
  * The proposal is YAML text (the caller frees it) that policy_load_buf()
- * accepts, in monitor mode. Baselines per VNF are the mean packet and byte
- * rates it received over @duration_s, times @headroom_pct / 100. Flows on
- * one port whose L7 protocols disagree get the one that carried most bytes.
+ * accepts, in monitor mode. Limits per VNF (rate_pps, volume_bps) come
+ * from the peak it received: the larger of its mean over @duration_s and
+ * the sum of its flows' own rates (each over its lifetime, at least 1 s),
+ * times @headroom_pct / 100 (0: POLICY_LEARN_HEADROOM_PCT), and never
+ * below the floors, so a short or quiet learning window does not propose
+ * a limit normal traffic crosses. Flows on one port whose L7 protocols
+ * disagree get the one that carried most bytes.
  */
+#define POLICY_LEARN_HEADROOM_PCT	300
+#define POLICY_LEARN_FLOOR_PPS		1000
+#define POLICY_LEARN_FLOOR_BPS		1000000
 struct policy_observed_flow {
 	struct policy_prefix src;	/* full-length prefixes (/32, /128) */
 	struct policy_prefix dst;
@@ -286,6 +306,13 @@ struct policy_observed_flow {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t duration_ms;		/* first to last packet */
+	/*
+	 * Its source port, 0 unknown. With it, a flow whose reverse (same
+	 * ends, ports swapped) goes to a lower port is that flow's reply: a
+	 * DNS answer from port 53 to a client's port makes no rule (its
+	 * bytes still count for the client's limits).
+	 */
+	uint16_t sport;
 };
 
 struct policy_learn_input {

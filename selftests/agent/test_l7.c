@@ -169,6 +169,32 @@ static void ssh_on_a_diameter_pair_is_a_violation(void **state)
 	assert_int_equal(L7_EXPECTED, judge(*state, "ssh", f, n, det));
 }
 
+/* The same segment over IPv6 (::1 -> ::1): judged as over IPv4. */
+static void ipv6_ssh_on_a_diameter_pair_is_a_violation(void **state)
+{
+	uint8_t v4[VNFSEC_SAMPLE_BYTES], f[VNFSEC_SAMPLE_BYTES + 20];
+	size_t n4 = frame(ssh_on_3868, v4), l4 = n4 - 34, n;
+	char det[L7_NAME_MAX];
+
+	memset(f, 0, sizeof(f));
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	f[14] = 0x60;			/* version 6 */
+	f[18] = l4 >> 8;		/* payload length */
+	f[19] = l4 & 0xff;
+	f[20] = 6;			/* next header: TCP */
+	f[21] = 64;
+	f[37] = 1;			/* ::1 */
+	f[53] = 1;			/* ::1 */
+	memcpy(f + 54, v4 + 34, l4);
+	n = 54 + l4;
+	if (n > VNFSEC_SAMPLE_BYTES)
+		n = VNFSEC_SAMPLE_BYTES;
+	assert_int_equal(L7_VIOLATION, judge(*state, "diameter", f, n, det));
+	assert_string_equal("SSH", det);
+	assert_int_equal(L7_EXPECTED, judge(*state, "ssh", f, n, det));
+}
+
 static void tcp_mid_stream_bytes_say_nothing(void **state)
 {
 	uint8_t f[VNFSEC_SAMPLE_BYTES];
@@ -224,6 +250,7 @@ int main(void)
 		T(gtp_c_echo_on_a_gtp_pair_is_expected),
 		T(http_request_cut_by_the_sample_is_still_http),
 		T(ssh_on_a_diameter_pair_is_a_violation),
+		T(ipv6_ssh_on_a_diameter_pair_is_a_violation),
 		T(tcp_mid_stream_bytes_say_nothing),
 		T(vlan_tagged_sample_is_judged_inside),
 		T(malformed_and_unjudged_frames),

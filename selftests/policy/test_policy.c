@@ -284,6 +284,110 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* The whole of a file, NUL-terminated; NULL when it cannot be read. */
+static char *slurp(const char *rel)
+{
+	char path[4096], *buf = NULL;
+	FILE *f = fopen(src_path(rel, path, sizeof(path)), "r");
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 &&
+	    !fseek(f, 0, SEEK_SET) && (buf = calloc(1, n + 1)) &&
+	    fread(buf, 1, n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+struct field_check {
+	struct __test_metadata *md;
+	const char *table;		/* docs/policy.md's "Every field" */
+	unsigned int keys;
+	unsigned int rows_seen;
+};
+
+/* "| `FIELD` | does | where | default | `TEST` |": every cell filled. */
+static void field_has_row(void *ctx, const char *section, const char *key)
+{
+	struct field_check *fc = ctx;
+	struct __test_metadata *_metadata = fc->md;
+	char want[160], test[256], *line, *end, *name, *colon, *body;
+	unsigned int cells = 0;
+	const char *c;
+
+	fc->keys++;
+	snprintf(want, sizeof(want), "\n| `%s%s%s` |", section,
+		 *section ? "." : "", key);
+	line = strstr(fc->table, want);
+	if (!line) {
+		TH_LOG("docs/policy.md has no row for %s", want + 1);
+		EXPECT_NE(NULL, line);
+		return;
+	}
+	line++;
+	end = strchr(line, '\n');
+	for (c = line; c < end; c++)
+		cells += *c == '|';
+	EXPECT_EQ(6, cells);
+	/* The last cell names the test: a file, maybe ":test name" in it. */
+	c = end;
+	while (c > line && c[-1] != '`')
+		c--;
+	c--;			/* the closing backquote */
+	name = (char *)c;
+	while (name > line && name[-1] != '`')
+		name--;
+	if (c <= name || (size_t)(c - name) >= sizeof(test)) {
+		TH_LOG("row %.*s names no test", (int)(end - line), line);
+		EXPECT_TRUE(0);
+		return;
+	}
+	snprintf(test, sizeof(test), "%.*s", (int)(c - name), name);
+	colon = strchr(test, ':');
+	if (colon)
+		*colon++ = 0;
+	body = slurp(test);
+	if (!body || (colon && !strstr(body, colon)))
+		TH_LOG("row of %s names a test that does not exist: %s%s%s",
+		       key, test, colon ? ":" : "", colon ? colon : "");
+	EXPECT_NE(NULL, body);
+	if (body && colon)
+		EXPECT_NE(NULL, strstr(body, colon));
+	free(body);
+}
+
+/*
+ * Issue 15.1: docs/policy.md's field table has a row, with where it is
+ * enforced and a test that exists, for every key the parser accepts, and
+ * no row for a key it does not.
+ */
+TEST(field_table_names_every_key)
+{
+	struct field_check fc = { .md = _metadata };
+	char *doc = slurp("docs/policy.md"), *start, *stop, *line;
+	unsigned int rows = 0;
+
+	ASSERT_NE(NULL, doc);
+	start = strstr(doc, "\n## Every field\n");
+	ASSERT_NE(NULL, start);
+	stop = strstr(start + 1, "\n## ");
+	if (stop)
+		*stop = 0;
+	fc.table = start;
+	policy_schema_each(field_has_row, &fc);
+	EXPECT_TRUE(fc.keys > 50);
+	for (line = strstr(start, "\n| `"); line;
+	     line = strstr(line + 1, "\n| `"))
+		rows++;
+	/* A row per key, none for keys the parser does not know. */
+	EXPECT_EQ(fc.keys, rows);
+	free(doc);
+}
+
 /*
  * A scripted mix: GTP-U both ways, PFCP, Diameter, DNS on two ports with
  * nDPI disagreeing once, ICMP, a flow from outside every VNF and GRE
@@ -345,9 +449,61 @@ TEST(learn_proposal_is_a_valid_policy)
 	EXPECT_STREQ("dns", r->l7);	/* more bytes said DNS than QUIC */
 	EXPECT_NE(NULL, find_rule(p, "billing", "pgw", POLICY_PROTO_ICMP, 0));
 	EXPECT_EQ(NULL, find_rule(p, "sgw", "pgw", POLICY_PROTO_TCP, 22));
-	/* pgw received GTP-U, PFCP and ICMP bytes in 60 s; 100% headroom. */
-	EXPECT_EQ((6000000 + 6000 + 196) / 60 * 2 + 1,
+	/*
+	 * pgw received GTP-U, PFCP and ICMP bytes in 60 s, each flow within
+	 * one second: its peak is what they carry together in that second,
+	 * not the 60 s mean (which normal traffic would cross at once), with
+	 * 100% headroom. billing's 120 Diameter packets: under the floor.
+	 */
+	EXPECT_EQ((6000000 + 6000 + 196) * 2 + 1,
 		  p->vnfs[vnf_index(p, "pgw")].thresholds.volume_bps);
+	EXPECT_EQ(POLICY_LEARN_FLOOR_PPS,
+		  p->vnfs[vnf_index(p, "billing")].thresholds.rate_pps);
+	EXPECT_EQ(POLICY_LEARN_FLOOR_BPS,
+		  p->vnfs[vnf_index(p, "billing")].thresholds.volume_bps);
+	policy_free(p);
+}
+
+/*
+ * A reply (a DNS answer from port 53 to the client's port) makes no rule
+ * of its own, but what it carries counts for the client's limits: the
+ * agent counts every packet a VNF receives.
+ */
+TEST(learn_reply_makes_no_rule_but_counts)
+{
+	struct policy_observed_flow flows[3];
+	struct policy_vnf vnfs[2];
+	struct policy_learn_input in = {
+		.name = "learned", .duration_s = 60, .headroom_pct = 200,
+		.vnfs = vnfs, .n_vnfs = 2, .flows = flows, .n_flows = 3,
+	};
+	struct policy_compiled *p = NULL;
+	struct policy_diag d = { 0 };
+	uint32_t unmatched;
+	size_t len;
+	char *yaml;
+
+	vnf(&vnfs[0], "sgw", "", "10.77.0.1");
+	vnf(&vnfs[1], "dns", "", "10.77.0.53");
+	flow(&flows[0], "10.77.0.1", "10.77.0.53", POLICY_PROTO_UDP, 53, "dns", 10, 700);
+	flows[0].sport = 40000;
+	flow(&flows[1], "10.77.0.53", "10.77.0.1", POLICY_PROTO_UDP, 40000, "dns", 3000, 3000000);
+	flows[1].sport = 53;
+	/* GTP-U: the same port both ways, each direction its own rule. */
+	flow(&flows[2], "10.77.0.53", "10.77.0.1", POLICY_PROTO_UDP, 2152, "gtp-u", 10, 1000);
+	flows[2].sport = 2152;
+	ASSERT_EQ(0, policy_propose(&in, &yaml, &len, &unmatched));
+	EXPECT_EQ(0, policy_load_buf("learned.yaml", yaml, len, &p, &d));
+	policy_diag_print(&d, stderr);
+	policy_diag_free(&d);
+	free(yaml);
+	ASSERT_NE(NULL, p);
+	EXPECT_NE(NULL, find_rule(p, "sgw", "dns", POLICY_PROTO_UDP, 53));
+	EXPECT_EQ(NULL, find_rule(p, "dns", "sgw", POLICY_PROTO_UDP, 40000));
+	EXPECT_NE(NULL, find_rule(p, "dns", "sgw", POLICY_PROTO_UDP, 2152));
+	/* The answers' 3000 packets in a second, with 100% headroom. */
+	EXPECT_EQ((3000 + 10) * 2 + 1,
+		  p->vnfs[vnf_index(p, "sgw")].thresholds.rate_pps);
 	policy_free(p);
 }
 

@@ -3,7 +3,7 @@
  * vnfsec-agent: the sensor on one server. One file per duty:
  *   sensor.c      load or adopt the BPF fast path, pin, attach
  *   events.c      drain the ring buffer into the heuristics
- *   heuristics.c  local threat assessment (SYN flood)
+ *   heuristics.c  local threat assessment (SYN flood), who opened a flow
  *   uplink.c      the TLS tunnel to the security server
  *   spool.c       assessments on disk until the server acknowledges them
  *   enforce.c     source blocks written into the fast path's maps
@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include "bpf/vnfsec_abi.h"
 #include "user/common/tls.h"
@@ -156,27 +157,78 @@ struct assessment {
 	uint32_t severity;
 	uint32_t heuristic;		/* Vnfsec__Heuristic */
 	uint32_t saddr, daddr;		/* network order */
+	/* AF_INET6: the addresses are these, and saddr/daddr are 0. */
+	uint8_t family;			/* 0 or AF_INET: IPv4 */
+	uint8_t saddr6[16], daddr6[16];
 	uint16_t dport;			/* host order, 0: several ports */
 	uint64_t count, src_count;
 	uint32_t window_ms, threshold;
 	char iface[16];
-	char local_action[48];		/* what the agent did itself, if any */
+	char local_action[96];		/* what the agent did itself, if any */
 	char process[32];		/* "PID COMM" behind it, if known */
 	char vnf_src[32], vnf_dst[32];	/* from the policy, "" if unknown */
 	char l7[64];			/* "expected X, detected Y" */
 	char posture[224];		/* a VNF came or went */
 	char sample_sha256[65];		/* of the packet sample judged */
+	/*
+	 * Not "": protect mode would have blocked a source it must never
+	 * block on its own (a VNF's address, the allowlist, the server):
+	 * what an operator should decide instead (docs/agent.md).
+	 */
+	char requires_operator[96];
 };
+
+/* The source of @a (4 or 16 bytes, by a->family) and its AF_*. */
+static inline const void *assessment_src(const struct assessment *a,
+					 int *family)
+{
+	*family = a->family == AF_INET6 ? AF_INET6 : AF_INET;
+	return *family == AF_INET6 ? (const void *)a->saddr6 :
+			       (const void *)&a->saddr;
+}
+
+static inline const void *assessment_dst(const struct assessment *a,
+					 int *family)
+{
+	*family = a->family == AF_INET6 ? AF_INET6 : AF_INET;
+	return *family == AF_INET6 ? (const void *)a->daddr6 :
+			       (const void *)&a->daddr;
+}
 
 struct syn_flood;
 struct syn_flood *syn_flood_new(unsigned int threshold,
 				unsigned int window_ms);
 void syn_flood_set_threshold(struct syn_flood *sf, unsigned int threshold);
 void syn_flood_free(struct syn_flood *sf);
-/* Feed one new-flow record; returns true and fills @a when it fires. */
+/*
+ * Feed one new-flow record (IPv4 or IPv6); returns true and fills @a when
+ * it fires. @a->src_count is 0 when no one source is a heavy hitter (a
+ * flood of spoofed sources): there is no source to blame.
+ */
 bool syn_flood_feed(struct syn_flood *sf,
 		    const struct vnfsec_new_flow_record *rec,
 		    struct assessment *a);
+/* The same with the destination's own threshold; 0: detector off. */
+bool syn_flood_feed_at(struct syn_flood *sf,
+		       const struct vnfsec_new_flow_record *rec,
+		       unsigned int threshold, struct assessment *a);
+
+/*
+ * Who opened a conversation. A new flow whose reverse (same addresses and
+ * ports, swapped) was seen opening within FLOW_ORIGIN_TTL_S is its reply:
+ * a DNS server answering its clients from port 53 opens nothing. Fixed
+ * memory (a direct-mapped table of tuple hashes), so a flood of spoofed
+ * sources can evict entries, never grow it: an evicted request makes its
+ * reply count as opened, a missed reply never hides a request.
+ */
+#define FLOW_ORIGIN_SLOTS	(1U << 16)
+#define FLOW_ORIGIN_TTL_S	120
+struct flow_origins;
+struct flow_origins *flow_origins_new(void);
+void flow_origins_free(struct flow_origins *fo);
+/* True when @rec opens a flow; false when it answers one seen before. */
+bool flow_origins_opens(struct flow_origins *fo,
+			const struct vnfsec_new_flow_record *rec);
 
 struct uplink;
 struct enforcer;
@@ -246,6 +298,8 @@ struct event_ctx {
 	const struct sensor *sensor;
 	const struct posture *posture;
 	struct l7 *l7;			/* nDPI on samples */
+	struct flow_origins *origins;	/* NULL: every flow counts as opened */
+	struct actions *actions;	/* IPv6 blocks; NULL: none */
 	unsigned int protect_ttl_s;	/* effective: option or policy mode */
 	/* Told of every assessment sent (the control socket's alerts). */
 	void (*on_assessment)(void *ctx, const struct assessment *a);

@@ -2,8 +2,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 
 #include "user/agent/apply.h"
 #include "user/agent/l7.h"
@@ -28,49 +30,170 @@ static bool has_prefix(const struct policy_compiled *p,
 	return false;
 }
 
+/* An IPv6 prefix of the policy's blocklist, in blocklist_v6 or out. */
+static int block_v6(const struct event_ctx *ev, const struct policy_prefix *x,
+		    bool lift)
+{
+	struct vnfsec_block_entry b = { .reason = VNFSEC_BLOCK_OPERATOR };
+	struct vnfsec_lpm_v6_key k = { .prefixlen = x->len };
+	int fd = ev->sensor ? ev->sensor->blocklist_v6_fd : -1;
+
+	if (fd <= 0)
+		return -EBADF;
+	memcpy(k.addr, x->addr, 16);
+	if (lift ? bpf_map_delete_elem(fd, &k) && errno != ENOENT :
+		   bpf_map_update_elem(fd, &k, &b, BPF_ANY)) {
+		char buf[64];
+
+		policy_format_prefix(x, buf, sizeof(buf));
+		log_err("policy: cannot %s %s in blocklist_v6: %s",
+			lift ? "lift the block of" : "block", buf,
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 /* New blocks first, then lift the old policy's: no gap for a source. */
 static void apply_blocks(struct event_ctx *ev,
 			 const struct policy_compiled *old,
 			 const struct policy_compiled *new)
 {
-	uint32_t i, addr;
+	uint32_t i, addr, v6 = 0;
 
 	for (i = 0; i < new->n_block; i++) {
-		if (new->block[i].family != AF_INET)
-			continue;	/* IPv6 blocks: the fast path's v6 map */
+		if (new->block[i].family == AF_INET6) {
+			v6 += !block_v6(ev, &new->block[i], false);
+			continue;
+		}
 		memcpy(&addr, new->block[i].addr, 4);
 		enforcer_block(ev->enf, addr, new->block[i].len, 0, 0,
 			       VNFSEC_BLOCK_OPERATOR);
 	}
 	for (i = 0; old && i < old->n_block; i++) {
-		if (old->block[i].family != AF_INET ||
-		    has_prefix(new, &old->block[i]))
+		if (has_prefix(new, &old->block[i]))
 			continue;
+		if (old->block[i].family == AF_INET6) {
+			v6 += !block_v6(ev, &old->block[i], true);
+			continue;
+		}
 		memcpy(&addr, old->block[i].addr, 4);
 		enforcer_unblock(ev->enf, addr, old->block[i].len);
 	}
+	/* Flows of a newly blocked source drop their cached verdicts. */
+	if (v6)
+		fastpath_bump_generation(ev->sensor);
+}
+
+/* Settings for scans from a source governed by @t (0: that one off). */
+void agent_scan_configs(const struct policy_thresholds *t,
+			struct scan_config *fast, struct scan_config *slow)
+{
+	*fast = (struct scan_config){
+		.window_ns = t->scan_window_s * 1000000000ULL,
+		.horizontal = t->scan_hosts, .vertical = t->scan_ports };
+	*slow = (struct scan_config){
+		.window_ns = t->slow_scan_window_s * 1000000000ULL,
+		.horizontal = t->slow_scan_hosts,
+		.vertical = t->slow_scan_ports };
+}
+
+unsigned int agent_syn_threshold(const struct event_ctx *ev,
+				 const struct policy_thresholds *t)
+{
+	uint64_t n = (uint64_t)t->syn_flood_pps * ev->cfg->window_ms / 1000;
+
+	if (!t->syn_flood_pps)
+		return 0;
+	return n > UINT32_MAX ? UINT32_MAX : (unsigned int)n ?: 1;
 }
 
 static void apply_thresholds(struct event_ctx *ev,
 			     const struct policy_compiled *p)
 {
 	const struct policy_thresholds *t = &p->thresholds;
-	const struct agent_config *cfg = ev->cfg;
+	struct scan_config fast, slow;
 
-	if (t->syn_flood_pps)
-		syn_flood_set_threshold(ev->syn_flood,
-			(unsigned int)((uint64_t)t->syn_flood_pps *
-				       cfg->window_ms / 1000) ?: 1);
-	if (t->scan_ports && t->scan_window_s)
-		scan_set_config(ev->scan_fast, &(struct scan_config){
-			.window_ns = t->scan_window_s * 1000000000ULL,
-			.horizontal = cfg->scan_hosts,
-			.vertical = t->scan_ports });
+	/* The global ones; per VNF thresholds are looked up per event. */
+	syn_flood_set_threshold(ev->syn_flood, agent_syn_threshold(ev, t));
+	agent_scan_configs(t, &fast, &slow);
+	scan_set_config(ev->scan_fast, &fast);
+	if (!ev->scan_slow)	/* off at start, the policy may want it */
+		ev->scan_slow = scan_new(&slow);
+	else
+		scan_set_config(ev->scan_slow, &slow);
+	if (!ev->scan_slow)
+		log_warn("policy: no memory for the slow scan detector; slow scans are not detected");
 	/* The policy's mode is the operator's intent: it decides. */
 	if (p->mode == POLICY_MODE_PROTECT)
-		ev->protect_ttl_s = cfg->protect_ttl_s ?: POLICY_PROTECT_TTL_S;
+		ev->protect_ttl_s = ev->cfg->protect_ttl_s ?:
+				    POLICY_PROTECT_TTL_S;
 	else
 		ev->protect_ttl_s = 0;
+}
+
+/*
+ * The fast path's SYN-flood drop is one setting for every destination:
+ * on only when no VNF is in monitor or learn, which never drop.
+ */
+static bool all_protect(const struct policy_compiled *p)
+{
+	uint32_t i;
+
+	if (p->mode != POLICY_MODE_PROTECT)
+		return false;
+	for (i = 0; i < p->n_vnfs; i++)
+		if (p->vnfs[i].mode != POLICY_MODE_PROTECT)
+			return false;
+	return true;
+}
+
+/*
+ * The fast path's own detectors (docs/fastpath.md) from the global
+ * thresholds: RST ratio (flow cuts) and SYN flood per destination, scans
+ * per source; 0 turns one off. In protect mode (every VNF's) the SYN-flood
+ * detector also drops the SYNs towards a flooded destination for the rest
+ * of its window: the answer to spoofed sources, where no source can be
+ * blocked.
+ * Only the program's settings change: no cached verdict depends on them.
+ */
+static int apply_fastpath_detectors(const struct event_ctx *ev,
+				    const struct policy_compiled *p)
+{
+	const struct policy_thresholds *t = &p->thresholds;
+	struct vnfsec_config c;
+	__u32 zero = 0, off = 0;
+
+	if (!ev->sensor || ev->sensor->config_fd <= 0)
+		return 0;
+	if (bpf_map_lookup_elem(ev->sensor->config_fd, &zero, &c))
+		return -errno;
+	if (!t->syn_flood_pps)
+		off |= 1U << VNFSEC_DET_SYN_FLOOD;
+	if (!t->scan_ports)
+		off |= 1U << VNFSEC_DET_PORT_SCAN;
+	if (!t->scan_hosts)
+		off |= 1U << VNFSEC_DET_HOST_SCAN;
+	if (!t->slow_scan_ports && !t->slow_scan_hosts)
+		off |= 1U << VNFSEC_DET_SLOW_SCAN;
+	if (!t->flow_cut_rst_ps)
+		off |= 1U << VNFSEC_DET_RST_FLOOD;
+	c.detectors_off = (c.detectors_off & 1U << VNFSEC_DET_RATE_LIMIT) | off;
+	c.syn_min = t->syn_flood_pps;
+	c.syn_window_ms = 1000;
+	c.scan_ports = t->scan_ports;
+	c.scan_hosts = t->scan_hosts;
+	c.scan_window_ms = t->scan_window_s * 1000;
+	c.slow_scan_window_ms = t->slow_scan_window_s * 1000;
+	c.rst_min = t->flow_cut_rst_ps;
+	c.rst_window_ms = 1000;
+	if (all_protect(p))
+		c.detectors_drop |= 1U << VNFSEC_DET_SYN_FLOOD;
+	else
+		c.detectors_drop &= ~(1U << VNFSEC_DET_SYN_FLOOD);
+	if (bpf_map_update_elem(ev->sensor->config_fd, &zero, &c, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 /*
@@ -116,6 +239,10 @@ int agent_policy_apply_compiled(struct event_ctx *ev, struct policy_compiled *p,
 	ev->policy = ap;
 	check_l7(ev, p);
 	apply_thresholds(ev, p);
+	ret = apply_fastpath_detectors(ev, p);
+	if (ret)
+		log_warn("policy: cannot set the fast path's detectors: %s; they keep their settings",
+			 strerror(-ret));
 	apply_blocks(ev, ap->p, p);
 	shm_watch_policy(ev->shm, p, ev->posture);
 	policy_free(ap->p);
@@ -191,23 +318,21 @@ void agent_policy_free(struct event_ctx *ev)
 	ev->policy = NULL;
 }
 
-static int vnf_of(const struct policy_compiled *p, uint32_t addr)
-{
-	return policy_vnf_of(p, AF_INET, &addr);
-}
-
 void agent_policy_name(const struct event_ctx *ev, struct assessment *a)
 {
 	const struct policy_compiled *p = ev->policy ? ev->policy->p : NULL;
-	int s, d;
+	const void *src, *dst;
+	int s, d, family;
 
 	if (!p)
 		return;
-	s = vnf_of(p, a->saddr);
-	d = vnf_of(p, a->daddr);
-	if (s >= 0)
+	src = assessment_src(a, &family);
+	dst = assessment_dst(a, &family);
+	s = policy_vnf_of(p, family, src);
+	d = policy_vnf_of(p, family, dst);
+	if (s >= 0 && !a->vnf_src[0])
 		snprintf(a->vnf_src, sizeof(a->vnf_src), "%s", p->vnfs[s].name);
-	if (d >= 0)
+	if (d >= 0 && !a->vnf_dst[0])
 		snprintf(a->vnf_dst, sizeof(a->vnf_dst), "%s", p->vnfs[d].name);
 }
 
@@ -234,9 +359,9 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	const struct policy_compiled *p;
 	struct assessment a;
 	uint16_t dport = ntohs(k->dport), sport = ntohs(k->sport);
-	int s, d;
+	int s, d, af = k->family == VNFSEC_AF_INET6 ? AF_INET6 : AF_INET;
 
-	if (!ev->policy || k->family == VNFSEC_AF_INET6)	/* IPv4 names */
+	if (!ev->policy)
 		return;
 	/*
 	 * A TCP flow opened by anything but a bare SYN is a reply or the
@@ -248,8 +373,8 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	    VNFSEC_TCP_SYN)
 		return;
 	p = ev->policy->p;
-	s = vnf_of(p, k->saddr.v4);
-	d = vnf_of(p, k->daddr.v4);
+	s = policy_vnf_of(p, af, &k->saddr);
+	d = policy_vnf_of(p, af, &k->daddr);
 	if (s < 0 || d < 0 || s == d)
 		return;
 	/* While learning, what is normal is being found out, not judged. */
@@ -271,8 +396,14 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	a.time_unix_ms = clock_wall_ms();
 	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_POLICY_VIOLATION;
 	a.severity = 6;
-	a.saddr = k->saddr.v4;
-	a.daddr = k->daddr.v4;
+	if (af == AF_INET6) {
+		a.family = AF_INET6;
+		memcpy(a.saddr6, &k->saddr, 16);
+		memcpy(a.daddr6, &k->daddr, 16);
+	} else {
+		a.saddr = k->saddr.v4;
+		a.daddr = k->daddr.v4;
+	}
 	a.dport = dport;
 	a.count = 1;
 	a.src_count = 1;
@@ -280,4 +411,135 @@ void agent_policy_check_flow(struct event_ctx *ev,
 		 p->vnfs[s].name, p->vnfs[d].name, policy_proto_name(k->proto),
 		 dport);
 	events_submit(ev, &a, k->ifindex);
+}
+
+static const struct policy_compiled *policy_of(const struct event_ctx *ev)
+{
+	return ev->policy ? ev->policy->p : NULL;
+}
+
+const struct policy_vnf *agent_policy_vnf(const struct event_ctx *ev,
+					  int family, const void *addr)
+{
+	const struct policy_compiled *p = policy_of(ev);
+	int i;
+
+	if (!p)
+		return NULL;
+	i = policy_vnf_of(p, family, addr);
+	return i < 0 ? NULL : &p->vnfs[i];
+}
+
+const struct policy_vnf *agent_policy_vnf_by_id(const struct event_ctx *ev,
+						uint16_t id)
+{
+	const struct policy_compiled *p = policy_of(ev);
+	const char *name = fastpath_vnf_name(id);
+	uint32_t i;
+
+	for (i = 0; p && name && i < p->n_vnfs; i++)
+		if (!strcmp(p->vnfs[i].name, name))
+			return &p->vnfs[i];
+	return NULL;
+}
+
+const struct policy_thresholds *
+agent_policy_thresholds(const struct event_ctx *ev, int family,
+			const void *addr)
+{
+	const struct policy_vnf *v = agent_policy_vnf(ev, family, addr);
+
+	if (v)
+		return &v->thresholds;
+	return policy_of(ev) ? &policy_of(ev)->thresholds : NULL;
+}
+
+unsigned int agent_policy_block_ttl(const struct event_ctx *ev,
+				    const struct assessment *a)
+{
+	const struct policy_vnf *victim;
+	int family;
+	const void *dst = assessment_dst(a, &family);
+
+	if (!policy_of(ev))
+		return ev->protect_ttl_s;
+	victim = agent_policy_vnf(ev, family, dst);
+	if ((victim ? victim->mode : policy_of(ev)->mode) !=
+	    POLICY_MODE_PROTECT)
+		return 0;
+	return ev->cfg->protect_ttl_s ?: POLICY_PROTECT_TTL_S;
+}
+
+static bool in_prefix(const struct policy_prefix *x, int family,
+		      const uint8_t *addr)
+{
+	unsigned int full = x->len / 8, rest = x->len % 8;
+
+	if (x->family != family || memcmp(x->addr, addr, full))
+		return false;
+	return !rest || !((x->addr[full] ^ addr[full]) &
+			  (uint8_t)(0xff << (8 - rest)));
+}
+
+/* The server's address (--server), where the management network ends. */
+static bool is_server(const struct event_ctx *ev, int family,
+		      const void *addr)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST }, *res, *it;
+	char host[64], *colon;
+	bool same = false;
+
+	if (!ev->cfg || !ev->cfg->server ||
+	    strlen(ev->cfg->server) >= sizeof(host))
+		return false;
+	strcpy(host, ev->cfg->server);
+	colon = strrchr(host, ':');
+	if (colon)
+		*colon = 0;
+	if (host[0] == '[' && (colon = strchr(host, ']'))) {
+		*colon = 0;
+		memmove(host, host + 1, strlen(host));
+	}
+	if (getaddrinfo(host, NULL, &hints, &res))
+		return false;
+	for (it = res; it && !same; it = it->ai_next) {
+		if (it->ai_family == AF_INET && family == AF_INET)
+			same = !memcmp(&((struct sockaddr_in *)it->ai_addr)->sin_addr,
+				       addr, 4);
+		else if (it->ai_family == AF_INET6 && family == AF_INET6)
+			same = !memcmp(&((struct sockaddr_in6 *)it->ai_addr)->sin6_addr,
+				       addr, 16);
+	}
+	freeaddrinfo(res);
+	return same;
+}
+
+bool agent_policy_never_block(const struct event_ctx *ev, int family,
+			      const void *addr, char *why, size_t len)
+{
+	const struct policy_compiled *p = policy_of(ev);
+	const struct policy_vnf *v = agent_policy_vnf(ev, family, addr);
+	uint32_t i;
+
+	if (v) {
+		/*
+		 * A VNF's address on the wire proves nothing (it may be
+		 * forged) and blocking it cuts the VNF off: an operator's
+		 * call, with the VNF's quarantine as the proposal.
+		 */
+		snprintf(why, len, "source is VNF %s; proposed: quarantine %s",
+			 v->name, v->name);
+		return true;
+	}
+	for (i = 0; p && i < p->n_allow; i++) {
+		if (in_prefix(&p->allow[i], family, addr)) {
+			snprintf(why, len, "source is in the policy's allowlist");
+			return true;
+		}
+	}
+	if (is_server(ev, family, addr)) {
+		snprintf(why, len, "source is the security server (management network)");
+		return true;
+	}
+	return false;
 }

@@ -8,13 +8,16 @@ void baseline_init(struct baseline *b, double alpha, double k, double floor,
 {
 	*b = (struct baseline){
 		.alpha = alpha, .k = k, .floor = floor, .warmup = warmup,
+		.persist = BASELINE_PERSIST,
 	};
 }
 
 static void learn(struct baseline *b, double x)
 {
 	double diff = x - b->mean, incr = b->alpha * diff;
+	double decay = exp2(-1.0 / BASELINE_PEAK_HALF_LIFE);
 
+	b->peak = fmax(x, b->peak * decay);
 	if (!b->seen++) {
 		b->mean = x;
 		return;
@@ -23,12 +26,24 @@ static void learn(struct baseline *b, double x)
 	b->var = (1 - b->alpha) * (b->var + diff * incr);
 }
 
+double baseline_bar(const struct baseline *b)
+{
+	return fmax(b->floor, fmax(b->mean + b->k * sqrt(b->var),
+				   BASELINE_PEAK_MARGIN * b->peak));
+}
+
 bool baseline_anomalous(struct baseline *b, double x)
 {
-	bool anomalous = b->seen >= b->warmup && x > b->floor &&
-			 x > b->mean + b->k * sqrt(b->var);
-
-	if (!anomalous)
+	if (b->seen < b->warmup || x <= baseline_bar(b)) {
+		/* A burst that ended before it persisted was normal. */
+		if (b->run && b->run < b->persist)
+			b->peak = fmax(b->peak, b->run_max);
+		b->run = 0;
+		b->run_max = 0;
 		learn(b, x);
-	return anomalous;
+		return false;
+	}
+	b->run++;
+	b->run_max = fmax(b->run_max, x);
+	return b->run >= b->persist;
 }

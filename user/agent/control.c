@@ -47,11 +47,11 @@ struct control {
 	unsigned int nr_alerts;
 };
 
-static json_object *ip_json(uint32_t addr)
+static json_object *ip_json(int family, const void *addr)
 {
-	char buf[INET_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &addr, buf, sizeof(buf));
+	inet_ntop(family, addr, buf, sizeof(buf));
 	return json_object_new_string(buf);
 }
 
@@ -65,8 +65,14 @@ static json_object *alert_json(const struct assessment *a)
 	json_object_object_add(o, "heuristic", json_object_new_string(
 		heuristic_name(a->heuristic)));
 	json_object_object_add(o, "severity", json_object_new_int(a->severity));
-	json_object_object_add(o, "src_ip", ip_json(a->saddr));
-	json_object_object_add(o, "dest_ip", ip_json(a->daddr));
+	int af;
+	const void *src = assessment_src(a, &af), *dst = assessment_dst(a, &af);
+
+	json_object_object_add(o, "src_ip", ip_json(af, src));
+	json_object_object_add(o, "dest_ip", ip_json(af, dst));
+	if (a->requires_operator[0])
+		json_object_object_add(o, "requires_operator",
+			json_object_new_string(a->requires_operator));
 	json_object_object_add(o, "dest_port", json_object_new_int(a->dport));
 	json_object_object_add(o, "count", json_object_new_uint64(a->count));
 	json_object_object_add(o, "src_count",
@@ -518,6 +524,7 @@ static void learn_flow_add(void *ctx, const struct vnfsec_flow_key *k,
 	host_prefix(k->daddr.v4, &f->dst);
 	f->proto = k->proto;
 	f->dport = ntohs(k->dport);
+	f->sport = ntohs(k->sport);
 	f->packets = st->packets;
 	f->bytes = st->bytes;
 	f->duration_ms = (st->last_seen_ns - st->first_seen_ns) / 1000000;

@@ -5,10 +5,12 @@
  * must not be misread.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <net/if.h>
 #include <string.h>
 #include <openssl/sha.h>
 
+#include "user/agent/actions.h"
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
 #include "user/agent/l7.h"
@@ -35,22 +37,67 @@ static bool blocks_its_source(int heuristic)
 	}
 }
 
+static const char *addr_str(int family, const void *addr, char *buf,
+			    size_t len)
+{
+	return inet_ntop(family, addr, buf, len) ?: "?";
+}
+
+/* An IPv6 source goes to blocklist_v6, through the actions' tracking. */
+static int block_v6(struct event_ctx *ev, const uint8_t *addr,
+		    unsigned int ttl)
+{
+	Vnfsec__Action act = VNFSEC__ACTION__INIT;
+
+	if (!ev->actions)
+		return -EOPNOTSUPP;
+	act.type = VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE;
+	act.src_addr.data = (uint8_t *)addr;
+	act.src_addr.len = 16;
+	act.prefix_len = 128;
+	act.ttl_s = ttl;
+	return actions_apply(ev->actions, &act);
+}
+
 /*
  * Protect mode: the source is blocked here and now, without waiting for
  * the server (onset to drop in well under a second); the server learns
- * what was done from the assessment's evidence.
+ * what was done from the assessment's evidence. Never a VNF's address,
+ * the allowlist's or the server's: a forged source would turn protect
+ * mode against the VNFs it protects. Such a finding goes to the server
+ * marked requires_operator, with what the operator might do instead.
  */
 static void protect(struct event_ctx *ev, struct assessment *a)
 {
-	unsigned int ttl = ev->protect_ttl_s;
-	char src[INET_ADDRSTRLEN];
+	char src[INET6_ADDRSTRLEN], why[96];
+	unsigned int ttl;
+	const void *addr;
+	int family, ret;
 
-	if (!ttl || !a->src_count || !blocks_its_source(a->heuristic) ||
-	    enforcer_block(ev->enf, a->saddr, 32, ttl, 0, VNFSEC_BLOCK_LOCAL))
+	if (!a->src_count || !blocks_its_source(a->heuristic))
 		return;
-	inet_ntop(AF_INET, &a->saddr, src, sizeof(src));
+	ttl = agent_policy_block_ttl(ev, a);
+	if (!ttl)
+		return;
+	addr = assessment_src(a, &family);
+	addr_str(family, addr, src, sizeof(src));
+	if (agent_policy_never_block(ev, family, addr, why, sizeof(why))) {
+		snprintf(a->requires_operator, sizeof(a->requires_operator),
+			 "%s", why);
+		snprintf(a->local_action, sizeof(a->local_action),
+			 "not blocked: %s", src);
+		log_warn("protect mode does not block %s on its own: %s; the server asks an operator",
+			 src, why);
+		return;
+	}
+	ret = family == AF_INET6 ? block_v6(ev, addr, ttl) :
+		enforcer_block(ev->enf, a->saddr, 32, ttl, 0,
+			       VNFSEC_BLOCK_LOCAL);
+	if (ret)
+		return;
 	snprintf(a->local_action, sizeof(a->local_action),
-		 "blocked %s/32 for %u s", src, ttl);
+		 "blocked %s/%u for %u s", src, family == AF_INET6 ? 128 : 32,
+		 ttl);
 }
 
 void events_submit(struct event_ctx *ev, struct assessment *a,
@@ -68,19 +115,57 @@ void events_submit(struct event_ctx *ev, struct assessment *a,
 		ev->on_assessment(ev->on_assessment_ctx, a);
 }
 
+static void put_key_addrs(struct assessment *a, uint8_t family,
+			  const union vnfsec_addr *s,
+			  const union vnfsec_addr *d)
+{
+	if (family == VNFSEC_AF_INET6) {
+		a->family = AF_INET6;
+		memcpy(a->saddr6, s, 16);
+		memcpy(a->daddr6, d, 16);
+	} else {
+		a->family = AF_INET;
+		a->saddr = s->v4;
+		a->daddr = d->v4;
+	}
+}
+
+static int key_af(const struct vnfsec_flow_key *k)
+{
+	return k->family == VNFSEC_AF_INET6 ? AF_INET6 : AF_INET;
+}
+
 static void check_syn_flood(struct event_ctx *ev,
 			    const struct vnfsec_new_flow_record *rec)
 {
-	char src[16], dst[16];
+	const struct policy_thresholds *t =
+		agent_policy_thresholds(ev, key_af(&rec->key),
+					&rec->key.daddr);
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	struct assessment a;
+	bool fired;
+	int family;
 
-	if (!syn_flood_feed(ev->syn_flood, rec, &a))
+	/* The destination's threshold (what its VNF can take), else ours. */
+	fired = t ? syn_flood_feed_at(ev->syn_flood, rec,
+				      agent_syn_threshold(ev, t), &a) :
+		    syn_flood_feed(ev->syn_flood, rec, &a);
+	if (!fired)
 		return;
-	inet_ntop(AF_INET, &a.saddr, src, sizeof(src));
-	inet_ntop(AF_INET, &a.daddr, dst, sizeof(dst));
-	log_warn("SYN flood towards %s port %u: %llu new flows in %u ms (threshold %u), %llu+ from %s",
-		 dst, a.dport, (unsigned long long)a.count, a.window_ms,
-		 a.threshold, (unsigned long long)a.src_count, src);
+	addr_str(key_af(&rec->key), assessment_dst(&a, &family), dst,
+		 sizeof(dst));
+	if (a.src_count) {
+		addr_str(family, assessment_src(&a, &family), src,
+			 sizeof(src));
+		log_warn("SYN flood towards %s port %u: %llu new flows in %u ms (threshold %u), %llu+ from %s",
+			 dst, a.dport, (unsigned long long)a.count,
+			 a.window_ms, a.threshold,
+			 (unsigned long long)a.src_count, src);
+	} else {
+		log_warn("SYN flood towards %s port %u: %llu new flows in %u ms (threshold %u) from many sources, none above 1/5 of them",
+			 dst, a.dport, (unsigned long long)a.count,
+			 a.window_ms, a.threshold);
+	}
 	events_submit(ev, &a, rec->key.ifindex);
 }
 
@@ -88,14 +173,17 @@ static void check_scans(struct event_ctx *ev,
 			const struct vnfsec_new_flow_record *rec)
 {
 	const struct vnfsec_flow_key *k = &rec->key;
+	const struct policy_thresholds *t =
+		agent_policy_thresholds(ev, key_af(k), &k->saddr);
+	struct scan_config cfg[2];
 	struct scan_probe p = {
-		.ts_ns = rec->hdr.ts_ns, .saddr = k->saddr.v4, .daddr = k->daddr.v4,
-		.dport = k->dport, .proto = k->proto,
+		.ts_ns = rec->hdr.ts_ns, .saddr = k->saddr, .daddr = k->daddr,
+		.family = k->family, .dport = k->dport, .proto = k->proto,
 	};
 	struct scan_detector *sd[] = { ev->scan_fast, ev->scan_slow };
 	struct scan_verdict v;
 	struct assessment a;
-	char src[16];
+	char src[INET6_ADDRSTRLEN];
 	unsigned int i;
 
 	/* Connection attempts only: a TCP flow opened by an answer is not. */
@@ -103,10 +191,13 @@ static void check_scans(struct event_ctx *ev,
 	    (!(rec->tcp_flags & VNFSEC_TCP_SYN) ||
 	     (rec->tcp_flags & VNFSEC_TCP_ACK)))
 		return;
-	if ((k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP) ||
-	    k->family == VNFSEC_AF_INET6)	/* IPv4 only, for now */
+	if (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP)
 		return;
+	/* The scanner's own thresholds, when it is a VNF of the policy. */
+	if (t)
+		agent_scan_configs(t, &cfg[0], &cfg[1]);
 	for (i = 0; i < 2; i++) {
+		p.cfg = t ? &cfg[i] : NULL;
 		if (!sd[i] || !scan_feed(sd[i], &p, &v))
 			continue;
 		memset(&a, 0, sizeof(a));
@@ -115,13 +206,12 @@ static void check_scans(struct event_ctx *ev,
 			VNFSEC__HEURISTIC__HEURISTIC_HORIZONTAL_SCAN :
 			VNFSEC__HEURISTIC__HEURISTIC_VERTICAL_SCAN;
 		a.severity = i ? 6 : 5;	/* a slow scan is a careful one */
-		a.saddr = v.saddr;
-		a.daddr = v.daddr;
+		put_key_addrs(&a, v.family, &v.saddr, &v.daddr);
 		a.count = v.distinct;
 		a.src_count = v.distinct;
 		a.window_ms = v.window_ms;
 		a.threshold = v.threshold;
-		inet_ntop(AF_INET, &a.saddr, src, sizeof(src));
+		addr_str(key_af(k), &v.saddr, src, sizeof(src));
 		log_warn("%s %s scan from %s: ~%u distinct %s in %llu ms (threshold %u)",
 			 i ? "slow" : "fast",
 			 v.horizontal ? "horizontal" : "vertical", src,
@@ -145,9 +235,9 @@ static void check_detector(struct event_ctx *ev,
 		.severity = 5, .count = d->count, .src_count = d->count,
 		.threshold = d->threshold, .window_ms = d->window_ms,
 	};
-	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
-	if (k->family != VNFSEC_AF_INET)
+	if (k->family != VNFSEC_AF_INET && k->family != VNFSEC_AF_INET6)
 		return;
 	if (d->detector == VNFSEC_DET_RST_FLOOD) {
 		a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_FLOW_CUT;
@@ -161,14 +251,13 @@ static void check_detector(struct event_ctx *ev,
 	else
 		return;
 	a.time_unix_ms = clock_wall_ms();
-	a.saddr = k->saddr.v4;
-	a.daddr = k->daddr.v4;
+	put_key_addrs(&a, k->family, &k->saddr, &k->daddr);
 	a.dport = ntohs(k->dport);
 	if (d->dropping)
 		snprintf(a.local_action, sizeof(a.local_action),
 			 "fast path drops for the window");
-	inet_ntop(AF_INET, &a.saddr, src, sizeof(src));
-	inet_ntop(AF_INET, &a.daddr, dst, sizeof(dst));
+	addr_str(key_af(k), &k->saddr, src, sizeof(src));
+	addr_str(key_af(k), &k->daddr, dst, sizeof(dst));
 	log_warn("%s: %s -> %s, %u in %u ms (threshold %u)%s",
 		 d->detector == VNFSEC_DET_RST_FLOOD ? "abnormal flow cuts" :
 		 "rate limit exceeded", src, dst, d->count, d->window_ms,
@@ -241,10 +330,7 @@ static void check_app_protocol(struct event_ctx *ev,
 	a.time_unix_ms = clock_wall_ms();
 	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL;
 	a.severity = 6;
-	if (af == AF_INET) {
-		a.saddr = k->saddr.v4;
-		a.daddr = k->daddr.v4;
-	}
+	put_key_addrs(&a, k->family, &k->saddr, &k->daddr);
 	a.dport = dport;
 	a.count = 1;
 	/*
@@ -291,6 +377,13 @@ int events_handle(void *ctx, void *data, size_t len)
 		return 0;
 	}
 	if (hdr->type != VNFSEC_REC_NEW_FLOW || len < sizeof(*rec))
+		return 0;
+	/*
+	 * Floods, scans and violations are about what a source opens: the
+	 * reply to a flow seen opening the other way (a DNS answer, a UDP
+	 * response from any server port) is part of that flow.
+	 */
+	if (ev->origins && !flow_origins_opens(ev->origins, rec))
 		return 0;
 	check_syn_flood(ev, rec);
 	check_scans(ev, rec);

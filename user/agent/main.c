@@ -650,6 +650,8 @@ int main(int argc, char **argv)
 	enf = enforcer_new(&sensor);
 	actions = actions_new(&sensor, enf, &ev);
 	ev.l7 = l7_new();
+	ev.origins = flow_origins_new();
+	ev.actions = actions;
 	ev.syn_flood = syn_flood_new(cfg.syn_threshold, cfg.window_ms);
 	ev.scan_fast = scan_new(&(struct scan_config){
 		.window_ns = cfg.window_ms * 1000000ULL,
@@ -661,7 +663,7 @@ int main(int argc, char **argv)
 			.vertical = cfg.slow_scan_ports });
 	rb = ring_buffer__new(sensor.events_fd, events_handle, &ev, NULL);
 	if (epfd < 0 || sig_fd < 0 || tick_fd < 0 || !enf || !actions ||
-	    !ev.l7 ||
+	    !ev.l7 || !ev.origins ||
 	    !ev.syn_flood ||
 	    !ev.scan_fast || (cfg.slow_scan_window_s && !ev.scan_slow) ||
 	    !rb) {
@@ -769,6 +771,7 @@ out:
 	scan_free(ev.scan_slow);
 	actions_free(actions);
 	l7_free(ev.l7);
+	flow_origins_free(ev.origins);
 	enforcer_free(enf);
 	if (sensor_up)
 		sensor_close(&sensor, &cfg);

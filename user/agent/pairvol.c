@@ -91,7 +91,7 @@ unsigned int pairvol_end(struct pairvol *t,
 				.src_vnf = p->src_vnf, .dst_vnf = p->dst_vnf,
 				.bytes = delta, .mean = p->b.mean,
 				.threshold = (uint32_t)fmin(4294967295.0,
-					p->b.mean + p->b.k * sqrt(p->b.var)),
+							    baseline_bar(&p->b)),
 			};
 
 			fn(ctx, &a);

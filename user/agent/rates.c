@@ -34,6 +34,8 @@ void rates_init(struct rates *r)
 	memset(r, 0, sizeof(*r));
 	baseline_init(&r->drops, RATES_ALPHA, RATES_K, DROPS_FLOOR,
 		      RATES_WARMUP);
+	/* Malformed packets are not bursty traffic: one second is enough. */
+	r->drops.persist = 1;
 	for (i = 0; i < AGENT_MAX_IFACES; i++)
 		baseline_init(&r->volume[i], RATES_ALPHA, RATES_K,
 			      VOLUME_FLOOR, RATES_WARMUP);
@@ -79,7 +81,7 @@ static void raise(struct event_ctx *ev, uint32_t heuristic, uint64_t value,
 		.severity = 4,
 		.count = value,
 		.window_ms = 1000,
-		.threshold = (uint32_t)(b->mean + b->k * sqrt(b->var)),
+		.threshold = (uint32_t)fmin(4294967295.0, baseline_bar(b)),
 	};
 
 	a.time_unix_ms = clock_wall_ms();
@@ -153,8 +155,77 @@ static void check_volume(struct rates *r, const struct agent_config *cfg,
 static void add_flow(struct rates *r, const struct vnfsec_flow_key *k,
 		     const struct vnfsec_flow_state *st)
 {
-	if (k->dir == VNFSEC_DIR_INGRESS)
-		pairvol_add(&r->pairs, st->src_vnf, st->dst_vnf, st->bytes);
+	if (k->dir != VNFSEC_DIR_INGRESS)
+		return;
+	pairvol_add(&r->pairs, st->src_vnf, st->dst_vnf, st->bytes);
+	if (st->dst_vnf && st->dst_vnf < VNFSEC_MAX_VNFS &&
+	    st->src_vnf != st->dst_vnf) {
+		r->intake[st->dst_vnf].packets += st->packets;
+		r->intake[st->dst_vnf].bytes += st->bytes;
+	}
+}
+
+static void intake_report(struct event_ctx *ev, const struct policy_vnf *v,
+			  bool volume, uint64_t value, uint64_t limit)
+{
+	struct assessment a = {
+		.heuristic = volume ?
+			VNFSEC__HEURISTIC__HEURISTIC_VOLUME_ANOMALY :
+			VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT,
+		.severity = 4,
+		.count = value,
+		.window_ms = 1000,
+		.threshold = (uint32_t)(limit > UINT32_MAX ? UINT32_MAX : limit),
+	};
+
+	/* No source: many may feed a VNF; nothing is blocked for it. */
+	snprintf(a.vnf_dst, sizeof(a.vnf_dst), "%s", v->name);
+	a.time_unix_ms = clock_wall_ms();
+	log_warn("%s into VNF %s: %llu %s in the last second (policy: %llu)",
+		 volume ? "volume over the policy's" : "rate over the policy's",
+		 v->name, (unsigned long long)value,
+		 volume ? "bytes" : "packets", (unsigned long long)limit);
+	events_submit(ev, &a, 0);
+}
+
+void rates_check_intake(struct rates *r, struct event_ctx *ev)
+{
+	unsigned int id;
+
+	for (id = 1; id < VNFSEC_MAX_VNFS; id++) {
+		struct vnf_intake *in = &r->intake[id];
+		const struct policy_vnf *v;
+		uint64_t pkts, bytes;
+		bool over;
+
+		if (!in->packets && !in->last_packets && !in->primed)
+			continue;
+		/* Flows evicted or expired take their counts: skip. */
+		if (!in->primed || in->packets < in->last_packets ||
+		    in->bytes < in->last_bytes) {
+			in->primed = true;
+			goto next;
+		}
+		pkts = in->packets - in->last_packets;
+		bytes = in->bytes - in->last_bytes;
+		v = agent_policy_vnf_by_id(ev, id);
+		if (!v)
+			goto next;
+		over = v->thresholds.rate_pps && pkts > v->thresholds.rate_pps;
+		if (over && !in->over_rate)
+			intake_report(ev, v, false, pkts, v->thresholds.rate_pps);
+		in->over_rate = over;
+		over = v->thresholds.volume_bps &&
+		       bytes > v->thresholds.volume_bps;
+		if (over && !in->over_volume)
+			intake_report(ev, v, true, bytes,
+				      v->thresholds.volume_bps);
+		in->over_volume = over;
+next:
+		in->last_packets = in->packets;
+		in->last_bytes = in->bytes;
+		in->packets = in->bytes = 0;
+	}
 }
 
 static int read_flows_batch(struct rates *r, int fd)
@@ -269,6 +340,8 @@ static void check_pairs(struct rates *r, const struct sensor *s,
 {
 	int ret = -EOPNOTSUPP;
 
+	unsigned int i;
+
 	pairvol_begin(&r->pairs);
 	if (!r->no_batch)
 		ret = read_flows_batch(r, s->flow_table_fd);
@@ -278,11 +351,14 @@ static void check_pairs(struct rates *r, const struct sensor *s,
 				 strerror(-ret));
 		r->no_batch = true;
 		pairvol_begin(&r->pairs);
+		for (i = 0; i < VNFSEC_MAX_VNFS; i++)
+			r->intake[i].packets = r->intake[i].bytes = 0;
 		read_flows_one_by_one(r, s->flow_table_fd);
 	}
 	/* One-packet flows count too. */
 	flows_new_each(s->flow_new_fd, add_new_flow, r);
 	pairvol_end(&r->pairs, pair_anomaly, ev);
+	rates_check_intake(r, ev);
 }
 
 void rates_tick(struct rates *r, const struct sensor *s, struct event_ctx *ev)

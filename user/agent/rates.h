@@ -14,6 +14,18 @@
 #include "user/agent/baseline.h"
 #include "user/agent/pairvol.h"
 
+/*
+ * What one VNF received in a second (its flows' packets and bytes, by
+ * destination VNF), against its policy's rate_pps and volume_bps: fixed
+ * limits the operator set or learn mode proposed, 0 off.
+ */
+struct vnf_intake {
+	uint64_t packets, bytes;	/* this tick's sums */
+	uint64_t last_packets, last_bytes;
+	bool primed;			/* last_* are from a previous tick */
+	bool over_rate, over_volume;	/* one report per episode */
+};
+
 struct rates {
 	struct baseline drops;
 	uint64_t last_drops;
@@ -23,6 +35,7 @@ struct rates {
 	bool in_anomaly[AGENT_MAX_IFACES];	/* one report per episode */
 	bool in_drop_spike;
 	struct pairvol pairs;
+	struct vnf_intake intake[VNFSEC_MAX_VNFS];
 	/* flow_table read in batches of this many flows. */
 	void *batch_keys, *batch_vals;
 	bool no_batch;			/* the kernel has no batch lookup */
@@ -33,6 +46,12 @@ void rates_free(struct rates *r);
 /* One sample: read counters and port statistics, raise assessments. */
 void rates_tick(struct rates *r, const struct sensor *s,
 		struct event_ctx *ev);
+
+/*
+ * Judge each VNF's intake of this tick against @ev's policy (rates_tick
+ * calls it after summing the flows; tests call it directly).
+ */
+void rates_check_intake(struct rates *r, struct event_ctx *ev);
 
 /* The malformed-packet counters of the fast path, summed. */
 int rates_malformed(const struct sensor *s, uint64_t *out);

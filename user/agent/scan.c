@@ -16,10 +16,11 @@
 #define SCAN_BITS	1024
 
 struct scan_source {
-	uint32_t saddr;
+	union vnfsec_addr saddr;
+	uint8_t family;
 	bool reported;
 	uint64_t window_start_ns;
-	uint32_t last_daddr;
+	uint64_t window_ns;		/* as it was when the window began */
 	uint64_t dsts[SCAN_BITS / 64];
 	uint64_t ports[SCAN_BITS / 64];	/* (destination, port) pairs */
 };
@@ -59,6 +60,16 @@ static uint32_t mix(uint64_t x)
 	return (uint32_t)x;
 }
 
+static uint32_t addr_mix(const union vnfsec_addr *a, uint8_t family)
+{
+	uint64_t h = family;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		h = mix(h << 32 ^ a->v6[i]);
+	return (uint32_t)h;
+}
+
 static void set_bit(uint64_t *map, uint32_t h)
 {
 	h %= SCAN_BITS;
@@ -80,39 +91,47 @@ static unsigned int estimate(const uint64_t *map)
 bool scan_feed(struct scan_detector *sd, const struct scan_probe *p,
 	       struct scan_verdict *v)
 {
-	struct scan_source *s = &sd->src[mix(p->saddr) % SCAN_SOURCES];
+	const struct scan_config *cfg = p->cfg ?: &sd->cfg;
+	uint32_t src = addr_mix(&p->saddr, p->family);
+	uint32_t dst = addr_mix(&p->daddr, p->family);
+	struct scan_source *s = &sd->src[src % SCAN_SOURCES];
 	unsigned int dsts, ports;
 
-	if (s->saddr != p->saddr ||
-	    p->ts_ns - s->window_start_ns >= sd->cfg.window_ns ||
+	if (!cfg->window_ns || (!cfg->horizontal && !cfg->vertical))
+		return false;
+	if (s->family != p->family ||
+	    memcmp(&s->saddr, &p->saddr, sizeof(s->saddr)) ||
+	    p->ts_ns - s->window_start_ns >= s->window_ns ||
 	    p->ts_ns < s->window_start_ns) {
 		memset(s, 0, sizeof(*s));
 		s->saddr = p->saddr;
+		s->family = p->family;
 		s->window_start_ns = p->ts_ns;
+		s->window_ns = cfg->window_ns;
 	}
-	set_bit(s->dsts, mix(p->daddr));
-	set_bit(s->ports, mix((uint64_t)p->daddr << 24 ^
+	set_bit(s->dsts, mix(dst));
+	set_bit(s->ports, mix((uint64_t)dst << 24 ^
 			      (uint64_t)p->dport << 8 ^ p->proto));
-	s->last_daddr = p->daddr;
 	if (s->reported)
 		return false;
 
 	dsts = estimate(s->dsts);
 	ports = estimate(s->ports);
 	memset(v, 0, sizeof(*v));
-	if (dsts >= sd->cfg.horizontal) {
+	if (cfg->horizontal && dsts >= cfg->horizontal) {
 		v->horizontal = true;
 		v->distinct = dsts;
-		v->threshold = sd->cfg.horizontal;
-	} else if (ports >= sd->cfg.vertical) {
+		v->threshold = cfg->horizontal;
+	} else if (cfg->vertical && ports >= cfg->vertical) {
 		v->distinct = ports;
-		v->threshold = sd->cfg.vertical;
+		v->threshold = cfg->vertical;
 	} else {
 		return false;
 	}
 	s->reported = true;
+	v->family = p->family;
 	v->saddr = p->saddr;
 	v->daddr = p->daddr;
-	v->window_ms = sd->cfg.window_ns / 1000000ULL;
+	v->window_ms = s->window_ns / 1000000ULL;
 	return true;
 }

@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bpf/vnfsec_abi.h"
+
+/* Thresholds of 0 turn that kind of scan off; window 0: both off. */
 struct scan_config {
 	uint64_t window_ns;
 	unsigned int horizontal;	/* distinct destinations */
@@ -20,15 +23,19 @@ struct scan_config {
 /* A connection attempt as the scan detector needs it. */
 struct scan_probe {
 	uint64_t ts_ns;
-	uint32_t saddr, daddr;		/* network order */
+	union vnfsec_addr saddr, daddr;	/* network order */
+	uint8_t family;			/* VNFSEC_AF_INET or _INET6 */
 	uint16_t dport;			/* network order */
 	uint8_t proto;
+	/* The source's own settings (its VNF's), NULL: the detector's. */
+	const struct scan_config *cfg;
 };
 
 struct scan_verdict {
 	bool horizontal;		/* else vertical */
-	uint32_t saddr;
-	uint32_t daddr;			/* the last target, for vertical */
+	uint8_t family;			/* VNFSEC_AF_* */
+	union vnfsec_addr saddr;
+	union vnfsec_addr daddr;	/* the last target, for vertical */
 	unsigned int distinct;		/* estimated distinct targets */
 	unsigned int threshold;
 	uint64_t window_ms;

@@ -172,20 +172,21 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 		{ "l7", a->l7 },
 		{ "sample_sha256", a->sample_sha256 },
 		{ "posture", a->posture },
+		{ "requires_operator", a->requires_operator },
 	};
 	Vnfsec__Assessment m = VNFSEC__ASSESSMENT__INIT;
 	Vnfsec__Evidence ev[sizeof(named) / sizeof(named[0])];
 	Vnfsec__Evidence *evs[sizeof(named) / sizeof(named[0])];
+	int family;
 	size_t i;
 
 	m.id = a->id;
 	m.time_unix_ms = a->time_unix_ms;
 	m.heuristic = a->heuristic;
 	m.severity = a->severity;
-	m.src_addr.data = (uint8_t *)&a->saddr;
-	m.src_addr.len = 4;
-	m.dst_addr.data = (uint8_t *)&a->daddr;
-	m.dst_addr.len = 4;
+	m.src_addr.data = (uint8_t *)assessment_src(a, &family);
+	m.dst_addr.data = (uint8_t *)assessment_dst(a, &family);
+	m.src_addr.len = m.dst_addr.len = family == AF_INET6 ? 16 : 4;
 	m.dst_port = a->dport;
 	m.count = a->count;
 	m.src_count = a->src_count;
