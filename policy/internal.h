@@ -154,6 +154,10 @@ struct key_spec {
 	void (*parse)(struct pctx *c, const char *path, yaml_node_t *val,
 		      void *obj);
 };
+
+/* playbook.c's keys, for policy_schema_each() (parse.c). */
+extern const struct key_spec playbook_keys[];
+extern const struct key_spec action_keys[];
 bool parse_map(struct pctx *c, const char *path, yaml_node_t *n,
 	       const struct key_spec *keys, void *obj);
 bool expect_seq(struct pctx *c, const char *path, yaml_node_t *n,

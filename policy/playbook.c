@@ -92,7 +92,7 @@ static void act_rate(struct pctx *c, const char *path, yaml_node_t *n,
 	get_u32(c, path, n, 1, 100000000, &ra->a->rate_pps);
 }
 
-static const struct key_spec action_keys[] = {
+const struct key_spec action_keys[] = {
 	{ "type", true, act_type },
 	{ "ttl_s", false, act_ttl },
 	{ "prefix_len", false, act_prefix },
@@ -198,7 +198,7 @@ static void pb_actions(struct pctx *c, const char *path, yaml_node_t *n,
 	}
 }
 
-static const struct key_spec playbook_keys[] = {
+const struct key_spec playbook_keys[] = {
 	{ "name", true, pb_name },
 	{ "on", true, pb_on },
 	{ "min_severity", false, pb_sev },
