@@ -281,13 +281,14 @@ static void iso_files(struct __test_metadata *_metadata,
 	rogue_ca_key = EVP_EC_gen("P-256");
 	ASSERT_NE(NULL, ca_key);
 	ASSERT_NE(NULL, rogue_ca_key);
-	ca = make_cert("vnfsec-test-ca", ca_key, NULL, ca_key, true);
-	srv = make_cert(SERVER_CN, srv_key, ca, ca_key, false);
-	cli = make_cert(AGENT_CN, cli_key, ca, ca_key, false);
+	ca = make_cert("vnfsec-test-ca", ca_key, NULL, ca_key, NULL);
+	srv = make_cert(SERVER_CN, srv_key, ca, ca_key, CERT_SERVER);
+	cli = make_cert(AGENT_CN, cli_key, ca, ca_key, CERT_AGENT);
 	/* Same names, another CA: what a stolen name without the key gives. */
 	rogue_ca = make_cert("vnfsec-test-ca", rogue_ca_key, NULL,
-			     rogue_ca_key, true);
-	rogue = make_cert(AGENT_CN, cli_key, rogue_ca, rogue_ca_key, false);
+			     rogue_ca_key, NULL);
+	rogue = make_cert(AGENT_CN, cli_key, rogue_ca, rogue_ca_key,
+			  CERT_AGENT);
 	ASSERT_NE(NULL, rogue);
 	ASSERT_EQ(0, write_pem(self->ca_pem, ca, NULL));
 	ASSERT_EQ(0, write_pem(self->srv_crt, srv, NULL));
