@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -604,8 +605,11 @@ static json_object *cmd_alerts(struct control *c, json_object *args)
 	json_object *arr = json_object_new_array();
 	unsigned int limit = ALERTS_KEPT, i, first;
 
-	if (get_uint(args, "limit", ALERTS_KEPT, &limit) == -EINVAL)
+	if (get_uint(args, "limit", UINT_MAX, &limit) == -EINVAL)
 		limit = 0;
+	/* Asking for more than the agent keeps gets all it keeps. */
+	if (limit > ALERTS_KEPT)
+		limit = ALERTS_KEPT;
 	first = c->nr_alerts > limit ? c->nr_alerts - limit : 0;
 	for (i = first; i < c->nr_alerts; i++)
 		json_object_array_add(arr, alert_json(
