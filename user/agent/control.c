@@ -252,6 +252,23 @@ static void add_action(void *ctx, const struct action_info *i)
 	json_object_array_add(ctx, o);
 }
 
+/* The applied policy's VNF in network namespace @netns, or NULL. */
+static const struct policy_vnf *policy_vnf_in(const struct control *c,
+					      const char *netns)
+{
+	const struct agent_policy *ap = c->ctx.ev->policy;
+	uint32_t i;
+
+	for (i = 0; ap && i < ap->p->n_vnfs; i++)
+		if (!strcmp(ap->p->vnfs[i].netns, netns))
+			return &ap->p->vnfs[i];
+	return NULL;
+}
+
+/*
+ * Every namespace posture sees, and whether it is a VNF of the policy
+ * (its name, type and mode) or merely present on the host.
+ */
 static json_object *cmd_vnfs(struct control *c)
 {
 	json_object *arr = json_object_new_array();
@@ -259,12 +276,24 @@ static json_object *cmd_vnfs(struct control *c)
 
 	for (i = 0; i < posture_count(c->ctx.posture); i++) {
 		const struct vnf_posture *v = posture_get(c->ctx.posture, i);
+		const struct policy_vnf *pv = policy_vnf_in(c, v->name);
 		json_object *o = json_object_new_object();
 		json_object *ifs = json_object_new_array();
 		json_object *pids = json_object_new_array();
 
-		json_object_object_add(o, "name",
+		json_object_object_add(o, "name", json_object_new_string(
+			pv ? pv->name : v->name));
+		json_object_object_add(o, "netns",
 				       json_object_new_string(v->name));
+		json_object_object_add(o, "in_policy",
+				       json_object_new_boolean(pv != NULL));
+		if (pv) {
+			if (pv->type[0])
+				json_object_object_add(o, "type",
+					json_object_new_string(pv->type));
+			json_object_object_add(o, "mode", json_object_new_string(
+				policy_mode_name(pv->mode)));
+		}
 		json_object_object_add(o, "netns_inode",
 				       json_object_new_uint64(v->netns_ino));
 		for (j = 0; j < v->nr_ifaces; j++) {

@@ -13,7 +13,8 @@
 #include "user/ctl/ctl.h"
 
 static const struct ctl_column vnf_cols[] = {
-	{ "NAME", "name", false }, { "TYPE", "type", false },
+	{ "NAME", "name", false }, { "POLICY", "in_policy", false },
+	{ "TYPE", "type", false },
 	{ "NETNS", "netns|netns_inode", false }, { "IFACES", "ifaces", false },
 	{ "ADDRS", "addrs", false }, { "MODE", "mode", false },
 	{ "PIDS", "pids", false },
