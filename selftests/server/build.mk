@@ -21,13 +21,18 @@ $(O)/tests/server/test_faults: selftests/server/test_faults.c $(SRVTEST_LIB) sel
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
 
+$(O)/tests/server/test_state: selftests/server/test_state.c $(SRVTEST_LIB) selftests/server/srvlib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
+
 $(O)/tests/server/test_ctlsock: selftests/server/test_ctlsock.c $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/lib/libvnfsec.a $(LDLIBS)
 
 TESTS += $(O)/tests/server/test_server $(O)/tests/server/test_incidents \
 	$(O)/tests/server/test_actions $(O)/tests/server/test_trust \
-	$(O)/tests/server/test_ctlsock $(O)/tests/server/test_faults
+	$(O)/tests/server/test_ctlsock $(O)/tests/server/test_faults \
+	$(O)/tests/server/test_state
 
 # libFuzzer on the frame decoder, built with clang whatever CC is: the
 # decoder and the generated code are compiled in, instrumented.

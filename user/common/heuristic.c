@@ -33,6 +33,17 @@ static void names_init(void)
 	}
 }
 
+int heuristic_from_name(const char *name)
+{
+	int i;
+
+	heuristic_name(0);	/* the table, once */
+	for (i = 0; i < HEURISTIC_NAMES_MAX; i++)
+		if (names[i][0] && !strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
 const char *heuristic_name(int heuristic)
 {
 	static bool ready;

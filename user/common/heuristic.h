@@ -10,5 +10,7 @@
 
 /* "syn_flood" for HEURISTIC_SYN_FLOOD; "unknown" outside the enum. */
 const char *heuristic_name(int heuristic);
+/* The heuristic named @name as heuristic_name() names it, or -1. */
+int heuristic_from_name(const char *name);
 
 #endif /* VNFSEC_HEURISTIC_H */

@@ -5,6 +5,7 @@
  * same port when the sources are spread, seen within the window by any
  * number of agents is one coordinated incident, not N alerts.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,9 +183,10 @@ static struct incident *incident_match(struct server *srv, int heuristic,
 	return NULL;
 }
 
+/* @id 0: a new incident, the next id; else one restored from the store. */
 static struct incident *incident_new(struct server *srv, int heuristic,
 				     const uint8_t *src, uint8_t src_len,
-				     uint32_t dst_port, time_t now)
+				     uint32_t dst_port, time_t now, uint64_t id)
 {
 	struct incident *inc;
 
@@ -194,7 +196,7 @@ static struct incident *incident_new(struct server *srv, int heuristic,
 	inc = calloc(1, sizeof(*inc));
 	if (!inc)
 		return NULL;
-	inc->id = ++srv->next_incident_id;
+	inc->id = id ? id : ++srv->next_incident_id;
 	inc->heuristic = heuristic;
 	inc->state = INCIDENT_OPEN;
 	memcpy(inc->src, src, src_len);
@@ -208,7 +210,7 @@ static struct incident *incident_new(struct server *srv, int heuristic,
 	srv->by_key[key_slot(srv, inc)] = inc;
 	inc->id_next = srv->by_id[id_slot(srv, inc->id)];
 	srv->by_id[id_slot(srv, inc->id)] = inc;
-	if (heuristic >= 0 && heuristic < 16)
+	if (!id && heuristic >= 0 && heuristic < 16)
 		srv->stats.incidents_by_type[heuristic]++;
 	return inc;
 }
@@ -350,7 +352,7 @@ int correlate_assessment(struct server *srv, struct agent_record *agent,
 			     a->dst_port, now);
 	if (!inc) {
 		inc = incident_new(srv, a->heuristic, a->src_addr.data,
-				   src_len, src_len ? 0 : a->dst_port, now);
+				   src_len, src_len ? 0 : a->dst_port, now, 0);
 		if (!inc)
 			return -ENOMEM;
 		is_new = true;
@@ -390,7 +392,7 @@ int correlate_summary(struct server *srv, struct agent_record *child,
 			     sum->dst_port, now);
 	if (!inc) {
 		inc = incident_new(srv, sum->heuristic, sum->src_addr.data,
-				   src_len, src_len ? 0 : sum->dst_port, now);
+				   src_len, src_len ? 0 : sum->dst_port, now, 0);
 		if (!inc)
 			return -ENOMEM;
 		is_new = true;
@@ -403,6 +405,78 @@ int correlate_summary(struct server *srv, struct agent_record *child,
 	srv->stats.summaries_received++;
 	remediate(srv, inc, child, 0);
 	return 0;
+}
+
+struct restore_ctx {
+	struct server *srv;
+	struct incident *inc;
+};
+
+static int restore_agent(void *ctx, const char *agent_id)
+{
+	struct restore_ctx *rc = ctx;
+	struct agent_record *a = agent_get(rc->srv, agent_id);
+
+	if (!a)
+		return -ENOMEM;
+	incident_add_agent(rc->inc, a);
+	return 0;
+}
+
+static int state_of(const char *name, enum incident_state *out)
+{
+	enum incident_state s;
+
+	for (s = INCIDENT_OPEN; s <= INCIDENT_CLOSED; s++)
+		if (!strcmp(incident_state_name(s), name)) {
+			*out = s;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/*
+ * Reports that arrive after a restart continue the incident they belong
+ * to under its id; its reporters come back from the stored assessments.
+ * A row this build cannot read is skipped with a line, never fatal.
+ */
+int incident_restore(struct server *srv, const struct incident_row *r)
+{
+	int heuristic = heuristic_from_name(r->type);
+	uint8_t src[16] = { 0 };
+	uint8_t src_len = 0;
+	enum incident_state state;
+	struct restore_ctx rc = { .srv = srv };
+	struct incident *inc;
+
+	if (heuristic < 0 || state_of(r->state, &state)) {
+		log_warn("store: incident %llu (%s, %s) not restored: unknown type or state",
+			 (unsigned long long)r->id, r->type, r->state);
+		return 0;
+	}
+	if (r->src && inet_pton(AF_INET, r->src, src) == 1)
+		src_len = 4;
+	else if (r->src && inet_pton(AF_INET6, r->src, src) == 1)
+		src_len = 16;
+	inc = incident_new(srv, heuristic, src, src_len, r->dst_port,
+			   r->last_seen, r->id);
+	if (!inc)
+		return -ENOMEM;
+	inc->state = state;
+	if (state == INCIDENT_CLOSED)
+		key_unlink(srv, inc);
+	inc->severity = inc->max_reported = r->severity;
+	inc->first_seen = r->first_seen;
+	inc->assessments = r->assessments;
+	inc->requires_operator = r->requires_operator;
+	if (r->proposed && !strncmp(r->proposed, "quarantine_vnf ", 15))
+		snprintf(inc->proposed_vnf, sizeof(inc->proposed_vnf), "%s",
+			 r->proposed + 15);
+	/* As stored and, for all it knows, as the parent last heard it. */
+	inc->revision = inc->saved = inc->forwarded = inc->sent = 1;
+	rc.inc = inc;
+	return store_incident_agents_load(srv->store, inc->id, restore_agent,
+					  &rc);
 }
 
 void incidents_tick(struct server *srv, time_t now)

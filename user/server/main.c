@@ -534,6 +534,25 @@ int threatdb_import_stored(struct server *srv, const char *path,
 }
 
 /* Store, threat database, playbook: what the server knows and decides. */
+/* Stored reports of an agent are duplicates when it sends them again. */
+static int load_agent(void *ctx, const struct agent_row *r)
+{
+	struct agent_record *a = agent_get(ctx, r->id);
+
+	if (!a)
+		return -ENOMEM;
+	a->is_server = r->is_server;
+	a->last_seen = r->last_seen;
+	a->last_assessment_id = a->stored_assessment_id =
+		r->last_assessment_id;
+	return 0;
+}
+
+static int load_incident(void *ctx, const struct incident_row *r)
+{
+	return incident_restore(ctx, r);
+}
+
 static int open_state(struct server *srv)
 {
 	const struct server_config *cfg = srv->cfg;
@@ -544,6 +563,13 @@ static int open_state(struct server *srv)
 	if (ret)
 		return ret;
 	ret = store_max_incident_id(srv->store, &srv->next_incident_id);
+	if (!ret)
+		ret = store_agents_load(srv->store, load_agent, srv);
+	/* Open ones continue; closed ones are listed as long as they would be. */
+	if (!ret)
+		ret = store_incidents_load(srv->store,
+					   time(NULL) - 4 * (time_t)cfg->idle_close_s,
+					   load_incident, srv);
 	if (ret)
 		return ret;
 	srv->tdb = threatdb_new();
@@ -601,6 +627,7 @@ static void round_flush(struct server *srv)
 
 static void round_end(struct server *srv)
 {
+	struct agent_record *a;
 	struct session *s;
 	int ret = 0;
 
@@ -611,13 +638,21 @@ static void round_end(struct server *srv)
 		if (ret)
 			srv->stats.store_errors++;
 	}
+	/* Not stored: the resend of such a report is no duplicate. */
+	if (ret)
+		for (a = srv->agents; a; a = a->next)
+			a->last_assessment_id = a->stored_assessment_id;
 	while ((s = srv->ack_sessions)) {
 		srv->ack_sessions = s->ack_next;
 		s->ack_queued = false;
-		if (ret)
+		if (ret) {
 			s->broken = true;
-		else
+		} else {
 			session_flush_acks(srv, s);
+			if (s->agent)
+				s->agent->stored_assessment_id =
+					s->agent->last_assessment_id;
+		}
 		s->nr_acks = 0;
 	}
 	round_flush(srv);

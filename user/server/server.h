@@ -59,6 +59,8 @@ struct agent_record {
 	struct session *session;	/* NULL while disconnected */
 	time_t last_seen;
 	uint64_t last_assessment_id;	/* drops replays and duplicates */
+	/* Highest in a committed round: a failed commit goes back to it. */
+	uint64_t stored_assessment_id;
 	uint64_t next_action_seq;
 	uint64_t assessments;
 	uint64_t ringbuf_lost;		/* its last reported loss totals */
@@ -253,6 +255,8 @@ int session_send(struct server *srv, struct session *s,
 		 const Vnfsec__Frame *f);
 
 /* session.c */
+/* The record of agent @id, made (disconnected) when it is new; NULL: ENOMEM. */
+struct agent_record *agent_get(struct server *srv, const char *id);
 void agents_free(struct server *srv);
 int session_on_frame(struct server *srv, struct session *s,
 		     const Vnfsec__Frame *f);
@@ -273,6 +277,9 @@ struct incident *incident_find(struct server *srv, uint64_t id);
 bool incident_lists(const struct incident *inc,
 		    const struct agent_record *agent);
 void incidents_free(struct server *srv);
+/* A stored incident back in memory at start, under its id (store.h). */
+struct incident_row;
+int incident_restore(struct server *srv, const struct incident_row *r);
 const char *incident_state_name(enum incident_state state);
 const char *heuristic_name(int heuristic);
 

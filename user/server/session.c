@@ -114,8 +114,7 @@ static int on_summary(struct server *srv, struct session *s,
 	return send_summary_ack(srv, s, sum);
 }
 
-static struct agent_record *agent_find_or_add(struct server *srv,
-					      const char *id)
+struct agent_record *agent_get(struct server *srv, const char *id)
 {
 	struct agent_record *a;
 
@@ -166,7 +165,7 @@ static int on_hello(struct server *srv, struct session *s,
 			 s->conn.peer, h->agent_id, s->conn.peer_cn);
 		return -EACCES;
 	}
-	a = agent_find_or_add(srv, s->conn.peer_cn);
+	a = agent_get(srv, s->conn.peer_cn);
 	if (!a)
 		return -ENOMEM;
 	ret = peers_one_session(srv, s, a);

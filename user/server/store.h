@@ -65,6 +65,41 @@ int store_indicators_load(struct store *st, time_t now,
 			  int (*fn)(void *ctx, const struct indicator *ind),
 			  void *ctx);
 
+/* The agent registry, and what of each agent's reports is stored. */
+struct agent_row {
+	const char *id;
+	bool is_server;
+	time_t last_seen;
+	uint64_t last_assessment_id;	/* highest stored; 0: none */
+};
+
+int store_agents_load(struct store *st,
+		      int (*fn)(void *ctx, const struct agent_row *r),
+		      void *ctx);
+
+/* An incident as stored: the text columns as store_incident() wrote them. */
+struct incident_row {
+	uint64_t id;
+	const char *type;		/* heuristic_name() */
+	const char *state;		/* incident_state_name() */
+	const char *src;		/* address text, NULL: across sources */
+	const char *proposed;		/* "quarantine_vnf NAME" or NULL */
+	unsigned int severity;
+	uint32_t dst_port;
+	uint64_t assessments;
+	time_t first_seen, last_seen;
+	bool requires_operator;
+};
+
+/* Incidents not closed, and those closed whose last report is >= @since. */
+int store_incidents_load(struct store *st, time_t since,
+			 int (*fn)(void *ctx, const struct incident_row *r),
+			 void *ctx);
+/* The agents whose stored reports name incident @id. */
+int store_incident_agents_load(struct store *st, uint64_t id,
+			       int (*fn)(void *ctx, const char *agent_id),
+			       void *ctx);
+
 /* Largest incident id recorded: ids stay unique across restarts. */
 int store_max_incident_id(struct store *st, uint64_t *out);
 

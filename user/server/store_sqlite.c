@@ -68,6 +68,7 @@ enum stmt_id {
 	ST_AGENT, ST_ASSESSMENT, ST_INCIDENT, ST_ACTION, ST_INDICATOR,
 	ST_INDICATORS, ST_MAX_INCIDENT, ST_ATTESTATION, ST_ATTESTATIONS,
 	ST_ATTESTATION_DEL, ST_REVOCATION, ST_REVOCATION_DEL, ST_REVOCATIONS,
+	ST_AGENTS, ST_INCIDENTS_LIVE, ST_INCIDENT_AGENTS,
 	NR_STMTS
 };
 
@@ -99,6 +100,16 @@ static const char *const stmt_sql[NR_STMTS] = {
 	[ST_INDICATORS] = "SELECT type, value, source, confidence, expires"
 		" FROM indicators WHERE expires = 0 OR expires > ?1",
 	[ST_MAX_INCIDENT] = "SELECT COALESCE(MAX(id), 0) FROM incidents",
+	/* MAX(id) per agent walks the (agent_id, id) primary key. */
+	[ST_AGENTS] = "SELECT a.id, a.is_server, a.last_seen,"
+		" (SELECT COALESCE(MAX(s.id), 0) FROM assessments s"
+		" WHERE s.agent_id = a.id) FROM agents a",
+	[ST_INCIDENTS_LIVE] = "SELECT id, type, severity, state, src,"
+		" dst_port, assessments, first_seen, last_seen,"
+		" requires_operator, proposed FROM incidents"
+		" WHERE state != 'closed' OR last_seen >= ?1 ORDER BY id",
+	[ST_INCIDENT_AGENTS] = "SELECT DISTINCT agent_id FROM assessments"
+		" WHERE incident_id = ?1",
 	[ST_ATTESTATION] = "INSERT OR REPLACE INTO attestations VALUES"
 		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_ATTESTATIONS] = "SELECT agent_id, ek_public, ak_public, pcr_mask,"
@@ -392,7 +403,7 @@ int store_indicators_load(struct store *st, time_t now,
 		if (ret)
 			break;
 	}
-	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (!ret && rc != SQLITE_DONE)
 		ret = db_error(st, "loading indicators");
 	sqlite3_reset(s);
 	return ret;
@@ -448,7 +459,7 @@ int store_attestations_load(struct store *st,
 		if (ret)
 			break;
 	}
-	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (!ret && rc != SQLITE_DONE)
 		ret = db_error(st, "loading attestations");
 	sqlite3_reset(s);
 	return ret;
@@ -498,9 +509,96 @@ int store_revocations_load(struct store *st,
 		if (ret)
 			break;
 	}
-	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (!ret && rc != SQLITE_DONE)
 		ret = db_error(st, "loading revocations");
 	sqlite3_reset(s);
+	return ret;
+}
+
+int store_agents_load(struct store *st,
+		      int (*fn)(void *ctx, const struct agent_row *r),
+		      void *ctx)
+{
+	sqlite3_stmt *s = st->stmt[ST_AGENTS];
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct agent_row r = {
+			.id = (const char *)sqlite3_column_text(s, 0),
+			.is_server = sqlite3_column_int(s, 1),
+			.last_seen = sqlite3_column_int64(s, 2),
+			.last_assessment_id = sqlite3_column_int64(s, 3),
+		};
+
+		if (!r.id)
+			continue;
+		ret = fn(ctx, &r);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_error(st, "reading agents");
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_incidents_load(struct store *st, time_t since,
+			 int (*fn)(void *ctx, const struct incident_row *r),
+			 void *ctx)
+{
+	sqlite3_stmt *s = st->stmt[ST_INCIDENTS_LIVE];
+	int rc, ret = 0;
+
+	sqlite3_bind_int64(s, 1, since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct incident_row r = {
+			.id = sqlite3_column_int64(s, 0),
+			.type = (const char *)sqlite3_column_text(s, 1),
+			.severity = sqlite3_column_int(s, 2),
+			.state = (const char *)sqlite3_column_text(s, 3),
+			.src = (const char *)sqlite3_column_text(s, 4),
+			.dst_port = sqlite3_column_int(s, 5),
+			.assessments = sqlite3_column_int64(s, 6),
+			.first_seen = sqlite3_column_int64(s, 7),
+			.last_seen = sqlite3_column_int64(s, 8),
+			.requires_operator = sqlite3_column_int(s, 9),
+			.proposed = (const char *)sqlite3_column_text(s, 10),
+		};
+
+		if (!r.type || !r.state)
+			continue;
+		ret = fn(ctx, &r);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_error(st, "reading incidents");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_incident_agents_load(struct store *st, uint64_t id,
+			       int (*fn)(void *ctx, const char *agent_id),
+			       void *ctx)
+{
+	sqlite3_stmt *s = st->stmt[ST_INCIDENT_AGENTS];
+	int rc, ret = 0;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *agent_id = (const char *)sqlite3_column_text(s, 0);
+
+		if (!agent_id)
+			continue;
+		ret = fn(ctx, agent_id);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_error(st, "reading an incident's agents");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	return ret;
 }
 
@@ -535,7 +633,16 @@ int store_batch_begin(struct store *st)
 
 int store_batch_commit(struct store *st)
 {
-	return exec(st, "COMMIT", "committing");
+	int ret = exec(st, "COMMIT", "committing");
+
+	/*
+	 * A failed COMMIT (disk full, I/O error) may leave the transaction
+	 * open: end it, or every later round would nest inside it and never
+	 * reach the disk. Its writes are lost; their acks were never sent.
+	 */
+	if (ret && !sqlite3_get_autocommit(st->db))
+		exec(st, "ROLLBACK", "rolling back a failed commit");
+	return ret;
 }
 
 int store_rollback(struct store *st)

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What survives a server that dies: a real vnfsec-server on a SQLite
+ * store, killed with SIGKILL and started again on the same file, and a
+ * store whose disk fills up under it. Agents resend what was not
+ * acknowledged, as their spool does; the store is what the server knows.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "selftests/server/srvlib.h"
+
+#define SYN_FLOOD	VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD
+
+static const uint8_t attacker[4] = { 10, 66, 7, 7 };
+
+FIXTURE(state) {
+	char ca[64];
+	char db[300];
+	struct test_server srv;
+	SSL_CTX *agent;
+	char resp[65536];
+	char tmpfs[300];	/* mounted by one test, "" otherwise */
+};
+
+FIXTURE_SETUP(state)
+{
+	ASSERT_EQ(0, make_ca(self->ca, sizeof(self->ca), "agent-1"));
+	self->agent = agent_ctx(self->ca, "agent-1");
+	ASSERT_NE(NULL, self->agent);
+	snprintf(self->db, sizeof(self->db), "%s/vnfsec.db", self->ca);
+	self->srv.pid = 0;
+	self->tmpfs[0] = '\0';
+}
+
+FIXTURE_TEARDOWN(state)
+{
+	char cmd[512];
+
+	if (self->srv.pid > 0)
+		server_stop(&self->srv);
+	if (self->tmpfs[0])
+		umount2(self->tmpfs, MNT_DETACH);
+	SSL_CTX_free(self->agent);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->ca);
+	if (system(cmd))
+		TH_LOG("could not remove %s", self->ca);
+}
+
+static int start(FIXTURE_DATA(state) *self)
+{
+	const char *extra[] = { "--db", self->db, NULL };
+
+	return server_start(&self->srv, self->ca, "s", NULL, extra);
+}
+
+/* What kill -9 does to a server: nothing it did not commit survives. */
+static void crash(FIXTURE_DATA(state) *self)
+{
+	kill(self->srv.pid, SIGKILL);
+	waitpid(self->srv.pid, NULL, 0);
+	self->srv.pid = 0;
+}
+
+/* The value of one sample in /metrics (a line of its own), or -1. */
+static long metric(struct test_server *ts, const char *sample)
+{
+	static char buf[1 << 16];
+	char line[128];
+	char *p;
+
+	if (http_get(ts->metrics_port, "/metrics", buf, sizeof(buf)))
+		return -1;
+	snprintf(line, sizeof(line), "\n%s ", sample);
+	p = strstr(buf, line);
+	return p ? strtol(p + strlen(line), NULL, 10) : -1;
+}
+
+/* Send report @id and wait for its ack: 0, or -1 when none came. */
+static int report_acked(struct conn *c, uint64_t id)
+{
+	Vnfsec__Frame *f = NULL;
+	int ret;
+
+	if (send_assessment(c, id, SYN_FLOOD, attacker, 80, 5))
+		return -1;
+	ret = wait_frame(c, VNFSEC__FRAME__BODY_ACK, &f);
+	if (!ret && f->ack->assessment_id != id)
+		ret = -1;
+	if (f)
+		wire_free(f);
+	return ret;
+}
+
+static int incidents(FIXTURE_DATA(state) *self)
+{
+	return ctl(tpath(self->srv.dir, "ctl.sock"), "{\"cmd\":\"incidents\"}",
+		   self->resp, sizeof(self->resp));
+}
+
+TEST_F(state, reports_sent_again_after_a_crash_are_duplicates)
+{
+	struct conn c;
+	uint64_t id;
+
+	ASSERT_EQ(0, start(self));
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	for (id = 1; id <= 3; id++)
+		ASSERT_EQ(0, report_acked(&c, id));
+	conn_free(&c);
+	crash(self);
+
+	ASSERT_EQ(0, start(self));
+	/* The registry is back before the agent is. */
+	ASSERT_EQ(0, ctl(tpath(self->srv.dir, "ctl.sock"),
+			 "{\"cmd\":\"agents\"}", self->resp,
+			 sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"agent-1\""));
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	/* Its acks were lost with the crash, as far as the agent knows. */
+	for (id = 1; id <= 4; id++)
+		ASSERT_EQ(0, report_acked(&c, id));
+	EXPECT_EQ(3, metric(&self->srv, "vnfsec_assessments_duplicate_total"));
+	EXPECT_EQ(1, metric(&self->srv, "vnfsec_assessments_total"));
+	conn_free(&c);
+}
+
+TEST_F(state, open_incident_continues_under_its_id_after_a_crash)
+{
+	struct conn c;
+
+	ASSERT_EQ(0, start(self));
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	ASSERT_EQ(0, report_acked(&c, 1));
+	conn_free(&c);
+	ASSERT_EQ(0, incidents(self));
+	ASSERT_NE(NULL, strstr(self->resp, "{\"id\":1,"));
+	crash(self);
+
+	ASSERT_EQ(0, start(self));
+	ASSERT_EQ(0, incidents(self));
+	TH_LOG("after the restart: %s", self->resp);
+	EXPECT_NE(NULL, strstr(self->resp, "{\"id\":1,"));
+	EXPECT_NE(NULL, strstr(self->resp, "\"agent-1\""));
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	ASSERT_EQ(0, report_acked(&c, 2));
+	ASSERT_EQ(0, incidents(self));
+	TH_LOG("after the next report: %s", self->resp);
+	/* The same incident, with both reports; no second one. */
+	EXPECT_NE(NULL, strstr(self->resp, "{\"id\":1,"));
+	EXPECT_NE(NULL, strstr(self->resp, "\"assessments\":2"));
+	EXPECT_EQ(NULL, strstr(self->resp, "{\"id\":2,"));
+	conn_free(&c);
+}
+
+/*
+ * The store's disk fills: the round's commit fails, so nothing of it is
+ * acknowledged and the agent's session is cut. Once there is room, the
+ * same report sent again is stored, not taken for a duplicate.
+ */
+TEST_F(state, report_of_a_failed_commit_is_stored_when_sent_again)
+{
+	char dir[200], filler[320], cmd[400];
+	Vnfsec__Frame *f = NULL;
+	struct conn c;
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s/small", self->ca);
+	ASSERT_EQ(0, mkdir(dir, 0700));
+	ASSERT_EQ(0, mount("vnfsec-test", dir, "tmpfs", 0, "size=2m"));
+	snprintf(self->tmpfs, sizeof(self->tmpfs), "%s", dir);
+	snprintf(self->db, sizeof(self->db), "%s/vnfsec.db", dir);
+	ASSERT_EQ(0, start(self));
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	ASSERT_EQ(0, report_acked(&c, 1));
+
+	snprintf(filler, sizeof(filler), "%s/filler", dir);
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s bs=64k 2>/dev/null",
+		 filler);
+	ret = system(cmd);	/* fails when the disk is full: the point */
+	(void)ret;
+	ASSERT_EQ(0, send_assessment(&c, 2, SYN_FLOOD, attacker, 80, 5));
+	EXPECT_NE(0, wait_frame(&c, VNFSEC__FRAME__BODY_ACK, &f));
+	if (f)
+		wire_free(f);
+	f = NULL;
+	conn_free(&c);
+
+	ASSERT_EQ(0, unlink(filler));
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	ASSERT_EQ(0, report_acked(&c, 2));
+	EXPECT_EQ(0, metric(&self->srv, "vnfsec_assessments_duplicate_total"));
+	conn_free(&c);
+	crash(self);
+
+	/* It is in the store: sent once more, it is a duplicate now. */
+	ASSERT_EQ(0, start(self));
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	ASSERT_EQ(0, report_acked(&c, 2));
+	EXPECT_EQ(1, metric(&self->srv, "vnfsec_assessments_duplicate_total"));
+	conn_free(&c);
+}
+
+TEST_HARNESS_MAIN
