@@ -4,6 +4,7 @@
  * store, killed with SIGKILL and started again on the same file, and a
  * store whose disk fills up under it. Agents resend what was not
  * acknowledged, as their spool does; the store is what the server knows.
+ * And what an operator changes under a running server (SIGHUP).
  */
 #include <errno.h>
 #include <signal.h>
@@ -213,6 +214,60 @@ TEST_F(state, report_of_a_failed_commit_is_stored_when_sent_again)
 				   &c));
 	ASSERT_EQ(0, report_acked(&c, 2));
 	EXPECT_EQ(1, metric(&self->srv, "vnfsec_assessments_duplicate_total"));
+	conn_free(&c);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* An action for report @id from @src arrives (1), or none in 5 s (0). */
+static int ordered(struct conn *c, uint64_t id, const uint8_t src[4])
+{
+	Vnfsec__Action *a = NULL;
+	int kind;
+
+	if (send_assessment(c, id, SYN_FLOOD, src, 80, 5))
+		return -1;
+	if (recv_action(c, NULL, &a, &kind))
+		return 0;
+	vnfsec__action__free_unpacked(a, NULL);
+	return 1;
+}
+
+TEST_F(state, sighup_reloads_playbooks_and_keeps_them_when_bad)
+{
+	static const uint8_t src2[4] = { 10, 66, 7, 8 }, src3[4] = { 10, 66, 7, 9 };
+	char pb[300], log[300];
+	const char *extra[] = { "--playbook", pb, NULL };
+	struct conn c;
+
+	snprintf(pb, sizeof(pb), "%s/playbook.yaml", self->ca);
+	snprintf(log, sizeof(log), "%s/s/server.log", self->ca);
+	ASSERT_EQ(0, write_file(pb, "version: 1\nplaybooks: []\n"));
+	ASSERT_EQ(0, server_start(&self->srv, self->ca, "s", NULL, extra));
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	EXPECT_EQ(0, ordered(&c, 1, attacker));
+
+	ASSERT_EQ(0, write_file(pb, "version: 1\nplaybooks:\n"
+		"  - name: floods\n    on: syn_flood\n"
+		"    actions: [{type: block_source, ttl_s: 30}]\n"));
+	kill(self->srv.pid, SIGHUP);
+	ASSERT_TRUE(wait_lines(log, "SIGHUP: playbooks reloaded", 1));
+	EXPECT_EQ(1, ordered(&c, 2, src2));
+
+	/* A broken file: the playbooks in force stay in force. */
+	ASSERT_EQ(0, write_file(pb, "version: 1\nplaybooks: [\n"));
+	kill(self->srv.pid, SIGHUP);
+	ASSERT_TRUE(wait_lines(log, "SIGHUP: the playbooks in force stay", 1));
+	EXPECT_EQ(1, ordered(&c, 3, src3));
 	conn_free(&c);
 }
 

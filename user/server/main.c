@@ -553,10 +553,32 @@ static int load_incident(void *ctx, const struct incident_row *r)
 	return incident_restore(ctx, r);
 }
 
-static int open_state(struct server *srv)
+/* --import feeds, each all or nothing (a savepoint, see threatdb). */
+static int import_feeds(struct server *srv)
 {
 	const struct server_config *cfg = srv->cfg;
 	unsigned int i, imported, skipped;
+	int ret;
+
+	for (i = 0; i < cfg->nr_imports; i++) {
+		char format[8];
+		const char *colon = strchr(cfg->imports[i], ':');
+		size_t n = colon - cfg->imports[i];
+
+		snprintf(format, sizeof(format), "%.*s",
+			 (int)(n < sizeof(format) ? n : sizeof(format) - 1),
+			 cfg->imports[i]);
+		ret = threatdb_import_stored(srv, colon + 1, format, NULL,
+					     &imported, &skipped);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int open_state(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
 	int ret;
 
 	ret = store_open(cfg->db_path, &srv->store);
@@ -579,20 +601,31 @@ static int open_state(struct server *srv)
 				    srv->tdb);
 	if (ret)
 		return ret;
-	for (i = 0; i < cfg->nr_imports; i++) {
-		char format[8];
-		const char *colon = strchr(cfg->imports[i], ':');
-		size_t n = colon - cfg->imports[i];
+	ret = import_feeds(srv);
+	return ret ? ret : playbook_load(cfg, &srv->pb);
+}
 
-		snprintf(format, sizeof(format), "%.*s",
-			 (int)(n < sizeof(format) ? n : sizeof(format) - 1),
-			 cfg->imports[i]);
-		ret = threatdb_import_stored(srv, colon + 1, format, NULL,
-					     &imported, &skipped);
-		if (ret)
-			return ret;
+/*
+ * SIGHUP: what an operator may change under a running server is read
+ * again; a file that no longer loads leaves what is in force (and says
+ * so). Everything else in the configuration needs a restart.
+ */
+static void reload(struct server *srv)
+{
+	struct playbook *pb;
+
+	if (playbook_load(srv->cfg, &pb)) {
+		log_warn("SIGHUP: the playbooks in force stay (fix the file above and send SIGHUP again)");
+	} else {
+		playbook_free(srv->pb);
+		srv->pb = pb;
+		log_info("SIGHUP: playbooks reloaded");
 	}
-	return playbook_load(cfg, &srv->pb);
+	if (import_feeds(srv))
+		log_warn("SIGHUP: a feed did not import; the indicators in force stay");
+	else if (srv->cfg->nr_imports)
+		log_info("SIGHUP: %u feeds imported again",
+			 srv->cfg->nr_imports);
 }
 
 /*
@@ -665,8 +698,9 @@ static void hangup(struct server *srv, int hup_fd)
 
 	while (read(hup_fd, &si, sizeof(si)) == sizeof(si))
 		;
-	log_info("SIGHUP: reading --crl again");
+	log_info("SIGHUP: reading --crl, playbooks and feeds again");
 	peers_crl_reload(srv);
+	reload(srv);
 }
 
 static int serve(struct server *srv, int tick_fd, int hup_fd)
