@@ -1894,4 +1894,39 @@ TEST_F_TIMEOUT(enroll, foreign_tpm_under_an_enrolled_id_refused_until_released, 
 	swtpm_stop(&sw_own);
 }
 
+/*
+ * The attack: something with a certificate from the deployment's CA
+ * for the server's name, but not a server's role, collects an agent's
+ * TPM proofs. The agent sends it nothing and says why.
+ */
+TEST_F_TIMEOUT(enroll, agent_refuses_a_server_without_the_server_role, 120)
+{
+	EVP_PKEY *ca_key, *key;
+	FILE *f;
+	X509 *ca, *srv;
+
+	f = fopen(self->ca, "r");
+	ASSERT_NE(NULL, f);
+	ca = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	f = fopen(self->ca_key, "r");
+	ASSERT_NE(NULL, f);
+	ca_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	key = EVP_EC_gen("P-256");
+	srv = make_cert(SERVER_CN, key, ca, ca_key, CERT_TLS_SERVER);
+	ASSERT_NE(NULL, srv);
+	ASSERT_EQ(0, write_pem(self->srv_crt, srv, NULL));
+	ASSERT_EQ(0, write_pem(self->srv_key, NULL, key));
+	ASSERT_EQ(0, server_start(self, self->ekca));
+	EXPECT_EQ(-EACCES, agent_enrolls(self));
+	EXPECT_NE(0, access(self->cert, F_OK));
+	/* Nothing reached the server: no request, no refusal of its own. */
+	EXPECT_FALSE(file_has(self->log, "enrollment of"));
+	X509_free(ca);
+	X509_free(srv);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(key);
+}
+
 TEST_HARNESS_MAIN

@@ -51,6 +51,8 @@ X509 *make_cert(const char *cn, EVP_PKEY *pub, X509 *ca, EVP_PKEY *ca_key,
 			eku = "clientAuth," VNFSEC_OID_CHILD;
 		else if (!strcmp(role, CERT_NO_ROLE))
 			eku = "clientAuth";
+		else if (!strcmp(role, CERT_TLS_SERVER))
+			eku = "serverAuth";
 	}
 	if (eku) {
 		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_ext_key_usage, eku);

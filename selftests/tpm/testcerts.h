@@ -15,6 +15,7 @@
 #define CERT_SERVER	"server"
 #define CERT_CHILD	"child"
 #define CERT_NO_ROLE	"none"		/* TLS client, no vnfsec role */
+#define CERT_TLS_SERVER	"tls-server"	/* TLS server, no vnfsec role */
 
 /* A certificate for @pub with CN (and DNS SAN) @cn, signed by @ca_key;
  * @ca NULL: self-signed. @role: one of CERT_*, or NULL for a CA. Valid
