@@ -346,6 +346,34 @@ static void check_shm(struct pctx *c)
 	}
 }
 
+/* The VNFs whose processes the cache monitors follow, by index. */
+static void check_cache(struct pctx *c)
+{
+	struct raw_policy *r = c->raw;
+	uint32_t i, k;
+
+	for (i = 0; i < r->n_cache_vnfs; i++) {
+		int v = vnf_find(c, r->cache_vnfs[i]);
+
+		if (v < 0) {
+			perr(c, r->cache_vnf_at[i],
+			     "cache.vnfs[%u]: no VNF named '%s'", i,
+			     r->cache_vnfs[i]);
+			continue;
+		}
+		for (k = 0; k < i; k++)
+			if (!strcmp(r->cache_vnfs[k], r->cache_vnfs[i]))
+				break;
+		if (k < i) {
+			perr(c, r->cache_vnf_at[i],
+			     "cache.vnfs[%u]: '%s' is listed twice", i,
+			     r->cache_vnfs[i]);
+			continue;
+		}
+		r->cache.vnfs[r->cache.n_vnfs++] = (uint16_t)v;
+	}
+}
+
 static int cmp_rule(const void *a, const void *b)
 {
 	const struct policy_pair_rule *x = a, *y = b;
@@ -407,6 +435,8 @@ static int build(struct pctx *c, struct rule_src *rs, uint32_t n_rules,
 	thresholds_defaults(&p->thresholds);
 	thresholds_merge(&p->thresholds, &r->thr);
 	p->cache = r->cache;
+	qsort(p->cache.vnfs, p->cache.n_vnfs, sizeof(p->cache.vnfs[0]),
+	      cmp_u16);
 
 	p->n_vnfs = r->n_vnfs;
 	p->vnfs = calloc(r->n_vnfs ? r->n_vnfs : 1, sizeof(*p->vnfs));
@@ -490,6 +520,7 @@ int compile_raw(struct pctx *c, struct policy_compiled **out)
 	check_rules(c, rs, n_rules);
 	check_lists(c);
 	check_shm(c);
+	check_cache(c);
 	check_playbooks(c);
 	if (c->err) {
 		err = c->err;

@@ -221,9 +221,18 @@ int policy_items(const struct policy_compiled *p, struct item_list *l)
 	err |= add(l, keyf("mode"), "%s", policy_mode_name(p->mode));
 	thr_text(&p->thresholds, buf, sizeof(buf));
 	err |= add(l, keyf("thresholds"), "%s", buf);
-	err |= add(l, keyf("cache"), "llc_miss_pct=%u flush_per_s=%u window_s=%u",
+	for (i = 0, buf[0] = 0; i < p->cache.n_vnfs; i++) {
+		size_t off = strlen(buf);
+
+		snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "," : "",
+			 p->vnfs[p->cache.vnfs[i]].name);
+	}
+	err |= add(l, keyf("cache"),
+		   "llc_miss_pct=%u flush_per_s=%u window_s=%u counter=%s vnfs=%s",
 		   p->cache.llc_miss_pct, p->cache.flush_per_s,
-		   p->cache.window_s);
+		   p->cache.window_s,
+		   policy_cache_counter_name(p->cache.counter),
+		   buf[0] ? buf : "-");
 	for (i = 0; i < p->n_vnfs; i++) {
 		const struct policy_vnf *v = &p->vnfs[i];
 

@@ -107,6 +107,9 @@ struct raw_policy {
 	enum policy_mode mode;
 	struct thr_set thr;
 	struct policy_cache cache;
+	uint32_t n_cache_vnfs;
+	char cache_vnfs[POLICY_MAX_CACHE_VNFS][POLICY_NAME_LEN];
+	yaml_mark_t cache_vnf_at[POLICY_MAX_CACHE_VNFS];
 	uint32_t n_profiles;
 	struct raw_profile profiles[POLICY_MAX_PROFILES];
 	uint32_t n_vnfs;

@@ -728,13 +728,42 @@ static void parse_shm(struct pctx *c, const char *path, yaml_node_t *n,
 
 /* --- cache ---------------------------------------------------------------- */
 
+static const char *const cache_counter_names[] = {
+	"llc_misses", "cache_misses", "page_faults", "context_switches",
+};
+
+const char *policy_cache_counter_name(uint32_t counter)
+{
+	return counter < ARRAY_SIZE(cache_counter_names) ?
+	       cache_counter_names[counter] : "?";
+}
+
 static void cache_field(struct pctx *c, const char *path, yaml_node_t *n,
 			void *o)
 {
-	struct policy_cache *k = o;
+	struct raw_policy *r = o;
+	struct policy_cache *k = &r->cache;
 	const char *key = last_key(path);
+	char sub[POLICY_PATH_MAX];
+	yaml_node_t *it;
+	size_t i;
+	int t;
 
-	if (!strcmp(key, "llc_miss_pct"))
+	if (!strcmp(key, "counter")) {
+		if (get_enum(c, path, n, cache_counter_names,
+			     ARRAY_SIZE(cache_counter_names), &t))
+			k->counter = (uint32_t)t;
+	} else if (!strcmp(key, "vnfs")) {
+		if (!expect_seq(c, path, n, POLICY_MAX_CACHE_VNFS))
+			return;
+		SEQ_FOR_EACH(c, n, i, it) {
+			path_index(sub, path, i);
+			r->cache_vnf_at[r->n_cache_vnfs] = it->start_mark;
+			if (get_name(c, sub, it, r->cache_vnfs[r->n_cache_vnfs],
+				     POLICY_NAME_LEN))
+				r->n_cache_vnfs++;
+		}
+	} else if (!strcmp(key, "llc_miss_pct"))
 		get_u32(c, path, n, 0, 100, &k->llc_miss_pct);
 	else if (!strcmp(key, "flush_per_s"))
 		get_u32(c, path, n, 0, 10000000, &k->flush_per_s);
@@ -746,13 +775,15 @@ static const struct key_spec cache_keys[] = {
 	{ "llc_miss_pct", false, cache_field },
 	{ "flush_per_s", false, cache_field },
 	{ "window_s", false, cache_field },
+	{ "counter", false, cache_field },
+	{ "vnfs", false, cache_field },
 	{ NULL },
 };
 
 static void parse_cache(struct pctx *c, const char *path, yaml_node_t *n,
 			void *obj)
 {
-	parse_map(c, path, n, cache_keys, &((struct raw_policy *)obj)->cache);
+	parse_map(c, path, n, cache_keys, obj);
 }
 
 /* --- root ------------------------------------------------------------------ */

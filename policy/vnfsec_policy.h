@@ -116,11 +116,24 @@ struct policy_shm_region {
 	struct policy_range immutable[POLICY_MAX_RANGES];	/* sorted */
 };
 
+#define POLICY_MAX_CACHE_VNFS	16
+
+/* The counter a cache monitor follows (the module's sources). */
+enum policy_cache_counter {
+	POLICY_CACHE_LLC_MISSES = 0,	/* hardware: last-level misses */
+	POLICY_CACHE_MISSES,		/* hardware: misses, all levels */
+	POLICY_CACHE_PAGE_FAULTS,	/* software: any machine, tests */
+	POLICY_CACHE_CONTEXT_SWITCHES,	/* software */
+};
+
 /* Cache side-channel signs; 0 means off. */
 struct policy_cache {
 	uint32_t llc_miss_pct;		/* LLC miss ratio, percent */
-	uint32_t flush_per_s;		/* clflush-like evictions/s */
+	uint32_t flush_per_s;		/* counter events/s of one process */
 	uint32_t window_s;
+	uint32_t counter;		/* enum policy_cache_counter */
+	uint32_t n_vnfs;		/* whose processes are monitored */
+	uint16_t vnfs[POLICY_MAX_CACHE_VNFS];	/* VNF indices, sorted */
 };
 
 /*
@@ -263,6 +276,7 @@ void policy_schema_each(void (*fn)(void *ctx, const char *section,
 			void *ctx);
 
 const char *policy_mode_name(enum policy_mode m);
+const char *policy_cache_counter_name(uint32_t counter);
 const char *policy_proto_name(uint8_t proto);
 const char *policy_action_name(enum policy_action_type t);
 /* "on=syn_flood min_severity=2 actions=block_source:300s,alert" */

@@ -277,6 +277,10 @@ static void baseline_tolerates_the_pairs_bursts(void **state)
 	for (s = 0; s < 5; s++)
 		fired += baseline_anomalous(&b, 2000000);
 	assert_int_equal(5 - BASELINE_PERSIST + 1, fired);
+	/* An order of magnitude past the bar is an anomaly at once. */
+	for (s = 0; s < 60; s++)
+		baseline_anomalous(&b, 100000);
+	assert_true(baseline_anomalous(&b, 11 * baseline_bar(&b)));
 }
 
 

@@ -34,7 +34,9 @@ double baseline_bar(const struct baseline *b)
 
 bool baseline_anomalous(struct baseline *b, double x)
 {
-	if (b->seen < b->warmup || x <= baseline_bar(b)) {
+	double bar = baseline_bar(b);
+
+	if (b->seen < b->warmup || x <= bar) {
 		/* A burst that ended before it persisted was normal. */
 		if (b->run && b->run < b->persist)
 			b->peak = fmax(b->peak, b->run_max);
@@ -45,5 +47,7 @@ bool baseline_anomalous(struct baseline *b, double x)
 	}
 	b->run++;
 	b->run_max = fmax(b->run_max, x);
+	if (x > BASELINE_SURGE * bar && b->run < b->persist)
+		b->run = b->persist;
 	return b->run >= b->persist;
 }

@@ -13,6 +13,8 @@
  *     seconds would call every burst an anomaly.
  * It is an anomaly once BASELINE_PERSIST samples in a row are above: a
  * burst shorter than that is normal, and its top is learned as a peak.
+ * A sample above BASELINE_SURGE times the bar is one at once: no normal
+ * burst jumps an order of magnitude past everything the pair has done.
  * Nothing is judged during the warm-up; an anomaly's samples are never
  * learned, so an attack does not become the new normal.
  */
@@ -25,6 +27,7 @@
 #define BASELINE_PEAK_MARGIN	1.5
 #define BASELINE_PEAK_HALF_LIFE	3600	/* samples: an hour at 1/s */
 #define BASELINE_PERSIST	3	/* samples above in a row */
+#define BASELINE_SURGE		10.0	/* times the bar: at once */
 
 struct baseline {
 	double alpha;		/* weight of a new sample, 0 < alpha < 1 */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,15 @@
 #include "user/common/vnfsec.pb-c.h"
 
 #define SHM_WATCHES_MAX POLICY_MAX_SHM
+/* Every process the posture lists for each monitored VNF. */
+#define CACHE_MONITORS_MAX (POLICY_MAX_CACHE_VNFS * POSTURE_PIDS_MAX)
+
+struct cache_mon {
+	uint32_t id;
+	pid_t pid;
+	char vnf[POLICY_NAME_LEN];
+	char comm[16];
+};
 
 struct shm_monitor {
 	struct vnfsec_kmod *k;
@@ -22,6 +32,9 @@ struct shm_monitor {
 	uint32_t ids[SHM_WATCHES_MAX];
 	char names[SHM_WATCHES_MAX][POLICY_NAME_LEN];
 	uint64_t lost;
+	unsigned int nr_cache;
+	struct cache_mon cache[CACHE_MONITORS_MAX];
+	bool cache_unsupported_said;
 };
 
 int shm_open_monitor(struct shm_monitor **out, int *fd)
@@ -82,6 +95,118 @@ static unsigned int allowed_netns(const struct policy_compiled *p,
 	return n;
 }
 
+static void cache_remove_all(struct shm_monitor *m)
+{
+	int fd = vnfsec_kmod_fd(m->k);
+
+	while (m->nr_cache) {
+		struct vnfsec_kmod_watch_ref ref = {
+			.size = sizeof(ref), .id = m->cache[--m->nr_cache].id,
+		};
+
+		if (ioctl(fd, VNFSEC_KMOD_IOC_CACHE_REMOVE, &ref) &&
+		    errno != ENOENT)
+			log_warn("cache: cannot stop monitor %u: %s", ref.id,
+				 strerror(errno));
+	}
+}
+
+static uint32_t cache_source(uint32_t counter)
+{
+	switch (counter) {
+	case POLICY_CACHE_MISSES:
+		return VNFSEC_KMOD_CACHE_HW_CACHE_MISSES;
+	case POLICY_CACHE_PAGE_FAULTS:
+		return VNFSEC_KMOD_CACHE_SW_PAGE_FAULTS;
+	case POLICY_CACHE_CONTEXT_SWITCHES:
+		return VNFSEC_KMOD_CACHE_SW_CONTEXT_SWITCHES;
+	default:
+		return VNFSEC_KMOD_CACHE_HW_LLC_READ_MISSES;
+	}
+}
+
+/*
+ * The policy's cache section: one module monitor per process of each
+ * named VNF (its namespace's processes, from the posture), following
+ * the counter; over flush_per_s * window_s in one window of window_s,
+ * the module raises an event (docs/agent.md). Hardware counters without
+ * a PMU: said once, nothing else changes.
+ */
+static void cache_watch_policy(struct shm_monitor *m,
+			       const struct policy_compiled *p,
+			       const struct posture *posture)
+{
+	const struct policy_cache *c = &p->cache;
+	int fd = vnfsec_kmod_fd(m->k);
+	uint32_t i, j, k;
+
+	cache_remove_all(m);
+	if (!c->n_vnfs || !c->flush_per_s || !c->window_s)
+		return;
+	for (i = 0; i < c->n_vnfs; i++) {
+		const struct policy_vnf *v = &p->vnfs[c->vnfs[i]];
+		const char *ns = v->netns[0] ? v->netns : v->name;
+		const struct vnf_posture *vp = NULL;
+		unsigned int started = 0;
+
+		for (j = 0; posture && j < posture_count(posture); j++)
+			if (!strcmp(posture_get(posture, j)->name, ns))
+				vp = posture_get(posture, j);
+		if (!vp || !vp->nr_pids) {
+			log_warn("cache: VNF %s has no process running (namespace %s): not monitored until the policy is applied again",
+				 v->name, ns);
+			continue;
+		}
+		for (k = 0; k < vp->nr_pids && k < POSTURE_PIDS_MAX &&
+			    m->nr_cache < CACHE_MONITORS_MAX; k++) {
+			struct vnfsec_kmod_cache_add add = {
+				.size = sizeof(add),
+				.source = cache_source(c->counter),
+				.pid = (uint32_t)vp->pids[k],
+				.cpu = -1,
+				.period_ms = c->window_s * 1000,
+				.threshold = (uint64_t)c->flush_per_s *
+					     c->window_s,
+			};
+			struct cache_mon *cm = &m->cache[m->nr_cache];
+
+			if (ioctl(fd, VNFSEC_KMOD_IOC_CACHE_ADD, &add)) {
+				if (errno == EOPNOTSUPP) {
+					if (!m->cache_unsupported_said)
+						log_warn("cache: counter %s is unsupported here (no hardware performance counters); cache side channels are not monitored (a software counter, cache.counter: page_faults, drives the path in tests)",
+							 policy_cache_counter_name(c->counter));
+					m->cache_unsupported_said = true;
+					return;
+				}
+				log_warn("cache: cannot monitor pid %d of VNF %s: %s",
+					 vp->pids[k], v->name, strerror(errno));
+				continue;
+			}
+			cm->id = add.monitor_id;
+			cm->pid = vp->pids[k];
+			snprintf(cm->vnf, sizeof(cm->vnf), "%s", v->name);
+			snprintf(cm->comm, sizeof(cm->comm), "%s", vp->comms[k]);
+			m->nr_cache++;
+			started++;
+		}
+		log_info("cache %s: monitoring %u processes, %s over %u per %u s",
+			 v->name, started,
+			 policy_cache_counter_name(c->counter),
+			 c->flush_per_s * c->window_s, c->window_s);
+	}
+}
+
+static const struct cache_mon *cache_mon_of(const struct shm_monitor *m,
+					    uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr_cache; i++)
+		if (m->cache[i].id == id)
+			return &m->cache[i];
+	return NULL;
+}
+
 void shm_watch_policy(struct shm_monitor *m, const struct policy_compiled *p,
 		      const struct posture *posture)
 {
@@ -90,6 +215,7 @@ void shm_watch_policy(struct shm_monitor *m, const struct policy_compiled *p,
 
 	if (!m)
 		return;
+	cache_watch_policy(m, p, posture);
 	unwatch_all(m);
 	for (i = 0; i < p->n_shm && m->nr < SHM_WATCHES_MAX; i++) {
 		const struct policy_shm_region *r = &p->shm[i];
@@ -153,13 +279,28 @@ static void to_assessment(struct shm_monitor *m, struct event_ctx *ev,
 		log_warn("shm %s: an immutable range changed",
 			 region_name(m, e->object_id));
 		break;
-	case VNFSEC_KMOD_EV_CACHE_THRESHOLD:
+	case VNFSEC_KMOD_EV_CACHE_THRESHOLD: {
+		const struct cache_mon *cm = cache_mon_of(m, e->object_id);
+
 		a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_CACHE_SIDE_CHANNEL;
 		a.severity = 6;
 		a.count = e->arg[0];
-		log_warn("cache monitor %u: counter rose by %llu in one interval",
-			 e->object_id, (unsigned long long)e->arg[0]);
-		break;
+		a.threshold = e->arg[1] > UINT32_MAX ? UINT32_MAX :
+			      (uint32_t)e->arg[1];
+		a.window_ms = e->arg[2] / 1000000;
+		if (cm) {
+			snprintf(a.vnf_src, sizeof(a.vnf_src), "%s", cm->vnf);
+			snprintf(a.process, sizeof(a.process), "%d %.15s",
+				 cm->pid, cm->comm);
+		}
+		log_warn("cache side channel signs in VNF %s (pid %d %s): counter rose by %llu in one window (threshold %llu)",
+			 cm ? cm->vnf : "?", cm ? cm->pid : 0,
+			 cm ? cm->comm : "?", (unsigned long long)e->arg[0],
+			 (unsigned long long)e->arg[1]);
+		a.time_unix_ms = clock_wall_ms();
+		events_submit(ev, &a, 0);
+		return;
+	}
 	case VNFSEC_KMOD_EV_SHM_GONE:
 		log_info("shm %s: region gone; its watch ended",
 			 region_name(m, e->object_id));
@@ -186,6 +327,11 @@ void shm_read_events(struct shm_monitor *m, struct event_ctx *ev)
 	while ((n = vnfsec_kmod_read_events(m->k, evs, 32)) > 0)
 		for (i = 0; i < n; i++)
 			to_assessment(m, ev, &evs[i]);
+}
+
+unsigned int shm_cache_count(const struct shm_monitor *m)
+{
+	return m ? m->nr_cache : 0;
 }
 
 unsigned int shm_watch_count(const struct shm_monitor *m)

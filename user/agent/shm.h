@@ -2,7 +2,8 @@
 /*
  * Shared memory between VNFs, through the kernel module (/dev/vnfsec):
  * the policy's regions are watched (who maps them, whether their
- * immutable ranges change) and the module's events become assessments.
+ * immutable ranges change), the processes of the VNFs its cache section
+ * names get cache monitors, and the module's events become assessments.
  * Without the module the agent runs on, with this part off.
  */
 #ifndef VNFSEC_SHM_H
@@ -26,6 +27,8 @@ void shm_watch_policy(struct shm_monitor *m, const struct policy_compiled *p,
 void shm_read_events(struct shm_monitor *m, struct event_ctx *ev);
 
 unsigned int shm_watch_count(const struct shm_monitor *m);
+/* Cache monitors running (policy cache section, one per process). */
+unsigned int shm_cache_count(const struct shm_monitor *m);
 uint64_t shm_lost_events(const struct shm_monitor *m);
 
 #endif /* VNFSEC_SHM_H */
