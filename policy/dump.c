@@ -228,8 +228,8 @@ int policy_items(const struct policy_compiled *p, struct item_list *l)
 			 p->vnfs[p->cache.vnfs[i]].name);
 	}
 	err |= add(l, keyf("cache"),
-		   "llc_miss_pct=%u flush_per_s=%u window_s=%u counter=%s vnfs=%s",
-		   p->cache.llc_miss_pct, p->cache.flush_per_s,
+		   "flush_per_s=%u window_s=%u counter=%s vnfs=%s",
+		   p->cache.flush_per_s,
 		   p->cache.window_s,
 		   policy_cache_counter_name(p->cache.counter),
 		   buf[0] ? buf : "-");

@@ -763,9 +763,12 @@ static void cache_field(struct pctx *c, const char *path, yaml_node_t *n,
 				     POLICY_NAME_LEN))
 				r->n_cache_vnfs++;
 		}
-	} else if (!strcmp(key, "llc_miss_pct"))
-		get_u32(c, path, n, 0, 100, &k->llc_miss_pct);
-	else if (!strcmp(key, "flush_per_s"))
+	} else if (!strcmp(key, "llc_miss_pct")) {
+		/* Known, so the operator learns why rather than "unknown". */
+		perr(c, n->start_mark,
+		     "%s: not supported: a monitor counts one event, not an LLC miss ratio; use counter: llc_misses with flush_per_s",
+		     path);
+	} else if (!strcmp(key, "flush_per_s"))
 		get_u32(c, path, n, 0, 10000000, &k->flush_per_s);
 	else
 		get_u32(c, path, n, 1, 3600, &k->window_s);

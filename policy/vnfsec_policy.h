@@ -128,7 +128,6 @@ enum policy_cache_counter {
 
 /* Cache side-channel signs; 0 means off. */
 struct policy_cache {
-	uint32_t llc_miss_pct;		/* LLC miss ratio, percent */
 	uint32_t flush_per_s;		/* counter events/s of one process */
 	uint32_t window_s;
 	uint32_t counter;		/* enum policy_cache_counter */

@@ -139,7 +139,7 @@ TEST(packet_core_compiles_to_agent_form)
 	ASSERT_EQ(2, p->playbooks[0].n_actions);
 	EXPECT_EQ(POLICY_ACT_BLOCK_SOURCE, p->playbooks[0].actions[0].type);
 	EXPECT_EQ(300, p->playbooks[0].actions[0].ttl_s);
-	EXPECT_EQ(40, p->cache.llc_miss_pct);
+	EXPECT_EQ(5000, p->cache.flush_per_s);
 	policy_free(p);
 }
 
