@@ -678,7 +678,9 @@ TEST_F(rules, playbooks_from_policy_and_playbook_file_are_refused)
 	EXPECT_NE(0, server_start(&self->srv, self->ca, "s", NULL, extra));
 	EXPECT_NE(0, server_stop(&self->srv));
 	EXPECT_EQ(1, count_lines(tpath(self->srv.dir, "server.log"),
-				 "pb.yaml:1:1: a playbook file holds only 'version' and 'playbooks'"));
+				 "pb.yaml:2:1: vnfs: a playbook file holds only 'version' and 'playbooks'"));
+	EXPECT_EQ(1, count_lines(tpath(self->srv.dir, "server.log"),
+				 "pb.yaml:5:1: allowlist: a playbook file holds only"));
 	free(pol);
 	free(pb);
 }
