@@ -316,6 +316,56 @@ int policy_playbook_format(const struct policy_playbook *b, char *buf,
 	return off < len ? 0 : -ENOSPC;
 }
 
+/*
+ * Keys of the root other than version and playbooks, each as an error:
+ * a playbook file's mode or thresholds would otherwise be read and then
+ * ignored. The file already loaded as a policy, so it is valid YAML.
+ */
+static int only_playbook_keys(const char *path, struct policy_diag *diag)
+{
+	yaml_parser_t yp;
+	yaml_document_t doc;
+	yaml_node_pair_t *pr;
+	yaml_node_t *root;
+	FILE *f = fopen(path, "r");
+	int err = 0;
+
+	if (!f) {
+		diag_add(diag, "%s: cannot open: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!yaml_parser_initialize(&yp)) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_file(&yp, f);
+	if (!yaml_parser_load(&yp, &doc)) {
+		diag_add(diag, "%s:1:1: changed while being read", path);
+		err = -EINVAL;
+		goto out;
+	}
+	root = yaml_document_get_root_node(&doc);
+	for (pr = root && root->type == YAML_MAPPING_NODE ?
+		  root->data.mapping.pairs.start : NULL;
+	     pr && pr < root->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
+		const char *key = k && k->type == YAML_SCALAR_NODE ?
+				  (const char *)k->data.scalar.value : "?";
+
+		if (!strcmp(key, "version") || !strcmp(key, "playbooks"))
+			continue;
+		diag_add(diag, "%s:%zu:%zu: %.64s: a playbook file holds only 'version' and 'playbooks'; give a whole policy with --policy",
+			 path, k ? k->start_mark.line + 1 : 1,
+			 k ? k->start_mark.column + 1 : 1, key);
+		err = -EINVAL;
+	}
+	yaml_document_delete(&doc);
+out:
+	yaml_parser_delete(&yp);
+	fclose(f);
+	return err;
+}
+
 int policy_playbooks_load_file(const char *path,
 			       struct policy_compiled **out,
 			       struct policy_diag *diag)
@@ -326,13 +376,10 @@ int policy_playbooks_load_file(const char *path,
 	*out = NULL;
 	if (err)
 		return err;
-	/* Anything else would be read and then ignored: say where it goes. */
-	if (p->n_vnfs || p->n_rules || p->n_block || p->n_allow || p->n_shm ||
-	    p->name[0] || p->revision) {
-		diag_add(diag, "%s:1:1: a playbook file holds only 'version' and 'playbooks'; give a whole policy with --policy",
-			 path);
+	err = only_playbook_keys(path, diag);
+	if (err) {
 		policy_free(p);
-		return -EINVAL;
+		return err;
 	}
 	if (!p->has_playbooks) {
 		diag_add(diag, "%s:1:1: policy: missing required key 'playbooks' (an empty list orders nothing)",

@@ -512,13 +512,16 @@ TEST_F(rules, flood_from_a_vnf_address_waits_for_the_operator)
 {
 	char *pol = strdup(tpath(self->ca, "policy.yaml"));
 	char *db = strdup(tpath(self->ca, "server.db"));
-	char cmd[512], out[4096];
-	const char *extra[] = { "--policy", pol, "--db", db, NULL };
+	char *hook_out = strdup(tpath(self->ca, "hook.json"));
+	char cmd[512], out[4096], hook[300];
+	const char *extra[] = { "--policy", pol, "--db", db, "--hook", hook,
+				NULL };
 	struct conn c;
 	FILE *p;
 	size_t n;
 
-	ASSERT_NE(NULL, pol);
+	ASSERT_TRUE(pol && db && hook_out);
+	snprintf(hook, sizeof(hook), "cat >> %s", hook_out);
 	ASSERT_EQ(0, write_file(pol, GUARD_POLICY));
 	/* The built-in playbook: it blocks any flood's source. */
 	ASSERT_EQ(0, server_start(&self->srv, self->ca, "s", NULL, extra));
@@ -573,7 +576,11 @@ TEST_F(rules, flood_from_a_vnf_address_waits_for_the_operator)
 	out[n] = '\0';
 	EXPECT_EQ(0, pclose(p));
 	EXPECT_STREQ("10.66.0.7|1|quarantine_vnf sgw\n10.66.0.50|0|\n", out);
+	/* The hook (an orchestrator) hears of it with the proposal. */
+	EXPECT_EQ(1, count_lines(hook_out,
+				 "\"requires_operator\":true,\"operator_reason\":\"source 10.66.0.7 is an address of VNF sgw\",\"proposed_action\":{\"type\":\"quarantine_vnf\",\"vnf\":\"sgw\"}"));
 	free(db);
+	free(hook_out);
 }
 
 /* The agent's policy knows the source as a VNF the server's does not. */
@@ -678,7 +685,9 @@ TEST_F(rules, playbooks_from_policy_and_playbook_file_are_refused)
 	EXPECT_NE(0, server_start(&self->srv, self->ca, "s", NULL, extra));
 	EXPECT_NE(0, server_stop(&self->srv));
 	EXPECT_EQ(1, count_lines(tpath(self->srv.dir, "server.log"),
-				 "pb.yaml:1:1: a playbook file holds only 'version' and 'playbooks'"));
+				 "pb.yaml:2:1: vnfs: a playbook file holds only 'version' and 'playbooks'"));
+	EXPECT_EQ(1, count_lines(tpath(self->srv.dir, "server.log"),
+				 "pb.yaml:5:1: allowlist: a playbook file holds only"));
 	free(pol);
 	free(pb);
 }

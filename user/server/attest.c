@@ -195,9 +195,9 @@ static struct agent_record *agent_of(struct server *srv, const char *id)
 }
 
 /*
- * The playbook's answer to an untrusted agent: with a rule "on:
- * agent_untrusted, action: isolate_agent" its reports stop leading to
- * actions. It stays connected and reporting, so the operator still sees
+ * The playbooks' answer to an untrusted agent (playbook.h): isolated, its
+ * reports stop leading to actions but through playbooks that say
+ * act_on_untrusted. It stays connected and reporting, so the operator sees
  * what a possibly compromised host says, and is still asked for quotes.
  */
 static void isolate_if_told(struct server *srv, struct agent_record *a)
