@@ -96,7 +96,7 @@ bench: all
 	VNFSEC_BUILD=$(SRC)/$(O) tools/bench-server
 
 soak: all
-	VNFSEC_BUILD=$(SRC)/$(O) tools/soak
+	VNFSEC_BUILD=$(SRC)/$(O) tools/soak --testbed
 
 # Each fuzz target's rules live beside its suite (selftests/*/build.mk).
 fuzz: fuzz-policy
