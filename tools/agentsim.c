@@ -11,7 +11,7 @@
  *   vnfsec-agentsim --server ADDR:PORT --ca ca.pem --ca-key ca.key
  *                   [--agents N] [--assessments M] [--sources K]
  *                   [--window W] [--rate R] [--warmup S] [--server-pid PID]
- *                   [--timeout S]
+ *                   [--timeout S] [--churn PCT] [--kill PCT]
  *
  * --sources K spreads the reports over K attacker addresses (0: a new one
  * for each report, so that each orders an action and is timed); --rate
@@ -22,6 +22,14 @@
  * sent, so start-up and the tail's drain do not colour them; with
  * --server-pid also the server's CPU time per assessment in that window
  * (from /proc/PID/schedstat), the figure a shared machine cannot blur.
+ *
+ * --churn PCT and --kill PCT (a soak, tools/soak): each minute once the
+ * reports flow, PCT % of the agents close their session cleanly
+ * (close_notify), and PCT % vanish without it (as a killed process: FIN
+ * or RST); both reconnect at once and resend what was not acknowledged.
+ * A session the server ends on its own counts as failed (a healthy
+ * session dropped); actions are counted once per sequence number, and
+ * one seen again is counted as resent.
  *
  * Exit 0 when every agent connected, every assessment was acknowledged
  * and every agent got its block; 1 otherwise.
@@ -56,8 +64,9 @@ struct sim_agent {
 	struct conn conn;
 	char id[32];
 	X509 *cert;
-	bool connecting, up, done;
+	bool connecting, up, done, ever_up;
 	uint64_t next_id, acked, actions;
+	uint64_t last_seq, resent;	/* actions by sequence number */
 	uint64_t *sent_ns;	/* per assessment id, for latency */
 };
 
@@ -83,6 +92,9 @@ struct sim {
 	size_t nr_steady;
 	/* --server-pid: the server's CPU time over the steady window. */
 	unsigned int server_pid;
+	/* --churn / --kill: per minute, in percent of the agents. */
+	unsigned int churn_pct, kill_pct;
+	uint64_t churned, killed, t_churn;
 	uint64_t cpu_at_steady, cpu_at_last;
 	uint64_t self_at_steady, self_at_last;	/* ours, likewise */
 	uint64_t wait_at_steady, wait_at_last;	/* the server's run-queue waits */
@@ -411,6 +423,13 @@ static int on_action(struct sim *sim, struct sim_agent *a,
 	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
 	uint64_t cause = act->assessment_id;
 
+	/* Sent again after a reconnect: answered again, counted once. */
+	if (act->seq && act->seq <= a->last_seq) {
+		a->resent++;
+		goto answer;
+	}
+	if (act->seq)
+		a->last_seq = act->seq;
 	if (cause && cause <= sim->assessments && a->sent_ns[cause]) {
 		uint64_t t = a->sent_ns[cause];
 		double ms = (now_ns() - t) / 1e6;
@@ -421,6 +440,7 @@ static int on_action(struct sim *sim, struct sim_agent *a,
 			sim->steady_ms[sim->nr_steady++] = ms;
 	}
 	a->actions++;
+answer:
 	r.seq = act->seq;
 	out.version = WIRE_VERSION;
 	out.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
@@ -507,9 +527,15 @@ static void io(struct sim *sim, struct sim_agent *a, uint32_t events)
 	if (!a->up) {
 		a->up = true;
 		sim->in_flight--;
-		sim->connected++;
-		a->next_id = 1;
+		/* Back after churn: resend from the first report not acked. */
+		if (!a->ever_up)
+			sim->connected++;
+		a->next_id = a->acked + 1;
+		a->ever_up = true;
 		if (send_hello(a))
+			return fail(sim, a, "cannot send");
+		if (sim->t_go && send_more(sim, a, idx,
+					   sim->rate ? 0 : UINT_MAX))
 			return fail(sim, a, "cannot send");
 	}
 	while ((ret = conn_recv(&a->conn, &f, &why)) == 0) {
@@ -577,6 +603,56 @@ static void print_steady(struct sim *sim)
 	}
 }
 
+/*
+ * Leave and come back at once: cleanly (close_notify) or as a killed
+ * process would (no close_notify; RST when @rst).
+ */
+static void reconnect(struct sim *sim, struct sim_agent *a, bool clean,
+		      bool rst)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	epoll_ctl(sim->epfd, EPOLL_CTL_DEL, a->conn.fd, NULL);
+	if (!clean) {
+		if (rst)
+			setsockopt(a->conn.fd, SOL_SOCKET, SO_LINGER, &lg,
+				   sizeof(lg));
+		/* conn_free() sends no close_notify on a failed conn. */
+		a->conn.failed = true;
+	}
+	conn_free(&a->conn);
+	a->up = false;
+	if (start(sim, a))
+		fail(sim, a, "cannot reconnect");
+}
+
+/* Once a second after the start: this second's share of the churn. */
+static void churn(struct sim *sim)
+{
+	uint64_t now = now_ns();
+	unsigned int i;
+
+	if (!sim->t_go || (!sim->churn_pct && !sim->kill_pct) ||
+	    now - sim->t_churn < 1000000000ULL)
+		return;
+	sim->t_churn = now;
+	for (i = 0; i < sim->agents; i++) {
+		struct sim_agent *a = &sim->a[i];
+		/* PCT % a minute: PCT in 6000 each second. */
+		unsigned int r = (unsigned int)random() % 6000;
+
+		if (!a->up || a->done || finished(sim, a))
+			continue;
+		if (r < sim->churn_pct) {
+			sim->churned++;
+			reconnect(sim, a, true, false);
+		} else if (r < sim->churn_pct + sim->kill_pct) {
+			sim->killed++;
+			reconnect(sim, a, false, sim->killed % 2);
+		}
+	}
+}
+
 static int run(struct sim *sim)
 {
 	uint64_t t0 = now_ns(), deadline = t0 + sim->timeout_s * 1000000000ULL;
@@ -612,6 +688,7 @@ static int run(struct sim *sim)
 			sim->wait_at_steady = wait_ns(sim->server_pid);
 		}
 		top_up(sim);
+		churn(sim);
 		n = epoll_wait(sim->epfd, evs, 256, sim->rate ? 1 : 100);
 		for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++) {
 			struct sim_agent *a = evs[i].data.ptr;
@@ -634,6 +711,16 @@ static int run(struct sim *sim)
 	       sim->nr_lat ? sim->lat_ms[sim->nr_lat / 2] : 0,
 	       sim->nr_lat ? sim->lat_ms[sim->nr_lat * 99 / 100] : 0,
 	       sim->nr_lat ? sim->lat_ms[sim->nr_lat - 1] : 0);
+	if (sim->churn_pct || sim->kill_pct) {
+		uint64_t resent = 0;
+
+		for (i = 0; i < sim->agents; i++)
+			resent += sim->a[i].resent;
+		printf("churn: %llu clean reconnects, %llu killed without close_notify; actions resent after a reconnect %llu\n",
+		       (unsigned long long)sim->churned,
+		       (unsigned long long)sim->killed,
+		       (unsigned long long)resent);
+	}
 	if (sim->warmup_s)
 		print_steady(sim);
 	fflush(stdout);
@@ -674,6 +761,8 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "warmup", required_argument, NULL, 'W' },
 		{ "server-pid", required_argument, NULL, 'P' },
+		{ "churn", required_argument, NULL, 'c' },
+		{ "kill", required_argument, NULL, 'k' },
 		{}
 	};
 	struct sim sim = {
@@ -683,7 +772,7 @@ int main(int argc, char **argv)
 	int opt, ret;
 
 	log_init("vnfsec-agentsim", LOG_ERR);
-	while ((opt = getopt_long(argc, argv, "s:C:K:n:m:S:w:t:r:W:P:", opts,
+	while ((opt = getopt_long(argc, argv, "s:C:K:n:m:S:w:t:r:W:P:c:k:", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 's': sim.server = optarg; break;
@@ -715,6 +804,16 @@ int main(int argc, char **argv)
 					   "--warmup"))
 				return 2;
 			break;
+		case 'c':
+			if (parse_uint_opt(optarg, 0, 100, &sim.churn_pct,
+					   "--churn"))
+				return 2;
+			break;
+		case 'k':
+			if (parse_uint_opt(optarg, 0, 100, &sim.kill_pct,
+					   "--kill"))
+				return 2;
+			break;
 		case 'S':
 			if (parse_uint_opt(optarg, 0, 65535, &sim.sources,
 					   "--sources"))
@@ -731,7 +830,7 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		default:
-			fprintf(stderr, "usage: %s --server ADDR:PORT --ca FILE --ca-key FILE [--agents N] [--assessments M] [--sources K] [--window W] [--rate R] [--warmup S] [--server-pid PID] [--timeout S]\n",
+			fprintf(stderr, "usage: %s --server ADDR:PORT --ca FILE --ca-key FILE [--agents N] [--assessments M] [--sources K] [--window W] [--rate R] [--warmup S] [--server-pid PID] [--timeout S] [--churn PCT] [--kill PCT]\n",
 				argv[0]);
 			return 2;
 		}

@@ -270,6 +270,19 @@ TEST_F(ctl, admin_group_member_and_root_may_block)
 	EXPECT_EQ(2, blocks(self->path));
 }
 
+/* A script that sends its request and closes at once is still obeyed. */
+TEST_F(ctl, request_then_close_still_runs)
+{
+	int fd = ctl_connect(self->path), i, n = 0;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(17, send(fd, "{\"cmd\":\"block\"}\n", 17, 0));
+	close(fd);
+	for (i = 0; i < 50 && (n = blocks(self->path)) != 1; i++)
+		usleep(20000);
+	EXPECT_EQ(1, n);
+}
+
 TEST_F(ctl, overlong_line_gets_the_documented_error)
 {
 	static char junk[CTLSOCK_LINE_MAX + 100];

@@ -299,12 +299,17 @@ void ctlsock_io(struct ctlsock *s, int slot, uint32_t events)
 	    !s->slots[slot])
 		return;
 	cl = s->slots[slot];
-	/* Gone both ways: no one is left to read an answer. */
-	if (events & (EPOLLERR | EPOLLHUP)) {
+	/*
+	 * Gone both ways: what it sent before closing is still read and
+	 * run (a script may send "block" and close); a client with nothing
+	 * left to read goes now.
+	 */
+	if ((events & EPOLLERR) ||
+	    ((events & EPOLLHUP) && (cl->pending || cl->eof))) {
 		client_free(s, slot);
 		return;
 	}
-	while ((events & (EPOLLIN | EPOLLRDHUP)) && !cl->pending &&
+	while ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && !cl->pending &&
 	       !cl->closing && !cl->eof && cl->wlen < CTLSOCK_WBUF_HIGH &&
 	       cl->rlen < CTLSOCK_LINE_MAX) {
 		n = recv(cl->fd, cl->rbuf + cl->rlen,

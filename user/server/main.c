@@ -42,6 +42,8 @@
 #define SERVER_CONF_PATH "/etc/vnfsec/server.conf"
 #endif
 
+#define HANDSHAKES_PER_SOURCE	128
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -355,6 +357,27 @@ int session_send(struct server *srv, struct session *s,
 	return 0;
 }
 
+/*
+ * Connections from one address still in their TLS handshake are bounded
+ * (HANDSHAKES_PER_SOURCE): one host opening sockets and saying nothing
+ * must not hold every slot of --max-agents until the handshake deadline.
+ */
+static bool handshakes_over_limit(const struct server *srv, const char *peer)
+{
+	const char *colon = strrchr(peer, ':');
+	size_t host_len = colon ? (size_t)(colon - peer) : strlen(peer);
+	const struct session *s;
+	unsigned int n = 0;
+
+	for (s = srv->sessions; s; s = s->next)
+		if (!s->conn.established &&
+		    !strncmp(s->conn.peer, peer, host_len) &&
+		    s->conn.peer[host_len] == ':' &&
+		    ++n >= HANDSHAKES_PER_SOURCE)
+			return true;
+	return false;
+}
+
 static void accept_agents(struct server *srv)
 {
 	int one = 1;
@@ -384,6 +407,16 @@ static void accept_agents(struct server *srv)
 		if (!s || conn_init(&s->conn, srv->tls, fd, NULL)) {
 			free(s);
 			close(fd);
+			continue;
+		}
+		if (handshakes_over_limit(srv, s->conn.peer)) {
+			/* A flood would flood the log too: 1st, 1001st, ... */
+			if (srv->stats.handshakes_refused++ % 1000 == 0)
+				log_warn("refusing connection from %s: %u handshakes from that address already in progress (%llu refused so far)",
+					 s->conn.peer, HANDSHAKES_PER_SOURCE,
+					 (unsigned long long)srv->stats.handshakes_refused);
+			conn_free(&s->conn);
+			free(s);
 			continue;
 		}
 		s->started = time(NULL);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <microhttpd.h>
 
 #include "user/common/evloop.h"
@@ -20,9 +21,89 @@
 #include "user/server/peers.h"
 #include "user/server/server.h"
 
+/*
+ * Slow clients must not starve /metrics: at most METRICS_CONNECTIONS at
+ * once, METRICS_PER_SOURCE of them from one address, and each request
+ * has METRICS_DEADLINE_S from accept to the end of its answer, however
+ * slowly it trickles bytes (libmicrohttpd's own timeout is only an idle
+ * one, reset by every byte).
+ */
+#define METRICS_CONNECTIONS	64U
+#define METRICS_PER_SOURCE	8U
+#define METRICS_DEADLINE_S	5
+
+struct metrics_conn {
+	struct metrics_conn *next;
+	int fd;
+	bool cut;
+	uint64_t started_ms;
+};
+
 struct metrics {
 	struct MHD_Daemon *d;
+	struct metrics_conn *conns;	/* open HTTP connections */
+	uint64_t cut;			/* past the deadline */
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void notify(void *cls, struct MHD_Connection *conn,
+		   void **socket_context,
+		   enum MHD_ConnectionNotificationCode toe)
+{
+	struct metrics *m = cls;
+	struct metrics_conn *mc = *socket_context, **pp;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+					     MHD_CONNECTION_INFO_CONNECTION_FD);
+		mc = ci ? calloc(1, sizeof(*mc)) : NULL;
+		if (!mc)
+			return;
+		mc->fd = ci->connect_fd;
+		mc->started_ms = mono_ms();
+		mc->next = m->conns;
+		m->conns = mc;
+		*socket_context = mc;
+		return;
+	}
+	if (!mc)
+		return;
+	for (pp = &m->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == mc) {
+			*pp = mc->next;
+			break;
+		}
+	}
+	free(mc);
+	*socket_context = NULL;
+}
+
+/*
+ * Past its deadline: shut the socket down (not closed: libmicrohttpd
+ * owns the descriptor), so libmicrohttpd sees the end and frees the
+ * connection itself.
+ */
+static void cut_late(struct metrics *m)
+{
+	uint64_t now = mono_ms();
+	struct metrics_conn *mc;
+
+	for (mc = m->conns; mc; mc = mc->next) {
+		if (mc->cut || now - mc->started_ms < METRICS_DEADLINE_S * 1000)
+			continue;
+		shutdown(mc->fd, SHUT_RDWR);
+		mc->cut = true;
+		m->cut++;
+	}
+}
 
 static void metric(FILE *f, const char *name, const char *type,
 		   const char *help)
@@ -53,6 +134,14 @@ static void render(struct server *srv, FILE *f)
 	metric(f, "vnfsec_sessions", "gauge",
 	       "TLS connections, including those still in their handshake.");
 	fprintf(f, "vnfsec_sessions %u\n", srv->nr_sessions);
+	metric(f, "vnfsec_handshakes_refused_total", "counter",
+	       "connections refused: too many handshakes from their address");
+	fprintf(f, "vnfsec_handshakes_refused_total %llu\n",
+		(unsigned long long)srv->stats.handshakes_refused);
+	metric(f, "vnfsec_http_deadline_cut_total", "counter",
+	       "HTTP requests cut for not ending within their deadline");
+	fprintf(f, "vnfsec_http_deadline_cut_total %llu\n",
+		(unsigned long long)(srv->metrics ? srv->metrics->cut : 0));
 	metric(f, "vnfsec_assessments_total", "counter",
 	       "Assessments received and recorded.");
 	fprintf(f, "vnfsec_assessments_total %llu\n",
@@ -222,8 +311,12 @@ int metrics_open(struct server *srv, void *tag)
 						 MHD_USE_IPv6 : 0),
 				0, NULL, NULL, answer, srv,
 				MHD_OPTION_SOCK_ADDR, &ss,
-				MHD_OPTION_CONNECTION_LIMIT, 64U,
-				MHD_OPTION_CONNECTION_TIMEOUT, 10U,
+				MHD_OPTION_CONNECTION_LIMIT, METRICS_CONNECTIONS,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				METRICS_PER_SOURCE,
+				MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned int)METRICS_DEADLINE_S,
+				MHD_OPTION_NOTIFY_CONNECTION, notify, m,
 				MHD_OPTION_END);
 	if (!m->d) {
 		log_err("cannot serve metrics on %s; check --metrics (address in use?)",
@@ -252,10 +345,13 @@ int metrics_open(struct server *srv, void *tag)
 	return 0;
 }
 
+/* On its events and on every tick: deadlines need a clock, not input. */
 void metrics_run(struct server *srv)
 {
-	if (srv->metrics)
-		MHD_run(srv->metrics->d);
+	if (!srv->metrics)
+		return;
+	cut_late(srv->metrics);
+	MHD_run(srv->metrics->d);
 }
 
 void metrics_close(struct server *srv)
@@ -263,6 +359,12 @@ void metrics_close(struct server *srv)
 	if (!srv->metrics)
 		return;
 	MHD_stop_daemon(srv->metrics->d);
+	while (srv->metrics->conns) {
+		struct metrics_conn *mc = srv->metrics->conns;
+
+		srv->metrics->conns = mc->next;
+		free(mc);
+	}
 	free(srv->metrics);
 	srv->metrics = NULL;
 }

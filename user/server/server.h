@@ -206,6 +206,7 @@ struct server_stats {
 	uint64_t actions_sent, actions_applied, actions_failed;
 	uint64_t incidents_by_type[16];
 	uint64_t frames_refused, sessions_closed, store_errors;
+	uint64_t handshakes_refused;	/* HANDSHAKES_PER_SOURCE reached */
 	uint64_t hooks_run, hooks_failed;
 	uint64_t summaries_sent, summaries_received, parent_orders;
 };
