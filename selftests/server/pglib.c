@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <glob.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,8 +143,21 @@ static void sweep(void)
 	globfree(&g);
 }
 
+/* Interrupted (^C, a closed pipe, the suite's timeout): sweep, then die. */
+static void on_signal(int sig)
+{
+	sweep();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void __attribute__((constructor)) pglib_init(void)
 {
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	size_t i;
+
 	harness_pid = getpid();
 	atexit(sweep);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], on_signal);
 }

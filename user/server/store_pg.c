@@ -153,7 +153,7 @@ struct store_be {
 	char label[160];	/* "database D on H" for logs: no secrets */
 	bool txn;		/* a BEGIN of ours is open */
 	bool down;		/* connection lost, said once in the log */
-	time_t last_reset;
+	struct timespec last_reset;	/* CLOCK_MONOTONIC */
 	unsigned int grp_depth;	/* store_begin levels open */
 	unsigned int grp_top;	/* the level whose BEGIN opened txn, or 0 */
 	int version;
@@ -171,26 +171,32 @@ struct params {
 	char *own[MAX_PARAMS];	/* repaired copies of text, freed after */
 };
 
-/* The primary message only: DETAIL lines quote row values. */
+/*
+ * One line for the log: the primary message only (DETAIL lines quote row
+ * values), or the first line of the connection's.
+ */
 static const char *res_error(struct store_be *st, const PGresult *res)
 {
 	const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
 			    : NULL;
 	static char buf[256];
-	size_t n;
 
-	if (m)
-		return m;
-	snprintf(buf, sizeof(buf), "%s", PQerrorMessage(st->conn));
-	n = strlen(buf);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return n ? buf : "connection lost";
+	snprintf(buf, sizeof(buf), "%s", m ? m : PQerrorMessage(st->conn));
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf[0] ? buf : "connection lost";
 }
 
+/* A lost connection is said once, when it is found; see reconnect(). */
 static int db_error(struct store_be *st, const PGresult *res,
 		    const char *what)
 {
+	if (PQstatus(st->conn) != CONNECTION_OK) {
+		if (!st->down)
+			log_err("store postgresql %s: connection lost (%s: %s); reconnecting, nothing is acknowledged meanwhile",
+				st->label, what, res_error(st, res));
+		st->down = true;
+		return -EIO;
+	}
 	log_err("store postgresql %s: %s failed: %s; check the database server and the role's rights",
 		st->label, what, res_error(st, res));
 	return -EIO;
@@ -237,14 +243,17 @@ static int prepare_all(struct store_be *st)
 
 /*
  * A lost connection (the database restarted, a failover) is opened again
- * at the next round or write outside a transaction, at most once a second;
- * until then writes fail and nothing is acknowledged.
+ * at the next round or write outside a transaction, at most every
+ * RESET_MS; until then writes fail and nothing is acknowledged. PQreset()
+ * blocks the loop while it connects: give a TCP URI a connect_timeout.
  */
+#define RESET_MS	250
+
 static int reconnect(struct store_be *st)
 {
-	time_t now = time(NULL);
+	struct timespec now;
 
-	if (PQstatus(st->conn) == CONNECTION_OK)
+	if (PQstatus(st->conn) == CONNECTION_OK && !st->down)
 		return 0;
 	if (!st->down)
 		log_err("store postgresql %s: connection lost: %s; reconnecting, nothing is acknowledged meanwhile",
@@ -252,11 +261,16 @@ static int reconnect(struct store_be *st)
 	st->down = true;
 	st->txn = false;
 	st->grp_depth = st->grp_top = 0;
-	if (now == st->last_reset)
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - st->last_reset.tv_sec) * 1000 +
+	    (now.tv_nsec - st->last_reset.tv_nsec) / 1000000 < RESET_MS)
 		return -EIO;
 	st->last_reset = now;
-	PQreset(st->conn);
-	if (PQstatus(st->conn) != CONNECTION_OK || prepare_all(st))
+	if (PQstatus(st->conn) != CONNECTION_OK)
+		PQreset(st->conn);
+	/* A new session has no prepared statements; a half-done try has some. */
+	if (PQstatus(st->conn) != CONNECTION_OK ||
+	    exec(st, "DEALLOCATE ALL", "reconnecting") || prepare_all(st))
 		return -EIO;
 	st->down = false;
 	log_info("store postgresql %s: reconnected", st->label);
