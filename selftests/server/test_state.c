@@ -215,8 +215,7 @@ TEST_F(state, report_of_a_failed_commit_is_stored_when_sent_again)
 	 * SQLite only: a full disk under PostgreSQL's WAL makes the
 	 * database server itself PANIC and restart, which is the case of
 	 * report_sent_while_the_database_is_away_is_stored_when_it_is_back
-	 * (below), not a failed commit on a live
-	 * connection.
+	 * (below), not a failed commit on a live connection.
 	 */
 	if (variant->postgres)
 		SKIP(return, "the full-disk case is SQLite's; PostgreSQL's failed commit is report_sent_while_the_database_is_away_is_stored_when_it_is_back");
@@ -310,6 +309,53 @@ TEST_F(state, report_sent_while_the_database_is_away_is_stored_when_it_is_back)
 
 	ASSERT_EQ(0, start(self));
 	ASSERT_EQ(0, report_acked_retry(self, 2));
+	EXPECT_EQ(1, metric(&self->srv, "vnfsec_assessments_duplicate_total"));
+}
+
+/*
+ * An agent names its interface in bytes that are not UTF-8 (the wire
+ * does not check): PostgreSQL would refuse the text and with it the whole
+ * round, so no report would ever be stored; the store repairs the text.
+ */
+TEST_F(state, report_whose_interface_name_is_not_utf8_is_stored)
+{
+	static uint8_t dst[4] = { 10, 66, 0, 1 };
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT, *ack = NULL;
+	Vnfsec__Assessment a = VNFSEC__ASSESSMENT__INIT;
+	struct conn c;
+
+	BACKEND_READY();
+	ASSERT_EQ(0, start(self));
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	a.id = 1;
+	a.time_unix_ms = 1;
+	a.heuristic = SYN_FLOOD;
+	a.severity = 5;
+	a.src_addr.data = (uint8_t *)attacker;
+	a.src_addr.len = 4;
+	a.dst_addr.data = dst;
+	a.dst_addr.len = 4;
+	a.dst_port = 80;
+	a.count = 900;
+	a.src_count = 880;
+	a.window_ms = 1000;
+	a.threshold = 500;
+	a.iface = "eth\xff\xc0\xaf\xed\xa0\x80";
+	f.version = WIRE_VERSION;
+	f.body_case = VNFSEC__FRAME__BODY_ASSESSMENT;
+	f.assessment = &a;
+	ASSERT_EQ(0, conn_send(&c, &f));
+	ASSERT_EQ(0, wait_frame(&c, VNFSEC__FRAME__BODY_ACK, &ack));
+	EXPECT_EQ(1, ack->ack->assessment_id);
+	wire_free(ack);
+	/* The next round is not poisoned either. */
+	ASSERT_EQ(0, report_acked(&c, 2));
+	conn_free(&c);
+	crash(self);
+
+	ASSERT_EQ(0, start(self));
+	ASSERT_EQ(0, report_acked_retry(self, 1));
 	EXPECT_EQ(1, metric(&self->srv, "vnfsec_assessments_duplicate_total"));
 }
 
