@@ -495,12 +495,23 @@ static void pg_close(struct store_be *st)
 static int pg_open(const char *path, struct store_be **out)
 {
 	struct store_be *st = calloc(1, sizeof(*st));
+	PQconninfoOption *opts;
+	char *why = NULL;
 	const char *host;
 	int ret = -EIO;
 
 	*out = NULL;
 	if (!st)
 		return -ENOMEM;
+	/* libpq's parse errors quote the URI, password and all: not logged. */
+	opts = PQconninfoParse(path, &why);
+	PQfreemem(why);
+	if (!opts) {
+		log_err("store postgresql: the --db URI does not parse; see libpq's connection URI syntax (postgresql://[user@][host][:port]/dbname?param=value)");
+		free(st);
+		return -EINVAL;
+	}
+	PQconninfoFree(opts);
 	st->conn = PQconnectdb(path);
 	if (!st->conn) {
 		free(st);
