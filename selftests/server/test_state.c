@@ -359,4 +359,42 @@ TEST_F(state, report_whose_interface_name_is_not_utf8_is_stored)
 	EXPECT_EQ(1, metric(&self->srv, "vnfsec_assessments_duplicate_total"));
 }
 
+/* An operator's revocation is in the store: a crash does not lift it. */
+TEST_F(state, revocation_survives_a_crash_until_lifted)
+{
+	struct conn c;
+
+	BACKEND_READY();
+	/* The server cuts the revoked agent as it writes. */
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(0, start(self));
+	ASSERT_EQ(0, ctl(tpath(self->srv.dir, "ctl.sock"),
+			 "{\"cmd\":\"revoke\",\"args\":{\"agent\":\"agent-1\"}}",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"ok\":true"));
+	/*
+	 * The control socket answers before its round commits: a second
+	 * request is served in a later round, after that commit.
+	 */
+	ASSERT_EQ(0, incidents(self));
+	crash(self);
+
+	ASSERT_EQ(0, start(self));
+	/* The attack: the revoked identity comes back after the crash. */
+	if (!agent_connect(self->agent, self->srv.port, "agent-1", &c)) {
+		EXPECT_NE(0, report_acked(&c, 1));
+		conn_free(&c);
+	}
+	ASSERT_EQ(0, ctl(tpath(self->srv.dir, "ctl.sock"),
+			 "{\"cmd\":\"revoke\",\"args\":{\"agent\":\"agent-1\",\"lift\":true}}",
+			 self->resp, sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"ok\":true"));
+	ASSERT_EQ(0, incidents(self));
+	crash(self);
+
+	/* Lifted, and that is stored too. */
+	ASSERT_EQ(0, start(self));
+	ASSERT_EQ(0, report_acked_retry(self, 1));
+}
+
 TEST_HARNESS_MAIN
