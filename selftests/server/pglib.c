@@ -64,7 +64,7 @@ int pg_start(struct test_pg *pg)
 	}
 	if (chown(pg->dir, pw->pw_uid, pw->pw_gid))
 		goto err;
-	/* -N: no fsync of the fresh cluster, a test need not outlive a power cut. */
+	/* -N: no fsync; a test cluster need not outlive a power cut. */
 	snprintf(cmd, sizeof(cmd),
 		 "runuser -u postgres -- " PG_BIN "/initdb -N -D %s/data"
 		 " -A trust -U vnfsec -E UTF8 --locale=C >%s/initdb.log 2>&1",

@@ -86,7 +86,8 @@ int store_attestation(struct store *st, const struct attestation_row *r)
 }
 
 int store_attestations_load(struct store *st,
-			    int (*fn)(void *ctx, const struct attestation_row *r),
+			    int (*fn)(void *ctx,
+				      const struct attestation_row *r),
 			    void *ctx)
 {
 	return st->ops->attestations_load(st->be, fn, ctx);

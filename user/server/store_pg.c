@@ -155,7 +155,7 @@ struct store_be {
 	bool down;		/* connection lost, said once in the log */
 	struct timespec last_reset;	/* CLOCK_MONOTONIC */
 	unsigned int grp_depth;	/* store_begin levels open */
-	unsigned int grp_top;	/* the level whose BEGIN opened txn, or 0 */
+	unsigned int grp_top;	/* the level whose BEGIN opened txn; 0 */
 	int version;
 };
 
@@ -268,7 +268,7 @@ static int reconnect(struct store_be *st)
 	st->last_reset = now;
 	if (PQstatus(st->conn) != CONNECTION_OK)
 		PQreset(st->conn);
-	/* A new session has no prepared statements; a half-done try has some. */
+	/* A new session has no statements prepared, a half-done try some. */
 	if (PQstatus(st->conn) != CONNECTION_OK ||
 	    exec(st, "DEALLOCATE ALL", "reconnecting") || prepare_all(st))
 		return -EIO;

@@ -279,8 +279,8 @@ static void bind_addr(sqlite3_stmt *s, int i, const uint8_t *addr,
 				  -1, SQLITE_TRANSIENT);
 }
 
-static int sqlite_agent_seen(struct store_be *st, const struct agent_record *agent,
-		     bool connected)
+static int sqlite_agent_seen(struct store_be *st,
+			     const struct agent_record *agent, bool connected)
 {
 	sqlite3_stmt *s = st->stmt[ST_AGENT];
 
@@ -411,7 +411,8 @@ static int sqlite_indicators_load(struct store_be *st, time_t now,
 	return ret;
 }
 
-static int sqlite_attestation(struct store_be *st, const struct attestation_row *r)
+static int sqlite_attestation(struct store_be *st,
+			      const struct attestation_row *r)
 {
 	sqlite3_stmt *s = st->stmt[ST_ATTESTATION];
 
@@ -473,8 +474,8 @@ static int sqlite_attestation_delete(struct store_be *st, const char *agent_id)
 	return step_done(st, ST_ATTESTATION_DEL, "releasing an attestation");
 }
 
-static int sqlite_revocation(struct store_be *st, const char *agent_id, time_t when,
-		     const char *reason)
+static int sqlite_revocation(struct store_be *st, const char *agent_id,
+			     time_t when, const char *reason)
 {
 	sqlite3_stmt *s = st->stmt[ST_REVOCATION];
 
