@@ -397,4 +397,37 @@ TEST_F(state, revocation_survives_a_crash_until_lifted)
 	ASSERT_EQ(0, report_acked_retry(self, 1));
 }
 
+/*
+ * A feed imported through the control socket is a group of writes inside
+ * the running server's round (a savepoint on PostgreSQL): all of it is in
+ * the store after a crash, except what had expired.
+ */
+TEST_F(state, feed_imported_while_running_survives_a_crash)
+{
+	char req[512];
+
+	BACKEND_READY();
+	ASSERT_EQ(0, start(self));
+	snprintf(req, sizeof(req),
+		 "{\"cmd\":\"threatdb.import\",\"args\":{\"path\":\"%s/selftests/server/fixtures/indicators.csv\",\"format\":\"csv\"}}",
+		 getenv("VNFSEC_SRC"));
+	ASSERT_EQ(0, ctl(tpath(self->srv.dir, "ctl.sock"), req, self->resp,
+			 sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"imported\":3,\"skipped\":3"));
+	/* Served in a later round: the import's round has committed. */
+	ASSERT_EQ(0, ctl(tpath(self->srv.dir, "ctl.sock"),
+			 "{\"cmd\":\"status\"}", self->resp,
+			 sizeof(self->resp)));
+	EXPECT_NE(NULL, strstr(self->resp, "\"indicators\":3"));
+	crash(self);
+
+	ASSERT_EQ(0, start(self));
+	ASSERT_EQ(0, ctl(tpath(self->srv.dir, "ctl.sock"),
+			 "{\"cmd\":\"status\"}", self->resp,
+			 sizeof(self->resp)));
+	TH_LOG("after the restart: %s", self->resp);
+	/* 10.66.8.0/24 and port 4444; 10.66.9.0/24 expired long ago. */
+	EXPECT_NE(NULL, strstr(self->resp, "\"indicators\":2"));
+}
+
 TEST_HARNESS_MAIN
