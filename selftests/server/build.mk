@@ -1,13 +1,15 @@
 # selftests/server: the server against real TLS clients on loopback.
 SRVTEST_LIB := selftests/server/srvlib.c
+# test_state and test_incidents also run on a real PostgreSQL (pglib.c).
+PGTEST_LIB := selftests/server/pglib.c
 
 $(O)/tests/server/test_server: selftests/server/test_server.c $(SRVTEST_LIB) selftests/server/srvlib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
 
-$(O)/tests/server/test_incidents: selftests/server/test_incidents.c $(SRVTEST_LIB) selftests/server/srvlib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+$(O)/tests/server/test_incidents: selftests/server/test_incidents.c $(SRVTEST_LIB) $(PGTEST_LIB) selftests/server/pglib.h selftests/server/srvlib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(PGTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
 
 $(O)/tests/server/test_actions: selftests/server/test_actions.c $(SRVTEST_LIB) selftests/server/srvlib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
 	@mkdir -p $(dir $@)
@@ -21,9 +23,9 @@ $(O)/tests/server/test_faults: selftests/server/test_faults.c $(SRVTEST_LIB) sel
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
 
-$(O)/tests/server/test_state: selftests/server/test_state.c $(SRVTEST_LIB) selftests/server/srvlib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+$(O)/tests/server/test_state: selftests/server/test_state.c $(SRVTEST_LIB) $(PGTEST_LIB) selftests/server/srvlib.h selftests/server/pglib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(PGTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
 
 $(O)/tests/server/test_ctlsock: selftests/server/test_ctlsock.c $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
 	@mkdir -p $(dir $@)

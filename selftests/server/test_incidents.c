@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "selftests/server/pglib.h"
 #include "selftests/server/srvlib.h"
 #include "user/common/log.h"
 
@@ -34,6 +35,7 @@ FIXTURE(hier) {
 	struct test_server srv[2];
 	SSL_CTX *a1, *a2;
 	char resp[65536];
+	struct test_pg pg;	/* the restart test on PostgreSQL */
 };
 
 FIXTURE_SETUP(hier)
@@ -61,6 +63,7 @@ FIXTURE_TEARDOWN(hier)
 	/* Exit 0 after SIGTERM: no crash, and no leak under ASan. */
 	for (i = 0; i < 2; i++)
 		EXPECT_EQ(0, server_stop(&self->srv[i]));
+	pg_stop(&self->pg);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->ca);
 	system(cmd);
 }
@@ -355,7 +358,9 @@ TEST_F(hier, metrics_show_live_counters)
 	conn_free(&c1);
 }
 
-TEST_F(hier, store_keeps_indicators_and_incident_ids_across_restart)
+/* The same on either store backend: @store is a file or a postgresql:// URI. */
+static void restart_keeps(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(hier) *self, const char *store)
 {
 	static const uint8_t listed[4] = { 10, 66, 8, 1 };
 	char db[300], arg[300];
@@ -363,7 +368,7 @@ TEST_F(hier, store_keeps_indicators_and_incident_ids_across_restart)
 	const char *second[] = { "--db", db, NULL };
 	struct conn c1;
 
-	snprintf(db, sizeof(db), "%s/vnfsec.db", self->ca);
+	snprintf(db, sizeof(db), "%s", store);
 	snprintf(arg, sizeof(arg), "csv:%s", fixture("indicators.csv"));
 	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, first));
 	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
@@ -383,6 +388,21 @@ TEST_F(hier, store_keeps_indicators_and_incident_ids_across_restart)
 	EXPECT_NE(NULL, strstr(self->resp, "{\"id\":2,"));
 	EXPECT_NE(NULL, strstr(self->resp, "\"source\":\"test-csv\""));
 	conn_free(&c1);
+}
+
+TEST_F(hier, store_keeps_indicators_and_incident_ids_across_restart)
+{
+	restart_keeps(_metadata, self, tpath(self->ca, "vnfsec.db"));
+}
+
+TEST_F(hier, postgres_store_keeps_indicators_and_incident_ids_across_restart)
+{
+	const char *why = pg_unavailable();
+
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, pg_start(&self->pg));
+	restart_keeps(_metadata, self, self->pg.uri);
 }
 
 /* Hierarchy: a child that decides nothing, a parent that orders. */

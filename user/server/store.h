@@ -2,8 +2,8 @@
 /*
  * The server's persistent store, kept narrow on purpose: one call per fact
  * the server records, rows in and rows out, nothing of SQLite leaks
- * through. store_sqlite.c implements it; a PostgreSQL store implements the
- * same calls (docs/server.md says how).
+ * through (nor of PostgreSQL). store.c picks the backend by --db:
+ * store_sqlite.c (the default) or store_pg.c; docs/server.md says how.
  */
 #ifndef VNFSEC_STORE_H
 #define VNFSEC_STORE_H

@@ -11,7 +11,7 @@
 #include <sqlite3.h>
 
 #include "user/common/log.h"
-#include "user/server/store.h"
+#include "user/server/store_backend.h"
 
 /*
  * Schema migrations, applied in order; PRAGMA user_version records how
@@ -122,20 +122,20 @@ static const char *const stmt_sql[NR_STMTS] = {
 	[ST_REVOCATIONS] = "SELECT agent_id, revoked, reason FROM revocations",
 };
 
-struct store {
+struct store_be {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[NR_STMTS];
 	char path[256];
 };
 
-static int db_error(struct store *st, const char *what)
+static int db_error(struct store_be *st, const char *what)
 {
 	log_err("store %s: %s failed: %s; check the disk and the file's permissions",
 		st->path, what, sqlite3_errmsg(st->db));
 	return -EIO;
 }
 
-static int exec(struct store *st, const char *sql, const char *what)
+static int exec(struct store_be *st, const char *sql, const char *what)
 {
 	char *msg = NULL;
 
@@ -148,7 +148,7 @@ static int exec(struct store *st, const char *sql, const char *what)
 	return 0;
 }
 
-static int user_version(struct store *st)
+static int user_version(struct store_be *st)
 {
 	sqlite3_stmt *s;
 	int v = -1;
@@ -162,12 +162,12 @@ static int user_version(struct store *st)
 	return v;
 }
 
-int store_schema_version(struct store *st)
+static int sqlite_schema_version(struct store_be *st)
 {
 	return user_version(st);
 }
 
-static int migrate(struct store *st)
+static int migrate(struct store_be *st)
 {
 	int have = user_version(st), want = sizeof(migrations) /
 					    sizeof(migrations[0]);
@@ -199,9 +199,11 @@ static int migrate(struct store *st)
 	return 0;
 }
 
-int store_open(const char *path, struct store **out)
+static void sqlite_close(struct store_be *st);
+
+static int sqlite_open(const char *path, struct store_be **out)
 {
-	struct store *st = calloc(1, sizeof(*st));
+	struct store_be *st = calloc(1, sizeof(*st));
 	int i, ret = -EIO;
 
 	*out = NULL;
@@ -232,11 +234,11 @@ int store_open(const char *path, struct store **out)
 	*out = st;
 	return 0;
 err:
-	store_close(st);
+	sqlite_close(st);
 	return ret;
 }
 
-void store_close(struct store *st)
+static void sqlite_close(struct store_be *st)
 {
 	int i;
 
@@ -249,7 +251,7 @@ void store_close(struct store *st)
 }
 
 /* Run a bound write statement and reset it for the next use. */
-static int step_done(struct store *st, enum stmt_id id, const char *what)
+static int step_done(struct store_be *st, enum stmt_id id, const char *what)
 {
 	sqlite3_stmt *s = st->stmt[id];
 	int rc = sqlite3_step(s);
@@ -277,8 +279,8 @@ static void bind_addr(sqlite3_stmt *s, int i, const uint8_t *addr,
 				  -1, SQLITE_TRANSIENT);
 }
 
-int store_agent_seen(struct store *st, const struct agent_record *agent,
-		     bool connected)
+static int sqlite_agent_seen(struct store_be *st,
+			     const struct agent_record *agent, bool connected)
 {
 	sqlite3_stmt *s = st->stmt[ST_AGENT];
 
@@ -290,7 +292,7 @@ int store_agent_seen(struct store *st, const struct agent_record *agent,
 	return step_done(st, ST_AGENT, "recording an agent");
 }
 
-int store_assessment(struct store *st, const char *agent_id,
+static int sqlite_assessment(struct store_be *st, const char *agent_id,
 		     const Vnfsec__Assessment *a, uint64_t incident_id)
 {
 	sqlite3_stmt *s = st->stmt[ST_ASSESSMENT];
@@ -311,7 +313,7 @@ int store_assessment(struct store *st, const char *agent_id,
 	return step_done(st, ST_ASSESSMENT, "recording an assessment");
 }
 
-int store_incident(struct store *st, const struct incident *inc)
+static int sqlite_incident(struct store_be *st, const struct incident *inc)
 {
 	sqlite3_stmt *s = st->stmt[ST_INCIDENT];
 
@@ -341,7 +343,7 @@ int store_incident(struct store *st, const struct incident *inc)
 	return step_done(st, ST_INCIDENT, "recording an incident");
 }
 
-int store_action(struct store *st, const struct action_record *act)
+static int sqlite_action(struct store_be *st, const struct action_record *act)
 {
 	sqlite3_stmt *s = st->stmt[ST_ACTION];
 	char target[128];
@@ -362,7 +364,7 @@ int store_action(struct store *st, const struct action_record *act)
 	return step_done(st, ST_ACTION, "recording an action");
 }
 
-int store_indicator(struct store *st, const struct indicator *ind)
+static int sqlite_indicator(struct store_be *st, const struct indicator *ind)
 {
 	sqlite3_stmt *s = st->stmt[ST_INDICATOR];
 
@@ -374,7 +376,7 @@ int store_indicator(struct store *st, const struct indicator *ind)
 	return step_done(st, ST_INDICATOR, "recording an indicator");
 }
 
-int store_indicators_load(struct store *st, time_t now,
+static int sqlite_indicators_load(struct store_be *st, time_t now,
 			  int (*fn)(void *ctx, const struct indicator *ind),
 			  void *ctx)
 {
@@ -409,7 +411,8 @@ int store_indicators_load(struct store *st, time_t now,
 	return ret;
 }
 
-int store_attestation(struct store *st, const struct attestation_row *r)
+static int sqlite_attestation(struct store_be *st,
+			      const struct attestation_row *r)
 {
 	sqlite3_stmt *s = st->stmt[ST_ATTESTATION];
 
@@ -426,7 +429,7 @@ int store_attestation(struct store *st, const struct attestation_row *r)
 	return step_done(st, ST_ATTESTATION, "recording an attestation");
 }
 
-int store_attestations_load(struct store *st,
+static int sqlite_attestations_load(struct store_be *st,
 			    int (*fn)(void *ctx, const struct attestation_row *r),
 			    void *ctx)
 {
@@ -465,14 +468,14 @@ int store_attestations_load(struct store *st,
 	return ret;
 }
 
-int store_attestation_delete(struct store *st, const char *agent_id)
+static int sqlite_attestation_delete(struct store_be *st, const char *agent_id)
 {
 	bind_text(st->stmt[ST_ATTESTATION_DEL], 1, agent_id);
 	return step_done(st, ST_ATTESTATION_DEL, "releasing an attestation");
 }
 
-int store_revocation(struct store *st, const char *agent_id, time_t when,
-		     const char *reason)
+static int sqlite_revocation(struct store_be *st, const char *agent_id,
+			     time_t when, const char *reason)
 {
 	sqlite3_stmt *s = st->stmt[ST_REVOCATION];
 
@@ -482,13 +485,13 @@ int store_revocation(struct store *st, const char *agent_id, time_t when,
 	return step_done(st, ST_REVOCATION, "recording a revocation");
 }
 
-int store_revocation_lift(struct store *st, const char *agent_id)
+static int sqlite_revocation_lift(struct store_be *st, const char *agent_id)
 {
 	bind_text(st->stmt[ST_REVOCATION_DEL], 1, agent_id);
 	return step_done(st, ST_REVOCATION_DEL, "lifting a revocation");
 }
 
-int store_revocations_load(struct store *st,
+static int sqlite_revocations_load(struct store_be *st,
 			   int (*fn)(void *ctx, const char *agent_id,
 				     time_t when, const char *reason),
 			   void *ctx)
@@ -515,7 +518,7 @@ int store_revocations_load(struct store *st,
 	return ret;
 }
 
-int store_agents_load(struct store *st,
+static int sqlite_agents_load(struct store_be *st,
 		      int (*fn)(void *ctx, const struct agent_row *r),
 		      void *ctx)
 {
@@ -542,7 +545,7 @@ int store_agents_load(struct store *st,
 	return ret;
 }
 
-int store_incidents_load(struct store *st, time_t since,
+static int sqlite_incidents_load(struct store_be *st, time_t since,
 			 int (*fn)(void *ctx, const struct incident_row *r),
 			 void *ctx)
 {
@@ -578,7 +581,7 @@ int store_incidents_load(struct store *st, time_t since,
 	return ret;
 }
 
-int store_incident_agents_load(struct store *st, uint64_t id,
+static int sqlite_incident_agents_load(struct store_be *st, uint64_t id,
 			       int (*fn)(void *ctx, const char *agent_id),
 			       void *ctx)
 {
@@ -602,7 +605,7 @@ int store_incident_agents_load(struct store *st, uint64_t id,
 	return ret;
 }
 
-int store_max_incident_id(struct store *st, uint64_t *out)
+static int sqlite_max_incident_id(struct store_be *st, uint64_t *out)
 {
 	sqlite3_stmt *s = st->stmt[ST_MAX_INCIDENT];
 	int ret = 0;
@@ -616,22 +619,22 @@ int store_max_incident_id(struct store *st, uint64_t *out)
 }
 
 /* Savepoints, so a group nests inside the round's transaction. */
-int store_begin(struct store *st)
+static int sqlite_begin(struct store_be *st)
 {
 	return exec(st, "SAVEPOINT grp", "starting a group of writes");
 }
 
-int store_commit(struct store *st)
+static int sqlite_commit(struct store_be *st)
 {
 	return exec(st, "RELEASE grp", "committing a group of writes");
 }
 
-int store_batch_begin(struct store *st)
+static int sqlite_batch_begin(struct store_be *st)
 {
 	return exec(st, "BEGIN", "starting a transaction");
 }
 
-int store_batch_commit(struct store *st)
+static int sqlite_batch_commit(struct store_be *st)
 {
 	int ret = exec(st, "COMMIT", "committing");
 
@@ -645,9 +648,36 @@ int store_batch_commit(struct store *st)
 	return ret;
 }
 
-int store_rollback(struct store *st)
+static int sqlite_rollback(struct store_be *st)
 {
 	if (exec(st, "ROLLBACK TO grp", "rolling back a group of writes"))
 		return -EIO;
 	return exec(st, "RELEASE grp", "rolling back a group of writes");
 }
+
+const struct store_ops store_sqlite_ops = {
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.schema_version = sqlite_schema_version,
+	.agent_seen = sqlite_agent_seen,
+	.assessment = sqlite_assessment,
+	.incident = sqlite_incident,
+	.action = sqlite_action,
+	.indicator = sqlite_indicator,
+	.attestation = sqlite_attestation,
+	.attestations_load = sqlite_attestations_load,
+	.attestation_delete = sqlite_attestation_delete,
+	.revocation = sqlite_revocation,
+	.revocation_lift = sqlite_revocation_lift,
+	.revocations_load = sqlite_revocations_load,
+	.indicators_load = sqlite_indicators_load,
+	.agents_load = sqlite_agents_load,
+	.incidents_load = sqlite_incidents_load,
+	.incident_agents_load = sqlite_incident_agents_load,
+	.max_incident_id = sqlite_max_incident_id,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.batch_begin = sqlite_batch_begin,
+	.batch_commit = sqlite_batch_commit,
+};
