@@ -46,6 +46,14 @@ struct {
 	__type(value, struct vnfsec_flow_new);
 } flow_new SEC(".maps");
 
+/* The replies flows that passed may have: see vnfsec_abi.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNFSEC_FLOW_REPLY_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct vnfsec_flow_reply);
+} flow_reply SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VNFSEC_CNT_MAX);
@@ -59,6 +67,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vnfsec_refused_budget);
 } refused_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vnfsec_refused_budget);
+} unparsed_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNFSEC_MAX_VNFS);
+	__type(key, __u32);
+	__type(value, struct vnfsec_vnf_policy);
+} vnf_policy SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -204,6 +226,8 @@ struct pkt {
 	__u8 outer_family;
 	__u8 tcp_flags;
 	__u8 addr_only;		/* later or tiny fragment: no L4 key */
+	__u8 smac[6];		/* unparsed frames only */
+	__be16 ethertype;	/* after the VLAN tags */
 } __attribute__((aligned(8)));	/* key copies in 8-byte words */
 
 /* A verdict being made. */
@@ -212,7 +236,8 @@ struct decision {
 	__u64 now;
 	__u32 mirror_ifindex;
 	__u8 sample;		/* enum vnfsec_sample_reason, 0: none */
-	__u8 mode;		/* config.mode */
+	__u8 mode;		/* enum vnfsec_mode the verdict is carried out in */
+	__u8 prev_flags;	/* the flow's flags before this evaluation */
 	__u8 is_new;		/* the packet created its flow */
 	__u8 refused;		/* new, refused by the pair rules, not stored */
 	__u8 detect;		/* the detectors are to look at it */
@@ -298,6 +323,15 @@ static __always_inline int l4_min_len(int proto)
 	return 0;
 }
 
+/* Bytes of the whole packet from the cursor on (p->len: skb->len at TC). */
+static __always_inline __u32 room_of(const struct hdr_cursor *nh, void *data,
+				     const struct pkt *p)
+{
+	__u32 off = nh->pos - data;
+
+	return p->len > off ? p->len - off : 0;
+}
+
 /*
  * L3 and L4 of the outer packet (inner == 0) or of a G-PDU's inner packet.
  * Returns enum parse_result or a negative counter.
@@ -315,7 +349,7 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 	int proto, ret, avail;
 
 	if (h_proto == bpf_htons(ETH_P_IP)) {
-		proto = parse_iphdr(nh, data_end, &iph);
+		proto = parse_iphdr(nh, data_end, &iph, room_of(nh, data, p));
 		if (proto < 0)
 			return proto;
 		p->key.family = VNFSEC_AF_INET;
@@ -347,7 +381,7 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 			}
 		}
 	} else if (h_proto == bpf_htons(ETH_P_IPV6)) {
-		proto = parse_ip6hdr(nh, data_end, &ip6h);
+		proto = parse_ip6hdr(nh, data_end, &ip6h, room_of(nh, data, p));
 		if (proto < 0)
 			return proto;
 		p->key.family = VNFSEC_AF_INET6;
@@ -355,7 +389,7 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 		__builtin_memcpy(&p->key.daddr, &ip6h->daddr, 16);
 		if (!inner)
 			count_add(VNFSEC_CNT_IPV6, 1);
-		proto = skip_ip6_ext(nh, data_end, proto, &xi);
+		proto = skip_ip6_ext(nh, data, data_end, proto, &xi);
 		if (proto < 0)
 			return proto;
 		p->key.proto = proto;
@@ -393,7 +427,7 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 		p->key.dport = th->dest;
 		p->tcp_flags = tcp_flags(th);
 	} else if (proto == IPPROTO_UDP) {
-		ret = parse_udphdr(nh, data_end, &uh);
+		ret = parse_udphdr(nh, data_end, &uh, room_of(nh, data, p));
 		if (ret < 0)
 			return ret;
 		p->key.sport = uh->source;
@@ -440,11 +474,13 @@ static __always_inline __u32 parse_packet(void *data, void *data_end,
 		return -h_proto;
 	if (proto_is_vlan(h_proto)) {
 		count_add(VNFSEC_CNT_VLAN, 1);
-		h_proto = parse_vlans(&nh, data_end, h_proto, &p->key.vlan);
+		h_proto = parse_vlans(&nh, data, data_end, h_proto,
+				      &p->key.vlan);
 		if (h_proto < 0)
 			return -h_proto;
 		cursor_forget(&nh, data);
 	}
+	p->ethertype = h_proto;
 
 	ret = parse_l3l4(&nh, data, data_end, h_proto, p, 0);
 	if (ret < 0)
@@ -474,6 +510,17 @@ static __always_inline __u32 parse_packet(void *data, void *data_end,
 }
 
 /* ---- policy ------------------------------------------------------------ */
+
+static __always_inline int flow_key_eq(const struct vnfsec_flow_key *a,
+				       const struct vnfsec_flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	/* Both 8-byte aligned: six word compares, no memcmp in BPF. */
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] &&
+	       x[3] == y[3] && x[4] == y[4] && x[5] == y[5];
+}
+
 
 static __always_inline struct vnfsec_block_entry *
 lpm_lookup(void *map_v4, void *map_v6, __u8 family,
@@ -598,14 +645,14 @@ static __always_inline __u8 proto_bit(__u8 proto)
 	return VNFSEC_PROTO_OTHER;
 }
 
-static __always_inline int pair_allows(const struct pkt *p,
-				       const struct decision *d,
+/* Does the rule of src -> dst allow proto to port dport (network order)? */
+static __always_inline int pair_allows(__u16 src, __u16 dst, __u8 proto,
+				       __be16 dport,
 				       const struct vnfsec_config *cfg)
 {
-	struct vnfsec_pair_key k = { .src_vnf = d->src_vnf,
-				     .dst_vnf = d->dst_vnf };
+	struct vnfsec_pair_key k = { .src_vnf = src, .dst_vnf = dst };
 	struct vnfsec_pair_policy *pol;
-	__u8 bit = proto_bit(p->key.proto);
+	__u8 bit = proto_bit(proto);
 	int i, restricted = 0;
 	__u16 port;
 
@@ -616,7 +663,7 @@ static __always_inline int pair_allows(const struct pkt *p,
 		return 0;
 	if (!(bit & (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP)))
 		return 1;
-	port = bpf_ntohs(p->key.dport);
+	port = bpf_ntohs(dport);
 	/* Only the ranges of this protocol; none of them: every port. */
 #pragma unroll
 	for (i = 0; i < VNFSEC_PAIR_MAX_PORTS; i++) {
@@ -637,20 +684,150 @@ static __always_inline void decide(struct decision *d, __u8 cause)
 	d->cause = cause;
 }
 
+/* A VNF's own mode, or the global one (VNF 0, or no own policy). */
+static __always_inline __u8 vnf_mode(const struct vnfsec_config *cfg,
+				     __u16 vnf)
+{
+	struct vnfsec_vnf_policy *vp;
+	__u32 idx = vnf;
+
+	if (!vnf)
+		return cfg->mode;
+	vp = bpf_map_lookup_elem(&vnf_policy, &idx);
+	return vp && vp->own ? vp->mode : cfg->mode;
+}
+
+/* The strictest of the two ends' modes: see "vnf_policy". */
+static __always_inline void set_mode(struct decision *d,
+				     const struct vnfsec_config *cfg)
+{
+	__u8 a = vnf_mode(cfg, d->src_vnf), b = vnf_mode(cfg, d->dst_vnf);
+
+	d->mode = a < b ? a : b;
+}
+
+/*
+ * The key of the reply of key (reverse != 0), or key itself, reduced to
+ * what both directions share: see "flow_reply". Returns 0 when a reply
+ * has no key of its own (ICMP other than echo).
+ */
+static __always_inline int reply_key(const struct vnfsec_flow_key *key,
+				     struct vnfsec_flow_key *rk, int reverse)
+{
+	__u8 type;
+
+	*rk = *key;
+	rk->ifindex = 0;
+	rk->dir = 0;
+	rk->vlan = 0;
+	rk->pad = 0;
+	if (!reverse)
+		return 1;
+	rk->saddr = key->daddr;
+	rk->daddr = key->saddr;
+	if (key->proto == IPPROTO_ICMP || key->proto == IPPROTO_ICMPV6) {
+		/* Echo: same identifier (sport), the reply's type. */
+		type = bpf_ntohs(key->dport) >> 8;
+		if (key->proto == IPPROTO_ICMP && type == ICMP_ECHO)
+			rk->dport = bpf_htons(ICMP_ECHOREPLY << 8);
+		else if (key->proto == IPPROTO_ICMPV6 &&
+			 type == ICMPV6_ECHO_REQUEST)
+			rk->dport = bpf_htons(ICMPV6_ECHO_REPLY << 8);
+		else
+			return 0;
+		return 1;
+	}
+	rk->sport = key->dport;
+	rk->dport = key->sport;
+	return 1;
+}
+
+/*
+ * A flow that passed: its replies are expected. The slot is written only
+ * when it does not say so already for long enough, so a flow's verdict
+ * refreshes (every verdict_ttl_ms) mostly read it.
+ */
+static __always_inline void expect_reply(const struct vnfsec_flow_key *key,
+					 const struct decision *d, __u64 now,
+					 struct vnfsec_flow_key *rk)
+{
+	struct vnfsec_flow_reply *e;
+	__u32 slot;
+
+	if (!reply_key(key, rk, 1))
+		return;
+	slot = vnfsec_flow_reply_slot(rk);
+	e = bpf_map_lookup_elem(&flow_reply, &slot);
+	if (!e)
+		return;
+	if (e->expires_ns > now + VNFSEC_REPLY_TTL_NS / 2 &&
+	    e->src_vnf == d->src_vnf && e->dst_vnf == d->dst_vnf &&
+	    flow_key_eq(&e->key, rk))
+		return;	/* a hint: a torn read only costs a write */
+	bpf_spin_lock(&e->lock);
+	e->key = *rk;
+	e->src_vnf = d->src_vnf;
+	e->dst_vnf = d->dst_vnf;
+	e->expires_ns = now + VNFSEC_REPLY_TTL_NS;
+	bpf_spin_unlock(&e->lock);
+}
+
+/*
+ * Is the flow its rules refuse the reply of one that passed the other
+ * way? Its first packet needs the request's live entry in flow_reply;
+ * once a reply, it stays one while the request's own rule (the other
+ * direction's, to this flow's source port) still allows the request, so
+ * a policy change that removes the request's rule ends the replies too.
+ */
+static __always_inline int is_reply(const struct pkt *p,
+				    const struct vnfsec_flow_key *key,
+				    const struct vnfsec_config *cfg,
+				    const struct decision *d, __u64 now,
+				    struct vnfsec_flow_key *rk)
+{
+	struct vnfsec_flow_reply *e;
+	__u32 slot;
+	int found;
+
+	/* A SYN opens a connection: it answers nothing. */
+	if (p->key.proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) ==
+	    VNFSEC_TCP_SYN)
+		return 0;
+	if ((d->prev_flags & VNFSEC_FLOW_F_REPLY) &&
+	    pair_allows(d->dst_vnf, d->src_vnf, p->key.proto, p->key.sport,
+			cfg))
+		return 1;
+	reply_key(key, rk, 0);
+	slot = vnfsec_flow_reply_slot(rk);
+	e = bpf_map_lookup_elem(&flow_reply, &slot);
+	if (!e || !flow_key_eq(&e->key, rk))
+		return 0;
+	bpf_spin_lock(&e->lock);
+	found = flow_key_eq(&e->key, rk) && e->expires_ns > now &&
+		e->src_vnf == d->dst_vnf && e->dst_vnf == d->src_vnf;
+	bpf_spin_unlock(&e->lock);
+	return found;
+}
+
 /*
  * The policy maps, in precedence order: allowlist exempts from the
  * blocklist and the pair rules; a blocked source is dropped at the cost
  * of two LPM lookups (a flood from it must stay cheap); then the flow's
- * override, the quarantine of either VNF, the VNF pair rule. key is the
- * caller's stack copy of p->key (6.1 takes no map key from a global's
- * argument, and one copy here took the call chain past 6.1's 512-byte
- * stack); NULL for an address-only packet.
+ * override, the quarantine of either VNF, the VNF pair rule of the
+ * flow's direction, or else its being the reply of a flow that passed
+ * the other way ("flow_reply"). A flow that passes expects its replies.
+ * The mode is the strictest of the two VNFs'. key is the caller's stack
+ * copy of p->key (6.1 takes no map key from a global's argument, and one
+ * copy here took the call chain past 6.1's 512-byte stack); NULL for an
+ * address-only packet.
  */
 static __noinline void evaluate(const struct pkt *p,
 				const struct vnfsec_flow_key *key,
 				const struct vnfsec_config *cfg,
 				__u64 now, struct decision *d)
 {
+	struct vnfsec_flow_key rk __attribute__((aligned(8)));
 	struct vnfsec_flow_override *ovr;
 	int allowed;
 
@@ -672,9 +849,11 @@ static __noinline void evaluate(const struct pkt *p,
 				 &d->until)) {
 		decide(d, VNFSEC_CAUSE_BLOCKLIST);
 		resolve_vnfs(p, d);
+		set_mode(d, cfg);
 		return;
 	}
 	resolve_vnfs(p, d);
+	set_mode(d, cfg);
 
 	if (p->addr_only) {
 		/* No ports: overrides and pair rules cannot apply. */
@@ -699,8 +878,21 @@ static __noinline void evaluate(const struct pkt *p,
 		decide(d, VNFSEC_CAUSE_QUARANTINE);
 		return;
 	}
-	if (!allowed && !p->addr_only && !pair_allows(p, d, cfg))
-		decide(d, VNFSEC_CAUSE_PAIR_POLICY);
+	if (!allowed && !p->addr_only &&
+	    !pair_allows(d->src_vnf, d->dst_vnf, p->key.proto, p->key.dport,
+			 cfg)) {
+		if (key && is_reply(p, key, cfg, d, now, &rk)) {
+			d->flags |= VNFSEC_FLOW_F_REPLY;
+			if (!(d->prev_flags & VNFSEC_FLOW_F_REPLY))
+				count_add(VNFSEC_CNT_REPLY, 1);
+		} else {
+			decide(d, VNFSEC_CAUSE_PAIR_POLICY);
+		}
+	}
+	/* A reply's reply is its request: nothing more to expect. */
+	if (key && d->verdict == VNFSEC_VERDICT_PASS &&
+	    !(d->flags & VNFSEC_FLOW_F_REPLY))
+		expect_reply(key, d, now, &rk);
 }
 
 static __always_inline __u32 cause_counter(__u8 cause)
@@ -720,6 +912,10 @@ static __always_inline __u32 cause_counter(__u8 cause)
 		return VNFSEC_CNT_DROP_RATE_LIMIT;
 	case VNFSEC_CAUSE_TINY_FRAGMENT:
 		return VNFSEC_CNT_DROP_TINY_FRAGMENT;
+	case VNFSEC_CAUSE_UNPARSED:
+		return VNFSEC_CNT_DROP_UNPARSED;
+	case VNFSEC_CAUSE_ETHERTYPE:
+		return VNFSEC_CNT_DROP_ETHERTYPE;
 	}
 	return VNFSEC_CNT_NONE;
 }
@@ -873,9 +1069,9 @@ static __always_inline void report_sample(void *ctx, const int kind,
 /* ---- detectors --------------------------------------------------------- */
 
 static __always_inline int detector_on(const struct vnfsec_config *cfg,
-				       int det)
+				       const struct decision *d, int det)
 {
-	return cfg->mode != VNFSEC_MODE_LEARN &&
+	return d->mode != VNFSEC_MODE_LEARN &&
 	       !(cfg->detectors_off & (1U << det));
 }
 
@@ -883,7 +1079,7 @@ static __always_inline int detector_on(const struct vnfsec_config *cfg,
 static __always_inline int detector_drops(const struct vnfsec_config *cfg,
 					  const struct decision *d, int det)
 {
-	return cfg->mode == VNFSEC_MODE_PROTECT &&
+	return d->mode == VNFSEC_MODE_PROTECT &&
 	       (cfg->detectors_drop & (1U << det)) &&
 	       !(d->flags & VNFSEC_FLOW_F_ALLOWED);
 }
@@ -932,8 +1128,8 @@ static __noinline int detect_dst(const struct pkt *p,
 	__u32 min, ratio;
 	int drop = 0;
 
-	if (!detector_on(cfg, VNFSEC_DET_SYN_FLOOD) &&
-	    !detector_on(cfg, VNFSEC_DET_RST_FLOOD))
+	if (!detector_on(cfg, d, VNFSEC_DET_SYN_FLOOD) &&
+	    !detector_on(cfg, d, VNFSEC_DET_RST_FLOOD))
 		return 0;
 
 	if ((fl & (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) ==
@@ -966,7 +1162,7 @@ static __noinline int detect_dst(const struct pkt *p,
 		}
 		__sync_fetch_and_add(&st->syns, 1);
 		__sync_fetch_and_add(&st->flows, 1);
-		if (detector_on(cfg, VNFSEC_DET_SYN_FLOOD)) {
+		if (detector_on(cfg, d, VNFSEC_DET_SYN_FLOOD)) {
 			min = or_default(cfg->syn_min, VNFSEC_DEF_SYN_MIN);
 			ratio = or_default(cfg->syn_ratio,
 					   VNFSEC_DEF_SYN_RATIO);
@@ -983,7 +1179,7 @@ static __noinline int detect_dst(const struct pkt *p,
 				drop = 1;
 		}
 	}
-	if ((fl & VNFSEC_TCP_RST) && detector_on(cfg, VNFSEC_DET_RST_FLOOD)) {
+	if ((fl & VNFSEC_TCP_RST) && detector_on(cfg, d, VNFSEC_DET_RST_FLOOD)) {
 		win = ms_or(cfg->rst_window_ms, VNFSEC_DEF_RST_WINDOW_MS);
 		if (window_roll(&st->rst_window_ns, win, now)) {
 			st->rsts = 0;
@@ -1062,9 +1258,9 @@ static __noinline int detect_scan(const struct pkt *p,
 				       const struct vnfsec_config *cfg,
 				       const struct decision *d, __u64 now)
 {
-	int port_on = detector_on(cfg, VNFSEC_DET_PORT_SCAN);
-	int host_on = detector_on(cfg, VNFSEC_DET_HOST_SCAN);
-	int slow_on = detector_on(cfg, VNFSEC_DET_SLOW_SCAN);
+	int port_on = detector_on(cfg, d, VNFSEC_DET_PORT_SCAN);
+	int host_on = detector_on(cfg, d, VNFSEC_DET_HOST_SCAN);
+	int slow_on = detector_on(cfg, d, VNFSEC_DET_SLOW_SCAN);
 	struct vnfsec_det_scan *st;
 	struct det_fire f = {};
 	struct vnfsec_det_key k;
@@ -1175,12 +1371,12 @@ static __noinline int rate_limit(const struct pkt *p,
 	struct vnfsec_det_rate *st, zero_rate = {};
 	struct det_fire f = {};
 	struct vnfsec_det_key k;
-	int on = detector_on(cfg, VNFSEC_DET_RATE_LIMIT);
+	int on = detector_on(cfg, d, VNFSEC_DET_RATE_LIMIT);
 	__u32 pps, burst;
 	int ordered;
 
 	if ((d->flags & VNFSEC_FLOW_F_ALLOWED) ||
-	    cfg->mode == VNFSEC_MODE_LEARN)
+	    d->mode == VNFSEC_MODE_LEARN)
 		return 0;
 	det_key_of(&k, p->key.family, &p->key.saddr);
 	pps = rate_of(cfg, &k, now, &burst, &ordered);
@@ -1220,7 +1416,7 @@ static __noinline int rate_limit(const struct pkt *p,
 	if (on && !ordered && !st->fired) {
 		st->fired = 1;
 		fire(&f, VNFSEC_DET_RATE_LIMIT,
-		     cfg->mode == VNFSEC_MODE_PROTECT, st->limited, 0,
+		     d->mode == VNFSEC_MODE_PROTECT, st->limited, 0,
 		     pps, win);
 		report_detector(p, d, now, &f);
 	}
@@ -1256,6 +1452,7 @@ static __always_inline void cache_decision(struct vnfsec_flow_state *st,
 	st->verdict = d->verdict;
 	st->cause = d->cause;
 	st->flags = d->flags;
+	st->mode = d->mode;
 }
 
 static __always_inline void decision_of(struct decision *d,
@@ -1266,16 +1463,7 @@ static __always_inline void decision_of(struct decision *d,
 	d->verdict = st->verdict;
 	d->cause = st->cause;
 	d->flags = st->flags;
-}
-
-static __always_inline int flow_key_eq(const struct vnfsec_flow_key *a,
-				       const struct vnfsec_flow_key *b)
-{
-	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
-
-	/* Both 8-byte aligned: six word compares, no memcmp in BPF. */
-	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] &&
-	       x[3] == y[3] && x[4] == y[4] && x[5] == y[5];
+	d->mode = st->mode;
 }
 
 /*
@@ -1295,6 +1483,7 @@ static __always_inline void flow_promote(const struct pkt *p,
 	if (st->policy_gen == cfg->policy_gen && now < st->verdict_until_ns) {
 		decision_of(d, st);
 	} else {
+		d->prev_flags = st->flags;
 		evaluate(p, key, cfg, now, d);
 		cache_decision(st, d, cfg->policy_gen);
 	}
@@ -1378,7 +1567,7 @@ static __always_inline int flow_insert(const struct pkt *p,
 	evaluate(p, key, cfg, now, d);
 	/* Not stored: an attacker cannot fill the table with refused flows. */
 	if (d->verdict == VNFSEC_VERDICT_DROP &&
-	    cfg->mode == VNFSEC_MODE_PROTECT) {
+	    d->mode == VNFSEC_MODE_PROTECT) {
 		/* Blocked sources are known already; pair refusals are news. */
 		d->refused = d->cause == VNFSEC_CAUSE_PAIR_POLICY;
 		return 0;
@@ -1442,6 +1631,7 @@ static __always_inline int flow_classify(const struct pkt *p,
 	if (st->policy_gen == cfg->policy_gen && now < st->verdict_until_ns) {
 		decision_of(d, st);
 	} else {
+		d->prev_flags = st->flags;
 		evaluate(p, &key, cfg, now, d);
 		cache_decision(st, d, cfg->policy_gen);
 	}
@@ -1473,6 +1663,120 @@ static __always_inline int refused_report_allowed(__u64 now)
 	}
 	b->left--;
 	return 1;
+}
+
+/* As refused_report_allowed(), for frames that were not classified. */
+static __always_inline int unparsed_report_allowed(__u64 now)
+{
+	struct vnfsec_refused_budget *b;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&unparsed_budget, &zero);
+	if (!b)
+		return 0;
+	if (now - b->window_start_ns >= VNFSEC_UNPARSED_WINDOW_NS) {
+		b->window_start_ns = now;
+		b->left = VNFSEC_UNPARSED_REPORTS;
+	}
+	if (!b->left) {
+		count_add(VNFSEC_CNT_UNPARSED_UNREPORTED, 1);
+		return 0;
+	}
+	b->left--;
+	return 1;
+}
+
+static __always_inline void report_unparsed(const struct pkt *p,
+					    const struct decision *d,
+					    __u16 vnf, __u32 why)
+{
+	struct vnfsec_unparsed_record *rec;
+
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		ringbuf_lost(VNFSEC_CNT_RINGBUF_FULL_UNPARSED);
+		return;
+	}
+	rec->hdr.type = VNFSEC_REC_UNPARSED;
+	rec->hdr.version = VNFSEC_ABI_VERSION;
+	rec->hdr.len = sizeof(*rec);
+	rec->hdr.ts_ns = d->now;
+	rec->ifindex = p->key.ifindex;
+	rec->vlan = p->key.vlan;
+	rec->ethertype = p->ethertype;
+	__builtin_memcpy(rec->smac, p->smac, 6);
+	rec->dir = p->key.dir;
+	rec->family = p->key.family;
+	rec->saddr = p->key.saddr;
+	rec->vnf = vnf;
+	rec->counter = why;
+	rec->pkt_len = p->len;
+	rec->cause = d->cause;
+	rec->verdict = d->verdict != VNFSEC_VERDICT_DROP ? d->verdict :
+		       d->mode == VNFSEC_MODE_PROTECT ? VNFSEC_VERDICT_DROP :
+		       VNFSEC_VERDICT_WOULD_DROP;
+	__builtin_memset(rec->reserved, 0, sizeof(rec->reserved));
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+}
+
+static __always_inline __u8 ethertype_bit(__be16 ethertype)
+{
+	if (ethertype == bpf_htons(ETH_P_ARP))
+		return VNFSEC_ETH_ARP;
+	if (ethertype == bpf_htons(0x88cc))
+		return VNFSEC_ETH_LLDP;
+	return 0;
+}
+
+/*
+ * A frame parse_packet() could not classify; why: the counter naming the
+ * reason. Judged by the settings of the port's VNF: non-IP frames by its
+ * EtherType rule, the others by its unparsed setting (vnfsec_abi.h).
+ * Global for the same reason as vnfsec_handle(). Fills d.
+ */
+__noinline int vnfsec_unparsed(struct pkt *p, struct decision *d, __u32 why)
+{
+	struct vnfsec_vnf_policy *vp;
+	struct vnfsec_config *cfg;
+	__u8 unparsed, ethertypes, bit;
+	__u32 zero = 0, idx;
+	__u16 vnf;
+
+	if (!p || !d)
+		return 0;
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return 0;
+	d->now = clock_now();
+	vnf = port_vnf(p->key.ifindex, p->key.dir == VNFSEC_DIR_LO ?
+			VNFSEC_VLAN_LO : p->key.vlan);
+	if (p->key.dir == VNFSEC_DIR_EGRESS)
+		d->dst_vnf = vnf;
+	else
+		d->src_vnf = vnf;
+	d->mode = cfg->mode;
+	unparsed = cfg->unparsed;
+	ethertypes = cfg->ethertypes;
+	idx = vnf;
+	vp = vnf ? bpf_map_lookup_elem(&vnf_policy, &idx) : NULL;
+	if (vp && vp->own) {
+		d->mode = vp->mode;
+		unparsed = vp->unparsed;
+		ethertypes = vp->ethertypes;
+	}
+	if (why == VNFSEC_CNT_NON_IP) {
+		bit = ethertype_bit(p->ethertype);
+		if ((ethertypes & VNFSEC_ETH_ANY) || (bit && (ethertypes & bit)))
+			return 0;	/* a rule allows it: normal traffic */
+		decide(d, VNFSEC_CAUSE_ETHERTYPE);
+	} else if (unparsed == VNFSEC_UNPARSED_PASS) {
+		d->cause = VNFSEC_CAUSE_UNPARSED;
+	} else {
+		decide(d, VNFSEC_CAUSE_UNPARSED);
+	}
+	if (unparsed_report_allowed(d->now))
+		report_unparsed(p, d, vnf, why);
+	return 0;
 }
 
 /* ---- the program ------------------------------------------------------- */
@@ -1613,13 +1917,25 @@ static __always_inline int process(void *ctx, const int kind, void *data,
 	p.note = 0;
 	p.tcp_flags = 0;
 	p.addr_only = 0;
+	p.ethertype = 0;
 	p.len = len;
 	p.key.dir = dir;
 	p.key.ifindex = ifindex;
 
 	note = parse_packet(data, data_end, &p);
-	if (note)
+	if (note) {
+		/* Never "allowed" for want of a parse: vnfsec_abi.h. */
+		if (data + ETH_HLEN <= data_end)
+			__builtin_memcpy(p.smac, data + ETH_ALEN, ETH_ALEN);
+		else
+			__builtin_memset(p.smac, 0, ETH_ALEN);
+		vnfsec_unparsed(&p, &d, note);
+		if (d.verdict == VNFSEC_VERDICT_DROP)
+			verdict = d.mode == VNFSEC_MODE_PROTECT ?
+				  VNFSEC_VERDICT_DROP :
+				  VNFSEC_VERDICT_WOULD_DROP;
 		goto out;
+	}
 	note = p.addr_only ? p.note : VNFSEC_CNT_NONE;
 
 	vnfsec_handle(&p, &d);
@@ -1655,10 +1971,26 @@ int vnfsec_xdp(struct xdp_md *ctx)
 	       XDP_DROP : XDP_PASS;
 }
 
+/* Headers the parser may walk: pulled into the linear part when short. */
+#define VNFSEC_PULL_BYTES	256
+
 static __always_inline int tc_process(struct __sk_buff *skb, __u8 dir)
 {
 	void *data_end = (void *)(long)skb->data_end;
 	void *data = (void *)(long)skb->data;
+	__u32 lin = data_end - data;
+
+	/*
+	 * An skb's headers may lie partly in its fragments, where the parser
+	 * cannot read: such a frame would be unparsed, and dropped. Pull
+	 * them (only when the linear part is short and there is more).
+	 */
+	if (lin < VNFSEC_PULL_BYTES && skb->len > lin) {
+		bpf_skb_pull_data(skb, skb->len < VNFSEC_PULL_BYTES ?
+				  skb->len : VNFSEC_PULL_BYTES);
+		data_end = (void *)(long)skb->data_end;
+		data = (void *)(long)skb->data;
+	}
 
 	return process(skb, PROG_TC, data, data_end, skb->len, dir,
 		       skb->ifindex) ? TC_ACT_SHOT : TC_ACT_OK;

@@ -43,7 +43,7 @@
 
 #include "kselftest_harness.h"
 
-#define MAX_FRAME	512
+#define MAX_FRAME	1024
 #define MAX_RECORDS	64
 #define IP_MF		0x2000
 #define IP_DF		0x4000
@@ -66,8 +66,9 @@ struct frame_spec {
 	__u8 tcp_opt_words;	/* data offset beyond 5 */
 	__u16 frag_off;		/* host order: IP_MF | offset in 8-byte units */
 	__u16 payload_len;
-	__u8 nr_vlans;		/* 0..3 tags before the IP header */
-	__u16 vlan[3];
+	__u8 nr_vlans;		/* 0..5 tags before the IP header */
+	__u16 vlan[5];
+	__u16 tpid[5];		/* 0: 802.1ad outermost of several, else 802.1Q */
 };
 
 /*
@@ -91,9 +92,12 @@ static __u16 ip_checksum(const void *hdr, int len)
 	return ~sum;
 }
 
-/* Ethernet and VLAN tags (802.1ad outer, 802.1Q inner); returns length. */
-static __u32 put_eth(__u8 *frame, __u16 proto, __u8 nr_vlans,
-		     const __u16 *vlan)
+/*
+ * Ethernet and VLAN tags (802.1ad outer, 802.1Q inner, or the TPIDs of
+ * tpid[]); returns length.
+ */
+static __u32 put_eth_tpid(__u8 *frame, __u16 proto, __u8 nr_vlans,
+			  const __u16 *vlan, const __u16 *tpid)
 {
 	static const __u8 dst_mac[ETH_ALEN] = { 2, 0, 0, 0, 0, 2 };
 	static const __u8 src_mac[ETH_ALEN] = { 2, 0, 0, 0, 0, 1 };
@@ -103,17 +107,26 @@ static __u32 put_eth(__u8 *frame, __u16 proto, __u8 nr_vlans,
 
 	memcpy(eth->h_dest, dst_mac, ETH_ALEN);
 	memcpy(eth->h_source, src_mac, ETH_ALEN);
-	eth->h_proto = htons(nr_vlans ? (nr_vlans > 1 ? 0x88a8 : 0x8100) :
+	eth->h_proto = htons(nr_vlans ? (tpid && tpid[0] ? tpid[0] :
+					 nr_vlans > 1 ? 0x88a8 : 0x8100) :
 			     proto);
 	for (i = 0; i < nr_vlans; i++) {
 		__u16 tci = htons(vlan[i]);
-		__u16 next = htons(i + 1 < nr_vlans ? 0x8100 : proto);
+		__u16 next = htons(i + 1 < nr_vlans ?
+				   (tpid && tpid[i + 1] ? tpid[i + 1] : 0x8100) :
+				   proto);
 
 		memcpy(p, &tci, 2);
 		memcpy(p + 2, &next, 2);
 		p += 4;
 	}
 	return p - frame;
+}
+
+static __u32 put_eth(__u8 *frame, __u16 proto, __u8 nr_vlans,
+		     const __u16 *vlan)
+{
+	return put_eth_tpid(frame, proto, nr_vlans, vlan, NULL);
 }
 
 static __u32 l4_hdr_len(const struct frame_spec *s)
@@ -195,7 +208,7 @@ static __u32 build_frame(__u8 *frame, const struct frame_spec *s)
 	__u32 off, ip_len, l4_len;
 
 	memset(frame, 0, MAX_FRAME);
-	off = put_eth(frame, ETH_P_IP, s->nr_vlans, s->vlan);
+	off = put_eth_tpid(frame, ETH_P_IP, s->nr_vlans, s->vlan, s->tpid);
 	ip_len = (5 + s->ip_opt_words) * 4;
 	l4_len = put_l4(frame + off + ip_len, s);
 	put_ipv4(frame + off, s, l4_len);
@@ -206,7 +219,8 @@ static __u32 build_frame(__u8 *frame, const struct frame_spec *s)
 struct frame6_spec {
 	struct frame_spec l4;	/* saddr/daddr are IPv6 here */
 	__u8 nr_ext;
-	__u8 ext[12];		/* IPPROTO_HOPOPTS, _ROUTING, _DSTOPTS, ... */
+	__u8 ext[24];		/* IPPROTO_HOPOPTS, _ROUTING, _DSTOPTS, ... */
+	__u8 ext_words[24];	/* beyond each header's minimal size, 8 B each */
 	__u16 frag_off;		/* fragment header's field: offset << 3 | M */
 };
 
@@ -232,11 +246,12 @@ static __u32 put_ipv6(__u8 *p, const struct frame6_spec *s6, __u32 l4_len)
 			memcpy(q + 2, &fo, 2);
 			q += 8;
 		} else if (t == IPPROTO_AH) {
-			q[1] = 1;	/* (1 + 2) * 4 = 12 bytes */
-			q += 12;
+			/* (1 + 2) * 4 = 12 bytes, + 8 per extra word */
+			q[1] = 1 + 2 * s6->ext_words[i];
+			q += 12 + 8 * s6->ext_words[i];
 		} else {
-			q[1] = 0;	/* 8 bytes */
-			q += 8;
+			q[1] = s6->ext_words[i];	/* 8 bytes each */
+			q += 8 + 8 * s6->ext_words[i];
 		}
 	}
 	*prev_next = s6->l4.proto;
@@ -250,7 +265,9 @@ static __u32 ext_len(const struct frame6_spec *s6)
 	int i;
 
 	for (i = 0; i < s6->nr_ext; i++)
-		n += s6->ext[i] == IPPROTO_AH ? 12 : 8;
+		n += (s6->ext[i] == IPPROTO_AH ? 12 : 8) +
+		     (s6->ext[i] == IPPROTO_FRAGMENT ? 0 :
+		      8 * s6->ext_words[i]);
 	return n;
 }
 
@@ -259,7 +276,8 @@ static __u32 build_frame6(__u8 *frame, const struct frame6_spec *s6)
 	__u32 off, ip_len, l4_len;
 
 	memset(frame, 0, MAX_FRAME);
-	off = put_eth(frame, ETH_P_IPV6, s6->l4.nr_vlans, s6->l4.vlan);
+	off = put_eth_tpid(frame, ETH_P_IPV6, s6->l4.nr_vlans, s6->l4.vlan,
+			   s6->l4.tpid);
 	ip_len = sizeof(struct ipv6hdr) + ext_len(s6);
 	l4_len = put_l4(frame + off + ip_len, &s6->l4);
 	put_ipv6(frame + off, s6, l4_len);
@@ -353,6 +371,33 @@ static const struct frame6_spec tcp6_syn = {
 	},
 };
 
+/*
+ * Makes the lengths in an untagged frame's IP (and UDP) header say len
+ * bytes: a frame cut short *and* consistent, so the parser names the
+ * header that ran out rather than the length that lies.
+ */
+static void cut_frame(__u8 *frame, __u32 len)
+{
+	struct ethhdr *eth = (struct ethhdr *)frame;
+	__u8 *l3 = frame + ETH_HLEN, *l4;
+	__u16 v;
+
+	if (eth->h_proto == htons(ETH_P_IP) &&
+	    len >= ETH_HLEN + (l3[0] & 0xf) * 4) {
+		v = htons(len - ETH_HLEN);
+		memcpy(l3 + 2, &v, 2);
+		l4 = l3 + (l3[0] & 0xf) * 4;
+		if (l3[9] == IPPROTO_UDP && len >= l4 - frame + 8) {
+			v = htons(len - (l4 - frame));
+			memcpy(l4 + 4, &v, 2);
+		}
+	} else if (eth->h_proto == htons(ETH_P_IPV6) &&
+		   len >= ETH_HLEN + 40) {
+		v = htons(len - ETH_HLEN - 40);
+		memcpy(l3 + 4, &v, 2);
+	}
+}
+
 /* ---- running the programs ---------------------------------------------- */
 
 union record {
@@ -360,6 +405,7 @@ union record {
 	struct vnfsec_new_flow_record flow;
 	struct vnfsec_detector_record det;
 	struct vnfsec_sample_record sample;
+	struct vnfsec_unparsed_record unparsed;
 };
 
 FIXTURE(fastpath) {
@@ -368,6 +414,7 @@ FIXTURE(fastpath) {
 	union record records[MAX_RECORDS];
 	size_t record_len[MAX_RECORDS];
 	int nr_records;
+	int nr_typed[8];	/* by record type, also beyond MAX_RECORDS */
 	int ifindex;
 };
 
@@ -375,6 +422,10 @@ static int on_record(void *ctx, void *data, size_t len)
 {
 	FIXTURE_DATA(fastpath) *self = ctx;
 	int i = self->nr_records++;
+	const struct vnfsec_record_hdr *hdr = data;
+
+	if (len >= sizeof(*hdr) && hdr->type < 8)
+		self->nr_typed[hdr->type]++;
 
 	if (i < MAX_RECORDS) {
 		memcpy(&self->records[i], data,
@@ -569,6 +620,14 @@ static int records_of(FIXTURE_DATA(fastpath) *self, __u16 type)
 	for (i = 0; i < self->nr_records && i < MAX_RECORDS; i++)
 		n += self->records[i].hdr.type == type;
 	return n;
+}
+
+/* Reads every record, and counts those of one type. */
+static int records_of_all(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(fastpath) *self, __u16 type)
+{
+	consume_records(_metadata, self);
+	return type < 8 ? self->nr_typed[type] : 0;
 }
 
 /* The first record of a type, or NULL. */
@@ -916,6 +975,35 @@ static void expect_passed_with(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, consume_records(_metadata, self));
 }
 
+/*
+ * One frame that could not be classified, in protect mode (the tests'
+ * default): dropped, counted under note and drop_unparsed, reported.
+ */
+static void expect_unparsed(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(fastpath) *self, __u32 len,
+			    __u32 note)
+{
+	__u64 want[VNFSEC_CNT_MAX] = {
+		[VNFSEC_CNT_RX_PACKETS] = 1,
+		[VNFSEC_CNT_RX_BYTES] = len,
+		[VNFSEC_CNT_DROP] = 1,
+		[VNFSEC_CNT_DROP_UNPARSED] = 1,
+	};
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
+
+	want[note] += 1;
+	expect_counters(_metadata, self, want);
+	EXPECT_EQ(0, flow_count(self));
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	ASSERT_EQ(VNFSEC_REC_UNPARSED, r->hdr.type);
+	EXPECT_EQ(sizeof(*r), self->record_len[0]);
+	EXPECT_EQ(note, r->counter);
+	EXPECT_EQ(VNFSEC_CAUSE_UNPARSED, r->cause);
+	EXPECT_EQ(VNFSEC_VERDICT_DROP, r->verdict);
+	EXPECT_EQ(self->ifindex, r->ifindex);
+	EXPECT_EQ(len, r->pkt_len);
+}
+
 /* ---- flows ------------------------------------------------------------- */
 
 TEST_F(fastpath, tcp_syn_passes_and_reports_new_flow)
@@ -1233,7 +1321,7 @@ TEST_F(fastpath, icmp_error_keyed_by_type_and_code_only)
 	EXPECT_EQ(0, flow_lookup(self, &key, &st));
 }
 
-TEST_F(fastpath, truncated_icmp_counted_and_passed)
+TEST_F(fastpath, truncated_icmp_dropped_as_unparsed)
 {
 	struct frame_spec icmp = {
 		.saddr = "192.0.2.12", .daddr = "198.51.100.1",
@@ -1243,8 +1331,9 @@ TEST_F(fastpath, truncated_icmp_counted_and_passed)
 	__u8 *frame = fb.data;
 	__u32 len = build_frame(frame, &icmp) - 1;
 
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
 }
 
 TEST_F(fastpath, other_protocol_flow_keyed_without_ports)
@@ -1430,25 +1519,25 @@ TEST_F(fastpath, qinq_flow_keyed_by_outer_vlan_id)
 	EXPECT_EQ(0, flow_lookup(self, &key, &st));
 }
 
-TEST_F(fastpath, three_vlan_tags_counted_too_deep)
+TEST_F(fastpath, vlan_tags_beyond_the_walk_dropped_as_unparsed)
 {
 	struct frame_spec s = udp_dns;
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len;
+	int i;
 
-	s.nr_vlans = 3;
-	s.vlan[0] = 1;
-	s.vlan[1] = 2;
-	s.vlan[2] = 3;
+	s.nr_vlans = VNFSEC_MAX_VLAN_TAGS + 1;
+	for (i = 0; i < s.nr_vlans; i++)
+		s.vlan[i] = i + 1;
 	len = build_frame(frame, &s);
-	/* put_eth tags the third as 802.1Q too: three tags before IPv4. */
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_VLAN_TOO_DEEP));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
 	EXPECT_EQ(0, flow_count(self));
 }
 
-TEST_F(fastpath, truncated_vlan_tag_counted)
+TEST_F(fastpath, truncated_vlan_tag_dropped_as_unparsed)
 {
 	struct frame_spec s = udp_dns;
 	struct frame_buf fb;
@@ -1456,8 +1545,8 @@ TEST_F(fastpath, truncated_vlan_tag_counted)
 
 	s.nr_vlans = 1;
 	build_frame(frame, &s);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, ETH_HLEN + 2));
-	expect_passed_with(_metadata, self, ETH_HLEN + 2,
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, ETH_HLEN + 2));
+	expect_unparsed(_metadata, self, ETH_HLEN + 2,
 			   VNFSEC_CNT_TRUNC_VLAN);
 }
 
@@ -1502,7 +1591,7 @@ TEST_F(fastpath, ipv6_extension_headers_walked)
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_IP6_EXT));
 }
 
-TEST_F(fastpath, ipv6_extension_chain_over_limit_counted)
+TEST_F(fastpath, ipv6_extension_chain_over_limit_dropped_as_unparsed)
 {
 	struct frame6_spec s6 = tcp6_syn;
 	struct frame_buf fb;
@@ -1514,12 +1603,11 @@ TEST_F(fastpath, ipv6_extension_chain_over_limit_counted)
 	for (i = 0; i < s6.nr_ext; i++)
 		s6.ext[i] = IPPROTO_DSTOPTS;
 	len = build_frame6(frame, &s6);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_IP6_EXT_LIMIT));
-	EXPECT_EQ(0, flow_count(self));
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_IP6_EXT_LIMIT);
 }
 
-TEST_F(fastpath, ipv6_truncated_extension_header_counted)
+TEST_F(fastpath, ipv6_truncated_extension_header_dropped_as_unparsed)
 {
 	struct frame6_spec s6 = tcp6_syn;
 	struct frame_buf fb;
@@ -1530,19 +1618,20 @@ TEST_F(fastpath, ipv6_truncated_extension_header_counted)
 	s6.ext[0] = IPPROTO_HOPOPTS;
 	build_frame6(frame, &s6);
 	len = ETH_HLEN + sizeof(struct ipv6hdr) + 4;
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_IP6_EXT);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_IP6_EXT);
 }
 
-TEST_F(fastpath, ipv6_truncated_header_counted)
+TEST_F(fastpath, ipv6_truncated_header_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = ETH_HLEN + sizeof(struct ipv6hdr) - 1;
 
 	build_frame6(frame, &tcp6_syn);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_IP6);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_IP6);
 }
 
 TEST_F(fastpath, ipv6_version_not_6_counted_as_bad_ip6)
@@ -1552,8 +1641,8 @@ TEST_F(fastpath, ipv6_version_not_6_counted_as_bad_ip6)
 	__u32 len = build_frame6(frame, &tcp6_syn);
 
 	frame[ETH_HLEN] = 0x40;	/* IPv4 behind the IPv6 EtherType */
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_IP6);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP6);
 }
 
 TEST_F(fastpath, ipv6_later_fragment_counted_not_parsed)
@@ -1711,22 +1800,23 @@ TEST_F(fastpath, gtpu_version_not_1_counted_as_bad)
 
 	g.version = 2;
 	len = build_gtpu(frame, &g);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_GTPU);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_GTPU);
 }
 
-TEST_F(fastpath, gtpu_truncated_header_counted)
+TEST_F(fastpath, gtpu_truncated_header_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = ETH_HLEN + 20 + 8 + 5;
 
 	build_gtpu(frame, &gpdu);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_GTPU);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_GTPU);
 }
 
-TEST_F(fastpath, gtpu_malformed_inner_counted)
+TEST_F(fastpath, gtpu_malformed_inner_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
@@ -1734,8 +1824,8 @@ TEST_F(fastpath, gtpu_malformed_inner_counted)
 
 	/* The inner IPv4 header claims IHL 4. */
 	frame[ETH_HLEN + 20 + 8 + 8] = 0x44;
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_INNER);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_INNER);
 }
 
 TEST_F(fastpath, gtpu_blocked_tunnel_source_dropped)
@@ -1843,14 +1933,14 @@ TEST_F(fastpath, blocked_source_fragments_dropped)
 
 /* ---- malformed and truncated frames: counted, passed, never tracked ---- */
 
-TEST_F(fastpath, truncated_ethernet_counted_and_passed)
+TEST_F(fastpath, truncated_ethernet_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 
 	build_frame(frame, &tcp_syn);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, ETH_HLEN - 1));
-	expect_passed_with(_metadata, self, ETH_HLEN - 1, VNFSEC_CNT_TRUNC_ETH);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, ETH_HLEN - 1));
+	expect_unparsed(_metadata, self, ETH_HLEN - 1, VNFSEC_CNT_TRUNC_ETH);
 }
 
 TEST_F(fastpath, ethernet_header_only_counted_as_truncated_ip)
@@ -1859,19 +1949,19 @@ TEST_F(fastpath, ethernet_header_only_counted_as_truncated_ip)
 	__u8 *frame = fb.data;
 
 	build_frame(frame, &tcp_syn);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, ETH_HLEN));
-	expect_passed_with(_metadata, self, ETH_HLEN, VNFSEC_CNT_TRUNC_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, ETH_HLEN));
+	expect_unparsed(_metadata, self, ETH_HLEN, VNFSEC_CNT_TRUNC_IP);
 }
 
-TEST_F(fastpath, truncated_ipv4_counted_and_passed)
+TEST_F(fastpath, truncated_ipv4_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = ETH_HLEN + sizeof(struct iphdr) - 1;
 
 	build_frame(frame, &tcp_syn);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_IP);
 }
 
 TEST_F(fastpath, ipv4_options_past_end_counted_as_truncated)
@@ -1885,8 +1975,8 @@ TEST_F(fastpath, ipv4_options_past_end_counted_as_truncated)
 	frame_ip(frame)->ihl = 15;
 	frame_ip(frame)->tot_len = htons(60 + sizeof(struct tcphdr));
 	ASSERT_GT(ETH_HLEN + 60, len);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_IP);
 }
 
 TEST_F(fastpath, ihl_below_5_counted_as_bad_ip)
@@ -1896,8 +1986,8 @@ TEST_F(fastpath, ihl_below_5_counted_as_bad_ip)
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	frame_ip(frame)->ihl = 4;
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP);
 }
 
 TEST_F(fastpath, version_not_4_counted_as_bad_ip)
@@ -1907,8 +1997,8 @@ TEST_F(fastpath, version_not_4_counted_as_bad_ip)
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	frame_ip(frame)->version = 6;	/* IPv6 behind an IPv4 EtherType */
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP);
 }
 
 TEST_F(fastpath, total_length_below_header_counted_as_bad_ip)
@@ -1918,19 +2008,20 @@ TEST_F(fastpath, total_length_below_header_counted_as_bad_ip)
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	frame_ip(frame)->tot_len = htons(19);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP);
 }
 
-TEST_F(fastpath, truncated_tcp_counted_and_passed)
+TEST_F(fastpath, truncated_tcp_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = ETH_HLEN + sizeof(struct iphdr) + sizeof(struct tcphdr) - 1;
 
 	build_frame(frame, &tcp_syn);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
 }
 
 TEST_F(fastpath, tcp_options_past_end_counted_as_truncated)
@@ -1940,8 +2031,9 @@ TEST_F(fastpath, tcp_options_past_end_counted_as_truncated)
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	((struct tcphdr *)frame_l4(frame))->doff = 15;
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
 }
 
 TEST_F(fastpath, tcp_doff_below_5_counted_as_bad_tcp)
@@ -1951,19 +2043,21 @@ TEST_F(fastpath, tcp_doff_below_5_counted_as_bad_tcp)
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	((struct tcphdr *)frame_l4(frame))->doff = 4;
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_TCP);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_TCP);
 }
 
-TEST_F(fastpath, truncated_udp_counted_and_passed)
+TEST_F(fastpath, truncated_udp_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = ETH_HLEN + sizeof(struct iphdr) + sizeof(struct udphdr) - 1;
 
 	build_frame(frame, &udp_dns);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
 }
 
 TEST_F(fastpath, later_fragment_counted_not_parsed)
@@ -1980,73 +2074,168 @@ TEST_F(fastpath, later_fragment_counted_not_parsed)
 	expect_passed_with(_metadata, self, len, VNFSEC_CNT_IP_FRAGMENT);
 }
 
-TEST_F(fastpath, non_ip_frame_counted_and_passed)
+TEST_F(fastpath, arp_without_ethertype_rule_dropped_in_protect)
 {
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
+	__u64 want[VNFSEC_CNT_MAX] = {};
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	((struct ethhdr *)frame)->h_proto = htons(ETH_P_ARP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	want[VNFSEC_CNT_RX_PACKETS] = 1;
+	want[VNFSEC_CNT_RX_BYTES] = len;
+	want[VNFSEC_CNT_DROP] = 1;
+	want[VNFSEC_CNT_DROP_ETHERTYPE] = 1;
+	want[VNFSEC_CNT_NON_IP] = 1;
+	expect_counters(_metadata, self, want);
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	EXPECT_EQ(VNFSEC_REC_UNPARSED, r->hdr.type);
+	EXPECT_EQ(VNFSEC_CAUSE_ETHERTYPE, r->cause);
+	EXPECT_EQ(htons(ETH_P_ARP), r->ethertype);
+	EXPECT_EQ(1, r->smac[5]);	/* put_eth's source MAC */
+	EXPECT_EQ(0, r->family);
+}
+
+TEST_F(fastpath, arp_passes_by_ethertype_rule)
+{
+	struct vnfsec_config cfg = get_config(_metadata, self);
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len = build_frame(frame, &tcp_syn);
+
+	cfg.ethertypes = VNFSEC_ETH_ARP;
+	set_config(_metadata, self, &cfg);
+	((struct ethhdr *)frame)->h_proto = htons(ETH_P_ARP);
 	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
 	expect_passed_with(_metadata, self, len, VNFSEC_CNT_NON_IP);
+	/* The rule names ARP, not every EtherType. */
+	((struct ethhdr *)frame)->h_proto = htons(0x88b5);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	cfg.ethertypes = VNFSEC_ETH_ANY;
+	set_config(_metadata, self, &cfg);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
 }
 
 /*
- * Cut one full frame at every length from 0 up: every cut passes, the
- * counters say exactly which header ran out, and only whole headers make
- * a flow.
+ * Cut one full frame at every length from 0 up, its length fields left
+ * claiming the whole frame (consistent 0) or made to say the cut
+ * (consistent 1): the counters say exactly which header ran out or which
+ * length lied, only whole headers make a flow, and in protect mode every
+ * frame that was not classified is dropped, in monitor mode none.
  */
 static void truncation_sweep(struct __test_metadata *_metadata,
 			     FIXTURE_DATA(fastpath) *self,
-			     const struct frame_spec *s)
+			     const struct frame_spec *s, int consistent,
+			     __u8 mode)
 {
 	__u32 ip_end = ETH_HLEN + (5 + s->ip_opt_words) * 4;
 	__u64 want[VNFSEC_CNT_MAX] = {};
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
-	__u32 len, full, l4_end;
+	__u32 len, full, l4_end, flows = 0, act, nr_unparsed = 0;
+	int unparsed;
 
+	set_mode(_metadata, self, mode);
 	full = build_frame(frame, s);
 	l4_end = (__u8 *)frame_l4(frame) - frame +
 		(s->proto == IPPROTO_TCP ? (5 + s->tcp_opt_words) * 4 :
 		 sizeof(struct udphdr));
 
 	for (len = 0; len <= full; len++) {
-		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len))
-			TH_LOG("cut at %u of %u bytes", len, full);
-		want[VNFSEC_CNT_RX_PACKETS]++;
-		want[VNFSEC_CNT_RX_BYTES] += len;
-		want[VNFSEC_CNT_PASS]++;
+		build_frame(frame, s);
+		if (consistent)
+			cut_frame(frame, len);
+		unparsed = 1;
 		if (len < ETH_HLEN)
 			want[VNFSEC_CNT_TRUNC_ETH]++;
 		else if (len < ip_end)
 			want[VNFSEC_CNT_TRUNC_IP]++;
+		else if (!consistent && len < full)
+			want[VNFSEC_CNT_BAD_IP_LEN]++;
 		else if (len < l4_end)
 			want[VNFSEC_CNT_TRUNC_L4]++;
+		else
+			unparsed = 0;
+		nr_unparsed += unparsed;
+		act = xdp_run(_metadata, self, frame, len);
+		ASSERT_EQ(unparsed && mode == VNFSEC_MODE_PROTECT ?
+			  XDP_DROP : XDP_PASS, act)
+			TH_LOG("cut at %u of %u bytes", len, full);
+		want[VNFSEC_CNT_RX_PACKETS]++;
+		want[VNFSEC_CNT_RX_BYTES] += len;
+		if (!unparsed) {
+			want[VNFSEC_CNT_PASS]++;
+			/* Each consistent cut is a packet of the flow. */
+			flows = 1;
+		} else if (mode == VNFSEC_MODE_PROTECT) {
+			want[VNFSEC_CNT_DROP]++;
+			want[VNFSEC_CNT_DROP_UNPARSED]++;
+		} else {
+			want[VNFSEC_CNT_PASS]++;
+			want[VNFSEC_CNT_WOULD_DROP]++;
+		}
 	}
-	want[VNFSEC_CNT_NEW_FLOW] = 1;
+	want[VNFSEC_CNT_NEW_FLOW] = flows;
+	/* Reports are bounded per CPU: what is over is counted instead. */
+	want[VNFSEC_CNT_UNPARSED_UNREPORTED] =
+		counter(_metadata, self, VNFSEC_CNT_UNPARSED_UNREPORTED);
 	expect_counters(_metadata, self, want);
-	EXPECT_EQ(1, flow_count(self));
-	EXPECT_EQ(1, consume_records(_metadata, self));
-	EXPECT_EQ(l4_end, self->records[0].flow.pkt_len);
+	EXPECT_EQ(flows, flow_count(self));
+	EXPECT_EQ(nr_unparsed, records_of_all(_metadata, self,
+					      VNFSEC_REC_UNPARSED) +
+		  want[VNFSEC_CNT_UNPARSED_UNREPORTED]);
 }
 
-TEST_F(fastpath, truncation_sweep_tcp_never_drops)
+TEST_F(fastpath, truncation_sweep_tcp_lying_lengths_dropped_in_protect)
 {
 	struct frame_spec s = tcp_syn;
 
 	s.ip_opt_words = 1;
 	s.tcp_opt_words = 5;
 	s.payload_len = 10;
-	truncation_sweep(_metadata, self, &s);
+	truncation_sweep(_metadata, self, &s, 0, VNFSEC_MODE_PROTECT);
 }
 
-TEST_F(fastpath, truncation_sweep_udp_never_drops)
+TEST_F(fastpath, truncation_sweep_tcp_cut_headers_dropped_in_protect)
+{
+	struct frame_spec s = tcp_syn;
+
+	s.ip_opt_words = 1;
+	s.tcp_opt_words = 5;
+	s.payload_len = 10;
+	truncation_sweep(_metadata, self, &s, 1, VNFSEC_MODE_PROTECT);
+}
+
+TEST_F(fastpath, truncation_sweep_udp_dropped_in_protect)
 {
 	struct frame_spec s = udp_dns;
 
 	s.ip_opt_words = 2;
-	truncation_sweep(_metadata, self, &s);
+	s.payload_len = 12;
+	truncation_sweep(_metadata, self, &s, 0, VNFSEC_MODE_PROTECT);
+	map_clear(self->skel->maps.counters);
+	map_clear(self->skel->maps.flow_new);
+	map_clear(self->skel->maps.flow_table);
+	memset(self->nr_typed, 0, sizeof(self->nr_typed));
+	truncation_sweep(_metadata, self, &s, 1, VNFSEC_MODE_PROTECT);
+}
+
+TEST_F(fastpath, truncation_sweep_passes_in_monitor_mode)
+{
+	struct frame_spec s = tcp_syn;
+
+	s.tcp_opt_words = 2;
+	s.payload_len = 4;
+	truncation_sweep(_metadata, self, &s, 0, VNFSEC_MODE_MONITOR);
+}
+
+TEST_F(fastpath, truncation_sweep_passes_in_learn_mode)
+{
+	struct frame_spec s = udp_dns;
+
+	truncation_sweep(_metadata, self, &s, 1, VNFSEC_MODE_LEARN);
 }
 
 /* ---- VNFs and policy ---------------------------------------------------- */
@@ -2518,12 +2707,16 @@ TEST_F(fastpath, quarantined_vnf_still_reaches_management)
 	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
 }
 
-TEST_F(fastpath, quarantine_leaves_non_ip_alone)
+TEST_F(fastpath, quarantine_leaves_allowed_non_ip_alone)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = build_frame(frame, &tcp_syn);
 
+	struct vnfsec_config cfg = get_config(_metadata, self);
+
+	cfg.ethertypes = VNFSEC_ETH_ARP;
+	set_config(_metadata, self, &cfg);
 	map_port(_metadata, self, self->ifindex, 0, 7);
 	quarantine_vnf(_metadata, self, 7);
 	((struct ethhdr *)frame)->h_proto = htons(ETH_P_ARP);
@@ -3305,6 +3498,13 @@ TEST_F_TIMEOUT(bpftool_load, loadall_pins_programs_and_every_map, 600)
 		{ "events", BPF_MAP_TYPE_RINGBUF, 0, 0, VNFSEC_EVENTS_BYTES },
 		{ "refused_budget", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 		  sizeof(struct vnfsec_refused_budget), 1 },
+		{ "flow_reply", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+		  sizeof(struct vnfsec_flow_reply),
+		  VNFSEC_FLOW_REPLY_ENTRIES },
+		{ "unparsed_budget", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+		  sizeof(struct vnfsec_refused_budget), 1 },
+		{ "vnf_policy", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+		  sizeof(struct vnfsec_vnf_policy), VNFSEC_MAX_VNFS },
 	};
 	static const struct {
 		const char *name;
