@@ -772,12 +772,24 @@ static __always_inline void expect_reply(const struct vnfsec_flow_key *key,
 	bpf_spin_unlock(&e->lock);
 }
 
+/* The request's source (our destination) exempt from the pair rules? */
+static __always_inline int dest_allowlisted(const struct pkt *p, __u64 now)
+{
+	struct vnfsec_block_entry *e;
+	__u64 until = ~0ULL;
+
+	e = lpm_lookup(&allowlist_v4, &allowlist_v6, p->key.family,
+		       &p->key.daddr);
+	return e && live(e->expires_ns, now, &until);
+}
+
 /*
  * Is the flow its rules refuse the reply of one that passed the other
  * way? Its first packet needs the request's live entry in flow_reply;
  * once a reply, it stays one while the request's own rule (the other
- * direction's, to this flow's source port) still allows the request, so
- * a policy change that removes the request's rule ends the replies too.
+ * direction's, to this flow's source port) still allows the request, or
+ * its source is allowlisted, so a policy change that removes the
+ * request's rule ends the replies too.
  */
 static __always_inline int is_reply(const struct pkt *p,
 				    const struct vnfsec_flow_key *key,
@@ -794,10 +806,10 @@ static __always_inline int is_reply(const struct pkt *p,
 	    (p->tcp_flags & (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) ==
 	    VNFSEC_TCP_SYN)
 		return 0;
-	if ((d->prev_flags & VNFSEC_FLOW_F_REPLY) &&
-	    pair_allows(d->dst_vnf, d->src_vnf, p->key.proto, p->key.sport,
-			cfg))
-		return 1;
+	if (d->prev_flags & VNFSEC_FLOW_F_REPLY)
+		return pair_allows(d->dst_vnf, d->src_vnf, p->key.proto,
+				   p->key.sport, cfg) ||
+		       dest_allowlisted(p, now);
 	reply_key(key, rk, 0);
 	slot = vnfsec_flow_reply_slot(rk);
 	e = bpf_map_lookup_elem(&flow_reply, &slot);

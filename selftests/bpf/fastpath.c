@@ -2491,6 +2491,299 @@ TEST_F(fastpath, refused_reports_bounded_and_counted)
 	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_RINGBUF_FULL_FLOW));
 }
 
+/* ---- stateful pairs: replies by flow state, not by rule ----------------- */
+
+/*
+ * VNF A (7) behind VLAN 10 of the port, 192.0.2.0/24; VNF B (9) behind
+ * VLAN 20, 198.51.100.0/24 (one real device, two VNF ports). Rules both
+ * ways: A -> B TCP 80 and ICMP, B -> A UDP 53. Pairs without a rule are
+ * denied, as under a policy.
+ */
+#define VNF_A	7
+#define VNF_B	9
+
+static void two_way_setup(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(fastpath) *self)
+{
+	struct vnfsec_pair_key ab = { .src_vnf = VNF_A, .dst_vnf = VNF_B };
+	struct vnfsec_pair_policy pol = {
+		.protos = VNFSEC_PROTO_TCP | VNFSEC_PROTO_ICMP,
+		.nr_ports = 1,
+		.ports = { { .first = 80, .last = 80,
+			     .protos = VNFSEC_PROTO_TCP } },
+	};
+	struct vnfsec_config cfg;
+
+	map_port(_metadata, self, self->ifindex, 10, VNF_A);
+	map_port(_metadata, self, self->ifindex, 20, VNF_B);
+	map_addr4(_metadata, self, "192.0.2.0", 24, VNF_A);
+	map_addr4(_metadata, self, "198.51.100.0", 24, VNF_B);
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_pair_policy), &ab, &pol,
+		BPF_ANY));
+	pair_rule(_metadata, self, VNF_B, VNF_A, VNFSEC_PROTO_UDP, 53, 53);
+	cfg = get_config(_metadata, self);
+	cfg.pair_default = 1;
+	cfg.policy_gen++;
+	set_config(_metadata, self, &cfg);
+}
+
+/* A packet between the two: from A (a_to_b) or from B, on its VLAN. */
+static __u32 two_way_frame(__u8 *frame, __u8 proto, int a_to_b,
+			   __u16 sport, __u16 dport, __u8 flags)
+{
+	struct frame_spec s = {
+		.saddr = a_to_b ? "192.0.2.10" : "198.51.100.20",
+		.daddr = a_to_b ? "198.51.100.20" : "192.0.2.10",
+		.proto = proto, .sport = sport, .dport = dport,
+		.tcp_flags = flags, .payload_len = flags & VNFSEC_TCP_SYN ? 0 : 8,
+		.nr_vlans = 1, .vlan = { a_to_b ? 10 : 20 },
+	};
+
+	return build_frame(frame, &s);
+}
+
+static __u32 two_way_run(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(fastpath) *self, __u8 proto, int a_to_b,
+			 __u16 sport, __u16 dport, __u8 flags)
+{
+	struct frame_buf fb;
+	__u32 len = two_way_frame(fb.data, proto, a_to_b, sport, dport, flags);
+
+	return xdp_run(_metadata, self, fb.data, len);
+}
+
+#define SYN	VNFSEC_TCP_SYN
+#define ACK	VNFSEC_TCP_ACK
+#define SYNACK	(VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)
+
+TEST_F(fastpath, two_way_rules_keep_each_directions_ports)
+{
+	static const __u16 ports[] = { 1, 22, 53, 79, 81, 443, 3868, 5432,
+				       8080, 65535 };
+	unsigned int i;
+
+	two_way_setup(_metadata, self);
+	/* What each rule names passes (first packets: nothing to answer). */
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_UDP, 0,
+					5353, 53, 0));
+	/* Every other port, either protocol, either way, is dropped. */
+	for (i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP,
+						1, 40001, ports[i], SYN))
+			TH_LOG("A->B tcp/%u", ports[i]);
+		EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_UDP,
+						1, 40001, ports[i], 0))
+			TH_LOG("A->B udp/%u", ports[i]);
+		EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP,
+						0, 40001, ports[i], SYN))
+			TH_LOG("B->A tcp/%u", ports[i]);
+		if (ports[i] != 53)
+			EXPECT_EQ(XDP_DROP,
+				  two_way_run(_metadata, self, IPPROTO_UDP, 0,
+					      40001, ports[i], 0))
+				TH_LOG("B->A udp/%u", ports[i]);
+	}
+	/* The rule of one direction gives the other nothing. */
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					40002, 80, SYN));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_UDP, 1,
+					40002, 53, 0));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_REPLY));
+}
+
+TEST_F(fastpath, replies_of_an_allowed_tcp_flow_pass)
+{
+	struct vnfsec_flow_key key;
+	struct vnfsec_flow_state st;
+	struct frame_spec s = {
+		.saddr = "198.51.100.20", .daddr = "192.0.2.10",
+		.proto = IPPROTO_TCP, .sport = 80, .dport = 40000,
+		.nr_vlans = 1, .vlan = { 20 },
+	};
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYNACK));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, ACK));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_REPLY));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+	/* The reply is a flow of its own, marked as a reply. */
+	key = flow_key_of(self, &s);
+	ASSERT_EQ(0, flow_lookup(self, &key, &st));
+	EXPECT_EQ(VNFSEC_FLOW_F_REPLY, st.flags & VNFSEC_FLOW_F_REPLY);
+	EXPECT_EQ(VNF_B, st.src_vnf);
+	EXPECT_EQ(VNF_A, st.dst_vnf);
+	/* Its verdict recomputed (new generation): still a reply. */
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+}
+
+TEST_F(fastpath, reply_without_its_request_dropped)
+{
+	two_way_setup(_metadata, self);
+	/* Spoofed "replies" from B's allowed port 80 to A: none asked. */
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYNACK));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+	/* One request asked: a "reply" to another port is no reply. */
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40001, ACK));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					81, 40000, ACK));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_UDP, 0,
+					80, 40000, 0));
+	/* Nor from A to A's own request's port the wrong way round. */
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_UDP, 1,
+					53, 5353, 0));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_REPLY));
+	EXPECT_EQ(6, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
+}
+
+TEST_F(fastpath, reply_to_a_refused_syn_stays_refused)
+{
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 22, SYN));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					22, 40000, SYNACK));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_REPLY));
+}
+
+TEST_F(fastpath, syn_the_other_way_is_judged_by_its_own_rules)
+{
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	/* The exact reverse tuple, but opening a connection: B -> A rules. */
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYN));
+}
+
+TEST_F(fastpath, reply_to_a_one_packet_request_finds_it)
+{
+	struct frame_spec q = {
+		.saddr = "198.51.100.20", .daddr = "192.0.2.10",
+		.proto = IPPROTO_UDP, .sport = 5353, .dport = 53,
+		.nr_vlans = 1, .vlan = { 20 },
+	};
+	struct vnfsec_flow_key key = flow_key_of(self, &q);
+	struct vnfsec_flow_state st;
+
+	two_way_setup(_metadata, self);
+	/* One DNS query, B -> A: it stays in flow_new. */
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_UDP, 0,
+					5353, 53, 0));
+	EXPECT_EQ(0, flow_new_lookup(self, &key, &st));
+	EXPECT_EQ(0, flow_table_count(self));
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_UDP, 1,
+					53, 5353, 0));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_REPLY));
+}
+
+TEST_F(fastpath, icmp_echo_reply_passes_only_as_a_reply)
+{
+	struct frame_buf fb;
+	struct frame_spec s = {
+		.saddr = "198.51.100.20", .daddr = "192.0.2.10",
+		.proto = IPPROTO_ICMP, .icmp_type = 0, .sport = 77,
+		.nr_vlans = 1, .vlan = { 20 },
+	};
+	struct frame_spec req = s;
+	__u32 len;
+
+	two_way_setup(_metadata, self);
+	/* Unasked echo reply, and an echo request B -> A: refused. */
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	s.icmp_type = 8;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	/* A pings B (A -> B ICMP is allowed); B's echo reply passes. */
+	req.saddr = "192.0.2.10";
+	req.daddr = "198.51.100.20";
+	req.icmp_type = 8;
+	req.vlan[0] = 10;
+	len = build_frame(fb.data, &req);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	s.icmp_type = 0;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	/* Another identifier is another conversation. */
+	s.sport = 78;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_REPLY));
+}
+
+TEST_F(fastpath, replies_end_with_the_rule_of_their_request)
+{
+	struct vnfsec_pair_key ab = { .src_vnf = VNF_A, .dst_vnf = VNF_B };
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYNACK));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+	ASSERT_EQ(0, bpf_map_delete_elem(
+		bpf_map__fd(self->skel->maps.vnf_pair_policy), &ab));
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, ACK));
+}
+
+TEST_F(fastpath, reply_in_monitor_mode_is_no_violation)
+{
+	two_way_setup(_metadata, self);
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYNACK));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	/* A request-less "reply" is one: counted, passed. */
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40009, ACK));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	/* A refused request has no replies either. */
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 22, SYN));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					22, 40000, SYNACK));
+	EXPECT_EQ(3, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+}
+
+TEST_F(fastpath, reply_of_an_allowlisted_source_keeps_passing)
+{
+	two_way_setup(_metadata, self);
+	allow_prefix(_metadata, self, "192.0.2.10", 32);
+	/* A -> B tcp/22: no rule, but A's address is allowlisted. */
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 22, SYN));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					22, 40000, SYNACK));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					22, 40000, ACK));
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					22, 40000, ACK));
+}
+
 TEST_F(fastpath, blocklist_v6_drops_source)
 {
 	struct frame_buf fb;

@@ -138,6 +138,11 @@ static void drop_ranges(struct vnfsec_pair_policy *v, uint8_t protos)
 }
 
 /*
+ * Only what a rule says its source may start: replies pass in the fast
+ * path because their request passed the other way (map "flow_reply",
+ * docs/fastpath.md), never by a rule of their own, so a pair with rules
+ * both ways keeps each direction's ports.
+ *
  * All rules of one VNF pair in one map value, ports per protocol (ABI 3):
  * a pair with TCP 80 and UDP 53 allows exactly those two.
  */
@@ -216,26 +221,6 @@ static int write_vnfs(const struct sensor *s, const struct policy_compiled *p,
 	return 0;
 }
 
-/*
- * The fast path judges each direction alone, so replies need a rule of
- * their own: the reverse of an allowed pair may use the same protocols,
- * to any port of them (TCP/UDP replies go to the client's ephemeral
- * port). A
- * new conversation started the other way is still a violation for the
- * agent, which knows replies from requests.
- */
-static void add_replies(const struct policy_compiled *p, uint16_t src,
-			uint16_t dst, struct vnfsec_pair_policy *v)
-{
-	struct vnfsec_pair_policy fwd;
-
-	pair_value(p, dst, src, &fwd);
-	if (!fwd.protos)
-		return;
-	v->protos |= fwd.protos;
-	drop_ranges(v, fwd.protos & (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP));
-}
-
 static int write_pair(const struct sensor *s, const struct policy_compiled *p,
 		      const uint16_t *ids, uint16_t src, uint16_t dst)
 {
@@ -243,7 +228,6 @@ static int write_pair(const struct sensor *s, const struct policy_compiled *p,
 	struct vnfsec_pair_policy v;
 
 	pair_value(p, src, dst, &v);
-	add_replies(p, src, dst, &v);
 	if (!v.protos)
 		return 0;
 	return bpf_map_update_elem(s->vnf_pair_policy_fd, &k, &v, BPF_ANY) ?
@@ -259,9 +243,6 @@ static int write_pairs(const struct sensor *s, const struct policy_compiled *p,
 	for (i = 0; i < p->n_rules; i++) {
 		ret = write_pair(s, p, ids, p->rules[i].src_vnf,
 				 p->rules[i].dst_vnf);
-		if (!ret)
-			ret = write_pair(s, p, ids, p->rules[i].dst_vnf,
-					 p->rules[i].src_vnf);
 		if (ret)
 			return ret;
 	}
@@ -279,9 +260,7 @@ static bool pair_written(const void *key, const struct policy_compiled *p,
 		uint16_t a = ids[p->rules[i].src_vnf];
 		uint16_t b = ids[p->rules[i].dst_vnf];
 
-		/* Written for the rule or for its replies: both directions. */
-		if ((k->src_vnf == a && k->dst_vnf == b) ||
-		    (k->src_vnf == b && k->dst_vnf == a))
+		if (k->src_vnf == a && k->dst_vnf == b)
 			return true;
 	}
 	return false;
