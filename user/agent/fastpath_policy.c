@@ -344,6 +344,50 @@ static void sweep_all(const struct sensor *s, const struct policy_compiled *p,
 	      p, ids);
 }
 
+static __u8 fast_mode(enum policy_mode m)
+{
+	return m == POLICY_MODE_PROTECT ? VNFSEC_MODE_PROTECT :
+	       m == POLICY_MODE_MONITOR ? VNFSEC_MODE_MONITOR :
+					  VNFSEC_MODE_LEARN;
+}
+
+static __u8 fast_ethertypes(uint8_t bits)
+{
+	return (bits & POLICY_ETH_ARP ? VNFSEC_ETH_ARP : 0) |
+	       (bits & POLICY_ETH_LLDP ? VNFSEC_ETH_LLDP : 0) |
+	       (bits & POLICY_ETH_ANY ? VNFSEC_ETH_ANY : 0);
+}
+
+/*
+ * Each VNF's own mode, unparsed verdict and EtherTypes (its effective
+ * values: own or global), every other id back to the global ones. One
+ * entry each, replaced whole: a packet sees the old or the new VNF's.
+ */
+static int write_vnf_policies(const struct sensor *s,
+			      const struct policy_compiled *p,
+			      const uint16_t *ids)
+{
+	struct vnfsec_vnf_policy v[VNFSEC_MAX_VNFS];
+	__u32 id;
+	uint32_t i;
+
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < p->n_vnfs; i++) {
+		struct vnfsec_vnf_policy *e = &v[ids[i]];
+
+		e->own = 1;
+		e->mode = fast_mode(p->vnfs[i].mode);
+		e->unparsed = p->vnfs[i].unparsed == POLICY_UNPARSED_PASS ?
+			      VNFSEC_UNPARSED_PASS : VNFSEC_UNPARSED_DROP;
+		e->ethertypes = fast_ethertypes(p->vnfs[i].ethertypes);
+	}
+	for (id = 0; id < VNFSEC_MAX_VNFS; id++)
+		if (bpf_map_update_elem(s->vnf_policy_fd, &id, &v[id],
+					BPF_ANY))
+			return -errno;
+	return 0;
+}
+
 static int update_config(const struct sensor *s,
 			 const struct policy_compiled *p, bool bump_only)
 {
@@ -354,9 +398,10 @@ static int update_config(const struct sensor *s,
 		return -errno;
 	if (!bump_only) {
 		cfg.abi_version = VNFSEC_ABI_VERSION;
-		cfg.mode = p->mode == POLICY_MODE_PROTECT ? VNFSEC_MODE_PROTECT :
-			   p->mode == POLICY_MODE_MONITOR ? VNFSEC_MODE_MONITOR :
-							    VNFSEC_MODE_LEARN;
+		cfg.mode = fast_mode(p->mode);
+		cfg.unparsed = p->unparsed == POLICY_UNPARSED_PASS ?
+			       VNFSEC_UNPARSED_PASS : VNFSEC_UNPARSED_DROP;
+		cfg.ethertypes = fast_ethertypes(p->ethertypes);
 		/* A policy names what is normal; other pairs are violations. */
 		cfg.pair_default = p->n_vnfs ? 1 : 0;
 	}
@@ -387,6 +432,8 @@ int fastpath_apply_policy(const struct sensor *s,
 	if (!ret)
 		ret = write_vnfs(s, new, ids);
 	if (!ret)
+		ret = write_vnf_policies(s, new, ids);
+	if (!ret)
 		ret = write_pairs(s, new, ids);
 	if (!ret)
 		ret = update_config(s, new, false);
@@ -394,6 +441,7 @@ int fastpath_apply_policy(const struct sensor *s,
 		/* Old VNFs kept their names' ids: rewrite it, drop the rest. */
 		if (old && !assign_ids(old, old_ids) &&
 		    !write_vnfs(s, old, old_ids) &&
+		    !write_vnf_policies(s, old, old_ids) &&
 		    !write_pairs(s, old, old_ids)) {
 			sweep_all(s, old, old_ids);
 			log_err("fast path: cannot write the policy's maps: %s; the previous policy stays in force",
