@@ -2784,6 +2784,241 @@ TEST_F(fastpath, reply_of_an_allowlisted_source_keeps_passing)
 					22, 40000, ACK));
 }
 
+/* ---- fail closed: the unparsed verdict, per mode and per VNF ------------ */
+
+static void vnf_policy_set(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(fastpath) *self, __u32 vnf, __u8 mode,
+			   __u8 unparsed, __u8 ethertypes)
+{
+	struct vnfsec_vnf_policy v = {
+		.own = 1, .mode = mode, .unparsed = unparsed,
+		.ethertypes = ethertypes,
+	};
+
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &vnf, &v, BPF_ANY));
+}
+
+/* A TCP SYN cut inside its TCP header, lengths consistent, on a VLAN. */
+static __u32 cut_syn(__u8 *frame, __u16 vlan)
+{
+	struct frame_spec s = tcp_syn;
+	__u32 len;
+
+	s.nr_vlans = vlan ? 1 : 0;
+	s.vlan[0] = vlan;
+	len = build_frame(frame, &s) - 4;
+	/* cut_frame() knows untagged frames: fix the lengths by hand. */
+	if (vlan) {
+		__u16 tot = htons(len - ETH_HLEN - 4);
+
+		memcpy(frame + ETH_HLEN + 4 + 2, &tot, 2);
+	} else {
+		cut_frame(frame, len);
+	}
+	return len;
+}
+
+TEST_F(fastpath, unparsed_pass_setting_passes_counts_and_reports)
+{
+	struct vnfsec_config cfg = get_config(_metadata, self);
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
+	struct frame_buf fb;
+	__u32 len = cut_syn(fb.data, 0);
+
+	cfg.unparsed = VNFSEC_UNPARSED_PASS;
+	set_config(_metadata, self, &cfg);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_TRUNC_L4));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	EXPECT_EQ(VNFSEC_CAUSE_UNPARSED, r->cause);
+	EXPECT_EQ(VNFSEC_VERDICT_PASS, r->verdict);
+	EXPECT_EQ(VNFSEC_CNT_TRUNC_L4, r->counter);
+	EXPECT_EQ(VNFSEC_AF_INET, r->family);
+	EXPECT_EQ(inet_addr(tcp_syn.saddr), r->saddr.v4);
+	EXPECT_EQ(htons(ETH_P_IP), r->ethertype);
+}
+
+TEST_F(fastpath, unparsed_in_monitor_mode_counted_would_drop)
+{
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
+	struct frame_buf fb;
+	__u32 len = cut_syn(fb.data, 0);
+
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	EXPECT_EQ(VNFSEC_VERDICT_WOULD_DROP, r->verdict);
+}
+
+TEST_F(fastpath, unparsed_verdict_is_the_port_vnfs)
+{
+	struct frame_buf fb;
+	__u32 len;
+
+	/* Global: monitor, pass. VNF 7 (VLAN 10): protect, drop. */
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	map_port(_metadata, self, self->ifindex, 10, 7);
+	map_port(_metadata, self, self->ifindex, 20, 9);
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, 0);
+	/* VNF 9 (VLAN 20): protect too, but its unparsed frames pass. */
+	vnf_policy_set(_metadata, self, 9, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_PASS, 0);
+	len = cut_syn(fb.data, 10);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	len = cut_syn(fb.data, 20);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	/* An unknown port: the global setting, monitor mode. */
+	len = cut_syn(fb.data, 30);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	EXPECT_EQ(1, vnf_stats(_metadata, self, 7)
+			.verdict[VNFSEC_VERDICT_DROP]);
+}
+
+TEST_F(fastpath, ethertype_rule_is_the_port_vnfs)
+{
+	struct frame_spec s = tcp_syn;
+	struct frame_buf fb;
+	__u32 len;
+
+	map_port(_metadata, self, self->ifindex, 10, 7);
+	map_port(_metadata, self, self->ifindex, 20, 9);
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, VNFSEC_ETH_ARP);
+	vnf_policy_set(_metadata, self, 9, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, VNFSEC_ETH_LLDP);
+	s.nr_vlans = 1;
+	s.vlan[0] = 10;
+	len = build_frame(fb.data, &s);
+	/* The EtherType after the tag: ARP. */
+	fb.data[ETH_HLEN + 2] = ETH_P_ARP >> 8;
+	fb.data[ETH_HLEN + 3] = ETH_P_ARP & 0xff;
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	s.vlan[0] = 20;
+	len = build_frame(fb.data, &s);
+	fb.data[ETH_HLEN + 2] = ETH_P_ARP >> 8;
+	fb.data[ETH_HLEN + 3] = ETH_P_ARP & 0xff;
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	fb.data[ETH_HLEN + 2] = 0x88;
+	fb.data[ETH_HLEN + 3] = 0xcc;
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_ETHERTYPE));
+}
+
+TEST_F(fastpath, unparsed_reports_bounded_rest_counted)
+{
+	struct frame_buf fb;
+	__u32 len = cut_syn(fb.data, 0);
+	__u64 unreported;
+	int i, n = VNFSEC_UNPARSED_REPORTS + 36, reported;
+
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	reported = records_of_all(_metadata, self, VNFSEC_REC_UNPARSED);
+	unreported = counter(_metadata, self,
+			     VNFSEC_CNT_UNPARSED_UNREPORTED);
+	EXPECT_EQ(n, reported + unreported);
+	/* One CPU's budget at least was used up (the run may move CPUs). */
+	EXPECT_LE(36, unreported + (reported - VNFSEC_UNPARSED_REPORTS));
+	EXPECT_EQ(n, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
+}
+
+/* ---- per-VNF mode ------------------------------------------------------- */
+
+TEST_F(fastpath, vnf_in_protect_beside_vnf_in_monitor)
+{
+	struct frame_spec s = {
+		.saddr = "198.51.100.20", .daddr = "203.0.113.9",
+		.proto = IPPROTO_TCP, .sport = 40000, .dport = 22,
+		.tcp_flags = VNFSEC_TCP_SYN, .nr_vlans = 1, .vlan = { 20 },
+	};
+	struct frame_buf fb;
+	__u32 len;
+
+	/* Global protect; A (7) protect, B (9) monitor: one policy. */
+	two_way_setup(_metadata, self);
+	vnf_policy_set(_metadata, self, VNF_A, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, 0);
+	vnf_policy_set(_metadata, self, VNF_B, VNFSEC_MODE_MONITOR,
+		       VNFSEC_UNPARSED_DROP, 0);
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	/* B to an address of no VNF: both ends monitor, would drop. */
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	/* A to the same: A is in protect mode, dropped. */
+	s.saddr = "192.0.2.10";
+	s.vlan[0] = 10;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	/* B to A, refused: A is protected from B's violation. */
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					40001, 22, SYN));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+}
+
+TEST_F(fastpath, vnf_mode_change_reaches_an_established_flow)
+{
+	struct frame_spec s = tcp_ack;
+	struct frame_buf fb;
+	__u32 len;
+
+	/* The other end is no VNF: the global mode, monitor, counts too. */
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	map_port(_metadata, self, self->ifindex, 0, 7);
+	block_prefix(_metadata, self, s.saddr, 32, 0);
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_MONITOR,
+		       VNFSEC_UNPARSED_DROP, 0);
+	len = build_frame(fb.data, &s);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, 0);
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+}
+
+TEST_F(fastpath, vnf_in_learn_mode_raises_no_detector_event)
+{
+	struct vnfsec_config cfg = get_config(_metadata, self);
+	struct frame_spec s = tcp_syn;
+	struct frame_buf fb;
+	__u32 len;
+	int i;
+
+	cfg.syn_min = 10;
+	cfg.mode = VNFSEC_MODE_LEARN;	/* the destination's: no VNF */
+	set_config(_metadata, self, &cfg);
+	map_port(_metadata, self, self->ifindex, 0, 7);
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_LEARN,
+		       VNFSEC_UNPARSED_DROP, 0);
+	for (i = 0; i < 20; i++) {
+		s.sport = 1000 + i;
+		len = build_frame(fb.data, &s);
+		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	}
+	consume_records(_metadata, self);
+	EXPECT_EQ(0, records_of(self, VNFSEC_REC_DETECTOR));
+	/* The same flood from a VNF in protect mode is seen. */
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, 0);
+	for (i = 0; i < 20; i++) {
+		s.sport = 2000 + i;
+		len = build_frame(fb.data, &s);
+		xdp_run(_metadata, self, fb.data, len);
+	}
+	consume_records(_metadata, self);
+	EXPECT_EQ(1, records_of(self, VNFSEC_REC_DETECTOR));
+}
+
 TEST_F(fastpath, blocklist_v6_drops_source)
 {
 	struct frame_buf fb;
