@@ -3019,6 +3019,217 @@ TEST_F(fastpath, vnf_in_learn_mode_raises_no_detector_event)
 	EXPECT_EQ(1, records_of(self, VNFSEC_REC_DETECTOR));
 }
 
+/* ---- walks: classes of depth, order and length --------------------------- */
+
+TEST_F(fastpath, vlan_stacks_of_every_tpid_order_and_depth_classified)
+{
+	static const __u16 tpids[] = { 0x8100, 0x88a8, 0x9100, 0x9200 };
+	struct frame_spec s = udp_dns;
+	struct vnfsec_flow_key key;
+	struct vnfsec_flow_state st;
+	struct frame_buf fb;
+	__u32 len, depth, i, rot, n = 0;
+
+	for (depth = 1; depth <= VNFSEC_MAX_VLAN_TAGS; depth++) {
+		for (rot = 0; rot < 4; rot++) {
+			s.nr_vlans = depth;
+			for (i = 0; i < depth; i++) {
+				s.tpid[i] = tpids[(i + rot) % 4];
+				s.vlan[i] = 100 * depth + 10 * rot + i;
+			}
+			s.sport = 1000 + n++;
+			len = build_frame(fb.data, &s);
+			ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data,
+						    len))
+				TH_LOG("%u tags, rotation %u", depth, rot);
+			key = flow_key_of(self, &s);
+			EXPECT_EQ(0, flow_lookup(self, &key, &st))
+				TH_LOG("%u tags, rotation %u", depth, rot);
+		}
+	}
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+	EXPECT_EQ(n, counter(_metadata, self, VNFSEC_CNT_NEW_FLOW));
+}
+
+TEST_F(fastpath, vlan_stack_beyond_the_walk_dropped_whatever_the_tpid)
+{
+	static const __u16 tpids[] = { 0x8100, 0x88a8, 0x9100, 0x9200 };
+	struct frame_spec s = udp_dns;
+	struct frame_buf fb;
+	__u32 len, i, rot;
+
+	for (rot = 0; rot < 4; rot++) {
+		s.nr_vlans = VNFSEC_MAX_VLAN_TAGS + 1;
+		for (i = 0; i < s.nr_vlans; i++) {
+			s.tpid[i] = tpids[(i + rot) % 4];
+			s.vlan[i] = i + 1;
+		}
+		len = build_frame(fb.data, &s);
+		EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	}
+	EXPECT_EQ(4, counter(_metadata, self, VNFSEC_CNT_VLAN_TOO_DEEP));
+	EXPECT_EQ(0, flow_count(self));
+}
+
+TEST_F(fastpath, legacy_qinq_tpid_9100_is_walked_not_passed)
+{
+	struct frame_spec s = tcp_syn;
+	struct frame_buf fb;
+	__u32 len;
+
+	/* 0x9100 outer tag around a flow no rule allows: judged, dropped. */
+	vnf_pair_setup(_metadata, self);
+	map_port(_metadata, self, self->ifindex, 5, 7);
+	pair_rule(_metadata, self, 7, 9, VNFSEC_PROTO_TCP, 80, 80);
+	s.nr_vlans = 1;
+	s.tpid[0] = 0x9100;
+	s.vlan[0] = 5;
+	s.dport = 22;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_NON_IP));
+}
+
+/* An IPv6 chain of n headers, types cycled from start, lengths varied. */
+static void ext_chain(struct frame6_spec *s6, int n, int start, int words)
+{
+	static const __u8 types[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS,
+				      IPPROTO_ROUTING, IPPROTO_AH };
+	int i;
+
+	s6->nr_ext = n;
+	for (i = 0; i < n; i++) {
+		s6->ext[i] = types[(i + start) % 4];
+		s6->ext_words[i] = (i * words) % 3;
+	}
+}
+
+TEST_F(fastpath, ipv6_chains_up_to_the_limit_classified_any_order_length)
+{
+	struct frame6_spec s6 = tcp6_syn;
+	struct vnfsec_flow_key key;
+	struct vnfsec_flow_state st;
+	struct frame_buf fb;
+	int n, start, words, flows = 0;
+	__u32 len;
+
+	for (n = 0; n <= VNFSEC_MAX_IPV6_EXT; n += 3) {
+		for (start = 0; start < 4; start++) {
+			for (words = 0; words < 3; words++) {
+				ext_chain(&s6, n, start, words);
+				s6.l4.sport = 1000 + flows++;
+				len = build_frame6(fb.data, &s6);
+				ASSERT_GE(MAX_FRAME, len);
+				ASSERT_EQ(XDP_PASS,
+					  xdp_run(_metadata, self, fb.data,
+						  len))
+					TH_LOG("%d headers from %d, %d",
+					       n, start, words);
+				key = flow6_key_of(self, &s6);
+				EXPECT_EQ(0, flow_lookup(self, &key, &st));
+			}
+		}
+	}
+	/* The deepest the walk follows, exactly. */
+	ext_chain(&s6, VNFSEC_MAX_IPV6_EXT, 1, 1);
+	s6.l4.sport = 999;
+	len = build_frame6(fb.data, &s6);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+}
+
+TEST_F(fastpath, ipv6_chains_beyond_the_limit_dropped_any_order)
+{
+	struct frame6_spec s6 = tcp6_syn;
+	struct frame_buf fb;
+	int n, start;
+	__u32 len, drops = 0;
+
+	for (n = VNFSEC_MAX_IPV6_EXT + 1; n <= VNFSEC_MAX_IPV6_EXT + 3; n++) {
+		for (start = 0; start < 4; start++) {
+			ext_chain(&s6, n, start, 0);
+			len = build_frame6(fb.data, &s6);
+			EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data,
+						    len))
+				TH_LOG("%d headers from %d", n, start);
+			drops++;
+		}
+	}
+	EXPECT_EQ(drops, counter(_metadata, self, VNFSEC_CNT_IP6_EXT_LIMIT));
+	EXPECT_EQ(drops, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
+	EXPECT_EQ(0, flow_count(self));
+}
+
+/* ---- lengths that claim more than the frame ----------------------------- */
+
+TEST_F(fastpath, ipv4_total_length_beyond_frame_dropped)
+{
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &tcp_ack);
+	__u16 tot;
+
+	/* Claims one byte more than it carries; then a lot more. */
+	tot = htons(len - ETH_HLEN + 1);
+	memcpy(fb.data + ETH_HLEN + 2, &tot, 2);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP_LEN);
+}
+
+TEST_F(fastpath, ipv4_total_length_short_of_frame_is_padding)
+{
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &tcp_syn);
+
+	/* Ethernet pads short frames: bytes after the datagram are fine. */
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len + 6));
+}
+
+TEST_F(fastpath, udp_length_beyond_frame_or_below_header_dropped)
+{
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &udp_dns);
+	__u8 *uh = frame_l4(fb.data);
+	__u16 ulen;
+
+	ulen = htons(len - (uh - fb.data) + 1);
+	memcpy(uh + 4, &ulen, 2);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_UDP_LEN);
+	ulen = htons(7);
+	memcpy(uh + 4, &ulen, 2);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_BAD_UDP_LEN));
+}
+
+TEST_F(fastpath, ipv6_payload_length_beyond_frame_dropped)
+{
+	struct frame_buf fb;
+	__u32 len = build_frame6(fb.data, &tcp6_syn);
+	__u16 pl;
+
+	pl = htons(len - ETH_HLEN - 40 + 1);
+	memcpy(fb.data + ETH_HLEN + 4, &pl, 2);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP6_LEN);
+}
+
+TEST_F(fastpath, lying_length_on_an_allowed_pair_dropped)
+{
+	struct frame_spec s = tcp_syn;
+	struct frame_buf fb;
+	__u32 len;
+	__u16 tot;
+
+	/* An allowed pair: still, a datagram that lies is not judged. */
+	vnf_pair_setup(_metadata, self);
+	len = build_frame(fb.data, &s);
+	tot = htons(1500);
+	memcpy(fb.data + ETH_HLEN + 2, &tot, 2);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, flow_count(self));
+}
+
 TEST_F(fastpath, blocklist_v6_drops_source)
 {
 	struct frame_buf fb;
