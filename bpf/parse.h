@@ -220,6 +220,9 @@ struct ip6_ext_info {
 	__u8 nr_ext;		/* extension headers skipped */
 	__u8 later_fragment;	/* fragment header with offset != 0 */
 	__u8 first_fragment;	/* fragment header, offset 0, M set */
+	__u16 frag_off;		/* fragment offset, 8-byte units */
+	__u32 frag_end;		/* fragment header's end, from data */
+	__be32 frag_id;
 };
 
 static __always_inline int ip6_is_ext(int nexthdr)
@@ -261,6 +264,9 @@ static __always_inline int skip_ip6_ext(struct hdr_cursor *nh, void *data,
 				return -VNFSEC_CNT_TRUNC_IP6_EXT;
 			xi->nr_ext++;
 			nh->pos = fh + 1;
+			xi->frag_id = fh->identification;
+			xi->frag_off = bpf_ntohs(fh->frag_off) >> 3;
+			xi->frag_end = nh->pos - data;
 			if (fh->frag_off & bpf_htons(IP6_OFFSET)) {
 				xi->later_fragment = 1;
 				return fh->nexthdr;

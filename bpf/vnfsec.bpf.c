@@ -46,6 +46,22 @@ struct {
 	__type(value, struct vnfsec_flow_new);
 } flow_new SEC(".maps");
 
+/* Working space, per CPU: see vnfsec_abi.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vnfsec_scratch);
+} scratch SEC(".maps");
+
+/* Fragmented datagrams: their first fragment's verdict (vnfsec_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VNFSEC_FRAG_ENTRIES);
+	__type(key, struct vnfsec_frag_key);
+	__type(value, struct vnfsec_frag_state);
+} frag_table SEC(".maps");
+
 /* The replies flows that passed may have: see vnfsec_abi.h. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -226,9 +242,19 @@ struct pkt {
 	__u8 outer_family;
 	__u8 tcp_flags;
 	__u8 addr_only;		/* later or tiny fragment: no L4 key */
-	__u8 smac[6];		/* unparsed frames only */
+	__u8 smac[6];		/* unparsed frames and fragments only */
 	__be16 ethertype;	/* after the VLAN tags */
-} __attribute__((aligned(8)));	/* key copies in 8-byte words */
+	__u32 frag_id;		/* fragments: the datagram's identification */
+	__u16 frag_off;		/* fragments: offset, 8-byte units */
+	__u16 frag_len;		/* fragments: bytes of the datagram here */
+	__u8 frag;		/* enum frag_kind */
+} __attribute__((aligned(8)));
+
+enum frag_kind {
+	FRAG_NONE = 0,
+	FRAG_FIRST,		/* offset 0, more fragments */
+	FRAG_LATER,		/* offset > 0 */
+};	/* key copies in 8-byte words */
 
 /* A verdict being made. */
 struct decision {
@@ -359,6 +385,11 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 		if (iph->ihl > 5)
 			count_add(VNFSEC_CNT_IP_OPTIONS, 1);
 		if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
+			p->frag_id = iph->id;
+			p->frag_off = bpf_ntohs(iph->frag_off) & IP_OFFSET;
+			p->frag_len = bpf_ntohs(iph->tot_len) - iph->ihl * 4;
+			p->frag = ip_is_later_fragment(iph) ? FRAG_LATER :
+							      FRAG_FIRST;
 			/*
 			 * RFC 1858: a first fragment too short for the L4
 			 * header, or a TCP fragment at offset 8 rewriting
@@ -395,6 +426,19 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 		p->key.proto = proto;
 		if (xi.nr_ext)
 			count_add(VNFSEC_CNT_IP6_EXT, 1);
+		if (xi.later_fragment || xi.first_fragment) {
+			/* The fragmentable part: after the fragment header. */
+			__u32 ip6_end = (void *)(ip6h + 1) - data;
+
+			/* Offsets, not pointers: see the first fragment's. */
+			asm volatile("" : "+r"(ip6_end));
+			avail = (int)bpf_ntohs(ip6h->payload_len) -
+				(int)(xi.frag_end - ip6_end);
+			p->frag_id = xi.frag_id;
+			p->frag_off = xi.frag_off;
+			p->frag_len = avail > 0 ? avail : 0;
+			p->frag = xi.later_fragment ? FRAG_LATER : FRAG_FIRST;
+		}
 		if (xi.later_fragment) {
 			p->note = VNFSEC_CNT_IP_FRAGMENT;
 			p->addr_only = 1;
@@ -427,7 +471,9 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 		p->key.dport = th->dest;
 		p->tcp_flags = tcp_flags(th);
 	} else if (proto == IPPROTO_UDP) {
-		ret = parse_udphdr(nh, data_end, &uh, room_of(nh, data, p));
+		/* A first fragment's UDP length is the whole datagram's. */
+		ret = parse_udphdr(nh, data_end, &uh,
+				   p->frag ? 0xffff : room_of(nh, data, p));
 		if (ret < 0)
 			return ret;
 		p->key.sport = uh->source;
@@ -839,8 +885,9 @@ static __noinline void evaluate(const struct pkt *p,
 				const struct vnfsec_config *cfg,
 				__u64 now, struct decision *d)
 {
-	struct vnfsec_flow_key rk __attribute__((aligned(8)));
 	struct vnfsec_flow_override *ovr;
+	struct vnfsec_scratch *sc;
+	__u32 zero = 0;
 	int allowed;
 
 	d->until = now + ms_or(cfg->verdict_ttl_ms, VNFSEC_DEF_VERDICT_TTL_MS);
@@ -893,7 +940,8 @@ static __noinline void evaluate(const struct pkt *p,
 	if (!allowed && !p->addr_only &&
 	    !pair_allows(d->src_vnf, d->dst_vnf, p->key.proto, p->key.dport,
 			 cfg)) {
-		if (key && is_reply(p, key, cfg, d, now, &rk)) {
+		sc = key ? bpf_map_lookup_elem(&scratch, &zero) : NULL;
+		if (sc && is_reply(p, key, cfg, d, now, &sc->reply_key)) {
 			d->flags |= VNFSEC_FLOW_F_REPLY;
 			if (!(d->prev_flags & VNFSEC_FLOW_F_REPLY))
 				count_add(VNFSEC_CNT_REPLY, 1);
@@ -903,8 +951,11 @@ static __noinline void evaluate(const struct pkt *p,
 	}
 	/* A reply's reply is its request: nothing more to expect. */
 	if (key && d->verdict == VNFSEC_VERDICT_PASS &&
-	    !(d->flags & VNFSEC_FLOW_F_REPLY))
-		expect_reply(key, d, now, &rk);
+	    !(d->flags & VNFSEC_FLOW_F_REPLY)) {
+		sc = bpf_map_lookup_elem(&scratch, &zero);
+		if (sc)
+			expect_reply(key, d, now, &sc->reply_key);
+	}
 }
 
 static __always_inline __u32 cause_counter(__u8 cause)
@@ -928,6 +979,8 @@ static __always_inline __u32 cause_counter(__u8 cause)
 		return VNFSEC_CNT_DROP_UNPARSED;
 	case VNFSEC_CAUSE_ETHERTYPE:
 		return VNFSEC_CNT_DROP_ETHERTYPE;
+	case VNFSEC_CAUSE_FRAGMENT_EVASION:
+		return VNFSEC_CNT_DROP_FRAGMENT_EVASION;
 	}
 	return VNFSEC_CNT_NONE;
 }
@@ -1532,14 +1585,18 @@ static __always_inline int flow_insert(const struct pkt *p,
 				       const struct vnfsec_config *cfg,
 				       __u64 now, struct decision *d, int syn)
 {
-	struct vnfsec_flow_state st;
+	struct vnfsec_flow_state *st;
+	struct vnfsec_scratch *sc;
 	struct vnfsec_flow_new *e;
-	__u32 slot = vnfsec_flow_new_slot(key);
+	__u32 slot = vnfsec_flow_new_slot(key), zero = 0;
 	int found, valid = 0;
 
 	e = bpf_map_lookup_elem(&flow_new, &slot);
-	if (!e)
+	/* The state being made: off the stack (vnfsec_abi.h, "scratch"). */
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e || !sc)
 		return 0;	/* an array always has the slot */
+	st = &sc->state;
 
 	/*
 	 * Unlocked, a hint only: most packets here are first packets, which
@@ -1558,7 +1615,7 @@ static __always_inline int flow_insert(const struct pkt *p,
 			e->state.bytes += p->len;
 			e->state.tcp_flags_seen |= p->tcp_flags;
 		} else if (found) {
-			st = e->state;
+			*st = e->state;
 			/* Free: the flow is flow_table's from now on. */
 			e->key.family = 0;
 		}
@@ -1570,7 +1627,7 @@ static __always_inline int flow_insert(const struct pkt *p,
 				cache_decision(&e->state, d, cfg->policy_gen);
 			bpf_spin_unlock(&e->lock);
 		} else if (found && !syn) {
-			flow_promote(p, key, &st, cfg, now, d);
+			flow_promote(p, key, st, cfg, now, d);
 		}
 		if (found)
 			return 0;
@@ -1585,14 +1642,14 @@ static __always_inline int flow_insert(const struct pkt *p,
 		return 0;
 	}
 
-	__builtin_memset(&st, 0, sizeof(st));
-	st.first_seen_ns = now;
-	st.last_seen_ns = now;
-	st.packets = 1;
-	st.bytes = p->len;
-	st.tcp_flags_seen = p->tcp_flags;
-	cache_decision(&st, d, cfg->policy_gen);
-	st.teid = p->teid;
+	__builtin_memset(st, 0, sizeof(*st));
+	st->first_seen_ns = now;
+	st->last_seen_ns = now;
+	st->packets = 1;
+	st->bytes = p->len;
+	st->tcp_flags_seen = p->tcp_flags;
+	cache_decision(st, d, cfg->policy_gen);
+	st->teid = p->teid;
 
 	bpf_spin_lock(&e->lock);
 	found = flow_key_eq(&e->key, key);
@@ -1605,7 +1662,7 @@ static __always_inline int flow_insert(const struct pkt *p,
 	} else {
 		/* An older one-packet flow's slot: it makes way. */
 		e->key = *key;
-		e->state = st;
+		e->state = *st;
 	}
 	bpf_spin_unlock(&e->lock);
 	return !found;
@@ -1791,6 +1848,151 @@ __noinline int vnfsec_unparsed(struct pkt *p, struct decision *d, __u32 why)
 	return 0;
 }
 
+/* ---- fragments --------------------------------------------------------- */
+
+static __always_inline void frag_key_of(const struct pkt *p,
+					struct vnfsec_frag_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = p->key.saddr;
+	k->daddr = p->key.daddr;
+	k->id = p->frag_id;
+	k->proto = p->key.proto;
+	k->family = p->key.family;
+}
+
+/* Bits of frag_state.seen for the 8-byte units [off, off + len). */
+static __always_inline __u64 units_mask(__u32 off, __u32 len)
+{
+	__u32 end = off + (len + 7) / 8, n;
+
+	if (off >= VNFSEC_FRAG_TRACKED_UNITS || end <= off)
+		return 0;
+	if (end > VNFSEC_FRAG_TRACKED_UNITS)
+		end = VNFSEC_FRAG_TRACKED_UNITS;
+	n = end - off;
+	return (n >= 64 ? ~0ULL : (1ULL << n) - 1) << off;
+}
+
+static __always_inline __u16 port_vnf_of(const struct pkt *p,
+					 const struct decision *d)
+{
+	return p->key.dir == VNFSEC_DIR_EGRESS ? d->dst_vnf : d->src_vnf;
+}
+
+/*
+ * A first fragment, judged as its flow's packet (d): its datagram's entry.
+ * A second first fragment of a datagram is an evasion.
+ */
+static __always_inline void frag_first(const struct pkt *p, struct decision *d)
+{
+	struct vnfsec_frag_state *e, st;
+	struct vnfsec_frag_key k;
+
+	frag_key_of(p, &k);
+	e = bpf_map_lookup_elem(&frag_table, &k);
+	if (e && e->expires_ns > d->now) {
+		e->evasion = 1;
+		count_add(VNFSEC_CNT_FRAG_OVERLAP, 1);
+		decide(d, VNFSEC_CAUSE_FRAGMENT_EVASION);
+		if (unparsed_report_allowed(d->now))
+			report_unparsed(p, d, port_vnf_of(p, d),
+					VNFSEC_CNT_FRAG_OVERLAP);
+		return;
+	}
+	st.expires_ns = d->now + VNFSEC_FRAG_TTL_NS;
+	st.seen = units_mask(0, p->frag_len);
+	st.src_vnf = d->src_vnf;
+	st.dst_vnf = d->dst_vnf;
+	st.verdict = d->verdict;
+	st.cause = d->cause;
+	st.mode = d->mode;
+	st.evasion = 0;
+	if (bpf_map_update_elem(&frag_table, &k, &st, BPF_ANY))
+		count_add(VNFSEC_CNT_FRAG_INSERT_FAIL, 1);
+}
+
+/*
+ * A later fragment: its first fragment's verdict, or, without one, the
+ * unparsed verdict (no L4 header was ever judged for it).
+ */
+static __always_inline void frag_later(const struct pkt *p,
+				  const struct vnfsec_config *cfg,
+				  struct decision *d)
+{
+	struct vnfsec_frag_state *e;
+	struct vnfsec_vnf_policy *vp;
+	struct vnfsec_frag_key k;
+	__u64 mask;
+	__u32 why;
+	__u32 idx;
+
+	frag_key_of(p, &k);
+	e = bpf_map_lookup_elem(&frag_table, &k);
+	if (!e || e->expires_ns <= d->now) {
+		/* What its addresses decide (a blocked source), else... */
+		evaluate(p, NULL, cfg, d->now, d);
+		if (d->verdict == VNFSEC_VERDICT_DROP ||
+		    (d->flags & VNFSEC_FLOW_F_ALLOWED))
+			return;
+		/* ...the unparsed verdict: no L4 header was judged for it. */
+		d->cause = VNFSEC_CAUSE_UNPARSED;
+		idx = port_vnf_of(p, d);
+		vp = idx ? bpf_map_lookup_elem(&vnf_policy, &idx) : NULL;
+		if ((vp && vp->own ? vp->unparsed : cfg->unparsed) ==
+		    VNFSEC_UNPARSED_DROP)
+			decide(d, VNFSEC_CAUSE_UNPARSED);
+		why = VNFSEC_CNT_FRAG_NO_STATE;
+		count_add(why, 1);
+		goto report;
+	}
+	d->src_vnf = e->src_vnf;
+	d->dst_vnf = e->dst_vnf;
+	d->mode = e->mode;
+	d->flags = 0;
+	mask = units_mask(p->frag_off, p->frag_len);
+	if (e->evasion || (e->seen & mask)) {
+		if (!e->evasion)
+			count_add(VNFSEC_CNT_FRAG_OVERLAP, 1);
+		e->evasion = 1;
+		decide(d, VNFSEC_CAUSE_FRAGMENT_EVASION);
+		why = VNFSEC_CNT_FRAG_OVERLAP;
+		goto report;
+	}
+	if ((e->seen | mask) != e->seen)
+		e->seen |= mask;
+	d->verdict = e->verdict;
+	d->cause = e->cause;
+	return;
+report:
+	if (unparsed_report_allowed(d->now))
+		report_unparsed(p, d, port_vnf_of(p, d), why);
+}
+
+/*
+ * Fragments after vnfsec_handle(): a first fragment's verdict kept for
+ * its datagram, a later one's taken from it. Global, called from the
+ * program itself: under vnfsec_handle() its frame took the call chain
+ * past the 512-byte stack.
+ */
+__noinline int vnfsec_frag(struct pkt *p, struct decision *d)
+{
+	struct vnfsec_config *cfg;
+	__u32 zero = 0;
+
+	if (!p || !d)
+		return 0;
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return 0;
+	if (p->frag == FRAG_FIRST && !p->addr_only)
+		frag_first(p, d);
+	else if (p->frag == FRAG_LATER &&
+		 p->note != VNFSEC_CNT_TINY_FRAGMENT)
+		frag_later(p, cfg, d);
+	return 0;
+}
+
 /* ---- the program ------------------------------------------------------- */
 
 /*
@@ -1819,9 +2021,16 @@ __noinline int vnfsec_handle(struct pkt *p, struct decision *d)
 	d->mirror_ifindex = cfg->mirror_ifindex;
 	d->mode = cfg->mode;
 
-	if (p->addr_only) {
-		/* Later or tiny fragments: address policy, never a flow. */
+	if (p->addr_only && p->frag == FRAG_LATER &&
+	    p->note != VNFSEC_CNT_TINY_FRAGMENT) {
+		/* No L4 header: vnfsec_frag() judges it. */
+	} else if (p->addr_only) {
+		/* Tiny fragments (RFC 1858): address policy, never a flow. */
 		evaluate(p, NULL, cfg, d->now, d);
+		if (d->cause == VNFSEC_CAUSE_TINY_FRAGMENT &&
+		    unparsed_report_allowed(d->now))
+			report_unparsed(p, d, port_vnf_of(p, d),
+					VNFSEC_CNT_TINY_FRAGMENT);
 	} else {
 		d->is_new = flow_classify(p, cfg, d->now, d);
 		/* Detectors: only what can fire pays for them. */
@@ -1930,6 +2139,7 @@ static __always_inline int process(void *ctx, const int kind, void *data,
 	p.tcp_flags = 0;
 	p.addr_only = 0;
 	p.ethertype = 0;
+	p.frag = FRAG_NONE;
 	p.len = len;
 	p.key.dir = dir;
 	p.key.ifindex = ifindex;
@@ -1949,8 +2159,12 @@ static __always_inline int process(void *ctx, const int kind, void *data,
 		goto out;
 	}
 	note = p.addr_only ? p.note : VNFSEC_CNT_NONE;
+	if (p.frag && data + ETH_HLEN <= data_end)
+		__builtin_memcpy(p.smac, data + ETH_ALEN, ETH_ALEN);
 
 	vnfsec_handle(&p, &d);
+	if (p.frag)
+		vnfsec_frag(&p, &d);
 	if (d.detect)
 		vnfsec_detect(&p, &d);
 	if (d.verdict == VNFSEC_VERDICT_DROP)

@@ -153,6 +153,10 @@ enum vnfsec_counter {
 	VNFSEC_CNT_UNPARSED_UNREPORTED,	/* unparsed frames over the budget */
 	VNFSEC_CNT_RINGBUF_FULL_UNPARSED,	/* lost unparsed-frame records */
 	VNFSEC_CNT_REPLY,		/* new flows passed as a reply */
+	VNFSEC_CNT_FRAG_OVERLAP,	/* fragment over bytes already seen */
+	VNFSEC_CNT_FRAG_NO_STATE,	/* later fragment, first one unseen */
+	VNFSEC_CNT_DROP_FRAGMENT_EVASION,	/* overlap, duplicate, tiny */
+	VNFSEC_CNT_FRAG_INSERT_FAIL,	/* frag_table insert failed */
 	VNFSEC_CNT_MAX,
 };
 
@@ -173,7 +177,8 @@ enum vnfsec_counter {
 	"mirror", "mirror_fail", "refused_unreported",			\
 	"bad_ip_len", "bad_udp_len", "bad_ip6_len", "drop_unparsed",	\
 	"drop_ethertype", "unparsed_unreported",			\
-	"ringbuf_full_unparsed", "reply",				\
+	"ringbuf_full_unparsed", "reply", "frag_overlap",		\
+	"frag_no_state", "drop_fragment_evasion", "frag_insert_fail",	\
 }
 
 /* TCP flag bits as in the TCP header's 13th byte. */
@@ -253,6 +258,7 @@ enum vnfsec_cause {
 	/* ABI 6 */
 	VNFSEC_CAUSE_UNPARSED,		/* not classifiable to its L4 header */
 	VNFSEC_CAUSE_ETHERTYPE,		/* non-IP EtherType without a rule */
+	VNFSEC_CAUSE_FRAGMENT_EVASION,	/* overlapping or duplicate fragment */
 };
 
 /* vnfsec_flow_state.flags */
@@ -382,6 +388,60 @@ static inline __u32 vnfsec_flow_reply_slot(const struct vnfsec_flow_key *k)
 {
 	return vnfsec_flow_key_hash(k) >> (64 - VNFSEC_FLOW_REPLY_BITS);
 }
+
+/*
+ * "scratch" (PERCPU_ARRAY, one entry, ABI 6): the programs' working space
+ * for a new flow's state and a reply key being built, which on the stack
+ * took the call chain past 6.1's 512 bytes. Internal; readable, not for
+ * writing.
+ */
+struct vnfsec_scratch {
+	struct vnfsec_flow_key reply_key;
+	struct vnfsec_flow_state state;
+};
+_Static_assert(sizeof(struct vnfsec_scratch) == 112, "vnfsec_scratch size");
+
+/*
+ * "frag_table" (LRU_HASH, ABI 6): one entry per fragmented datagram, made
+ * by its first fragment (offset 0, more fragments), which is judged as
+ * the packet of its flow. Later fragments carry no L4 header: they take
+ * the first fragment's verdict, cause, mode and VNFs from here. A later
+ * fragment whose datagram has no entry (its first fragment not seen, or
+ * gone: VNFSEC_FRAG_TTL_NS, LRU) cannot be judged and takes the unparsed
+ * verdict (counter frag_no_state). A fragment covering bytes of the first
+ * VNFSEC_FRAG_TRACKED_UNITS 8-byte units of the datagram already seen
+ * (overlap, e.g. a second offset-0 fragment with other ports, or one at
+ * offset 8 rewriting TCP flags), and a first fragment too short for its
+ * L4 header (RFC 1858), are VNFSEC_CAUSE_FRAGMENT_EVASION, as is every
+ * later fragment of that datagram; reported as unparsed records (counter
+ * frag_overlap or tiny_fragment).
+ */
+#define VNFSEC_FRAG_ENTRIES		8192
+#define VNFSEC_FRAG_TTL_NS		30000000000ULL	/* 30 s, as ipfrag_time */
+#define VNFSEC_FRAG_TRACKED_UNITS	64	/* the first 512 bytes */
+
+struct vnfsec_frag_key {
+	union vnfsec_addr saddr;
+	union vnfsec_addr daddr;
+	__u32 id;		/* IPv4 identification (16 bits) or IPv6's */
+	__u8 proto;		/* upper-layer protocol */
+	__u8 family;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct vnfsec_frag_key) == 40, "vnfsec_frag_key size");
+
+struct vnfsec_frag_state {
+	__u64 expires_ns;
+	__u64 seen;		/* bit n: 8-byte unit n of the datagram seen */
+	__u16 src_vnf;
+	__u16 dst_vnf;
+	__u8 verdict;		/* the first fragment's, before the mode */
+	__u8 cause;
+	__u8 mode;
+	__u8 evasion;		/* 1: every fragment of it is dropped */
+};
+_Static_assert(sizeof(struct vnfsec_frag_state) == 24,
+	       "vnfsec_frag_state size");
 
 /*
  * Keys of the LPM maps "blocklist_v4", "allowlist_v4" (and the prefix

@@ -1645,7 +1645,7 @@ TEST_F(fastpath, ipv6_version_not_6_counted_as_bad_ip6)
 	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP6);
 }
 
-TEST_F(fastpath, ipv6_later_fragment_counted_not_parsed)
+TEST_F(fastpath, ipv6_later_fragment_without_its_first_dropped)
 {
 	struct frame6_spec s6 = tcp6_syn;
 	struct frame_buf fb;
@@ -1656,9 +1656,37 @@ TEST_F(fastpath, ipv6_later_fragment_counted_not_parsed)
 	s6.ext[0] = IPPROTO_FRAGMENT;
 	s6.frag_off = 185 << 3;		/* offset 1480, no more */
 	len = build_frame6(frame, &s6);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_IP_FRAGMENT));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_FRAG_NO_STATE));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
 	EXPECT_EQ(0, flow_count(self));
+}
+
+TEST_F(fastpath, ipv6_later_fragments_take_the_first_ones_verdict)
+{
+	struct frame6_spec s6 = tcp6_syn;
+	struct frame_buf fb;
+	__u32 len;
+
+	s6.nr_ext = 2;
+	s6.ext[0] = IPPROTO_HOPOPTS;
+	s6.ext[1] = IPPROTO_FRAGMENT;
+	s6.l4.tcp_flags = VNFSEC_TCP_ACK;
+	s6.l4.payload_len = 64;
+	s6.frag_off = 1;		/* offset 0, more */
+	len = build_frame6(fb.data, &s6);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	s6.frag_off = 11 << 3;		/* offset 88, beyond the first */
+	len = build_frame6(fb.data, &s6);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_FRAG_NO_STATE));
+	/* The same bytes again: an overlap. */
+	s6.frag_off = 2 << 3;
+	len = build_frame6(fb.data, &s6);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self,
+			     VNFSEC_CNT_DROP_FRAGMENT_EVASION));
 }
 
 TEST_F(fastpath, ipv6_tiny_first_fragment_dropped)
@@ -2060,19 +2088,31 @@ TEST_F(fastpath, truncated_udp_dropped_as_unparsed)
 	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
 }
 
-TEST_F(fastpath, later_fragment_counted_not_parsed)
+TEST_F(fastpath, later_fragment_without_its_first_dropped_as_unparsed)
 {
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
 	struct frame_spec s = udp_dns;
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len;
 
-	/* Offset 1480 and no UDP header: the bytes there are payload. */
+	/* Offset 1480 and no UDP header: nothing to judge it by. */
 	s.frag_off = 185;
 	len = build_frame(frame, &s);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_IP_FRAGMENT);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_IP_FRAGMENT));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_FRAG_NO_STATE));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	EXPECT_EQ(VNFSEC_REC_UNPARSED, r->hdr.type);
+	EXPECT_EQ(VNFSEC_CNT_FRAG_NO_STATE, r->counter);
+	EXPECT_EQ(inet_addr(s.saddr), r->saddr.v4);
+	/* Monitor mode: passed, counted. */
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
 }
+
 
 TEST_F(fastpath, arp_without_ethertype_rule_dropped_in_protect)
 {
@@ -3230,6 +3270,157 @@ TEST_F(fastpath, lying_length_on_an_allowed_pair_dropped)
 	EXPECT_EQ(0, flow_count(self));
 }
 
+/* ---- fragments: the datagram takes its first fragment's verdict ------- */
+
+/* A UDP datagram of 3 fragments of 6 units: 0..47, 48..95, 96..143. */
+static __u32 udp_fragment(__u8 *frame, __u16 offset_units, int more,
+			  __u16 dport)
+{
+	struct frame_spec s = udp_dns;
+	__u32 len;
+
+	s.dport = dport;
+	s.payload_len = 40;	/* + 8: the UDP header, or data */
+	s.frag_off = offset_units | (more ? IP_MF : 0);
+	len = build_frame(frame, &s);
+	if (offset_units) {
+		/* No UDP header in a later fragment: its bytes are data. */
+		memset(frame_l4(frame), 0xab, 8);
+	} else {
+		/* The first's UDP length: the whole datagram's. */
+		__u16 ulen = htons(3 * 48);
+
+		memcpy((__u8 *)frame_l4(frame) + 4, &ulen, 2);
+	}
+	return len;
+}
+
+TEST_F(fastpath, later_fragments_take_the_first_ones_pass)
+{
+	struct frame_buf fb;
+	__u32 len;
+
+	vnf_pair_setup(_metadata, self);
+	pair_rule(_metadata, self, 7, 9, VNFSEC_PROTO_UDP, 53, 53);
+	len = udp_fragment(fb.data, 0, 1, 53);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	len = udp_fragment(fb.data, 12, 1, 53);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	len = udp_fragment(fb.data, 6, 0, 53);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_IP_FRAGMENT));
+}
+
+TEST_F(fastpath, later_fragments_take_the_first_ones_drop)
+{
+	struct frame_buf fb;
+	__u32 len;
+
+	vnf_pair_setup(_metadata, self);
+	pair_rule(_metadata, self, 7, 9, VNFSEC_PROTO_UDP, 53, 53);
+	len = udp_fragment(fb.data, 0, 1, 5353);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	len = udp_fragment(fb.data, 6, 1, 5353);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_FRAG_NO_STATE));
+}
+
+TEST_F(fastpath, second_offset_0_fragment_is_evasion)
+{
+	struct vnfsec_unparsed_record *r;
+	struct frame_buf fb;
+	__u32 len;
+	int i;
+
+	vnf_pair_setup(_metadata, self);
+	pair_rule(_metadata, self, 7, 9, VNFSEC_PROTO_UDP, 53, 53);
+	len = udp_fragment(fb.data, 0, 1, 53);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	/* Same datagram, another first fragment: other ports, or the same. */
+	len = udp_fragment(fb.data, 0, 1, 22);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	len = udp_fragment(fb.data, 0, 1, 53);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	/* And the datagram's later fragments with it. */
+	len = udp_fragment(fb.data, 6, 0, 53);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(3, counter(_metadata, self,
+			     VNFSEC_CNT_DROP_FRAGMENT_EVASION));
+	EXPECT_LE(1, counter(_metadata, self, VNFSEC_CNT_FRAG_OVERLAP));
+	consume_records(_metadata, self);
+	for (i = 0, r = NULL; i < self->nr_records && i < MAX_RECORDS; i++)
+		if (self->records[i].hdr.type == VNFSEC_REC_UNPARSED)
+			r = &self->records[i].unparsed;
+	ASSERT_NE(NULL, r);
+	EXPECT_EQ(VNFSEC_CAUSE_FRAGMENT_EVASION, r->cause);
+	EXPECT_EQ(VNFSEC_CNT_FRAG_OVERLAP, r->counter);
+}
+
+TEST_F(fastpath, overlapping_later_fragment_is_evasion_in_each_mode)
+{
+	static const __u8 modes[] = { VNFSEC_MODE_PROTECT,
+				      VNFSEC_MODE_MONITOR };
+	struct frame_buf fb;
+	__u32 len, m;
+
+	for (m = 0; m < 2; m++) {
+		map_clear(self->skel->maps.frag_table);
+		map_clear(self->skel->maps.counters);
+		set_mode(_metadata, self, modes[m]);
+		len = udp_fragment(fb.data, 0, 1, 53);
+		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+		/* Starts at unit 5, inside the first (units 0..5). */
+		len = udp_fragment(fb.data, 5, 1, 53);
+		EXPECT_EQ(modes[m] == VNFSEC_MODE_PROTECT ? XDP_DROP :
+			  XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+		EXPECT_EQ(1, counter(_metadata, self,
+				     VNFSEC_CNT_FRAG_OVERLAP));
+	}
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+}
+
+TEST_F(fastpath, fragments_of_sizes_and_orders_without_overlap_pass)
+{
+	struct frame_spec s = udp_dns;
+	struct frame_buf fb;
+	__u32 len, sz, order, id = 0;
+
+	for (sz = 1; sz <= 8; sz++) {
+		for (order = 0; order < 2; order++) {
+			/* Each fragment: sz units of payload + 1 (8 B). */
+			__u16 offs[3] = { 0, sz + 1, 2 * (sz + 1) };
+			__u16 idn = htons(0x2000 + id++);
+			int i;
+
+			for (i = 0; i < 3; i++) {
+				/* The first comes first; then in order or not. */
+				int k = order && i ? 3 - i : i;
+
+				s.payload_len = sz * 8;
+				s.frag_off = offs[k] | (k < 2 ? IP_MF : 0);
+				len = build_frame(fb.data, &s);
+				memcpy(fb.data + ETH_HLEN + 4, &idn, 2);
+				if (k) {
+					memset(frame_l4(fb.data), 0xab, 8);
+				} else {
+					__u16 ul = htons(8 * 3 * (sz + 1));
+
+					memcpy((__u8 *)frame_l4(fb.data) + 4,
+					       &ul, 2);
+				}
+				EXPECT_EQ(XDP_PASS,
+					  xdp_run(_metadata, self, fb.data,
+						  len))
+					TH_LOG("size %u, fragment %d", sz, k);
+			}
+		}
+	}
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_FRAG_OVERLAP));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+}
+
 TEST_F(fastpath, blocklist_v6_drops_source)
 {
 	struct frame_buf fb;
@@ -4244,6 +4435,11 @@ TEST_F_TIMEOUT(bpftool_load, loadall_pins_programs_and_every_map, 600)
 		  sizeof(struct vnfsec_refused_budget), 1 },
 		{ "vnf_policy", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 		  sizeof(struct vnfsec_vnf_policy), VNFSEC_MAX_VNFS },
+		{ "scratch", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+		  sizeof(struct vnfsec_scratch), 1 },
+		{ "frag_table", BPF_MAP_TYPE_LRU_HASH,
+		  sizeof(struct vnfsec_frag_key),
+		  sizeof(struct vnfsec_frag_state), VNFSEC_FRAG_ENTRIES },
 	};
 	static const struct {
 		const char *name;
