@@ -868,6 +868,52 @@ static __always_inline int is_reply(const struct pkt *p,
 	return found;
 }
 
+/* Sources no binding is checked for: unspecified, IPv6 link-local. */
+static __always_inline int source_unbound(__u8 family,
+					  const union vnfsec_addr *a)
+{
+	if (family == VNFSEC_AF_INET)
+		return !a->v4;
+	if ((a->bytes[0] == 0xfe) && ((a->bytes[1] & 0xc0) == 0x80))
+		return 1;
+	return !(a->v6[0] | a->v6[1] | a->v6[2] | a->v6[3]);
+}
+
+/*
+ * Entering from a port, does the packet claim a source that is not the
+ * port's VNF's (or, from a port of no VNF, one that is a VNF's)? See
+ * VNFSEC_VNF_F_BOUND.
+ */
+static __always_inline int source_spoofed(const struct pkt *p,
+					  const struct decision *d)
+{
+	int tunnel = p->key.encap == VNFSEC_ENCAP_GTPU;
+	const union vnfsec_addr *src = tunnel ? &p->outer_saddr :
+					       &p->key.saddr;
+	__u8 fam = tunnel ? p->outer_family : p->key.family;
+	struct vnfsec_vnf_policy *vp;
+	__u16 owner;
+	__u32 idx;
+
+	if (p->key.dir != VNFSEC_DIR_INGRESS || source_unbound(fam, src))
+		return 0;
+	owner = addr_vnf(fam, src);
+	if (owner == d->src_vnf)
+		return 0;
+	if (!d->src_vnf)
+		return 1;	/* a VNF's address from a port of no VNF */
+	if (owner)
+		return 1;	/* another VNF's address */
+	idx = d->src_vnf;
+	vp = bpf_map_lookup_elem(&vnf_policy, &idx);
+	return vp && (vp->flags & VNFSEC_VNF_F_BOUND);
+}
+
+static __always_inline void report_spoofed(const struct pkt *p,
+					   const struct decision *d,
+					   __u64 now);
+static __always_inline int unparsed_report_allowed(__u64 now);
+
 /*
  * The policy maps, in precedence order: allowlist exempts from the
  * blocklist and the pair rules; a blocked source is dropped at the cost
@@ -913,6 +959,12 @@ static __noinline void evaluate(const struct pkt *p,
 	}
 	resolve_vnfs(p, d);
 	set_mode(d, cfg);
+	if (!allowed && source_spoofed(p, d)) {
+		decide(d, VNFSEC_CAUSE_SPOOFED);
+		if (unparsed_report_allowed(now))
+			report_spoofed(p, d, now);
+		return;
+	}
 
 	if (p->addr_only) {
 		/* No ports: overrides and pair rules cannot apply. */
@@ -981,6 +1033,8 @@ static __always_inline __u32 cause_counter(__u8 cause)
 		return VNFSEC_CNT_DROP_ETHERTYPE;
 	case VNFSEC_CAUSE_FRAGMENT_EVASION:
 		return VNFSEC_CNT_DROP_FRAGMENT_EVASION;
+	case VNFSEC_CAUSE_SPOOFED:
+		return VNFSEC_CNT_DROP_SPOOFED;
 	}
 	return VNFSEC_CNT_NONE;
 }
@@ -1846,6 +1900,44 @@ __noinline int vnfsec_unparsed(struct pkt *p, struct decision *d, __u32 why)
 	if (unparsed_report_allowed(d->now))
 		report_unparsed(p, d, vnf, why);
 	return 0;
+}
+
+/* A spoofed source: the claimed address and the port it came in on. */
+static __always_inline void report_spoofed(const struct pkt *p,
+					   const struct decision *d,
+					   __u64 now)
+{
+	struct vnfsec_unparsed_record *rec;
+
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		ringbuf_lost(VNFSEC_CNT_RINGBUF_FULL_UNPARSED);
+		return;
+	}
+	__builtin_memset(rec, 0, sizeof(*rec));
+	rec->hdr.type = VNFSEC_REC_UNPARSED;
+	rec->hdr.version = VNFSEC_ABI_VERSION;
+	rec->hdr.len = sizeof(*rec);
+	rec->hdr.ts_ns = now;
+	rec->ifindex = p->key.ifindex;
+	rec->vlan = p->key.vlan;
+	rec->ethertype = p->key.family == VNFSEC_AF_INET ?
+			 bpf_htons(ETH_P_IP) : bpf_htons(ETH_P_IPV6);
+	rec->dir = p->key.dir;
+	if (p->key.encap == VNFSEC_ENCAP_GTPU) {
+		rec->family = p->outer_family;
+		rec->saddr = p->outer_saddr;
+	} else {
+		rec->family = p->key.family;
+		rec->saddr = p->key.saddr;
+	}
+	rec->vnf = d->src_vnf;
+	rec->counter = VNFSEC_CNT_DROP_SPOOFED;
+	rec->pkt_len = p->len;
+	rec->cause = VNFSEC_CAUSE_SPOOFED;
+	rec->verdict = d->mode == VNFSEC_MODE_PROTECT ? VNFSEC_VERDICT_DROP :
+		       VNFSEC_VERDICT_WOULD_DROP;
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
 }
 
 /* ---- fragments --------------------------------------------------------- */

@@ -157,6 +157,7 @@ enum vnfsec_counter {
 	VNFSEC_CNT_FRAG_NO_STATE,	/* later fragment, first one unseen */
 	VNFSEC_CNT_DROP_FRAGMENT_EVASION,	/* overlap, duplicate, tiny */
 	VNFSEC_CNT_FRAG_INSERT_FAIL,	/* frag_table insert failed */
+	VNFSEC_CNT_DROP_SPOOFED,	/* source address not the port's VNF's */
 	VNFSEC_CNT_MAX,
 };
 
@@ -179,6 +180,7 @@ enum vnfsec_counter {
 	"drop_ethertype", "unparsed_unreported",			\
 	"ringbuf_full_unparsed", "reply", "frag_overlap",		\
 	"frag_no_state", "drop_fragment_evasion", "frag_insert_fail",	\
+	"drop_spoofed",							\
 }
 
 /* TCP flag bits as in the TCP header's 13th byte. */
@@ -259,6 +261,7 @@ enum vnfsec_cause {
 	VNFSEC_CAUSE_UNPARSED,		/* not classifiable to its L4 header */
 	VNFSEC_CAUSE_ETHERTYPE,		/* non-IP EtherType without a rule */
 	VNFSEC_CAUSE_FRAGMENT_EVASION,	/* overlapping or duplicate fragment */
+	VNFSEC_CAUSE_SPOOFED,		/* source address not the port's */
 };
 
 /* vnfsec_flow_state.flags */
@@ -762,9 +765,25 @@ struct vnfsec_vnf_policy {
 	__u8 mode;		/* enum vnfsec_mode */
 	__u8 unparsed;		/* enum vnfsec_unparsed */
 	__u8 ethertypes;	/* VNFSEC_ETH_* */
+	__u8 flags;		/* VNFSEC_VNF_F_* */
+	__u8 pad[3];
 };
-_Static_assert(sizeof(struct vnfsec_vnf_policy) == 4,
+_Static_assert(sizeof(struct vnfsec_vnf_policy) == 8,
 	       "vnfsec_vnf_policy size");
+
+/*
+ * Anti-spoofing (ABI 6): a packet entering from a VNF's port (XDP or TC
+ * ingress) must have a source address of that VNF (vnf_addrs) when the
+ * VNF is VNFSEC_VNF_F_BOUND (it has addresses); a packet entering from a
+ * port of no VNF may not have a source address of any VNF. Otherwise it
+ * is VNFSEC_CAUSE_SPOOFED (counter drop_spoofed), dropped in protect mode
+ * and reported (an unparsed record with that cause, the claimed address
+ * and the port). For a GTP-U G-PDU the tunnel's source is checked, not
+ * the user's. Unspecified (0.0.0.0, ::) and IPv6 link-local (fe80::/10)
+ * sources are not checked: DHCP and neighbour discovery use them.
+ * Allowlisted sources are exempt, as from the pair rules.
+ */
+#define VNFSEC_VNF_F_BOUND	0x01	/* the VNF's sources are its addresses */
 
 /*
  * "vnf_stats" (PERCPU_ARRAY, index VNF id): per VNF, counted against the
@@ -938,9 +957,12 @@ _Static_assert(sizeof(struct vnfsec_sample_record) == 208,
 	       "vnfsec_sample_record size");
 
 /*
- * A frame that could not be classified (cause VNFSEC_CAUSE_UNPARSED) or a
- * non-IP frame no rule allows (VNFSEC_CAUSE_ETHERTYPE), ABI 6: the
- * agent's malformed_traffic assessment names port, source and cause.
+ * A frame that could not be classified (cause VNFSEC_CAUSE_UNPARSED), a
+ * non-IP frame no rule allows (VNFSEC_CAUSE_ETHERTYPE), a fragment evasion
+ * (VNFSEC_CAUSE_FRAGMENT_EVASION, _TINY_FRAGMENT) or a spoofed source
+ * (VNFSEC_CAUSE_SPOOFED), ABI 6: the agent's malformed_traffic,
+ * fragment_evasion and spoofed_source assessments name port, source and
+ * cause from it.
  */
 struct vnfsec_unparsed_record {
 	struct vnfsec_record_hdr hdr;

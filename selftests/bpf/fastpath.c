@@ -3270,6 +3270,119 @@ TEST_F(fastpath, lying_length_on_an_allowed_pair_dropped)
 	EXPECT_EQ(0, flow_count(self));
 }
 
+/* ---- anti-spoofing: a port sources its VNF's addresses only ------------- */
+
+TEST_F(fastpath, vnf_port_sourcing_another_address_dropped_and_reported)
+{
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
+	struct vnfsec_vnf_policy bound = { .own = 1,
+					   .flags = VNFSEC_VNF_F_BOUND };
+	struct frame_buf fb;
+	__u32 len, a = VNF_A;
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &a, &bound,
+		BPF_ANY));
+	/* From A's port with B's address: B's allowed UDP 53 to A. */
+	struct frame_spec s = {
+		.saddr = "198.51.100.20", .daddr = "192.0.2.10",
+		.proto = IPPROTO_UDP, .sport = 5353, .dport = 53,
+		.nr_vlans = 1, .vlan = { 10 },
+	};
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	/* With an address of no VNF. */
+	s.saddr = "203.0.113.7";
+	s.daddr = "198.51.100.20";
+	s.proto = IPPROTO_TCP;
+	s.dport = 80;
+	s.tcp_flags = VNFSEC_TCP_SYN;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	/* Its own address: the rule decides (A -> B TCP 80 allowed). */
+	s.saddr = "192.0.2.10";
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+	ASSERT_LE(2, consume_records(_metadata, self));
+	EXPECT_EQ(VNFSEC_REC_UNPARSED, r->hdr.type);
+	EXPECT_EQ(VNFSEC_CAUSE_SPOOFED, r->cause);
+	EXPECT_EQ(VNF_A, r->vnf);
+	EXPECT_EQ(inet_addr("198.51.100.20"), r->saddr.v4);
+	EXPECT_EQ(self->ifindex, r->ifindex);
+	EXPECT_EQ(10, r->vlan);
+}
+
+TEST_F(fastpath, port_of_no_vnf_may_not_source_a_vnfs_address)
+{
+	struct frame_spec s = {
+		.saddr = "192.0.2.10", .daddr = "198.51.100.20",
+		.proto = IPPROTO_TCP, .sport = 40000, .dport = 80,
+		.tcp_flags = VNFSEC_TCP_SYN, .nr_vlans = 1, .vlan = { 30 },
+	};
+	struct frame_buf fb;
+	__u32 len;
+
+	two_way_setup(_metadata, self);
+	/* VLAN 30 is no VNF's port; 192.0.2.10 is A's address. */
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+	/* Monitor mode: counted would_drop, passed. */
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	s.sport = 40001;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+}
+
+TEST_F(fastpath, unbound_sources_and_allowlist_not_checked)
+{
+	struct vnfsec_vnf_policy bound = { .own = 1,
+					   .flags = VNFSEC_VNF_F_BOUND };
+	struct frame6_spec s6 = tcp6_syn;
+	struct frame_spec s = {
+		.saddr = "0.0.0.0", .daddr = "198.51.100.20",
+		.proto = IPPROTO_UDP, .sport = 68, .dport = 67,
+		.nr_vlans = 1, .vlan = { 10 },
+	};
+	struct frame_buf fb;
+	__u32 len, a = VNF_A;
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &a, &bound,
+		BPF_ANY));
+	map_port(_metadata, self, self->ifindex, 0, VNF_A);
+	/* 0.0.0.0 (DHCP): the pair rule decides, not the binding. */
+	len = build_frame(fb.data, &s);
+	xdp_run(_metadata, self, fb.data, len);
+	/* fe80:: (neighbour discovery): the same. */
+	s6.l4.saddr = "fe80::1";
+	len = build_frame6(fb.data, &s6);
+	xdp_run(_metadata, self, fb.data, len);
+	/* An allowlisted source from A's port. */
+	allow_prefix(_metadata, self, "203.0.113.7", 32);
+	s.saddr = "203.0.113.7";
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+}
+
+TEST_F(fastpath, unbound_vnf_port_is_not_checked)
+{
+	struct frame_spec s = tcp_syn;
+	struct frame_buf fb;
+	__u32 len;
+
+	/* VNF 7 has no addresses (no BOUND flag): nothing to check. */
+	vnf_pair_setup(_metadata, self);
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+}
+
 /* ---- fragments: the datagram takes its first fragment's verdict ------- */
 
 /* A UDP datagram of 3 fragments of 6 units: 0..47, 48..95, 96..143. */

@@ -360,7 +360,8 @@ static __u8 fast_ethertypes(uint8_t bits)
 
 /*
  * Each VNF's own mode, unparsed verdict and EtherTypes (its effective
- * values: own or global), every other id back to the global ones. One
+ * values: own or global), and whether its addresses bind its ports'
+ * sources; every other id back to the global ones. One
  * entry each, replaced whole: a packet sees the old or the new VNF's.
  */
 static int write_vnf_policies(const struct sensor *s,
@@ -380,6 +381,9 @@ static int write_vnf_policies(const struct sensor *s,
 		e->unparsed = p->vnfs[i].unparsed == POLICY_UNPARSED_PASS ?
 			      VNFSEC_UNPARSED_PASS : VNFSEC_UNPARSED_DROP;
 		e->ethertypes = fast_ethertypes(p->vnfs[i].ethertypes);
+		/* Its ports may source its addresses only (anti-spoofing). */
+		if (p->vnfs[i].n_addrs)
+			e->flags |= VNFSEC_VNF_F_BOUND;
 	}
 	for (id = 0; id < VNFSEC_MAX_VNFS; id++)
 		if (bpf_map_update_elem(s->vnf_policy_fd, &id, &v[id],
