@@ -1976,13 +1976,13 @@ static __always_inline __u16 port_vnf_of(const struct pkt *p,
  * A first fragment, judged as its flow's packet (d): its datagram's entry.
  * A second first fragment of a datagram is an evasion.
  */
-static __always_inline void frag_first(const struct pkt *p, struct decision *d)
+static __always_inline void frag_first(const struct pkt *p, struct decision *d,
+				       struct vnfsec_frag_key *k)
 {
 	struct vnfsec_frag_state *e, st;
-	struct vnfsec_frag_key k;
 
-	frag_key_of(p, &k);
-	e = bpf_map_lookup_elem(&frag_table, &k);
+	frag_key_of(p, k);
+	e = bpf_map_lookup_elem(&frag_table, k);
 	if (e && e->expires_ns > d->now) {
 		e->evasion = 1;
 		count_add(VNFSEC_CNT_FRAG_OVERLAP, 1);
@@ -2000,7 +2000,7 @@ static __always_inline void frag_first(const struct pkt *p, struct decision *d)
 	st.cause = d->cause;
 	st.mode = d->mode;
 	st.evasion = 0;
-	if (bpf_map_update_elem(&frag_table, &k, &st, BPF_ANY))
+	if (bpf_map_update_elem(&frag_table, k, &st, BPF_ANY))
 		count_add(VNFSEC_CNT_FRAG_INSERT_FAIL, 1);
 }
 
@@ -2009,18 +2009,18 @@ static __always_inline void frag_first(const struct pkt *p, struct decision *d)
  * unparsed verdict (no L4 header was ever judged for it).
  */
 static __always_inline void frag_later(const struct pkt *p,
-				  const struct vnfsec_config *cfg,
-				  struct decision *d)
+				       const struct vnfsec_config *cfg,
+				       struct decision *d,
+				       struct vnfsec_frag_key *k)
 {
 	struct vnfsec_frag_state *e;
 	struct vnfsec_vnf_policy *vp;
-	struct vnfsec_frag_key k;
 	__u64 mask;
 	__u32 why;
 	__u32 idx;
 
-	frag_key_of(p, &k);
-	e = bpf_map_lookup_elem(&frag_table, &k);
+	frag_key_of(p, k);
+	e = bpf_map_lookup_elem(&frag_table, k);
 	if (!e || e->expires_ns <= d->now) {
 		/* What its addresses decide (a blocked source), else... */
 		evaluate(p, NULL, cfg, d->now, d);
@@ -2070,18 +2070,20 @@ report:
 __noinline int vnfsec_frag(struct pkt *p, struct decision *d)
 {
 	struct vnfsec_config *cfg;
+	struct vnfsec_scratch *sc;
 	__u32 zero = 0;
 
 	if (!p || !d)
 		return 0;
 	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg)
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!cfg || !sc)
 		return 0;
 	if (p->frag == FRAG_FIRST && !p->addr_only)
-		frag_first(p, d);
+		frag_first(p, d, &sc->frag_key);
 	else if (p->frag == FRAG_LATER &&
 		 p->note != VNFSEC_CNT_TINY_FRAGMENT)
-		frag_later(p, cfg, d);
+		frag_later(p, cfg, d, &sc->frag_key);
 	return 0;
 }
 

@@ -394,15 +394,10 @@ static inline __u32 vnfsec_flow_reply_slot(const struct vnfsec_flow_key *k)
 
 /*
  * "scratch" (PERCPU_ARRAY, one entry, ABI 6): the programs' working space
- * for a new flow's state and a reply key being built, which on the stack
- * took the call chain past 6.1's 512 bytes. Internal; readable, not for
- * writing.
+ * for a new flow's state, a reply key and a fragment key being built,
+ * which on the stack took the call chain past 6.1's 512 bytes (6.1 rounds
+ * each frame up to 32 bytes). Internal; readable, not for writing.
  */
-struct vnfsec_scratch {
-	struct vnfsec_flow_key reply_key;
-	struct vnfsec_flow_state state;
-};
-_Static_assert(sizeof(struct vnfsec_scratch) == 112, "vnfsec_scratch size");
 
 /*
  * "frag_table" (LRU_HASH, ABI 6): one entry per fragmented datagram, made
@@ -445,6 +440,14 @@ struct vnfsec_frag_state {
 };
 _Static_assert(sizeof(struct vnfsec_frag_state) == 24,
 	       "vnfsec_frag_state size");
+
+/* See "scratch" above. */
+struct vnfsec_scratch {
+	struct vnfsec_flow_key reply_key;
+	struct vnfsec_flow_state state;
+	struct vnfsec_frag_key frag_key;
+};
+_Static_assert(sizeof(struct vnfsec_scratch) == 152, "vnfsec_scratch size");
 
 /*
  * Keys of the LPM maps "blocklist_v4", "allowlist_v4" (and the prefix
