@@ -1076,7 +1076,7 @@ static __noinline void report_new_flow(const struct pkt *p,
 	rec->tcp_flags = p->tcp_flags;
 	rec->verdict = d->verdict;
 	rec->cause = d->cause;
-	rec->reserved = 0;
+	rec->flags = d->flags;
 	bpf_ringbuf_submit(rec, 0);
 }
 

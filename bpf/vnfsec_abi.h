@@ -907,7 +907,9 @@ struct vnfsec_new_flow_record {
 	__u8 tcp_flags;		/* flags of the packet that opened the flow */
 	__u8 verdict;		/* enum vnfsec_verdict of that packet */
 	__u8 cause;		/* enum vnfsec_cause */
-	__u8 reserved;		/* zero */
+	/* ABI 6: VNFSEC_FLOW_F_*; VNFSEC_FLOW_F_REPLY: the flow answers one
+	 * that passed the other way (its source did not start it). */
+	__u8 flags;
 };
 _Static_assert(sizeof(struct vnfsec_new_flow_record) == 80,
 	       "vnfsec_new_flow_record size");

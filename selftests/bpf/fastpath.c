@@ -1041,7 +1041,7 @@ TEST_F(fastpath, tcp_syn_passes_and_reports_new_flow)
 	EXPECT_EQ(VNFSEC_TCP_SYN, rec->tcp_flags);
 	EXPECT_EQ(len, rec->pkt_len);
 	EXPECT_EQ(VNFSEC_VERDICT_PASS, rec->verdict);
-	EXPECT_EQ(0, rec->src_vnf | rec->dst_vnf | rec->teid | rec->reserved);
+	EXPECT_EQ(0, rec->src_vnf | rec->dst_vnf | rec->teid | rec->flags);
 
 	ASSERT_EQ(0, flow_lookup(self, &key, &st));
 	EXPECT_EQ(1, st.packets);
@@ -2655,6 +2655,12 @@ TEST_F(fastpath, replies_of_an_allowed_tcp_flow_pass)
 					80, 40000, ACK));
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_REPLY));
 	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+	/* Its new-flow record says so: its source did not start it. */
+	consume_records(_metadata, self);
+	ASSERT_EQ(2, records_of(self, VNFSEC_REC_NEW_FLOW));
+	EXPECT_EQ(0, self->records[0].flow.flags & VNFSEC_FLOW_F_REPLY);
+	EXPECT_EQ(VNFSEC_FLOW_F_REPLY,
+		  self->records[1].flow.flags & VNFSEC_FLOW_F_REPLY);
 	/* The reply is a flow of its own, marked as a reply. */
 	key = flow_key_of(self, &s);
 	ASSERT_EQ(0, flow_lookup(self, &key, &st));
