@@ -6,7 +6,8 @@
  *
  * A parser that gives up returns a negative value naming the counter that
  * explains why (-VNFSEC_CNT_TRUNC_IP, ...), so the caller records it and
- * passes the packet: a frame we cannot parse is not ours to judge.
+ * gives the frame the unparsed verdict (vnfsec_abi.h): a frame we cannot
+ * parse is never allowed by a rule it was not judged by.
  *
  * Nothing here reads a byte before checking it lies below data_end; the
  * verifier refuses the object otherwise, and a malformed frame must never
@@ -113,26 +114,32 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *nh, void *data_end,
 	return eth->h_proto;
 }
 
+/* 802.1Q, 802.1ad and the pre-standard QinQ TPIDs some switches use. */
 static __always_inline int proto_is_vlan(__u16 h_proto)
 {
 	return h_proto == bpf_htons(ETH_P_8021Q) ||
-	       h_proto == bpf_htons(ETH_P_8021AD);
+	       h_proto == bpf_htons(ETH_P_8021AD) ||
+	       h_proto == bpf_htons(0x9100) || h_proto == bpf_htons(0x9200);
 }
 
 /*
- * Skips up to VNFSEC_MAX_VLAN_TAGS tags (802.1ad outer, 802.1Q inner);
- * returns the EtherType after them and the outermost VLAN id in *vlan.
+ * Skips up to VNFSEC_MAX_VLAN_TAGS tags, any TPID of proto_is_vlan() in
+ * any order; returns the EtherType after them and the outermost VLAN id
+ * in *vlan. One more tag is VLAN_TOO_DEEP: the frame is not classified.
  */
-static __always_inline int parse_vlans(struct hdr_cursor *nh, void *data_end,
-				       int h_proto, __u16 *vlan)
+static __always_inline int parse_vlans(struct hdr_cursor *nh, void *data,
+				       void *data_end, int h_proto,
+				       __u16 *vlan)
 {
 	struct vlan_hdr *vh;
 	int i;
 
+	/* As skip_ip6_ext(): the cursor forgotten at each tag. */
 #pragma unroll
 	for (i = 0; i < VNFSEC_MAX_VLAN_TAGS; i++) {
 		if (!proto_is_vlan(h_proto))
 			return h_proto;
+		cursor_forget(nh, data);
 		vh = nh->pos;
 		if ((void *)(vh + 1) > data_end)
 			return -VNFSEC_CNT_TRUNC_VLAN;
@@ -146,9 +153,14 @@ static __always_inline int parse_vlans(struct hdr_cursor *nh, void *data_end,
 	return h_proto;
 }
 
-/* Returns the IP protocol; skips IPv4 options as IHL says. */
+/*
+ * Returns the IP protocol; skips IPv4 options as IHL says. room: the bytes
+ * of the whole packet from the header on (the frame may be longer than
+ * data_end at TC): a total length claiming more is BAD_IP_LEN, since what
+ * the header says is missing cannot have been judged.
+ */
 static __always_inline int parse_iphdr(struct hdr_cursor *nh, void *data_end,
-				       struct iphdr **iphdr)
+				       struct iphdr **iphdr, __u32 room)
 {
 	struct iphdr *iph = nh->pos;
 	int hdrsize;
@@ -164,6 +176,8 @@ static __always_inline int parse_iphdr(struct hdr_cursor *nh, void *data_end,
 		return -VNFSEC_CNT_BAD_IP;
 	if (nh->pos + hdrsize > data_end)
 		return -VNFSEC_CNT_TRUNC_IP;
+	if (bpf_ntohs(iph->tot_len) > room)
+		return -VNFSEC_CNT_BAD_IP_LEN;
 
 	nh->pos += hdrsize;
 	*iphdr = iph;
@@ -182,9 +196,9 @@ static __always_inline int ip_is_first_fragment(const struct iphdr *iph)
 	       bpf_htons(IP_MF);
 }
 
-/* Returns the next header after the fixed IPv6 header. */
+/* Returns the next header after the fixed IPv6 header; room as for IPv4. */
 static __always_inline int parse_ip6hdr(struct hdr_cursor *nh, void *data_end,
-					struct ipv6hdr **ip6hdr)
+					struct ipv6hdr **ip6hdr, __u32 room)
 {
 	struct ipv6hdr *ip6h = nh->pos;
 
@@ -192,6 +206,9 @@ static __always_inline int parse_ip6hdr(struct hdr_cursor *nh, void *data_end,
 		return -VNFSEC_CNT_TRUNC_IP6;
 	if (ip6h->version != 6)
 		return -VNFSEC_CNT_BAD_IP6;
+	/* 0 is a jumbogram's: its length is in an option, not checked. */
+	if (bpf_ntohs(ip6h->payload_len) + sizeof(*ip6h) > room)
+		return -VNFSEC_CNT_BAD_IP6_LEN;
 
 	nh->pos = ip6h + 1;
 	*ip6hdr = ip6h;
@@ -203,6 +220,9 @@ struct ip6_ext_info {
 	__u8 nr_ext;		/* extension headers skipped */
 	__u8 later_fragment;	/* fragment header with offset != 0 */
 	__u8 first_fragment;	/* fragment header, offset 0, M set */
+	__u16 frag_off;		/* fragment offset, 8-byte units */
+	__u32 frag_end;		/* fragment header's end, from data */
+	__be32 frag_id;
 };
 
 static __always_inline int ip6_is_ext(int nexthdr)
@@ -217,17 +237,25 @@ static __always_inline int ip6_is_ext(int nexthdr)
  * routing, fragment, destination options, AH) and returns the upper-layer
  * protocol. Stops at a later fragment: what follows its header is payload.
  */
-static __always_inline int skip_ip6_ext(struct hdr_cursor *nh, void *data_end,
-					int nexthdr, struct ip6_ext_info *xi)
+static __always_inline int skip_ip6_ext(struct hdr_cursor *nh, void *data,
+					void *data_end, int nexthdr,
+					struct ip6_ext_info *xi)
 {
 	struct ip6_frag_hdr *fh;
 	struct ip6_ext_hdr *eh;
 	int i, len;
 
+	/*
+	 * The cursor forgotten at each header: the verifier then sees one
+	 * state per header rather than one per way of getting there, and 16
+	 * headers stay within its limits. Unrolled: 6.1's verifier refuses
+	 * a loop whose back-edge the compiler lays out as a fall-through.
+	 */
 #pragma unroll
 	for (i = 0; i < VNFSEC_MAX_IPV6_EXT; i++) {
 		if (!ip6_is_ext(nexthdr))
 			return nexthdr;
+		cursor_forget(nh, data);
 		eh = nh->pos;
 		if ((void *)(eh + 1) > data_end)
 			return -VNFSEC_CNT_TRUNC_IP6_EXT;
@@ -237,6 +265,9 @@ static __always_inline int skip_ip6_ext(struct hdr_cursor *nh, void *data_end,
 				return -VNFSEC_CNT_TRUNC_IP6_EXT;
 			xi->nr_ext++;
 			nh->pos = fh + 1;
+			xi->frag_id = fh->identification;
+			xi->frag_off = bpf_ntohs(fh->frag_off) >> 3;
+			xi->frag_end = nh->pos - data;
 			if (fh->frag_off & bpf_htons(IP6_OFFSET)) {
 				xi->later_fragment = 1;
 				return fh->nexthdr;
@@ -283,14 +314,16 @@ static __always_inline int parse_tcphdr(struct hdr_cursor *nh, void *data_end,
 	return hdrsize;
 }
 
-/* Returns the header length in bytes. */
+/* Returns the header length in bytes; room as for IPv4. */
 static __always_inline int parse_udphdr(struct hdr_cursor *nh, void *data_end,
-					struct udphdr **udphdr)
+					struct udphdr **udphdr, __u32 room)
 {
 	struct udphdr *uh = nh->pos;
 
 	if ((void *)(uh + 1) > data_end)
 		return -VNFSEC_CNT_TRUNC_L4;
+	if (bpf_ntohs(uh->len) < sizeof(*uh) || bpf_ntohs(uh->len) > room)
+		return -VNFSEC_CNT_BAD_UDP_LEN;
 
 	nh->pos = uh + 1;
 	*udphdr = uh;

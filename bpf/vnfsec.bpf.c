@@ -46,6 +46,30 @@ struct {
 	__type(value, struct vnfsec_flow_new);
 } flow_new SEC(".maps");
 
+/* Working space, per CPU: see vnfsec_abi.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vnfsec_scratch);
+} scratch SEC(".maps");
+
+/* Fragmented datagrams: their first fragment's verdict (vnfsec_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VNFSEC_FRAG_ENTRIES);
+	__type(key, struct vnfsec_frag_key);
+	__type(value, struct vnfsec_frag_state);
+} frag_table SEC(".maps");
+
+/* The replies flows that passed may have: see vnfsec_abi.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNFSEC_FLOW_REPLY_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct vnfsec_flow_reply);
+} flow_reply SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VNFSEC_CNT_MAX);
@@ -59,6 +83,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vnfsec_refused_budget);
 } refused_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vnfsec_refused_budget);
+} unparsed_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNFSEC_MAX_VNFS);
+	__type(key, __u32);
+	__type(value, struct vnfsec_vnf_policy);
+} vnf_policy SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -200,11 +238,28 @@ struct pkt {
 	union vnfsec_addr outer_daddr;
 	__u32 len;
 	__u32 teid;
-	__u32 note;		/* counter of an address-only packet */
+	/*
+	 * Packed to 112 bytes: on 6.1, whose verifier rounds each frame up to
+	 * 32 bytes, 8 more took the detectors' call chain past 512.
+	 */
+	__u16 note;		/* counter of an address-only packet */
 	__u8 outer_family;
 	__u8 tcp_flags;
 	__u8 addr_only;		/* later or tiny fragment: no L4 key */
-} __attribute__((aligned(8)));	/* key copies in 8-byte words */
+	__u8 frag;		/* enum frag_kind */
+	__u8 smac[6];		/* unparsed frames and fragments only */
+	__be16 ethertype;	/* after the VLAN tags */
+	__u32 frag_id;		/* fragments: the datagram's identification */
+	__u16 frag_off;		/* fragments: offset, 8-byte units */
+	__u16 frag_len;		/* fragments: bytes of the datagram here */
+} __attribute__((aligned(8)));
+_Static_assert(sizeof(struct pkt) == 112, "struct pkt: see the comment");
+
+enum frag_kind {
+	FRAG_NONE = 0,
+	FRAG_FIRST,		/* offset 0, more fragments */
+	FRAG_LATER,		/* offset > 0 */
+};	/* key copies in 8-byte words */
 
 /* A verdict being made. */
 struct decision {
@@ -212,7 +267,8 @@ struct decision {
 	__u64 now;
 	__u32 mirror_ifindex;
 	__u8 sample;		/* enum vnfsec_sample_reason, 0: none */
-	__u8 mode;		/* config.mode */
+	__u8 mode;		/* enum vnfsec_mode the verdict is carried out in */
+	__u8 prev_flags;	/* the flow's flags before this evaluation */
 	__u8 is_new;		/* the packet created its flow */
 	__u8 refused;		/* new, refused by the pair rules, not stored */
 	__u8 detect;		/* the detectors are to look at it */
@@ -298,6 +354,15 @@ static __always_inline int l4_min_len(int proto)
 	return 0;
 }
 
+/* Bytes of the whole packet from the cursor on (p->len: skb->len at TC). */
+static __always_inline __u32 room_of(const struct hdr_cursor *nh, void *data,
+				     const struct pkt *p)
+{
+	__u32 off = nh->pos - data;
+
+	return p->len > off ? p->len - off : 0;
+}
+
 /*
  * L3 and L4 of the outer packet (inner == 0) or of a G-PDU's inner packet.
  * Returns enum parse_result or a negative counter.
@@ -315,7 +380,7 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 	int proto, ret, avail;
 
 	if (h_proto == bpf_htons(ETH_P_IP)) {
-		proto = parse_iphdr(nh, data_end, &iph);
+		proto = parse_iphdr(nh, data_end, &iph, room_of(nh, data, p));
 		if (proto < 0)
 			return proto;
 		p->key.family = VNFSEC_AF_INET;
@@ -325,6 +390,11 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 		if (iph->ihl > 5)
 			count_add(VNFSEC_CNT_IP_OPTIONS, 1);
 		if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
+			p->frag_id = iph->id;
+			p->frag_off = bpf_ntohs(iph->frag_off) & IP_OFFSET;
+			p->frag_len = bpf_ntohs(iph->tot_len) - iph->ihl * 4;
+			p->frag = ip_is_later_fragment(iph) ? FRAG_LATER :
+							      FRAG_FIRST;
 			/*
 			 * RFC 1858: a first fragment too short for the L4
 			 * header, or a TCP fragment at offset 8 rewriting
@@ -347,7 +417,7 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 			}
 		}
 	} else if (h_proto == bpf_htons(ETH_P_IPV6)) {
-		proto = parse_ip6hdr(nh, data_end, &ip6h);
+		proto = parse_ip6hdr(nh, data_end, &ip6h, room_of(nh, data, p));
 		if (proto < 0)
 			return proto;
 		p->key.family = VNFSEC_AF_INET6;
@@ -355,12 +425,25 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 		__builtin_memcpy(&p->key.daddr, &ip6h->daddr, 16);
 		if (!inner)
 			count_add(VNFSEC_CNT_IPV6, 1);
-		proto = skip_ip6_ext(nh, data_end, proto, &xi);
+		proto = skip_ip6_ext(nh, data, data_end, proto, &xi);
 		if (proto < 0)
 			return proto;
 		p->key.proto = proto;
 		if (xi.nr_ext)
 			count_add(VNFSEC_CNT_IP6_EXT, 1);
+		if (xi.later_fragment || xi.first_fragment) {
+			/* The fragmentable part: after the fragment header. */
+			__u32 ip6_end = (void *)(ip6h + 1) - data;
+
+			/* Offsets, not pointers: see the first fragment's. */
+			asm volatile("" : "+r"(ip6_end));
+			avail = (int)bpf_ntohs(ip6h->payload_len) -
+				(int)(xi.frag_end - ip6_end);
+			p->frag_id = xi.frag_id;
+			p->frag_off = xi.frag_off;
+			p->frag_len = avail > 0 ? avail : 0;
+			p->frag = xi.later_fragment ? FRAG_LATER : FRAG_FIRST;
+		}
 		if (xi.later_fragment) {
 			p->note = VNFSEC_CNT_IP_FRAGMENT;
 			p->addr_only = 1;
@@ -393,7 +476,9 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 		p->key.dport = th->dest;
 		p->tcp_flags = tcp_flags(th);
 	} else if (proto == IPPROTO_UDP) {
-		ret = parse_udphdr(nh, data_end, &uh);
+		/* A first fragment's UDP length is the whole datagram's. */
+		ret = parse_udphdr(nh, data_end, &uh,
+				   p->frag ? 0xffff : room_of(nh, data, p));
 		if (ret < 0)
 			return ret;
 		p->key.sport = uh->source;
@@ -440,11 +525,13 @@ static __always_inline __u32 parse_packet(void *data, void *data_end,
 		return -h_proto;
 	if (proto_is_vlan(h_proto)) {
 		count_add(VNFSEC_CNT_VLAN, 1);
-		h_proto = parse_vlans(&nh, data_end, h_proto, &p->key.vlan);
+		h_proto = parse_vlans(&nh, data, data_end, h_proto,
+				      &p->key.vlan);
 		if (h_proto < 0)
 			return -h_proto;
 		cursor_forget(&nh, data);
 	}
+	p->ethertype = h_proto;
 
 	ret = parse_l3l4(&nh, data, data_end, h_proto, p, 0);
 	if (ret < 0)
@@ -474,6 +561,17 @@ static __always_inline __u32 parse_packet(void *data, void *data_end,
 }
 
 /* ---- policy ------------------------------------------------------------ */
+
+static __always_inline int flow_key_eq(const struct vnfsec_flow_key *a,
+				       const struct vnfsec_flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	/* Both 8-byte aligned: six word compares, no memcmp in BPF. */
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] &&
+	       x[3] == y[3] && x[4] == y[4] && x[5] == y[5];
+}
+
 
 static __always_inline struct vnfsec_block_entry *
 lpm_lookup(void *map_v4, void *map_v6, __u8 family,
@@ -598,14 +696,14 @@ static __always_inline __u8 proto_bit(__u8 proto)
 	return VNFSEC_PROTO_OTHER;
 }
 
-static __always_inline int pair_allows(const struct pkt *p,
-				       const struct decision *d,
+/* Does the rule of src -> dst allow proto to port dport (network order)? */
+static __always_inline int pair_allows(__u16 src, __u16 dst, __u8 proto,
+				       __be16 dport,
 				       const struct vnfsec_config *cfg)
 {
-	struct vnfsec_pair_key k = { .src_vnf = d->src_vnf,
-				     .dst_vnf = d->dst_vnf };
+	struct vnfsec_pair_key k = { .src_vnf = src, .dst_vnf = dst };
 	struct vnfsec_pair_policy *pol;
-	__u8 bit = proto_bit(p->key.proto);
+	__u8 bit = proto_bit(proto);
 	int i, restricted = 0;
 	__u16 port;
 
@@ -616,7 +714,7 @@ static __always_inline int pair_allows(const struct pkt *p,
 		return 0;
 	if (!(bit & (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP)))
 		return 1;
-	port = bpf_ntohs(p->key.dport);
+	port = bpf_ntohs(dport);
 	/* Only the ranges of this protocol; none of them: every port. */
 #pragma unroll
 	for (i = 0; i < VNFSEC_PAIR_MAX_PORTS; i++) {
@@ -637,14 +735,201 @@ static __always_inline void decide(struct decision *d, __u8 cause)
 	d->cause = cause;
 }
 
+/* A VNF's own mode, or the global one (VNF 0, or no own policy). */
+static __always_inline __u8 vnf_mode(const struct vnfsec_config *cfg,
+				     __u16 vnf)
+{
+	struct vnfsec_vnf_policy *vp;
+	__u32 idx = vnf;
+
+	if (!vnf)
+		return cfg->mode;
+	vp = bpf_map_lookup_elem(&vnf_policy, &idx);
+	return vp && vp->own ? vp->mode : cfg->mode;
+}
+
+/* The strictest of the two ends' modes: see "vnf_policy". */
+static __always_inline void set_mode(struct decision *d,
+				     const struct vnfsec_config *cfg)
+{
+	__u8 a = vnf_mode(cfg, d->src_vnf), b = vnf_mode(cfg, d->dst_vnf);
+
+	d->mode = a < b ? a : b;
+}
+
+/*
+ * The key of the reply of key (reverse != 0), or key itself, reduced to
+ * what both directions share: see "flow_reply". Returns 0 when a reply
+ * has no key of its own (ICMP other than echo).
+ */
+static __always_inline int reply_key(const struct vnfsec_flow_key *key,
+				     struct vnfsec_flow_key *rk, int reverse)
+{
+	__u8 type;
+
+	*rk = *key;
+	rk->ifindex = 0;
+	rk->dir = 0;
+	rk->vlan = 0;
+	rk->pad = 0;
+	if (!reverse)
+		return 1;
+	rk->saddr = key->daddr;
+	rk->daddr = key->saddr;
+	if (key->proto == IPPROTO_ICMP || key->proto == IPPROTO_ICMPV6) {
+		/* Echo: same identifier (sport), the reply's type. */
+		type = bpf_ntohs(key->dport) >> 8;
+		if (key->proto == IPPROTO_ICMP && type == ICMP_ECHO)
+			rk->dport = bpf_htons(ICMP_ECHOREPLY << 8);
+		else if (key->proto == IPPROTO_ICMPV6 &&
+			 type == ICMPV6_ECHO_REQUEST)
+			rk->dport = bpf_htons(ICMPV6_ECHO_REPLY << 8);
+		else
+			return 0;
+		return 1;
+	}
+	rk->sport = key->dport;
+	rk->dport = key->sport;
+	return 1;
+}
+
+/*
+ * A flow that passed: its replies are expected. The slot is written only
+ * when it does not say so already for long enough, so a flow's verdict
+ * refreshes (every verdict_ttl_ms) mostly read it.
+ */
+static __always_inline void expect_reply(const struct vnfsec_flow_key *key,
+					 const struct decision *d, __u64 now,
+					 struct vnfsec_flow_key *rk)
+{
+	struct vnfsec_flow_reply *e;
+	__u32 slot;
+
+	if (!reply_key(key, rk, 1))
+		return;
+	slot = vnfsec_flow_reply_slot(rk);
+	e = bpf_map_lookup_elem(&flow_reply, &slot);
+	if (!e)
+		return;
+	if (e->expires_ns > now + VNFSEC_REPLY_TTL_NS / 2 &&
+	    e->src_vnf == d->src_vnf && e->dst_vnf == d->dst_vnf &&
+	    flow_key_eq(&e->key, rk))
+		return;	/* a hint: a torn read only costs a write */
+	bpf_spin_lock(&e->lock);
+	e->key = *rk;
+	e->src_vnf = d->src_vnf;
+	e->dst_vnf = d->dst_vnf;
+	e->expires_ns = now + VNFSEC_REPLY_TTL_NS;
+	bpf_spin_unlock(&e->lock);
+}
+
+/* The request's source (our destination) exempt from the pair rules? */
+static __always_inline int dest_allowlisted(const struct pkt *p, __u64 now)
+{
+	struct vnfsec_block_entry *e;
+	__u64 until = ~0ULL;
+
+	e = lpm_lookup(&allowlist_v4, &allowlist_v6, p->key.family,
+		       &p->key.daddr);
+	return e && live(e->expires_ns, now, &until);
+}
+
+/*
+ * Is the flow its rules refuse the reply of one that passed the other
+ * way? Its first packet needs the request's live entry in flow_reply;
+ * once a reply, it stays one while the request's own rule (the other
+ * direction's, to this flow's source port) still allows the request, or
+ * its source is allowlisted, so a policy change that removes the
+ * request's rule ends the replies too.
+ */
+static __always_inline int is_reply(const struct pkt *p,
+				    const struct vnfsec_flow_key *key,
+				    const struct vnfsec_config *cfg,
+				    const struct decision *d, __u64 now,
+				    struct vnfsec_flow_key *rk)
+{
+	struct vnfsec_flow_reply *e;
+	__u32 slot;
+	int found;
+
+	/* A SYN opens a connection: it answers nothing. */
+	if (p->key.proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) ==
+	    VNFSEC_TCP_SYN)
+		return 0;
+	if (d->prev_flags & VNFSEC_FLOW_F_REPLY)
+		return pair_allows(d->dst_vnf, d->src_vnf, p->key.proto,
+				   p->key.sport, cfg) ||
+		       dest_allowlisted(p, now);
+	reply_key(key, rk, 0);
+	slot = vnfsec_flow_reply_slot(rk);
+	e = bpf_map_lookup_elem(&flow_reply, &slot);
+	if (!e || !flow_key_eq(&e->key, rk))
+		return 0;
+	bpf_spin_lock(&e->lock);
+	found = flow_key_eq(&e->key, rk) && e->expires_ns > now &&
+		e->src_vnf == d->dst_vnf && e->dst_vnf == d->src_vnf;
+	bpf_spin_unlock(&e->lock);
+	return found;
+}
+
+/* Sources no binding is checked for: unspecified, IPv6 link-local. */
+static __always_inline int source_unbound(__u8 family,
+					  const union vnfsec_addr *a)
+{
+	if (family == VNFSEC_AF_INET)
+		return !a->v4;
+	if ((a->bytes[0] == 0xfe) && ((a->bytes[1] & 0xc0) == 0x80))
+		return 1;
+	return !(a->v6[0] | a->v6[1] | a->v6[2] | a->v6[3]);
+}
+
+/*
+ * Entering from a port, does the packet claim a source that is not the
+ * port's VNF's (or, from a port of no VNF, one that is a VNF's)? See
+ * VNFSEC_VNF_F_BOUND.
+ */
+static __always_inline int source_spoofed(const struct pkt *p,
+					  const struct decision *d)
+{
+	int tunnel = p->key.encap == VNFSEC_ENCAP_GTPU;
+	const union vnfsec_addr *src = tunnel ? &p->outer_saddr :
+					       &p->key.saddr;
+	__u8 fam = tunnel ? p->outer_family : p->key.family;
+	struct vnfsec_vnf_policy *vp;
+	__u16 owner;
+	__u32 idx;
+
+	if (p->key.dir != VNFSEC_DIR_INGRESS || source_unbound(fam, src))
+		return 0;
+	owner = addr_vnf(fam, src);
+	if (owner == d->src_vnf)
+		return 0;
+	if (!d->src_vnf)
+		return 1;	/* a VNF's address from a port of no VNF */
+	if (owner)
+		return 1;	/* another VNF's address */
+	idx = d->src_vnf;
+	vp = bpf_map_lookup_elem(&vnf_policy, &idx);
+	return vp && (vp->flags & VNFSEC_VNF_F_BOUND);
+}
+
+static __always_inline void report_spoofed(const struct pkt *p,
+					   const struct decision *d,
+					   __u64 now);
+static __always_inline int unparsed_report_allowed(__u64 now);
+
 /*
  * The policy maps, in precedence order: allowlist exempts from the
  * blocklist and the pair rules; a blocked source is dropped at the cost
  * of two LPM lookups (a flood from it must stay cheap); then the flow's
- * override, the quarantine of either VNF, the VNF pair rule. key is the
- * caller's stack copy of p->key (6.1 takes no map key from a global's
- * argument, and one copy here took the call chain past 6.1's 512-byte
- * stack); NULL for an address-only packet.
+ * override, the quarantine of either VNF, the VNF pair rule of the
+ * flow's direction, or else its being the reply of a flow that passed
+ * the other way ("flow_reply"). A flow that passes expects its replies.
+ * The mode is the strictest of the two VNFs'. key is the caller's stack
+ * copy of p->key (6.1 takes no map key from a global's argument, and one
+ * copy here took the call chain past 6.1's 512-byte stack); NULL for an
+ * address-only packet.
  */
 static __noinline void evaluate(const struct pkt *p,
 				const struct vnfsec_flow_key *key,
@@ -652,6 +937,8 @@ static __noinline void evaluate(const struct pkt *p,
 				__u64 now, struct decision *d)
 {
 	struct vnfsec_flow_override *ovr;
+	struct vnfsec_scratch *sc;
+	__u32 zero = 0;
 	int allowed;
 
 	d->until = now + ms_or(cfg->verdict_ttl_ms, VNFSEC_DEF_VERDICT_TTL_MS);
@@ -672,9 +959,17 @@ static __noinline void evaluate(const struct pkt *p,
 				 &d->until)) {
 		decide(d, VNFSEC_CAUSE_BLOCKLIST);
 		resolve_vnfs(p, d);
+		set_mode(d, cfg);
 		return;
 	}
 	resolve_vnfs(p, d);
+	set_mode(d, cfg);
+	if (!allowed && source_spoofed(p, d)) {
+		decide(d, VNFSEC_CAUSE_SPOOFED);
+		if (unparsed_report_allowed(now))
+			report_spoofed(p, d, now);
+		return;
+	}
 
 	if (p->addr_only) {
 		/* No ports: overrides and pair rules cannot apply. */
@@ -699,8 +994,25 @@ static __noinline void evaluate(const struct pkt *p,
 		decide(d, VNFSEC_CAUSE_QUARANTINE);
 		return;
 	}
-	if (!allowed && !p->addr_only && !pair_allows(p, d, cfg))
-		decide(d, VNFSEC_CAUSE_PAIR_POLICY);
+	if (!allowed && !p->addr_only &&
+	    !pair_allows(d->src_vnf, d->dst_vnf, p->key.proto, p->key.dport,
+			 cfg)) {
+		sc = key ? bpf_map_lookup_elem(&scratch, &zero) : NULL;
+		if (sc && is_reply(p, key, cfg, d, now, &sc->reply_key)) {
+			d->flags |= VNFSEC_FLOW_F_REPLY;
+			if (!(d->prev_flags & VNFSEC_FLOW_F_REPLY))
+				count_add(VNFSEC_CNT_REPLY, 1);
+		} else {
+			decide(d, VNFSEC_CAUSE_PAIR_POLICY);
+		}
+	}
+	/* A reply's reply is its request: nothing more to expect. */
+	if (key && d->verdict == VNFSEC_VERDICT_PASS &&
+	    !(d->flags & VNFSEC_FLOW_F_REPLY)) {
+		sc = bpf_map_lookup_elem(&scratch, &zero);
+		if (sc)
+			expect_reply(key, d, now, &sc->reply_key);
+	}
 }
 
 static __always_inline __u32 cause_counter(__u8 cause)
@@ -720,6 +1032,14 @@ static __always_inline __u32 cause_counter(__u8 cause)
 		return VNFSEC_CNT_DROP_RATE_LIMIT;
 	case VNFSEC_CAUSE_TINY_FRAGMENT:
 		return VNFSEC_CNT_DROP_TINY_FRAGMENT;
+	case VNFSEC_CAUSE_UNPARSED:
+		return VNFSEC_CNT_DROP_UNPARSED;
+	case VNFSEC_CAUSE_ETHERTYPE:
+		return VNFSEC_CNT_DROP_ETHERTYPE;
+	case VNFSEC_CAUSE_FRAGMENT_EVASION:
+		return VNFSEC_CNT_DROP_FRAGMENT_EVASION;
+	case VNFSEC_CAUSE_SPOOFED:
+		return VNFSEC_CNT_DROP_SPOOFED;
 	}
 	return VNFSEC_CNT_NONE;
 }
@@ -756,7 +1076,7 @@ static __noinline void report_new_flow(const struct pkt *p,
 	rec->tcp_flags = p->tcp_flags;
 	rec->verdict = d->verdict;
 	rec->cause = d->cause;
-	rec->reserved = 0;
+	rec->flags = d->flags;
 	bpf_ringbuf_submit(rec, 0);
 }
 
@@ -873,9 +1193,9 @@ static __always_inline void report_sample(void *ctx, const int kind,
 /* ---- detectors --------------------------------------------------------- */
 
 static __always_inline int detector_on(const struct vnfsec_config *cfg,
-				       int det)
+				       const struct decision *d, int det)
 {
-	return cfg->mode != VNFSEC_MODE_LEARN &&
+	return d->mode != VNFSEC_MODE_LEARN &&
 	       !(cfg->detectors_off & (1U << det));
 }
 
@@ -883,7 +1203,7 @@ static __always_inline int detector_on(const struct vnfsec_config *cfg,
 static __always_inline int detector_drops(const struct vnfsec_config *cfg,
 					  const struct decision *d, int det)
 {
-	return cfg->mode == VNFSEC_MODE_PROTECT &&
+	return d->mode == VNFSEC_MODE_PROTECT &&
 	       (cfg->detectors_drop & (1U << det)) &&
 	       !(d->flags & VNFSEC_FLOW_F_ALLOWED);
 }
@@ -932,8 +1252,8 @@ static __noinline int detect_dst(const struct pkt *p,
 	__u32 min, ratio;
 	int drop = 0;
 
-	if (!detector_on(cfg, VNFSEC_DET_SYN_FLOOD) &&
-	    !detector_on(cfg, VNFSEC_DET_RST_FLOOD))
+	if (!detector_on(cfg, d, VNFSEC_DET_SYN_FLOOD) &&
+	    !detector_on(cfg, d, VNFSEC_DET_RST_FLOOD))
 		return 0;
 
 	if ((fl & (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) ==
@@ -966,7 +1286,7 @@ static __noinline int detect_dst(const struct pkt *p,
 		}
 		__sync_fetch_and_add(&st->syns, 1);
 		__sync_fetch_and_add(&st->flows, 1);
-		if (detector_on(cfg, VNFSEC_DET_SYN_FLOOD)) {
+		if (detector_on(cfg, d, VNFSEC_DET_SYN_FLOOD)) {
 			min = or_default(cfg->syn_min, VNFSEC_DEF_SYN_MIN);
 			ratio = or_default(cfg->syn_ratio,
 					   VNFSEC_DEF_SYN_RATIO);
@@ -983,7 +1303,7 @@ static __noinline int detect_dst(const struct pkt *p,
 				drop = 1;
 		}
 	}
-	if ((fl & VNFSEC_TCP_RST) && detector_on(cfg, VNFSEC_DET_RST_FLOOD)) {
+	if ((fl & VNFSEC_TCP_RST) && detector_on(cfg, d, VNFSEC_DET_RST_FLOOD)) {
 		win = ms_or(cfg->rst_window_ms, VNFSEC_DEF_RST_WINDOW_MS);
 		if (window_roll(&st->rst_window_ns, win, now)) {
 			st->rsts = 0;
@@ -1062,9 +1382,9 @@ static __noinline int detect_scan(const struct pkt *p,
 				       const struct vnfsec_config *cfg,
 				       const struct decision *d, __u64 now)
 {
-	int port_on = detector_on(cfg, VNFSEC_DET_PORT_SCAN);
-	int host_on = detector_on(cfg, VNFSEC_DET_HOST_SCAN);
-	int slow_on = detector_on(cfg, VNFSEC_DET_SLOW_SCAN);
+	int port_on = detector_on(cfg, d, VNFSEC_DET_PORT_SCAN);
+	int host_on = detector_on(cfg, d, VNFSEC_DET_HOST_SCAN);
+	int slow_on = detector_on(cfg, d, VNFSEC_DET_SLOW_SCAN);
 	struct vnfsec_det_scan *st;
 	struct det_fire f = {};
 	struct vnfsec_det_key k;
@@ -1175,12 +1495,12 @@ static __noinline int rate_limit(const struct pkt *p,
 	struct vnfsec_det_rate *st, zero_rate = {};
 	struct det_fire f = {};
 	struct vnfsec_det_key k;
-	int on = detector_on(cfg, VNFSEC_DET_RATE_LIMIT);
+	int on = detector_on(cfg, d, VNFSEC_DET_RATE_LIMIT);
 	__u32 pps, burst;
 	int ordered;
 
 	if ((d->flags & VNFSEC_FLOW_F_ALLOWED) ||
-	    cfg->mode == VNFSEC_MODE_LEARN)
+	    d->mode == VNFSEC_MODE_LEARN)
 		return 0;
 	det_key_of(&k, p->key.family, &p->key.saddr);
 	pps = rate_of(cfg, &k, now, &burst, &ordered);
@@ -1220,7 +1540,7 @@ static __noinline int rate_limit(const struct pkt *p,
 	if (on && !ordered && !st->fired) {
 		st->fired = 1;
 		fire(&f, VNFSEC_DET_RATE_LIMIT,
-		     cfg->mode == VNFSEC_MODE_PROTECT, st->limited, 0,
+		     d->mode == VNFSEC_MODE_PROTECT, st->limited, 0,
 		     pps, win);
 		report_detector(p, d, now, &f);
 	}
@@ -1256,6 +1576,7 @@ static __always_inline void cache_decision(struct vnfsec_flow_state *st,
 	st->verdict = d->verdict;
 	st->cause = d->cause;
 	st->flags = d->flags;
+	st->mode = d->mode;
 }
 
 static __always_inline void decision_of(struct decision *d,
@@ -1266,16 +1587,7 @@ static __always_inline void decision_of(struct decision *d,
 	d->verdict = st->verdict;
 	d->cause = st->cause;
 	d->flags = st->flags;
-}
-
-static __always_inline int flow_key_eq(const struct vnfsec_flow_key *a,
-				       const struct vnfsec_flow_key *b)
-{
-	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
-
-	/* Both 8-byte aligned: six word compares, no memcmp in BPF. */
-	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] &&
-	       x[3] == y[3] && x[4] == y[4] && x[5] == y[5];
+	d->mode = st->mode;
 }
 
 /*
@@ -1295,6 +1607,7 @@ static __always_inline void flow_promote(const struct pkt *p,
 	if (st->policy_gen == cfg->policy_gen && now < st->verdict_until_ns) {
 		decision_of(d, st);
 	} else {
+		d->prev_flags = st->flags;
 		evaluate(p, key, cfg, now, d);
 		cache_decision(st, d, cfg->policy_gen);
 	}
@@ -1331,14 +1644,18 @@ static __always_inline int flow_insert(const struct pkt *p,
 				       const struct vnfsec_config *cfg,
 				       __u64 now, struct decision *d, int syn)
 {
-	struct vnfsec_flow_state st;
+	struct vnfsec_flow_state *st;
+	struct vnfsec_scratch *sc;
 	struct vnfsec_flow_new *e;
-	__u32 slot = vnfsec_flow_new_slot(key);
+	__u32 slot = vnfsec_flow_new_slot(key), zero = 0;
 	int found, valid = 0;
 
 	e = bpf_map_lookup_elem(&flow_new, &slot);
-	if (!e)
+	/* The state being made: off the stack (vnfsec_abi.h, "scratch"). */
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e || !sc)
 		return 0;	/* an array always has the slot */
+	st = &sc->state;
 
 	/*
 	 * Unlocked, a hint only: most packets here are first packets, which
@@ -1357,7 +1674,7 @@ static __always_inline int flow_insert(const struct pkt *p,
 			e->state.bytes += p->len;
 			e->state.tcp_flags_seen |= p->tcp_flags;
 		} else if (found) {
-			st = e->state;
+			*st = e->state;
 			/* Free: the flow is flow_table's from now on. */
 			e->key.family = 0;
 		}
@@ -1369,7 +1686,7 @@ static __always_inline int flow_insert(const struct pkt *p,
 				cache_decision(&e->state, d, cfg->policy_gen);
 			bpf_spin_unlock(&e->lock);
 		} else if (found && !syn) {
-			flow_promote(p, key, &st, cfg, now, d);
+			flow_promote(p, key, st, cfg, now, d);
 		}
 		if (found)
 			return 0;
@@ -1378,20 +1695,20 @@ static __always_inline int flow_insert(const struct pkt *p,
 	evaluate(p, key, cfg, now, d);
 	/* Not stored: an attacker cannot fill the table with refused flows. */
 	if (d->verdict == VNFSEC_VERDICT_DROP &&
-	    cfg->mode == VNFSEC_MODE_PROTECT) {
+	    d->mode == VNFSEC_MODE_PROTECT) {
 		/* Blocked sources are known already; pair refusals are news. */
 		d->refused = d->cause == VNFSEC_CAUSE_PAIR_POLICY;
 		return 0;
 	}
 
-	__builtin_memset(&st, 0, sizeof(st));
-	st.first_seen_ns = now;
-	st.last_seen_ns = now;
-	st.packets = 1;
-	st.bytes = p->len;
-	st.tcp_flags_seen = p->tcp_flags;
-	cache_decision(&st, d, cfg->policy_gen);
-	st.teid = p->teid;
+	__builtin_memset(st, 0, sizeof(*st));
+	st->first_seen_ns = now;
+	st->last_seen_ns = now;
+	st->packets = 1;
+	st->bytes = p->len;
+	st->tcp_flags_seen = p->tcp_flags;
+	cache_decision(st, d, cfg->policy_gen);
+	st->teid = p->teid;
 
 	bpf_spin_lock(&e->lock);
 	found = flow_key_eq(&e->key, key);
@@ -1404,7 +1721,7 @@ static __always_inline int flow_insert(const struct pkt *p,
 	} else {
 		/* An older one-packet flow's slot: it makes way. */
 		e->key = *key;
-		e->state = st;
+		e->state = *st;
 	}
 	bpf_spin_unlock(&e->lock);
 	return !found;
@@ -1442,6 +1759,7 @@ static __always_inline int flow_classify(const struct pkt *p,
 	if (st->policy_gen == cfg->policy_gen && now < st->verdict_until_ns) {
 		decision_of(d, st);
 	} else {
+		d->prev_flags = st->flags;
 		evaluate(p, &key, cfg, now, d);
 		cache_decision(st, d, cfg->policy_gen);
 	}
@@ -1475,6 +1793,305 @@ static __always_inline int refused_report_allowed(__u64 now)
 	return 1;
 }
 
+/* As refused_report_allowed(), for frames that were not classified. */
+static __always_inline int unparsed_report_allowed(__u64 now)
+{
+	struct vnfsec_refused_budget *b;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&unparsed_budget, &zero);
+	if (!b)
+		return 0;
+	if (now - b->window_start_ns >= VNFSEC_UNPARSED_WINDOW_NS) {
+		b->window_start_ns = now;
+		b->left = VNFSEC_UNPARSED_REPORTS;
+	}
+	if (!b->left) {
+		count_add(VNFSEC_CNT_UNPARSED_UNREPORTED, 1);
+		return 0;
+	}
+	b->left--;
+	return 1;
+}
+
+static __always_inline void report_unparsed(const struct pkt *p,
+					    const struct decision *d,
+					    __u16 vnf, __u32 why)
+{
+	struct vnfsec_unparsed_record *rec;
+
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		ringbuf_lost(VNFSEC_CNT_RINGBUF_FULL_UNPARSED);
+		return;
+	}
+	rec->hdr.type = VNFSEC_REC_UNPARSED;
+	rec->hdr.version = VNFSEC_ABI_VERSION;
+	rec->hdr.len = sizeof(*rec);
+	rec->hdr.ts_ns = d->now;
+	rec->ifindex = p->key.ifindex;
+	rec->vlan = p->key.vlan;
+	rec->ethertype = p->ethertype;
+	__builtin_memcpy(rec->smac, p->smac, 6);
+	rec->dir = p->key.dir;
+	rec->family = p->key.family;
+	rec->saddr = p->key.saddr;
+	rec->vnf = vnf;
+	rec->counter = why;
+	rec->pkt_len = p->len;
+	rec->cause = d->cause;
+	rec->verdict = d->verdict != VNFSEC_VERDICT_DROP ? d->verdict :
+		       d->mode == VNFSEC_MODE_PROTECT ? VNFSEC_VERDICT_DROP :
+		       VNFSEC_VERDICT_WOULD_DROP;
+	__builtin_memset(rec->reserved, 0, sizeof(rec->reserved));
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+}
+
+static __always_inline __u8 ethertype_bit(__be16 ethertype)
+{
+	if (ethertype == bpf_htons(ETH_P_ARP))
+		return VNFSEC_ETH_ARP;
+	if (ethertype == bpf_htons(0x88cc))
+		return VNFSEC_ETH_LLDP;
+	return 0;
+}
+
+/*
+ * A frame parse_packet() could not classify; why: the counter naming the
+ * reason. Judged by the settings of the port's VNF: non-IP frames by its
+ * EtherType rule, the others by its unparsed setting (vnfsec_abi.h).
+ * Global for the same reason as vnfsec_handle(). Fills d.
+ */
+__noinline int vnfsec_unparsed(struct pkt *p, struct decision *d, __u32 why)
+{
+	struct vnfsec_vnf_policy *vp;
+	struct vnfsec_config *cfg;
+	__u8 unparsed, ethertypes, bit;
+	__u32 zero = 0, idx;
+	__u16 vnf;
+
+	if (!p || !d)
+		return 0;
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return 0;
+	d->now = clock_now();
+	vnf = port_vnf(p->key.ifindex, p->key.dir == VNFSEC_DIR_LO ?
+			VNFSEC_VLAN_LO : p->key.vlan);
+	if (p->key.dir == VNFSEC_DIR_EGRESS)
+		d->dst_vnf = vnf;
+	else
+		d->src_vnf = vnf;
+	d->mode = cfg->mode;
+	unparsed = cfg->unparsed;
+	ethertypes = cfg->ethertypes;
+	idx = vnf;
+	vp = vnf ? bpf_map_lookup_elem(&vnf_policy, &idx) : NULL;
+	if (vp && vp->own) {
+		d->mode = vp->mode;
+		unparsed = vp->unparsed;
+		ethertypes = vp->ethertypes;
+	}
+	if (why == VNFSEC_CNT_NON_IP) {
+		bit = ethertype_bit(p->ethertype);
+		if ((ethertypes & VNFSEC_ETH_ANY) || (bit && (ethertypes & bit)))
+			return 0;	/* a rule allows it: normal traffic */
+		decide(d, VNFSEC_CAUSE_ETHERTYPE);
+	} else if (unparsed == VNFSEC_UNPARSED_PASS) {
+		d->cause = VNFSEC_CAUSE_UNPARSED;
+	} else {
+		decide(d, VNFSEC_CAUSE_UNPARSED);
+	}
+	if (unparsed_report_allowed(d->now))
+		report_unparsed(p, d, vnf, why);
+	return 0;
+}
+
+/* A spoofed source: the claimed address and the port it came in on. */
+static __always_inline void report_spoofed(const struct pkt *p,
+					   const struct decision *d,
+					   __u64 now)
+{
+	struct vnfsec_unparsed_record *rec;
+
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		ringbuf_lost(VNFSEC_CNT_RINGBUF_FULL_UNPARSED);
+		return;
+	}
+	__builtin_memset(rec, 0, sizeof(*rec));
+	rec->hdr.type = VNFSEC_REC_UNPARSED;
+	rec->hdr.version = VNFSEC_ABI_VERSION;
+	rec->hdr.len = sizeof(*rec);
+	rec->hdr.ts_ns = now;
+	rec->ifindex = p->key.ifindex;
+	rec->vlan = p->key.vlan;
+	rec->ethertype = p->key.family == VNFSEC_AF_INET ?
+			 bpf_htons(ETH_P_IP) : bpf_htons(ETH_P_IPV6);
+	rec->dir = p->key.dir;
+	if (p->key.encap == VNFSEC_ENCAP_GTPU) {
+		rec->family = p->outer_family;
+		rec->saddr = p->outer_saddr;
+	} else {
+		rec->family = p->key.family;
+		rec->saddr = p->key.saddr;
+	}
+	rec->vnf = d->src_vnf;
+	rec->counter = VNFSEC_CNT_DROP_SPOOFED;
+	rec->pkt_len = p->len;
+	rec->cause = VNFSEC_CAUSE_SPOOFED;
+	rec->verdict = d->mode == VNFSEC_MODE_PROTECT ? VNFSEC_VERDICT_DROP :
+		       VNFSEC_VERDICT_WOULD_DROP;
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+}
+
+/* ---- fragments --------------------------------------------------------- */
+
+static __always_inline void frag_key_of(const struct pkt *p,
+					struct vnfsec_frag_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = p->key.saddr;
+	k->daddr = p->key.daddr;
+	k->id = p->frag_id;
+	k->proto = p->key.proto;
+	k->family = p->key.family;
+}
+
+/* Bits of frag_state.seen for the 8-byte units [off, off + len). */
+static __always_inline __u64 units_mask(__u32 off, __u32 len)
+{
+	__u32 end = off + (len + 7) / 8, n;
+
+	if (off >= VNFSEC_FRAG_TRACKED_UNITS || end <= off)
+		return 0;
+	if (end > VNFSEC_FRAG_TRACKED_UNITS)
+		end = VNFSEC_FRAG_TRACKED_UNITS;
+	n = end - off;
+	return (n >= 64 ? ~0ULL : (1ULL << n) - 1) << off;
+}
+
+static __always_inline __u16 port_vnf_of(const struct pkt *p,
+					 const struct decision *d)
+{
+	return p->key.dir == VNFSEC_DIR_EGRESS ? d->dst_vnf : d->src_vnf;
+}
+
+/*
+ * A first fragment, judged as its flow's packet (d): its datagram's entry.
+ * A second first fragment of a datagram is an evasion.
+ */
+static __always_inline void frag_first(const struct pkt *p, struct decision *d,
+				       struct vnfsec_frag_key *k)
+{
+	struct vnfsec_frag_state *e, st;
+
+	frag_key_of(p, k);
+	e = bpf_map_lookup_elem(&frag_table, k);
+	if (e && e->expires_ns > d->now) {
+		e->evasion = 1;
+		count_add(VNFSEC_CNT_FRAG_OVERLAP, 1);
+		decide(d, VNFSEC_CAUSE_FRAGMENT_EVASION);
+		if (unparsed_report_allowed(d->now))
+			report_unparsed(p, d, port_vnf_of(p, d),
+					VNFSEC_CNT_FRAG_OVERLAP);
+		return;
+	}
+	st.expires_ns = d->now + VNFSEC_FRAG_TTL_NS;
+	st.seen = units_mask(0, p->frag_len);
+	st.src_vnf = d->src_vnf;
+	st.dst_vnf = d->dst_vnf;
+	st.verdict = d->verdict;
+	st.cause = d->cause;
+	st.mode = d->mode;
+	st.evasion = 0;
+	if (bpf_map_update_elem(&frag_table, k, &st, BPF_ANY))
+		count_add(VNFSEC_CNT_FRAG_INSERT_FAIL, 1);
+}
+
+/*
+ * A later fragment: its first fragment's verdict, or, without one, the
+ * unparsed verdict (no L4 header was ever judged for it).
+ */
+static __always_inline void frag_later(const struct pkt *p,
+				       const struct vnfsec_config *cfg,
+				       struct decision *d,
+				       struct vnfsec_frag_key *k)
+{
+	struct vnfsec_frag_state *e;
+	struct vnfsec_vnf_policy *vp;
+	__u64 mask;
+	__u32 why;
+	__u32 idx;
+
+	frag_key_of(p, k);
+	e = bpf_map_lookup_elem(&frag_table, k);
+	if (!e || e->expires_ns <= d->now) {
+		/* What its addresses decide (a blocked source), else... */
+		evaluate(p, NULL, cfg, d->now, d);
+		if (d->verdict == VNFSEC_VERDICT_DROP ||
+		    (d->flags & VNFSEC_FLOW_F_ALLOWED))
+			return;
+		/* ...the unparsed verdict: no L4 header was judged for it. */
+		d->cause = VNFSEC_CAUSE_UNPARSED;
+		idx = port_vnf_of(p, d);
+		vp = idx ? bpf_map_lookup_elem(&vnf_policy, &idx) : NULL;
+		if ((vp && vp->own ? vp->unparsed : cfg->unparsed) ==
+		    VNFSEC_UNPARSED_DROP)
+			decide(d, VNFSEC_CAUSE_UNPARSED);
+		why = VNFSEC_CNT_FRAG_NO_STATE;
+		count_add(why, 1);
+		goto report;
+	}
+	d->src_vnf = e->src_vnf;
+	d->dst_vnf = e->dst_vnf;
+	d->mode = e->mode;
+	d->flags = 0;
+	mask = units_mask(p->frag_off, p->frag_len);
+	if (e->evasion || (e->seen & mask)) {
+		if (!e->evasion)
+			count_add(VNFSEC_CNT_FRAG_OVERLAP, 1);
+		e->evasion = 1;
+		decide(d, VNFSEC_CAUSE_FRAGMENT_EVASION);
+		why = VNFSEC_CNT_FRAG_OVERLAP;
+		goto report;
+	}
+	if ((e->seen | mask) != e->seen)
+		e->seen |= mask;
+	d->verdict = e->verdict;
+	d->cause = e->cause;
+	return;
+report:
+	if (unparsed_report_allowed(d->now))
+		report_unparsed(p, d, port_vnf_of(p, d), why);
+}
+
+/*
+ * Fragments after vnfsec_handle(): a first fragment's verdict kept for
+ * its datagram, a later one's taken from it. Global, called from the
+ * program itself: under vnfsec_handle() its frame took the call chain
+ * past the 512-byte stack.
+ */
+__noinline int vnfsec_frag(struct pkt *p, struct decision *d)
+{
+	struct vnfsec_config *cfg;
+	struct vnfsec_scratch *sc;
+	__u32 zero = 0;
+
+	if (!p || !d)
+		return 0;
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!cfg || !sc)
+		return 0;
+	if (p->frag == FRAG_FIRST && !p->addr_only)
+		frag_first(p, d, &sc->frag_key);
+	else if (p->frag == FRAG_LATER &&
+		 p->note != VNFSEC_CNT_TINY_FRAGMENT)
+		frag_later(p, cfg, d, &sc->frag_key);
+	return 0;
+}
+
 /* ---- the program ------------------------------------------------------- */
 
 /*
@@ -1503,9 +2120,16 @@ __noinline int vnfsec_handle(struct pkt *p, struct decision *d)
 	d->mirror_ifindex = cfg->mirror_ifindex;
 	d->mode = cfg->mode;
 
-	if (p->addr_only) {
-		/* Later or tiny fragments: address policy, never a flow. */
+	if (p->addr_only && p->frag == FRAG_LATER &&
+	    p->note != VNFSEC_CNT_TINY_FRAGMENT) {
+		/* No L4 header: vnfsec_frag() judges it. */
+	} else if (p->addr_only) {
+		/* Tiny fragments (RFC 1858): address policy, never a flow. */
 		evaluate(p, NULL, cfg, d->now, d);
+		if (d->cause == VNFSEC_CAUSE_TINY_FRAGMENT &&
+		    unparsed_report_allowed(d->now))
+			report_unparsed(p, d, port_vnf_of(p, d),
+					VNFSEC_CNT_TINY_FRAGMENT);
 	} else {
 		d->is_new = flow_classify(p, cfg, d->now, d);
 		/* Detectors: only what can fire pays for them. */
@@ -1613,16 +2237,33 @@ static __always_inline int process(void *ctx, const int kind, void *data,
 	p.note = 0;
 	p.tcp_flags = 0;
 	p.addr_only = 0;
+	p.ethertype = 0;
+	p.frag = FRAG_NONE;
 	p.len = len;
 	p.key.dir = dir;
 	p.key.ifindex = ifindex;
 
 	note = parse_packet(data, data_end, &p);
-	if (note)
+	if (note) {
+		/* Never "allowed" for want of a parse: vnfsec_abi.h. */
+		if (data + ETH_HLEN <= data_end)
+			__builtin_memcpy(p.smac, data + ETH_ALEN, ETH_ALEN);
+		else
+			__builtin_memset(p.smac, 0, ETH_ALEN);
+		vnfsec_unparsed(&p, &d, note);
+		if (d.verdict == VNFSEC_VERDICT_DROP)
+			verdict = d.mode == VNFSEC_MODE_PROTECT ?
+				  VNFSEC_VERDICT_DROP :
+				  VNFSEC_VERDICT_WOULD_DROP;
 		goto out;
+	}
 	note = p.addr_only ? p.note : VNFSEC_CNT_NONE;
+	if (p.frag && data + ETH_HLEN <= data_end)
+		__builtin_memcpy(p.smac, data + ETH_ALEN, ETH_ALEN);
 
 	vnfsec_handle(&p, &d);
+	if (p.frag)
+		vnfsec_frag(&p, &d);
 	if (d.detect)
 		vnfsec_detect(&p, &d);
 	if (d.verdict == VNFSEC_VERDICT_DROP)
@@ -1655,10 +2296,26 @@ int vnfsec_xdp(struct xdp_md *ctx)
 	       XDP_DROP : XDP_PASS;
 }
 
+/* Headers the parser may walk: pulled into the linear part when short. */
+#define VNFSEC_PULL_BYTES	256
+
 static __always_inline int tc_process(struct __sk_buff *skb, __u8 dir)
 {
 	void *data_end = (void *)(long)skb->data_end;
 	void *data = (void *)(long)skb->data;
+	__u32 lin = data_end - data;
+
+	/*
+	 * An skb's headers may lie partly in its fragments, where the parser
+	 * cannot read: such a frame would be unparsed, and dropped. Pull
+	 * them (only when the linear part is short and there is more).
+	 */
+	if (lin < VNFSEC_PULL_BYTES && skb->len > lin) {
+		bpf_skb_pull_data(skb, skb->len < VNFSEC_PULL_BYTES ?
+				  skb->len : VNFSEC_PULL_BYTES);
+		data_end = (void *)(long)skb->data_end;
+		data = (void *)(long)skb->data;
+	}
 
 	return process(skb, PROG_TC, data, data_end, skb->len, dir,
 		       skb->ifindex) ? TC_ACT_SHOT : TC_ACT_OK;

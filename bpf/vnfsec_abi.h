@@ -34,7 +34,7 @@
 #include <linux/bpf.h>		/* struct bpf_spin_lock */
 #include <linux/types.h>
 
-#define VNFSEC_ABI_VERSION 5
+#define VNFSEC_ABI_VERSION 6
 
 /* Pinning layout shared by bpftool users and the agent. */
 #define VNFSEC_PIN_DIR		"/sys/fs/bpf/vnfsec"
@@ -81,8 +81,9 @@ _Static_assert(sizeof(struct vnfsec_refused_budget) == 16,
 #define VNFSEC_SAMPLE_BYTES		128	/* packet bytes in a sample */
 /* Samples wake the reader only once this much is unread (see below). */
 #define VNFSEC_SAMPLE_WAKEUP_BYTES	(64U << 10)
-#define VNFSEC_MAX_VLAN_TAGS		2	/* 802.1ad + 802.1Q */
-#define VNFSEC_MAX_IPV6_EXT		8	/* extension headers walked */
+/* Deeper stacks, longer chains: VNFSEC_CAUSE_UNPARSED (ABI 6). */
+#define VNFSEC_MAX_VLAN_TAGS		4	/* TPIDs 8100, 88a8, 9100, 9200 */
+#define VNFSEC_MAX_IPV6_EXT		16	/* extension headers walked */
 #define VNFSEC_GTPU_PORT		2152
 
 /*
@@ -143,6 +144,20 @@ enum vnfsec_counter {
 	VNFSEC_CNT_MIRROR,		/* copies sent to config.mirror_ifindex */
 	VNFSEC_CNT_MIRROR_FAIL,		/* mirror requested, clone failed */
 	VNFSEC_CNT_REFUSED_UNREPORTED,	/* refused new flows over the budget */
+	/* ABI 6 */
+	VNFSEC_CNT_BAD_IP_LEN,		/* IPv4 total length beyond the frame */
+	VNFSEC_CNT_BAD_UDP_LEN,		/* UDP length < 8 or beyond the frame */
+	VNFSEC_CNT_BAD_IP6_LEN,		/* IPv6 payload length beyond frame */
+	VNFSEC_CNT_DROP_UNPARSED,	/* not classifiable to L4: dropped */
+	VNFSEC_CNT_DROP_ETHERTYPE,	/* non-IP EtherType no rule allows */
+	VNFSEC_CNT_UNPARSED_UNREPORTED,	/* unparsed frames over the budget */
+	VNFSEC_CNT_RINGBUF_FULL_UNPARSED,	/* lost unparsed-frame records */
+	VNFSEC_CNT_REPLY,		/* new flows passed as a reply */
+	VNFSEC_CNT_FRAG_OVERLAP,	/* fragment over bytes already seen */
+	VNFSEC_CNT_FRAG_NO_STATE,	/* later fragment, first one unseen */
+	VNFSEC_CNT_DROP_FRAGMENT_EVASION,	/* overlap, duplicate, tiny */
+	VNFSEC_CNT_FRAG_INSERT_FAIL,	/* frag_table insert failed */
+	VNFSEC_CNT_DROP_SPOOFED,	/* source address not the port's VNF's */
 	VNFSEC_CNT_MAX,
 };
 
@@ -161,6 +176,11 @@ enum vnfsec_counter {
 	"detector_event", "ringbuf_full_flow", "ringbuf_full_event",	\
 	"ringbuf_full_sample", "verdict_eval",	\
 	"mirror", "mirror_fail", "refused_unreported",			\
+	"bad_ip_len", "bad_udp_len", "bad_ip6_len", "drop_unparsed",	\
+	"drop_ethertype", "unparsed_unreported",			\
+	"ringbuf_full_unparsed", "reply", "frag_overlap",		\
+	"frag_no_state", "drop_fragment_evasion", "frag_insert_fail",	\
+	"drop_spoofed",							\
 }
 
 /* TCP flag bits as in the TCP header's 13th byte. */
@@ -237,12 +257,19 @@ enum vnfsec_cause {
 	VNFSEC_CAUSE_RATE_LIMIT,
 	VNFSEC_CAUSE_TINY_FRAGMENT,
 	VNFSEC_CAUSE_ALLOWLIST,		/* pass: allowlisted source */
+	/* ABI 6 */
+	VNFSEC_CAUSE_UNPARSED,		/* not classifiable to its L4 header */
+	VNFSEC_CAUSE_ETHERTYPE,		/* non-IP EtherType without a rule */
+	VNFSEC_CAUSE_FRAGMENT_EVASION,	/* overlapping or duplicate fragment */
+	VNFSEC_CAUSE_SPOOFED,		/* source address not the port's */
 };
 
 /* vnfsec_flow_state.flags */
 #define VNFSEC_FLOW_F_MONITOR	0x01	/* sample every packet */
 #define VNFSEC_FLOW_F_MIRROR	0x02	/* copy to config.mirror_ifindex */
 #define VNFSEC_FLOW_F_ALLOWED	0x04	/* source in allowlist_v4/_v6 */
+/* ABI 6: passed as the reply of a flow allowed the other way ("flow_reply") */
+#define VNFSEC_FLOW_F_REPLY	0x08
 
 /*
  * Value of "flow_table". first/last_seen are CLOCK_MONOTONIC. The verdict
@@ -264,8 +291,11 @@ struct vnfsec_flow_state {
 	__u8 cause;		/* enum vnfsec_cause */
 	__u8 flags;		/* VNFSEC_FLOW_F_* */
 	__u8 tcp_flags_seen;
+	/* ABI 6: the enum vnfsec_mode the cached verdict is carried out in */
+	__u8 mode;
+	__u8 pad[7];
 };
-_Static_assert(sizeof(struct vnfsec_flow_state) == 56,
+_Static_assert(sizeof(struct vnfsec_flow_state) == 64,
 	       "vnfsec_flow_state size");
 
 /*
@@ -289,17 +319,16 @@ struct vnfsec_flow_new {
 	struct vnfsec_flow_key key;
 	struct vnfsec_flow_state state;
 };
-_Static_assert(sizeof(struct vnfsec_flow_new) == 112,
+_Static_assert(sizeof(struct vnfsec_flow_new) == 120,
 	       "vnfsec_flow_new size");
 _Static_assert(sizeof(struct vnfsec_flow_key) == 6 * 8,
 	       "vnfsec_flow_new_slot() hashes six words");
 
 /*
- * The slot of a flow in flow_new: a multiplicative hash of the key's six
- * 64-bit words (host order), its top VNFSEC_FLOW_NEW_BITS bits. Shared by
- * the programs and userspace so both find a flow's slot alike.
+ * A multiplicative hash of a flow key's six 64-bit words (host order).
+ * Shared by the programs and userspace so both find a flow's slot alike.
  */
-static inline __u32 vnfsec_flow_new_slot(const struct vnfsec_flow_key *k)
+static inline __u64 vnfsec_flow_key_hash(const struct vnfsec_flow_key *k)
 {
 	const __u8 *b = (const __u8 *)k;
 	__u64 h = 0, w;
@@ -314,8 +343,111 @@ static inline __u32 vnfsec_flow_new_slot(const struct vnfsec_flow_key *k)
 	VNFSEC_MIX(4);
 	VNFSEC_MIX(5);
 #undef VNFSEC_MIX
-	return h >> (64 - VNFSEC_FLOW_NEW_BITS);
+	return h;
 }
+
+/* The slot of a flow in flow_new: the hash's top VNFSEC_FLOW_NEW_BITS. */
+static inline __u32 vnfsec_flow_new_slot(const struct vnfsec_flow_key *k)
+{
+	return vnfsec_flow_key_hash(k) >> (64 - VNFSEC_FLOW_NEW_BITS);
+}
+
+/*
+ * "flow_reply" (ARRAY of VNFSEC_FLOW_REPLY_ENTRIES, ABI 6): the replies
+ * the fast path expects. The pair rules say what one VNF may *start*
+ * towards another; a packet the rules of its own direction refuse still
+ * passes when it is the reply of a flow that passed the other way. When
+ * a flow passes (its first packet, and each time its verdict is
+ * recomputed, at least every verdict_ttl_ms while it is active) the
+ * programs write here the key its replies will have: addresses and ports
+ * swapped (ICMP echo: same identifier, the reply's type), and ifindex,
+ * dir and vlan zero, since the reply enters on another port (the peer
+ * VNF's). A new flow its rules refuse looks up its own key so reduced:
+ * a live entry naming the same two VNFs the other way round makes it a
+ * reply (VNFSEC_FLOW_F_REPLY, counter "reply"). So a reply needs its
+ * request seen first: a TCP SYN-ACK to a refused SYN, or a "reply" sent
+ * to a port nobody asked from, is refused like any new flow; a TCP SYN is
+ * never a reply. A reply flow keeps its verdict while the request's
+ * direction is still allowed by its rule. Direct-mapped at
+ * vnfsec_flow_reply_slot(key), like flow_new: a flow allowed later takes
+ * the slot of an older expectation, whose reply, if it has not come yet,
+ * is then judged as a new flow. lock as in flow_new.
+ */
+#define VNFSEC_FLOW_REPLY_BITS		14
+#define VNFSEC_FLOW_REPLY_ENTRIES	(1U << VNFSEC_FLOW_REPLY_BITS)
+#define VNFSEC_REPLY_TTL_NS		60000000000ULL	/* 60 s */
+
+struct vnfsec_flow_reply {
+	struct bpf_spin_lock lock;
+	__u16 src_vnf;		/* the request's source VNF */
+	__u16 dst_vnf;		/* the request's destination VNF */
+	struct vnfsec_flow_key key;	/* the reply's, reduced */
+	__u64 expires_ns;	/* CLOCK_MONOTONIC; 0: a free slot */
+};
+_Static_assert(sizeof(struct vnfsec_flow_reply) == 64,
+	       "vnfsec_flow_reply size");
+
+static inline __u32 vnfsec_flow_reply_slot(const struct vnfsec_flow_key *k)
+{
+	return vnfsec_flow_key_hash(k) >> (64 - VNFSEC_FLOW_REPLY_BITS);
+}
+
+/*
+ * "scratch" (PERCPU_ARRAY, one entry, ABI 6): the programs' working space
+ * for a new flow's state, a reply key and a fragment key being built,
+ * which on the stack took the call chain past 6.1's 512 bytes (6.1 rounds
+ * each frame up to 32 bytes). Internal; readable, not for writing.
+ */
+
+/*
+ * "frag_table" (LRU_HASH, ABI 6): one entry per fragmented datagram, made
+ * by its first fragment (offset 0, more fragments), which is judged as
+ * the packet of its flow. Later fragments carry no L4 header: they take
+ * the first fragment's verdict, cause, mode and VNFs from here. A later
+ * fragment whose datagram has no entry (its first fragment not seen, or
+ * gone: VNFSEC_FRAG_TTL_NS, LRU) cannot be judged and takes the unparsed
+ * verdict (counter frag_no_state). A fragment covering bytes of the first
+ * VNFSEC_FRAG_TRACKED_UNITS 8-byte units of the datagram already seen
+ * (overlap, e.g. a second offset-0 fragment with other ports, or one at
+ * offset 8 rewriting TCP flags), and a first fragment too short for its
+ * L4 header (RFC 1858), are VNFSEC_CAUSE_FRAGMENT_EVASION, as is every
+ * later fragment of that datagram; reported as unparsed records (counter
+ * frag_overlap or tiny_fragment).
+ */
+#define VNFSEC_FRAG_ENTRIES		8192
+#define VNFSEC_FRAG_TTL_NS		30000000000ULL	/* 30 s, as ipfrag_time */
+#define VNFSEC_FRAG_TRACKED_UNITS	64	/* the first 512 bytes */
+
+struct vnfsec_frag_key {
+	union vnfsec_addr saddr;
+	union vnfsec_addr daddr;
+	__u32 id;		/* IPv4 identification (16 bits) or IPv6's */
+	__u8 proto;		/* upper-layer protocol */
+	__u8 family;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct vnfsec_frag_key) == 40, "vnfsec_frag_key size");
+
+struct vnfsec_frag_state {
+	__u64 expires_ns;
+	__u64 seen;		/* bit n: 8-byte unit n of the datagram seen */
+	__u16 src_vnf;
+	__u16 dst_vnf;
+	__u8 verdict;		/* the first fragment's, before the mode */
+	__u8 cause;
+	__u8 mode;
+	__u8 evasion;		/* 1: every fragment of it is dropped */
+};
+_Static_assert(sizeof(struct vnfsec_frag_state) == 24,
+	       "vnfsec_frag_state size");
+
+/* See "scratch" above. */
+struct vnfsec_scratch {
+	struct vnfsec_flow_key reply_key;
+	struct vnfsec_flow_state state;
+	struct vnfsec_frag_key frag_key;
+};
+_Static_assert(sizeof(struct vnfsec_scratch) == 152, "vnfsec_scratch size");
 
 /*
  * Keys of the LPM maps "blocklist_v4", "allowlist_v4" (and the prefix
@@ -581,8 +713,80 @@ struct vnfsec_config {
 	__u32 nr_rate_overrides;
 	/* ABI 5: entries in flow_override; 0: the map is not looked at. */
 	__u32 nr_flow_overrides;
+	/* ABI 6, the defaults of VNFs without a vnf_policy entry: */
+	__u8 unparsed;		/* enum vnfsec_unparsed */
+	__u8 ethertypes;	/* VNFSEC_ETH_*: non-IP frames that pass */
+	__u16 pad;
+	__u32 pad2;
 };
-_Static_assert(sizeof(struct vnfsec_config) == 88, "vnfsec_config size");
+_Static_assert(sizeof(struct vnfsec_config) == 96, "vnfsec_config size");
+
+/*
+ * Frames the fast path cannot classify to their L4 header (ABI 6): a walk
+ * limit reached (more than VNFSEC_MAX_VLAN_TAGS tags, more than
+ * VNFSEC_MAX_IPV6_EXT extension headers), a header cut short by the end
+ * of the frame, a length field below its minimum or claiming more than
+ * the frame holds, an unsupported or malformed encapsulation (GTP-U). Such
+ * a frame cannot be judged by the pair rules, so it is never "allowed":
+ * it takes VNFSEC_CAUSE_UNPARSED with the verdict of the port VNF's
+ * unparsed setting (vnf_policy, else config.unparsed): DROP by default,
+ * carried out in protect mode and counted would_drop in monitor and learn
+ * ("could not parse" never means "allowed"). Its own counter says why
+ * (trunc_ip, vlan_too_deep, bad_ip_len, ...), and a record
+ * vnfsec_unparsed_record names port, source and cause, at most
+ * VNFSEC_UNPARSED_REPORTS per CPU and window ("unparsed_unreported"
+ * counts the rest).
+ */
+enum vnfsec_unparsed {
+	VNFSEC_UNPARSED_DROP = 0,
+	VNFSEC_UNPARSED_PASS,
+};
+#define VNFSEC_UNPARSED_REPORTS		64
+#define VNFSEC_UNPARSED_WINDOW_NS	100000000ULL	/* 100 ms */
+
+/*
+ * Non-IP frames (ABI 6) pass only when their EtherType's bit is in the
+ * port VNF's ethertypes (vnf_policy, else config.ethertypes); any other
+ * is VNFSEC_CAUSE_ETHERTYPE (counters non_ip and drop_ethertype), dropped
+ * in protect mode. IPv6 neighbour discovery is ICMPv6: IP, not this.
+ */
+#define VNFSEC_ETH_ARP		0x01	/* 0x0806 */
+#define VNFSEC_ETH_LLDP		0x02	/* 0x88cc */
+#define VNFSEC_ETH_ANY		0x80	/* every non-IP EtherType */
+
+/*
+ * "vnf_policy" (ARRAY, index VNF id, ABI 6): what one VNF's own policy
+ * sets. own 0 (every entry until written, and VNF 0): the config's. A
+ * flow's verdict is carried out in the strictest mode of its two VNFs
+ * (protect before monitor before learn: the lower enum vnfsec_mode), so
+ * a VNF in protect mode is protected from a peer in monitor mode; a
+ * frame no flow is made of (unparsed, non-IP) in the mode of the VNF of
+ * the port it was seen on. The detectors follow the flow's mode too.
+ */
+struct vnfsec_vnf_policy {
+	__u8 own;		/* 1: the fields below apply */
+	__u8 mode;		/* enum vnfsec_mode */
+	__u8 unparsed;		/* enum vnfsec_unparsed */
+	__u8 ethertypes;	/* VNFSEC_ETH_* */
+	__u8 flags;		/* VNFSEC_VNF_F_* */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct vnfsec_vnf_policy) == 8,
+	       "vnfsec_vnf_policy size");
+
+/*
+ * Anti-spoofing (ABI 6): a packet entering from a VNF's port (XDP or TC
+ * ingress) must have a source address of that VNF (vnf_addrs) when the
+ * VNF is VNFSEC_VNF_F_BOUND (it has addresses); a packet entering from a
+ * port of no VNF may not have a source address of any VNF. Otherwise it
+ * is VNFSEC_CAUSE_SPOOFED (counter drop_spoofed), dropped in protect mode
+ * and reported (an unparsed record with that cause, the claimed address
+ * and the port). For a GTP-U G-PDU the tunnel's source is checked, not
+ * the user's. Unspecified (0.0.0.0, ::) and IPv6 link-local (fe80::/10)
+ * sources are not checked: DHCP and neighbour discovery use them.
+ * Allowlisted sources are exempt, as from the pair rules.
+ */
+#define VNFSEC_VNF_F_BOUND	0x01	/* the VNF's sources are its addresses */
 
 /*
  * "vnf_stats" (PERCPU_ARRAY, index VNF id): per VNF, counted against the
@@ -679,6 +883,7 @@ enum vnfsec_record_type {
 	VNFSEC_REC_NEW_FLOW = 1,
 	VNFSEC_REC_DETECTOR,
 	VNFSEC_REC_SAMPLE,
+	VNFSEC_REC_UNPARSED,	/* ABI 6 */
 };
 
 /* Header of every record in the "events" ring buffer. */
@@ -702,7 +907,9 @@ struct vnfsec_new_flow_record {
 	__u8 tcp_flags;		/* flags of the packet that opened the flow */
 	__u8 verdict;		/* enum vnfsec_verdict of that packet */
 	__u8 cause;		/* enum vnfsec_cause */
-	__u8 reserved;		/* zero */
+	/* ABI 6: VNFSEC_FLOW_F_*; VNFSEC_FLOW_F_REPLY: the flow answers one
+	 * that passed the other way (its source did not start it). */
+	__u8 flags;
 };
 _Static_assert(sizeof(struct vnfsec_new_flow_record) == 80,
 	       "vnfsec_new_flow_record size");
@@ -753,5 +960,32 @@ struct vnfsec_sample_record {
 };
 _Static_assert(sizeof(struct vnfsec_sample_record) == 208,
 	       "vnfsec_sample_record size");
+
+/*
+ * A frame that could not be classified (cause VNFSEC_CAUSE_UNPARSED), a
+ * non-IP frame no rule allows (VNFSEC_CAUSE_ETHERTYPE), a fragment evasion
+ * (VNFSEC_CAUSE_FRAGMENT_EVASION, _TINY_FRAGMENT) or a spoofed source
+ * (VNFSEC_CAUSE_SPOOFED), ABI 6: the agent's malformed_traffic,
+ * fragment_evasion and spoofed_source assessments name port, source and
+ * cause from it.
+ */
+struct vnfsec_unparsed_record {
+	struct vnfsec_record_hdr hdr;
+	__u32 ifindex;		/* the port it was seen on */
+	__u16 vlan;		/* outer VLAN id, 0 untagged or unknown */
+	__be16 ethertype;	/* after the VLAN tags walked; 0 if none */
+	__u8 smac[6];		/* source MAC; zero for a runt frame */
+	__u8 dir;		/* enum vnfsec_dir */
+	__u8 family;		/* of saddr; 0: no IP header was parsed */
+	union vnfsec_addr saddr;	/* source address, when parsed */
+	__u16 vnf;		/* the port's VNF, 0 unknown */
+	__u16 counter;		/* enum vnfsec_counter naming the cause */
+	__u32 pkt_len;
+	__u8 cause;		/* VNFSEC_CAUSE_UNPARSED or _ETHERTYPE */
+	__u8 verdict;		/* enum vnfsec_verdict, the mode applied */
+	__u8 reserved[6];	/* zero */
+};
+_Static_assert(sizeof(struct vnfsec_unparsed_record) == 64,
+	       "vnfsec_unparsed_record size");
 
 #endif /* VNFSEC_ABI_H */

@@ -432,6 +432,8 @@ static int build(struct pctx *c, struct rule_src *rs, uint32_t n_rules,
 	p->revision = r->revision;
 	strcpy(p->name, r->name);
 	p->mode = r->mode;
+	p->unparsed = r->unparsed;
+	p->ethertypes = r->ethertypes;
 	thresholds_defaults(&p->thresholds);
 	thresholds_merge(&p->thresholds, &r->thr);
 	p->cache = r->cache;
@@ -458,6 +460,9 @@ static int build(struct pctx *c, struct rule_src *rs, uint32_t n_rules,
 
 		*o = v->v;
 		o->mode = v->has_mode ? v->v.mode : r->mode;
+		o->unparsed = v->has_unparsed ? v->v.unparsed : r->unparsed;
+		o->ethertypes = v->has_ethertypes ? v->v.ethertypes :
+				r->ethertypes;
 		o->thresholds = p->thresholds;
 		if (prof)
 			thresholds_merge(&o->thresholds, &prof->thr);

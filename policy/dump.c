@@ -166,6 +166,34 @@ static void thr_text(const struct policy_thresholds *t, char *buf, size_t len)
 		 t->slow_scan_window_s);
 }
 
+/* "arp,lldp", "-" for none. */
+static void eth_text(uint8_t bits, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s", bits & POLICY_ETH_ARP ? "arp," : "",
+		 bits & POLICY_ETH_LLDP ? "lldp," : "",
+		 bits & POLICY_ETH_ANY ? "any," : "", bits ? "" : "-");
+	if (bits && strlen(buf))
+		buf[strlen(buf) - 1] = 0;
+}
+
+/* The fast-path knobs, only where not the defaults (older dumps hold). */
+static size_t knobs_text(enum policy_unparsed u, uint8_t eth, char *buf,
+			 size_t len)
+{
+	char e[32];
+	size_t off = 0;
+
+	if (u != POLICY_UNPARSED_DROP && off < len)
+		off += (size_t)snprintf(buf + off, len - off,
+					" unparsed=pass");
+	if (eth != POLICY_ETH_DEFAULT && off < len) {
+		eth_text(eth, e, sizeof(e));
+		off += (size_t)snprintf(buf + off, len - off,
+					" ethertypes=%s", e);
+	}
+	return off;
+}
+
 static void vnf_text(const struct policy_vnf *v, char *buf, size_t len)
 {
 	size_t off;
@@ -194,7 +222,9 @@ static void vnf_text(const struct policy_vnf *v, char *buf, size_t len)
 					a);
 	}
 	if (!v->n_addrs && off < len)
-		snprintf(buf + off, len - off, "-");
+		off += (size_t)snprintf(buf + off, len - off, "-");
+	if (off < len)
+		knobs_text(v->unparsed, v->ethertypes, buf + off, len - off);
 }
 
 static void ports_text(const struct policy_pair_rule *r, char *buf, size_t len)
@@ -219,6 +249,8 @@ int policy_items(const struct policy_compiled *p, struct item_list *l)
 	err |= add(l, keyf("schema"), "%u", p->schema);
 	err |= add(l, keyf("revision"), "%llu", (unsigned long long)p->revision);
 	err |= add(l, keyf("mode"), "%s", policy_mode_name(p->mode));
+	if (knobs_text(p->unparsed, p->ethertypes, buf, sizeof(buf)))
+		err |= add(l, keyf("fastpath"), "%s", buf + 1);
 	thr_text(&p->thresholds, buf, sizeof(buf));
 	err |= add(l, keyf("thresholds"), "%s", buf);
 	for (i = 0, buf[0] = 0; i < p->cache.n_vnfs; i++) {

@@ -66,6 +66,8 @@ struct raw_vnf {
 	yaml_mark_t iface_at[POLICY_MAX_IFACES];
 	yaml_mark_t addr_at[POLICY_MAX_ADDRS];
 	bool has_mode;
+	bool has_unparsed;
+	bool has_ethertypes;
 	struct thr_set thr;
 	uint32_t index;			/* position in the file */
 };
@@ -105,6 +107,8 @@ struct raw_policy {
 	uint64_t revision;
 	char name[POLICY_NAME_LEN];
 	enum policy_mode mode;
+	enum policy_unparsed unparsed;
+	uint8_t ethertypes;
 	struct thr_set thr;
 	struct policy_cache cache;
 	uint32_t n_cache_vnfs;

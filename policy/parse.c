@@ -380,6 +380,64 @@ static void vnf_mode(struct pctx *c, const char *path, yaml_node_t *n, void *o)
 	}
 }
 
+static const char *const unparsed_names[] = { "drop", "pass" };
+static const char *const ethertype_names[] = { "arp", "lldp", "any" };
+static const uint8_t ethertype_bits[] = {
+	POLICY_ETH_ARP, POLICY_ETH_LLDP, POLICY_ETH_ANY,
+};
+
+static bool get_unparsed(struct pctx *c, const char *path, yaml_node_t *n,
+			 enum policy_unparsed *out)
+{
+	int u;
+
+	if (!get_enum(c, path, n, unparsed_names, 2, &u))
+		return false;
+	*out = (enum policy_unparsed)u;
+	return true;
+}
+
+/* "ethertypes: [arp, lldp]": the non-IP frames that pass. */
+static bool get_ethertypes(struct pctx *c, const char *path, yaml_node_t *n,
+			   uint8_t *out)
+{
+	char sub[POLICY_PATH_MAX];
+	yaml_node_t *it;
+	uint8_t bits = 0;
+	bool ok = true;
+	size_t i;
+	int e;
+
+	if (!expect_seq(c, path, n, 8))
+		return false;
+	SEQ_FOR_EACH(c, n, i, it) {
+		path_index(sub, path, i);
+		if (get_enum(c, sub, it, ethertype_names, 3, &e))
+			bits |= ethertype_bits[e];
+		else
+			ok = false;
+	}
+	if (ok)
+		*out = bits;
+	return ok;
+}
+
+static void vnf_unparsed(struct pctx *c, const char *path, yaml_node_t *n,
+			 void *o)
+{
+	struct raw_vnf *v = o;
+
+	v->has_unparsed = get_unparsed(c, path, n, &v->v.unparsed);
+}
+
+static void vnf_ethertypes(struct pctx *c, const char *path, yaml_node_t *n,
+			   void *o)
+{
+	struct raw_vnf *v = o;
+
+	v->has_ethertypes = get_ethertypes(c, path, n, &v->v.ethertypes);
+}
+
 static void vnf_netns(struct pctx *c, const char *path, yaml_node_t *n,
 		      void *o)
 {
@@ -463,6 +521,8 @@ static const struct key_spec vnf_keys[] = {
 	{ "name", true, vnf_name },
 	{ "type", false, vnf_type },
 	{ "mode", false, vnf_mode },
+	{ "unparsed", false, vnf_unparsed },
+	{ "ethertypes", false, vnf_ethertypes },
 	{ "namespace", false, vnf_netns },
 	{ "interfaces", false, vnf_ifaces },
 	{ "addresses", false, vnf_addrs },
@@ -832,6 +892,18 @@ static void root_mode(struct pctx *c, const char *path, yaml_node_t *n,
 		r->mode = (enum policy_mode)m;
 }
 
+static void root_unparsed(struct pctx *c, const char *path, yaml_node_t *n,
+			  void *obj)
+{
+	get_unparsed(c, path, n, &((struct raw_policy *)obj)->unparsed);
+}
+
+static void root_ethertypes(struct pctx *c, const char *path,
+			    yaml_node_t *n, void *obj)
+{
+	get_ethertypes(c, path, n, &((struct raw_policy *)obj)->ethertypes);
+}
+
 static void root_thr(struct pctx *c, const char *path, yaml_node_t *n,
 		     void *obj)
 {
@@ -843,6 +915,8 @@ static const struct key_spec root_keys[] = {
 	{ "name", false, root_name },
 	{ "revision", false, root_revision },
 	{ "mode", false, root_mode },
+	{ "unparsed", false, root_unparsed },
+	{ "ethertypes", false, root_ethertypes },
 	{ "thresholds", false, root_thr },
 	{ "cache", false, parse_cache },
 	{ "profiles", false, parse_profiles },
@@ -894,6 +968,8 @@ void parse_root(struct pctx *c, yaml_node_t *root)
 {
 	/* Safe default: a policy that does not say detects but never drops. */
 	c->raw->mode = POLICY_MODE_MONITOR;
+	/* IPv4 needs ARP; "ethertypes: []" refuses it too. */
+	c->raw->ethertypes = POLICY_ETH_DEFAULT;
 	parse_map(c, "", root, root_keys, c->raw);
 }
 

@@ -45,6 +45,23 @@ enum policy_mode {
 	POLICY_MODE_PROTECT,	/* detect, report and enforce */
 };
 
+/*
+ * A packet the fast path cannot classify to its L4 header (truncated,
+ * lengths that lie, walk limits, unknown encapsulation): its verdict.
+ * drop is carried out in protect mode and only counted in monitor and
+ * learn (docs/fastpath.md).
+ */
+enum policy_unparsed {
+	POLICY_UNPARSED_DROP = 0,
+	POLICY_UNPARSED_PASS,
+};
+
+/* Non-IP EtherTypes that pass (ethertypes:); any other is dropped. */
+#define POLICY_ETH_ARP		0x01
+#define POLICY_ETH_LLDP		0x02
+#define POLICY_ETH_ANY		0x80
+#define POLICY_ETH_DEFAULT	POLICY_ETH_ARP	/* no "ethertypes:" */
+
 enum policy_proto {
 	POLICY_PROTO_ANY = 0,
 	POLICY_PROTO_ICMP = 1,
@@ -84,6 +101,8 @@ struct policy_vnf {
 	char type[POLICY_NAME_LEN];	/* profile name, "" for none */
 	char netns[POLICY_NETNS_LEN];
 	enum policy_mode mode;		/* effective: own or global */
+	enum policy_unparsed unparsed;	/* effective: own or global */
+	uint8_t ethertypes;		/* effective: POLICY_ETH_* */
 	uint32_t n_ifaces;
 	struct policy_iface ifaces[POLICY_MAX_IFACES];
 	uint32_t n_addrs;
@@ -183,6 +202,8 @@ struct policy_compiled {
 	uint8_t digest[32];		/* SHA-256 of policy_dump() output */
 	char name[POLICY_NAME_LEN];
 	enum policy_mode mode;		/* global */
+	enum policy_unparsed unparsed;	/* global */
+	uint8_t ethertypes;		/* global, POLICY_ETH_* */
 	struct policy_thresholds thresholds;	/* global */
 	struct policy_cache cache;
 	uint32_t n_vnfs;

@@ -49,6 +49,7 @@
 #define MAX_RUNS		31
 #define MAX_VARIANTS		16
 #define KLOOP_UDP_ROWS		7	/* first UDP row of the in-kernel loop */
+#define HIT_DEEP_ROWS		7	/* first deep-walk row of the hit path */
 #define BLOCKLIST_PREFIXES	10000
 #define CONSUME_EVERY		1024
 #define INSN(c, d, s, o, i)						\
@@ -111,6 +112,8 @@ struct bench_case {
 	enum kloop_kind kloop;		/* BY_KLOOP: which packets */
 	const void *pkt;		/* BY_REPEAT: NULL for the TCP ACK */
 	__u32 pkt_len;
+	const void *prime;		/* BY_REPEAT: sent once before */
+	__u32 prime_len;
 	double ns[MAX_RUNS];
 	double median;
 };
@@ -136,6 +139,11 @@ static struct syn_frame ack_frame;	/* the same flow established: hit path */
 static struct gtpu_frame gtpu_frame;	/* that flow inside GTP-U */
 static struct udp_frame udp_frame;	/* miss path, not a SYN */
 static __u32 tuple_seq;		/* makes every miss-path packet a new flow */
+/* The deepest walk: 4 VLAN tags, IPv6 with 16 extension headers, TCP. */
+static __u8 deep_frame[14 + 4 * 4 + 40 + 16 * 8 + 20 + 16];
+/* A datagram in two fragments: the first primes, the later one is timed. */
+static __u8 frag_first_frame[14 + 20 + 8 + 64];
+static __u8 frag_later_frame[14 + 20 + 64];
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list args)
@@ -152,6 +160,70 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	if (!verbose && strstr(fmt, "skipping unrecognized data section"))
 		return 0;
 	return vfprintf(stderr, fmt, args);
+}
+
+static void deep_frame_init(void)
+{
+	static const __u16 tpids[] = { 0x88a8, 0x9100, 0x9200, 0x8100 };
+	__u8 *p = deep_frame + 12, *ip6;
+	struct tcphdr th = ack_frame.tcp;
+	__u16 v;
+	int i;
+
+	memset(deep_frame, 0, sizeof(deep_frame));
+	memset(deep_frame, 0x02, 6);
+	memset(deep_frame + 6, 0x04, 6);
+	for (i = 0; i < 4; i++) {
+		v = htons(tpids[i]);
+		memcpy(p, &v, 2);
+		v = htons(100 + i);
+		memcpy(p + 2, &v, 2);
+		p += 4;
+	}
+	v = htons(ETH_P_IPV6);
+	memcpy(p, &v, 2);
+	ip6 = p + 2;
+	ip6[0] = 0x60;
+	v = htons(16 * 8 + 20 + 16);
+	memcpy(ip6 + 4, &v, 2);
+	ip6[6] = IPPROTO_DSTOPTS;	/* hop-by-hop may only come first */
+	ip6[7] = 64;
+	ip6[8] = 0x20;			/* 2001:db8::1 -> 2001:db8::2 */
+	ip6[9] = 0x01;
+	ip6[10] = 0x0d;
+	ip6[11] = 0xb8;
+	memcpy(ip6 + 24, ip6 + 8, 16);
+	ip6[23] = 1;
+	ip6[39] = 2;
+	p = ip6 + 40;
+	for (i = 0; i < 16; i++, p += 8)
+		p[0] = i < 15 ? IPPROTO_DSTOPTS : IPPROTO_TCP;
+	th.doff = 5;
+	memcpy(p, &th, sizeof(th));
+}
+
+static void frag_frames_init(void)
+{
+	struct iphdr ip = frame.ip;
+	struct udphdr uh = {
+		.source = htons(40000), .dest = htons(53),
+		.len = htons(8 + 64 + 1480),
+	};
+
+	ip.protocol = IPPROTO_UDP;
+	ip.id = htons(0x4242);
+	ip.frag_off = htons(0x2000);			/* offset 0, MF */
+	ip.tot_len = htons(20 + 8 + 64);
+	memset(frag_first_frame, 0, sizeof(frag_first_frame));
+	memcpy(frag_first_frame, &frame.eth, sizeof(frame.eth));
+	memcpy(frag_first_frame + 14, &ip, sizeof(ip));
+	memcpy(frag_first_frame + 34, &uh, sizeof(uh));
+	/* A later one, at 1480: beyond the overlap check's 512 bytes. */
+	ip.frag_off = htons(185);
+	ip.tot_len = htons(20 + 64);
+	memset(frag_later_frame, 0xab, sizeof(frag_later_frame));
+	memcpy(frag_later_frame, &frame.eth, sizeof(frame.eth));
+	memcpy(frag_later_frame + 14, &ip, sizeof(ip));
 }
 
 static void frame_init(void)
@@ -219,6 +291,8 @@ static void frame_init(void)
 	gtpu_frame.inner_ip.tot_len = htons(gtpu_frame.gtp[3]);
 	gtpu_frame.inner_tcp = ack_frame.tcp;
 	gtpu_frame.inner_tcp.doff = 5;
+	deep_frame_init();
+	frag_frames_init();
 }
 
 /* The next never-seen 5-tuple: source 10.x.y.z, port from the sequence. */
@@ -822,6 +896,14 @@ static int case_run(struct bench_case *c, const struct bench_opts *o,
 
 	if (c->prog_fd < 0)
 		return 0;
+	if (c->method == BY_REPEAT && c->prime) {
+		double ignored;
+
+		err = time_by_repeat(c->prog_fd, c->prime, c->prime_len, 1,
+				     &ignored);
+		if (err)
+			return err;
+	}
 	if (c->method == BY_REPEAT)
 		return time_by_repeat(c->prog_fd, c->pkt, c->pkt_len, o->repeat,
 				      &c->ns[run]);
@@ -1159,6 +1241,21 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		{ .name = "GTP-U: vnfsec_xdp, inner flow hit",
 		  .method = BY_REPEAT, .prog_fd = hit->prog_fd, .vnfsec = hit,
 		  .pkt = &gtpu_frame, .pkt_len = sizeof(gtpu_frame) },
+		/* HIT_DEEP_ROWS from here: their own floors, no peer. */
+		{ .name = "deepest walk: empty XDP_PASS", .method = BY_REPEAT,
+		  .prog_fd = empty_fd, .pkt = deep_frame,
+		  .pkt_len = sizeof(deep_frame) },
+		{ .name = "deepest walk: vnfsec_xdp, 4 tags + 16 IPv6 ext, hit",
+		  .method = BY_REPEAT, .prog_fd = hit->prog_fd, .vnfsec = hit,
+		  .pkt = deep_frame, .pkt_len = sizeof(deep_frame) },
+		{ .name = "fragment: empty XDP_PASS", .method = BY_REPEAT,
+		  .prog_fd = empty_fd, .pkt = frag_later_frame,
+		  .pkt_len = sizeof(frag_later_frame) },
+		{ .name = "fragment: vnfsec_xdp, later fragment, frag_table hit",
+		  .method = BY_REPEAT, .prog_fd = hit->prog_fd, .vnfsec = hit,
+		  .pkt = frag_later_frame, .pkt_len = sizeof(frag_later_frame),
+		  .prime = frag_first_frame,
+		  .prime_len = sizeof(frag_first_frame) },
 	};
 	struct bench_case miss_cases[] = {
 		{ .name = "empty XDP_PASS", .method = BY_LOOP,
@@ -1259,8 +1356,16 @@ static int measure_and_print(const struct bench_opts *o, int empty_fd,
 		       sizeof(ack_frame), o->repeat, sizeof(gtpu_frame));
 		print_table(hit_cases, 4, o->runs, hit_cases[0].median,
 			    filter_fd < 0 ? 0 : hit_cases[1].median);
-		print_table(hit_cases + 4, nr_hit - 4, o->runs, hit_cases[4].median,
+		print_table(hit_cases + 4, HIT_DEEP_ROWS - 4, o->runs,
+			    hit_cases[4].median,
 			    filter_fd < 0 ? 0 : hit_cases[5].median);
+		printf("  (the deepest walk the parser follows, %zu bytes; a later fragment of\n"
+		       "   a datagram whose first fragment was seen, %zu bytes; above own floor:)\n",
+		       sizeof(deep_frame), sizeof(frag_later_frame));
+		print_table(hit_cases + HIT_DEEP_ROWS, 2, o->runs,
+			    hit_cases[HIT_DEEP_ROWS].median, 0);
+		print_table(hit_cases + HIT_DEEP_ROWS + 2, 2, o->runs,
+			    hit_cases[HIT_DEEP_ROWS + 2].median, 0);
 	}
 	if (!o->no_miss) {
 		printf("\nmiss path: a TCP SYN, repeat=1 per call, %u new 5-tuples (new source\n"

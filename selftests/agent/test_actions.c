@@ -88,11 +88,15 @@ static int setup(void **state)
 	w.s.rate_override_fd = map(BPF_MAP_TYPE_HASH,
 				   sizeof(struct vnfsec_det_key),
 				   sizeof(struct vnfsec_rate_override), 64);
+	w.s.vnf_policy_fd = map(BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				sizeof(struct vnfsec_vnf_policy),
+				VNFSEC_MAX_VNFS);
 	if (w.s.flow_table_fd < 0 || w.s.config_fd < 0 ||
 	    w.s.blocklist_v4_fd < 0 || w.s.blocklist_v6_fd < 0 ||
 	    w.s.flow_override_fd < 0 || w.s.quarantine_fd < 0 ||
 	    w.s.vnf_addrs_fd < 0 || w.s.vnf_ports_fd < 0 ||
-	    w.s.vnf_pair_policy_fd < 0 || w.s.rate_override_fd < 0)
+	    w.s.vnf_pair_policy_fd < 0 || w.s.rate_override_fd < 0 ||
+	    w.s.vnf_policy_fd < 0)
 		return -1;
 	bpf_map_update_elem(w.s.config_fd, &zero, &cfg, BPF_ANY);
 	/* Two ports: the first with XDP only, the second with TC egress too. */

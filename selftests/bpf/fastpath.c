@@ -43,7 +43,7 @@
 
 #include "kselftest_harness.h"
 
-#define MAX_FRAME	512
+#define MAX_FRAME	1024
 #define MAX_RECORDS	64
 #define IP_MF		0x2000
 #define IP_DF		0x4000
@@ -66,8 +66,9 @@ struct frame_spec {
 	__u8 tcp_opt_words;	/* data offset beyond 5 */
 	__u16 frag_off;		/* host order: IP_MF | offset in 8-byte units */
 	__u16 payload_len;
-	__u8 nr_vlans;		/* 0..3 tags before the IP header */
-	__u16 vlan[3];
+	__u8 nr_vlans;		/* 0..5 tags before the IP header */
+	__u16 vlan[5];
+	__u16 tpid[5];		/* 0: 802.1ad outermost of several, else 802.1Q */
 };
 
 /*
@@ -91,9 +92,12 @@ static __u16 ip_checksum(const void *hdr, int len)
 	return ~sum;
 }
 
-/* Ethernet and VLAN tags (802.1ad outer, 802.1Q inner); returns length. */
-static __u32 put_eth(__u8 *frame, __u16 proto, __u8 nr_vlans,
-		     const __u16 *vlan)
+/*
+ * Ethernet and VLAN tags (802.1ad outer, 802.1Q inner, or the TPIDs of
+ * tpid[]); returns length.
+ */
+static __u32 put_eth_tpid(__u8 *frame, __u16 proto, __u8 nr_vlans,
+			  const __u16 *vlan, const __u16 *tpid)
 {
 	static const __u8 dst_mac[ETH_ALEN] = { 2, 0, 0, 0, 0, 2 };
 	static const __u8 src_mac[ETH_ALEN] = { 2, 0, 0, 0, 0, 1 };
@@ -103,17 +107,26 @@ static __u32 put_eth(__u8 *frame, __u16 proto, __u8 nr_vlans,
 
 	memcpy(eth->h_dest, dst_mac, ETH_ALEN);
 	memcpy(eth->h_source, src_mac, ETH_ALEN);
-	eth->h_proto = htons(nr_vlans ? (nr_vlans > 1 ? 0x88a8 : 0x8100) :
+	eth->h_proto = htons(nr_vlans ? (tpid && tpid[0] ? tpid[0] :
+					 nr_vlans > 1 ? 0x88a8 : 0x8100) :
 			     proto);
 	for (i = 0; i < nr_vlans; i++) {
 		__u16 tci = htons(vlan[i]);
-		__u16 next = htons(i + 1 < nr_vlans ? 0x8100 : proto);
+		__u16 next = htons(i + 1 < nr_vlans ?
+				   (tpid && tpid[i + 1] ? tpid[i + 1] : 0x8100) :
+				   proto);
 
 		memcpy(p, &tci, 2);
 		memcpy(p + 2, &next, 2);
 		p += 4;
 	}
 	return p - frame;
+}
+
+static __u32 put_eth(__u8 *frame, __u16 proto, __u8 nr_vlans,
+		     const __u16 *vlan)
+{
+	return put_eth_tpid(frame, proto, nr_vlans, vlan, NULL);
 }
 
 static __u32 l4_hdr_len(const struct frame_spec *s)
@@ -195,7 +208,7 @@ static __u32 build_frame(__u8 *frame, const struct frame_spec *s)
 	__u32 off, ip_len, l4_len;
 
 	memset(frame, 0, MAX_FRAME);
-	off = put_eth(frame, ETH_P_IP, s->nr_vlans, s->vlan);
+	off = put_eth_tpid(frame, ETH_P_IP, s->nr_vlans, s->vlan, s->tpid);
 	ip_len = (5 + s->ip_opt_words) * 4;
 	l4_len = put_l4(frame + off + ip_len, s);
 	put_ipv4(frame + off, s, l4_len);
@@ -206,7 +219,8 @@ static __u32 build_frame(__u8 *frame, const struct frame_spec *s)
 struct frame6_spec {
 	struct frame_spec l4;	/* saddr/daddr are IPv6 here */
 	__u8 nr_ext;
-	__u8 ext[12];		/* IPPROTO_HOPOPTS, _ROUTING, _DSTOPTS, ... */
+	__u8 ext[24];		/* IPPROTO_HOPOPTS, _ROUTING, _DSTOPTS, ... */
+	__u8 ext_words[24];	/* beyond each header's minimal size, 8 B each */
 	__u16 frag_off;		/* fragment header's field: offset << 3 | M */
 };
 
@@ -232,11 +246,12 @@ static __u32 put_ipv6(__u8 *p, const struct frame6_spec *s6, __u32 l4_len)
 			memcpy(q + 2, &fo, 2);
 			q += 8;
 		} else if (t == IPPROTO_AH) {
-			q[1] = 1;	/* (1 + 2) * 4 = 12 bytes */
-			q += 12;
+			/* (1 + 2) * 4 = 12 bytes, + 8 per extra word */
+			q[1] = 1 + 2 * s6->ext_words[i];
+			q += 12 + 8 * s6->ext_words[i];
 		} else {
-			q[1] = 0;	/* 8 bytes */
-			q += 8;
+			q[1] = s6->ext_words[i];	/* 8 bytes each */
+			q += 8 + 8 * s6->ext_words[i];
 		}
 	}
 	*prev_next = s6->l4.proto;
@@ -250,7 +265,9 @@ static __u32 ext_len(const struct frame6_spec *s6)
 	int i;
 
 	for (i = 0; i < s6->nr_ext; i++)
-		n += s6->ext[i] == IPPROTO_AH ? 12 : 8;
+		n += (s6->ext[i] == IPPROTO_AH ? 12 : 8) +
+		     (s6->ext[i] == IPPROTO_FRAGMENT ? 0 :
+		      8 * s6->ext_words[i]);
 	return n;
 }
 
@@ -259,7 +276,8 @@ static __u32 build_frame6(__u8 *frame, const struct frame6_spec *s6)
 	__u32 off, ip_len, l4_len;
 
 	memset(frame, 0, MAX_FRAME);
-	off = put_eth(frame, ETH_P_IPV6, s6->l4.nr_vlans, s6->l4.vlan);
+	off = put_eth_tpid(frame, ETH_P_IPV6, s6->l4.nr_vlans, s6->l4.vlan,
+			   s6->l4.tpid);
 	ip_len = sizeof(struct ipv6hdr) + ext_len(s6);
 	l4_len = put_l4(frame + off + ip_len, &s6->l4);
 	put_ipv6(frame + off, s6, l4_len);
@@ -353,6 +371,33 @@ static const struct frame6_spec tcp6_syn = {
 	},
 };
 
+/*
+ * Makes the lengths in an untagged frame's IP (and UDP) header say len
+ * bytes: a frame cut short *and* consistent, so the parser names the
+ * header that ran out rather than the length that lies.
+ */
+static void cut_frame(__u8 *frame, __u32 len)
+{
+	struct ethhdr *eth = (struct ethhdr *)frame;
+	__u8 *l3 = frame + ETH_HLEN, *l4;
+	__u16 v;
+
+	if (eth->h_proto == htons(ETH_P_IP) &&
+	    len >= ETH_HLEN + (l3[0] & 0xf) * 4) {
+		v = htons(len - ETH_HLEN);
+		memcpy(l3 + 2, &v, 2);
+		l4 = l3 + (l3[0] & 0xf) * 4;
+		if (l3[9] == IPPROTO_UDP && len >= l4 - frame + 8) {
+			v = htons(len - (l4 - frame));
+			memcpy(l4 + 4, &v, 2);
+		}
+	} else if (eth->h_proto == htons(ETH_P_IPV6) &&
+		   len >= ETH_HLEN + 40) {
+		v = htons(len - ETH_HLEN - 40);
+		memcpy(l3 + 4, &v, 2);
+	}
+}
+
 /* ---- running the programs ---------------------------------------------- */
 
 union record {
@@ -360,6 +405,7 @@ union record {
 	struct vnfsec_new_flow_record flow;
 	struct vnfsec_detector_record det;
 	struct vnfsec_sample_record sample;
+	struct vnfsec_unparsed_record unparsed;
 };
 
 FIXTURE(fastpath) {
@@ -368,6 +414,7 @@ FIXTURE(fastpath) {
 	union record records[MAX_RECORDS];
 	size_t record_len[MAX_RECORDS];
 	int nr_records;
+	int nr_typed[8];	/* by record type, also beyond MAX_RECORDS */
 	int ifindex;
 };
 
@@ -375,6 +422,10 @@ static int on_record(void *ctx, void *data, size_t len)
 {
 	FIXTURE_DATA(fastpath) *self = ctx;
 	int i = self->nr_records++;
+	const struct vnfsec_record_hdr *hdr = data;
+
+	if (len >= sizeof(*hdr) && hdr->type < 8)
+		self->nr_typed[hdr->type]++;
 
 	if (i < MAX_RECORDS) {
 		memcpy(&self->records[i], data,
@@ -569,6 +620,14 @@ static int records_of(FIXTURE_DATA(fastpath) *self, __u16 type)
 	for (i = 0; i < self->nr_records && i < MAX_RECORDS; i++)
 		n += self->records[i].hdr.type == type;
 	return n;
+}
+
+/* Reads every record, and counts those of one type. */
+static int records_of_all(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(fastpath) *self, __u16 type)
+{
+	consume_records(_metadata, self);
+	return type < 8 ? self->nr_typed[type] : 0;
 }
 
 /* The first record of a type, or NULL. */
@@ -916,6 +975,35 @@ static void expect_passed_with(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, consume_records(_metadata, self));
 }
 
+/*
+ * One frame that could not be classified, in protect mode (the tests'
+ * default): dropped, counted under note and drop_unparsed, reported.
+ */
+static void expect_unparsed(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(fastpath) *self, __u32 len,
+			    __u32 note)
+{
+	__u64 want[VNFSEC_CNT_MAX] = {
+		[VNFSEC_CNT_RX_PACKETS] = 1,
+		[VNFSEC_CNT_RX_BYTES] = len,
+		[VNFSEC_CNT_DROP] = 1,
+		[VNFSEC_CNT_DROP_UNPARSED] = 1,
+	};
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
+
+	want[note] += 1;
+	expect_counters(_metadata, self, want);
+	EXPECT_EQ(0, flow_count(self));
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	ASSERT_EQ(VNFSEC_REC_UNPARSED, r->hdr.type);
+	EXPECT_EQ(sizeof(*r), self->record_len[0]);
+	EXPECT_EQ(note, r->counter);
+	EXPECT_EQ(VNFSEC_CAUSE_UNPARSED, r->cause);
+	EXPECT_EQ(VNFSEC_VERDICT_DROP, r->verdict);
+	EXPECT_EQ(self->ifindex, r->ifindex);
+	EXPECT_EQ(len, r->pkt_len);
+}
+
 /* ---- flows ------------------------------------------------------------- */
 
 TEST_F(fastpath, tcp_syn_passes_and_reports_new_flow)
@@ -953,7 +1041,7 @@ TEST_F(fastpath, tcp_syn_passes_and_reports_new_flow)
 	EXPECT_EQ(VNFSEC_TCP_SYN, rec->tcp_flags);
 	EXPECT_EQ(len, rec->pkt_len);
 	EXPECT_EQ(VNFSEC_VERDICT_PASS, rec->verdict);
-	EXPECT_EQ(0, rec->src_vnf | rec->dst_vnf | rec->teid | rec->reserved);
+	EXPECT_EQ(0, rec->src_vnf | rec->dst_vnf | rec->teid | rec->flags);
 
 	ASSERT_EQ(0, flow_lookup(self, &key, &st));
 	EXPECT_EQ(1, st.packets);
@@ -1233,7 +1321,7 @@ TEST_F(fastpath, icmp_error_keyed_by_type_and_code_only)
 	EXPECT_EQ(0, flow_lookup(self, &key, &st));
 }
 
-TEST_F(fastpath, truncated_icmp_counted_and_passed)
+TEST_F(fastpath, truncated_icmp_dropped_as_unparsed)
 {
 	struct frame_spec icmp = {
 		.saddr = "192.0.2.12", .daddr = "198.51.100.1",
@@ -1243,8 +1331,9 @@ TEST_F(fastpath, truncated_icmp_counted_and_passed)
 	__u8 *frame = fb.data;
 	__u32 len = build_frame(frame, &icmp) - 1;
 
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
 }
 
 TEST_F(fastpath, other_protocol_flow_keyed_without_ports)
@@ -1430,25 +1519,25 @@ TEST_F(fastpath, qinq_flow_keyed_by_outer_vlan_id)
 	EXPECT_EQ(0, flow_lookup(self, &key, &st));
 }
 
-TEST_F(fastpath, three_vlan_tags_counted_too_deep)
+TEST_F(fastpath, vlan_tags_beyond_the_walk_dropped_as_unparsed)
 {
 	struct frame_spec s = udp_dns;
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len;
+	int i;
 
-	s.nr_vlans = 3;
-	s.vlan[0] = 1;
-	s.vlan[1] = 2;
-	s.vlan[2] = 3;
+	s.nr_vlans = VNFSEC_MAX_VLAN_TAGS + 1;
+	for (i = 0; i < s.nr_vlans; i++)
+		s.vlan[i] = i + 1;
 	len = build_frame(frame, &s);
-	/* put_eth tags the third as 802.1Q too: three tags before IPv4. */
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_VLAN_TOO_DEEP));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
 	EXPECT_EQ(0, flow_count(self));
 }
 
-TEST_F(fastpath, truncated_vlan_tag_counted)
+TEST_F(fastpath, truncated_vlan_tag_dropped_as_unparsed)
 {
 	struct frame_spec s = udp_dns;
 	struct frame_buf fb;
@@ -1456,8 +1545,8 @@ TEST_F(fastpath, truncated_vlan_tag_counted)
 
 	s.nr_vlans = 1;
 	build_frame(frame, &s);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, ETH_HLEN + 2));
-	expect_passed_with(_metadata, self, ETH_HLEN + 2,
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, ETH_HLEN + 2));
+	expect_unparsed(_metadata, self, ETH_HLEN + 2,
 			   VNFSEC_CNT_TRUNC_VLAN);
 }
 
@@ -1502,7 +1591,7 @@ TEST_F(fastpath, ipv6_extension_headers_walked)
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_IP6_EXT));
 }
 
-TEST_F(fastpath, ipv6_extension_chain_over_limit_counted)
+TEST_F(fastpath, ipv6_extension_chain_over_limit_dropped_as_unparsed)
 {
 	struct frame6_spec s6 = tcp6_syn;
 	struct frame_buf fb;
@@ -1514,12 +1603,11 @@ TEST_F(fastpath, ipv6_extension_chain_over_limit_counted)
 	for (i = 0; i < s6.nr_ext; i++)
 		s6.ext[i] = IPPROTO_DSTOPTS;
 	len = build_frame6(frame, &s6);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_IP6_EXT_LIMIT));
-	EXPECT_EQ(0, flow_count(self));
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_IP6_EXT_LIMIT);
 }
 
-TEST_F(fastpath, ipv6_truncated_extension_header_counted)
+TEST_F(fastpath, ipv6_truncated_extension_header_dropped_as_unparsed)
 {
 	struct frame6_spec s6 = tcp6_syn;
 	struct frame_buf fb;
@@ -1530,19 +1618,20 @@ TEST_F(fastpath, ipv6_truncated_extension_header_counted)
 	s6.ext[0] = IPPROTO_HOPOPTS;
 	build_frame6(frame, &s6);
 	len = ETH_HLEN + sizeof(struct ipv6hdr) + 4;
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_IP6_EXT);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_IP6_EXT);
 }
 
-TEST_F(fastpath, ipv6_truncated_header_counted)
+TEST_F(fastpath, ipv6_truncated_header_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = ETH_HLEN + sizeof(struct ipv6hdr) - 1;
 
 	build_frame6(frame, &tcp6_syn);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_IP6);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_IP6);
 }
 
 TEST_F(fastpath, ipv6_version_not_6_counted_as_bad_ip6)
@@ -1552,11 +1641,11 @@ TEST_F(fastpath, ipv6_version_not_6_counted_as_bad_ip6)
 	__u32 len = build_frame6(frame, &tcp6_syn);
 
 	frame[ETH_HLEN] = 0x40;	/* IPv4 behind the IPv6 EtherType */
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_IP6);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP6);
 }
 
-TEST_F(fastpath, ipv6_later_fragment_counted_not_parsed)
+TEST_F(fastpath, ipv6_later_fragment_without_its_first_dropped)
 {
 	struct frame6_spec s6 = tcp6_syn;
 	struct frame_buf fb;
@@ -1567,9 +1656,37 @@ TEST_F(fastpath, ipv6_later_fragment_counted_not_parsed)
 	s6.ext[0] = IPPROTO_FRAGMENT;
 	s6.frag_off = 185 << 3;		/* offset 1480, no more */
 	len = build_frame6(frame, &s6);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_IP_FRAGMENT));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_FRAG_NO_STATE));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
 	EXPECT_EQ(0, flow_count(self));
+}
+
+TEST_F(fastpath, ipv6_later_fragments_take_the_first_ones_verdict)
+{
+	struct frame6_spec s6 = tcp6_syn;
+	struct frame_buf fb;
+	__u32 len;
+
+	s6.nr_ext = 2;
+	s6.ext[0] = IPPROTO_HOPOPTS;
+	s6.ext[1] = IPPROTO_FRAGMENT;
+	s6.l4.tcp_flags = VNFSEC_TCP_ACK;
+	s6.l4.payload_len = 64;
+	s6.frag_off = 1;		/* offset 0, more */
+	len = build_frame6(fb.data, &s6);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	s6.frag_off = 11 << 3;		/* offset 88, beyond the first */
+	len = build_frame6(fb.data, &s6);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_FRAG_NO_STATE));
+	/* The same bytes again: an overlap. */
+	s6.frag_off = 2 << 3;
+	len = build_frame6(fb.data, &s6);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self,
+			     VNFSEC_CNT_DROP_FRAGMENT_EVASION));
 }
 
 TEST_F(fastpath, ipv6_tiny_first_fragment_dropped)
@@ -1711,22 +1828,23 @@ TEST_F(fastpath, gtpu_version_not_1_counted_as_bad)
 
 	g.version = 2;
 	len = build_gtpu(frame, &g);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_GTPU);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_GTPU);
 }
 
-TEST_F(fastpath, gtpu_truncated_header_counted)
+TEST_F(fastpath, gtpu_truncated_header_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = ETH_HLEN + 20 + 8 + 5;
 
 	build_gtpu(frame, &gpdu);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_GTPU);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_GTPU);
 }
 
-TEST_F(fastpath, gtpu_malformed_inner_counted)
+TEST_F(fastpath, gtpu_malformed_inner_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
@@ -1734,8 +1852,8 @@ TEST_F(fastpath, gtpu_malformed_inner_counted)
 
 	/* The inner IPv4 header claims IHL 4. */
 	frame[ETH_HLEN + 20 + 8 + 8] = 0x44;
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_INNER);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_INNER);
 }
 
 TEST_F(fastpath, gtpu_blocked_tunnel_source_dropped)
@@ -1843,14 +1961,14 @@ TEST_F(fastpath, blocked_source_fragments_dropped)
 
 /* ---- malformed and truncated frames: counted, passed, never tracked ---- */
 
-TEST_F(fastpath, truncated_ethernet_counted_and_passed)
+TEST_F(fastpath, truncated_ethernet_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 
 	build_frame(frame, &tcp_syn);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, ETH_HLEN - 1));
-	expect_passed_with(_metadata, self, ETH_HLEN - 1, VNFSEC_CNT_TRUNC_ETH);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, ETH_HLEN - 1));
+	expect_unparsed(_metadata, self, ETH_HLEN - 1, VNFSEC_CNT_TRUNC_ETH);
 }
 
 TEST_F(fastpath, ethernet_header_only_counted_as_truncated_ip)
@@ -1859,19 +1977,19 @@ TEST_F(fastpath, ethernet_header_only_counted_as_truncated_ip)
 	__u8 *frame = fb.data;
 
 	build_frame(frame, &tcp_syn);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, ETH_HLEN));
-	expect_passed_with(_metadata, self, ETH_HLEN, VNFSEC_CNT_TRUNC_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, ETH_HLEN));
+	expect_unparsed(_metadata, self, ETH_HLEN, VNFSEC_CNT_TRUNC_IP);
 }
 
-TEST_F(fastpath, truncated_ipv4_counted_and_passed)
+TEST_F(fastpath, truncated_ipv4_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = ETH_HLEN + sizeof(struct iphdr) - 1;
 
 	build_frame(frame, &tcp_syn);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_IP);
 }
 
 TEST_F(fastpath, ipv4_options_past_end_counted_as_truncated)
@@ -1885,8 +2003,8 @@ TEST_F(fastpath, ipv4_options_past_end_counted_as_truncated)
 	frame_ip(frame)->ihl = 15;
 	frame_ip(frame)->tot_len = htons(60 + sizeof(struct tcphdr));
 	ASSERT_GT(ETH_HLEN + 60, len);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_IP);
 }
 
 TEST_F(fastpath, ihl_below_5_counted_as_bad_ip)
@@ -1896,8 +2014,8 @@ TEST_F(fastpath, ihl_below_5_counted_as_bad_ip)
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	frame_ip(frame)->ihl = 4;
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP);
 }
 
 TEST_F(fastpath, version_not_4_counted_as_bad_ip)
@@ -1907,8 +2025,8 @@ TEST_F(fastpath, version_not_4_counted_as_bad_ip)
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	frame_ip(frame)->version = 6;	/* IPv6 behind an IPv4 EtherType */
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP);
 }
 
 TEST_F(fastpath, total_length_below_header_counted_as_bad_ip)
@@ -1918,19 +2036,20 @@ TEST_F(fastpath, total_length_below_header_counted_as_bad_ip)
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	frame_ip(frame)->tot_len = htons(19);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_IP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP);
 }
 
-TEST_F(fastpath, truncated_tcp_counted_and_passed)
+TEST_F(fastpath, truncated_tcp_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = ETH_HLEN + sizeof(struct iphdr) + sizeof(struct tcphdr) - 1;
 
 	build_frame(frame, &tcp_syn);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
 }
 
 TEST_F(fastpath, tcp_options_past_end_counted_as_truncated)
@@ -1940,8 +2059,9 @@ TEST_F(fastpath, tcp_options_past_end_counted_as_truncated)
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	((struct tcphdr *)frame_l4(frame))->doff = 15;
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
 }
 
 TEST_F(fastpath, tcp_doff_below_5_counted_as_bad_tcp)
@@ -1951,102 +2071,211 @@ TEST_F(fastpath, tcp_doff_below_5_counted_as_bad_tcp)
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	((struct tcphdr *)frame_l4(frame))->doff = 4;
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_BAD_TCP);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_TCP);
 }
 
-TEST_F(fastpath, truncated_udp_counted_and_passed)
+TEST_F(fastpath, truncated_udp_dropped_as_unparsed)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = ETH_HLEN + sizeof(struct iphdr) + sizeof(struct udphdr) - 1;
 
 	build_frame(frame, &udp_dns);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
+	cut_frame(frame, len);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_TRUNC_L4);
 }
 
-TEST_F(fastpath, later_fragment_counted_not_parsed)
+TEST_F(fastpath, later_fragment_without_its_first_dropped_as_unparsed)
 {
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
 	struct frame_spec s = udp_dns;
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len;
 
-	/* Offset 1480 and no UDP header: the bytes there are payload. */
+	/* Offset 1480 and no UDP header: nothing to judge it by. */
 	s.frag_off = 185;
 	len = build_frame(frame, &s);
-	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
-	expect_passed_with(_metadata, self, len, VNFSEC_CNT_IP_FRAGMENT);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_IP_FRAGMENT));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_FRAG_NO_STATE));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	EXPECT_EQ(VNFSEC_REC_UNPARSED, r->hdr.type);
+	EXPECT_EQ(VNFSEC_CNT_FRAG_NO_STATE, r->counter);
+	EXPECT_EQ(inet_addr(s.saddr), r->saddr.v4);
+	/* Monitor mode: passed, counted. */
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
 }
 
-TEST_F(fastpath, non_ip_frame_counted_and_passed)
+
+TEST_F(fastpath, arp_without_ethertype_rule_dropped_in_protect)
 {
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
+	__u64 want[VNFSEC_CNT_MAX] = {};
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = build_frame(frame, &tcp_syn);
 
 	((struct ethhdr *)frame)->h_proto = htons(ETH_P_ARP);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	want[VNFSEC_CNT_RX_PACKETS] = 1;
+	want[VNFSEC_CNT_RX_BYTES] = len;
+	want[VNFSEC_CNT_DROP] = 1;
+	want[VNFSEC_CNT_DROP_ETHERTYPE] = 1;
+	want[VNFSEC_CNT_NON_IP] = 1;
+	expect_counters(_metadata, self, want);
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	EXPECT_EQ(VNFSEC_REC_UNPARSED, r->hdr.type);
+	EXPECT_EQ(VNFSEC_CAUSE_ETHERTYPE, r->cause);
+	EXPECT_EQ(htons(ETH_P_ARP), r->ethertype);
+	EXPECT_EQ(1, r->smac[5]);	/* put_eth's source MAC */
+	EXPECT_EQ(0, r->family);
+}
+
+TEST_F(fastpath, arp_passes_by_ethertype_rule)
+{
+	struct vnfsec_config cfg = get_config(_metadata, self);
+	struct frame_buf fb;
+	__u8 *frame = fb.data;
+	__u32 len = build_frame(frame, &tcp_syn);
+
+	cfg.ethertypes = VNFSEC_ETH_ARP;
+	set_config(_metadata, self, &cfg);
+	((struct ethhdr *)frame)->h_proto = htons(ETH_P_ARP);
 	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
 	expect_passed_with(_metadata, self, len, VNFSEC_CNT_NON_IP);
+	/* The rule names ARP, not every EtherType. */
+	((struct ethhdr *)frame)->h_proto = htons(0x88b5);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, frame, len));
+	cfg.ethertypes = VNFSEC_ETH_ANY;
+	set_config(_metadata, self, &cfg);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
 }
 
 /*
- * Cut one full frame at every length from 0 up: every cut passes, the
- * counters say exactly which header ran out, and only whole headers make
- * a flow.
+ * Cut one full frame at every length from 0 up, its length fields left
+ * claiming the whole frame (consistent 0) or made to say the cut
+ * (consistent 1): the counters say exactly which header ran out or which
+ * length lied, only whole headers make a flow, and in protect mode every
+ * frame that was not classified is dropped, in monitor mode none.
  */
 static void truncation_sweep(struct __test_metadata *_metadata,
 			     FIXTURE_DATA(fastpath) *self,
-			     const struct frame_spec *s)
+			     const struct frame_spec *s, int consistent,
+			     __u8 mode)
 {
 	__u32 ip_end = ETH_HLEN + (5 + s->ip_opt_words) * 4;
 	__u64 want[VNFSEC_CNT_MAX] = {};
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
-	__u32 len, full, l4_end;
+	__u32 len, full, l4_end, flows = 0, act, nr_unparsed = 0;
+	int unparsed;
 
+	set_mode(_metadata, self, mode);
 	full = build_frame(frame, s);
 	l4_end = (__u8 *)frame_l4(frame) - frame +
 		(s->proto == IPPROTO_TCP ? (5 + s->tcp_opt_words) * 4 :
 		 sizeof(struct udphdr));
 
 	for (len = 0; len <= full; len++) {
-		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len))
-			TH_LOG("cut at %u of %u bytes", len, full);
-		want[VNFSEC_CNT_RX_PACKETS]++;
-		want[VNFSEC_CNT_RX_BYTES] += len;
-		want[VNFSEC_CNT_PASS]++;
+		build_frame(frame, s);
+		if (consistent)
+			cut_frame(frame, len);
+		unparsed = 1;
 		if (len < ETH_HLEN)
 			want[VNFSEC_CNT_TRUNC_ETH]++;
 		else if (len < ip_end)
 			want[VNFSEC_CNT_TRUNC_IP]++;
+		else if (!consistent && len < full)
+			want[VNFSEC_CNT_BAD_IP_LEN]++;
 		else if (len < l4_end)
 			want[VNFSEC_CNT_TRUNC_L4]++;
+		else
+			unparsed = 0;
+		nr_unparsed += unparsed;
+		act = xdp_run(_metadata, self, frame, len);
+		ASSERT_EQ(unparsed && mode == VNFSEC_MODE_PROTECT ?
+			  XDP_DROP : XDP_PASS, act)
+			TH_LOG("cut at %u of %u bytes", len, full);
+		want[VNFSEC_CNT_RX_PACKETS]++;
+		want[VNFSEC_CNT_RX_BYTES] += len;
+		if (!unparsed) {
+			want[VNFSEC_CNT_PASS]++;
+			/* Each consistent cut is a packet of the flow. */
+			flows = 1;
+		} else if (mode == VNFSEC_MODE_PROTECT) {
+			want[VNFSEC_CNT_DROP]++;
+			want[VNFSEC_CNT_DROP_UNPARSED]++;
+		} else {
+			want[VNFSEC_CNT_PASS]++;
+			want[VNFSEC_CNT_WOULD_DROP]++;
+		}
 	}
-	want[VNFSEC_CNT_NEW_FLOW] = 1;
+	want[VNFSEC_CNT_NEW_FLOW] = flows;
+	/* Reports are bounded per CPU: what is over is counted instead. */
+	want[VNFSEC_CNT_UNPARSED_UNREPORTED] =
+		counter(_metadata, self, VNFSEC_CNT_UNPARSED_UNREPORTED);
 	expect_counters(_metadata, self, want);
-	EXPECT_EQ(1, flow_count(self));
-	EXPECT_EQ(1, consume_records(_metadata, self));
-	EXPECT_EQ(l4_end, self->records[0].flow.pkt_len);
+	EXPECT_EQ(flows, flow_count(self));
+	EXPECT_EQ(nr_unparsed, records_of_all(_metadata, self,
+					      VNFSEC_REC_UNPARSED) +
+		  want[VNFSEC_CNT_UNPARSED_UNREPORTED]);
 }
 
-TEST_F(fastpath, truncation_sweep_tcp_never_drops)
+TEST_F(fastpath, truncation_sweep_tcp_lying_lengths_dropped_in_protect)
 {
 	struct frame_spec s = tcp_syn;
 
 	s.ip_opt_words = 1;
 	s.tcp_opt_words = 5;
 	s.payload_len = 10;
-	truncation_sweep(_metadata, self, &s);
+	truncation_sweep(_metadata, self, &s, 0, VNFSEC_MODE_PROTECT);
 }
 
-TEST_F(fastpath, truncation_sweep_udp_never_drops)
+TEST_F(fastpath, truncation_sweep_tcp_cut_headers_dropped_in_protect)
+{
+	struct frame_spec s = tcp_syn;
+
+	s.ip_opt_words = 1;
+	s.tcp_opt_words = 5;
+	s.payload_len = 10;
+	truncation_sweep(_metadata, self, &s, 1, VNFSEC_MODE_PROTECT);
+}
+
+TEST_F(fastpath, truncation_sweep_udp_dropped_in_protect)
 {
 	struct frame_spec s = udp_dns;
 
 	s.ip_opt_words = 2;
-	truncation_sweep(_metadata, self, &s);
+	s.payload_len = 12;
+	truncation_sweep(_metadata, self, &s, 0, VNFSEC_MODE_PROTECT);
+	map_clear(self->skel->maps.counters);
+	map_clear(self->skel->maps.flow_new);
+	map_clear(self->skel->maps.flow_table);
+	memset(self->nr_typed, 0, sizeof(self->nr_typed));
+	truncation_sweep(_metadata, self, &s, 1, VNFSEC_MODE_PROTECT);
+}
+
+TEST_F(fastpath, truncation_sweep_passes_in_monitor_mode)
+{
+	struct frame_spec s = tcp_syn;
+
+	s.tcp_opt_words = 2;
+	s.payload_len = 4;
+	truncation_sweep(_metadata, self, &s, 0, VNFSEC_MODE_MONITOR);
+}
+
+TEST_F(fastpath, truncation_sweep_passes_in_learn_mode)
+{
+	struct frame_spec s = udp_dns;
+
+	truncation_sweep(_metadata, self, &s, 1, VNFSEC_MODE_LEARN);
 }
 
 /* ---- VNFs and policy ---------------------------------------------------- */
@@ -2302,6 +2531,1015 @@ TEST_F(fastpath, refused_reports_bounded_and_counted)
 	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_RINGBUF_FULL_FLOW));
 }
 
+/* ---- stateful pairs: replies by flow state, not by rule ----------------- */
+
+/*
+ * VNF A (7) behind VLAN 10 of the port, 192.0.2.0/24; VNF B (9) behind
+ * VLAN 20, 198.51.100.0/24 (one real device, two VNF ports). Rules both
+ * ways: A -> B TCP 80 and ICMP, B -> A UDP 53. Pairs without a rule are
+ * denied, as under a policy.
+ */
+#define VNF_A	7
+#define VNF_B	9
+
+static void two_way_setup(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(fastpath) *self)
+{
+	struct vnfsec_pair_key ab = { .src_vnf = VNF_A, .dst_vnf = VNF_B };
+	struct vnfsec_pair_policy pol = {
+		.protos = VNFSEC_PROTO_TCP | VNFSEC_PROTO_ICMP,
+		.nr_ports = 1,
+		.ports = { { .first = 80, .last = 80,
+			     .protos = VNFSEC_PROTO_TCP } },
+	};
+	struct vnfsec_config cfg;
+
+	map_port(_metadata, self, self->ifindex, 10, VNF_A);
+	map_port(_metadata, self, self->ifindex, 20, VNF_B);
+	map_addr4(_metadata, self, "192.0.2.0", 24, VNF_A);
+	map_addr4(_metadata, self, "198.51.100.0", 24, VNF_B);
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_pair_policy), &ab, &pol,
+		BPF_ANY));
+	pair_rule(_metadata, self, VNF_B, VNF_A, VNFSEC_PROTO_UDP, 53, 53);
+	cfg = get_config(_metadata, self);
+	cfg.pair_default = 1;
+	cfg.policy_gen++;
+	set_config(_metadata, self, &cfg);
+}
+
+/* A packet between the two: from A (a_to_b) or from B, on its VLAN. */
+static __u32 two_way_frame(__u8 *frame, __u8 proto, int a_to_b,
+			   __u16 sport, __u16 dport, __u8 flags)
+{
+	struct frame_spec s = {
+		.saddr = a_to_b ? "192.0.2.10" : "198.51.100.20",
+		.daddr = a_to_b ? "198.51.100.20" : "192.0.2.10",
+		.proto = proto, .sport = sport, .dport = dport,
+		.tcp_flags = flags, .payload_len = flags & VNFSEC_TCP_SYN ? 0 : 8,
+		.nr_vlans = 1, .vlan = { a_to_b ? 10 : 20 },
+	};
+
+	return build_frame(frame, &s);
+}
+
+static __u32 two_way_run(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(fastpath) *self, __u8 proto, int a_to_b,
+			 __u16 sport, __u16 dport, __u8 flags)
+{
+	struct frame_buf fb;
+	__u32 len = two_way_frame(fb.data, proto, a_to_b, sport, dport, flags);
+
+	return xdp_run(_metadata, self, fb.data, len);
+}
+
+#define SYN	VNFSEC_TCP_SYN
+#define ACK	VNFSEC_TCP_ACK
+#define SYNACK	(VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)
+
+TEST_F(fastpath, two_way_rules_keep_each_directions_ports)
+{
+	static const __u16 ports[] = { 1, 22, 53, 79, 81, 443, 3868, 5432,
+				       8080, 65535 };
+	unsigned int i;
+
+	two_way_setup(_metadata, self);
+	/* What each rule names passes (first packets: nothing to answer). */
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_UDP, 0,
+					5353, 53, 0));
+	/* Every other port, either protocol, either way, is dropped. */
+	for (i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP,
+						1, 40001, ports[i], SYN))
+			TH_LOG("A->B tcp/%u", ports[i]);
+		EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_UDP,
+						1, 40001, ports[i], 0))
+			TH_LOG("A->B udp/%u", ports[i]);
+		EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP,
+						0, 40001, ports[i], SYN))
+			TH_LOG("B->A tcp/%u", ports[i]);
+		if (ports[i] != 53)
+			EXPECT_EQ(XDP_DROP,
+				  two_way_run(_metadata, self, IPPROTO_UDP, 0,
+					      40001, ports[i], 0))
+				TH_LOG("B->A udp/%u", ports[i]);
+	}
+	/* The rule of one direction gives the other nothing. */
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					40002, 80, SYN));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_UDP, 1,
+					40002, 53, 0));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_REPLY));
+}
+
+TEST_F(fastpath, replies_of_an_allowed_tcp_flow_pass)
+{
+	struct vnfsec_flow_key key;
+	struct vnfsec_flow_state st;
+	struct frame_spec s = {
+		.saddr = "198.51.100.20", .daddr = "192.0.2.10",
+		.proto = IPPROTO_TCP, .sport = 80, .dport = 40000,
+		.nr_vlans = 1, .vlan = { 20 },
+	};
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYNACK));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, ACK));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_REPLY));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+	/* Its new-flow record says so: its source did not start it. */
+	consume_records(_metadata, self);
+	ASSERT_EQ(2, records_of(self, VNFSEC_REC_NEW_FLOW));
+	EXPECT_EQ(0, self->records[0].flow.flags & VNFSEC_FLOW_F_REPLY);
+	EXPECT_EQ(VNFSEC_FLOW_F_REPLY,
+		  self->records[1].flow.flags & VNFSEC_FLOW_F_REPLY);
+	/* The reply is a flow of its own, marked as a reply. */
+	key = flow_key_of(self, &s);
+	ASSERT_EQ(0, flow_lookup(self, &key, &st));
+	EXPECT_EQ(VNFSEC_FLOW_F_REPLY, st.flags & VNFSEC_FLOW_F_REPLY);
+	EXPECT_EQ(VNF_B, st.src_vnf);
+	EXPECT_EQ(VNF_A, st.dst_vnf);
+	/* Its verdict recomputed (new generation): still a reply. */
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+}
+
+TEST_F(fastpath, reply_without_its_request_dropped)
+{
+	two_way_setup(_metadata, self);
+	/* Spoofed "replies" from B's allowed port 80 to A: none asked. */
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYNACK));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+	/* One request asked: a "reply" to another port is no reply. */
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40001, ACK));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					81, 40000, ACK));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_UDP, 0,
+					80, 40000, 0));
+	/* Nor from A to A's own request's port the wrong way round. */
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_UDP, 1,
+					53, 5353, 0));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_REPLY));
+	EXPECT_EQ(6, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
+}
+
+TEST_F(fastpath, reply_to_a_refused_syn_stays_refused)
+{
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 22, SYN));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					22, 40000, SYNACK));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_REPLY));
+}
+
+TEST_F(fastpath, syn_the_other_way_is_judged_by_its_own_rules)
+{
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	/* The exact reverse tuple, but opening a connection: B -> A rules. */
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYN));
+}
+
+TEST_F(fastpath, reply_to_a_one_packet_request_finds_it)
+{
+	struct frame_spec q = {
+		.saddr = "198.51.100.20", .daddr = "192.0.2.10",
+		.proto = IPPROTO_UDP, .sport = 5353, .dport = 53,
+		.nr_vlans = 1, .vlan = { 20 },
+	};
+	struct vnfsec_flow_key key = flow_key_of(self, &q);
+	struct vnfsec_flow_state st;
+
+	two_way_setup(_metadata, self);
+	/* One DNS query, B -> A: it stays in flow_new. */
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_UDP, 0,
+					5353, 53, 0));
+	EXPECT_EQ(0, flow_new_lookup(self, &key, &st));
+	EXPECT_EQ(0, flow_table_count(self));
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_UDP, 1,
+					53, 5353, 0));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_REPLY));
+}
+
+TEST_F(fastpath, icmp_echo_reply_passes_only_as_a_reply)
+{
+	struct frame_buf fb;
+	struct frame_spec s = {
+		.saddr = "198.51.100.20", .daddr = "192.0.2.10",
+		.proto = IPPROTO_ICMP, .icmp_type = 0, .sport = 77,
+		.nr_vlans = 1, .vlan = { 20 },
+	};
+	struct frame_spec req = s;
+	__u32 len;
+
+	two_way_setup(_metadata, self);
+	/* Unasked echo reply, and an echo request B -> A: refused. */
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	s.icmp_type = 8;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	/* A pings B (A -> B ICMP is allowed); B's echo reply passes. */
+	req.saddr = "192.0.2.10";
+	req.daddr = "198.51.100.20";
+	req.icmp_type = 8;
+	req.vlan[0] = 10;
+	len = build_frame(fb.data, &req);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	s.icmp_type = 0;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	/* Another identifier is another conversation. */
+	s.sport = 78;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_REPLY));
+}
+
+TEST_F(fastpath, replies_end_with_the_rule_of_their_request)
+{
+	struct vnfsec_pair_key ab = { .src_vnf = VNF_A, .dst_vnf = VNF_B };
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYNACK));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+	ASSERT_EQ(0, bpf_map_delete_elem(
+		bpf_map__fd(self->skel->maps.vnf_pair_policy), &ab));
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, ACK));
+}
+
+TEST_F(fastpath, reply_in_monitor_mode_is_no_violation)
+{
+	two_way_setup(_metadata, self);
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYNACK));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	/* A request-less "reply" is one: counted, passed. */
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40009, ACK));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	/* A refused request has no replies either. */
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 22, SYN));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					22, 40000, SYNACK));
+	EXPECT_EQ(3, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+}
+
+TEST_F(fastpath, reply_of_an_allowlisted_source_keeps_passing)
+{
+	two_way_setup(_metadata, self);
+	allow_prefix(_metadata, self, "192.0.2.10", 32);
+	/* A -> B tcp/22: no rule, but A's address is allowlisted. */
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 22, SYN));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					22, 40000, SYNACK));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					22, 40000, ACK));
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					22, 40000, ACK));
+}
+
+/* ---- fail closed: the unparsed verdict, per mode and per VNF ------------ */
+
+static void vnf_policy_set(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(fastpath) *self, __u32 vnf, __u8 mode,
+			   __u8 unparsed, __u8 ethertypes)
+{
+	struct vnfsec_vnf_policy v = {
+		.own = 1, .mode = mode, .unparsed = unparsed,
+		.ethertypes = ethertypes,
+	};
+
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &vnf, &v, BPF_ANY));
+}
+
+/* A TCP SYN cut inside its TCP header, lengths consistent, on a VLAN. */
+static __u32 cut_syn(__u8 *frame, __u16 vlan)
+{
+	struct frame_spec s = tcp_syn;
+	__u32 len;
+
+	s.nr_vlans = vlan ? 1 : 0;
+	s.vlan[0] = vlan;
+	len = build_frame(frame, &s) - 4;
+	/* cut_frame() knows untagged frames: fix the lengths by hand. */
+	if (vlan) {
+		__u16 tot = htons(len - ETH_HLEN - 4);
+
+		memcpy(frame + ETH_HLEN + 4 + 2, &tot, 2);
+	} else {
+		cut_frame(frame, len);
+	}
+	return len;
+}
+
+TEST_F(fastpath, unparsed_pass_setting_passes_counts_and_reports)
+{
+	struct vnfsec_config cfg = get_config(_metadata, self);
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
+	struct frame_buf fb;
+	__u32 len = cut_syn(fb.data, 0);
+
+	cfg.unparsed = VNFSEC_UNPARSED_PASS;
+	set_config(_metadata, self, &cfg);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_TRUNC_L4));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	EXPECT_EQ(VNFSEC_CAUSE_UNPARSED, r->cause);
+	EXPECT_EQ(VNFSEC_VERDICT_PASS, r->verdict);
+	EXPECT_EQ(VNFSEC_CNT_TRUNC_L4, r->counter);
+	EXPECT_EQ(VNFSEC_AF_INET, r->family);
+	EXPECT_EQ(inet_addr(tcp_syn.saddr), r->saddr.v4);
+	EXPECT_EQ(htons(ETH_P_IP), r->ethertype);
+}
+
+TEST_F(fastpath, unparsed_in_monitor_mode_counted_would_drop)
+{
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
+	struct frame_buf fb;
+	__u32 len = cut_syn(fb.data, 0);
+
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	EXPECT_EQ(VNFSEC_VERDICT_WOULD_DROP, r->verdict);
+}
+
+TEST_F(fastpath, unparsed_verdict_is_the_port_vnfs)
+{
+	struct frame_buf fb;
+	__u32 len;
+
+	/* Global: monitor, pass. VNF 7 (VLAN 10): protect, drop. */
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	map_port(_metadata, self, self->ifindex, 10, 7);
+	map_port(_metadata, self, self->ifindex, 20, 9);
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, 0);
+	/* VNF 9 (VLAN 20): protect too, but its unparsed frames pass. */
+	vnf_policy_set(_metadata, self, 9, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_PASS, 0);
+	len = cut_syn(fb.data, 10);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	len = cut_syn(fb.data, 20);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	/* An unknown port: the global setting, monitor mode. */
+	len = cut_syn(fb.data, 30);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	EXPECT_EQ(1, vnf_stats(_metadata, self, 7)
+			.verdict[VNFSEC_VERDICT_DROP]);
+}
+
+TEST_F(fastpath, ethertype_rule_is_the_port_vnfs)
+{
+	struct frame_spec s = tcp_syn;
+	struct frame_buf fb;
+	__u32 len;
+
+	map_port(_metadata, self, self->ifindex, 10, 7);
+	map_port(_metadata, self, self->ifindex, 20, 9);
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, VNFSEC_ETH_ARP);
+	vnf_policy_set(_metadata, self, 9, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, VNFSEC_ETH_LLDP);
+	s.nr_vlans = 1;
+	s.vlan[0] = 10;
+	len = build_frame(fb.data, &s);
+	/* The EtherType after the tag: ARP. */
+	fb.data[ETH_HLEN + 2] = ETH_P_ARP >> 8;
+	fb.data[ETH_HLEN + 3] = ETH_P_ARP & 0xff;
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	s.vlan[0] = 20;
+	len = build_frame(fb.data, &s);
+	fb.data[ETH_HLEN + 2] = ETH_P_ARP >> 8;
+	fb.data[ETH_HLEN + 3] = ETH_P_ARP & 0xff;
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	fb.data[ETH_HLEN + 2] = 0x88;
+	fb.data[ETH_HLEN + 3] = 0xcc;
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_ETHERTYPE));
+}
+
+TEST_F(fastpath, unparsed_reports_bounded_rest_counted)
+{
+	struct frame_buf fb;
+	__u32 len = cut_syn(fb.data, 0);
+	__u64 unreported;
+	int i, n = VNFSEC_UNPARSED_REPORTS + 36, reported;
+
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	reported = records_of_all(_metadata, self, VNFSEC_REC_UNPARSED);
+	unreported = counter(_metadata, self,
+			     VNFSEC_CNT_UNPARSED_UNREPORTED);
+	EXPECT_EQ(n, reported + unreported);
+	/* One CPU's budget at least was used up (the run may move CPUs). */
+	EXPECT_LE(36, unreported + (reported - VNFSEC_UNPARSED_REPORTS));
+	EXPECT_EQ(n, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
+}
+
+/* ---- per-VNF mode ------------------------------------------------------- */
+
+TEST_F(fastpath, vnf_in_protect_beside_vnf_in_monitor)
+{
+	struct frame_spec s = {
+		.saddr = "198.51.100.20", .daddr = "203.0.113.9",
+		.proto = IPPROTO_TCP, .sport = 40000, .dport = 22,
+		.tcp_flags = VNFSEC_TCP_SYN, .nr_vlans = 1, .vlan = { 20 },
+	};
+	struct frame_buf fb;
+	__u32 len;
+
+	/* Global protect; A (7) protect, B (9) monitor: one policy. */
+	two_way_setup(_metadata, self);
+	vnf_policy_set(_metadata, self, VNF_A, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, 0);
+	vnf_policy_set(_metadata, self, VNF_B, VNFSEC_MODE_MONITOR,
+		       VNFSEC_UNPARSED_DROP, 0);
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	/* B to an address of no VNF: both ends monitor, would drop. */
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	/* A to the same: A is in protect mode, dropped. */
+	s.saddr = "192.0.2.10";
+	s.vlan[0] = 10;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	/* B to A, refused: A is protected from B's violation. */
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					40001, 22, SYN));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+}
+
+TEST_F(fastpath, vnf_mode_change_reaches_an_established_flow)
+{
+	struct frame_spec s = tcp_ack;
+	struct frame_buf fb;
+	__u32 len;
+
+	/* The other end is no VNF: the global mode, monitor, counts too. */
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	map_port(_metadata, self, self->ifindex, 0, 7);
+	block_prefix(_metadata, self, s.saddr, 32, 0);
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_MONITOR,
+		       VNFSEC_UNPARSED_DROP, 0);
+	len = build_frame(fb.data, &s);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, 0);
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+}
+
+TEST_F(fastpath, vnf_in_learn_mode_raises_no_detector_event)
+{
+	struct vnfsec_config cfg = get_config(_metadata, self);
+	struct frame_spec s = tcp_syn;
+	struct frame_buf fb;
+	__u32 len;
+	int i;
+
+	cfg.syn_min = 10;
+	cfg.mode = VNFSEC_MODE_LEARN;	/* the destination's: no VNF */
+	set_config(_metadata, self, &cfg);
+	map_port(_metadata, self, self->ifindex, 0, 7);
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_LEARN,
+		       VNFSEC_UNPARSED_DROP, 0);
+	for (i = 0; i < 20; i++) {
+		s.sport = 1000 + i;
+		len = build_frame(fb.data, &s);
+		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	}
+	consume_records(_metadata, self);
+	EXPECT_EQ(0, records_of(self, VNFSEC_REC_DETECTOR));
+	/* The same flood from a VNF in protect mode is seen. */
+	vnf_policy_set(_metadata, self, 7, VNFSEC_MODE_PROTECT,
+		       VNFSEC_UNPARSED_DROP, 0);
+	for (i = 0; i < 20; i++) {
+		s.sport = 2000 + i;
+		len = build_frame(fb.data, &s);
+		xdp_run(_metadata, self, fb.data, len);
+	}
+	consume_records(_metadata, self);
+	EXPECT_EQ(1, records_of(self, VNFSEC_REC_DETECTOR));
+}
+
+/* ---- walks: classes of depth, order and length --------------------------- */
+
+TEST_F(fastpath, vlan_stacks_of_every_tpid_order_and_depth_classified)
+{
+	static const __u16 tpids[] = { 0x8100, 0x88a8, 0x9100, 0x9200 };
+	struct frame_spec s = udp_dns;
+	struct vnfsec_flow_key key;
+	struct vnfsec_flow_state st;
+	struct frame_buf fb;
+	__u32 len, depth, i, rot, n = 0;
+
+	for (depth = 1; depth <= VNFSEC_MAX_VLAN_TAGS; depth++) {
+		for (rot = 0; rot < 4; rot++) {
+			s.nr_vlans = depth;
+			for (i = 0; i < depth; i++) {
+				s.tpid[i] = tpids[(i + rot) % 4];
+				s.vlan[i] = 100 * depth + 10 * rot + i;
+			}
+			s.sport = 1000 + n++;
+			len = build_frame(fb.data, &s);
+			ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data,
+						    len))
+				TH_LOG("%u tags, rotation %u", depth, rot);
+			key = flow_key_of(self, &s);
+			EXPECT_EQ(0, flow_lookup(self, &key, &st))
+				TH_LOG("%u tags, rotation %u", depth, rot);
+		}
+	}
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+	EXPECT_EQ(n, counter(_metadata, self, VNFSEC_CNT_NEW_FLOW));
+}
+
+TEST_F(fastpath, vlan_stack_beyond_the_walk_dropped_whatever_the_tpid)
+{
+	static const __u16 tpids[] = { 0x8100, 0x88a8, 0x9100, 0x9200 };
+	struct frame_spec s = udp_dns;
+	struct frame_buf fb;
+	__u32 len, i, rot;
+
+	for (rot = 0; rot < 4; rot++) {
+		s.nr_vlans = VNFSEC_MAX_VLAN_TAGS + 1;
+		for (i = 0; i < s.nr_vlans; i++) {
+			s.tpid[i] = tpids[(i + rot) % 4];
+			s.vlan[i] = i + 1;
+		}
+		len = build_frame(fb.data, &s);
+		EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	}
+	EXPECT_EQ(4, counter(_metadata, self, VNFSEC_CNT_VLAN_TOO_DEEP));
+	EXPECT_EQ(0, flow_count(self));
+}
+
+TEST_F(fastpath, legacy_qinq_tpid_9100_is_walked_not_passed)
+{
+	struct frame_spec s = tcp_syn;
+	struct frame_buf fb;
+	__u32 len;
+
+	/* 0x9100 outer tag around a flow no rule allows: judged, dropped. */
+	vnf_pair_setup(_metadata, self);
+	map_port(_metadata, self, self->ifindex, 5, 7);
+	pair_rule(_metadata, self, 7, 9, VNFSEC_PROTO_TCP, 80, 80);
+	s.nr_vlans = 1;
+	s.tpid[0] = 0x9100;
+	s.vlan[0] = 5;
+	s.dport = 22;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_NON_IP));
+}
+
+/* An IPv6 chain of n headers, types cycled from start, lengths varied. */
+static void ext_chain(struct frame6_spec *s6, int n, int start, int words)
+{
+	static const __u8 types[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS,
+				      IPPROTO_ROUTING, IPPROTO_AH };
+	int i;
+
+	s6->nr_ext = n;
+	for (i = 0; i < n; i++) {
+		s6->ext[i] = types[(i + start) % 4];
+		s6->ext_words[i] = (i * words) % 3;
+	}
+}
+
+TEST_F(fastpath, ipv6_chains_up_to_the_limit_classified_any_order_length)
+{
+	struct frame6_spec s6 = tcp6_syn;
+	struct vnfsec_flow_key key;
+	struct vnfsec_flow_state st;
+	struct frame_buf fb;
+	int n, start, words, flows = 0;
+	__u32 len;
+
+	for (n = 0; n <= VNFSEC_MAX_IPV6_EXT; n += 3) {
+		for (start = 0; start < 4; start++) {
+			for (words = 0; words < 3; words++) {
+				ext_chain(&s6, n, start, words);
+				s6.l4.sport = 1000 + flows++;
+				len = build_frame6(fb.data, &s6);
+				ASSERT_GE(MAX_FRAME, len);
+				ASSERT_EQ(XDP_PASS,
+					  xdp_run(_metadata, self, fb.data,
+						  len))
+					TH_LOG("%d headers from %d, %d",
+					       n, start, words);
+				key = flow6_key_of(self, &s6);
+				EXPECT_EQ(0, flow_lookup(self, &key, &st));
+			}
+		}
+	}
+	/* The deepest the walk follows, exactly. */
+	ext_chain(&s6, VNFSEC_MAX_IPV6_EXT, 1, 1);
+	s6.l4.sport = 999;
+	len = build_frame6(fb.data, &s6);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+}
+
+TEST_F(fastpath, ipv6_chains_beyond_the_limit_dropped_any_order)
+{
+	struct frame6_spec s6 = tcp6_syn;
+	struct frame_buf fb;
+	int n, start;
+	__u32 len, drops = 0;
+
+	for (n = VNFSEC_MAX_IPV6_EXT + 1; n <= VNFSEC_MAX_IPV6_EXT + 3; n++) {
+		for (start = 0; start < 4; start++) {
+			ext_chain(&s6, n, start, 0);
+			len = build_frame6(fb.data, &s6);
+			EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data,
+						    len))
+				TH_LOG("%d headers from %d", n, start);
+			drops++;
+		}
+	}
+	EXPECT_EQ(drops, counter(_metadata, self, VNFSEC_CNT_IP6_EXT_LIMIT));
+	EXPECT_EQ(drops, counter(_metadata, self, VNFSEC_CNT_DROP_UNPARSED));
+	EXPECT_EQ(0, flow_count(self));
+}
+
+/* ---- lengths that claim more than the frame ----------------------------- */
+
+TEST_F(fastpath, ipv4_total_length_beyond_frame_dropped)
+{
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &tcp_ack);
+	__u16 tot;
+
+	/* Claims one byte more than it carries; then a lot more. */
+	tot = htons(len - ETH_HLEN + 1);
+	memcpy(fb.data + ETH_HLEN + 2, &tot, 2);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP_LEN);
+}
+
+TEST_F(fastpath, ipv4_total_length_short_of_frame_is_padding)
+{
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &tcp_syn);
+
+	/* Ethernet pads short frames: bytes after the datagram are fine. */
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len + 6));
+}
+
+TEST_F(fastpath, udp_length_beyond_frame_or_below_header_dropped)
+{
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &udp_dns);
+	__u8 *uh = frame_l4(fb.data);
+	__u16 ulen;
+
+	ulen = htons(len - (uh - fb.data) + 1);
+	memcpy(uh + 4, &ulen, 2);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_UDP_LEN);
+	ulen = htons(7);
+	memcpy(uh + 4, &ulen, 2);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_BAD_UDP_LEN));
+}
+
+TEST_F(fastpath, ipv6_payload_length_beyond_frame_dropped)
+{
+	struct frame_buf fb;
+	__u32 len = build_frame6(fb.data, &tcp6_syn);
+	__u16 pl;
+
+	pl = htons(len - ETH_HLEN - 40 + 1);
+	memcpy(fb.data + ETH_HLEN + 4, &pl, 2);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	expect_unparsed(_metadata, self, len, VNFSEC_CNT_BAD_IP6_LEN);
+}
+
+TEST_F(fastpath, lying_length_on_an_allowed_pair_dropped)
+{
+	struct frame_spec s = tcp_syn;
+	struct frame_buf fb;
+	__u32 len;
+	__u16 tot;
+
+	/* An allowed pair: still, a datagram that lies is not judged. */
+	vnf_pair_setup(_metadata, self);
+	len = build_frame(fb.data, &s);
+	tot = htons(1500);
+	memcpy(fb.data + ETH_HLEN + 2, &tot, 2);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, flow_count(self));
+}
+
+/* ---- anti-spoofing: a port sources its VNF's addresses only ------------- */
+
+TEST_F(fastpath, vnf_port_sourcing_another_address_dropped_and_reported)
+{
+	struct vnfsec_unparsed_record *r = &self->records[0].unparsed;
+	struct vnfsec_vnf_policy bound = { .own = 1,
+					   .flags = VNFSEC_VNF_F_BOUND };
+	struct frame_buf fb;
+	__u32 len, a = VNF_A;
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &a, &bound,
+		BPF_ANY));
+	/* From A's port with B's address: B's allowed UDP 53 to A. */
+	struct frame_spec s = {
+		.saddr = "198.51.100.20", .daddr = "192.0.2.10",
+		.proto = IPPROTO_UDP, .sport = 5353, .dport = 53,
+		.nr_vlans = 1, .vlan = { 10 },
+	};
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	/* With an address of no VNF. */
+	s.saddr = "203.0.113.7";
+	s.daddr = "198.51.100.20";
+	s.proto = IPPROTO_TCP;
+	s.dport = 80;
+	s.tcp_flags = VNFSEC_TCP_SYN;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	/* Its own address: the rule decides (A -> B TCP 80 allowed). */
+	s.saddr = "192.0.2.10";
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+	ASSERT_LE(2, consume_records(_metadata, self));
+	EXPECT_EQ(VNFSEC_REC_UNPARSED, r->hdr.type);
+	EXPECT_EQ(VNFSEC_CAUSE_SPOOFED, r->cause);
+	EXPECT_EQ(VNF_A, r->vnf);
+	EXPECT_EQ(inet_addr("198.51.100.20"), r->saddr.v4);
+	EXPECT_EQ(self->ifindex, r->ifindex);
+	EXPECT_EQ(10, r->vlan);
+}
+
+TEST_F(fastpath, port_of_no_vnf_may_not_source_a_vnfs_address)
+{
+	struct frame_spec s = {
+		.saddr = "192.0.2.10", .daddr = "198.51.100.20",
+		.proto = IPPROTO_TCP, .sport = 40000, .dport = 80,
+		.tcp_flags = VNFSEC_TCP_SYN, .nr_vlans = 1, .vlan = { 30 },
+	};
+	struct frame_buf fb;
+	__u32 len;
+
+	two_way_setup(_metadata, self);
+	/* VLAN 30 is no VNF's port; 192.0.2.10 is A's address. */
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+	/* Monitor mode: counted would_drop, passed. */
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	s.sport = 40001;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+}
+
+TEST_F(fastpath, unbound_sources_and_allowlist_not_checked)
+{
+	struct vnfsec_vnf_policy bound = { .own = 1,
+					   .flags = VNFSEC_VNF_F_BOUND };
+	struct frame6_spec s6 = tcp6_syn;
+	struct frame_spec s = {
+		.saddr = "0.0.0.0", .daddr = "198.51.100.20",
+		.proto = IPPROTO_UDP, .sport = 68, .dport = 67,
+		.nr_vlans = 1, .vlan = { 10 },
+	};
+	struct frame_buf fb;
+	__u32 len, a = VNF_A;
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &a, &bound,
+		BPF_ANY));
+	map_port(_metadata, self, self->ifindex, 0, VNF_A);
+	/* 0.0.0.0 (DHCP): the pair rule decides, not the binding. */
+	len = build_frame(fb.data, &s);
+	xdp_run(_metadata, self, fb.data, len);
+	/* fe80:: (neighbour discovery): the same. */
+	s6.l4.saddr = "fe80::1";
+	len = build_frame6(fb.data, &s6);
+	xdp_run(_metadata, self, fb.data, len);
+	/* An allowlisted source from A's port. */
+	allow_prefix(_metadata, self, "203.0.113.7", 32);
+	s.saddr = "203.0.113.7";
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+}
+
+TEST_F(fastpath, unbound_vnf_port_is_not_checked)
+{
+	struct frame_spec s = tcp_syn;
+	struct frame_buf fb;
+	__u32 len;
+
+	/* VNF 7 has no addresses (no BOUND flag): nothing to check. */
+	vnf_pair_setup(_metadata, self);
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+}
+
+/* ---- fragments: the datagram takes its first fragment's verdict ------- */
+
+/* A UDP datagram of 3 fragments of 6 units: 0..47, 48..95, 96..143. */
+static __u32 udp_fragment(__u8 *frame, __u16 offset_units, int more,
+			  __u16 dport)
+{
+	struct frame_spec s = udp_dns;
+	__u32 len;
+
+	s.dport = dport;
+	s.payload_len = 40;	/* + 8: the UDP header, or data */
+	s.frag_off = offset_units | (more ? IP_MF : 0);
+	len = build_frame(frame, &s);
+	if (offset_units) {
+		/* No UDP header in a later fragment: its bytes are data. */
+		memset(frame_l4(frame), 0xab, 8);
+	} else {
+		/* The first's UDP length: the whole datagram's. */
+		__u16 ulen = htons(3 * 48);
+
+		memcpy((__u8 *)frame_l4(frame) + 4, &ulen, 2);
+	}
+	return len;
+}
+
+TEST_F(fastpath, later_fragments_take_the_first_ones_pass)
+{
+	struct frame_buf fb;
+	__u32 len;
+
+	vnf_pair_setup(_metadata, self);
+	pair_rule(_metadata, self, 7, 9, VNFSEC_PROTO_UDP, 53, 53);
+	len = udp_fragment(fb.data, 0, 1, 53);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	len = udp_fragment(fb.data, 12, 1, 53);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	len = udp_fragment(fb.data, 6, 0, 53);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_IP_FRAGMENT));
+}
+
+TEST_F(fastpath, later_fragments_take_the_first_ones_drop)
+{
+	struct frame_buf fb;
+	__u32 len;
+
+	vnf_pair_setup(_metadata, self);
+	pair_rule(_metadata, self, 7, 9, VNFSEC_PROTO_UDP, 53, 53);
+	len = udp_fragment(fb.data, 0, 1, 5353);
+	ASSERT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	len = udp_fragment(fb.data, 6, 1, 5353);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_FRAG_NO_STATE));
+}
+
+TEST_F(fastpath, second_offset_0_fragment_is_evasion)
+{
+	struct vnfsec_unparsed_record *r;
+	struct frame_buf fb;
+	__u32 len;
+	int i;
+
+	vnf_pair_setup(_metadata, self);
+	pair_rule(_metadata, self, 7, 9, VNFSEC_PROTO_UDP, 53, 53);
+	len = udp_fragment(fb.data, 0, 1, 53);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	/* Same datagram, another first fragment: other ports, or the same. */
+	len = udp_fragment(fb.data, 0, 1, 22);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	len = udp_fragment(fb.data, 0, 1, 53);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	/* And the datagram's later fragments with it. */
+	len = udp_fragment(fb.data, 6, 0, 53);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(3, counter(_metadata, self,
+			     VNFSEC_CNT_DROP_FRAGMENT_EVASION));
+	EXPECT_LE(1, counter(_metadata, self, VNFSEC_CNT_FRAG_OVERLAP));
+	consume_records(_metadata, self);
+	for (i = 0, r = NULL; i < self->nr_records && i < MAX_RECORDS; i++)
+		if (self->records[i].hdr.type == VNFSEC_REC_UNPARSED)
+			r = &self->records[i].unparsed;
+	ASSERT_NE(NULL, r);
+	EXPECT_EQ(VNFSEC_CAUSE_FRAGMENT_EVASION, r->cause);
+	EXPECT_EQ(VNFSEC_CNT_FRAG_OVERLAP, r->counter);
+}
+
+TEST_F(fastpath, overlapping_later_fragment_is_evasion_in_each_mode)
+{
+	static const __u8 modes[] = { VNFSEC_MODE_PROTECT,
+				      VNFSEC_MODE_MONITOR };
+	struct frame_buf fb;
+	__u32 len, m;
+
+	for (m = 0; m < 2; m++) {
+		map_clear(self->skel->maps.frag_table);
+		map_clear(self->skel->maps.counters);
+		set_mode(_metadata, self, modes[m]);
+		len = udp_fragment(fb.data, 0, 1, 53);
+		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+		/* Starts at unit 5, inside the first (units 0..5). */
+		len = udp_fragment(fb.data, 5, 1, 53);
+		EXPECT_EQ(modes[m] == VNFSEC_MODE_PROTECT ? XDP_DROP :
+			  XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+		EXPECT_EQ(1, counter(_metadata, self,
+				     VNFSEC_CNT_FRAG_OVERLAP));
+	}
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+}
+
+TEST_F(fastpath, fragments_of_sizes_and_orders_without_overlap_pass)
+{
+	struct frame_spec s = udp_dns;
+	struct frame_buf fb;
+	__u32 len, sz, order, id = 0;
+
+	for (sz = 1; sz <= 8; sz++) {
+		for (order = 0; order < 2; order++) {
+			/* Each fragment: sz units of payload + 1 (8 B). */
+			__u16 offs[3] = { 0, sz + 1, 2 * (sz + 1) };
+			__u16 idn = htons(0x2000 + id++);
+			int i;
+
+			for (i = 0; i < 3; i++) {
+				/* The first comes first; then in order or not. */
+				int k = order && i ? 3 - i : i;
+
+				s.payload_len = sz * 8;
+				s.frag_off = offs[k] | (k < 2 ? IP_MF : 0);
+				len = build_frame(fb.data, &s);
+				memcpy(fb.data + ETH_HLEN + 4, &idn, 2);
+				if (k) {
+					memset(frame_l4(fb.data), 0xab, 8);
+				} else {
+					__u16 ul = htons(8 * 3 * (sz + 1));
+
+					memcpy((__u8 *)frame_l4(fb.data) + 4,
+					       &ul, 2);
+				}
+				EXPECT_EQ(XDP_PASS,
+					  xdp_run(_metadata, self, fb.data,
+						  len))
+					TH_LOG("size %u, fragment %d", sz, k);
+			}
+		}
+	}
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_FRAG_OVERLAP));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+}
+
 TEST_F(fastpath, blocklist_v6_drops_source)
 {
 	struct frame_buf fb;
@@ -2518,12 +3756,16 @@ TEST_F(fastpath, quarantined_vnf_still_reaches_management)
 	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, frame, len));
 }
 
-TEST_F(fastpath, quarantine_leaves_non_ip_alone)
+TEST_F(fastpath, quarantine_leaves_allowed_non_ip_alone)
 {
 	struct frame_buf fb;
 	__u8 *frame = fb.data;
 	__u32 len = build_frame(frame, &tcp_syn);
 
+	struct vnfsec_config cfg = get_config(_metadata, self);
+
+	cfg.ethertypes = VNFSEC_ETH_ARP;
+	set_config(_metadata, self, &cfg);
 	map_port(_metadata, self, self->ifindex, 0, 7);
 	quarantine_vnf(_metadata, self, 7);
 	((struct ethhdr *)frame)->h_proto = htons(ETH_P_ARP);
@@ -3305,6 +4547,18 @@ TEST_F_TIMEOUT(bpftool_load, loadall_pins_programs_and_every_map, 600)
 		{ "events", BPF_MAP_TYPE_RINGBUF, 0, 0, VNFSEC_EVENTS_BYTES },
 		{ "refused_budget", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 		  sizeof(struct vnfsec_refused_budget), 1 },
+		{ "flow_reply", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+		  sizeof(struct vnfsec_flow_reply),
+		  VNFSEC_FLOW_REPLY_ENTRIES },
+		{ "unparsed_budget", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+		  sizeof(struct vnfsec_refused_budget), 1 },
+		{ "vnf_policy", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+		  sizeof(struct vnfsec_vnf_policy), VNFSEC_MAX_VNFS },
+		{ "scratch", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+		  sizeof(struct vnfsec_scratch), 1 },
+		{ "frag_table", BPF_MAP_TYPE_LRU_HASH,
+		  sizeof(struct vnfsec_frag_key),
+		  sizeof(struct vnfsec_frag_state), VNFSEC_FRAG_ENTRIES },
 	};
 	static const struct {
 		const char *name;

@@ -624,6 +624,45 @@ TEST(error_list_is_bounded)
 	free(buf);
 }
 
+/* unparsed and ethertypes: global defaults, per-VNF overrides, refusals. */
+TEST(fastpath_knobs_global_and_per_vnf)
+{
+	static const char text[] =
+		"version: 1\n"
+		"unparsed: pass\n"
+		"vnfs:\n"
+		"  - {name: a, addresses: [192.0.2.1]}\n"
+		"  - {name: b, addresses: [192.0.2.2], mode: protect,\n"
+		"     unparsed: drop, ethertypes: [arp, lldp]}\n"
+		"  - {name: c, addresses: [192.0.2.3], ethertypes: []}\n";
+	static const char bad[] =
+		"version: 1\n"
+		"unparsed: maybe\n"
+		"ethertypes: [ipx]\n";
+	struct policy_compiled *p = NULL;
+	struct policy_diag d = {};
+
+	ASSERT_EQ(0, policy_load_buf("k.yaml", text, sizeof(text) - 1, &p,
+				     &d));
+	EXPECT_EQ(POLICY_UNPARSED_PASS, p->unparsed);
+	EXPECT_EQ(POLICY_ETH_DEFAULT, p->ethertypes);
+	EXPECT_EQ(POLICY_UNPARSED_PASS, p->vnfs[0].unparsed);
+	EXPECT_EQ(POLICY_ETH_ARP, p->vnfs[0].ethertypes);
+	EXPECT_EQ(POLICY_MODE_MONITOR, p->vnfs[0].mode);
+	EXPECT_EQ(POLICY_UNPARSED_DROP, p->vnfs[1].unparsed);
+	EXPECT_EQ(POLICY_ETH_ARP | POLICY_ETH_LLDP, p->vnfs[1].ethertypes);
+	EXPECT_EQ(POLICY_MODE_PROTECT, p->vnfs[1].mode);
+	EXPECT_EQ(0, p->vnfs[2].ethertypes);
+	policy_free(p);
+	policy_diag_free(&d);
+	p = NULL;
+	memset(&d, 0, sizeof(d));
+	EXPECT_EQ(-EINVAL, policy_load_buf("k.yaml", bad, sizeof(bad) - 1, &p,
+					   &d));
+	EXPECT_EQ(2, d.n);
+	policy_diag_free(&d);
+}
+
 TEST(missing_file_is_reported)
 {
 	struct policy_compiled *p;

@@ -123,6 +123,7 @@ struct sensor {
 	int flow_override_fd;
 	int quarantine_fd;
 	int rate_override_fd;
+	int vnf_policy_fd;		/* ABI 6 */
 	int events_fd;
 	bool adopted;
 	int ifindex[AGENT_MAX_IFACES];

@@ -138,6 +138,11 @@ static void drop_ranges(struct vnfsec_pair_policy *v, uint8_t protos)
 }
 
 /*
+ * Only what a rule says its source may start: replies pass in the fast
+ * path because their request passed the other way (map "flow_reply",
+ * docs/fastpath.md), never by a rule of their own, so a pair with rules
+ * both ways keeps each direction's ports.
+ *
  * All rules of one VNF pair in one map value, ports per protocol (ABI 3):
  * a pair with TCP 80 and UDP 53 allows exactly those two.
  */
@@ -216,26 +221,6 @@ static int write_vnfs(const struct sensor *s, const struct policy_compiled *p,
 	return 0;
 }
 
-/*
- * The fast path judges each direction alone, so replies need a rule of
- * their own: the reverse of an allowed pair may use the same protocols,
- * to any port of them (TCP/UDP replies go to the client's ephemeral
- * port). A
- * new conversation started the other way is still a violation for the
- * agent, which knows replies from requests.
- */
-static void add_replies(const struct policy_compiled *p, uint16_t src,
-			uint16_t dst, struct vnfsec_pair_policy *v)
-{
-	struct vnfsec_pair_policy fwd;
-
-	pair_value(p, dst, src, &fwd);
-	if (!fwd.protos)
-		return;
-	v->protos |= fwd.protos;
-	drop_ranges(v, fwd.protos & (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP));
-}
-
 static int write_pair(const struct sensor *s, const struct policy_compiled *p,
 		      const uint16_t *ids, uint16_t src, uint16_t dst)
 {
@@ -243,7 +228,6 @@ static int write_pair(const struct sensor *s, const struct policy_compiled *p,
 	struct vnfsec_pair_policy v;
 
 	pair_value(p, src, dst, &v);
-	add_replies(p, src, dst, &v);
 	if (!v.protos)
 		return 0;
 	return bpf_map_update_elem(s->vnf_pair_policy_fd, &k, &v, BPF_ANY) ?
@@ -259,9 +243,6 @@ static int write_pairs(const struct sensor *s, const struct policy_compiled *p,
 	for (i = 0; i < p->n_rules; i++) {
 		ret = write_pair(s, p, ids, p->rules[i].src_vnf,
 				 p->rules[i].dst_vnf);
-		if (!ret)
-			ret = write_pair(s, p, ids, p->rules[i].dst_vnf,
-					 p->rules[i].src_vnf);
 		if (ret)
 			return ret;
 	}
@@ -279,9 +260,7 @@ static bool pair_written(const void *key, const struct policy_compiled *p,
 		uint16_t a = ids[p->rules[i].src_vnf];
 		uint16_t b = ids[p->rules[i].dst_vnf];
 
-		/* Written for the rule or for its replies: both directions. */
-		if ((k->src_vnf == a && k->dst_vnf == b) ||
-		    (k->src_vnf == b && k->dst_vnf == a))
+		if (k->src_vnf == a && k->dst_vnf == b)
 			return true;
 	}
 	return false;
@@ -365,6 +344,54 @@ static void sweep_all(const struct sensor *s, const struct policy_compiled *p,
 	      p, ids);
 }
 
+static __u8 fast_mode(enum policy_mode m)
+{
+	return m == POLICY_MODE_PROTECT ? VNFSEC_MODE_PROTECT :
+	       m == POLICY_MODE_MONITOR ? VNFSEC_MODE_MONITOR :
+					  VNFSEC_MODE_LEARN;
+}
+
+static __u8 fast_ethertypes(uint8_t bits)
+{
+	return (bits & POLICY_ETH_ARP ? VNFSEC_ETH_ARP : 0) |
+	       (bits & POLICY_ETH_LLDP ? VNFSEC_ETH_LLDP : 0) |
+	       (bits & POLICY_ETH_ANY ? VNFSEC_ETH_ANY : 0);
+}
+
+/*
+ * Each VNF's own mode, unparsed verdict and EtherTypes (its effective
+ * values: own or global), and whether its addresses bind its ports'
+ * sources; every other id back to the global ones. One
+ * entry each, replaced whole: a packet sees the old or the new VNF's.
+ */
+static int write_vnf_policies(const struct sensor *s,
+			      const struct policy_compiled *p,
+			      const uint16_t *ids)
+{
+	struct vnfsec_vnf_policy v[VNFSEC_MAX_VNFS];
+	__u32 id;
+	uint32_t i;
+
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < p->n_vnfs; i++) {
+		struct vnfsec_vnf_policy *e = &v[ids[i]];
+
+		e->own = 1;
+		e->mode = fast_mode(p->vnfs[i].mode);
+		e->unparsed = p->vnfs[i].unparsed == POLICY_UNPARSED_PASS ?
+			      VNFSEC_UNPARSED_PASS : VNFSEC_UNPARSED_DROP;
+		e->ethertypes = fast_ethertypes(p->vnfs[i].ethertypes);
+		/* Its ports may source its addresses only (anti-spoofing). */
+		if (p->vnfs[i].n_addrs)
+			e->flags |= VNFSEC_VNF_F_BOUND;
+	}
+	for (id = 0; id < VNFSEC_MAX_VNFS; id++)
+		if (bpf_map_update_elem(s->vnf_policy_fd, &id, &v[id],
+					BPF_ANY))
+			return -errno;
+	return 0;
+}
+
 static int update_config(const struct sensor *s,
 			 const struct policy_compiled *p, bool bump_only)
 {
@@ -375,9 +402,10 @@ static int update_config(const struct sensor *s,
 		return -errno;
 	if (!bump_only) {
 		cfg.abi_version = VNFSEC_ABI_VERSION;
-		cfg.mode = p->mode == POLICY_MODE_PROTECT ? VNFSEC_MODE_PROTECT :
-			   p->mode == POLICY_MODE_MONITOR ? VNFSEC_MODE_MONITOR :
-							    VNFSEC_MODE_LEARN;
+		cfg.mode = fast_mode(p->mode);
+		cfg.unparsed = p->unparsed == POLICY_UNPARSED_PASS ?
+			       VNFSEC_UNPARSED_PASS : VNFSEC_UNPARSED_DROP;
+		cfg.ethertypes = fast_ethertypes(p->ethertypes);
 		/* A policy names what is normal; other pairs are violations. */
 		cfg.pair_default = p->n_vnfs ? 1 : 0;
 	}
@@ -408,6 +436,8 @@ int fastpath_apply_policy(const struct sensor *s,
 	if (!ret)
 		ret = write_vnfs(s, new, ids);
 	if (!ret)
+		ret = write_vnf_policies(s, new, ids);
+	if (!ret)
 		ret = write_pairs(s, new, ids);
 	if (!ret)
 		ret = update_config(s, new, false);
@@ -415,6 +445,7 @@ int fastpath_apply_policy(const struct sensor *s,
 		/* Old VNFs kept their names' ids: rewrite it, drop the rest. */
 		if (old && !assign_ids(old, old_ids) &&
 		    !write_vnfs(s, old, old_ids) &&
+		    !write_vnf_policies(s, old, old_ids) &&
 		    !write_pairs(s, old, old_ids)) {
 			sweep_all(s, old, old_ids);
 			log_err("fast path: cannot write the policy's maps: %s; the previous policy stays in force",

@@ -73,6 +73,9 @@ static const struct map_spec {
 	/* ABI 4: pins of an older object lack it, and adopt() says --fresh. */
 	MAP(rate_override, HASH, sizeof(struct vnfsec_det_key),
 	    sizeof(struct vnfsec_rate_override)),
+	/* ABI 6: per-VNF mode, unparsed and EtherType settings. */
+	MAP(vnf_policy, ARRAY, sizeof(__u32),
+	    sizeof(struct vnfsec_vnf_policy)),
 	MAP(events, RINGBUF, 0, 0),
 #undef MAP
 };
@@ -662,6 +665,32 @@ static int attach(struct sensor *s, const struct agent_config *cfg)
 	return 0;
 }
 
+/*
+ * A config no agent has written (a fresh load, or bpftool's): until a
+ * policy says which non-IP frames pass, ARP does, or no IPv4 neighbour
+ * resolves across the ports (everything else not classified is dropped
+ * in protect mode, the zero config's).
+ */
+static int config_defaults(const struct sensor *s)
+{
+	struct vnfsec_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(s->config_fd, &zero, &c))
+		return -errno;
+	if (c.abi_version)
+		return 0;
+	c.ethertypes |= VNFSEC_ETH_ARP;
+	if (bpf_map_update_elem(s->config_fd, &zero, &c, BPF_ANY)) {
+		int err = -errno;
+
+		log_err("cannot write the fast path's config: %s",
+			strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 int sensor_open(struct sensor *s, const struct agent_config *cfg)
 {
 	char path[PATH_MAX];
@@ -687,6 +716,8 @@ int sensor_open(struct sensor *s, const struct agent_config *cfg)
 	} else {
 		ret = load_and_pin(s, cfg->pin_dir);
 	}
+	if (!ret)
+		ret = config_defaults(s);
 	if (!ret)
 		ret = attach(s, cfg);
 	if (ret)
