@@ -525,7 +525,15 @@ static json_object *handle(void *ctx, struct ctlsock_client *c,
 {
 	struct request rq = { .args = args };
 	int ret = dispatch(ctx, c, cmd, &rq);
+	const char *const *ro;
 
+	/* A change is stored before "ok" says so (a revocation, an import). */
+	for (ro = read_only_cmds; *ro && strcmp(*ro, cmd); ro++)
+		;
+	if (!ret && !*ro && round_commit_now(ctx)) {
+		rq.error = "the store refused the change; see the server's log";
+		ret = -EIO;
+	}
 	if (ret) {
 		json_object_put(rq.result);
 		*err = -ret;

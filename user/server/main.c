@@ -691,6 +691,21 @@ static void round_flush(struct server *srv)
 	}
 }
 
+int round_commit_now(struct server *srv)
+{
+	int ret;
+
+	if (!srv->in_round)
+		return srv->round_failed ? -EIO : 0;
+	ret = store_batch_commit(srv->store);
+	if (ret) {
+		srv->stats.store_errors++;
+		srv->round_failed = true;
+	}
+	srv->in_round = !store_batch_begin(srv->store);
+	return ret ? -EIO : 0;
+}
+
 static void round_end(struct server *srv)
 {
 	struct agent_record *a;
@@ -704,6 +719,10 @@ static void round_end(struct server *srv)
 		if (ret)
 			srv->stats.store_errors++;
 	}
+	/* An earlier commit of this round lost writes its acks vouch for. */
+	if (srv->round_failed)
+		ret = -EIO;
+	srv->round_failed = false;
 	/* Not stored: the resend of such a report is no duplicate. */
 	if (ret)
 		for (a = srv->agents; a; a = a->next)

@@ -221,6 +221,7 @@ struct server {
 	unsigned int nr_sessions;
 	struct session *ack_sessions;	/* with acks waiting for the commit */
 	bool in_round;			/* a store transaction is open */
+	bool round_failed;		/* a commit inside the round failed */
 	bool in_round_io;		/* frames wait for the round's end */
 	struct session *flush_sessions;	/* with frames queued this round */
 	unsigned int nr_agents_connected;
@@ -254,6 +255,13 @@ struct server {
 /* main.c: sessions, for the parts that order agents around. */
 int session_send(struct server *srv, struct session *s,
 		 const Vnfsec__Frame *f);
+
+/*
+ * main.c: store what the round did so far, now (a control command's
+ * change before its answer leaves). 0, or -EIO and the round's acks are
+ * withheld.
+ */
+int round_commit_now(struct server *srv);
 
 /* session.c */
 /* The record of agent @id, made (disconnected) when it is new; NULL: ENOMEM. */
