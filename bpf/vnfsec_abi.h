@@ -22,8 +22,9 @@
  * reused while config.policy_gen is unchanged, for at most
  * config.verdict_ttl_ms, and never past the earliest expiry of the entries
  * that decided it. A writer of any policy map (blocklist_*, allowlist_*,
- * vnf_pair_policy, flow_override, quarantine, vnf_ports, vnf_addrs, or
- * config's mode/pair_default/mgmt_vnf) must therefore increment
+ * vnf_pair_policy, flow_override, quarantine, vnf_ports, vnf_addrs,
+ * vnf_policy, or config's mode/pair_default/mgmt_vnf/unparsed/ethertypes)
+ * must therefore increment
  * config.policy_gen after its write for the change to reach existing flows
  * at once; without the bump it reaches them within verdict_ttl_ms (1 s by
  * default), and new flows at once either way.
