@@ -249,7 +249,11 @@ struct pkt {
 	__u8 frag;		/* enum frag_kind */
 	__u8 smac[6];		/* unparsed frames and fragments only */
 	__be16 ethertype;	/* after the VLAN tags */
-	__u32 frag_id;		/* fragments: the datagram's identification */
+	/*
+	 * Fragments: the datagram's identification. TCP, not a fragment:
+	 * the sequence number after this segment (its "end").
+	 */
+	__u32 frag_id;
 	__u16 frag_off;		/* fragments: offset, 8-byte units */
 	__u16 frag_len;		/* fragments: bytes of the datagram here */
 } __attribute__((aligned(8)));
@@ -475,6 +479,10 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 		p->key.sport = th->source;
 		p->key.dport = th->dest;
 		p->tcp_flags = tcp_flags(th);
+		if (!p->frag)
+			p->frag_id = bpf_ntohl(th->seq) + room_of(nh, data, p) +
+				     !!(p->tcp_flags & VNFSEC_TCP_SYN) +
+				     !!(p->tcp_flags & VNFSEC_TCP_FIN);
 	} else if (proto == IPPROTO_UDP) {
 		/* A first fragment's UDP length is the whole datagram's. */
 		ret = parse_udphdr(nh, data_end, &uh,
@@ -1040,6 +1048,8 @@ static __always_inline __u32 cause_counter(__u8 cause)
 		return VNFSEC_CNT_DROP_FRAGMENT_EVASION;
 	case VNFSEC_CAUSE_SPOOFED:
 		return VNFSEC_CNT_DROP_SPOOFED;
+	case VNFSEC_CAUSE_SEQ_WINDOW:
+		return VNFSEC_CNT_DROP_SEQ_WINDOW;
 	}
 	return VNFSEC_CNT_NONE;
 }
@@ -1565,6 +1575,34 @@ static __always_inline void flow_update(struct vnfsec_flow_state *st,
 		st->tcp_flags_seen |= flags;
 }
 
+/* The sender's next sequence number, from a TCP segment not a fragment. */
+static __always_inline void seq_track(struct vnfsec_flow_state *st,
+				      const struct pkt *p)
+{
+	if (p->key.proto != IPPROTO_TCP || p->frag ||
+	    (p->tcp_flags & VNFSEC_TCP_RST))
+		return;
+	/* Write only when it moves on: a pure ACK leaves the line shared. */
+	if (!st->seq_valid || (__s32)(p->frag_id - st->next_seq) > 0) {
+		st->next_seq = p->frag_id;
+		st->seq_valid = 1;
+	}
+}
+
+/* A RST or FIN its flow's sender cannot have sent (VNFSEC_SEQ_WINDOW). */
+static __always_inline int seq_outside(const struct vnfsec_flow_state *st,
+				       const struct pkt *p)
+{
+	__s32 delta;
+
+	if (!(p->tcp_flags & (VNFSEC_TCP_RST | VNFSEC_TCP_FIN)) ||
+	    p->key.proto != IPPROTO_TCP || p->frag || !st->seq_valid)
+		return 0;
+	delta = p->frag_id - st->next_seq;
+	return delta > (__s32)VNFSEC_SEQ_WINDOW ||
+	       delta < -(__s32)VNFSEC_SEQ_WINDOW;
+}
+
 static __always_inline void cache_decision(struct vnfsec_flow_state *st,
 					   const struct decision *d,
 					   __u32 gen)
@@ -1615,6 +1653,7 @@ static __always_inline void flow_promote(const struct pkt *p,
 	st->packets++;
 	st->bytes += p->len;
 	st->tcp_flags_seen |= p->tcp_flags;
+	seq_track(st, p);
 	err = bpf_map_update_elem(&flow_table, key, st, BPF_NOEXIST);
 	if (!err)
 		return;
@@ -1709,6 +1748,7 @@ static __always_inline int flow_insert(const struct pkt *p,
 	st->tcp_flags_seen = p->tcp_flags;
 	cache_decision(st, d, cfg->policy_gen);
 	st->teid = p->teid;
+	seq_track(st, p);
 
 	bpf_spin_lock(&e->lock);
 	found = flow_key_eq(&e->key, key);
@@ -1763,6 +1803,12 @@ static __always_inline int flow_classify(const struct pkt *p,
 		evaluate(p, &key, cfg, now, d);
 		cache_decision(st, d, cfg->policy_gen);
 	}
+	if (seq_outside(st, p)) {
+		/* Not the sender's: the flow's state stays as it was. */
+		decide(d, VNFSEC_CAUSE_SEQ_WINDOW);
+		return 0;
+	}
+	seq_track(st, p);
 	flow_update(st, now, p->len, p->tcp_flags);
 	return 0;
 }
@@ -2149,6 +2195,11 @@ __noinline int vnfsec_handle(struct pkt *p, struct decision *d)
 		report_new_flow(p, d, d->now);
 	} else if (d->refused && refused_report_allowed(d->now)) {
 		report_new_flow(p, d, d->now);
+	} else if (d->cause == VNFSEC_CAUSE_SEQ_WINDOW &&
+		   unparsed_report_allowed(d->now)) {
+		/* A cut the flow's sender did not make: whose port, MAC. */
+		report_unparsed(p, d, port_vnf_of(p, d),
+				VNFSEC_CNT_DROP_SEQ_WINDOW);
 	}
 
 	if (d->flags & (VNFSEC_FLOW_F_MONITOR | VNFSEC_FLOW_F_MIRROR))
@@ -2258,7 +2309,8 @@ static __always_inline int process(void *ctx, const int kind, void *data,
 		goto out;
 	}
 	note = p.addr_only ? p.note : VNFSEC_CNT_NONE;
-	if (p.frag && data + ETH_HLEN <= data_end)
+	if ((p.frag || (p.tcp_flags & (VNFSEC_TCP_RST | VNFSEC_TCP_FIN))) &&
+	    data + ETH_HLEN <= data_end)
 		__builtin_memcpy(p.smac, data + ETH_ALEN, ETH_ALEN);
 
 	vnfsec_handle(&p, &d);

@@ -22,8 +22,9 @@
  * reused while config.policy_gen is unchanged, for at most
  * config.verdict_ttl_ms, and never past the earliest expiry of the entries
  * that decided it. A writer of any policy map (blocklist_*, allowlist_*,
- * vnf_pair_policy, flow_override, quarantine, vnf_ports, vnf_addrs, or
- * config's mode/pair_default/mgmt_vnf) must therefore increment
+ * vnf_pair_policy, flow_override, quarantine, vnf_ports, vnf_addrs,
+ * vnf_policy, or config's mode/pair_default/mgmt_vnf/unparsed/ethertypes)
+ * must therefore increment
  * config.policy_gen after its write for the change to reach existing flows
  * at once; without the bump it reaches them within verdict_ttl_ms (1 s by
  * default), and new flows at once either way.
@@ -158,6 +159,7 @@ enum vnfsec_counter {
 	VNFSEC_CNT_DROP_FRAGMENT_EVASION,	/* overlap, duplicate, tiny */
 	VNFSEC_CNT_FRAG_INSERT_FAIL,	/* frag_table insert failed */
 	VNFSEC_CNT_DROP_SPOOFED,	/* source address not the port's VNF's */
+	VNFSEC_CNT_DROP_SEQ_WINDOW,	/* RST/FIN outside the flow's window */
 	VNFSEC_CNT_MAX,
 };
 
@@ -180,7 +182,7 @@ enum vnfsec_counter {
 	"drop_ethertype", "unparsed_unreported",			\
 	"ringbuf_full_unparsed", "reply", "frag_overlap",		\
 	"frag_no_state", "drop_fragment_evasion", "frag_insert_fail",	\
-	"drop_spoofed",							\
+	"drop_spoofed", "drop_seq_window",				\
 }
 
 /* TCP flag bits as in the TCP header's 13th byte. */
@@ -262,7 +264,20 @@ enum vnfsec_cause {
 	VNFSEC_CAUSE_ETHERTYPE,		/* non-IP EtherType without a rule */
 	VNFSEC_CAUSE_FRAGMENT_EVASION,	/* overlapping or duplicate fragment */
 	VNFSEC_CAUSE_SPOOFED,		/* source address not the port's */
+	VNFSEC_CAUSE_SEQ_WINDOW,	/* RST/FIN outside the sequence window */
 };
+
+/*
+ * TCP RST and FIN of a tracked flow (ABI 6): each flow_table entry keeps
+ * the sequence number its sender's next segment should have (next_seq:
+ * the end of the furthest segment seen). A RST or FIN whose sequence end
+ * lies more than VNFSEC_SEQ_WINDOW from it, either way, was not sent by
+ * the flow's sender: VNFSEC_CAUSE_SEQ_WINDOW, dropped in protect mode,
+ * counted (drop_seq_window) and reported (an unparsed record naming the
+ * port and the sender's MAC: the agent's flow_cut). A flow's first packet
+ * and fragments are not checked.
+ */
+#define VNFSEC_SEQ_WINDOW	(1U << 20)
 
 /* vnfsec_flow_state.flags */
 #define VNFSEC_FLOW_F_MONITOR	0x01	/* sample every packet */
@@ -293,7 +308,9 @@ struct vnfsec_flow_state {
 	__u8 tcp_flags_seen;
 	/* ABI 6: the enum vnfsec_mode the cached verdict is carried out in */
 	__u8 mode;
-	__u8 pad[7];
+	__u8 seq_valid;		/* ABI 6: next_seq is set (TCP) */
+	__u16 pad;
+	__u32 next_seq;		/* ABI 6: host order; see VNFSEC_SEQ_WINDOW */
 };
 _Static_assert(sizeof(struct vnfsec_flow_state) == 64,
 	       "vnfsec_flow_state size");

@@ -69,6 +69,7 @@ struct frame_spec {
 	__u8 nr_vlans;		/* 0..5 tags before the IP header */
 	__u16 vlan[5];
 	__u16 tpid[5];		/* 0: 802.1ad outermost of several, else 802.1Q */
+	__u32 seq;		/* TCP sequence number; 0: 1000 */
 };
 
 /*
@@ -149,7 +150,7 @@ static __u32 put_l4(__u8 *l4, const struct frame_spec *s)
 
 		th->source = htons(s->sport);
 		th->dest = htons(s->dport);
-		th->seq = htonl(1000);
+		th->seq = htonl(s->seq ? s->seq : 1000);
 		th->doff = 5 + s->tcp_opt_words;
 		th->window = htons(64240);
 		l4[13] = s->tcp_flags;
@@ -3387,6 +3388,109 @@ TEST_F(fastpath, unbound_vnf_port_is_not_checked)
 	len = build_frame(fb.data, &s);
 	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
 	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+}
+
+/* ---- TCP RST/FIN against the flow's sequence window --------------------- */
+
+/* An established flow: SYN at 1000, then 20 bytes at 1001 (next: 1021). */
+static void seq_flow(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(fastpath) *self)
+{
+	struct frame_spec s = tcp_ack;
+	struct frame_buf fb;
+	__u32 len;
+
+	s.tcp_flags = VNFSEC_TCP_SYN;
+	s.payload_len = 0;
+	len = build_frame(fb.data, &s);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	s.tcp_flags = VNFSEC_TCP_ACK;
+	s.payload_len = 20;
+	s.seq = 1001;
+	len = build_frame(fb.data, &s);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+}
+
+static __u32 seq_run(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(fastpath) *self, __u8 flags, __u32 seq)
+{
+	struct frame_spec s = tcp_ack;
+	struct frame_buf fb;
+	__u32 len;
+
+	s.tcp_flags = flags;
+	s.payload_len = 0;
+	s.seq = seq;
+	len = build_frame(fb.data, &s);
+	return xdp_run(_metadata, self, fb.data, len);
+}
+
+TEST_F(fastpath, rst_outside_the_flows_window_dropped_and_reported)
+{
+	struct vnfsec_unparsed_record *r;
+	static const __u32 blind[] = { 1021 + (2U << 20), 1021 - (2U << 20),
+				       0x80000000U, 1021 + 0x40000000U };
+	unsigned int i;
+
+	seq_flow(_metadata, self);
+	consume_records(_metadata, self);
+	for (i = 0; i < sizeof(blind) / sizeof(blind[0]); i++)
+		EXPECT_EQ(XDP_DROP, seq_run(_metadata, self,
+					    VNFSEC_TCP_RST | VNFSEC_TCP_ACK,
+					    blind[i]))
+			TH_LOG("RST at %u", blind[i]);
+	EXPECT_EQ(4, counter(_metadata, self, VNFSEC_CNT_DROP_SEQ_WINDOW));
+	consume_records(_metadata, self);
+	r = &self->records[self->nr_records - 1].unparsed;
+	ASSERT_EQ(VNFSEC_REC_UNPARSED, r->hdr.type);
+	EXPECT_EQ(VNFSEC_CAUSE_SEQ_WINDOW, r->cause);
+	EXPECT_EQ(VNFSEC_CNT_DROP_SEQ_WINDOW, r->counter);
+	EXPECT_EQ(1, r->smac[5]);
+	EXPECT_EQ(self->ifindex, r->ifindex);
+	/* The sender's own RST, at its next sequence number, passes. */
+	EXPECT_EQ(XDP_PASS, seq_run(_metadata, self,
+				    VNFSEC_TCP_RST | VNFSEC_TCP_ACK, 1021));
+}
+
+TEST_F(fastpath, fin_outside_the_flows_window_dropped)
+{
+	seq_flow(_metadata, self);
+	EXPECT_EQ(XDP_DROP, seq_run(_metadata, self,
+				    VNFSEC_TCP_FIN | VNFSEC_TCP_ACK,
+				    1021 + (4U << 20)));
+	EXPECT_EQ(XDP_PASS, seq_run(_metadata, self,
+				    VNFSEC_TCP_FIN | VNFSEC_TCP_ACK, 1021));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_SEQ_WINDOW));
+}
+
+TEST_F(fastpath, rst_outside_the_window_counted_in_monitor_mode)
+{
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	seq_flow(_metadata, self);
+	EXPECT_EQ(XDP_PASS, seq_run(_metadata, self, VNFSEC_TCP_RST,
+				    1021 + (8U << 20)));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP));
+}
+
+TEST_F(fastpath, window_follows_the_senders_data)
+{
+	struct frame_spec s = tcp_ack;
+	struct frame_buf fb;
+	__u32 len, i;
+
+	seq_flow(_metadata, self);
+	/* 5 MiB later (in 1 KiB segments, counted by 64 KiB steps)... */
+	for (i = 1; i <= 80; i++) {
+		s.seq = 1021 + i * 65536;
+		s.payload_len = 0;
+		len = build_frame(fb.data, &s);
+		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	}
+	/* ...a RST where the sender is now passes, one at the start not. */
+	EXPECT_EQ(XDP_PASS, seq_run(_metadata, self, VNFSEC_TCP_RST,
+				    1021 + 80 * 65536));
+	EXPECT_EQ(XDP_DROP, seq_run(_metadata, self, VNFSEC_TCP_RST, 1021));
 }
 
 /* ---- fragments: the datagram takes its first fragment's verdict ------- */

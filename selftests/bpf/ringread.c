@@ -86,6 +86,18 @@ static int print_record(void *ctx, void *data, size_t len)
 		       r->cap_len, r->pkt_len);
 		goto out;
 	}
+	case VNFSEC_REC_UNPARSED: {
+		const struct vnfsec_unparsed_record *r = data;
+		struct vnfsec_flow_key k = { .family = r->family };
+
+		if (len != sizeof(*r))
+			break;
+		printf("unparsed %u %u %s %u %u %u\n", r->ifindex, r->vlan,
+		       r->family ? addr_str(&k, &r->saddr, src, sizeof(src)) :
+				   "-",
+		       r->cause, r->counter, r->verdict);
+		goto out;
+	}
 	}
 	printf("bad type %u length %zu\n", hdr->type, len);
 	bad_records++;
