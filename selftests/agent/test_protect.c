@@ -134,7 +134,11 @@ static int setup(void **state)
 	w.s.rate_override_fd = map(BPF_MAP_TYPE_HASH,
 				   sizeof(struct vnfsec_det_key),
 				   sizeof(struct vnfsec_rate_override), 64);
-	if (w.s.flow_table_fd < 0 || w.s.config_fd < 0 ||
+	w.s.vnf_policy_fd = map(BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				sizeof(struct vnfsec_vnf_policy),
+				VNFSEC_MAX_VNFS);
+	if (w.s.vnf_policy_fd < 0 ||
+	    w.s.flow_table_fd < 0 || w.s.config_fd < 0 ||
 	    w.s.blocklist_v4_fd < 0 || w.s.blocklist_v6_fd < 0 ||
 	    w.s.flow_override_fd < 0 || w.s.quarantine_fd < 0 ||
 	    w.s.vnf_addrs_fd < 0 || w.s.vnf_ports_fd < 0 ||
@@ -184,6 +188,7 @@ static int teardown(void **state)
 	close(w.s.vnf_ports_fd);
 	close(w.s.vnf_pair_policy_fd);
 	close(w.s.rate_override_fd);
+	close(w.s.vnf_policy_fd);
 	return 0;
 }
 
@@ -642,6 +647,96 @@ static void policy_blocklist_v6_in_the_fast_path(void **state)
 						    &b));
 }
 
+/* A record of a frame the fast path refused, as it sends them. */
+static void feed_unparsed(uint32_t ifindex, uint8_t cause, uint16_t counter,
+			  const char *src, uint16_t vlan, uint8_t verdict)
+{
+	struct vnfsec_unparsed_record r = {
+		.hdr = { .type = VNFSEC_REC_UNPARSED,
+			 .version = VNFSEC_ABI_VERSION, .len = sizeof(r) },
+		.ifindex = ifindex, .vlan = vlan, .cause = cause,
+		.counter = counter, .verdict = verdict, .pkt_len = 60,
+		.smac = { 0x02, 0, 0, 0, 0, 0x66 },
+	};
+
+	r.family = VNFSEC_AF_INET;
+	assert_int_equal(1, inet_pton(AF_INET, src, &r.saddr));
+	events_handle(&w.ev, &r, sizeof(r));
+}
+
+static void unparsed_frames_reported_once_a_second_never_blocked(void **state)
+{
+	const struct assessment *a;
+	unsigned int i;
+
+	(void)state;
+	w.n = 0;
+	for (i = 0; i < 100; i++)
+		feed_unparsed(1, VNFSEC_CAUSE_UNPARSED,
+			      VNFSEC_CNT_IP6_EXT_LIMIT, "10.66.0.9", 100,
+			      VNFSEC_VERDICT_DROP);
+	/* A burst is one assessment (a second at most per port and cause). */
+	assert_int_equal(1, count_of(VNFSEC__HEURISTIC__HEURISTIC_MALFORMED_TRAFFIC));
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_MALFORMED_TRAFFIC);
+	assert_true(a->fast_path_dropped);
+	assert_int_equal(100, a->vlan);
+	assert_string_equal("ip6_ext_limit", a->cause);
+	assert_string_equal("02:00:00:00:00:66", a->mac);
+	/* The address of a frame nobody could parse is no one's to block. */
+	assert_int_equal(0, a->src_count);
+	assert_false(blocked_v4("10.66.0.9"));
+	/* Another cause on the same port is its own report. */
+	feed_unparsed(1, VNFSEC_CAUSE_FRAGMENT_EVASION,
+		      VNFSEC_CNT_DROP_FRAGMENT_EVASION, "10.66.0.9", 0,
+		      VNFSEC_VERDICT_WOULD_DROP);
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_FRAGMENT_EVASION);
+	assert_false(a->fast_path_dropped);
+}
+
+/* A frame claiming pgw's address: the claim names no VNF, blocks nothing. */
+static void spoofed_vnf_address_names_no_vnf_and_blocks_nothing(void **state)
+{
+	const struct assessment *a;
+
+	(void)state;
+	w.n = 0;
+	feed_unparsed(7, VNFSEC_CAUSE_SPOOFED, VNFSEC_CNT_DROP_SPOOFED,
+		      "10.77.0.2", 0, VNFSEC_VERDICT_DROP);
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_SPOOFED_SOURCE);
+	assert_string_equal("", a->vnf_src);
+	assert_int_equal(0, a->src_count);
+	assert_true(a->fast_path_dropped);
+	assert_false(blocked_v4("10.77.0.2"));
+}
+
+/* No pair can allow a source outside every VNF: its refusal is seen. */
+static void outsider_refused_by_the_pairs_is_reported(void **state)
+{
+	struct vnfsec_new_flow_record r = {
+		.hdr = { .type = VNFSEC_REC_NEW_FLOW,
+			 .version = VNFSEC_ABI_VERSION, .len = sizeof(r) },
+		.tcp_flags = VNFSEC_TCP_SYN,
+		.verdict = VNFSEC_VERDICT_DROP,
+		.cause = VNFSEC_CAUSE_PAIR_POLICY,
+	};
+	const struct assessment *a;
+
+	(void)state;
+	w.n = 0;
+	r.key.family = VNFSEC_AF_INET;
+	inet_pton(AF_INET, "198.51.100.7", &r.key.saddr);
+	inet_pton(AF_INET, "10.77.0.2", &r.key.daddr);
+	r.key.sport = htons(40000);
+	r.key.dport = htons(22);
+	r.key.proto = IPPROTO_TCP;
+	r.key.dir = VNFSEC_DIR_INGRESS;
+	events_handle(&w.ev, &r, sizeof(r));
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_POLICY_VIOLATION);
+	assert_true(a->fast_path_dropped);
+	assert_string_equal("pgw", a->vnf_dst);
+	assert_int_equal(22, a->dport);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +750,9 @@ int main(void)
 		cmocka_unit_test(vnf_rate_over_its_policy_is_reported),
 		cmocka_unit_test(policy_blocklist_v6_in_the_fast_path),
 		cmocka_unit_test(ipv6_flow_cuts_and_rate_limits_as_ipv4),
+		cmocka_unit_test(unparsed_frames_reported_once_a_second_never_blocked),
+		cmocka_unit_test(spoofed_vnf_address_names_no_vnf_and_blocks_nothing),
+		cmocka_unit_test(outsider_refused_by_the_pairs_is_reported),
 	};
 
 	log_init("test_protect", LOG_CRIT);

@@ -177,6 +177,11 @@ struct assessment {
 	 * what an operator should decide instead (docs/agent.md).
 	 */
 	char requires_operator[96];
+	/* The fast path dropped what this reports (EVE alert.action). */
+	bool fast_path_dropped;
+	uint16_t vlan;			/* outer VLAN id, 0: untagged */
+	char cause[32];			/* the fast path's counter naming it */
+	char mac[18];			/* source MAC of the frames, if known */
 };
 
 /* The source of @a (4 or 16 bytes, by a->family) and its AF_*. */
@@ -301,6 +306,7 @@ struct event_ctx {
 	struct l7 *l7;			/* nDPI on samples */
 	struct flow_origins *origins;	/* NULL: every flow counts as opened */
 	struct actions *actions;	/* IPv6 blocks; NULL: none */
+	struct unparsed_reports *unparsed;	/* made at the first record */
 	unsigned int protect_ttl_s;	/* effective: option or policy mode */
 	/* Told of every assessment sent (the control socket's alerts). */
 	void (*on_assessment)(void *ctx, const struct assessment *a);
@@ -310,6 +316,11 @@ struct event_ctx {
 	uint64_t samples_judged;	/* by the application-protocol check */
 };
 int events_handle(void *ctx, void *data, size_t len);
+/* unparsed.c: frames the fast path refused to classify, spoofed, evasive. */
+struct vnfsec_unparsed_record;
+void events_unparsed(struct event_ctx *ev,
+		     const struct vnfsec_unparsed_record *r);
+void unparsed_reports_free(struct unparsed_reports *u);
 /* Protect (if on), send, and show on the control socket. */
 void events_submit(struct event_ctx *ev, struct assessment *a,
 		   uint32_t ifindex);

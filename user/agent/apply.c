@@ -330,7 +330,9 @@ void agent_policy_name(const struct event_ctx *ev, struct assessment *a)
 	dst = assessment_dst(a, &family);
 	s = policy_vnf_of(p, family, src);
 	d = policy_vnf_of(p, family, dst);
-	if (s >= 0 && !a->vnf_src[0])
+	/* A spoofed source is a claim: it names no VNF (unparsed.c). */
+	if (s >= 0 && !a->vnf_src[0] &&
+	    a->heuristic != VNFSEC__HEURISTIC__HEURISTIC_SPOOFED_SOURCE)
 		snprintf(a->vnf_src, sizeof(a->vnf_src), "%s", p->vnfs[s].name);
 	if (d >= 0 && !a->vnf_dst[0])
 		snprintf(a->vnf_dst, sizeof(a->vnf_dst), "%s", p->vnfs[d].name);
@@ -360,6 +362,7 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	struct assessment a;
 	uint16_t dport = ntohs(k->dport), sport = ntohs(k->sport);
 	int s, d, af = k->family == VNFSEC_AF_INET6 ? AF_INET6 : AF_INET;
+	bool outsider;
 
 	if (!ev->policy)
 		return;
@@ -375,10 +378,16 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	p = ev->policy->p;
 	s = policy_vnf_of(p, af, &k->saddr);
 	d = policy_vnf_of(p, af, &k->daddr);
-	if (s < 0 || d < 0 || s == d)
+	/*
+	 * A source outside every VNF reaching one is judged by the fast
+	 * path alone (no pair can allow it): what it refused is reported.
+	 */
+	outsider = s < 0 && d >= 0 && rec->cause == VNFSEC_CAUSE_PAIR_POLICY &&
+		   rec->verdict != VNFSEC_VERDICT_PASS;
+	if (!outsider && (s < 0 || d < 0 || s == d))
 		return;
 	/* While learning, what is normal is being found out, not judged. */
-	if (p->vnfs[s].mode == POLICY_MODE_LEARN ||
+	if ((s >= 0 && p->vnfs[s].mode == POLICY_MODE_LEARN) ||
 	    p->vnfs[d].mode == POLICY_MODE_LEARN)
 		return;
 	/*
@@ -386,10 +395,11 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	 * policy lets s reach is a reply (SYN-ACK, DNS response), not a new
 	 * conversation.
 	 */
-	if (policy_match(p, s, d, k->proto, dport) ||
-	    policy_match(p, d, s, k->proto, sport))
+	if (!outsider && (policy_match(p, s, d, k->proto, dport) ||
+			  policy_match(p, d, s, k->proto, sport)))
 		return;
-	if (!first_in_a_while(ev->policy, s, d, k->proto, dport))
+	if (!first_in_a_while(ev->policy, outsider ? 0xffff : s, d,
+			      k->proto, dport))
 		return;
 
 	memset(&a, 0, sizeof(a));
@@ -407,9 +417,12 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	a.dport = dport;
 	a.count = 1;
 	a.src_count = 1;
-	log_warn("policy violation: %s -> %s %s port %u is not allowed",
-		 p->vnfs[s].name, p->vnfs[d].name, policy_proto_name(k->proto),
-		 dport);
+	a.fast_path_dropped = rec->verdict == VNFSEC_VERDICT_DROP;
+	a.vlan = k->vlan;
+	log_warn("policy violation: %s -> %s %s port %u is not allowed%s",
+		 outsider ? "a source outside every VNF" : p->vnfs[s].name,
+		 p->vnfs[d].name, policy_proto_name(k->proto), dport,
+		 a.fast_path_dropped ? "; the fast path drops it" : "");
 	events_submit(ev, &a, k->ifindex);
 }
 

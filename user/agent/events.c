@@ -253,6 +253,8 @@ static void check_detector(struct event_ctx *ev,
 	a.time_unix_ms = clock_wall_ms();
 	put_key_addrs(&a, k->family, &k->saddr, &k->daddr);
 	a.dport = ntohs(k->dport);
+	a.vlan = k->vlan;
+	a.fast_path_dropped = d->dropping;
 	if (d->dropping)
 		snprintf(a.local_action, sizeof(a.local_action),
 			 "fast path drops for the window");
@@ -369,6 +371,11 @@ int events_handle(void *ctx, void *data, size_t len)
 	if (hdr->type == VNFSEC_REC_DETECTOR &&
 	    len >= sizeof(struct vnfsec_detector_record)) {
 		check_detector(ev, data);
+		return 0;
+	}
+	if (hdr->type == VNFSEC_REC_UNPARSED &&
+	    len >= sizeof(struct vnfsec_unparsed_record)) {
+		events_unparsed(ev, data);
 		return 0;
 	}
 	if (hdr->type == VNFSEC_REC_SAMPLE &&

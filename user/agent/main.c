@@ -761,6 +761,7 @@ out:
 	posture_close(posture);
 	join_close(join);
 	uplink_free(ev.uplink);
+	unparsed_reports_free(ev.unparsed);
 	agent_store_close(store);
 	policy_free(start_pol);
 	ring_buffer__free(rb);

@@ -173,8 +173,11 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 		{ "sample_sha256", a->sample_sha256 },
 		{ "posture", a->posture },
 		{ "requires_operator", a->requires_operator },
+		{ "cause", a->cause },
+		{ "mac", a->mac },
 	};
 	Vnfsec__Assessment m = VNFSEC__ASSESSMENT__INIT;
+	uint32_t vlan = a->vlan;
 	Vnfsec__Evidence ev[sizeof(named) / sizeof(named[0])];
 	Vnfsec__Evidence *evs[sizeof(named) / sizeof(named[0])];
 	int family;
@@ -193,6 +196,12 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 	m.window_ms = a->window_ms;
 	m.threshold = a->threshold;
 	m.iface = (char *)a->iface;
+	m.fast_path_dropped = a->fast_path_dropped;
+	/* 802.1Q ids only: the server refuses others (and the session). */
+	if (a->vlan >= 1 && a->vlan <= 4094) {
+		m.n_vlan_ids = 1;
+		m.vlan_ids = &vlan;
+	}
 	m.vnf_src = (char *)a->vnf_src;
 	m.vnf_dst = (char *)a->vnf_dst;
 	m.evidence = evs;
