@@ -28,6 +28,11 @@ static const struct {
 	{ "shm_intrusion", { VNFSEC__HEURISTIC__HEURISTIC_SHM_INTRUSION } },
 	{ "cache_side_channel",
 	  { VNFSEC__HEURISTIC__HEURISTIC_CACHE_SIDE_CHANNEL } },
+	{ "malformed_traffic",
+	  { VNFSEC__HEURISTIC__HEURISTIC_MALFORMED_TRAFFIC } },
+	{ "fragment_evasion",
+	  { VNFSEC__HEURISTIC__HEURISTIC_FRAGMENT_EVASION } },
+	{ "spoofed_source", { VNFSEC__HEURISTIC__HEURISTIC_SPOOFED_SOURCE } },
 };
 
 int playbook_action_type(enum policy_action_type t)
