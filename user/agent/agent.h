@@ -176,7 +176,7 @@ struct assessment {
 	 * block on its own (a VNF's address, the allowlist, the server):
 	 * what an operator should decide instead (docs/agent.md).
 	 */
-	char requires_operator[96];
+	char requires_operator[192];
 	/* The fast path dropped what this reports (EVE alert.action). */
 	bool fast_path_dropped;
 	uint16_t vlan;			/* outer VLAN id, 0: untagged */

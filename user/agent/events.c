@@ -13,6 +13,7 @@
 #include "user/agent/actions.h"
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
+#include "user/agent/fastpath_policy.h"
 #include "user/agent/l7.h"
 #include "user/agent/scan.h"
 #include "user/common/clock.h"
@@ -69,7 +70,7 @@ static int block_v6(struct event_ctx *ev, const uint8_t *addr,
  */
 static void protect(struct event_ctx *ev, struct assessment *a)
 {
-	char src[INET6_ADDRSTRLEN], why[96];
+	char src[INET6_ADDRSTRLEN], why[192];
 	unsigned int ttl;
 	const void *addr;
 	int family, ret;
@@ -82,6 +83,14 @@ static void protect(struct event_ctx *ev, struct assessment *a)
 	addr = assessment_src(a, &family);
 	addr_str(family, addr, src, sizeof(src));
 	if (agent_policy_never_block(ev, family, addr, why, sizeof(why))) {
+		const struct policy_vnf *owner =
+			agent_policy_vnf(ev, family, addr);
+
+		/* Sent from another VNF's port: that VNF is the one to stop. */
+		if (owner && a->vnf_src[0] && strcmp(owner->name, a->vnf_src))
+			snprintf(why, sizeof(why),
+				 "source claims VNF %s's address from VNF %s's port; proposed: quarantine %s",
+				 owner->name, a->vnf_src, a->vnf_src);
 		snprintf(a->requires_operator, sizeof(a->requires_operator),
 			 "%s", why);
 		snprintf(a->local_action, sizeof(a->local_action),
@@ -135,6 +144,27 @@ static int key_af(const struct vnfsec_flow_key *k)
 	return k->family == VNFSEC_AF_INET6 ? AF_INET6 : AF_INET;
 }
 
+/*
+ * The VNF behind the port @a's source came in on (the fast path's
+ * src_vnf at ingress): the sender, whatever address it claims. A VNF
+ * flooding with another VNF's address is then named as itself, and it is
+ * its quarantine that the operator is asked about (protect()).
+ */
+static void name_sender(struct assessment *a, const struct vnfsec_flow_key *k,
+			uint16_t src_vnf)
+{
+	const char *name;
+	int family;
+
+	if (k->dir != VNFSEC_DIR_INGRESS || !src_vnf || !a->src_count ||
+	    memcmp(assessment_src(a, &family), &k->saddr,
+		   a->family == AF_INET6 ? 16 : 4))
+		return;
+	name = fastpath_vnf_name(src_vnf);
+	if (name)
+		snprintf(a->vnf_src, sizeof(a->vnf_src), "%s", name);
+}
+
 static void check_syn_flood(struct event_ctx *ev,
 			    const struct vnfsec_new_flow_record *rec)
 {
@@ -166,6 +196,7 @@ static void check_syn_flood(struct event_ctx *ev,
 			 dst, a.dport, (unsigned long long)a.count,
 			 a.window_ms, a.threshold);
 	}
+	name_sender(&a, &rec->key, rec->src_vnf);
 	events_submit(ev, &a, rec->key.ifindex);
 }
 
@@ -217,6 +248,7 @@ static void check_scans(struct event_ctx *ev,
 			 v.horizontal ? "horizontal" : "vertical", src,
 			 v.distinct, v.horizontal ? "hosts" : "ports",
 			 (unsigned long long)v.window_ms, v.threshold);
+		name_sender(&a, k, rec->src_vnf);
 		events_submit(ev, &a, k->ifindex);
 	}
 }
@@ -390,6 +422,8 @@ int events_handle(void *ctx, void *data, size_t len)
 	 * reply to a flow seen opening the other way (a DNS answer, a UDP
 	 * response from any server port) is part of that flow.
 	 */
+	if (rec->flags & VNFSEC_FLOW_F_REPLY)
+		return 0;	/* the fast path knows its request */
 	if (ev->origins && !flow_origins_opens(ev->origins, rec))
 		return 0;
 	check_syn_flood(ev, rec);

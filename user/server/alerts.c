@@ -44,6 +44,12 @@ static const struct {
 		{ "vnfsec cache side-channel signs", "Host Intrusion", NULL },
 	[VNFSEC__HEURISTIC__HEURISTIC_RATE_LIMIT] =
 		{ "vnfsec source above its rate", "Denial of Service", NULL },
+	[VNFSEC__HEURISTIC__HEURISTIC_MALFORMED_TRAFFIC] =
+		{ "vnfsec frames the fast path cannot classify", "Protocol Anomaly", NULL },
+	[VNFSEC__HEURISTIC__HEURISTIC_FRAGMENT_EVASION] =
+		{ "vnfsec fragment evasion", "Evasion", NULL },
+	[VNFSEC__HEURISTIC__HEURISTIC_SPOOFED_SOURCE] =
+		{ "vnfsec spoofed source address", "Spoofing", NULL },
 	[VNFSEC__HEURISTIC__HEURISTIC_POSTURE_CHANGE] =
 		{ "vnfsec VNF appeared or went", "Informational", NULL },
 };

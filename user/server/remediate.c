@@ -609,7 +609,26 @@ void incident_guard(struct server *srv, struct incident *inc,
 	const char *vnf = "", *why = NULL;
 	char addr[INET6_ADDRSTRLEN] = "?";
 
-	if (inc->requires_operator || !len)
+	if (inc->requires_operator)
+		return;
+	/*
+	 * A spoofed source is a claim: the sender is the VNF behind the port
+	 * the agent names, and only an operator may cut a VNF off.
+	 */
+	if (inc->heuristic == VNFSEC__HEURISTIC__HEURISTIC_SPOOFED_SOURCE &&
+	    vnf_src && vnf_src[0]) {
+		inc->requires_operator = true;
+		snprintf(inc->proposed_vnf, sizeof(inc->proposed_vnf), "%s",
+			 vnf_src);
+		snprintf(inc->operator_reason, sizeof(inc->operator_reason),
+			 "VNF %s sends with addresses not its own", vnf_src);
+		log_warn("incident %llu: %s: no automatic action; an operator decides (proposed: quarantine_vnf %s)",
+			 (unsigned long long)inc->id, inc->operator_reason,
+			 vnf_src);
+		inc->revision++;
+		return;
+	}
+	if (!len)
 		return;
 	if (!remediate_protected(srv, src, len, len * 8, &vnf, &why)) {
 		/* The agent's policy knows the source as one of its VNFs. */
