@@ -250,9 +250,10 @@ int agent_policy_apply_compiled(struct event_ctx *ev, struct policy_compiled *p,
 	memset(ap->recent, 0, sizeof(ap->recent));
 	policy_digest_hex(p, ap->digest);
 	snprintf(ap->origin, sizeof(ap->origin), "%s", origin);
-	log_info("policy '%s' revision %llu applied from %s: %u VNFs, %u rules, %u blocked prefixes, mode %s (digest %.12s)",
+	log_info("policy '%s' revision %llu applied from %s: %u VNFs, %u rules, %u blocked prefixes, mode %s, SYN flood threshold %u per %u ms (digest %.12s)",
 		 p->name, (unsigned long long)p->revision, origin, p->n_vnfs,
 		 p->n_rules, p->n_block, policy_mode_name(p->mode),
+		 agent_syn_threshold(ev, &p->thresholds), ev->cfg->window_ms,
 		 ap->digest);
 	return 0;
 }

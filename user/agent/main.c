@@ -744,8 +744,12 @@ int main(int argc, char **argv)
 		goto out;
 	ev.on_assessment = control_publish;
 	ev.on_assessment_ctx = control;
-	log_info("agent %s watching %u interfaces; SYN flood threshold %u per %u ms; control socket %s",
-		 agent_id, cfg.nr_ifaces, cfg.syn_threshold, cfg.window_ms,
+	/* The threshold that fires: the policy's once one is in force. */
+	log_info("agent %s watching %u interfaces; SYN flood threshold %u per %u ms (%s); control socket %s",
+		 agent_id, cfg.nr_ifaces,
+		 ev.policy ? agent_syn_threshold(&ev, &ev.policy->p->thresholds) :
+			     cfg.syn_threshold,
+		 cfg.window_ms, ev.policy ? "the policy's" : "--syn-threshold",
 		 cfg.control_path);
 	/* Ready means enforcing: a server outage must not fail the unit. */
 	service_ready("enforcing on %u interfaces", sensor.nr_attached);
