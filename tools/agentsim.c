@@ -632,6 +632,21 @@ static void reconnect(struct sim *sim, struct sim_agent *a, bool clean,
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
+	/*
+	 * A clean leave takes in what already arrived first (an action is
+	 * answered), as an agent shutting down in order does; a killed one
+	 * takes nothing with it.
+	 */
+	if (clean) {
+		Vnfsec__Frame *f;
+		const char *why;
+
+		while (!conn_recv(&a->conn, &f, &why)) {
+			on_frame(sim, a, a - sim->a, f);
+			wire_free(f);
+		}
+		conn_flush(&a->conn);
+	}
 	epoll_ctl(sim->epfd, EPOLL_CTL_DEL, a->conn.fd, NULL);
 	if (!clean) {
 		if (rst)
