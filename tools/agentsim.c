@@ -59,14 +59,19 @@
 #include "user/common/tls.h"
 
 #define HANDSHAKES_MAX 64	/* in flight: the server's backlog is finite */
+#define CONNECT_TRIES	10	/* a connection refused: tried again, as an
+				 * agent does, 200 ms more each time */
 
 struct sim_agent {
 	struct conn conn;
 	char id[32];
 	X509 *cert;
 	bool connecting, up, done, ever_up;
+	bool counted;			/* in sim->in_flight */
 	uint64_t next_id, acked, actions;
 	uint64_t last_seq, resent;	/* actions by sequence number */
+	unsigned int tries;		/* connection attempts refused */
+	uint64_t retry_ns;		/* when to try again, 0: not */
 	uint64_t *sent_ns;	/* per assessment id, for latency */
 };
 
@@ -95,6 +100,7 @@ struct sim {
 	/* --churn / --kill: per minute, in percent of the agents. */
 	unsigned int churn_pct, kill_pct;
 	uint64_t churned, killed, t_churn;
+	uint64_t retries;		/* connections refused, tried again */
 	uint64_t cpu_at_steady, cpu_at_last;
 	uint64_t self_at_steady, self_at_last;	/* ours, likewise */
 	uint64_t wait_at_steady, wait_at_last;	/* the server's run-queue waits */
@@ -252,13 +258,27 @@ static int watch(struct sim *sim, struct sim_agent *a, int op)
 	return epoll_ctl(sim->epfd, op, a->conn.fd, &ev);
 }
 
+/*
+ * A session that was up and ended by the server is a failure (a healthy
+ * session dropped); a connection refused or cut before its session was
+ * up is tried again later, as a real agent does (a server may bound the
+ * handshakes one address has in progress, and all of ours share one).
+ */
 static void fail(struct sim *sim, struct sim_agent *a, const char *why)
 {
-	if (!a->up)
+	if (a->counted)
 		sim->in_flight--;
-	log_warn("%s: %s", a->id, why);
-	epoll_ctl(sim->epfd, EPOLL_CTL_DEL, a->conn.fd, NULL);
+	a->counted = false;
+	if (a->conn.ssl)
+		epoll_ctl(sim->epfd, EPOLL_CTL_DEL, a->conn.fd, NULL);
 	conn_free(&a->conn);
+	if (!a->up && a->tries < CONNECT_TRIES) {
+		a->tries++;
+		a->retry_ns = now_ns() + a->tries * 200000000ULL;
+		sim->retries++;
+		return;
+	}
+	log_warn("%s: %s", a->id, why);
 	a->done = true;
 	sim->failed++;
 }
@@ -283,10 +303,11 @@ static int start(struct sim *sim, struct sim_agent *a)
 	if (conn_init(&a->conn, sim->ctx, fd, "vnfsec-server") ||
 	    SSL_use_certificate(a->conn.ssl, a->cert) != 1 ||
 	    SSL_use_PrivateKey(a->conn.ssl, sim->key) != 1) {
-		close(fd);
+		conn_free(&a->conn);	/* closes fd */
 		return -EIO;
 	}
 	a->connecting = true;
+	a->counted = true;
 	sim->in_flight++;
 	return watch(sim, a, EPOLL_CTL_ADD) ? -errno : 0;
 }
@@ -526,6 +547,8 @@ static void io(struct sim *sim, struct sim_agent *a, uint32_t events)
 		return fail(sim, a, "TLS handshake failed");
 	if (!a->up) {
 		a->up = true;
+		a->tries = 0;
+		a->counted = false;
 		sim->in_flight--;
 		/* Back after churn: resend from the first report not acked. */
 		if (!a->ever_up)
@@ -612,6 +635,21 @@ static void reconnect(struct sim *sim, struct sim_agent *a, bool clean,
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
+	/*
+	 * A clean leave takes in what already arrived first (an action is
+	 * answered), as an agent shutting down in order does; a killed one
+	 * takes nothing with it.
+	 */
+	if (clean) {
+		Vnfsec__Frame *f;
+		const char *why;
+
+		while (!conn_recv(&a->conn, &f, &why)) {
+			on_frame(sim, a, a - sim->a, f);
+			wire_free(f);
+		}
+		conn_flush(&a->conn);
+	}
 	epoll_ctl(sim->epfd, EPOLL_CTL_DEL, a->conn.fd, NULL);
 	if (!clean) {
 		if (rst)
@@ -672,6 +710,15 @@ static int run(struct sim *sim)
 				fail(sim, &sim->a[next], "cannot connect");
 			next++;
 		}
+		for (i = 0; i < next && sim->in_flight < HANDSHAKES_MAX; i++) {
+			struct sim_agent *a = &sim->a[i];
+
+			if (!a->retry_ns || now_ns() < a->retry_ns)
+				continue;
+			a->retry_ns = 0;
+			if (start(sim, a))
+				fail(sim, a, "cannot connect");
+		}
 		if (!sim->t_go && sim->connected &&
 		    sim->connected + sim->failed == sim->agents)
 			go(sim);
@@ -716,10 +763,14 @@ static int run(struct sim *sim)
 
 		for (i = 0; i < sim->agents; i++)
 			resent += sim->a[i].resent;
-		printf("churn: %llu clean reconnects, %llu killed without close_notify; actions resent after a reconnect %llu\n",
+		printf("churn: %llu clean reconnects, %llu killed without close_notify; actions resent after a reconnect %llu; connections refused and tried again %llu\n",
 		       (unsigned long long)sim->churned,
 		       (unsigned long long)sim->killed,
-		       (unsigned long long)resent);
+		       (unsigned long long)resent,
+		       (unsigned long long)sim->retries);
+	} else if (sim->retries) {
+		printf("connections refused and tried again: %llu\n",
+		       (unsigned long long)sim->retries);
 	}
 	if (sim->warmup_s)
 		print_steady(sim);
