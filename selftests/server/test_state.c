@@ -482,4 +482,43 @@ TEST_F(state, sighup_reloads_playbooks_and_keeps_them_when_bad)
 	conn_free(&c);
 }
 
+/*
+ * An order sent on a session that died before the agent read it is sent
+ * again when the agent is back, until the agent answers it.
+ */
+TEST_F(state, unanswered_order_is_sent_again_when_the_agent_returns)
+{
+	Vnfsec__Action *a = NULL;
+	struct conn c;
+	int kind;
+
+	if (variant->postgres)
+		SKIP(return, "orders are the server's memory, not the store: SQLite only");
+	ASSERT_EQ(0, start(self));
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	/* The built-in playbook blocks the source; the agent never reads it. */
+	ASSERT_EQ(0, send_assessment(&c, 1, SYN_FLOOD, attacker, 80, 5));
+	usleep(500000);
+	conn_free(&c);
+
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	ASSERT_EQ(0, recv_action(&c, NULL, &a, &kind));
+	EXPECT_EQ(VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE, a->type);
+	EXPECT_EQ(1, a->seq);
+	ASSERT_EQ(0, answer_action_status(&c, a->seq, 0));
+	vnfsec__action__free_unpacked(a, NULL);
+	a = NULL;
+	/* Answered: a later return gets nothing again. */
+	ASSERT_EQ(0, report_acked(&c, 2));
+	conn_free(&c);
+	ASSERT_EQ(0, agent_connect(self->agent, self->srv.port, "agent-1",
+				   &c));
+	EXPECT_NE(0, recv_action(&c, NULL, &a, &kind));
+	if (a)
+		vnfsec__action__free_unpacked(a, NULL);
+	conn_free(&c);
+}
+
 TEST_HARNESS_MAIN

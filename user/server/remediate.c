@@ -379,6 +379,62 @@ static int send_action(struct server *srv, struct agent_record *agent,
 	return ret;
 }
 
+/* The wire form of @act; @a and @flow point into it. */
+static void action_pack(const struct action_record *act, Vnfsec__Action *a,
+			Vnfsec__FlowTuple *flow)
+{
+	a->seq = act->seq;
+	a->type = act->type;
+	a->ttl_s = act->ttl_s;
+	if (action_has_source(act->type)) {
+		a->src_addr.data = (uint8_t *)act->addr;
+		a->src_addr.len = act->addr_len;
+		a->prefix_len = act->prefix_len;
+		a->rate_pps = act->rate_pps;
+	} else if (action_has_flow(act->type)) {
+		flow->src_addr.data = (uint8_t *)act->flow.src;
+		flow->src_addr.len = act->flow.len;
+		flow->dst_addr.data = (uint8_t *)act->flow.dst;
+		flow->dst_addr.len = act->flow.len;
+		flow->src_port = act->flow.src_port;
+		flow->dst_port = act->flow.dst_port;
+		flow->proto = act->flow.proto;
+		a->flow = flow;
+	} else {
+		a->vnf = (char *)act->vnf;
+	}
+}
+
+/*
+ * An agent back after its session ended (a crash, a cut link) gets again
+ * every order it never answered that is still in force: an order sent on
+ * a session that died unread is not lost. The agent acts on a repeat as
+ * on the first (blocks are idempotent) and answers it.
+ */
+void actions_redeliver(struct server *srv, struct agent_record *agent)
+{
+	time_t now = time(NULL);
+	struct action_record *act;
+	unsigned int n = 0;
+
+	for (act = agent->actions; act && agent->session; act = act->agent_next) {
+		Vnfsec__Action a = VNFSEC__ACTION__INIT;
+		Vnfsec__FlowTuple flow = VNFSEC__FLOW_TUPLE__INIT;
+
+		if (act->state != ACTION_SENT || act->lifted ||
+		    (act->ttl_s && now >= act->sent + (time_t)act->ttl_s))
+			continue;
+		action_pack(act, &a, &flow);
+		if (send_action(srv, agent, &a, now))
+			break;
+		n++;
+	}
+	if (n)
+		log_info("%s %s: %u unanswered orders sent again",
+			 agent->is_server ? "child server" : "agent", agent->id,
+			 n);
+}
+
 int order_action(struct server *srv, struct agent_record *agent,
 		 const struct action_record *o, uint64_t incident_id,
 		 uint64_t parent_seq, uint64_t cause)
@@ -409,36 +465,20 @@ int order_action(struct server *srv, struct agent_record *agent,
 	act->state = ACTION_SENT;
 	act->sent = now;
 
-	a.seq = act->seq;
-	a.type = act->type;
-	a.ttl_s = act->ttl_s;
-	a.assessment_id = cause;
 	/* Only the fields of its type: an agent must not guess. */
 	if (action_has_source(o->type)) {
 		memcpy(act->addr, o->addr, o->addr_len);
 		act->addr_len = o->addr_len;
 		act->prefix_len = o->prefix_len;
-		a.src_addr.data = act->addr;
-		a.src_addr.len = act->addr_len;
-		a.prefix_len = act->prefix_len;
-		if (o->type == VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE) {
+		if (o->type == VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE)
 			act->rate_pps = o->rate_pps;
-			a.rate_pps = act->rate_pps;
-		}
 	} else if (action_has_flow(o->type)) {
 		act->flow = o->flow;
-		flow.src_addr.data = act->flow.src;
-		flow.src_addr.len = act->flow.len;
-		flow.dst_addr.data = act->flow.dst;
-		flow.dst_addr.len = act->flow.len;
-		flow.src_port = act->flow.src_port;
-		flow.dst_port = act->flow.dst_port;
-		flow.proto = act->flow.proto;
-		a.flow = &flow;
 	} else {
 		snprintf(act->vnf, sizeof(act->vnf), "%s", o->vnf);
-		a.vnf = act->vnf;
 	}
+	action_pack(act, &a, &flow);
+	a.assessment_id = cause;
 	ret = send_action(srv, agent, &a, now);
 	if (ret) {
 		free(act);

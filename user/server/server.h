@@ -314,6 +314,8 @@ void incident_guard(struct server *srv, struct incident *inc,
  * the rest is filled in here). -EALREADY when the same order is in
  * force, -ENOTCONN, -EAFNOSUPPORT/-EINVAL when @o lacks its target.
  */
+/* Orders @agent never answered, still in force, sent again on its return. */
+void actions_redeliver(struct server *srv, struct agent_record *agent);
 int order_action(struct server *srv, struct agent_record *agent,
 		 const struct action_record *o, uint64_t incident_id,
 		 uint64_t parent_seq, uint64_t cause);

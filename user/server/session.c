@@ -184,6 +184,7 @@ static int on_hello(struct server *srv, struct session *s,
 		srv->stats.store_errors++;
 	log_info("%s %s connected from %s",
 		 a->is_server ? "child server" : "agent", a->id, s->conn.peer);
+	actions_redeliver(srv, a);
 	return 0;
 }
 
