@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 #include <sys/socket.h>
 
@@ -199,6 +200,22 @@ static inline const void *assessment_dst(const struct assessment *a,
 	*family = a->family == AF_INET6 ? AF_INET6 : AF_INET;
 	return *family == AF_INET6 ? (const void *)a->daddr6 :
 			       (const void *)&a->daddr;
+}
+
+/* @s and @d of the fast path's family (VNFSEC_AF_*) into @a. */
+static inline void assessment_set_addrs(struct assessment *a, uint8_t family,
+					const union vnfsec_addr *s,
+					const union vnfsec_addr *d)
+{
+	if (family == VNFSEC_AF_INET6) {
+		a->family = AF_INET6;
+		memcpy(a->saddr6, s, 16);
+		memcpy(a->daddr6, d, 16);
+	} else {
+		a->family = AF_INET;
+		a->saddr = s->v4;
+		a->daddr = d->v4;
+	}
 }
 
 struct syn_flood;

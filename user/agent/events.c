@@ -124,21 +124,6 @@ void events_submit(struct event_ctx *ev, struct assessment *a,
 		ev->on_assessment(ev->on_assessment_ctx, a);
 }
 
-static void put_key_addrs(struct assessment *a, uint8_t family,
-			  const union vnfsec_addr *s,
-			  const union vnfsec_addr *d)
-{
-	if (family == VNFSEC_AF_INET6) {
-		a->family = AF_INET6;
-		memcpy(a->saddr6, s, 16);
-		memcpy(a->daddr6, d, 16);
-	} else {
-		a->family = AF_INET;
-		a->saddr = s->v4;
-		a->daddr = d->v4;
-	}
-}
-
 static int key_af(const struct vnfsec_flow_key *k)
 {
 	return k->family == VNFSEC_AF_INET6 ? AF_INET6 : AF_INET;
@@ -237,7 +222,7 @@ static void check_scans(struct event_ctx *ev,
 			VNFSEC__HEURISTIC__HEURISTIC_HORIZONTAL_SCAN :
 			VNFSEC__HEURISTIC__HEURISTIC_VERTICAL_SCAN;
 		a.severity = i ? 6 : 5;	/* a slow scan is a careful one */
-		put_key_addrs(&a, v.family, &v.saddr, &v.daddr);
+		assessment_set_addrs(&a, v.family, &v.saddr, &v.daddr);
 		a.count = v.distinct;
 		a.src_count = v.distinct;
 		a.window_ms = v.window_ms;
@@ -283,7 +268,7 @@ static void check_detector(struct event_ctx *ev,
 	else
 		return;
 	a.time_unix_ms = clock_wall_ms();
-	put_key_addrs(&a, k->family, &k->saddr, &k->daddr);
+	assessment_set_addrs(&a, k->family, &k->saddr, &k->daddr);
 	a.dport = ntohs(k->dport);
 	a.vlan = k->vlan;
 	a.fast_path_dropped = d->dropping;
@@ -364,7 +349,7 @@ static void check_app_protocol(struct event_ctx *ev,
 	a.time_unix_ms = clock_wall_ms();
 	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL;
 	a.severity = 6;
-	put_key_addrs(&a, k->family, &k->saddr, &k->daddr);
+	assessment_set_addrs(&a, k->family, &k->saddr, &k->daddr);
 	a.dport = dport;
 	a.count = 1;
 	/*

@@ -141,20 +141,6 @@ static struct syn_dst *lookup(struct syn_flood *sf,
 	return d;
 }
 
-static void put_addrs(struct assessment *a, uint8_t family,
-		      const union vnfsec_addr *s, const union vnfsec_addr *d)
-{
-	if (family == VNFSEC_AF_INET6) {
-		a->family = AF_INET6;
-		memcpy(a->saddr6, s, 16);
-		memcpy(a->daddr6, d, 16);
-	} else {
-		a->family = AF_INET;
-		a->saddr = s->v4;
-		a->daddr = d->v4;
-	}
-}
-
 bool syn_flood_feed_at(struct syn_flood *sf,
 		       const struct vnfsec_new_flow_record *rec,
 		       unsigned int threshold, struct assessment *a)
@@ -195,10 +181,10 @@ bool syn_flood_feed_at(struct syn_flood *sf,
 	 * and could hit a VNF whose address was forged.
 	 */
 	if (top->count * (SYN_FLOOD_SOURCES + 1) > d->syns) {
-		put_addrs(a, d->family, &top->saddr, &d->daddr);
+		assessment_set_addrs(a, d->family, &top->saddr, &d->daddr);
 		a->src_count = top->count;	/* a lower bound */
 	} else {
-		put_addrs(a, d->family, &none, &d->daddr);
+		assessment_set_addrs(a, d->family, &none, &d->daddr);
 	}
 	return true;
 }

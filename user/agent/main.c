@@ -332,11 +332,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 0x1012: cfg->control_admin_group = optarg; break;
 		case 'v': *verbose = 1; break;
 		case 0x1100:
-			if (log_set_format(optarg)) {
-				log_err("--log-format: '%s' is not text or json",
-					optarg);
+			if (log_set_format(optarg))
 				return -EINVAL;
-			}
 			break;
 		case 0x1101: break;	/* read by conffile_apply() */
 		case 'h': usage(stdout); exit(0);

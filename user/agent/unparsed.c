@@ -133,13 +133,9 @@ void events_unparsed(struct event_ctx *ev,
 	a.severity = severity;
 	a.count = count;
 	a.src_count = 0;	/* a claimed source: never blocked for it */
-	if (r->family == VNFSEC_AF_INET6) {
-		a.family = AF_INET6;
-		memcpy(a.saddr6, r->saddr.bytes, 16);
-	} else if (r->family == VNFSEC_AF_INET) {
-		a.family = AF_INET;
-		a.saddr = r->saddr.v4;
-	}
+	if (r->family)
+		assessment_set_addrs(&a, r->family, &r->saddr,
+				     &(union vnfsec_addr){ 0 });
 	if (r->family)
 		inet_ntop(a.family, r->family == VNFSEC_AF_INET6 ?
 			  (const void *)a.saddr6 : (const void *)&a.saddr,

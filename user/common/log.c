@@ -20,8 +20,11 @@ void log_init(const char *prog, int max_level)
 
 int log_set_format(const char *name)
 {
-	if (strcmp(name, "text") && strcmp(name, "json"))
+	if (strcmp(name, "text") && strcmp(name, "json")) {
+		vnfsec_log(LOG_ERR, "--log-format: '%s' is not text or json",
+			   name);
 		return -EINVAL;
+	}
 	log_json = !strcmp(name, "json");
 	return 0;
 }

@@ -13,7 +13,7 @@
 #include <syslog.h>
 
 void log_init(const char *prog, int max_level);
-/* "text" (the default) or "json"; -EINVAL for anything else. */
+/* "text" (the default) or "json"; -EINVAL (and a line) for anything else. */
 int log_set_format(const char *name);
 /*
  * Where the next lines' subject comes from, e.g. "agent.conf:7:3" while a

@@ -199,11 +199,8 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		case 'g': cfg->syslog = true; break;
 		case 'v': *verbose = 1; break;
 		case 0x1100:
-			if (log_set_format(optarg)) {
-				log_err("--log-format: '%s' is not text or json",
-					optarg);
+			if (log_set_format(optarg))
 				return -EINVAL;
-			}
 			break;
 		case 0x1101: break;	/* read by conffile_apply() */
 		case 'h': usage(stdout); exit(0);
