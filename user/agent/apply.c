@@ -331,9 +331,12 @@ void agent_policy_name(const struct event_ctx *ev, struct assessment *a)
 	dst = assessment_dst(a, &family);
 	s = policy_vnf_of(p, family, src);
 	d = policy_vnf_of(p, family, dst);
-	/* A spoofed source is a claim: it names no VNF (unparsed.c). */
-	if (s >= 0 && !a->vnf_src[0] &&
-	    a->heuristic != VNFSEC__HEURISTIC__HEURISTIC_SPOOFED_SOURCE)
+	/*
+	 * A source the agent does not stand behind (src_count 0: spoofed,
+	 * unparsed, a flow's RSTs) is a claim: it names no VNF, or anyone
+	 * could get a VNF named as the sender by forging its address.
+	 */
+	if (s >= 0 && !a->vnf_src[0] && a->src_count)
 		snprintf(a->vnf_src, sizeof(a->vnf_src), "%s", p->vnfs[s].name);
 	if (d >= 0 && !a->vnf_dst[0])
 		snprintf(a->vnf_dst, sizeof(a->vnf_dst), "%s", p->vnfs[d].name);

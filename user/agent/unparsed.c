@@ -148,13 +148,14 @@ void events_unparsed(struct event_ctx *ev,
 	snprintf(a.mac, sizeof(a.mac), "%02x:%02x:%02x:%02x:%02x:%02x",
 		 m[0], m[1], m[2], m[3], m[4], m[5]);
 	/*
-	 * The sender is the VNF behind the port, whatever address it
-	 * claims: a spoofed VNF address must not name (and get proposed for
-	 * quarantine) the VNF it belongs to.
+	 * The sender is the VNF behind the port (at egress the port's VNF
+	 * is the receiver), whatever address it claims: a spoofed VNF
+	 * address must not name (and get proposed for quarantine) the VNF
+	 * it belongs to.
 	 */
 	if (r->vnf && fastpath_vnf_name(r->vnf))
-		snprintf(a.vnf_src, sizeof(a.vnf_src), "%s",
-			 fastpath_vnf_name(r->vnf));
+		snprintf(r->dir == VNFSEC_DIR_EGRESS ? a.vnf_dst : a.vnf_src,
+			 sizeof(a.vnf_src), "%s", fastpath_vnf_name(r->vnf));
 	snprintf(a.local_action, sizeof(a.local_action), "%s by the fast path",
 		 a.fast_path_dropped ? "dropped" : "counted, not dropped");
 	log_warn("port %u: %llu frame(s) from %s (MAC %s, VLAN %u) the fast path %s: %s",

@@ -247,7 +247,9 @@ static void run_lines(struct ctlsock *s, struct ctlsock_client *cl)
 		size_t used = nl - cl->rbuf + 1;
 
 		*nl = '\0';
+		cl->busy = true;
 		handle_line(s, cl, cl->rbuf);
+		cl->busy = false;
 		memmove(cl->rbuf, cl->rbuf + used, cl->rlen - used);
 		cl->rlen -= used;
 	}
@@ -516,8 +518,9 @@ void ctlsock_reply(struct ctlsock *s, struct ctlsock_client *cl,
 	if (queue_line(cl, resp, CTLSOCK_WBUF_MAX))
 		cl->closing = true;
 	json_object_put(resp);
-	/* Requests that waited behind this one. */
-	settle(s, cl, slot);
+	/* Requests that waited behind this one (its caller goes on if busy). */
+	if (!cl->busy)
+		settle(s, cl, slot);
 }
 
 void ctlsock_send_event(struct ctlsock *s, struct ctlsock_client *cl,
@@ -530,8 +533,11 @@ void ctlsock_send_event(struct ctlsock *s, struct ctlsock_client *cl,
 	if (queue_line(cl, line, CTLSOCK_WBUF_MAX)) {
 		log_warn("control: a follower of uid %u stopped reading its alerts; closing it",
 			 (unsigned int)cl->uid);
-		client_free(s, slot);
-	} else {
+		if (cl->busy)
+			cl->closing = true;
+		else
+			client_free(s, slot);
+	} else if (!cl->busy) {
 		settle(s, cl, slot);
 	}
 	json_object_put(line);

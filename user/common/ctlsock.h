@@ -44,6 +44,12 @@ struct ctlsock_client {
 	json_object *pending_id;	/* that request's "id" */
 	bool closing;		/* close once the replies are out */
 	bool eof;		/* sent all it will: answer, then close */
+	/*
+	 * Inside its own request's handler: what that handler causes for
+	 * this client (an alert event it follows, a reply) is only queued,
+	 * never sent or freed under the caller's feet.
+	 */
+	bool busy;
 	uint64_t active_ns;	/* last request read, or the accept */
 	uint64_t stalled_ns;	/* since when replies wait unread, or 0 */
 	char *rbuf;

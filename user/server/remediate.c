@@ -405,36 +405,6 @@ static void action_pack(const struct action_record *act, Vnfsec__Action *a,
 	}
 }
 
-/*
- * An agent back after its session ended (a crash, a cut link) gets again
- * every order it never answered that is still in force: an order sent on
- * a session that died unread is not lost. The agent acts on a repeat as
- * on the first (blocks are idempotent) and answers it.
- */
-void actions_redeliver(struct server *srv, struct agent_record *agent)
-{
-	time_t now = time(NULL);
-	struct action_record *act;
-	unsigned int n = 0;
-
-	for (act = agent->actions; act && agent->session; act = act->agent_next) {
-		Vnfsec__Action a = VNFSEC__ACTION__INIT;
-		Vnfsec__FlowTuple flow = VNFSEC__FLOW_TUPLE__INIT;
-
-		if (act->state != ACTION_SENT || act->lifted ||
-		    (act->ttl_s && now >= act->sent + (time_t)act->ttl_s))
-			continue;
-		action_pack(act, &a, &flow);
-		if (send_action(srv, agent, &a, now))
-			break;
-		n++;
-	}
-	if (n)
-		log_info("%s %s: %u unanswered orders sent again",
-			 agent->is_server ? "child server" : "agent", agent->id,
-			 n);
-}
-
 int order_action(struct server *srv, struct agent_record *agent,
 		 const struct action_record *o, uint64_t incident_id,
 		 uint64_t parent_seq, uint64_t cause)
@@ -713,6 +683,46 @@ static bool order_blocks(const struct action_record *o, const uint8_t **addr,
 		return true;
 	}
 	return false;
+}
+
+/*
+ * An agent back after its session ended (a crash, a cut link) gets again
+ * every order it never answered that is still in force: an order sent on
+ * a session that died unread is not lost. The agent acts on a repeat as
+ * on the first (blocks are idempotent) and answers it.
+ */
+void actions_redeliver(struct server *srv, struct agent_record *agent)
+{
+	time_t now = time(NULL);
+	struct action_record *act;
+	unsigned int n = 0;
+
+	for (act = agent->actions; act && agent->session; act = act->agent_next) {
+		Vnfsec__Action a = VNFSEC__ACTION__INIT;
+		Vnfsec__FlowTuple flow = VNFSEC__FLOW_TUPLE__INIT;
+		const uint8_t *addr;
+		unsigned int len, prefix_len;
+		const char *vnf, *why;
+
+		if (act->state != ACTION_SENT || act->lifted ||
+		    (act->ttl_s && now >= act->sent + (time_t)act->ttl_s))
+			continue;
+		/* Its target may have become protected since (a new --policy). */
+		if (order_blocks(act, &addr, &len, &prefix_len) &&
+		    remediate_protected(srv, addr, len, prefix_len, &vnf, &why))
+			continue;
+		action_pack(act, &a, &flow);
+		/* What is left of its TTL, not a fresh one. */
+		if (act->ttl_s)
+			a.ttl_s = act->sent + act->ttl_s - now;
+		if (send_action(srv, agent, &a, now))
+			break;
+		n++;
+	}
+	if (n)
+		log_info("%s %s: %u unanswered orders sent again",
+			 agent->is_server ? "child server" : "agent", agent->id,
+			 n);
 }
 
 /* Automation is never aimed at a VNF (docs/server.md). */
