@@ -1002,8 +1002,16 @@ static __noinline void evaluate(const struct pkt *p,
 		decide(d, VNFSEC_CAUSE_QUARANTINE);
 		return;
 	}
+	/*
+	 * A GTP-U tunnel's VNF pair is judged on its carrier (udp/2152):
+	 * the flows inside are the subscribers', not the VNFs'.
+	 */
 	if (!allowed && !p->addr_only &&
-	    !pair_allows(d->src_vnf, d->dst_vnf, p->key.proto, p->key.dport,
+	    !pair_allows(d->src_vnf, d->dst_vnf,
+			 p->key.encap == VNFSEC_ENCAP_GTPU ? IPPROTO_UDP :
+							     p->key.proto,
+			 p->key.encap == VNFSEC_ENCAP_GTPU ?
+				bpf_htons(VNFSEC_GTPU_PORT) : p->key.dport,
 			 cfg)) {
 		sc = key ? bpf_map_lookup_elem(&scratch, &zero) : NULL;
 		if (sc && is_reply(p, key, cfg, d, now, &sc->reply_key)) {
