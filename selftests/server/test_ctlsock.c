@@ -94,7 +94,8 @@ static epoll_data_t ev_data(void *ctx, int slot)
 	return (epoll_data_t){ .u32 = slot < 0 ? LISTEN_TAG : (uint32_t)slot };
 }
 
-static const char *const read_only[] = { "status", "big", "blocks", NULL };
+static const char *const read_only[] = { "status", "big", "blocks", "follow",
+					  NULL };
 
 /* The daemon's side: one epoll loop, as in the agent and the server. */
 static void serve(const char *path)
@@ -444,6 +445,57 @@ TEST_F(ctl, follower_hearing_its_own_change_mid_pipeline)
 	ASSERT_EQ(17, send(fd, "{\"cmd\":\"status\"}\n", 17, 0));
 	EXPECT_LT(0, read_line(fd, line, sizeof(line)));
 	close(fd);
+}
+
+/*
+ * Read-group clients fill every slot with streams (alerts --follow): a
+ * newcomer of the read group is refused, an administrator still gets in,
+ * displacing the oldest reader, who is told why.
+ */
+TEST_F(ctl, readers_streaming_in_every_slot_never_lock_out_an_admin)
+{
+	int ready[2], fd, st;
+	char c;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		gid_t gid = getgrnam(READ_GROUP)->gr_gid;
+		char line[512];
+		int i, held, first = -1;
+
+		if (setgroups(0, NULL) || setgid(gid) || setuid(NOBODY))
+			_exit(1);
+		for (i = 0; i < SLOTS; i++) {
+			held = ctl_connect(self->path);
+			if (held < 0 || request(held, "follow"))
+				_exit(2);
+			if (first < 0)
+				first = held;
+		}
+		if (write(ready[1], "r", 1) != 1)
+			_exit(3);
+		/* The oldest follower hears why it is closed. */
+		if (read_line(first, line, sizeof(line)) < 0 ||
+		    !strstr(line, "slot taken by an administrator"))
+			_exit(4);
+		_exit(0);
+	}
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	close(ready[0]);
+	/* Another reader: nothing idle to take, refused. */
+	EXPECT_EQ(EBUSY, as_nobody(self->path, getgrnam(READ_GROUP)->gr_gid,
+				   0, "status"));
+	fd = ctl_connect(self->path);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, request(fd, "block"));
+	close(fd);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && !WEXITSTATUS(st))
+		TH_LOG("reader child: status %#x", st);
 }
 
 TEST_HARNESS_MAIN

@@ -396,6 +396,28 @@ static int oldest_idle(const struct ctlsock *s)
 	return slot;
 }
 
+/*
+ * The oldest client without admin rights, busy or not: read-only clients
+ * (streams of alerts --follow, a policy learn) must never hold every slot
+ * against an administrator who comes to act.
+ */
+static int oldest_reader(const struct ctlsock *s)
+{
+	uint64_t oldest = UINT64_MAX;
+	unsigned int i;
+	int slot = -1;
+
+	for (i = 0; i < s->cfg.max_clients; i++) {
+		const struct ctlsock_client *cl = s->slots[i];
+
+		if (cl && !cl->admin && cl->active_ns < oldest) {
+			oldest = cl->active_ns;
+			slot = i;
+		}
+	}
+	return slot;
+}
+
 static void accept_one(struct ctlsock *s, int fd)
 {
 	struct ctlsock_client *cl;
@@ -418,7 +440,13 @@ static void accept_one(struct ctlsock *s, int fd)
 	for (slot = 0; slot < s->cfg.max_clients && s->slots[slot]; slot++)
 		;
 	if (slot == s->cfg.max_clients) {
+		const char *why = "closed: idle while every client slot was in use";
+
 		victim = oldest_idle(s);
+		if (victim < 0 && admin) {
+			victim = oldest_reader(s);
+			why = "closed: slot taken by an administrator";
+		}
 		if (victim < 0) {
 			log_warn("control: all %u client slots busy with requests or streams; refusing a client of uid %u",
 				 s->cfg.max_clients, (unsigned int)cred.uid);
@@ -426,10 +454,11 @@ static void accept_one(struct ctlsock *s, int fd)
 				      "all client slots are busy; try again");
 			return;
 		}
-		log_info("control: %u clients connected; closing the longest idle one (uid %u) for a new one",
-			 s->cfg.max_clients, (unsigned int)s->slots[victim]->uid);
-		say_and_close(dup(s->slots[victim]->fd), ECONNRESET,
-			      "closed: idle while every client slot was in use");
+		log_info("control: %u clients connected; closing one of uid %u (%s) for a client of uid %u",
+			 s->cfg.max_clients,
+			 (unsigned int)s->slots[victim]->uid, why,
+			 (unsigned int)cred.uid);
+		say_and_close(dup(s->slots[victim]->fd), ECONNRESET, why);
 		client_free(s, victim);
 		slot = victim;
 	}

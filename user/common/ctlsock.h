@@ -15,7 +15,10 @@
  *    its requests (answered in order later, never dropped), and a client
  *    that reads nothing for CTLSOCK_STALL_S is cut;
  *  - slots: at most max_clients; a new client takes the slot of the
- *    oldest idle one (told why) rather than being refused.
+ *    oldest idle one (told why) rather than being refused. When none is
+ *    idle, an administrator (root or the admin group) takes the slot of
+ *    the oldest read-only client, streams included: readers can never
+ *    lock an administrator out.
  */
 #ifndef VNFSEC_CTLSOCK_H
 #define VNFSEC_CTLSOCK_H
