@@ -598,11 +598,11 @@ TEST(learn_rules_follow_who_opened)
  */
 TEST(learn_uses_the_sensors_vnfs)
 {
-	struct policy_observed_flow flows[3];
+	struct policy_observed_flow flows[4];
 	struct policy_vnf vnfs[2];
 	struct policy_learn_input in = {
 		.name = "learned", .duration_s = 60, .headroom_pct = 200,
-		.vnfs = vnfs, .n_vnfs = 2, .flows = flows, .n_flows = 3,
+		.vnfs = vnfs, .n_vnfs = 2, .flows = flows, .n_flows = 4,
 	};
 	struct policy_compiled *p = NULL;
 	struct policy_diag d = { 0 };
@@ -623,6 +623,11 @@ TEST(learn_uses_the_sensors_vnfs)
 	/* An unknown name: the addresses decide. */
 	flow(&flows[2], "10.77.0.2", "10.77.0.1", POLICY_PROTO_TCP, 22, "", 1, 100);
 	snprintf(flows[2].src_vnf, sizeof(flows[2].src_vnf), "gone");
+	/* IPv6 by address, as IPv4. */
+	prefix(&vnfs[0].addrs[1], "2001:db8::1");
+	prefix(&vnfs[1].addrs[1], "2001:db8::2");
+	vnfs[0].n_addrs = vnfs[1].n_addrs = 2;
+	flow(&flows[3], "2001:db8::1", "2001:db8::2", POLICY_PROTO_TCP, 443, "", 1, 100);
 	ASSERT_EQ(0, policy_propose(&in, &yaml, &len, &unmatched));
 	EXPECT_EQ(0, policy_load_buf("learned.yaml", yaml, len, &p, &d));
 	policy_diag_print(&d, stderr);
@@ -632,6 +637,7 @@ TEST(learn_uses_the_sensors_vnfs)
 	EXPECT_NE(NULL, find_rule(p, "sgw", "pgw", POLICY_PROTO_UDP, 2152));
 	EXPECT_NE(NULL, find_rule(p, "pgw", "sgw", POLICY_PROTO_UDP, 2152));
 	EXPECT_NE(NULL, find_rule(p, "pgw", "sgw", POLICY_PROTO_TCP, 22));
+	EXPECT_NE(NULL, find_rule(p, "sgw", "pgw", POLICY_PROTO_TCP, 443));
 	EXPECT_EQ(0, unmatched);
 	policy_free(p);
 }
