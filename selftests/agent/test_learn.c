@@ -141,6 +141,8 @@ static void dns_questions_open_answers_do_not(void **state)
  * server on 50051 opens; the answers (SYN-ACK) do not. A record the fast
  * path marked VNFSEC_FLOW_F_REPLY opens nothing. A bare SYN always opens,
  * even on the reverse of a tuple seen opening before (a new connection).
+ * A ping opens, its echo reply does not (the fast path passes it as the
+ * reply of the echo request).
  */
 static void who_spoke_first_opens(void **state)
 {
@@ -157,8 +159,13 @@ static void who_spoke_first_opens(void **state)
 	feed(r);
 	feed(rec(4 * MS, "10.77.0.2", 50051, "10.77.0.1", 33000, IPPROTO_TCP,
 		 VNFSEC_TCP_SYN));
+	/* ICMP: identifier as sport, type << 8 | code as dport. */
+	feed(rec(5 * MS, "10.77.0.3", 77, "10.77.0.2", 8 << 8, IPPROTO_ICMP,
+		 0));
+	feed(rec(6 * MS, "10.77.0.2", 77, "10.77.0.3", 0, IPPROTO_ICMP, 0));
 	learn_openings_each(ev.learn, 0, collect, &s);
-	assert_int_equal(2, s.n);
+	assert_int_equal(3, s.n);
+	assert_true(has(&s, "10.77.0.3", "10.77.0.2", IPPROTO_ICMP, 8 << 8));
 	assert_true(has(&s, "10.77.0.1", "10.77.0.2", IPPROTO_TCP, 50051));
 	assert_true(has(&s, "10.77.0.2", "10.77.0.1", IPPROTO_TCP, 33000));
 }

@@ -99,6 +99,13 @@ void learn_note(struct learn_openings *lo,
 	    (rec->tcp_flags & (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) ==
 	    VNFSEC_TCP_SYN)
 		opens = true;
+	/*
+	 * An echo reply answers its request: the fast path passes it as the
+	 * request's reply (key: the type in the high byte of dport).
+	 */
+	if ((k->proto == IPPROTO_ICMP && ntohs(k->dport) >> 8 == 0) ||
+	    (k->proto == IPPROTO_ICMPV6 && ntohs(k->dport) >> 8 == 129))
+		opens = false;
 	if (!opens && k->encap != VNFSEC_ENCAP_GTPU)
 		return;
 	reduce(rec, &o);

@@ -49,9 +49,9 @@ int learn_openings_watch(struct learn_openings *lo, uint64_t until_ns);
 void learn_openings_stop(struct learn_openings *lo);
 /*
  * A new-flow record; @opens: it answers no flow seen opening the other
- * way. A TCP SYN (no ACK) always opens; a GTP-U flow always counts as
- * its carrier's opening (both tunnel ends send to udp/2152). NULL @lo or
- * nobody learning: nothing.
+ * way. A TCP SYN (no ACK) always opens, an ICMP echo reply never; a
+ * GTP-U flow always counts as its carrier's opening (both tunnel ends
+ * send to udp/2152). NULL @lo or nobody learning: nothing.
  */
 void learn_note(struct learn_openings *lo,
 		const struct vnfsec_new_flow_record *rec, bool opens);
