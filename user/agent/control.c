@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -551,7 +552,65 @@ struct learn_flows {
 	 * starting in it only counts for the limits.
 	 */
 	bool openings_complete;
+	/* Ports new flows came in on (learn.h), for a posture's VNFs. */
+	struct learn_port ports[LEARN_PORTS_MAX];
+	uint32_t nr_ports;
 };
+
+static void learn_port_add(void *ctx, const struct learn_port *p)
+{
+	struct learn_flows *lf = ctx;
+	uint32_t i;
+
+	for (i = 0; i < lf->nr_ports; i++)
+		if (lf->ports[i].ifindex == p->ifindex &&
+		    lf->ports[i].vlan == p->vlan)
+			return;
+	if (lf->nr_ports < LEARN_PORTS_MAX)
+		lf->ports[lf->nr_ports++] = *p;
+}
+
+/*
+ * Without a running policy the fast path knew no VNF ports: a VNF of the
+ * posture gets the ports its addresses were seen coming from, so protect
+ * mode knows its packets for its own (learn.h, struct learn_port).
+ */
+static void learn_vnf_ports(struct policy_vnf *v, uint32_t n,
+			    const struct learn_flows *lf)
+{
+	char name[IF_NAMESIZE];
+	uint32_t i, j, k;
+
+	for (i = 0; i < lf->nr_ports; i++) {
+		const struct learn_port *p = &lf->ports[i];
+
+		if (p->family != VNFSEC_AF_INET ||
+		    !if_indextoname(p->ifindex, name))
+			continue;
+		for (j = 0; j < n; j++) {
+			struct policy_vnf *vnf = &v[j];
+
+			for (k = 0; k < vnf->n_addrs; k++)
+				if (vnf->addrs[k].family == AF_INET &&
+				    !memcmp(vnf->addrs[k].addr, &p->saddr.v4, 4))
+					break;
+			if (k == vnf->n_addrs)
+				continue;
+			for (k = 0; k < vnf->n_ifaces; k++)
+				if (!strcmp(vnf->ifaces[k].name, name) &&
+				    vnf->ifaces[k].vlan == p->vlan)
+					break;
+			if (k == vnf->n_ifaces && k < POLICY_MAX_IFACES) {
+				snprintf(vnf->ifaces[k].name,
+					 sizeof(vnf->ifaces[k].name), "%s",
+					 name);
+				vnf->ifaces[k].vlan = p->vlan;
+				vnf->n_ifaces++;
+			}
+			break;
+		}
+	}
+}
 
 /* The VNFs as the fast path resolved them (what protect mode judges). */
 static void flow_vnfs(struct policy_observed_flow *f, uint16_t src,
@@ -606,6 +665,10 @@ static void learn_flow_add(void *ctx, const struct vnfsec_flow_key *k,
 
 	if (lf->n >= FLOWS_SCANNED_MAX || st->last_seen_ns < lf->from_ns)
 		return;
+	if (k->dir == VNFSEC_DIR_INGRESS && k->encap == VNFSEC_ENCAP_NONE)
+		learn_port_add(lf, &(struct learn_port){
+			.ifindex = k->ifindex, .vlan = k->vlan,
+			.family = k->family, .saddr = k->saddr });
 	f = &lf->flows[lf->n++];
 	memset(f, 0, sizeof(*f));
 	key_prefix(k->family, &k->saddr, &f->src);
@@ -686,6 +749,7 @@ static json_object *learn_result(struct control *c, uint64_t from_ns,
 					 c->ctx.ev->learn));
 		learn_openings_each(c->ctx.ev->learn, from_ns,
 				    learn_opening_add, &lf);
+		learn_ports_each(c->ctx.ev->learn, learn_port_add, &lf);
 	}
 	while (lf.n < FLOWS_SCANNED_MAX &&
 	       !bpf_map_get_next_key(c->ctx.sensor->flow_table_fd, prev,
@@ -697,6 +761,8 @@ static json_object *learn_result(struct control *c, uint64_t from_ns,
 			learn_flow_add(&lf, &key, &st);
 	}
 	flows_new_each(c->ctx.sensor->flow_new_fd, learn_flow_add, &lf);
+	if (!c->ctx.ev->policy)
+		learn_vnf_ports(vnfs, in.n_vnfs, &lf);
 	n = lf.n;
 	in.vnfs = vnfs;
 	in.flows = flows;

@@ -17,6 +17,8 @@ struct learn_openings {
 	uint32_t used;
 	uint64_t until_ns;
 	uint64_t lost;
+	struct learn_port ports[LEARN_PORTS_MAX];
+	uint32_t nr_ports;
 };
 
 struct learn_openings *learn_openings_new(void)
@@ -32,6 +34,7 @@ void learn_openings_stop(struct learn_openings *lo)
 	lo->slot = NULL;
 	lo->used = 0;
 	lo->until_ns = 0;
+	lo->nr_ports = 0;
 }
 
 void learn_openings_free(struct learn_openings *lo)
@@ -78,6 +81,28 @@ static void reduce(const struct vnfsec_new_flow_record *rec,
 	o->key.dport = rec->key.dport;
 }
 
+/* The port @k came in on, the first time (a VNF's source, see learn.h). */
+static void note_port(struct learn_openings *lo,
+		      const struct vnfsec_flow_key *k)
+{
+	struct learn_port *p;
+	uint32_t i;
+
+	if (k->dir != VNFSEC_DIR_INGRESS || k->encap != VNFSEC_ENCAP_NONE)
+		return;
+	for (i = 0; i < lo->nr_ports; i++)
+		if (lo->ports[i].ifindex == k->ifindex &&
+		    lo->ports[i].vlan == k->vlan)
+			return;
+	if (lo->nr_ports == LEARN_PORTS_MAX)
+		return;
+	p = &lo->ports[lo->nr_ports++];
+	p->ifindex = k->ifindex;
+	p->vlan = k->vlan;
+	p->family = k->family;
+	p->saddr = k->saddr;
+}
+
 static bool same(const struct learn_opening *a, const struct learn_opening *b)
 {
 	return a->src_vnf == b->src_vnf && a->dst_vnf == b->dst_vnf &&
@@ -94,6 +119,7 @@ void learn_note(struct learn_openings *lo,
 
 	if (!lo || !lo->slot || now > lo->until_ns)
 		return;
+	note_port(lo, k);
 	/* A SYN opens a connection: it answers nothing (as in the fast path). */
 	if (k->proto == IPPROTO_TCP &&
 	    (rec->tcp_flags & (VNFSEC_TCP_SYN | VNFSEC_TCP_ACK)) ==
@@ -142,6 +168,16 @@ void learn_openings_each(const struct learn_openings *lo, uint64_t from_ns,
 	for (i = 0; i < LEARN_OPENINGS_MAX; i++)
 		if (lo->slot[i].key.family && lo->slot[i].last_ns >= from_ns)
 			fn(ctx, &lo->slot[i]);
+}
+
+void learn_ports_each(const struct learn_openings *lo,
+		     void (*fn)(void *ctx, const struct learn_port *p),
+		     void *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; lo && lo->slot && i < lo->nr_ports; i++)
+		fn(ctx, &lo->ports[i]);
 }
 
 uint64_t learn_openings_lost(const struct learn_openings *lo)

@@ -36,6 +36,23 @@ struct learn_opening {
 	uint64_t first_ns, last_ns;	/* record times (CLOCK_MONOTONIC) */
 };
 
+/*
+ * A port new flows came in on while learning, with the first source
+ * address seen there: without a running policy the fast path knows no
+ * VNF ports, and a proposal made from the posture must name them, or
+ * protect mode takes its VNFs' packets for spoofed ones (a VNF's
+ * address from a port of no VNF).
+ */
+#define LEARN_PORTS_MAX		256
+
+struct learn_port {
+	uint32_t ifindex;
+	uint16_t vlan;			/* 0 untagged */
+	uint8_t family;			/* VNFSEC_AF_* */
+	uint8_t pad;
+	union vnfsec_addr saddr;
+};
+
 struct learn_openings;
 
 struct learn_openings *learn_openings_new(void);
@@ -59,6 +76,10 @@ void learn_note(struct learn_openings *lo,
 void learn_openings_each(const struct learn_openings *lo, uint64_t from_ns,
 			 void (*fn)(void *ctx, const struct learn_opening *o),
 			 void *ctx);
+/* The ports seen (ingress, not tunnelled) since the last watch began. */
+void learn_ports_each(const struct learn_openings *lo,
+		     void (*fn)(void *ctx, const struct learn_port *p),
+		     void *ctx);
 /* Openings not kept (the table was full) since the last watch began. */
 uint64_t learn_openings_lost(const struct learn_openings *lo);
 
