@@ -255,6 +255,57 @@ static void kept_while_watching_and_bounded(void **state)
 	assert_int_equal(0, learn_openings_lost(ev.learn));
 }
 
+static void count_port(void *ctx, const struct learn_port *p)
+{
+	struct learn_port *seen = ctx;
+	unsigned int i;
+
+	for (i = 0; i < 4 && seen[i].ifindex; i++)
+		;
+	if (i < 4)
+		seen[i] = *p;
+}
+
+/*
+ * The ports new flows came in on, each with the first source seen on
+ * it, whether the flow opened or answered: what a proposal made from the
+ * posture needs to name its VNFs' ports. Egress sightings and tunnelled
+ * flows (an inner source is a subscriber's) say nothing of a port.
+ */
+static void ports_seen_with_their_first_source(void **state)
+{
+	struct learn_port seen[4] = { 0 };
+	struct vnfsec_new_flow_record r;
+	uint32_t a;
+
+	(void)state;
+	r = rec(1 * MS, "10.77.0.1", 40000, "10.77.0.2", 53, IPPROTO_UDP, 0);
+	r.key.ifindex = 7;
+	feed(r);
+	r = rec(2 * MS, "10.77.0.2", 53, "10.77.0.1", 40000, IPPROTO_UDP, 0);
+	r.key.ifindex = 8;
+	feed(r);
+	r = rec(3 * MS, "10.77.0.9", 40001, "10.77.0.2", 53, IPPROTO_UDP, 0);
+	r.key.ifindex = 7;
+	feed(r);
+	r = rec(4 * MS, "10.77.0.1", 40002, "10.77.0.3", 80, IPPROTO_UDP, 0);
+	r.key.ifindex = 9;
+	r.key.dir = VNFSEC_DIR_EGRESS;
+	feed(r);
+	r = rec(5 * MS, "100.64.0.1", 1, "198.18.0.1", 2, IPPROTO_UDP, 0);
+	r.key.ifindex = 10;
+	r.key.encap = VNFSEC_ENCAP_GTPU;
+	feed(r);
+	learn_ports_each(ev.learn, count_port, seen);
+	assert_int_equal(7, seen[0].ifindex);
+	inet_pton(AF_INET, "10.77.0.1", &a);
+	assert_int_equal(a, seen[0].saddr.v4);
+	assert_int_equal(8, seen[1].ifindex);
+	inet_pton(AF_INET, "10.77.0.2", &a);
+	assert_int_equal(a, seen[1].saddr.v4);
+	assert_int_equal(0, seen[2].ifindex);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +316,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(gtpu_is_its_carrier_both_ways,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(kept_while_watching_and_bounded,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(ports_seen_with_their_first_source,
 						setup, teardown),
 	};
 
