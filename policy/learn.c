@@ -6,6 +6,7 @@
  * monitor mode: nothing is dropped until the operator says protect.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -311,15 +312,20 @@ static void emit_pairs(struct lctx *l, struct learned *f, size_t n)
 	seq_end(l);
 }
 
+/* A flow's ends and when it ran: what finding its request needs. */
 struct flow_end_key {
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
 	uint8_t proto;
+	uint8_t pad[3];
+	uint64_t first_ns, last_ns;	/* not compared */
 };
+
+#define END_KEY_CMP_LEN	offsetof(struct flow_end_key, first_ns)
 
 static int cmp_end_key(const void *a, const void *b)
 {
-	return memcmp(a, b, sizeof(struct flow_end_key));
+	return memcmp(a, b, END_KEY_CMP_LEN);
 }
 
 static void end_key(const struct policy_observed_flow *f, bool reverse,
@@ -331,38 +337,81 @@ static void end_key(const struct policy_observed_flow *f, bool reverse,
 	k->sport = reverse ? f->dport : f->sport;
 	k->dport = reverse ? f->sport : f->dport;
 	k->proto = f->proto;
+	k->first_ns = f->first_ns;
+	k->last_ns = f->last_ns;
 }
 
 /*
- * Which flows answer another: sorted keys of every flow with a source
- * port, searched for each flow's reverse. NULL (no memory, no ports):
- * none is taken for a reply.
+ * Every flow's ends, sorted, one entry per ends: the earliest start and
+ * the latest packet of the flows (or sightings of one flow: ingress and
+ * egress, the tables and the records) with those ends. NULL (no memory):
+ * none is taken for a reply. *n: the entries.
  */
-static struct flow_end_key *flow_ends(const struct policy_learn_input *in)
+static struct flow_end_key *flow_ends(const struct policy_learn_input *in,
+				      size_t *n)
 {
 	struct flow_end_key *keys = calloc(in->n_flows + 1, sizeof(*keys));
-	uint32_t i;
+	size_t i, m = 0;
 
+	*n = 0;
 	if (!keys)
 		return NULL;
 	for (i = 0; i < in->n_flows; i++)
 		end_key(&in->flows[i], false, &keys[i]);
 	qsort(keys, in->n_flows, sizeof(*keys), cmp_end_key);
+	for (i = 0; i < in->n_flows; i++) {
+		struct flow_end_key *k = m ? &keys[m - 1] : NULL;
+
+		if (!k || cmp_end_key(k, &keys[i])) {
+			keys[m++] = keys[i];
+			continue;
+		}
+		if (keys[i].first_ns &&
+		    (!k->first_ns || keys[i].first_ns < k->first_ns))
+			k->first_ns = keys[i].first_ns;
+		if (keys[i].last_ns > k->last_ns)
+			k->last_ns = keys[i].last_ns;
+	}
+	*n = m;
 	return keys;
 }
 
-static bool is_reply(const struct policy_learn_input *in,
-		     const struct flow_end_key *keys,
+/* See POLICY_FLOW_JUDGE. */
+static bool is_reply(const struct flow_end_key *keys, size_t n,
 		     const struct policy_observed_flow *f)
 {
+	const uint64_t ttl = POLICY_LEARN_REPLY_S * 1000000000ULL;
+	const struct flow_end_key *r;
 	struct flow_end_key k;
 
-	if (!keys || !f->sport || f->sport >= f->dport ||
+	if (f->role != POLICY_FLOW_JUDGE)
+		return f->role == POLICY_FLOW_ANSWERS;
+	if (!keys || !f->sport || !f->first_ns ||
 	    (f->proto != POLICY_PROTO_UDP && f->proto != POLICY_PROTO_TCP &&
 	     f->proto != POLICY_PROTO_SCTP))
 		return false;
 	end_key(f, true, &k);
-	return bsearch(&k, keys, in->n_flows, sizeof(k), cmp_end_key);
+	r = bsearch(&k, keys, n, sizeof(k), cmp_end_key);
+	return r && r->first_ns && r->first_ns < f->first_ns &&
+	       f->first_ns < (r->last_ns > r->first_ns ? r->last_ns :
+				      r->first_ns) + ttl;
+}
+
+static int cmp_name(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct policy_vnf *const *)elem)->name);
+}
+
+/* A flow's end: its VNF by the sensor's name, else by its address. */
+static int end_owner(const struct lctx *l, const struct policy_learn_input *in,
+		     const char *name, const struct policy_prefix *a)
+{
+	const struct policy_vnf *const *v;
+
+	if (!name[0])
+		return owner(l, in, a);
+	v = bsearch(name, l->by_name, in->n_vnfs, sizeof(*v), cmp_name);
+	return v ? (int)(v - l->by_name) : owner(l, in, a);
 }
 
 /*
@@ -374,13 +423,14 @@ static size_t collect(const struct lctx *l,
 		      const struct policy_learn_input *in, struct learned *out,
 		      struct intake *intake, uint32_t *unmatched)
 {
-	struct flow_end_key *ends = flow_ends(in);
-	size_t n = 0, i, k;
+	size_t n = 0, i, k, n_ends;
+	struct flow_end_key *ends = flow_ends(in, &n_ends);
 	uint64_t ms;
 
 	for (i = 0; i < in->n_flows; i++) {
 		const struct policy_observed_flow *fl = &in->flows[i];
-		int s = owner(l, in, &fl->src), d = owner(l, in, &fl->dst);
+		int s = end_owner(l, in, fl->src_vnf, &fl->src);
+		int d = end_owner(l, in, fl->dst_vnf, &fl->dst);
 		struct learned x = { 0 };
 
 		/* The schema names these protocols only; others stay out. */
@@ -402,7 +452,7 @@ static size_t collect(const struct lctx *l,
 		ms = fl->duration_ms > 1000 ? fl->duration_ms : 1000;
 		intake[d].bps += fl->bytes * 1000 / ms;
 		intake[d].pps += fl->packets * 1000 / ms;
-		if (is_reply(in, ends, fl))
+		if (is_reply(ends, n_ends, fl))
 			continue;	/* its request's rule covers it */
 		for (k = 0; k < n; k++)
 			if (out[k].src == s && out[k].dst == d &&

@@ -340,14 +340,41 @@ struct policy_observed_flow {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t duration_ms;		/* first to last packet */
+	uint16_t sport;			/* 0 unknown */
 	/*
-	 * Its source port, 0 unknown. With it, a flow whose reverse (same
-	 * ends, ports swapped) goes to a lower port is that flow's reply: a
-	 * DNS answer from port 53 to a client's port makes no rule (its
-	 * bytes still count for the client's limits).
+	 * Its VNFs as the sensor resolved them (the port it came from, the
+	 * address it goes to: what protect mode will judge it by), "" when
+	 * unknown: then @src and @dst are looked up in the VNFs' addresses.
+	 * A GTP-U flow is given as its carrier (udp/2152 between the two
+	 * tunnel ends' VNFs, POLICY_FLOW_OPENS), the fast path's unit.
 	 */
-	uint16_t sport;
+	char src_vnf[POLICY_NAME_LEN];
+	char dst_vnf[POLICY_NAME_LEN];
+	/* Its first and last packet, one clock for all flows; 0 unknown. */
+	uint64_t first_ns, last_ns;
+	uint8_t role;			/* enum policy_flow_role */
 };
+
+/*
+ * Does a flow make a rule? A pair rule says what its source may *start*:
+ * protect mode passes a reply only as the reply of a flow that passed
+ * the other way (docs/fastpath.md), so a proposal needs a rule for every
+ * flow that opened, and none for the answers.
+ */
+enum policy_flow_role {
+	/*
+	 * The learner decides: a TCP, UDP or SCTP flow is a reply when a flow
+	 * the other way (same ends, ports swapped) started before it and was
+	 * active less than POLICY_LEARN_REPLY_S before it started, as the
+	 * fast path's "flow_reply" would see it; otherwise it opened. Without
+	 * times nothing is taken for a reply (a rule too many passes; one too
+	 * few drops).
+	 */
+	POLICY_FLOW_JUDGE = 0,
+	POLICY_FLOW_OPENS,		/* it opened: a rule */
+	POLICY_FLOW_ANSWERS,		/* only its packets count (limits) */
+};
+#define POLICY_LEARN_REPLY_S		60	/* VNFSEC_REPLY_TTL_NS */
 
 struct policy_learn_input {
 	const char *name;		/* policy name, unless @base has one */

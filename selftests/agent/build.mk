@@ -1,7 +1,7 @@
 # selftests/agent: unit tests (cmocka) of the agent's parts.
 AGENT_TESTS := $(O)/tests/agent/test_spool $(O)/tests/agent/test_heuristics \
 	$(O)/tests/agent/test_actions $(O)/tests/agent/test_l7 \
-	$(O)/tests/agent/test_protect
+	$(O)/tests/agent/test_protect $(O)/tests/agent/test_learn
 
 $(O)/tests/agent/%: selftests/agent/%.c $(AGENT_LIB) $(POLICY_LIB) \
 		$(O)/lib/libvnfsec-tpm.a $(O)/lib/libvnfsec.a

@@ -465,9 +465,10 @@ TEST(learn_proposal_is_a_valid_policy)
 }
 
 /*
- * A reply (a DNS answer from port 53 to the client's port) makes no rule
- * of its own, but what it carries counts for the client's limits: the
- * agent counts every packet a VNF receives.
+ * A reply (a DNS answer from port 53 to the client's port, which started
+ * after the question) makes no rule of its own, but what it carries
+ * counts for the client's limits: the agent counts every packet a VNF
+ * receives.
  */
 TEST(learn_reply_makes_no_rule_but_counts)
 {
@@ -487,11 +488,14 @@ TEST(learn_reply_makes_no_rule_but_counts)
 	vnf(&vnfs[1], "dns", "", "10.77.0.53");
 	flow(&flows[0], "10.77.0.1", "10.77.0.53", POLICY_PROTO_UDP, 53, "dns", 10, 700);
 	flows[0].sport = 40000;
+	flows[0].first_ns = 1000;
 	flow(&flows[1], "10.77.0.53", "10.77.0.1", POLICY_PROTO_UDP, 40000, "dns", 3000, 3000000);
 	flows[1].sport = 53;
-	/* GTP-U: the same port both ways, each direction its own rule. */
+	flows[1].first_ns = 2000;
+	/* GTP-U: the same port both ways, each direction opens its own. */
 	flow(&flows[2], "10.77.0.53", "10.77.0.1", POLICY_PROTO_UDP, 2152, "gtp-u", 10, 1000);
 	flows[2].sport = 2152;
+	flows[2].role = POLICY_FLOW_OPENS;
 	ASSERT_EQ(0, policy_propose(&in, &yaml, &len, &unmatched));
 	EXPECT_EQ(0, policy_load_buf("learned.yaml", yaml, len, &p, &d));
 	policy_diag_print(&d, stderr);
@@ -504,6 +508,137 @@ TEST(learn_reply_makes_no_rule_but_counts)
 	/* The answers' 3000 packets in a second, with 100% headroom. */
 	EXPECT_EQ((3000 + 10) * 2 + 1,
 		  p->vnfs[vnf_index(p, "sgw")].thresholds.rate_pps);
+	policy_free(p);
+}
+
+/*
+ * Issue 15.8: who opened decides, never the port numbers. Protect mode
+ * passes a flow on its own rule or as the reply of one that passed the
+ * other way, so a proposal must have a rule for every flow that opened:
+ * - a client from port 33000 to a server on 50051 (above the client's
+ *   port) whose answers came back is the request (the learner used to
+ *   take the lower destination port for the answer: no rule, dropped);
+ * - a flow the other way that started more than POLICY_LEARN_REPLY_S
+ *   after the last packet of its reverse is not its reply (the fast
+ *   path has forgotten the request by then): it opened;
+ * - without times, nothing is taken for a reply;
+ * - a flow the sensor said opens (POLICY_FLOW_OPENS) or answers
+ *   (POLICY_FLOW_ANSWERS) is taken at its word.
+ */
+TEST(learn_rules_follow_who_opened)
+{
+	const uint64_t s = 1000000000ULL;
+	struct policy_observed_flow flows[8];
+	struct policy_vnf vnfs[3];
+	struct policy_learn_input in = {
+		.name = "learned", .duration_s = 600, .headroom_pct = 200,
+		.vnfs = vnfs, .n_vnfs = 3, .flows = flows, .n_flows = 8,
+	};
+	struct policy_compiled *p = NULL;
+	struct policy_diag d = { 0 };
+	uint32_t unmatched;
+	size_t len;
+	char *yaml;
+
+	vnf(&vnfs[0], "amf", "", "10.77.0.1");
+	vnf(&vnfs[1], "smf", "", "10.77.0.2");
+	vnf(&vnfs[2], "nrf", "", "10.77.0.3");
+	/* amf:33000 -> smf:50051, the answers smf:50051 -> amf:33000. */
+	flow(&flows[0], "10.77.0.1", "10.77.0.2", POLICY_PROTO_TCP, 50051, "", 10, 1000);
+	flows[0].sport = 33000;
+	flows[0].first_ns = 10 * s;
+	flows[0].last_ns = 11 * s;
+	flow(&flows[1], "10.77.0.2", "10.77.0.1", POLICY_PROTO_TCP, 33000, "", 10, 1000);
+	flows[1].sport = 50051;
+	flows[1].first_ns = 10 * s + 1000;
+	flows[1].last_ns = 11 * s;
+	/* nrf:5000 -> smf:6000, and 61 s after its end smf:6000 -> nrf:5000. */
+	flow(&flows[2], "10.77.0.3", "10.77.0.2", POLICY_PROTO_UDP, 6000, "", 1, 100);
+	flows[2].sport = 5000;
+	flows[2].first_ns = 20 * s;
+	flows[2].last_ns = 20 * s;
+	flow(&flows[3], "10.77.0.2", "10.77.0.3", POLICY_PROTO_UDP, 5000, "", 1, 100);
+	flows[3].sport = 6000;
+	flows[3].first_ns = (20 + POLICY_LEARN_REPLY_S + 1) * s;
+	flows[3].last_ns = flows[3].first_ns;
+	/* No times: amf:53 -> nrf:40000 and back, both open. */
+	flow(&flows[4], "10.77.0.1", "10.77.0.3", POLICY_PROTO_UDP, 40000, "", 1, 100);
+	flows[4].sport = 53;
+	flow(&flows[5], "10.77.0.3", "10.77.0.1", POLICY_PROTO_UDP, 53, "", 1, 100);
+	flows[5].sport = 40000;
+	/* The sensor's word: opens without a reverse, answers with none. */
+	flow(&flows[6], "10.77.0.3", "10.77.0.1", POLICY_PROTO_TCP, 7777, "", 1, 100);
+	flows[6].role = POLICY_FLOW_OPENS;
+	flow(&flows[7], "10.77.0.2", "10.77.0.3", POLICY_PROTO_TCP, 8888, "", 1, 100);
+	flows[7].sport = 443;
+	flows[7].role = POLICY_FLOW_ANSWERS;
+	ASSERT_EQ(0, policy_propose(&in, &yaml, &len, &unmatched));
+	EXPECT_EQ(0, policy_load_buf("learned.yaml", yaml, len, &p, &d));
+	policy_diag_print(&d, stderr);
+	policy_diag_free(&d);
+	free(yaml);
+	ASSERT_NE(NULL, p);
+	EXPECT_NE(NULL, find_rule(p, "amf", "smf", POLICY_PROTO_TCP, 50051));
+	EXPECT_EQ(NULL, find_rule(p, "smf", "amf", POLICY_PROTO_TCP, 33000));
+	EXPECT_NE(NULL, find_rule(p, "nrf", "smf", POLICY_PROTO_UDP, 6000));
+	EXPECT_NE(NULL, find_rule(p, "smf", "nrf", POLICY_PROTO_UDP, 5000));
+	EXPECT_NE(NULL, find_rule(p, "amf", "nrf", POLICY_PROTO_UDP, 40000));
+	EXPECT_NE(NULL, find_rule(p, "nrf", "amf", POLICY_PROTO_UDP, 53));
+	EXPECT_NE(NULL, find_rule(p, "nrf", "amf", POLICY_PROTO_TCP, 7777));
+	EXPECT_EQ(NULL, find_rule(p, "smf", "nrf", POLICY_PROTO_TCP, 8888));
+	EXPECT_EQ(0, unmatched);
+	policy_free(p);
+}
+
+/*
+ * The sensor's VNFs win over the addresses: a flow from a VNF's port
+ * with an address of none (a GTP-U carrier given without addresses, a
+ * source not in the list) is the named VNF's, as protect mode will
+ * judge it; an unknown name falls back on the address.
+ */
+TEST(learn_uses_the_sensors_vnfs)
+{
+	struct policy_observed_flow flows[4];
+	struct policy_vnf vnfs[2];
+	struct policy_learn_input in = {
+		.name = "learned", .duration_s = 60, .headroom_pct = 200,
+		.vnfs = vnfs, .n_vnfs = 2, .flows = flows, .n_flows = 4,
+	};
+	struct policy_compiled *p = NULL;
+	struct policy_diag d = { 0 };
+	uint32_t unmatched;
+	size_t len;
+	char *yaml;
+
+	vnf(&vnfs[0], "sgw", "", "10.77.0.1");
+	vnf(&vnfs[1], "pgw", "", "10.77.0.2");
+	/* A carrier: no addresses, both ways. */
+	flow(&flows[0], "0.0.0.0", "0.0.0.0", POLICY_PROTO_UDP, 2152, "", 10, 1000);
+	flows[0].role = POLICY_FLOW_OPENS;
+	snprintf(flows[0].src_vnf, sizeof(flows[0].src_vnf), "sgw");
+	snprintf(flows[0].dst_vnf, sizeof(flows[0].dst_vnf), "pgw");
+	flows[1] = flows[0];
+	snprintf(flows[1].src_vnf, sizeof(flows[1].src_vnf), "pgw");
+	snprintf(flows[1].dst_vnf, sizeof(flows[1].dst_vnf), "sgw");
+	/* An unknown name: the addresses decide. */
+	flow(&flows[2], "10.77.0.2", "10.77.0.1", POLICY_PROTO_TCP, 22, "", 1, 100);
+	snprintf(flows[2].src_vnf, sizeof(flows[2].src_vnf), "gone");
+	/* IPv6 by address, as IPv4. */
+	prefix(&vnfs[0].addrs[1], "2001:db8::1");
+	prefix(&vnfs[1].addrs[1], "2001:db8::2");
+	vnfs[0].n_addrs = vnfs[1].n_addrs = 2;
+	flow(&flows[3], "2001:db8::1", "2001:db8::2", POLICY_PROTO_TCP, 443, "", 1, 100);
+	ASSERT_EQ(0, policy_propose(&in, &yaml, &len, &unmatched));
+	EXPECT_EQ(0, policy_load_buf("learned.yaml", yaml, len, &p, &d));
+	policy_diag_print(&d, stderr);
+	policy_diag_free(&d);
+	free(yaml);
+	ASSERT_NE(NULL, p);
+	EXPECT_NE(NULL, find_rule(p, "sgw", "pgw", POLICY_PROTO_UDP, 2152));
+	EXPECT_NE(NULL, find_rule(p, "pgw", "sgw", POLICY_PROTO_UDP, 2152));
+	EXPECT_NE(NULL, find_rule(p, "pgw", "sgw", POLICY_PROTO_TCP, 22));
+	EXPECT_NE(NULL, find_rule(p, "sgw", "pgw", POLICY_PROTO_TCP, 443));
+	EXPECT_EQ(0, unmatched);
 	policy_free(p);
 }
 

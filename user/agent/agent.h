@@ -254,6 +254,7 @@ bool flow_origins_opens(struct flow_origins *fo,
 			const struct vnfsec_new_flow_record *rec);
 
 struct uplink;
+struct learn_openings;
 struct enforcer;
 struct actions;
 struct event_ctx;
@@ -322,6 +323,7 @@ struct event_ctx {
 	const struct posture *posture;
 	struct l7 *l7;			/* nDPI on samples */
 	struct flow_origins *origins;	/* NULL: every flow counts as opened */
+	struct learn_openings *learn;	/* for policy.learn; NULL: none */
 	struct actions *actions;	/* IPv6 blocks; NULL: none */
 	struct unparsed_reports *unparsed;	/* made at the first record */
 	unsigned int protect_ttl_s;	/* effective: option or policy mode */

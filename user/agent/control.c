@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,6 +24,7 @@
 #include "user/agent/actions.h"
 #include "user/agent/control.h"
 #include "user/agent/fastpath_policy.h"
+#include "user/agent/learn.h"
 #include "user/agent/rates.h"
 #include "user/common/clock.h"
 #include "user/common/ctlsock.h"
@@ -37,6 +39,7 @@ struct client {
 	/* A policy.learn waiting for its observation period to end. */
 	uint64_t learn_from_ns, learn_until_ns;
 	uint32_t learn_duration_s;
+	uint64_t learn_ring_lost;	/* lost new-flow records at its start */
 };
 
 struct control {
@@ -472,6 +475,19 @@ static void host_prefix(uint32_t addr, struct policy_prefix *p)
 	memcpy(p->addr, &addr, 4);
 }
 
+static void key_prefix(uint8_t family, const union vnfsec_addr *a,
+		       struct policy_prefix *p)
+{
+	if (family == VNFSEC_AF_INET) {
+		host_prefix(a->v4, p);
+		return;
+	}
+	memset(p, 0, sizeof(*p));
+	p->family = AF_INET6;
+	p->len = 128;
+	memcpy(p->addr, a->bytes, 16);
+}
+
 /*
  * The VNFs a proposal is about: the applied policy's, or without one
  * every namespace of the posture with its IPv4 addresses.
@@ -530,7 +546,116 @@ struct learn_flows {
 	struct policy_observed_flow *flows;
 	uint32_t n;
 	uint64_t from_ns;
+	/*
+	 * Every flow that opened in the period came as a record (no record
+	 * lost, none left out of the openings): a flow the tables show
+	 * starting in it only counts for the limits.
+	 */
+	bool openings_complete;
+	/* Ports new flows came in on (learn.h), for a posture's VNFs. */
+	struct learn_port ports[LEARN_PORTS_MAX];
+	uint32_t nr_ports;
 };
+
+static void learn_port_add(void *ctx, const struct learn_port *p)
+{
+	struct learn_flows *lf = ctx;
+	uint32_t i;
+
+	for (i = 0; i < lf->nr_ports; i++)
+		if (lf->ports[i].ifindex == p->ifindex &&
+		    lf->ports[i].vlan == p->vlan)
+			return;
+	if (lf->nr_ports < LEARN_PORTS_MAX)
+		lf->ports[lf->nr_ports++] = *p;
+}
+
+/*
+ * Without a running policy the fast path knew no VNF ports: a VNF of the
+ * posture gets the ports its addresses were seen coming from, so protect
+ * mode knows its packets for its own (learn.h, struct learn_port).
+ */
+static void learn_vnf_ports(struct policy_vnf *v, uint32_t n,
+			    const struct learn_flows *lf)
+{
+	char name[IF_NAMESIZE];
+	uint32_t i, j, k;
+
+	for (i = 0; i < lf->nr_ports; i++) {
+		const struct learn_port *p = &lf->ports[i];
+
+		if (p->family != VNFSEC_AF_INET ||
+		    !if_indextoname(p->ifindex, name))
+			continue;
+		for (j = 0; j < n; j++) {
+			struct policy_vnf *vnf = &v[j];
+
+			for (k = 0; k < vnf->n_addrs; k++)
+				if (vnf->addrs[k].family == AF_INET &&
+				    !memcmp(vnf->addrs[k].addr, &p->saddr.v4, 4))
+					break;
+			if (k == vnf->n_addrs)
+				continue;
+			for (k = 0; k < vnf->n_ifaces; k++)
+				if (!strcmp(vnf->ifaces[k].name, name) &&
+				    vnf->ifaces[k].vlan == p->vlan)
+					break;
+			if (k == vnf->n_ifaces && k < POLICY_MAX_IFACES) {
+				snprintf(vnf->ifaces[k].name,
+					 sizeof(vnf->ifaces[k].name), "%s",
+					 name);
+				vnf->ifaces[k].vlan = p->vlan;
+				vnf->n_ifaces++;
+			}
+			break;
+		}
+	}
+}
+
+/* The VNFs as the fast path resolved them (what protect mode judges). */
+static void flow_vnfs(struct policy_observed_flow *f, uint16_t src,
+		      uint16_t dst)
+{
+	const char *s = fastpath_vnf_name(src), *d = fastpath_vnf_name(dst);
+
+	snprintf(f->src_vnf, sizeof(f->src_vnf), "%s", s ? s : "");
+	snprintf(f->dst_vnf, sizeof(f->dst_vnf), "%s", d ? d : "");
+}
+
+/*
+ * A GTP-U flow is its carrier's: udp/2152 between the tunnel ends' VNFs
+ * (the fast path judges the pair on it), which both ends open.
+ */
+static void flow_carrier(struct policy_observed_flow *f)
+{
+	memset(&f->src, 0, sizeof(f->src));
+	memset(&f->dst, 0, sizeof(f->dst));
+	f->proto = IPPROTO_UDP;
+	f->sport = VNFSEC_GTPU_PORT;
+	f->dport = VNFSEC_GTPU_PORT;
+	f->role = POLICY_FLOW_OPENS;
+}
+
+static void learn_opening_add(void *ctx, const struct learn_opening *o)
+{
+	struct learn_flows *lf = ctx;
+	struct policy_observed_flow *f;
+
+	if (lf->n >= FLOWS_SCANNED_MAX)
+		return;
+	f = &lf->flows[lf->n++];
+	memset(f, 0, sizeof(*f));
+	key_prefix(o->key.family, &o->key.saddr, &f->src);
+	key_prefix(o->key.family, &o->key.daddr, &f->dst);
+	f->proto = o->key.proto;
+	f->dport = ntohs(o->key.dport);
+	f->first_ns = o->first_ns;
+	f->last_ns = o->last_ns;
+	f->role = POLICY_FLOW_OPENS;
+	flow_vnfs(f, o->src_vnf, o->dst_vnf);
+	if (o->key.encap == VNFSEC_ENCAP_GTPU)
+		flow_carrier(f);
+}
 
 static void learn_flow_add(void *ctx, const struct vnfsec_flow_key *k,
 			   const struct vnfsec_flow_state *st)
@@ -538,36 +663,51 @@ static void learn_flow_add(void *ctx, const struct vnfsec_flow_key *k,
 	struct learn_flows *lf = ctx;
 	struct policy_observed_flow *f;
 
-	if (lf->n >= FLOWS_SCANNED_MAX || k->family != VNFSEC_AF_INET ||
-	    st->last_seen_ns < lf->from_ns)
+	if (lf->n >= FLOWS_SCANNED_MAX || st->last_seen_ns < lf->from_ns)
 		return;
-	/*
-	 * A reply is learnt with its request: a TCP flow that saw a
-	 * handshake, from a low port to a high one, is a server answering.
-	 */
-	if (k->proto == IPPROTO_TCP && (st->tcp_flags_seen & VNFSEC_TCP_SYN) &&
-	    (st->tcp_flags_seen & VNFSEC_TCP_ACK) &&
-	    ntohs(k->sport) < ntohs(k->dport))
-		return;
+	if (k->dir == VNFSEC_DIR_INGRESS && k->encap == VNFSEC_ENCAP_NONE)
+		learn_port_add(lf, &(struct learn_port){
+			.ifindex = k->ifindex, .vlan = k->vlan,
+			.family = k->family, .saddr = k->saddr });
 	f = &lf->flows[lf->n++];
-	host_prefix(k->saddr.v4, &f->src);
-	host_prefix(k->daddr.v4, &f->dst);
+	memset(f, 0, sizeof(*f));
+	key_prefix(k->family, &k->saddr, &f->src);
+	key_prefix(k->family, &k->daddr, &f->dst);
 	f->proto = k->proto;
 	f->dport = ntohs(k->dport);
 	f->sport = ntohs(k->sport);
 	f->packets = st->packets;
 	f->bytes = st->bytes;
 	f->duration_ms = (st->last_seen_ns - st->first_seen_ns) / 1000000;
+	f->first_ns = st->first_seen_ns;
+	f->last_ns = st->last_seen_ns;
+	flow_vnfs(f, st->src_vnf, st->dst_vnf);
+	/*
+	 * Which end opened: the fast path knows a reply (learn.h); a flow
+	 * that started in the period opened only if its record said so; one
+	 * older than the period, the learner judges by which way started
+	 * first.
+	 */
+	if (st->flags & VNFSEC_FLOW_F_REPLY)
+		f->role = POLICY_FLOW_ANSWERS;
+	else if (lf->openings_complete && st->first_seen_ns >= lf->from_ns)
+		f->role = POLICY_FLOW_ANSWERS;
+	else
+		f->role = POLICY_FLOW_JUDGE;
+	if (k->encap == VNFSEC_ENCAP_GTPU)
+		flow_carrier(f);
 }
 
 /*
  * Propose a policy from the flows seen since @from_ns (docs/policy.md):
- * flow_table's and flow_new's (flows of one packet, a scan's or a UDP
- * request's).
+ * the openings recorded in the period (learn.h), and flow_table's and
+ * flow_new's flows for what each VNF received and for flows older than
+ * the period. @ring_lost: the fast path's lost new-flow records when the
+ * period began.
  */
 static json_object *learn_result(struct control *c, uint64_t from_ns,
-				 uint32_t duration_s, int *err,
-				 const char **why)
+				 uint32_t duration_s, uint64_t ring_lost,
+				 int *err, const char **why)
 {
 	struct policy_learn_input in = {
 		.name = "learned", .duration_s = duration_s ?: 1,
@@ -580,6 +720,7 @@ static json_object *learn_result(struct control *c, uint64_t from_ns,
 	struct policy_observed_flow *flows;
 	struct policy_vnf *vnfs;
 	uint32_t n = 0, unmatched = 0;
+	uint64_t lost = ring_lost;
 	void *prev = NULL;
 	json_object *o;
 	char *yaml = NULL;
@@ -596,6 +737,20 @@ static json_object *learn_result(struct control *c, uint64_t from_ns,
 		return NULL;
 	}
 	lf.flows = flows;
+	if (from_ns) {
+		sensor_counter(c->ctx.sensor, VNFSEC_CNT_RINGBUF_FULL_FLOW,
+			       &lost);
+		lf.openings_complete = lost == ring_lost &&
+				       !learn_openings_lost(c->ctx.ev->learn);
+		if (!lf.openings_complete)
+			log_warn("learn: %llu new-flow records lost and %llu openings not kept in the period: flows that started in it are judged from the tables (which end opened may be wrong; review the proposal's pairs)",
+				 (unsigned long long)(lost - ring_lost),
+				 (unsigned long long)learn_openings_lost(
+					 c->ctx.ev->learn));
+		learn_openings_each(c->ctx.ev->learn, from_ns,
+				    learn_opening_add, &lf);
+		learn_ports_each(c->ctx.ev->learn, learn_port_add, &lf);
+	}
 	while (lf.n < FLOWS_SCANNED_MAX &&
 	       !bpf_map_get_next_key(c->ctx.sensor->flow_table_fd, prev,
 				     &next)) {
@@ -606,6 +761,8 @@ static json_object *learn_result(struct control *c, uint64_t from_ns,
 			learn_flow_add(&lf, &key, &st);
 	}
 	flows_new_each(c->ctx.sensor->flow_new_fd, learn_flow_add, &lf);
+	if (!c->ctx.ev->policy)
+		learn_vnf_ports(vnfs, in.n_vnfs, &lf);
 	n = lf.n;
 	in.vnfs = vnfs;
 	in.flows = flows;
@@ -672,11 +829,16 @@ static json_object *dispatch(struct control *c, struct ctlsock_client *sc,
 			return NULL;
 		}
 		if (!secs)
-			return learn_result(c, 0, 0, err, why);
+			return learn_result(c, 0, 0, 0, err, why);
 		/* The answer comes when the period ends (control_tick). */
 		cl->learn_from_ns = clock_mono_ns();
 		cl->learn_until_ns = cl->learn_from_ns + secs * 1000000000ULL;
 		cl->learn_duration_s = secs;
+		cl->learn_ring_lost = 0;
+		sensor_counter(c->ctx.sensor, VNFSEC_CNT_RINGBUF_FULL_FLOW,
+			       &cl->learn_ring_lost);
+		if (learn_openings_watch(c->ctx.ev->learn, cl->learn_until_ns))
+			log_warn("learn: no memory to keep the openings: the proposal is judged from the tables alone (review its pairs)");
 		log_info("learn: observing traffic for %u s", secs);
 		*err = EINPROGRESS;
 		return NULL;
@@ -803,6 +965,7 @@ void control_io(struct control *c, uint32_t tag, uint32_t events)
 void control_tick(struct control *c)
 {
 	uint64_t now = clock_mono_ns();
+	bool learning = false;
 	unsigned int slot;
 
 	ctlsock_tick(c->sock);
@@ -813,13 +976,20 @@ void control_tick(struct control *c)
 		const char *why = NULL;
 		int err = 0;
 
-		if (!cl || !cl->learn_until_ns || now < cl->learn_until_ns)
+		if (!cl || !cl->learn_until_ns)
 			continue;
+		if (now < cl->learn_until_ns) {
+			learning = true;
+			continue;
+		}
 		result = learn_result(c, cl->learn_from_ns,
-				      cl->learn_duration_s, &err, &why);
+				      cl->learn_duration_s, cl->learn_ring_lost,
+				      &err, &why);
 		cl->learn_until_ns = 0;
 		ctlsock_reply(c->sock, sc, result, err, why);
 	}
+	if (!learning)
+		learn_openings_stop(c->ctx.ev->learn);
 }
 
 void control_publish(void *control, const struct assessment *a)

@@ -15,6 +15,7 @@
 #include "user/agent/apply.h"
 #include "user/agent/fastpath_policy.h"
 #include "user/agent/l7.h"
+#include "user/agent/learn.h"
 #include "user/agent/scan.h"
 #include "user/common/clock.h"
 #include "user/common/log.h"
@@ -375,6 +376,7 @@ int events_handle(void *ctx, void *data, size_t len)
 	const struct vnfsec_record_hdr *hdr = data;
 	const struct vnfsec_new_flow_record *rec = data;
 	struct event_ctx *ev = ctx;
+	bool opens;
 
 	ev->records++;
 	if (len < sizeof(*hdr) || hdr->version != VNFSEC_ABI_VERSION ||
@@ -407,9 +409,14 @@ int events_handle(void *ctx, void *data, size_t len)
 	 * reply to a flow seen opening the other way (a DNS answer, a UDP
 	 * response from any server port) is part of that flow.
 	 */
-	if (rec->flags & VNFSEC_FLOW_F_REPLY)
+	if (rec->flags & VNFSEC_FLOW_F_REPLY) {
+		learn_note(ev->learn, rec, false);
 		return 0;	/* the fast path knows its request */
-	if (ev->origins && !flow_origins_opens(ev->origins, rec))
+	}
+	opens = !ev->origins || flow_origins_opens(ev->origins, rec);
+	/* What a learnt policy must let its source start (learn.h). */
+	learn_note(ev->learn, rec, opens);
+	if (!opens)
 		return 0;
 	check_syn_flood(ev, rec);
 	check_scans(ev, rec);

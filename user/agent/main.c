@@ -22,6 +22,7 @@
 #include "user/agent/control.h"
 #include "user/agent/join.h"
 #include "user/agent/l7.h"
+#include "user/agent/learn.h"
 #include "user/agent/posture.h"
 #include "user/agent/rates.h"
 #include "user/agent/scan.h"
@@ -648,6 +649,7 @@ int main(int argc, char **argv)
 	actions = actions_new(&sensor, enf, &ev);
 	ev.l7 = l7_new();
 	ev.origins = flow_origins_new();
+	ev.learn = learn_openings_new();
 	ev.actions = actions;
 	ev.syn_flood = syn_flood_new(cfg.syn_threshold, cfg.window_ms);
 	ev.scan_fast = scan_new(&(struct scan_config){
@@ -660,7 +662,7 @@ int main(int argc, char **argv)
 			.vertical = cfg.slow_scan_ports });
 	rb = ring_buffer__new(sensor.events_fd, events_handle, &ev, NULL);
 	if (epfd < 0 || sig_fd < 0 || tick_fd < 0 || !enf || !actions ||
-	    !ev.l7 || !ev.origins ||
+	    !ev.l7 || !ev.origins || !ev.learn ||
 	    !ev.syn_flood ||
 	    !ev.scan_fast || (cfg.slow_scan_window_s && !ev.scan_slow) ||
 	    !rb) {
@@ -774,6 +776,7 @@ out:
 	actions_free(actions);
 	l7_free(ev.l7);
 	flow_origins_free(ev.origins);
+	learn_openings_free(ev.learn);
 	enforcer_free(enf);
 	if (sensor_up)
 		sensor_close(&sensor, &cfg);
