@@ -3344,7 +3344,7 @@ TEST_F(fastpath, port_of_no_vnf_may_not_source_a_vnfs_address)
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
 }
 
-TEST_F(fastpath, unbound_sources_and_allowlist_not_checked)
+TEST_F(fastpath, unbound_sources_not_checked)
 {
 	struct vnfsec_vnf_policy bound = { .own = 1,
 					   .flags = VNFSEC_VNF_F_BOUND };
@@ -3369,12 +3369,59 @@ TEST_F(fastpath, unbound_sources_and_allowlist_not_checked)
 	s6.l4.saddr = "fe80::1";
 	len = build_frame6(fb.data, &s6);
 	xdp_run(_metadata, self, fb.data, len);
-	/* An allowlisted source from A's port. */
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+}
+
+/*
+ * The allowlist exempts a source from the rules, not from the port it
+ * must come in on: an allowlisted address claimed from a bound VNF's port
+ * is spoofed (dropped in protect, would_drop in monitor); from a port of
+ * no VNF, where it may come from, it passes as allowlisted.
+ */
+TEST_F(fastpath, allowlisted_address_from_a_wrong_port_is_spoofed)
+{
+	struct vnfsec_vnf_policy bound = { .own = 1,
+					   .flags = VNFSEC_VNF_F_BOUND };
+	struct frame_spec s = {
+		.saddr = "203.0.113.7", .daddr = "198.51.100.20",
+		.proto = IPPROTO_UDP, .sport = 5000, .dport = 6000,
+		.nr_vlans = 1, .vlan = { 10 },
+	};
+	struct frame_buf fb;
+	__u32 len, a = VNF_A;
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &a, &bound,
+		BPF_ANY));
 	allow_prefix(_metadata, self, "203.0.113.7", 32);
-	s.saddr = "203.0.113.7";
+	/* From A's port (VLAN 10): not A's address. */
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_PASS));
+	/* A in monitor mode (B too): counted would_drop, passed. */
+	bound.mode = VNFSEC_MODE_MONITOR;
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &a, &bound,
+		BPF_ANY));
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	s.sport = 5001;
 	len = build_frame(fb.data, &s);
 	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
-	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	/* From VLAN 30, a port of no VNF: allowlisted, passes any port. */
+	bound.mode = VNFSEC_MODE_PROTECT;
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &a, &bound,
+		BPF_ANY));
+	set_mode(_metadata, self, VNFSEC_MODE_PROTECT);
+	s.vlan[0] = 30;
+	s.sport = 5002;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
 }
 
 TEST_F(fastpath, unbound_vnf_port_is_not_checked)
