@@ -1009,10 +1009,17 @@ static __noinline void evaluate(const struct pkt *p,
 			}
 			/* The agent's nDPI judged it another protocol. */
 			if (ovr->actions & VNFSEC_OVERRIDE_L7) {
+				d->flags |= VNFSEC_FLOW_F_L7_DROP;
 				decide(d, VNFSEC_CAUSE_L7);
 				return;
 			}
 		}
+	}
+	/* Judged once: for as long as the flow lives (F_L7_DROP). */
+	if (d->prev_flags & VNFSEC_FLOW_F_L7_DROP) {
+		d->flags |= VNFSEC_FLOW_F_L7_DROP;
+		decide(d, VNFSEC_CAUSE_L7);
+		return;
 	}
 	if (vnf_quarantined(d->src_vnf, d->dst_vnf, cfg, now, &d->until) ||
 	    vnf_quarantined(d->dst_vnf, d->src_vnf, cfg, now, &d->until)) {

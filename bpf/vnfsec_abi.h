@@ -292,6 +292,12 @@ enum vnfsec_cause {
 #define VNFSEC_FLOW_F_REPLY	0x08
 /* ABI 7: its rule names an L7 protocol: "L7 pending", see VNFSEC_L7_PACKETS */
 #define VNFSEC_FLOW_F_L7	0x10
+/*
+ * ABI 7: VNFSEC_OVERRIDE_L7 decided it: the flow stays VNFSEC_CAUSE_L7
+ * while its entry lives, the override's expiry or a policy change aside
+ * (a new flow on its tuple is judged again).
+ */
+#define VNFSEC_FLOW_F_L7_DROP	0x20
 
 /*
  * L7 enforcement (ABI 7). A pair rule's port range may name an L7

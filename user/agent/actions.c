@@ -79,7 +79,7 @@ static void take_over(struct actions *a)
 		prev = &fk;
 		if (bpf_map_lookup_elem(a->sensor->flow_override_fd, &fk, &o))
 			continue;
-		for (bit = VNFSEC_OVERRIDE_DROP; bit <= VNFSEC_OVERRIDE_MIRROR;
+		for (bit = VNFSEC_OVERRIDE_DROP; bit <= VNFSEC_OVERRIDE_L7;
 		     bit <<= 1) {
 			if (!(o.actions & bit))
 				continue;
@@ -178,7 +178,8 @@ static const char *type_name(int type)
 static const char *bit_name(uint32_t bit)
 {
 	return bit == VNFSEC_OVERRIDE_DROP ? "drop_flow" :
-	       bit == VNFSEC_OVERRIDE_MONITOR ? "monitor_flow" : "mirror_flow";
+	       bit == VNFSEC_OVERRIDE_MONITOR ? "monitor_flow" :
+	       bit == VNFSEC_OVERRIDE_L7 ? "l7_drop" : "mirror_flow";
 }
 
 static void flow_str(const struct vnfsec_flow_key *k, char *buf, size_t len)
@@ -499,6 +500,38 @@ static int flow_action(struct actions *a, const Vnfsec__Action *act)
 		log_info("actions: %s %s at %u places until lifted (action %llu)",
 			 type_name(act->type), buf, n,
 			 (unsigned long long)act->seq);
+	return 0;
+}
+
+int actions_l7_drop(struct actions *a, const struct vnfsec_flow_key *k,
+		    uint32_t ttl_s)
+{
+	struct tracked want = {
+		.kind = TRACK_OVERRIDE, .bit = VNFSEC_OVERRIDE_L7,
+		.expires_ns = expiry(ttl_s), .key.flow = *k,
+	};
+	struct tracked *t;
+	char buf[128];
+	int ret;
+
+	flow_str(k, buf, sizeof(buf));
+	if (!find(a, &want) && a->nr >= ACTIONS_TRACKED_MAX) {
+		log_err("actions: cannot drop %s for its L7 protocol: %u actions already active",
+			buf, a->nr);
+		return -ENOSPC;
+	}
+	t = track(a, &want);
+	ret = write_override(a, k);
+	if (ret) {
+		log_err("actions: cannot write l7_drop of %s into flow_override: %s",
+			buf, strerror(-ret));
+		untrack(a, t);
+		write_override(a, k);
+		return ret;
+	}
+	/* The flow's cached verdict is made again at its next packet. */
+	fastpath_bump_generation(a->sensor);
+	log_info("actions: l7_drop %s for %u s", buf, ttl_s);
 	return 0;
 }
 

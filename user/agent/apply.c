@@ -423,6 +423,7 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	a.src_count = 1;
 	a.fast_path_dropped = rec->verdict == VNFSEC_VERDICT_DROP;
 	a.vlan = k->vlan;
+	assessment_set_tunnel(&a, rec);
 	log_warn("policy violation: %s -> %s %s port %u is not allowed%s",
 		 outsider ? "a source outside every VNF" : p->vnfs[s].name,
 		 p->vnfs[d].name, policy_proto_name(k->proto), dport,
