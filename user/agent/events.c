@@ -406,7 +406,7 @@ static void check_l7_flow(struct event_ctx *ev,
 	if (s < 0 || d < 0 || s == d)
 		return;
 	r = policy_match(p, s, d, k->proto, dport);
-	if (!r || !l7_checkable(r->l7))
+	if (!r || !l7_enforceable(r->l7))
 		return;
 	ret = l7_flow_feed(ev->l7, k, r->l7, smp->data,
 			   smp->cap_len < sizeof(smp->data) ? smp->cap_len :

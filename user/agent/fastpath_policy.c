@@ -170,7 +170,7 @@ static void pair_value(const struct policy_compiled *p, uint16_t src,
 		 * range, every port included: the range's l7 makes its new
 		 * flows L7 pending (ABI 7, docs/fastpath.md).
 		 */
-		l7 = l7_checkable(r->l7);
+		l7 = l7_enforceable(r->l7);
 		if (r->proto == POLICY_PROTO_ANY ||
 		    (!l7 && r->port_lo <= 1 && r->port_hi == 65535)) {
 			any_port |= bits;

@@ -90,6 +90,16 @@ bool l7_checkable(const char *expected)
 	return expected && find_known(expected) >= 0;
 }
 
+/*
+ * A TLS ClientHello is longer than a sample (VNFSEC_SAMPLE_BYTES) in all
+ * but toy cases, and nDPI waits for it whole: a TLS flow would always be
+ * "unknown" from its samples (selftests/agent/test_l7.c).
+ */
+bool l7_enforceable(const char *expected)
+{
+	return l7_checkable(expected) && strcmp(expected, "tls");
+}
+
 struct l7 *l7_new(void)
 {
 	return calloc(1, sizeof(struct l7));

@@ -34,6 +34,12 @@ void l7_free(struct l7 *l);
  */
 bool l7_checkable(const char *expected);
 
+/*
+ * Can a flow be judged from its first packets (L7 enforcement)? Every
+ * checkable name but "tls", whose ClientHello a sample cuts short.
+ */
+bool l7_enforceable(const char *expected);
+
 enum l7_verdict {
 	L7_EXPECTED = 0,	/* it is the expected protocol */
 	L7_UNKNOWN,		/* nothing can be said from this packet */
