@@ -3631,6 +3631,41 @@ TEST_F(fastpath, gtpu_inner_flow_is_not_l7_pending)
 	EXPECT_EQ(0, l7_samples(_metadata, self, index, 16));
 }
 
+/*
+ * Only flows the L7 range itself allows are pending: not the replies of
+ * such a flow (they pass as replies), not an allowlisted source's.
+ */
+TEST_F(fastpath, replies_and_allowlisted_sources_are_not_l7_pending)
+{
+	struct vnfsec_pair_key ab = { .src_vnf = VNF_A, .dst_vnf = VNF_B };
+	struct vnfsec_pair_policy pol;
+	__u8 index[16];
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(0, bpf_map_lookup_elem(
+		bpf_map__fd(self->skel->maps.vnf_pair_policy), &ab, &pol));
+	pol.ports[0].l7 = 1;		/* A -> B TCP 80 names http */
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_pair_policy), &ab, &pol,
+		BPF_ANY));
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYNACK));
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_REPLY));
+	/* The request's SYN only. */
+	ASSERT_EQ(1, l7_samples(_metadata, self, index, 16));
+	EXPECT_EQ(1, index[0]);
+	/* An allowlisted source on the same rule: not pending. */
+	allow_prefix(_metadata, self, "192.0.2.10", 32);
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40001, 80, SYN));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_L7_SAMPLE));
+}
+
 /* Item 13.7: a tunnelled flow's record names the tunnel; others none. */
 TEST_F(fastpath, gtpu_new_flow_record_carries_outer_tuple_and_teid)
 {
