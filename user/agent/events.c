@@ -486,10 +486,14 @@ int events_handle(void *ctx, void *data, size_t len)
 	    len >= sizeof(struct vnfsec_sample_record)) {
 		const struct vnfsec_sample_record *smp = data;
 
-		/* An L7-pending flow is judged by its first packets only. */
+		/*
+		 * A flow of an enforced L7 rule is judged by its first
+		 * packets only, once: its other samples say nothing new.
+		 */
 		if (smp->reason == VNFSEC_SAMPLE_L7)
 			check_l7_flow(ev, smp);
-		else if (!(smp->flags & VNFSEC_FLOW_F_L7))
+		else if (!(smp->flags &
+			   (VNFSEC_FLOW_F_L7 | VNFSEC_FLOW_F_L7_DROP)))
 			check_app_protocol(ev, smp);
 		return 0;
 	}
