@@ -936,6 +936,7 @@ static void tunnelled_violation_names_its_tunnel_on_the_wire(void **state)
 	const struct assessment *a;
 	Vnfsec__Assessment *m;
 	uint8_t buf[4096];
+	unsigned int i;
 	size_t len;
 
 	(void)state;
@@ -968,8 +969,34 @@ static void tunnelled_violation_names_its_tunnel_on_the_wire(void **state)
 	assert_int_equal(2152, m->tunnel->outer->dst_port);
 	assert_int_equal(IPPROTO_UDP, m->tunnel->outer->proto);
 	vnfsec__assessment__free_unpacked(m, NULL);
+	/* A SYN flood inside the tunnel names it too (pgw: 100/s). */
+	w.n = 0;
+	r.key.dport = htons(80);
+	inet_pton(AF_INET, "100.64.0.9", &r.key.saddr);
+	for (i = 0; i < 150; i++) {
+		r.hdr.ts_ns = 70000 * MS + i * 100000ULL;
+		r.key.sport = htons(1024 + i);
+		events_handle(&w.ev, &r, sizeof(r));
+	}
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD);
+	assert_int_equal(AF_INET, a->tun_family);
+	assert_int_equal(0x1234abcd, a->teid);
+	assert_memory_equal(&r.outer_saddr, a->tun_saddr, 4);
+	/* And a vertical scan inside it. */
+	w.n = 0;
+	inet_pton(AF_INET, "100.64.0.10", &r.key.saddr);
+	for (i = 0; i < 300; i++) {
+		r.hdr.ts_ns = 80000 * MS + i * 1000000ULL;
+		r.key.dport = htons(2000 + i);
+		events_handle(&w.ev, &r, sizeof(r));
+	}
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_VERTICAL_SCAN);
+	assert_int_equal(AF_INET, a->tun_family);
+	assert_int_equal(0x1234abcd, a->teid);
 	/* An untunnelled one has no Tunnel on the wire. */
 	w.n = 0;
+	inet_pton(AF_INET, "10.77.0.1", &r.key.saddr);
+	r.key.sport = htons(40000);
 	r.key.encap = VNFSEC_ENCAP_NONE;
 	r.key.dport = htons(23);
 	events_handle(&w.ev, &r, sizeof(r));
