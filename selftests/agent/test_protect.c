@@ -814,16 +814,33 @@ static const char http_get[] = "GET / HTTP/1.1\r\nHost: pgw\r\n\r\n";
  */
 static void l7_violation_drops_the_flow_and_reports_it_once(void **state)
 {
+	struct vnfsec_flow_state st = {};
 	struct vnfsec_flow_key k;
 	struct vnfsec_config cfg;
 	const struct assessment *a;
-	__u32 zero = 0;
+	__u32 zero = 0, gen;
 
 	(void)state;
 	w.ev.l7 = l7_new();
 	assert_non_null(w.ev.l7);
 	assert_int_equal(0, apply(l7_policy));
 	w.n = 0;
+	/* The flow as the fast path holds it after its first packets. */
+	memset(&k, 0, sizeof(k));
+	k.family = VNFSEC_AF_INET;
+	inet_pton(AF_INET, "10.77.0.1", &k.saddr);
+	inet_pton(AF_INET, "10.77.0.2", &k.daddr);
+	k.sport = htons(41000);
+	k.dport = htons(2123);
+	k.proto = IPPROTO_UDP;
+	k.ifindex = 3;
+	st.verdict_until_ns = ~0ULL;
+	st.flags = VNFSEC_FLOW_F_L7;
+	st.packets = 2;
+	assert_int_equal(0, bpf_map_update_elem(w.s.flow_table_fd, &k, &st,
+						BPF_ANY));
+	assert_int_equal(0, bpf_map_lookup_elem(w.s.config_fd, &zero, &cfg));
+	gen = cfg.policy_gen;
 	feed_l7("10.77.0.1", 41000, "10.77.0.2", 2123, http_get, sizeof(http_get) - 1, 1,
 		VNFSEC_MODE_PROTECT, &k);
 	feed_l7("10.77.0.1", 41000, "10.77.0.2", 2123, http_get, sizeof(http_get) - 1, 2,
@@ -839,6 +856,12 @@ static void l7_violation_drops_the_flow_and_reports_it_once(void **state)
 	assert_true(l7_override(&k));
 	assert_int_equal(0, bpf_map_lookup_elem(w.s.config_fd, &zero, &cfg));
 	assert_int_equal(1, cfg.nr_flow_overrides);
+	/* The flow's own verdict undone, F_L7_DROP kept; no global bump. */
+	assert_int_equal(gen, cfg.policy_gen);
+	assert_int_equal(0, bpf_map_lookup_elem(w.s.flow_table_fd, &k, &st));
+	assert_int_equal(0, st.verdict_until_ns);
+	assert_true(st.flags & VNFSEC_FLOW_F_L7_DROP);
+	assert_int_equal(2, st.packets);
 	/* A GTP-C echo on another flow of the pair is what it should be. */
 	feed_l7("10.77.0.1", 41001, "10.77.0.2", 2123,
 		"\x40\x01\x00\x09\x00\x00\x01\x00\x03\x00\x01\x00\x0a", 13, 1,

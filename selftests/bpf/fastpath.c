@@ -3594,6 +3594,56 @@ TEST_F(fastpath, l7_override_drops_the_flow_while_it_lives)
 	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
 }
 
+/*
+ * What the agent writes beside the override: the flow's state with its
+ * cached verdict undone and F_L7_DROP set, in flow_table or in its
+ * flow_new slot; the next packet is dropped without a policy_gen bump.
+ */
+TEST_F(fastpath, l7_drop_written_into_the_flows_state_drops_it)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &udp_dns);
+	struct frame_spec other = udp_dns;
+	struct vnfsec_flow_state st;
+	struct vnfsec_flow_new e;
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &udp_dns), slot;
+
+	l7_pair_setup(_metadata, self, 1);
+	/* In flow_table (two packets). */
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	ASSERT_EQ(0, bpf_map_lookup_elem(
+		bpf_map__fd(self->skel->maps.flow_table), &key, &st));
+	st.verdict_until_ns = 0;
+	st.flags |= VNFSEC_FLOW_F_L7_DROP;
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.flow_table), &key, &st,
+		BPF_EXIST));
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_L7));
+	/* In flow_new (one packet): dropped at its move. */
+	other.sport = 5354;
+	len = build_frame(fb.data, &other);
+	key = flow_key_of(self, &other);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	slot = vnfsec_flow_new_slot(&key);
+	ASSERT_EQ(0, bpf_map_lookup_elem_flags(
+		bpf_map__fd(self->skel->maps.flow_new), &slot, &e,
+		BPF_F_LOCK));
+	ASSERT_EQ(0, memcmp(&e.key, &key, sizeof(key)));
+	e.state.verdict_until_ns = 0;
+	e.state.flags |= VNFSEC_FLOW_F_L7_DROP;
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.flow_new), &slot, &e,
+		BPF_F_LOCK));
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_DROP_L7));
+	/* A third flow of the pair, untouched, passes. */
+	other.sport = 5355;
+	len = build_frame(fb.data, &other);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+}
+
 TEST_F(fastpath, l7_override_in_monitor_and_learn_counts_would_drop)
 {
 	struct vnfsec_flow_key key = flow_key_of(self, &udp_dns);

@@ -503,6 +503,38 @@ static int flow_action(struct actions *a, const Vnfsec__Action *act)
 	return 0;
 }
 
+/*
+ * The flow's own state, where the fast path holds it (flow_table, or its
+ * flow_new slot): its cached verdict made again at its next packet, with
+ * the L7 drop kept (VNFSEC_FLOW_F_L7_DROP). For this flow only: a
+ * policy_gen bump would make every flow's verdict again, once per
+ * violating flow, which a flood of them would turn into a slow path for
+ * all. The state is written whole: a packet counted between our read
+ * and write is lost from its counters, no more.
+ */
+static void l7_mark_flow(struct actions *a, const struct vnfsec_flow_key *k)
+{
+	__u32 slot = vnfsec_flow_new_slot(k);
+	struct vnfsec_flow_state st;
+	struct vnfsec_flow_new e;
+
+	if (!bpf_map_lookup_elem(a->sensor->flow_table_fd, k, &st)) {
+		st.verdict_until_ns = 0;
+		st.flags |= VNFSEC_FLOW_F_L7_DROP;
+		bpf_map_update_elem(a->sensor->flow_table_fd, k, &st,
+				    BPF_EXIST);
+	}
+	if (a->sensor->flow_new_fd > 0 &&
+	    !bpf_map_lookup_elem_flags(a->sensor->flow_new_fd, &slot, &e,
+				       BPF_F_LOCK) &&
+	    !memcmp(&e.key, k, sizeof(*k))) {
+		e.state.verdict_until_ns = 0;
+		e.state.flags |= VNFSEC_FLOW_F_L7_DROP;
+		bpf_map_update_elem(a->sensor->flow_new_fd, &slot, &e,
+				    BPF_F_LOCK);
+	}
+}
+
 int actions_l7_drop(struct actions *a, const struct vnfsec_flow_key *k,
 		    uint32_t ttl_s)
 {
@@ -529,8 +561,7 @@ int actions_l7_drop(struct actions *a, const struct vnfsec_flow_key *k,
 		write_override(a, k);
 		return ret;
 	}
-	/* The flow's cached verdict is made again at its next packet. */
-	fastpath_bump_generation(a->sensor);
+	l7_mark_flow(a, k);
 	log_info("actions: l7_drop %s for %u s", buf, ttl_s);
 	return 0;
 }

@@ -48,8 +48,10 @@ int actions_apply(struct actions *a, const Vnfsec__Action *act);
 /*
  * The agent's own verdict on one flow (@k exactly as the fast path keys
  * it): not the L7 protocol its rule names. flow_override
- * VNFSEC_OVERRIDE_L7 for @ttl_s, carried out in the flow's mode; listed
- * as "l7_drop". 0 or a negative errno.
+ * VNFSEC_OVERRIDE_L7 for @ttl_s, and the flow's cached verdict undone in
+ * its state with VNFSEC_FLOW_F_L7_DROP set (no policy_gen bump: other
+ * flows keep theirs), carried out in the flow's mode at its next packet;
+ * listed as "l7_drop". 0 or a negative errno.
  */
 int actions_l7_drop(struct actions *a, const struct vnfsec_flow_key *k,
 		    uint32_t ttl_s);
