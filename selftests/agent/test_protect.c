@@ -873,6 +873,58 @@ static void l7_violation_drops_the_flow_and_reports_it_once(void **state)
 	assert_int_equal(0, apply(policy_text));
 }
 
+/*
+ * flow_override full (256 entries here): the flow's own state still says
+ * drop, so the flow is dropped and the assessment says so.
+ */
+static void l7_drop_holds_when_flow_override_is_full(void **state)
+{
+	struct vnfsec_flow_state st = { .verdict_until_ns = ~0ULL,
+					.flags = VNFSEC_FLOW_F_L7 };
+	struct vnfsec_flow_override o = { .actions = VNFSEC_OVERRIDE_DROP };
+	struct vnfsec_flow_key k = {}, junk = {};
+	const struct assessment *a;
+	unsigned int i;
+
+	(void)state;
+	w.ev.l7 = l7_new();
+	assert_non_null(w.ev.l7);
+	assert_int_equal(0, apply(l7_policy));
+	/* Filled by others (earlier tests' entries stay): to the brim. */
+	junk.family = VNFSEC_AF_INET;
+	for (i = 0; i < 256; i++) {
+		junk.sport = htons(i + 1);
+		if (bpf_map_update_elem(w.s.flow_override_fd, &junk, &o,
+					BPF_ANY))
+			break;
+	}
+	assert_true(i < 256);	/* the map refused one: full */
+	k.family = VNFSEC_AF_INET;
+	inet_pton(AF_INET, "10.77.0.1", &k.saddr);
+	inet_pton(AF_INET, "10.77.0.2", &k.daddr);
+	k.sport = htons(43000);
+	k.dport = htons(2123);
+	k.proto = IPPROTO_UDP;
+	k.ifindex = 3;
+	assert_int_equal(0, bpf_map_update_elem(w.s.flow_table_fd, &k, &st,
+						BPF_ANY));
+	w.n = 0;
+	feed_l7("10.77.0.1", 43000, "10.77.0.2", 2123, http_get,
+		sizeof(http_get) - 1, 1, VNFSEC_MODE_PROTECT, &k);
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL);
+	assert_true(a->fast_path_dropped);
+	assert_false(l7_override(&k));
+	assert_int_equal(0, bpf_map_lookup_elem(w.s.flow_table_fd, &k, &st));
+	assert_true(st.flags & VNFSEC_FLOW_F_L7_DROP);
+	for (i = 0; i < 256; i++) {
+		junk.sport = htons(i + 1);
+		bpf_map_delete_elem(w.s.flow_override_fd, &junk);
+	}
+	l7_free(w.ev.l7);
+	w.ev.l7 = NULL;
+	assert_int_equal(0, apply(policy_text));
+}
+
 /* Monitor mode: the same flow is alerted, not dropped (would_drop). */
 static void l7_violation_in_monitor_mode_alerts_only(void **state)
 {
@@ -1050,6 +1102,7 @@ int main(void)
 		cmocka_unit_test(outsider_refused_by_the_pairs_is_reported),
 		cmocka_unit_test(l7_violation_drops_the_flow_and_reports_it_once),
 		cmocka_unit_test(l7_violation_in_monitor_mode_alerts_only),
+		cmocka_unit_test(l7_drop_holds_when_flow_override_is_full),
 		cmocka_unit_test(l7_unknown_takes_the_stricter_vnfs_setting),
 		cmocka_unit_test(tunnelled_violation_names_its_tunnel_on_the_wire),
 	};

@@ -49,6 +49,7 @@ struct actions {
 	const struct event_ctx *ev;
 	struct tracked *t;
 	unsigned int nr;
+	unsigned int l7_refused;	/* l7_drop overrides not written */
 };
 
 /*
@@ -512,17 +513,18 @@ static int flow_action(struct actions *a, const Vnfsec__Action *act)
  * all. The state is written whole: a packet counted between our read
  * and write is lost from its counters, no more.
  */
-static void l7_mark_flow(struct actions *a, const struct vnfsec_flow_key *k)
+static bool l7_mark_flow(struct actions *a, const struct vnfsec_flow_key *k)
 {
 	__u32 slot = vnfsec_flow_new_slot(k);
 	struct vnfsec_flow_state st;
 	struct vnfsec_flow_new e;
+	bool marked = false;
 
 	if (!bpf_map_lookup_elem(a->sensor->flow_table_fd, k, &st)) {
 		st.verdict_until_ns = 0;
 		st.flags |= VNFSEC_FLOW_F_L7_DROP;
-		bpf_map_update_elem(a->sensor->flow_table_fd, k, &st,
-				    BPF_EXIST);
+		marked |= !bpf_map_update_elem(a->sensor->flow_table_fd, k,
+					       &st, BPF_EXIST);
 	}
 	if (a->sensor->flow_new_fd > 0 &&
 	    !bpf_map_lookup_elem_flags(a->sensor->flow_new_fd, &slot, &e,
@@ -530,9 +532,10 @@ static void l7_mark_flow(struct actions *a, const struct vnfsec_flow_key *k)
 	    !memcmp(&e.key, k, sizeof(*k))) {
 		e.state.verdict_until_ns = 0;
 		e.state.flags |= VNFSEC_FLOW_F_L7_DROP;
-		bpf_map_update_elem(a->sensor->flow_new_fd, &slot, &e,
-				    BPF_F_LOCK);
+		marked |= !bpf_map_update_elem(a->sensor->flow_new_fd, &slot,
+					       &e, BPF_F_LOCK);
 	}
+	return marked;
 }
 
 int actions_l7_drop(struct actions *a, const struct vnfsec_flow_key *k,
@@ -544,24 +547,29 @@ int actions_l7_drop(struct actions *a, const struct vnfsec_flow_key *k,
 	};
 	struct tracked *t;
 	char buf[128];
+	bool marked;
 	int ret;
 
 	flow_str(k, buf, sizeof(buf));
+	/* The flow's state first: it drops the flow even when the map is full. */
+	marked = l7_mark_flow(a, k);
 	if (!find(a, &want) && a->nr >= ACTIONS_TRACKED_MAX) {
-		log_err("actions: cannot drop %s for its L7 protocol: %u actions already active",
-			buf, a->nr);
-		return -ENOSPC;
+		ret = -ENOSPC;
+	} else {
+		t = track(a, &want);
+		ret = write_override(a, k);
+		if (ret) {
+			untrack(a, t);
+			write_override(a, k);
+		}
 	}
-	t = track(a, &want);
-	ret = write_override(a, k);
-	if (ret) {
-		log_err("actions: cannot write l7_drop of %s into flow_override: %s",
-			buf, strerror(-ret));
-		untrack(a, t);
-		write_override(a, k);
+	if (ret && !a->l7_refused++)
+		log_err("actions: cannot write l7_drop of %s into flow_override: %s (%u actions active); %s (said once)",
+			buf, strerror(-ret), a->nr,
+			marked ? "its state in the fast path drops it" :
+			"it is not dropped");
+	if (ret && !marked)
 		return ret;
-	}
-	l7_mark_flow(a, k);
 	log_info("actions: l7_drop %s for %u s", buf, ttl_s);
 	return 0;
 }
