@@ -249,6 +249,7 @@ struct pkt {
 	__u8 frag;		/* enum frag_kind */
 	__u8 smac[6];		/* unparsed frames and fragments only */
 	__be16 ethertype;	/* after the VLAN tags */
+	__be16 outer_sport;	/* GTP-U: the tunnel's UDP source port */
 	/*
 	 * Fragments: the datagram's identification. TCP, not a fragment:
 	 * the sequence number after this segment (its "end").
@@ -281,6 +282,7 @@ struct decision {
 	__u8 verdict;		/* PASS or DROP; the mode applies later */
 	__u8 cause;
 	__u8 flags;		/* VNFSEC_FLOW_F_* */
+	__u8 l7_index;		/* L7 pending: the packet's number, 0: none */
 };
 
 static __always_inline void count_add(__u32 idx, __u64 val)
@@ -554,6 +556,7 @@ static __always_inline __u32 parse_packet(void *data, void *data_end,
 	p->outer_saddr = p->key.saddr;
 	p->outer_daddr = p->key.daddr;
 	p->outer_family = p->key.family;
+	p->outer_sport = p->key.sport;
 	__builtin_memset(&p->key.saddr, 0, sizeof(p->key.saddr));
 	__builtin_memset(&p->key.daddr, 0, sizeof(p->key.daddr));
 	p->key.sport = 0;
@@ -704,7 +707,10 @@ static __always_inline __u8 proto_bit(__u8 proto)
 	return VNFSEC_PROTO_OTHER;
 }
 
-/* Does the rule of src -> dst allow proto to port dport (network order)? */
+/*
+ * Does the rule of src -> dst allow proto to port dport (network order)?
+ * 0 no, 1 yes, 2 yes by a range that names an L7 protocol (F_L7).
+ */
 static __always_inline int pair_allows(__u16 src, __u16 dst, __u8 proto,
 				       __be16 dport,
 				       const struct vnfsec_config *cfg)
@@ -732,7 +738,7 @@ static __always_inline int pair_allows(__u16 src, __u16 dst, __u8 proto,
 			continue;
 		restricted = 1;
 		if (port >= pol->ports[i].first && port <= pol->ports[i].last)
-			return 1;
+			return pol->ports[i].l7 ? 2 : 1;
 	}
 	return !restricted;
 }
@@ -947,7 +953,7 @@ static __noinline void evaluate(const struct pkt *p,
 	struct vnfsec_flow_override *ovr;
 	struct vnfsec_scratch *sc;
 	__u32 zero = 0;
-	int allowed;
+	int allowed, rule;
 
 	d->until = now + ms_or(cfg->verdict_ttl_ms, VNFSEC_DEF_VERDICT_TTL_MS);
 	d->verdict = VNFSEC_VERDICT_PASS;
@@ -972,7 +978,13 @@ static __noinline void evaluate(const struct pkt *p,
 	}
 	resolve_vnfs(p, d);
 	set_mode(d, cfg);
-	if (!allowed && source_spoofed(p, d)) {
+	/*
+	 * The allowlist exempts a source from the rules, not from where it
+	 * may enter: an allowlisted address claimed from another VNF's port
+	 * is spoofed like any other.
+	 */
+	if (source_spoofed(p, d)) {
+		d->flags &= ~VNFSEC_FLOW_F_ALLOWED;
 		decide(d, VNFSEC_CAUSE_SPOOFED);
 		if (unparsed_report_allowed(now))
 			report_spoofed(p, d, now);
@@ -995,7 +1007,19 @@ static __noinline void evaluate(const struct pkt *p,
 				decide(d, VNFSEC_CAUSE_OVERRIDE);
 				return;
 			}
+			/* The agent's nDPI judged it another protocol. */
+			if (ovr->actions & VNFSEC_OVERRIDE_L7) {
+				d->flags |= VNFSEC_FLOW_F_L7_DROP;
+				decide(d, VNFSEC_CAUSE_L7);
+				return;
+			}
 		}
+	}
+	/* Judged once: for as long as the flow lives (F_L7_DROP). */
+	if (d->prev_flags & VNFSEC_FLOW_F_L7_DROP) {
+		d->flags |= VNFSEC_FLOW_F_L7_DROP;
+		decide(d, VNFSEC_CAUSE_L7);
+		return;
 	}
 	if (vnf_quarantined(d->src_vnf, d->dst_vnf, cfg, now, &d->until) ||
 	    vnf_quarantined(d->dst_vnf, d->src_vnf, cfg, now, &d->until)) {
@@ -1006,13 +1030,17 @@ static __noinline void evaluate(const struct pkt *p,
 	 * A GTP-U tunnel's VNF pair is judged on its carrier (udp/2152):
 	 * the flows inside are the subscribers', not the VNFs'.
 	 */
-	if (!allowed && !p->addr_only &&
-	    !pair_allows(d->src_vnf, d->dst_vnf,
-			 p->key.encap == VNFSEC_ENCAP_GTPU ? IPPROTO_UDP :
-							     p->key.proto,
-			 p->key.encap == VNFSEC_ENCAP_GTPU ?
+	rule = allowed || p->addr_only ? 1 :
+		pair_allows(d->src_vnf, d->dst_vnf,
+			    p->key.encap == VNFSEC_ENCAP_GTPU ? IPPROTO_UDP :
+								p->key.proto,
+			    p->key.encap == VNFSEC_ENCAP_GTPU ?
 				bpf_htons(VNFSEC_GTPU_PORT) : p->key.dport,
-			 cfg)) {
+			    cfg);
+	/* Its rule names an L7 protocol: its first packets are judged. */
+	if (rule == 2 && p->key.encap == VNFSEC_ENCAP_NONE)
+		d->flags |= VNFSEC_FLOW_F_L7;
+	if (!rule) {
 		sc = key ? bpf_map_lookup_elem(&scratch, &zero) : NULL;
 		if (sc && is_reply(p, key, cfg, d, now, &sc->reply_key)) {
 			d->flags |= VNFSEC_FLOW_F_REPLY;
@@ -1058,6 +1086,8 @@ static __always_inline __u32 cause_counter(__u8 cause)
 		return VNFSEC_CNT_DROP_SPOOFED;
 	case VNFSEC_CAUSE_SEQ_WINDOW:
 		return VNFSEC_CNT_DROP_SEQ_WINDOW;
+	case VNFSEC_CAUSE_L7:
+		return VNFSEC_CNT_DROP_L7;
 	}
 	return VNFSEC_CNT_NONE;
 }
@@ -1095,6 +1125,25 @@ static __noinline void report_new_flow(const struct pkt *p,
 	rec->verdict = d->verdict;
 	rec->cause = d->cause;
 	rec->flags = d->flags;
+	/* The tunnel it came in (alerts name it: outer tuple, TEID). */
+	if (p->key.encap == VNFSEC_ENCAP_GTPU) {
+		rec->outer_saddr = p->outer_saddr;
+		rec->outer_daddr = p->outer_daddr;
+		rec->outer_sport = p->outer_sport;
+		rec->outer_dport = bpf_htons(VNFSEC_GTPU_PORT);
+		rec->outer_family = p->outer_family;
+	} else {
+		__builtin_memset(&rec->outer_saddr, 0,
+				 sizeof(rec->outer_saddr));
+		__builtin_memset(&rec->outer_daddr, 0,
+				 sizeof(rec->outer_daddr));
+		rec->outer_sport = 0;
+		rec->outer_dport = 0;
+		rec->outer_family = 0;
+	}
+	rec->reserved[0] = 0;
+	rec->reserved[1] = 0;
+	rec->reserved[2] = 0;
 	bpf_ringbuf_submit(rec, 0);
 }
 
@@ -1183,6 +1232,8 @@ static __always_inline void report_sample(void *ctx, const int kind,
 	else
 		bpf_skb_load_bytes(ctx, 0, rec->data, cap);
 	count_add(VNFSEC_CNT_SAMPLE, 1);
+	if (reason == VNFSEC_SAMPLE_L7)
+		count_add(VNFSEC_CNT_L7_SAMPLE, 1);
 	rec->hdr.type = VNFSEC_REC_SAMPLE;
 	rec->hdr.version = VNFSEC_ABI_VERSION;
 	rec->hdr.len = sizeof(*rec);
@@ -1194,6 +1245,9 @@ static __always_inline void report_sample(void *ctx, const int kind,
 	rec->cap_len = cap;
 	rec->reason = reason;
 	rec->verdict = verdict;
+	rec->mode = d->mode;
+	rec->flags = d->flags;
+	rec->index = d->l7_index;
 	rec->reserved = 0;
 	/*
 	 * Samples come in bulk and are not urgent: a wakeup per record costs
@@ -1611,6 +1665,16 @@ static __always_inline int seq_outside(const struct vnfsec_flow_state *st,
 	       delta < -(__s32)VNFSEC_SEQ_WINDOW;
 }
 
+/*
+ * An L7-pending flow's first VNFSEC_L7_PACKETS packets are sampled:
+ * @n is the packet's number in its flow (VNFSEC_FLOW_F_L7).
+ */
+static __always_inline void l7_pending(struct decision *d, __u64 n)
+{
+	if ((d->flags & VNFSEC_FLOW_F_L7) && n && n <= VNFSEC_L7_PACKETS)
+		d->l7_index = n;
+}
+
 static __always_inline void cache_decision(struct vnfsec_flow_state *st,
 					   const struct decision *d,
 					   __u32 gen)
@@ -1662,6 +1726,7 @@ static __always_inline void flow_promote(const struct pkt *p,
 	st->bytes += p->len;
 	st->tcp_flags_seen |= p->tcp_flags;
 	seq_track(st, p);
+	l7_pending(d, st->packets);
 	err = bpf_map_update_elem(&flow_table, key, st, BPF_NOEXIST);
 	if (!err)
 		return;
@@ -1757,6 +1822,7 @@ static __always_inline int flow_insert(const struct pkt *p,
 	cache_decision(st, d, cfg->policy_gen);
 	st->teid = p->teid;
 	seq_track(st, p);
+	l7_pending(d, 1);
 
 	bpf_spin_lock(&e->lock);
 	found = flow_key_eq(&e->key, key);
@@ -1817,6 +1883,9 @@ static __always_inline int flow_classify(const struct pkt *p,
 		return 0;
 	}
 	seq_track(st, p);
+	/* One test on the hit path: only L7-pending flows go on. */
+	if (d->flags & VNFSEC_FLOW_F_L7)
+		l7_pending(d, st->packets + 1);
 	flow_update(st, now, p->len, p->tcp_flags);
 	return 0;
 }
@@ -2212,6 +2281,8 @@ __noinline int vnfsec_handle(struct pkt *p, struct decision *d)
 
 	if (d->flags & (VNFSEC_FLOW_F_MONITOR | VNFSEC_FLOW_F_MIRROR))
 		d->sample = VNFSEC_SAMPLE_MONITOR;
+	else if (d->l7_index)
+		d->sample = VNFSEC_SAMPLE_L7;
 	else if (cfg->sample_every &&
 		 bpf_get_prandom_u32() % cfg->sample_every == 0)
 		d->sample = VNFSEC_SAMPLE_EVERY_N;

@@ -35,7 +35,7 @@
 #include <linux/bpf.h>		/* struct bpf_spin_lock */
 #include <linux/types.h>
 
-#define VNFSEC_ABI_VERSION 6
+#define VNFSEC_ABI_VERSION 7
 
 /* Pinning layout shared by bpftool users and the agent. */
 #define VNFSEC_PIN_DIR		"/sys/fs/bpf/vnfsec"
@@ -160,6 +160,9 @@ enum vnfsec_counter {
 	VNFSEC_CNT_FRAG_INSERT_FAIL,	/* frag_table insert failed */
 	VNFSEC_CNT_DROP_SPOOFED,	/* source address not the port's VNF's */
 	VNFSEC_CNT_DROP_SEQ_WINDOW,	/* RST/FIN outside the flow's window */
+	/* ABI 7 */
+	VNFSEC_CNT_DROP_L7,		/* flow_override L7: not its protocol */
+	VNFSEC_CNT_L7_SAMPLE,		/* first packets of L7-pending flows */
 	VNFSEC_CNT_MAX,
 };
 
@@ -182,7 +185,7 @@ enum vnfsec_counter {
 	"drop_ethertype", "unparsed_unreported",			\
 	"ringbuf_full_unparsed", "reply", "frag_overlap",		\
 	"frag_no_state", "drop_fragment_evasion", "frag_insert_fail",	\
-	"drop_spoofed", "drop_seq_window",				\
+	"drop_spoofed", "drop_seq_window", "drop_l7", "l7_sample",	\
 }
 
 /* TCP flag bits as in the TCP header's 13th byte. */
@@ -265,6 +268,8 @@ enum vnfsec_cause {
 	VNFSEC_CAUSE_FRAGMENT_EVASION,	/* overlapping or duplicate fragment */
 	VNFSEC_CAUSE_SPOOFED,		/* source address not the port's */
 	VNFSEC_CAUSE_SEQ_WINDOW,	/* RST/FIN outside the sequence window */
+	/* ABI 7 */
+	VNFSEC_CAUSE_L7,		/* not the L7 protocol its rule names */
 };
 
 /*
@@ -285,6 +290,29 @@ enum vnfsec_cause {
 #define VNFSEC_FLOW_F_ALLOWED	0x04	/* source in allowlist_v4/_v6 */
 /* ABI 6: passed as the reply of a flow allowed the other way ("flow_reply") */
 #define VNFSEC_FLOW_F_REPLY	0x08
+/* ABI 7: its rule names an L7 protocol: "L7 pending", see VNFSEC_L7_PACKETS */
+#define VNFSEC_FLOW_F_L7	0x10
+/*
+ * ABI 7: VNFSEC_OVERRIDE_L7 decided it: the flow stays VNFSEC_CAUSE_L7
+ * while its entry lives, the override's expiry or a policy change aside
+ * (a new flow on its tuple is judged again).
+ */
+#define VNFSEC_FLOW_F_L7_DROP	0x20
+
+/*
+ * L7 enforcement (ABI 7). A pair rule's port range may name an L7
+ * protocol the agent can judge (vnfsec_port_range.l7). A new flow that
+ * range allows is "L7 pending" (VNFSEC_FLOW_F_L7 in its state, cached
+ * with its verdict): its first VNFSEC_L7_PACKETS packets (by the flow's
+ * packet count) are each reported whole up to VNFSEC_SAMPLE_BYTES as a
+ * sample of reason VNFSEC_SAMPLE_L7 (counter l7_sample), not 1 in N. The
+ * agent's nDPI judges the flow from them; a flow judged to be another
+ * protocol (or, by the VNFs' l7_unknown setting, one it cannot judge) gets
+ * a flow_override entry with VNFSEC_OVERRIDE_L7: VNFSEC_CAUSE_L7, dropped
+ * in the flow's mode (protect: counter drop_l7; monitor and learn:
+ * would_drop). GTP-U inner flows are not L7 pending: their carrier is.
+ */
+#define VNFSEC_L7_PACKETS	8
 
 /*
  * Value of "flow_table". first/last_seen are CLOCK_MONOTONIC. The verdict
@@ -567,7 +595,8 @@ struct vnfsec_port_range {
 	__u16 first;		/* host order, inclusive */
 	__u16 last;
 	__u8 protos;		/* VNFSEC_PROTO_TCP and/or _UDP it is for */
-	__u8 pad[3];
+	__u8 l7;		/* ABI 7: 1: names an L7 protocol (F_L7) */
+	__u8 pad[2];
 };
 _Static_assert(sizeof(struct vnfsec_port_range) == 8,
 	       "vnfsec_port_range size");
@@ -596,6 +625,8 @@ _Static_assert(sizeof(struct vnfsec_pair_policy) == 68,
 #define VNFSEC_OVERRIDE_DROP	0x01
 #define VNFSEC_OVERRIDE_MONITOR	0x02
 #define VNFSEC_OVERRIDE_MIRROR	0x04
+/* ABI 7: drop, VNFSEC_CAUSE_L7: nDPI judged it not its rule's protocol. */
+#define VNFSEC_OVERRIDE_L7	0x08
 
 struct vnfsec_flow_override {
 	__u64 expires_ns;
@@ -913,7 +944,11 @@ struct vnfsec_record_hdr {
 _Static_assert(sizeof(struct vnfsec_record_hdr) == 16,
 	       "vnfsec_record_hdr size");
 
-/* Emitted once per flow, when it enters flow_table. */
+/*
+ * Emitted once per flow, when it enters flow_table. A GTP-U inner flow
+ * (key.encap VNFSEC_ENCAP_GTPU) names its tunnel: teid and, ABI 7, the
+ * outer addresses and UDP ports (outer_family 0 for any other flow).
+ */
 struct vnfsec_new_flow_record {
 	struct vnfsec_record_hdr hdr;
 	struct vnfsec_flow_key key;
@@ -927,8 +962,15 @@ struct vnfsec_new_flow_record {
 	/* ABI 6: VNFSEC_FLOW_F_*; VNFSEC_FLOW_F_REPLY: the flow answers one
 	 * that passed the other way (its source did not start it). */
 	__u8 flags;
+	/* ABI 7: the tunnel's outer tuple (GTP-U), else zero. */
+	union vnfsec_addr outer_saddr;
+	union vnfsec_addr outer_daddr;
+	__be16 outer_sport;
+	__be16 outer_dport;
+	__u8 outer_family;	/* VNFSEC_AF_*; 0: not tunnelled */
+	__u8 reserved[3];	/* zero */
 };
-_Static_assert(sizeof(struct vnfsec_new_flow_record) == 80,
+_Static_assert(sizeof(struct vnfsec_new_flow_record) == 120,
 	       "vnfsec_new_flow_record size");
 
 /*
@@ -955,6 +997,7 @@ _Static_assert(sizeof(struct vnfsec_detector_record) == 88,
 enum vnfsec_sample_reason {
 	VNFSEC_SAMPLE_EVERY_N = 1,	/* config.sample_every */
 	VNFSEC_SAMPLE_MONITOR,		/* flow_override MONITOR or MIRROR */
+	VNFSEC_SAMPLE_L7,		/* ABI 7: first packets, L7 pending */
 };
 
 /*
@@ -972,7 +1015,11 @@ struct vnfsec_sample_record {
 	__u16 cap_len;		/* bytes of data[] that are the packet's */
 	__u8 reason;		/* enum vnfsec_sample_reason */
 	__u8 verdict;		/* enum vnfsec_verdict */
-	__u32 reserved;		/* zero */
+	/* ABI 7: */
+	__u8 mode;		/* enum vnfsec_mode the flow's verdict is in */
+	__u8 flags;		/* the flow's VNFSEC_FLOW_F_* */
+	__u8 index;		/* packet number in its flow (1..255) */
+	__u8 reserved;		/* zero */
 	__u8 data[VNFSEC_SAMPLE_BYTES];	/* from the Ethernet header on */
 };
 _Static_assert(sizeof(struct vnfsec_sample_record) == 208,

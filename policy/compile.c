@@ -433,6 +433,7 @@ static int build(struct pctx *c, struct rule_src *rs, uint32_t n_rules,
 	strcpy(p->name, r->name);
 	p->mode = r->mode;
 	p->unparsed = r->unparsed;
+	p->l7_unknown = r->l7_unknown;
 	p->ethertypes = r->ethertypes;
 	thresholds_defaults(&p->thresholds);
 	thresholds_merge(&p->thresholds, &r->thr);
@@ -461,6 +462,8 @@ static int build(struct pctx *c, struct rule_src *rs, uint32_t n_rules,
 		*o = v->v;
 		o->mode = v->has_mode ? v->v.mode : r->mode;
 		o->unparsed = v->has_unparsed ? v->v.unparsed : r->unparsed;
+		o->l7_unknown = v->has_l7_unknown ? v->v.l7_unknown :
+				r->l7_unknown;
 		o->ethertypes = v->has_ethertypes ? v->v.ethertypes :
 				r->ethertypes;
 		o->thresholds = p->thresholds;

@@ -177,8 +177,8 @@ static void eth_text(uint8_t bits, char *buf, size_t len)
 }
 
 /* The fast-path knobs, only where not the defaults (older dumps hold). */
-static size_t knobs_text(enum policy_unparsed u, uint8_t eth, char *buf,
-			 size_t len)
+static size_t knobs_text(enum policy_unparsed u, uint8_t eth,
+			 enum policy_l7_unknown l7u, char *buf, size_t len)
 {
 	char e[32];
 	size_t off = 0;
@@ -186,6 +186,9 @@ static size_t knobs_text(enum policy_unparsed u, uint8_t eth, char *buf,
 	if (u != POLICY_UNPARSED_DROP && off < len)
 		off += (size_t)snprintf(buf + off, len - off,
 					" unparsed=pass");
+	if (l7u != POLICY_L7_UNKNOWN_DROP && off < len)
+		off += (size_t)snprintf(buf + off, len - off,
+					" l7_unknown=pass");
 	if (eth != POLICY_ETH_DEFAULT && off < len) {
 		eth_text(eth, e, sizeof(e));
 		off += (size_t)snprintf(buf + off, len - off,
@@ -224,7 +227,8 @@ static void vnf_text(const struct policy_vnf *v, char *buf, size_t len)
 	if (!v->n_addrs && off < len)
 		off += (size_t)snprintf(buf + off, len - off, "-");
 	if (off < len)
-		knobs_text(v->unparsed, v->ethertypes, buf + off, len - off);
+		knobs_text(v->unparsed, v->ethertypes, v->l7_unknown,
+			   buf + off, len - off);
 }
 
 static void ports_text(const struct policy_pair_rule *r, char *buf, size_t len)
@@ -249,7 +253,8 @@ int policy_items(const struct policy_compiled *p, struct item_list *l)
 	err |= add(l, keyf("schema"), "%u", p->schema);
 	err |= add(l, keyf("revision"), "%llu", (unsigned long long)p->revision);
 	err |= add(l, keyf("mode"), "%s", policy_mode_name(p->mode));
-	if (knobs_text(p->unparsed, p->ethertypes, buf, sizeof(buf)))
+	if (knobs_text(p->unparsed, p->ethertypes, p->l7_unknown, buf,
+		       sizeof(buf)))
 		err |= add(l, keyf("fastpath"), "%s", buf + 1);
 	thr_text(&p->thresholds, buf, sizeof(buf));
 	err |= add(l, keyf("thresholds"), "%s", buf);

@@ -68,6 +68,7 @@ struct raw_vnf {
 	bool has_mode;
 	bool has_unparsed;
 	bool has_ethertypes;
+	bool has_l7_unknown;
 	struct thr_set thr;
 	uint32_t index;			/* position in the file */
 };
@@ -109,6 +110,7 @@ struct raw_policy {
 	enum policy_mode mode;
 	enum policy_unparsed unparsed;
 	uint8_t ethertypes;
+	enum policy_l7_unknown l7_unknown;
 	struct thr_set thr;
 	struct policy_cache cache;
 	uint32_t n_cache_vnfs;

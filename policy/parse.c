@@ -397,6 +397,17 @@ static bool get_unparsed(struct pctx *c, const char *path, yaml_node_t *n,
 	return true;
 }
 
+static bool get_l7_unknown(struct pctx *c, const char *path,
+			   yaml_node_t *n, enum policy_l7_unknown *out)
+{
+	int u;
+
+	if (!get_enum(c, path, n, unparsed_names, 2, &u))
+		return false;
+	*out = (enum policy_l7_unknown)u;
+	return true;
+}
+
 /* "ethertypes: [arp, lldp]": the non-IP frames that pass. */
 static bool get_ethertypes(struct pctx *c, const char *path, yaml_node_t *n,
 			   uint8_t *out)
@@ -428,6 +439,14 @@ static void vnf_unparsed(struct pctx *c, const char *path, yaml_node_t *n,
 	struct raw_vnf *v = o;
 
 	v->has_unparsed = get_unparsed(c, path, n, &v->v.unparsed);
+}
+
+static void vnf_l7_unknown(struct pctx *c, const char *path,
+			   yaml_node_t *n, void *o)
+{
+	struct raw_vnf *v = o;
+
+	v->has_l7_unknown = get_l7_unknown(c, path, n, &v->v.l7_unknown);
 }
 
 static void vnf_ethertypes(struct pctx *c, const char *path, yaml_node_t *n,
@@ -522,6 +541,7 @@ static const struct key_spec vnf_keys[] = {
 	{ "type", false, vnf_type },
 	{ "mode", false, vnf_mode },
 	{ "unparsed", false, vnf_unparsed },
+	{ "l7_unknown", false, vnf_l7_unknown },
 	{ "ethertypes", false, vnf_ethertypes },
 	{ "namespace", false, vnf_netns },
 	{ "interfaces", false, vnf_ifaces },
@@ -898,6 +918,12 @@ static void root_unparsed(struct pctx *c, const char *path, yaml_node_t *n,
 	get_unparsed(c, path, n, &((struct raw_policy *)obj)->unparsed);
 }
 
+static void root_l7_unknown(struct pctx *c, const char *path,
+			    yaml_node_t *n, void *obj)
+{
+	get_l7_unknown(c, path, n, &((struct raw_policy *)obj)->l7_unknown);
+}
+
 static void root_ethertypes(struct pctx *c, const char *path,
 			    yaml_node_t *n, void *obj)
 {
@@ -916,6 +942,7 @@ static const struct key_spec root_keys[] = {
 	{ "revision", false, root_revision },
 	{ "mode", false, root_mode },
 	{ "unparsed", false, root_unparsed },
+	{ "l7_unknown", false, root_l7_unknown },
 	{ "ethertypes", false, root_ethertypes },
 	{ "thresholds", false, root_thr },
 	{ "cache", false, parse_cache },

@@ -56,6 +56,17 @@ enum policy_unparsed {
 	POLICY_UNPARSED_PASS,
 };
 
+/*
+ * A flow of a rule naming an L7 protocol that nDPI cannot judge from its
+ * first VNFSEC_L7_PACKETS packets (l7_unknown:): drop is carried out in
+ * protect mode and only alerted in monitor and learn, as unparsed is
+ * (docs/policy.md).
+ */
+enum policy_l7_unknown {
+	POLICY_L7_UNKNOWN_DROP = 0,
+	POLICY_L7_UNKNOWN_PASS,
+};
+
 /* Non-IP EtherTypes that pass (ethertypes:); any other is dropped. */
 #define POLICY_ETH_ARP		0x01
 #define POLICY_ETH_LLDP		0x02
@@ -103,6 +114,7 @@ struct policy_vnf {
 	enum policy_mode mode;		/* effective: own or global */
 	enum policy_unparsed unparsed;	/* effective: own or global */
 	uint8_t ethertypes;		/* effective: POLICY_ETH_* */
+	enum policy_l7_unknown l7_unknown;	/* effective: own or global */
 	uint32_t n_ifaces;
 	struct policy_iface ifaces[POLICY_MAX_IFACES];
 	uint32_t n_addrs;
@@ -204,6 +216,7 @@ struct policy_compiled {
 	enum policy_mode mode;		/* global */
 	enum policy_unparsed unparsed;	/* global */
 	uint8_t ethertypes;		/* global, POLICY_ETH_* */
+	enum policy_l7_unknown l7_unknown;	/* global */
 	struct policy_thresholds thresholds;	/* global */
 	struct policy_cache cache;
 	uint32_t n_vnfs;

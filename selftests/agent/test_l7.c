@@ -68,6 +68,69 @@ static const char ssh_on_3868[] =
 	"485f 392e 3270 3120 4465 6269 616e 2d32"
 	"2b64 6562 3132 7533 0d0a";
 
+/* Made with scapy (see the commit): each protocol's first datagram or
+ * first segment with payload, as a client sends it. */
+static const char ntp_client[] =
+	"0000 0000 0000 0000 0000 0000 0800 4500"
+	"004c 061a 0000 4011 7685 7f00 0001 7f00"
+	"0001 a028 007b 0038 86c9 2302 0a00 0000"
+	"0000 0000 0000 7f00 0001 0000 0000 0000"
+	"0000 eec1 e4f2 7f4f e000 0000 0000 0000"
+	"0000 eec1 e4f2 7f50 a800";
+
+static const char radius_request[] =
+	"0000 0000 0000 0000 0000 0000 0800 4500"
+	"0037 061a 0000 4011 769a 7f00 0001 7f00"
+	"0001 a028 0714 0023 9fe7 0107 001b 1111"
+	"1111 1111 1111 1111 1111 1111 1111 0107"
+	"616c 6963 65";
+
+/* SIP OPTIONS, 234 bytes (sampled: 128). */
+static const char sip_options[] =
+	"0000 0000 0000 0000 0000 0000 0800 4500"
+	"00dc 061a 0000 4011 75f5 7f00 0001 7f00"
+	"0001 13c4 13c4 00c8 bf5d 4f50 5449 4f4e"
+	"5320 7369 703a 7067 7740 3130 2e37 372e"
+	"302e 3220 5349 502f 322e 300d 0a56 6961"
+	"3a20 5349 502f 322e 302f 5544 5020 3130"
+	"2e37 372e 302e 313a 3530 3630 3b62 7261"
+	"6e63 683d 7a39 6847 3462 4b31 0d0a 4672"
+	"6f6d 3a20 3c73 6970 3a61 4078 3e3b 7461"
+	"673d 310d 0a54 6f3a 203c 7369 703a 6240"
+	"793e 0d0a 4361 6c6c 2d49 443a 2031 4078"
+	"0d0a 4353 6571 3a20 3120 4f50 5449 4f4e"
+	"530d 0a4d 6178 2d46 6f72 7761 7264 733a"
+	"2037 300d 0a43 6f6e 7465 6e74 2d4c 656e"
+	"6774 683a 2030 0d0a 0d0a";
+
+/* tcp 40100 -> 3868: Diameter Capabilities-Exchange-Request. */
+static const char diameter_cer[] =
+	"0000 0000 0000 0000 0000 0000 0800 4500"
+	"003c 061a 0000 4006 76a0 7f00 0001 7f00"
+	"0001 9ca4 0f1c 0000 0001 0000 0001 5018"
+	"2000 63dc 0000 0100 0014 8000 0101 0000"
+	"0000 0000 0001 0000 0001";
+
+/* tcp 40200 -> 443: a TLS ClientHello with SNI, 150 bytes (sampled: 128). */
+static const char tls_client_hello[] =
+	"0000 0000 0000 0000 0000 0000 0800 4500"
+	"0088 061a 0000 4006 7654 7f00 0001 7f00"
+	"0001 9d08 01bb 0000 0001 0000 0001 5018"
+	"2000 597b 0000 1603 0300 5b01 0000 5703"
+	"0300 0000 00a5 b825 799f e17a 7786 7ab4"
+	"eb0a aecd 0355 c2be 5d77 59ce 1ff8 85f9"
+	"9000 001a c02b c023 c02f c027 009e 0067"
+	"009c 003c c009 c013 0033 002f 000a 0100"
+	"0014 0000 0010 000e 0000 0b70 6777 2e65"
+	"7861 6d70 6c65";
+
+/* udp 2152 -> 2152: GTPv1-U Echo Request. */
+static const char gtpu_echo[] =
+	"0000 0000 0000 0000 0000 0000 0800 4500"
+	"0028 061a 0000 4011 76a9 7f00 0001 7f00"
+	"0001 0868 0868 0014 beed 3201 0004 0000"
+	"0000 0001 0000";
+
 /* What a sample holds of the frame: at most VNFSEC_SAMPLE_BYTES. */
 static size_t frame(const char *hex, uint8_t *out)
 {
@@ -240,6 +303,172 @@ static void malformed_and_unjudged_frames(void **state)
 	assert_true(l7_checkable("gtp-c"));
 }
 
+/* ---- L7 enforcement: a flow judged from its first packets ------------- */
+
+static struct vnfsec_flow_key key_of(uint16_t sport)
+{
+	struct vnfsec_flow_key k = { .family = VNFSEC_AF_INET, .sport = sport };
+
+	return k;
+}
+
+/* The frame's headers alone (a SYN or a bare ACK of the same flow). */
+static size_t headers_only(const uint8_t *f)
+{
+	return 14 + (f[14] & 0x0f) * 4 + (f[14 + 9] == 6 ?
+		(f[14 + (f[14] & 0x0f) * 4 + 12] >> 4) * 4 : 8);
+}
+
+static int feed(struct l7 *l, const struct vnfsec_flow_key *k,
+		const char *expected, const uint8_t *f, size_t n,
+		unsigned int index, char *det)
+{
+	return l7_flow_feed(l, k, expected, f, n, index,
+			    1000000000ULL + index, det, L7_NAME_MAX);
+}
+
+/*
+ * How many packets each supported protocol needs (docs/policy.md): a UDP
+ * one is judged at its first datagram; a TCP one at its first packet with
+ * payload, the 3rd of the flow after SYN and ACK. Judged expected for its
+ * own name, a violation for another.
+ */
+static void each_protocol_is_judged_at_its_first_payload_packet(void **state)
+{
+	static const struct {
+		const char *hex, *name, *other;
+		bool tcp;
+	} p[] = {
+		{ dns_query, "dns", "gtp-c", false },
+		{ gtpc_echo, "gtp-c", "dns", false },
+		{ gtpc_echo, "gtp", "dns", false },
+		{ gtpu_echo, "gtp-u", "gtp-c", false },
+		{ ntp_client, "ntp", "dns", false },
+		{ radius_request, "radius", "dns", false },
+		{ sip_options, "sip", "dns", false },
+		{ http_get, "http", "diameter", true },
+		{ ssh_on_3868, "ssh", "diameter", true },
+		{ diameter_cer, "diameter", "http", true },
+	};
+	uint8_t f[VNFSEC_SAMPLE_BYTES];
+	char det[L7_NAME_MAX];
+	unsigned int i, pass;
+	size_t n;
+
+	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+		n = frame(p[i].hex, f);
+		for (pass = 0; pass < 2; pass++) {
+			const char *want = pass ? p[i].other : p[i].name;
+			struct vnfsec_flow_key k = key_of(i * 2 + pass + 1);
+			unsigned int idx = 1;
+			int ret;
+
+			if (p[i].tcp) {
+				assert_int_equal(L7_PENDING,
+						 feed(*state, &k, want, f,
+						      headers_only(f), idx++,
+						      det));
+				assert_int_equal(L7_PENDING,
+						 feed(*state, &k, want, f,
+						      headers_only(f), idx++,
+						      det));
+			}
+			ret = feed(*state, &k, want, f, n, idx, det);
+			if (ret != (pass ? L7_VIOLATION : L7_EXPECTED))
+				fail_msg("%s judged as %s: %d (detected %s)",
+					 p[i].name, want, ret, det);
+		}
+	}
+}
+
+/*
+ * A ClientHello is longer than a sample holds (128 bytes) and nDPI waits
+ * for it whole: never recognised, so "tls" is not enforced (its rules'
+ * flows are not L7 pending), only checkable.
+ */
+static void tls_cut_by_the_sample_is_not_enforced(void **state)
+{
+	uint8_t f[VNFSEC_SAMPLE_BYTES];
+	struct vnfsec_flow_key k = key_of(99);
+	char det[L7_NAME_MAX];
+	size_t n = frame(tls_client_hello, f);
+	unsigned int i;
+
+	assert_int_equal(VNFSEC_SAMPLE_BYTES, n);	/* cut: 150 -> 128 */
+	for (i = 3; i < VNFSEC_L7_PACKETS; i++)
+		assert_int_equal(L7_PENDING,
+				 feed(*state, &k, "tls", f, n, i, det));
+	assert_int_equal(L7_UNKNOWN, feed(*state, &k, "tls", f, n, i, det));
+	assert_true(l7_checkable("tls"));
+	assert_false(l7_enforceable("tls"));
+	assert_false(l7_enforceable("pfcp"));
+	assert_true(l7_enforceable("dns"));
+	assert_true(l7_enforceable("gtp-c"));
+	assert_true(l7_enforceable("diameter"));
+}
+
+/* HTTP on the DNS and GTP-C ports: recognised as nothing at once. */
+static void http_on_udp_is_unknown_at_its_first_datagram(void **state)
+{
+	uint8_t f[VNFSEC_SAMPLE_BYTES];
+	struct vnfsec_flow_key k = key_of(100);
+	char det[L7_NAME_MAX];
+	size_t n = frame(http_on_udp_2123, f);
+
+	assert_int_equal(L7_UNKNOWN, feed(*state, &k, "gtp-c", f, n, 1, det));
+	assert_string_equal("Unknown", det);
+	k = key_of(101);
+	assert_int_equal(L7_UNKNOWN, feed(*state, &k, "dns", f, n, 1, det));
+}
+
+/* A TCP flow of nothing nDPI knows: unknown at its 8th packet. */
+static void tcp_flow_of_nothing_known_is_unknown_at_its_last_packet(void **state)
+{
+	uint8_t f[VNFSEC_SAMPLE_BYTES];
+	struct vnfsec_flow_key k = key_of(102);
+	char det[L7_NAME_MAX];
+	size_t n = frame(http_get, f);
+	unsigned int i;
+
+	memset(f + 66, 0xa5, n - 66);
+	for (i = 1; i < VNFSEC_L7_PACKETS; i++)
+		assert_int_equal(L7_PENDING,
+				 feed(*state, &k, "http", f, n, i, det));
+	assert_int_equal(L7_UNKNOWN, feed(*state, &k, "http", f, n, i, det));
+	/* Bare ACKs only, to the last: unknown too. */
+	k = key_of(103);
+	for (i = 1; i < VNFSEC_L7_PACKETS; i++)
+		assert_int_equal(L7_PENDING,
+				 feed(*state, &k, "http", f, 66, i, det));
+	assert_int_equal(L7_UNKNOWN, feed(*state, &k, "http", f, 66, i, det));
+}
+
+/* One verdict per flow; the same tuple from packet 1 again is judged anew. */
+static void a_flow_is_judged_once_and_anew_when_it_starts_again(void **state)
+{
+	uint8_t f[VNFSEC_SAMPLE_BYTES], d[VNFSEC_SAMPLE_BYTES];
+	struct vnfsec_flow_key k = key_of(104);
+	char det[L7_NAME_MAX];
+	size_t n = frame(ssh_on_3868, f), nd = frame(dns_query, d);
+
+	assert_int_equal(L7_VIOLATION,
+			 feed(*state, &k, "diameter", f, n, 1, det));
+	assert_int_equal(L7_PENDING,
+			 feed(*state, &k, "diameter", f, n, 2, det));
+	assert_int_equal(L7_PENDING,
+			 feed(*state, &k, "diameter", f, n, 8, det));
+	/* A new flow on the tuple (its packet 1): judged again. */
+	assert_int_equal(L7_VIOLATION,
+			 feed(*state, &k, "diameter", f, n, 1, det));
+	/* Another flow is its own. */
+	k = key_of(105);
+	assert_int_equal(L7_EXPECTED, feed(*state, &k, "dns", d, nd, 1, det));
+	/* Not an L7 sample (index 0) or a name nDPI cannot tell: nothing. */
+	k = key_of(106);
+	assert_int_equal(L7_PENDING, feed(*state, &k, "dns", d, nd, 0, det));
+	assert_int_equal(L7_PENDING, feed(*state, &k, "pfcp", d, nd, 1, det));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +483,11 @@ int main(void)
 		T(tcp_mid_stream_bytes_say_nothing),
 		T(vlan_tagged_sample_is_judged_inside),
 		T(malformed_and_unjudged_frames),
+		T(each_protocol_is_judged_at_its_first_payload_packet),
+		T(tls_cut_by_the_sample_is_not_enforced),
+		T(http_on_udp_is_unknown_at_its_first_datagram),
+		T(tcp_flow_of_nothing_known_is_unknown_at_its_last_packet),
+		T(a_flow_is_judged_once_and_anew_when_it_starts_again),
 	};
 
 	log_init("test_l7", LOG_CRIT);

@@ -28,6 +28,7 @@
 #include "user/agent/actions.h"
 #include "user/agent/apply.h"
 #include "user/agent/fastpath_policy.h"
+#include "user/agent/l7.h"
 #include "user/agent/rates.h"
 #include "user/agent/scan.h"
 #include "user/common/log.h"
@@ -737,6 +738,352 @@ static void outsider_refused_by_the_pairs_is_reported(void **state)
 	assert_int_equal(22, a->dport);
 }
 
+/* ---- L7 enforcement ------------------------------------------------------ */
+
+/*
+ * sgw -> pgw GTP-C and sgw -> dns DNS, each rule naming its protocol; mon
+ * (monitor mode) -> pgw GTP-C; dns passes what nDPI cannot judge.
+ */
+static const char l7_policy[] =
+	"version: 1\n"
+	"name: l7\n"
+	"mode: protect\n"
+	"vnfs:\n"
+	"  - {name: pgw, addresses: [10.77.0.2]}\n"
+	"  - {name: sgw, addresses: [10.77.0.1]}\n"
+	"  - {name: dns, addresses: [10.77.0.53], l7_unknown: pass}\n"
+	"  - {name: mon, mode: monitor, addresses: [10.77.0.9]}\n"
+	"pairs:\n"
+	"  - {from: sgw, to: pgw, proto: udp, ports: [2123], l7: gtp-c}\n"
+	"  - {from: sgw, to: dns, proto: udp, ports: [53], l7: dns}\n"
+	"  - {from: mon, to: pgw, proto: udp, ports: [2123], l7: gtp-c}\n";
+
+/* One L7 sample (reason VNFSEC_SAMPLE_L7): a UDP datagram of @payload. */
+static void feed_l7(const char *src, uint16_t sport, const char *dst,
+		    uint16_t dport, const char *payload, size_t n,
+		    uint8_t index, uint8_t mode, struct vnfsec_flow_key *key)
+{
+	struct vnfsec_sample_record r = {
+		.hdr = { .type = VNFSEC_REC_SAMPLE,
+			 .version = VNFSEC_ABI_VERSION, .len = sizeof(r) },
+		.reason = VNFSEC_SAMPLE_L7, .flags = VNFSEC_FLOW_F_L7,
+		.index = index, .mode = mode,
+	};
+	uint8_t *ip = r.data + 14, *udp = ip + 20;
+
+	r.key.family = VNFSEC_AF_INET;
+	assert_int_equal(1, inet_pton(AF_INET, src, &r.key.saddr));
+	assert_int_equal(1, inet_pton(AF_INET, dst, &r.key.daddr));
+	r.key.sport = htons(sport);
+	r.key.dport = htons(dport);
+	r.key.proto = IPPROTO_UDP;
+	r.key.dir = VNFSEC_DIR_INGRESS;
+	r.key.ifindex = 3;
+	r.data[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (20 + 8 + n) >> 8;
+	ip[3] = (20 + 8 + n) & 0xff;
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	memcpy(ip + 12, &r.key.saddr, 4);
+	memcpy(ip + 16, &r.key.daddr, 4);
+	memcpy(udp, &r.key.sport, 2);
+	memcpy(udp + 2, &r.key.dport, 2);
+	udp[4] = (8 + n) >> 8;
+	udp[5] = (8 + n) & 0xff;
+	memcpy(udp + 8, payload, n);
+	r.cap_len = r.pkt_len = 14 + 20 + 8 + n;
+	*key = r.key;
+	events_handle(&w.ev, &r, sizeof(r));
+}
+
+static bool l7_override(const struct vnfsec_flow_key *k)
+{
+	struct vnfsec_flow_override o;
+
+	return !bpf_map_lookup_elem(w.s.flow_override_fd, k, &o) &&
+	       (o.actions & VNFSEC_OVERRIDE_L7);
+}
+
+static const char http_get[] = "GET / HTTP/1.1\r\nHost: pgw\r\n\r\n";
+
+/*
+ * HTTP on sgw -> pgw's GTP-C port: nDPI cannot call it GTP-C; the flow
+ * gets flow_override L7 (dropped: protect mode), one assessment for the
+ * flow (fast_path_dropped, cause drop_l7), none for its later packets.
+ */
+static void l7_violation_drops_the_flow_and_reports_it_once(void **state)
+{
+	struct vnfsec_flow_state st = {};
+	struct vnfsec_flow_key k;
+	struct vnfsec_config cfg;
+	const struct assessment *a;
+	__u32 zero = 0, gen;
+
+	(void)state;
+	w.ev.l7 = l7_new();
+	assert_non_null(w.ev.l7);
+	assert_int_equal(0, apply(l7_policy));
+	w.n = 0;
+	/* The flow as the fast path holds it after its first packets. */
+	memset(&k, 0, sizeof(k));
+	k.family = VNFSEC_AF_INET;
+	inet_pton(AF_INET, "10.77.0.1", &k.saddr);
+	inet_pton(AF_INET, "10.77.0.2", &k.daddr);
+	k.sport = htons(41000);
+	k.dport = htons(2123);
+	k.proto = IPPROTO_UDP;
+	k.ifindex = 3;
+	st.verdict_until_ns = ~0ULL;
+	st.flags = VNFSEC_FLOW_F_L7;
+	st.packets = 2;
+	assert_int_equal(0, bpf_map_update_elem(w.s.flow_table_fd, &k, &st,
+						BPF_ANY));
+	assert_int_equal(0, bpf_map_lookup_elem(w.s.config_fd, &zero, &cfg));
+	gen = cfg.policy_gen;
+	feed_l7("10.77.0.1", 41000, "10.77.0.2", 2123, http_get, sizeof(http_get) - 1, 1,
+		VNFSEC_MODE_PROTECT, &k);
+	feed_l7("10.77.0.1", 41000, "10.77.0.2", 2123, http_get, sizeof(http_get) - 1, 2,
+		VNFSEC_MODE_PROTECT, &k);
+	assert_int_equal(1, count_of(VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL));
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL);
+	assert_true(a->fast_path_dropped);
+	assert_string_equal("drop_l7", a->cause);
+	assert_string_equal("sgw", a->vnf_src);
+	assert_string_equal("pgw", a->vnf_dst);
+	assert_non_null(strstr(a->l7, "expected gtp-c"));
+	assert_int_equal(0, a->src_count);	/* a VNF is never blocked */
+	assert_true(l7_override(&k));
+	assert_int_equal(0, bpf_map_lookup_elem(w.s.config_fd, &zero, &cfg));
+	assert_int_equal(1, cfg.nr_flow_overrides);
+	/* The flow's own verdict undone, F_L7_DROP kept; no global bump. */
+	assert_int_equal(gen, cfg.policy_gen);
+	assert_int_equal(0, bpf_map_lookup_elem(w.s.flow_table_fd, &k, &st));
+	assert_int_equal(0, st.verdict_until_ns);
+	assert_true(st.flags & VNFSEC_FLOW_F_L7_DROP);
+	assert_int_equal(2, st.packets);
+	/* A GTP-C echo on another flow of the pair is what it should be. */
+	feed_l7("10.77.0.1", 41001, "10.77.0.2", 2123,
+		"\x40\x01\x00\x09\x00\x00\x01\x00\x03\x00\x01\x00\x0a", 13, 1,
+		VNFSEC_MODE_PROTECT, &k);
+	assert_int_equal(1, count_of(VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL));
+	assert_false(l7_override(&k));
+	l7_free(w.ev.l7);
+	w.ev.l7 = NULL;
+	assert_int_equal(0, apply(policy_text));
+}
+
+/*
+ * flow_override full (256 entries here): the flow's own state still says
+ * drop, so the flow is dropped and the assessment says so.
+ */
+static void l7_drop_holds_when_flow_override_is_full(void **state)
+{
+	struct vnfsec_flow_state st = { .verdict_until_ns = ~0ULL,
+					.flags = VNFSEC_FLOW_F_L7 };
+	struct vnfsec_flow_override o = { .actions = VNFSEC_OVERRIDE_DROP };
+	struct vnfsec_flow_key k = {}, junk = {};
+	const struct assessment *a;
+	unsigned int i;
+
+	(void)state;
+	w.ev.l7 = l7_new();
+	assert_non_null(w.ev.l7);
+	assert_int_equal(0, apply(l7_policy));
+	/* Filled by others (earlier tests' entries stay): to the brim. */
+	junk.family = VNFSEC_AF_INET;
+	for (i = 0; i < 256; i++) {
+		junk.sport = htons(i + 1);
+		if (bpf_map_update_elem(w.s.flow_override_fd, &junk, &o,
+					BPF_ANY))
+			break;
+	}
+	assert_true(i < 256);	/* the map refused one: full */
+	k.family = VNFSEC_AF_INET;
+	inet_pton(AF_INET, "10.77.0.1", &k.saddr);
+	inet_pton(AF_INET, "10.77.0.2", &k.daddr);
+	k.sport = htons(43000);
+	k.dport = htons(2123);
+	k.proto = IPPROTO_UDP;
+	k.ifindex = 3;
+	assert_int_equal(0, bpf_map_update_elem(w.s.flow_table_fd, &k, &st,
+						BPF_ANY));
+	w.n = 0;
+	feed_l7("10.77.0.1", 43000, "10.77.0.2", 2123, http_get,
+		sizeof(http_get) - 1, 1, VNFSEC_MODE_PROTECT, &k);
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL);
+	assert_true(a->fast_path_dropped);
+	assert_false(l7_override(&k));
+	assert_int_equal(0, bpf_map_lookup_elem(w.s.flow_table_fd, &k, &st));
+	assert_true(st.flags & VNFSEC_FLOW_F_L7_DROP);
+	for (i = 0; i < 256; i++) {
+		junk.sport = htons(i + 1);
+		bpf_map_delete_elem(w.s.flow_override_fd, &junk);
+	}
+	l7_free(w.ev.l7);
+	w.ev.l7 = NULL;
+	assert_int_equal(0, apply(policy_text));
+}
+
+/* Monitor mode: the same flow is alerted, not dropped (would_drop). */
+static void l7_violation_in_monitor_mode_alerts_only(void **state)
+{
+	struct vnfsec_flow_key k;
+	const struct assessment *a;
+
+	(void)state;
+	w.ev.l7 = l7_new();
+	assert_non_null(w.ev.l7);
+	assert_int_equal(0, apply(l7_policy));
+	w.n = 0;
+	feed_l7("10.77.0.9", 41000, "10.77.0.2", 2123, http_get, sizeof(http_get) - 1, 1,
+		VNFSEC_MODE_MONITOR, &k);
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL);
+	assert_false(a->fast_path_dropped);
+	assert_string_equal("mon", a->vnf_src);
+	assert_string_equal("", a->local_action);
+	l7_free(w.ev.l7);
+	w.ev.l7 = NULL;
+	assert_int_equal(0, apply(policy_text));
+}
+
+/*
+ * l7_unknown: what nDPI cannot judge passes when both VNFs say pass, and
+ * is dropped when one says drop (the default).
+ */
+static void l7_unknown_takes_the_stricter_vnfs_setting(void **state)
+{
+	static const char both_pass[] =
+		"version: 1\n"
+		"name: l7p\n"
+		"mode: protect\n"
+		"l7_unknown: pass\n"
+		"vnfs:\n"
+		"  - {name: sgw, addresses: [10.77.0.1]}\n"
+		"  - {name: dns, addresses: [10.77.0.53]}\n"
+		"  - {name: pgw, addresses: [10.77.0.2], l7_unknown: drop}\n"
+		"pairs:\n"
+		"  - {from: sgw, to: dns, proto: udp, ports: [53], l7: dns}\n"
+		"  - {from: sgw, to: pgw, proto: udp, ports: [2123], l7: gtp-c}\n";
+	struct vnfsec_flow_key k;
+
+	(void)state;
+	w.ev.l7 = l7_new();
+	assert_non_null(w.ev.l7);
+	/* l7_policy: dns says pass, sgw the default drop: dropped. */
+	assert_int_equal(0, apply(l7_policy));
+	w.n = 0;
+	feed_l7("10.77.0.1", 42000, "10.77.0.53", 53, http_get, sizeof(http_get) - 1, 1,
+		VNFSEC_MODE_PROTECT, &k);
+	assert_int_equal(1, count_of(VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL));
+	assert_true(l7_override(&k));
+	/* Both pass: passed, no override, no assessment. */
+	assert_int_equal(0, apply(both_pass));
+	w.n = 0;
+	feed_l7("10.77.0.1", 42001, "10.77.0.53", 53, http_get, sizeof(http_get) - 1, 1,
+		VNFSEC_MODE_PROTECT, &k);
+	assert_int_equal(0, count_of(VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL));
+	assert_false(l7_override(&k));
+	/* pgw's own drop beats the global pass. */
+	feed_l7("10.77.0.1", 42002, "10.77.0.2", 2123, http_get, sizeof(http_get) - 1, 1,
+		VNFSEC_MODE_PROTECT, &k);
+	assert_int_equal(1, count_of(VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL));
+	assert_true(l7_override(&k));
+	l7_free(w.ev.l7);
+	w.ev.l7 = NULL;
+	assert_int_equal(0, apply(policy_text));
+}
+
+/*
+ * Item 13.7: a GTP-U subscriber flow's assessment names its tunnel, and
+ * the wire's Assessment carries it (outer tuple, TEID).
+ */
+static void tunnelled_violation_names_its_tunnel_on_the_wire(void **state)
+{
+	struct vnfsec_new_flow_record r = {
+		.hdr = { .type = VNFSEC_REC_NEW_FLOW,
+			 .version = VNFSEC_ABI_VERSION, .len = sizeof(r) },
+		.tcp_flags = VNFSEC_TCP_SYN,
+		.teid = htonl(0x1234abcd),
+		.outer_family = VNFSEC_AF_INET,
+		.outer_sport = htons(2152), .outer_dport = htons(2152),
+	};
+	const struct assessment *a;
+	Vnfsec__Assessment *m;
+	uint8_t buf[4096];
+	unsigned int i;
+	size_t len;
+
+	(void)state;
+	w.n = 0;
+	r.key.family = VNFSEC_AF_INET;
+	r.key.encap = VNFSEC_ENCAP_GTPU;
+	inet_pton(AF_INET, "10.77.0.1", &r.key.saddr);
+	inet_pton(AF_INET, "10.77.0.2", &r.key.daddr);
+	inet_pton(AF_INET, "192.0.2.81", &r.outer_saddr);
+	inet_pton(AF_INET, "192.0.2.82", &r.outer_daddr);
+	r.key.sport = htons(40000);
+	r.key.dport = htons(22);
+	r.key.proto = IPPROTO_TCP;
+	r.key.dir = VNFSEC_DIR_INGRESS;
+	events_handle(&w.ev, &r, sizeof(r));
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_POLICY_VIOLATION);
+	assert_int_equal(AF_INET, a->tun_family);
+	assert_int_equal(0x1234abcd, a->teid);
+	assert_int_equal(2152, a->tun_dport);
+	assert_int_equal(0, uplink_pack_assessment(a, buf, sizeof(buf), &len));
+	m = vnfsec__assessment__unpack(NULL, len, buf);
+	assert_non_null(m);
+	assert_non_null(m->tunnel);
+	assert_non_null(m->tunnel->outer);
+	assert_int_equal(0x1234abcd, m->tunnel->teid);
+	assert_int_equal(4, m->tunnel->outer->src_addr.len);
+	assert_memory_equal(&r.outer_saddr, m->tunnel->outer->src_addr.data, 4);
+	assert_memory_equal(&r.outer_daddr, m->tunnel->outer->dst_addr.data, 4);
+	assert_int_equal(2152, m->tunnel->outer->src_port);
+	assert_int_equal(2152, m->tunnel->outer->dst_port);
+	assert_int_equal(IPPROTO_UDP, m->tunnel->outer->proto);
+	vnfsec__assessment__free_unpacked(m, NULL);
+	/* A SYN flood inside the tunnel names it too (pgw: 100/s). */
+	w.n = 0;
+	r.key.dport = htons(80);
+	inet_pton(AF_INET, "100.64.0.9", &r.key.saddr);
+	for (i = 0; i < 150; i++) {
+		r.hdr.ts_ns = 70000 * MS + i * 100000ULL;
+		r.key.sport = htons(1024 + i);
+		events_handle(&w.ev, &r, sizeof(r));
+	}
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD);
+	assert_int_equal(AF_INET, a->tun_family);
+	assert_int_equal(0x1234abcd, a->teid);
+	assert_memory_equal(&r.outer_saddr, a->tun_saddr, 4);
+	/* And a vertical scan inside it. */
+	w.n = 0;
+	inet_pton(AF_INET, "100.64.0.10", &r.key.saddr);
+	for (i = 0; i < 300; i++) {
+		r.hdr.ts_ns = 80000 * MS + i * 1000000ULL;
+		r.key.dport = htons(2000 + i);
+		events_handle(&w.ev, &r, sizeof(r));
+	}
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_VERTICAL_SCAN);
+	assert_int_equal(AF_INET, a->tun_family);
+	assert_int_equal(0x1234abcd, a->teid);
+	/* An untunnelled one has no Tunnel on the wire. */
+	w.n = 0;
+	inet_pton(AF_INET, "10.77.0.1", &r.key.saddr);
+	r.key.sport = htons(40000);
+	r.key.encap = VNFSEC_ENCAP_NONE;
+	r.key.dport = htons(23);
+	events_handle(&w.ev, &r, sizeof(r));
+	a = first_of(VNFSEC__HEURISTIC__HEURISTIC_POLICY_VIOLATION);
+	assert_int_equal(0, a->tun_family);
+	assert_int_equal(0, uplink_pack_assessment(a, buf, sizeof(buf), &len));
+	m = vnfsec__assessment__unpack(NULL, len, buf);
+	assert_non_null(m);
+	assert_null(m->tunnel);
+	vnfsec__assessment__free_unpacked(m, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -753,6 +1100,11 @@ int main(void)
 		cmocka_unit_test(unparsed_frames_reported_once_a_second_never_blocked),
 		cmocka_unit_test(spoofed_vnf_address_names_no_vnf_and_blocks_nothing),
 		cmocka_unit_test(outsider_refused_by_the_pairs_is_reported),
+		cmocka_unit_test(l7_violation_drops_the_flow_and_reports_it_once),
+		cmocka_unit_test(l7_violation_in_monitor_mode_alerts_only),
+		cmocka_unit_test(l7_drop_holds_when_flow_override_is_full),
+		cmocka_unit_test(l7_unknown_takes_the_stricter_vnfs_setting),
+		cmocka_unit_test(tunnelled_violation_names_its_tunnel_on_the_wire),
 	};
 
 	log_init("test_protect", LOG_CRIT);

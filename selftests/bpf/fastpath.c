@@ -3344,7 +3344,7 @@ TEST_F(fastpath, port_of_no_vnf_may_not_source_a_vnfs_address)
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
 }
 
-TEST_F(fastpath, unbound_sources_and_allowlist_not_checked)
+TEST_F(fastpath, unbound_sources_not_checked)
 {
 	struct vnfsec_vnf_policy bound = { .own = 1,
 					   .flags = VNFSEC_VNF_F_BOUND };
@@ -3369,12 +3369,59 @@ TEST_F(fastpath, unbound_sources_and_allowlist_not_checked)
 	s6.l4.saddr = "fe80::1";
 	len = build_frame6(fb.data, &s6);
 	xdp_run(_metadata, self, fb.data, len);
-	/* An allowlisted source from A's port. */
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+}
+
+/*
+ * The allowlist exempts a source from the rules, not from the port it
+ * must come in on: an allowlisted address claimed from a bound VNF's port
+ * is spoofed (dropped in protect, would_drop in monitor); from a port of
+ * no VNF, where it may come from, it passes as allowlisted.
+ */
+TEST_F(fastpath, allowlisted_address_from_a_wrong_port_is_spoofed)
+{
+	struct vnfsec_vnf_policy bound = { .own = 1,
+					   .flags = VNFSEC_VNF_F_BOUND };
+	struct frame_spec s = {
+		.saddr = "203.0.113.7", .daddr = "198.51.100.20",
+		.proto = IPPROTO_UDP, .sport = 5000, .dport = 6000,
+		.nr_vlans = 1, .vlan = { 10 },
+	};
+	struct frame_buf fb;
+	__u32 len, a = VNF_A;
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &a, &bound,
+		BPF_ANY));
 	allow_prefix(_metadata, self, "203.0.113.7", 32);
-	s.saddr = "203.0.113.7";
+	/* From A's port (VLAN 10): not A's address. */
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_PASS));
+	/* A in monitor mode (B too): counted would_drop, passed. */
+	bound.mode = VNFSEC_MODE_MONITOR;
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &a, &bound,
+		BPF_ANY));
+	set_mode(_metadata, self, VNFSEC_MODE_MONITOR);
+	s.sport = 5001;
 	len = build_frame(fb.data, &s);
 	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
-	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	/* From VLAN 30, a port of no VNF: allowlisted, passes any port. */
+	bound.mode = VNFSEC_MODE_PROTECT;
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_policy), &a, &bound,
+		BPF_ANY));
+	set_mode(_metadata, self, VNFSEC_MODE_PROTECT);
+	s.vlan[0] = 30;
+	s.sport = 5002;
+	len = build_frame(fb.data, &s);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
 }
 
 TEST_F(fastpath, unbound_vnf_port_is_not_checked)
@@ -3388,6 +3435,314 @@ TEST_F(fastpath, unbound_vnf_port_is_not_checked)
 	len = build_frame(fb.data, &s);
 	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
 	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_SPOOFED));
+}
+
+/* ---- L7 enforcement: first packets of L7-pending flows ------------------- */
+
+static void override(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(fastpath) *self,
+		     const struct vnfsec_flow_key *key, __u32 actions);
+
+/*
+ * VNF 7 (this port) to VNF 9 (198.51.100.0/24): UDP 53 and TCP 80, each
+ * range naming an L7 protocol when l7 (as the agent writes a rule with
+ * "l7: dns" or "l7: http"), and UDP 2152 (a GTP-U carrier) likewise.
+ */
+static void l7_pair_setup(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(fastpath) *self, __u8 l7)
+{
+	struct vnfsec_pair_key k = { .src_vnf = 7, .dst_vnf = 9 };
+	struct vnfsec_pair_policy pol = {
+		.protos = VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP,
+		.nr_ports = 3,
+		.ports = {
+			{ .first = 53, .last = 53, .protos = VNFSEC_PROTO_UDP,
+			  .l7 = l7 },
+			{ .first = 80, .last = 80, .protos = VNFSEC_PROTO_TCP,
+			  .l7 = l7 },
+			{ .first = 2152, .last = 2152,
+			  .protos = VNFSEC_PROTO_UDP, .l7 = l7 },
+		},
+	};
+	struct vnfsec_config cfg;
+
+	map_port(_metadata, self, self->ifindex, 0, 7);
+	map_addr4(_metadata, self, "198.51.100.0", 24, 9);
+	map_addr4(_metadata, self, "10.10.0.2", 32, 9);
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_pair_policy), &k, &pol,
+		BPF_ANY));
+	cfg = get_config(_metadata, self);
+	cfg.pair_default = 1;
+	cfg.policy_gen++;
+	set_config(_metadata, self, &cfg);
+}
+
+/* The L7 samples read, in order: their packet numbers. */
+static int l7_samples(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(fastpath) *self, __u8 *index, int max)
+{
+	int i, n = 0;
+
+	consume_records(_metadata, self);
+	for (i = 0; i < self->nr_records && i < MAX_RECORDS; i++) {
+		struct vnfsec_sample_record *r = &self->records[i].sample;
+
+		if (r->hdr.type != VNFSEC_REC_SAMPLE ||
+		    r->reason != VNFSEC_SAMPLE_L7)
+			continue;
+		EXPECT_TRUE(r->flags & VNFSEC_FLOW_F_L7);
+		EXPECT_EQ(VNFSEC_VERDICT_PASS, r->verdict);
+		if (n < max)
+			index[n] = r->index;
+		n++;
+	}
+	return n;
+}
+
+TEST_F(fastpath, l7_pending_udp_flow_sends_its_first_packets)
+{
+	__u8 index[16];
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &udp_dns);
+	int i;
+
+	l7_pair_setup(_metadata, self, 1);
+	for (i = 0; i < 12; i++)
+		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	/* The first 8, each whole up to 128 bytes; none after: no 1 in N. */
+	ASSERT_EQ(VNFSEC_L7_PACKETS, l7_samples(_metadata, self, index, 16));
+	for (i = 0; i < VNFSEC_L7_PACKETS; i++)
+		EXPECT_EQ(i + 1, index[i]);
+	EXPECT_EQ(VNFSEC_L7_PACKETS,
+		  counter(_metadata, self, VNFSEC_CNT_L7_SAMPLE));
+	EXPECT_EQ(len, self->records[1].sample.cap_len);
+	EXPECT_EQ(VNFSEC_MODE_PROTECT, self->records[1].sample.mode);
+}
+
+/* SYN in flow_new, the ACK moving it to flow_table, then hits: 1..8. */
+TEST_F(fastpath, l7_pending_tcp_flow_counts_across_both_flow_maps)
+{
+	struct frame_spec s = tcp_ack;
+	__u8 index[16];
+	struct frame_buf fb;
+	__u32 len;
+	int i;
+
+	l7_pair_setup(_metadata, self, 1);
+	len = build_frame(fb.data, &tcp_syn);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	for (i = 0; i < 10; i++) {
+		s.seq = 1001 + 20 * i;
+		len = build_frame(fb.data, &s);
+		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	}
+	ASSERT_EQ(VNFSEC_L7_PACKETS, l7_samples(_metadata, self, index, 16));
+	for (i = 0; i < VNFSEC_L7_PACKETS; i++)
+		EXPECT_EQ(i + 1, index[i]);
+}
+
+TEST_F(fastpath, rule_without_l7_samples_nothing)
+{
+	__u8 index[16];
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &udp_dns);
+	int i;
+
+	l7_pair_setup(_metadata, self, 0);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, l7_samples(_metadata, self, index, 16));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_SAMPLE));
+}
+
+/*
+ * The agent's verdict: flow_override L7 drops that flow (drop_l7), and
+ * keeps dropping it once the entry is gone (F_L7_DROP in its state);
+ * another flow of the pair passes.
+ */
+TEST_F(fastpath, l7_override_drops_the_flow_while_it_lives)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &udp_dns);
+	struct frame_spec other = udp_dns;
+	struct vnfsec_flow_state st;
+	struct vnfsec_config cfg;
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &udp_dns);
+
+	l7_pair_setup(_metadata, self, 1);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	override(_metadata, self, &key, VNFSEC_OVERRIDE_L7);
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_L7));
+	ASSERT_EQ(0, flow_lookup(self, &key, &st));
+	EXPECT_EQ(VNFSEC_CAUSE_L7, st.cause);
+	EXPECT_TRUE(st.flags & VNFSEC_FLOW_F_L7_DROP);
+	/* The override gone (its TTL), the flow's state still says drop. */
+	ASSERT_EQ(0, bpf_map_delete_elem(
+		bpf_map__fd(self->skel->maps.flow_override), &key));
+	cfg = get_config(_metadata, self);
+	cfg.nr_flow_overrides = 0;
+	cfg.policy_gen++;
+	set_config(_metadata, self, &cfg);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_DROP_L7));
+	other.sport = 5354;
+	len = build_frame(fb.data, &other);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+}
+
+/*
+ * What the agent writes beside the override: the flow's state with its
+ * cached verdict undone and F_L7_DROP set, in flow_table or in its
+ * flow_new slot; the next packet is dropped without a policy_gen bump.
+ */
+TEST_F(fastpath, l7_drop_written_into_the_flows_state_drops_it)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &udp_dns);
+	struct frame_spec other = udp_dns;
+	struct vnfsec_flow_state st;
+	struct vnfsec_flow_new e;
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &udp_dns), slot;
+
+	l7_pair_setup(_metadata, self, 1);
+	/* In flow_table (two packets). */
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	ASSERT_EQ(0, bpf_map_lookup_elem(
+		bpf_map__fd(self->skel->maps.flow_table), &key, &st));
+	st.verdict_until_ns = 0;
+	st.flags |= VNFSEC_FLOW_F_L7_DROP;
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.flow_table), &key, &st,
+		BPF_EXIST));
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_L7));
+	/* In flow_new (one packet): dropped at its move. */
+	other.sport = 5354;
+	len = build_frame(fb.data, &other);
+	key = flow_key_of(self, &other);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	slot = vnfsec_flow_new_slot(&key);
+	ASSERT_EQ(0, bpf_map_lookup_elem_flags(
+		bpf_map__fd(self->skel->maps.flow_new), &slot, &e,
+		BPF_F_LOCK));
+	ASSERT_EQ(0, memcmp(&e.key, &key, sizeof(key)));
+	e.state.verdict_until_ns = 0;
+	e.state.flags |= VNFSEC_FLOW_F_L7_DROP;
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.flow_new), &slot, &e,
+		BPF_F_LOCK));
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_DROP_L7));
+	/* A third flow of the pair, untouched, passes. */
+	other.sport = 5355;
+	len = build_frame(fb.data, &other);
+	EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+}
+
+TEST_F(fastpath, l7_override_in_monitor_and_learn_counts_would_drop)
+{
+	struct vnfsec_flow_key key = flow_key_of(self, &udp_dns);
+	struct frame_buf fb;
+	__u32 len = build_frame(fb.data, &udp_dns);
+	int m;
+
+	l7_pair_setup(_metadata, self, 1);
+	override(_metadata, self, &key, VNFSEC_OVERRIDE_L7);
+	for (m = VNFSEC_MODE_MONITOR; m <= VNFSEC_MODE_LEARN; m++) {
+		set_mode(_metadata, self, m);
+		bump_policy_gen(_metadata, self);
+		EXPECT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	}
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_WOULD_DROP));
+	EXPECT_EQ(0, counter(_metadata, self, VNFSEC_CNT_DROP_L7));
+	/* Protect again: dropped. */
+	set_mode(_metadata, self, VNFSEC_MODE_PROTECT);
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_DROP, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_L7));
+}
+
+/* A G-PDU's subscriber flow is not L7 pending: its carrier is judged. */
+TEST_F(fastpath, gtpu_inner_flow_is_not_l7_pending)
+{
+	__u8 index[16];
+	struct frame_buf fb;
+	__u32 len = build_gtpu(fb.data, &gpdu);
+	int i;
+
+	l7_pair_setup(_metadata, self, 1);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	EXPECT_EQ(0, l7_samples(_metadata, self, index, 16));
+}
+
+/*
+ * Only flows the L7 range itself allows are pending: not the replies of
+ * such a flow (they pass as replies), not an allowlisted source's.
+ */
+TEST_F(fastpath, replies_and_allowlisted_sources_are_not_l7_pending)
+{
+	struct vnfsec_pair_key ab = { .src_vnf = VNF_A, .dst_vnf = VNF_B };
+	struct vnfsec_pair_policy pol;
+	__u8 index[16];
+
+	two_way_setup(_metadata, self);
+	ASSERT_EQ(0, bpf_map_lookup_elem(
+		bpf_map__fd(self->skel->maps.vnf_pair_policy), &ab, &pol));
+	pol.ports[0].l7 = 1;		/* A -> B TCP 80 names http */
+	ASSERT_EQ(0, bpf_map_update_elem(
+		bpf_map__fd(self->skel->maps.vnf_pair_policy), &ab, &pol,
+		BPF_ANY));
+	bump_policy_gen(_metadata, self);
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40000, 80, SYN));
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, SYNACK));
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 0,
+					80, 40000, ACK));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_REPLY));
+	/* The request's SYN only. */
+	ASSERT_EQ(1, l7_samples(_metadata, self, index, 16));
+	EXPECT_EQ(1, index[0]);
+	/* An allowlisted source on the same rule: not pending. */
+	allow_prefix(_metadata, self, "192.0.2.10", 32);
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_TCP, 1,
+					40001, 80, SYN));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_L7_SAMPLE));
+}
+
+/* Item 13.7: a tunnelled flow's record names the tunnel; others none. */
+TEST_F(fastpath, gtpu_new_flow_record_carries_outer_tuple_and_teid)
+{
+	struct vnfsec_new_flow_record *r;
+	struct frame_buf fb;
+	__u32 len = build_gtpu(fb.data, &gpdu);
+
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	ASSERT_EQ(1, consume_records(_metadata, self));
+	r = &self->records[0].flow;
+	ASSERT_EQ(VNFSEC_REC_NEW_FLOW, r->hdr.type);
+	EXPECT_EQ(VNFSEC_ENCAP_GTPU, r->key.encap);
+	EXPECT_EQ(inet_addr("100.64.0.7"), r->key.saddr.v4);
+	EXPECT_EQ(VNFSEC_AF_INET, r->outer_family);
+	EXPECT_EQ(inet_addr("10.10.0.1"), r->outer_saddr.v4);
+	EXPECT_EQ(inet_addr("10.10.0.2"), r->outer_daddr.v4);
+	EXPECT_EQ(htons(2152), r->outer_sport);
+	EXPECT_EQ(htons(2152), r->outer_dport);
+	EXPECT_EQ(htonl(0x1234abcd), r->teid);
+	len = build_frame(fb.data, &tcp_syn);
+	ASSERT_EQ(XDP_PASS, xdp_run(_metadata, self, fb.data, len));
+	ASSERT_EQ(2, consume_records(_metadata, self));
+	r = &self->records[1].flow;
+	EXPECT_EQ(0, r->outer_family);
+	EXPECT_EQ(0, r->outer_saddr.v4);
+	EXPECT_EQ(0, r->outer_sport);
+	EXPECT_EQ(0, r->teid);
 }
 
 /* ---- TCP RST/FIN against the flow's sequence window --------------------- */

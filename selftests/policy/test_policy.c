@@ -798,6 +798,60 @@ TEST(fastpath_knobs_global_and_per_vnf)
 	policy_diag_free(&d);
 }
 
+/* l7_unknown: drop by default, global and per VNF, refused when bad. */
+TEST(l7_unknown_global_and_per_vnf)
+{
+	static const char text[] =
+		"version: 1\n"
+		"l7_unknown: pass\n"
+		"vnfs:\n"
+		"  - {name: a, addresses: [192.0.2.1]}\n"
+		"  - {name: b, addresses: [192.0.2.2], l7_unknown: drop}\n";
+	static const char plain[] =
+		"version: 1\n"
+		"vnfs:\n"
+		"  - {name: a, addresses: [192.0.2.1]}\n";
+	static const char bad[] =
+		"version: 1\n"
+		"l7_unknown: maybe\n"
+		"vnfs:\n"
+		"  - {name: a, addresses: [192.0.2.1], l7_unknown: 1}\n";
+	struct policy_compiled *p = NULL;
+	struct policy_diag d = {};
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *f;
+
+	ASSERT_EQ(0, policy_load_buf("k.yaml", text, sizeof(text) - 1, &p,
+				     &d));
+	EXPECT_EQ(POLICY_L7_UNKNOWN_PASS, p->l7_unknown);
+	EXPECT_EQ(POLICY_L7_UNKNOWN_PASS, p->vnfs[0].l7_unknown);
+	EXPECT_EQ(POLICY_L7_UNKNOWN_DROP, p->vnfs[1].l7_unknown);
+	/* The dump says it (so the digest changes with it). */
+	f = open_memstream(&out, &outlen);
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(0, policy_dump(p, f));
+	fclose(f);
+	EXPECT_NE(NULL, strstr(out, "l7_unknown=pass"));
+	free(out);
+	policy_free(p);
+	policy_diag_free(&d);
+	p = NULL;
+	memset(&d, 0, sizeof(d));
+	ASSERT_EQ(0, policy_load_buf("k.yaml", plain, sizeof(plain) - 1, &p,
+				     &d));
+	EXPECT_EQ(POLICY_L7_UNKNOWN_DROP, p->l7_unknown);
+	EXPECT_EQ(POLICY_L7_UNKNOWN_DROP, p->vnfs[0].l7_unknown);
+	policy_free(p);
+	policy_diag_free(&d);
+	p = NULL;
+	memset(&d, 0, sizeof(d));
+	EXPECT_EQ(-EINVAL, policy_load_buf("k.yaml", bad, sizeof(bad) - 1, &p,
+					   &d));
+	EXPECT_EQ(2, d.n);
+	policy_diag_free(&d);
+}
+
 TEST(missing_file_is_reported)
 {
 	struct policy_compiled *p;

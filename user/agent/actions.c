@@ -49,6 +49,7 @@ struct actions {
 	const struct event_ctx *ev;
 	struct tracked *t;
 	unsigned int nr;
+	unsigned int l7_refused;	/* l7_drop overrides not written */
 };
 
 /*
@@ -79,7 +80,7 @@ static void take_over(struct actions *a)
 		prev = &fk;
 		if (bpf_map_lookup_elem(a->sensor->flow_override_fd, &fk, &o))
 			continue;
-		for (bit = VNFSEC_OVERRIDE_DROP; bit <= VNFSEC_OVERRIDE_MIRROR;
+		for (bit = VNFSEC_OVERRIDE_DROP; bit <= VNFSEC_OVERRIDE_L7;
 		     bit <<= 1) {
 			if (!(o.actions & bit))
 				continue;
@@ -178,7 +179,8 @@ static const char *type_name(int type)
 static const char *bit_name(uint32_t bit)
 {
 	return bit == VNFSEC_OVERRIDE_DROP ? "drop_flow" :
-	       bit == VNFSEC_OVERRIDE_MONITOR ? "monitor_flow" : "mirror_flow";
+	       bit == VNFSEC_OVERRIDE_MONITOR ? "monitor_flow" :
+	       bit == VNFSEC_OVERRIDE_L7 ? "l7_drop" : "mirror_flow";
 }
 
 static void flow_str(const struct vnfsec_flow_key *k, char *buf, size_t len)
@@ -499,6 +501,76 @@ static int flow_action(struct actions *a, const Vnfsec__Action *act)
 		log_info("actions: %s %s at %u places until lifted (action %llu)",
 			 type_name(act->type), buf, n,
 			 (unsigned long long)act->seq);
+	return 0;
+}
+
+/*
+ * The flow's own state, where the fast path holds it (flow_table, or its
+ * flow_new slot): its cached verdict made again at its next packet, with
+ * the L7 drop kept (VNFSEC_FLOW_F_L7_DROP). For this flow only: a
+ * policy_gen bump would make every flow's verdict again, once per
+ * violating flow, which a flood of them would turn into a slow path for
+ * all. The state is written whole: a packet counted between our read
+ * and write is lost from its counters, no more.
+ */
+static bool l7_mark_flow(struct actions *a, const struct vnfsec_flow_key *k)
+{
+	__u32 slot = vnfsec_flow_new_slot(k);
+	struct vnfsec_flow_state st;
+	struct vnfsec_flow_new e;
+	bool marked = false;
+
+	if (!bpf_map_lookup_elem(a->sensor->flow_table_fd, k, &st)) {
+		st.verdict_until_ns = 0;
+		st.flags |= VNFSEC_FLOW_F_L7_DROP;
+		marked |= !bpf_map_update_elem(a->sensor->flow_table_fd, k,
+					       &st, BPF_EXIST);
+	}
+	if (a->sensor->flow_new_fd > 0 &&
+	    !bpf_map_lookup_elem_flags(a->sensor->flow_new_fd, &slot, &e,
+				       BPF_F_LOCK) &&
+	    !memcmp(&e.key, k, sizeof(*k))) {
+		e.state.verdict_until_ns = 0;
+		e.state.flags |= VNFSEC_FLOW_F_L7_DROP;
+		marked |= !bpf_map_update_elem(a->sensor->flow_new_fd, &slot,
+					       &e, BPF_F_LOCK);
+	}
+	return marked;
+}
+
+int actions_l7_drop(struct actions *a, const struct vnfsec_flow_key *k,
+		    uint32_t ttl_s)
+{
+	struct tracked want = {
+		.kind = TRACK_OVERRIDE, .bit = VNFSEC_OVERRIDE_L7,
+		.expires_ns = expiry(ttl_s), .key.flow = *k,
+	};
+	struct tracked *t;
+	char buf[128];
+	bool marked;
+	int ret;
+
+	flow_str(k, buf, sizeof(buf));
+	/* The flow's state first: it drops the flow even when the map is full. */
+	marked = l7_mark_flow(a, k);
+	if (!find(a, &want) && a->nr >= ACTIONS_TRACKED_MAX) {
+		ret = -ENOSPC;
+	} else {
+		t = track(a, &want);
+		ret = write_override(a, k);
+		if (ret) {
+			untrack(a, t);
+			write_override(a, k);
+		}
+	}
+	if (ret && !a->l7_refused++)
+		log_err("actions: cannot write l7_drop of %s into flow_override: %s (%u actions active); %s (said once)",
+			buf, strerror(-ret), a->nr,
+			marked ? "its state in the fast path drops it" :
+			"it is not dropped");
+	if (ret && !marked)
+		return ret;
+	log_info("actions: l7_drop %s for %u s", buf, ttl_s);
 	return 0;
 }
 

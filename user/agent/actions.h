@@ -45,12 +45,23 @@ int actions_set_mirror(const struct sensor *s, const char *ifname);
 /* Carry out @act (checked by wire_check_action); 0 or a negative errno. */
 int actions_apply(struct actions *a, const Vnfsec__Action *act);
 
+/*
+ * The agent's own verdict on one flow (@k exactly as the fast path keys
+ * it): not the L7 protocol its rule names. flow_override
+ * VNFSEC_OVERRIDE_L7 for @ttl_s, and the flow's cached verdict undone in
+ * its state with VNFSEC_FLOW_F_L7_DROP set (no policy_gen bump: other
+ * flows keep theirs), carried out in the flow's mode at its next packet;
+ * listed as "l7_drop". 0 or a negative errno.
+ */
+int actions_l7_drop(struct actions *a, const struct vnfsec_flow_key *k,
+		    uint32_t ttl_s);
+
 /* Lift the actions whose time is up at @now_ns (CLOCK_MONOTONIC). */
 void actions_tick(struct actions *a, uint64_t now_ns);
 
 /* What is active besides IPv4 blocks (those are the enforcer's). */
 struct action_info {
-	const char *type;	/* drop_flow, monitor_flow, mirror_flow, quarantine, block, rate_limit */
+	const char *type;	/* drop_flow, monitor_flow, mirror_flow, l7_drop, quarantine, block, rate_limit */
 	char target[128];	/* the flow, the VNF, the IPv6 prefix, the host */
 	uint32_t rate_pps;	/* rate_limit: its rate; else 0 */
 	uint64_t seq;

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include "bpf/vnfsec_abi.h"
 #include "user/common/tls.h"
@@ -183,7 +184,35 @@ struct assessment {
 	uint16_t vlan;			/* outer VLAN id, 0: untagged */
 	char cause[32];			/* the fast path's counter naming it */
 	char mac[18];			/* source MAC of the frames, if known */
+	/*
+	 * The GTP-U tunnel it came in (wire Tunnel, EVE "tunnel"): outer
+	 * addresses (4 or 16 bytes by tun_family), UDP ports host order,
+	 * TEID host order. tun_family 0: not tunnelled.
+	 */
+	uint8_t tun_family;		/* 0, AF_INET or AF_INET6 */
+	uint8_t tun_saddr[16], tun_daddr[16];
+	uint16_t tun_sport, tun_dport;
+	uint32_t teid;
 };
+
+/* The tunnel of a new-flow record (GTP-U inner flow) into @a. */
+static inline void assessment_set_tunnel(struct assessment *a,
+					 const struct vnfsec_new_flow_record *r)
+{
+	if (r->key.encap != VNFSEC_ENCAP_GTPU ||
+	    (r->outer_family != VNFSEC_AF_INET &&
+	     r->outer_family != VNFSEC_AF_INET6))
+		return;
+	a->tun_family = r->outer_family == VNFSEC_AF_INET6 ? AF_INET6 :
+							     AF_INET;
+	memcpy(a->tun_saddr, &r->outer_saddr,
+	       a->tun_family == AF_INET6 ? 16 : 4);
+	memcpy(a->tun_daddr, &r->outer_daddr,
+	       a->tun_family == AF_INET6 ? 16 : 4);
+	a->tun_sport = ntohs(r->outer_sport);
+	a->tun_dport = ntohs(r->outer_dport);
+	a->teid = ntohl(r->teid);
+}
 
 /* The source of @a (4 or 16 bytes, by a->family) and its AF_*. */
 static inline const void *assessment_src(const struct assessment *a,
@@ -271,6 +300,9 @@ void uplink_set_actions(struct uplink *u, struct actions *a);
 void uplink_set_policy(struct uplink *u, struct event_ctx *ev);
 /* Queue an assessment for the server (assigns its id). */
 int uplink_submit(struct uplink *u, struct assessment *a);
+/* @a as the wire's Assessment, packed into @buf (what is spooled). */
+int uplink_pack_assessment(const struct assessment *a, uint8_t *buf,
+			   size_t cap, size_t *len);
 /* Socket readiness for the uplink's fd. */
 void uplink_io(struct uplink *u, uint32_t events);
 /* Once a second: reconnect, heartbeat. */

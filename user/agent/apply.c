@@ -197,8 +197,10 @@ static int apply_fastpath_detectors(const struct event_ctx *ev,
 }
 
 /*
- * The L7 protocols the policy expects are checked on samples only: say
- * so when there are none, and name those nDPI cannot tell.
+ * The L7 protocols the policy expects are enforced from each flow's first
+ * packets (l7_enforceable(), no sampling needed), or checked on 1-in-N
+ * samples only (tls): say so when there are none, and name those nDPI
+ * cannot tell.
  */
 static void check_l7(const struct event_ctx *ev,
 		     const struct policy_compiled *p)
@@ -208,7 +210,7 @@ static void check_l7(const struct event_ctx *ev,
 	for (i = 0; i < p->n_rules; i++) {
 		const char *l7 = p->rules[i].l7;
 
-		if (l7_checkable(l7))
+		if (l7_checkable(l7) && !l7_enforceable(l7))
 			checkable++;
 		else if (l7[0] && strcmp(l7, "any"))
 			log_info("policy: %s -> %s expects %s, which nDPI cannot tell; not checked",
@@ -216,7 +218,7 @@ static void check_l7(const struct event_ctx *ev,
 				 p->vnfs[p->rules[i].dst_vnf].name, l7);
 	}
 	if (checkable && !sensor_sampling(ev->sensor))
-		log_warn("policy: %u rules expect an application protocol, but the fast path samples no packets: start the agent with --sample-every N to check them",
+		log_warn("policy: %u rules expect an application protocol judged on samples only (tls), but the fast path samples no packets: start the agent with --sample-every N to check them",
 			 checkable);
 }
 
@@ -423,6 +425,7 @@ void agent_policy_check_flow(struct event_ctx *ev,
 	a.src_count = 1;
 	a.fast_path_dropped = rec->verdict == VNFSEC_VERDICT_DROP;
 	a.vlan = k->vlan;
+	assessment_set_tunnel(&a, rec);
 	log_warn("policy violation: %s -> %s %s port %u is not allowed%s",
 		 outsider ? "a source outside every VNF" : p->vnfs[s].name,
 		 p->vnfs[d].name, policy_proto_name(k->proto), dport,

@@ -183,6 +183,7 @@ static void check_syn_flood(struct event_ctx *ev,
 			 a.window_ms, a.threshold);
 	}
 	name_sender(&a, &rec->key, rec->src_vnf);
+	assessment_set_tunnel(&a, rec);
 	events_submit(ev, &a, rec->key.ifindex);
 }
 
@@ -235,6 +236,7 @@ static void check_scans(struct event_ctx *ev,
 			 v.distinct, v.horizontal ? "hosts" : "ports",
 			 (unsigned long long)v.window_ms, v.threshold);
 		name_sender(&a, k, rec->src_vnf);
+		assessment_set_tunnel(&a, rec);
 		events_submit(ev, &a, k->ifindex);
 	}
 }
@@ -371,6 +373,91 @@ static void check_app_protocol(struct event_ctx *ev,
 	events_submit(ev, &a, k->ifindex);
 }
 
+/* How long an L7 verdict's flow_override lasts (the flow's state keeps it). */
+#define L7_DROP_TTL_S	600
+
+/*
+ * L7 enforcement: one of the first packets of a flow whose rule names an
+ * L7 protocol (VNFSEC_SAMPLE_L7). nDPI judges the flow from them
+ * (l7_flow_feed()); a flow of another protocol, or one it cannot judge
+ * when a VNF of the pair says l7_unknown: drop, gets a flow_override the
+ * fast path carries out in the flow's mode (dropped in protect mode,
+ * would_drop in monitor and learn), and one assessment.
+ */
+static void check_l7_flow(struct event_ctx *ev,
+			  const struct vnfsec_sample_record *smp)
+{
+	const struct vnfsec_flow_key *k = &smp->key;
+	const struct policy_pair_rule *r;
+	const struct policy_compiled *p;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char detected[L7_NAME_MAX];
+	uint16_t dport = ntohs(k->dport);
+	struct assessment a;
+	bool unknown, drop, dropped = false;
+	int s, d, af, ret;
+
+	if (!ev->policy || !ev->l7 || k->encap != VNFSEC_ENCAP_NONE ||
+	    (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP))
+		return;
+	p = ev->policy->p;
+	af = k->family == VNFSEC_AF_INET6 ? AF_INET6 : AF_INET;
+	s = policy_vnf_of(p, af, &k->saddr);
+	d = policy_vnf_of(p, af, &k->daddr);
+	if (s < 0 || d < 0 || s == d)
+		return;
+	r = policy_match(p, s, d, k->proto, dport);
+	if (!r || !l7_enforceable(r->l7))
+		return;
+	ret = l7_flow_feed(ev->l7, k, r->l7, smp->data,
+			   smp->cap_len < sizeof(smp->data) ? smp->cap_len :
+			   sizeof(smp->data), smp->index, clock_mono_ns(),
+			   detected, sizeof(detected));
+	ev->samples_judged++;
+	if (ret < 0 || ret == L7_PENDING || ret == L7_EXPECTED)
+		return;
+	inet_ntop(af, &k->saddr, src, sizeof(src));
+	inet_ntop(af, &k->daddr, dst, sizeof(dst));
+	unknown = ret == L7_UNKNOWN;
+	/* The stricter of the two VNFs, as for the mode. */
+	drop = !unknown || p->vnfs[s].l7_unknown == POLICY_L7_UNKNOWN_DROP ||
+	       p->vnfs[d].l7_unknown == POLICY_L7_UNKNOWN_DROP;
+	if (!drop) {
+		log_info("l7: %s -> %s %s port %u (%s -> %s): nDPI cannot tell its protocol from its first %u packets; passed (l7_unknown: pass)",
+			 p->vnfs[s].name, p->vnfs[d].name,
+			 policy_proto_name(k->proto), dport, src, dst,
+			 VNFSEC_L7_PACKETS);
+		return;
+	}
+	if (ev->actions && !actions_l7_drop(ev->actions, k, L7_DROP_TTL_S))
+		dropped = smp->mode == VNFSEC_MODE_PROTECT;
+	memset(&a, 0, sizeof(a));
+	a.time_unix_ms = clock_wall_ms();
+	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_APP_PROTOCOL;
+	a.severity = 6;
+	assessment_set_addrs(&a, k->family, &k->saddr, &k->daddr);
+	a.dport = dport;
+	a.count = 1;
+	a.vlan = k->vlan;
+	a.fast_path_dropped = dropped;
+	snprintf(a.cause, sizeof(a.cause), "drop_l7");
+	snprintf(a.l7, sizeof(a.l7), "expected %s, detected %s", r->l7,
+		 detected);
+	if (dropped)
+		snprintf(a.local_action, sizeof(a.local_action),
+			 "fast path drops the flow (%s)",
+			 unknown ? "l7_unknown: drop" : "not its protocol");
+	sample_hash(smp, a.sample_sha256);
+	snprintf(a.vnf_src, sizeof(a.vnf_src), "%s", p->vnfs[s].name);
+	snprintf(a.vnf_dst, sizeof(a.vnf_dst), "%s", p->vnfs[d].name);
+	log_warn("application protocol violation: %s -> %s %s port %u carries %s, the policy expects %s (%s:%u -> %s); %s",
+		 p->vnfs[s].name, p->vnfs[d].name, policy_proto_name(k->proto),
+		 dport, detected, r->l7, src, ntohs(k->sport), dst,
+		 dropped ? "the fast path drops the flow" :
+		 "alert only (mode)");
+	events_submit(ev, &a, k->ifindex);
+}
+
 int events_handle(void *ctx, void *data, size_t len)
 {
 	const struct vnfsec_record_hdr *hdr = data;
@@ -399,7 +486,17 @@ int events_handle(void *ctx, void *data, size_t len)
 	}
 	if (hdr->type == VNFSEC_REC_SAMPLE &&
 	    len >= sizeof(struct vnfsec_sample_record)) {
-		check_app_protocol(ev, data);
+		const struct vnfsec_sample_record *smp = data;
+
+		/*
+		 * A flow of an enforced L7 rule is judged by its first
+		 * packets only, once: its other samples say nothing new.
+		 */
+		if (smp->reason == VNFSEC_SAMPLE_L7)
+			check_l7_flow(ev, smp);
+		else if (!(smp->flags &
+			   (VNFSEC_FLOW_F_L7 | VNFSEC_FLOW_F_L7_DROP)))
+			check_app_protocol(ev, smp);
 		return 0;
 	}
 	if (hdr->type != VNFSEC_REC_NEW_FLOW || len < sizeof(*rec))

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 
 #include "user/agent/fastpath_policy.h"
+#include "user/agent/l7.h"
 #include "user/common/log.h"
 
 /*
@@ -151,6 +152,7 @@ static void pair_value(const struct policy_compiled *p, uint16_t src,
 {
 	uint8_t any_port = 0, overflow = 0, bits;
 	uint32_t i;
+	bool l7;
 
 	memset(v, 0, sizeof(*v));
 	for (i = 0; i < p->n_rules; i++) {
@@ -163,8 +165,14 @@ static void pair_value(const struct policy_compiled *p, uint16_t src,
 		       (VNFSEC_PROTO_TCP | VNFSEC_PROTO_UDP);
 		if (!bits)
 			continue;
+		/*
+		 * A rule naming an L7 protocol nDPI can tell keeps its
+		 * range, every port included: the range's l7 makes its new
+		 * flows L7 pending (ABI 7, docs/fastpath.md).
+		 */
+		l7 = l7_enforceable(r->l7);
 		if (r->proto == POLICY_PROTO_ANY ||
-		    (r->port_lo <= 1 && r->port_hi == 65535)) {
+		    (!l7 && r->port_lo <= 1 && r->port_hi == 65535)) {
 			any_port |= bits;
 			continue;
 		}
@@ -174,6 +182,7 @@ static void pair_value(const struct policy_compiled *p, uint16_t src,
 		}
 		v->ports[v->nr_ports].first = r->port_lo;
 		v->ports[v->nr_ports].last = r->port_hi;
+		v->ports[v->nr_ports].l7 = l7;
 		v->ports[v->nr_ports++].protos = bits;
 	}
 	if (overflow)

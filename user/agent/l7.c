@@ -17,12 +17,25 @@
 
 #define ETH_HLEN_	14
 #define RECENT		256
+/* L7-pending flows judged at once; a newer flow takes an older's slot. */
+#define FLOWS		1024
+#define FLOW_IDLE_NS	(120ULL * 1000000000ULL)
 #define QUIET_NS	(60ULL * 1000000000ULL)
 #define VLAN_HLEN_	4
+
+/* One L7-pending flow of the fast path, fed its first packets in order. */
+struct l7_flow {
+	struct vnfsec_flow_key key;
+	struct ndpi_flow_struct *flow;	/* NULL once judged */
+	uint64_t seen_ns;		/* last sample; 0: a free slot */
+	unsigned int index;		/* the last packet's number fed */
+	bool judged;
+};
 
 struct l7 {
 	struct ndpi_detection_module_struct *ndpi;
 	struct ndpi_flow_struct *flow;
+	struct l7_flow flows[FLOWS];
 	bool failed;			/* said once; no more attempts */
 	/* The packet's IP part, its lengths made to fit what was captured. */
 	uint8_t l3[VNFSEC_SAMPLE_BYTES] __attribute__((aligned(8)));
@@ -77,15 +90,36 @@ bool l7_checkable(const char *expected)
 	return expected && find_known(expected) >= 0;
 }
 
+/*
+ * A TLS ClientHello is longer than a sample (VNFSEC_SAMPLE_BYTES) in all
+ * but toy cases, and nDPI waits for it whole: a TLS flow would always be
+ * "unknown" from its samples (selftests/agent/test_l7.c).
+ */
+bool l7_enforceable(const char *expected)
+{
+	return l7_checkable(expected) && strcmp(expected, "tls");
+}
+
 struct l7 *l7_new(void)
 {
 	return calloc(1, sizeof(struct l7));
 }
 
+static void flow_forget(struct l7_flow *f)
+{
+	if (f->flow)
+		ndpi_flow_free(f->flow);
+	memset(f, 0, sizeof(*f));
+}
+
 void l7_free(struct l7 *l)
 {
+	unsigned int i;
+
 	if (!l)
 		return;
+	for (i = 0; i < FLOWS; i++)
+		flow_forget(&l->flows[i]);
 	/* ndpi_flow_free() frees what the flow holds, then the flow. */
 	if (l->flow)
 		ndpi_flow_free(l->flow);
@@ -151,12 +185,17 @@ static int to_l3(struct l7 *l, const uint8_t *frame, size_t cap,
 		if (ihl < 20 || *l3_len < ihl ||
 		    (get16(&l->l3[6]) & 0x1fff))
 			return -EINVAL;
+		/* Ethernet padding of a short frame is no payload. */
+		if (get16(&l->l3[2]) >= ihl && get16(&l->l3[2]) < *l3_len)
+			*l3_len = get16(&l->l3[2]);
 		put16(&l->l3[2], *l3_len);
 		*proto = l->l3[9];
 	} else if (type == 0x86dd) {
 		if (*l3_len < 40 || (l->l3[0] >> 4) != 6)
 			return -EINVAL;
 		ihl = 40;
+		if (get16(&l->l3[4]) + 40U < *l3_len)
+			*l3_len = get16(&l->l3[4]) + 40U;
 		put16(&l->l3[4], *l3_len - 40);
 		*proto = l->l3[6];	/* extension headers: not judged */
 	} else {
@@ -239,4 +278,94 @@ bool l7_first_in_a_while(struct l7 *l, uint64_t key, uint64_t now_ns)
 	l->recent[slot].key = key;
 	l->recent[slot].until_ns = now_ns + QUIET_NS;
 	return true;
+}
+
+static bool recognised(ndpi_protocol p)
+{
+	return p.master_protocol != NDPI_PROTOCOL_UNKNOWN ||
+	       p.app_protocol != NDPI_PROTOCOL_UNKNOWN;
+}
+
+/* The slot of @key: found, or taken (from a flow idle too long, or not). */
+static struct l7_flow *flow_slot(struct l7 *l, const struct vnfsec_flow_key *key,
+				 unsigned int index, uint64_t now_ns)
+{
+	struct l7_flow *f = &l->flows[vnfsec_flow_key_hash(key) % FLOWS];
+
+	if (f->seen_ns && !memcmp(&f->key, key, sizeof(*key)) &&
+	    now_ns < f->seen_ns + FLOW_IDLE_NS && index > f->index)
+		return f;
+	/* Another flow's, an old one's, or this tuple anew (index 1). */
+	flow_forget(f);
+	f->key = *key;
+	return f;
+}
+
+int l7_flow_feed(struct l7 *l, const struct vnfsec_flow_key *key,
+		 const char *expected, const uint8_t *frame, size_t cap_len,
+		 unsigned int index, uint64_t now_ns, char *detected,
+		 size_t len)
+{
+	int k = find_known(expected), ret;
+	size_t l3_len, payload;
+	struct l7_flow *f;
+	ndpi_protocol p;
+	uint8_t proto;
+	char name[64];
+
+	snprintf(detected, len, "Unknown");
+	if (k < 0 || !index)
+		return L7_PENDING;
+	f = flow_slot(l, key, index, now_ns);
+	f->seen_ns = now_ns;
+	f->index = index;
+	if (f->judged)
+		return L7_PENDING;
+	ret = to_l3(l, frame, cap_len, &l3_len, &proto, &payload);
+	if (ret && index < VNFSEC_L7_PACKETS)
+		return L7_PENDING;	/* a packet nDPI cannot take */
+	if (!ret && payload) {
+		ret = start(l);
+		if (ret)
+			return ret;
+		if (!f->flow) {
+			f->flow = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
+			if (!f->flow) {
+				log_err("l7: out of memory for a flow's nDPI state; this flow is not judged");
+				return -ENOMEM;
+			}
+			memset(f->flow, 0, SIZEOF_FLOW_STRUCT);
+		}
+		p = ndpi_detection_process_packet(l->ndpi, f->flow, l->l3,
+						  l3_len, now_ns / 1000000);
+		/*
+		 * UDP protocols show themselves in their first datagram;
+		 * TCP gets the flow's first packets.
+		 */
+		if (!recognised(p) &&
+		    (proto == IPPROTO_UDP || index >= VNFSEC_L7_PACKETS)) {
+			uint8_t guessed = 0;
+
+			/* What it has seen, without guessing from the port. */
+			p = ndpi_detection_giveup(l->ndpi, f->flow, 0,
+						  &guessed);
+		}
+		if (!recognised(p) && proto != IPPROTO_UDP &&
+		    index < VNFSEC_L7_PACKETS)
+			return L7_PENDING;
+	} else if (index < VNFSEC_L7_PACKETS) {
+		return L7_PENDING;	/* no payload yet */
+	} else {
+		p = (ndpi_protocol){ 0 };
+	}
+	f->judged = true;
+	if (f->flow) {
+		ndpi_flow_free(f->flow);
+		f->flow = NULL;
+	}
+	if (!recognised(p))
+		return L7_UNKNOWN;
+	snprintf(detected, len, "%s",
+		 ndpi_protocol2name(l->ndpi, p, name, sizeof(name)));
+	return is_expected(k, p) ? L7_EXPECTED : L7_VIOLATION;
 }

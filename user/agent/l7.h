@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpf/vnfsec_abi.h"
+
 #define L7_NAME_MAX	24
 
 struct l7;
@@ -32,10 +34,17 @@ void l7_free(struct l7 *l);
  */
 bool l7_checkable(const char *expected);
 
+/*
+ * Can a flow be judged from its first packets (L7 enforcement)? Every
+ * checkable name but "tls", whose ClientHello a sample cuts short.
+ */
+bool l7_enforceable(const char *expected);
+
 enum l7_verdict {
 	L7_EXPECTED = 0,	/* it is the expected protocol */
 	L7_UNKNOWN,		/* nothing can be said from this packet */
 	L7_VIOLATION,		/* it is something else: *detected says what */
+	L7_PENDING,		/* l7_flow_feed(): no verdict (yet) */
 };
 
 /*
@@ -47,6 +56,24 @@ enum l7_verdict {
  */
 int l7_judge(struct l7 *l, const char *expected, const uint8_t *frame,
 	     size_t cap_len, uint64_t ts_ms, char *detected, size_t len);
+
+/*
+ * L7 enforcement (ABI 7): one of the first VNFSEC_L7_PACKETS packets of
+ * an L7-pending flow (a sample of reason VNFSEC_SAMPLE_L7; @index its
+ * number in the flow, @key the flow as the fast path keys it). The
+ * packets of one flow go to one nDPI flow, in order. Returns L7_PENDING
+ * until there is a verdict, then once: L7_EXPECTED, L7_VIOLATION
+ * (@detected says what it is), or L7_UNKNOWN when nDPI recognised nothing
+ * (a UDP flow: in its first datagram with a payload; a TCP flow: in its
+ * first VNFSEC_L7_PACKETS packets). Later packets of a judged flow, and
+ * packets without payload before the last, are L7_PENDING. A packet
+ * numbered no higher than the last of its slot starts the flow anew (a
+ * new flow on the same tuple). -ENOMEM when nDPI cannot be set up.
+ */
+int l7_flow_feed(struct l7 *l, const struct vnfsec_flow_key *key,
+		 const char *expected, const uint8_t *frame, size_t cap_len,
+		 unsigned int index, uint64_t now_ns, char *detected,
+		 size_t len);
 
 /*
  * True the first time in a minute @key (pair, protocol, port) is seen

@@ -160,7 +160,7 @@ static int send_frame(struct uplink *u, Vnfsec__Frame *f)
 }
 
 /* Pack @a as the payload the spool keeps and the wire carries. */
-static int pack_assessment(const struct assessment *a, uint8_t *buf,
+int uplink_pack_assessment(const struct assessment *a, uint8_t *buf,
 			   size_t cap, size_t *len)
 {
 	/* Named evidence, in wire order; an empty one is not sent. */
@@ -177,6 +177,8 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 		{ "mac", a->mac },
 	};
 	Vnfsec__Assessment m = VNFSEC__ASSESSMENT__INIT;
+	Vnfsec__FlowTuple outer = VNFSEC__FLOW_TUPLE__INIT;
+	Vnfsec__Tunnel tun = VNFSEC__TUNNEL__INIT;
 	uint32_t vlan = a->vlan;
 	Vnfsec__Evidence ev[sizeof(named) / sizeof(named[0])];
 	Vnfsec__Evidence *evs[sizeof(named) / sizeof(named[0])];
@@ -201,6 +203,19 @@ static int pack_assessment(const struct assessment *a, uint8_t *buf,
 	if (a->vlan >= 1 && a->vlan <= 4094) {
 		m.n_vlan_ids = 1;
 		m.vlan_ids = &vlan;
+	}
+	/* GTP-U: the outer flow and TEID; the addresses above are inner. */
+	if (a->tun_family == AF_INET || a->tun_family == AF_INET6) {
+		outer.src_addr.data = (uint8_t *)a->tun_saddr;
+		outer.dst_addr.data = (uint8_t *)a->tun_daddr;
+		outer.src_addr.len = outer.dst_addr.len =
+			a->tun_family == AF_INET6 ? 16 : 4;
+		outer.src_port = a->tun_sport;
+		outer.dst_port = a->tun_dport;
+		outer.proto = IPPROTO_UDP;
+		tun.outer = &outer;
+		tun.teid = a->teid;
+		m.tunnel = &tun;
 	}
 	m.vnf_src = (char *)a->vnf_src;
 	m.vnf_dst = (char *)a->vnf_dst;
@@ -578,7 +593,7 @@ int uplink_submit(struct uplink *u, struct assessment *a)
 	int ret;
 
 	a->id = ++u->next_id;
-	ret = pack_assessment(a, buf, sizeof(buf), &len);
+	ret = uplink_pack_assessment(a, buf, sizeof(buf), &len);
 	if (!ret)
 		ret = spool_append(u->spool, a->id, buf, len);
 	if (ret) {
