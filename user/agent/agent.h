@@ -20,6 +20,7 @@
  *   pairvol.c     volume per VNF pair against a learned baseline
  *   enroll.c      enrollment and quotes with the TPM (docs/trust.md)
  *   state.c       sequences and bundle policy, sealed by the TPM
+ *   local_alerts.c  the standalone agent's EVE file (no server)
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -45,6 +46,7 @@ enum agent_event_source {
 	AGENT_EV_POSTURE,
 	AGENT_EV_KMOD,
 	AGENT_EV_LINK,		/* rtnetlink: ports came or went */
+	AGENT_EV_HANGUP,	/* SIGHUP: read the configuration again */
 };
 
 /* How XDP is attached: agent_config.xdp_attach. */
@@ -98,6 +100,8 @@ struct agent_config {
 	uint32_t state_nv;		/* its NV counter index */
 	uint32_t state_pcrs;		/* PCR mask it is sealed to */
 	bool state_reset;		/* start fresh though one was saved */
+	bool standalone;		/* no server: alerts to eve_path */
+	const char *eve_path;
 };
 
 /* The fast path as the agent holds it, loaded by itself or by bpftool. */
@@ -270,6 +274,9 @@ void uplink_set_actions(struct uplink *u, struct actions *a);
 void uplink_set_policy(struct uplink *u, struct event_ctx *ev);
 /* Queue an assessment for the server (assigns its id). */
 int uplink_submit(struct uplink *u, struct assessment *a);
+/* @a as the wire's Assessment: what the spool keeps (local_alerts.c too). */
+int pack_assessment(const struct assessment *a, uint8_t *buf, size_t cap,
+		    size_t *len);
 /* Socket readiness for the uplink's fd. */
 void uplink_io(struct uplink *u, uint32_t events);
 /* Once a second: reconnect, heartbeat. */

@@ -160,7 +160,7 @@ static int send_frame(struct uplink *u, Vnfsec__Frame *f)
 }
 
 /* Pack @a as the payload the spool keeps and the wire carries. */
-static int pack_assessment(const struct assessment *a, uint8_t *buf,
+int pack_assessment(const struct assessment *a, uint8_t *buf,
 			   size_t cap, size_t *len)
 {
 	/* Named evidence, in wire order; an empty one is not sent. */

@@ -21,6 +21,8 @@
 #include <stdbool.h>
 
 struct conffile {
+	const struct option *opts;
+	char *path;		/* the file read (or looked for) */
 	int argc;
 	char **argv;		/* argv[0], the file's options, the rest */
 	int first, last;	/* argv indexes that came from the file */
@@ -39,5 +41,15 @@ int conffile_apply(struct conffile *cf, const char *def,
 /* "FILE:LINE:COL" of argument @idx, or NULL when it was not in the file. */
 const char *conffile_where(const struct conffile *cf, int idx);
 void conffile_free(struct conffile *cf);
+
+/*
+ * SIGHUP: after reading the file again into @now, one warning for each
+ * option whose values differ from @was's and which is not named in
+ * @live (a NULL-terminated list of the options the daemon applies at
+ * run time): "--X changed in FILE; restart to apply". Returns how many.
+ */
+unsigned int conffile_report_restart(const struct conffile *was,
+				     const struct conffile *now,
+				     const char *const *live);
 
 #endif /* VNFSEC_CONFFILE_H */
