@@ -737,7 +737,7 @@ int main(int argc, char **argv)
 	struct local_alerts *alerts = NULL;
 	struct agent_store *store = NULL;
 	struct policy_compiled *start_pol = NULL;
-	char policy_note[600];
+	char policy_note[600], thresholds[96];
 	int posture_fd = -1, kmod_fd = -1, link_fd = -1;
 	int epfd = -1, sig_fd = -1, hup_fd = -1, tick_fd = -1, verbose = 0, ret;
 	bool sensor_up = false;
@@ -908,13 +908,19 @@ int main(int argc, char **argv)
 		ev.on_assessment = control_publish;
 		ev.on_assessment_ctx = control;
 	}
-	/* The threshold that fires: the policy's once one is in force. */
-	log_info("agent %s watching %u interfaces; SYN flood threshold %u per %u ms (%s); control socket %s%s%s",
-		 agent_id, cfg.nr_ifaces,
-		 ev.policy ? agent_syn_threshold(&ev, &ev.policy->p->thresholds) :
-			     cfg.syn_threshold,
-		 cfg.window_ms, ev.policy ? "the policy's" : "--syn-threshold",
-		 cfg.control_path,
+	/*
+	 * The threshold that fires: the policy's once one is in force, and
+	 * its line above said it (each fact once).
+	 */
+	if (ev.policy)
+		snprintf(thresholds, sizeof(thresholds),
+			 "thresholds: the policy's");
+	else
+		snprintf(thresholds, sizeof(thresholds),
+			 "SYN flood threshold %u per %u ms (--syn-threshold)",
+			 cfg.syn_threshold, cfg.window_ms);
+	log_info("agent %s watching %u interfaces; %s; control socket %s%s%s",
+		 agent_id, cfg.nr_ifaces, thresholds, cfg.control_path,
 		 cfg.standalone ? "; standalone, alerts to " : "",
 		 cfg.standalone ? cfg.eve_path : "");
 	/* Ready means enforcing: a server outage must not fail the unit. */
