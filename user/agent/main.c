@@ -622,6 +622,8 @@ static void reload(struct agent_rt *rt)
 	conffile_report_restart(rt->conf, &conf, live);
 	if (rt->alerts)
 		local_alerts_reopen(rt->alerts);
+	if (rt->cfg->policy_path && !now.policy_path)
+		log_info("SIGHUP: --policy is no longer set; the policy in force stays");
 	reload_policy(rt, now.policy_path);
 	rt->cfg->policy_path = now.policy_path;
 	conffile_free(&held);
@@ -698,10 +700,10 @@ static int loop(struct agent_rt *rt)
 				reload(rt);
 				break;
 			case AGENT_EV_SIGNAL:
-				log_info("signal received; exiting (%s)",
-					 rt->cfg->detach_on_exit ?
-					 "detaching the fast path" :
-					 "the fast path stays attached and enforcing");
+				/* Detaching is said when done (sensor.c). */
+				log_info("signal received; exiting%s",
+					 rt->cfg->detach_on_exit ? "" :
+					 " (the fast path stays attached and enforcing)");
 				return 0;
 			default:
 				if (tag >= CONTROL_EV_LISTEN)
