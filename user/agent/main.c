@@ -604,7 +604,7 @@ static void reload(struct agent_rt *rt)
 	};
 	static struct conffile held;	/* what cfg->policy_path points into */
 	struct agent_config now = cfg_defaults;
-	struct conffile conf;
+	struct conffile conf = {};
 	char format[8];
 	int verbose = 0, ret;
 
@@ -614,6 +614,7 @@ static void reload(struct agent_rt *rt)
 	ret = parse_args(rt->argc, rt->argv, &now, &verbose, &conf);
 	reparsing = false;
 	if (ret) {
+		conffile_free(&conf);
 		log_set_format(format);
 		log_warn("SIGHUP: configuration refused (above); the one in force stays");
 		return;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -781,8 +782,9 @@ static void hangup(struct server *srv, const struct reread *rr)
 		NULL
 	};
 	static struct conffile held;	/* what the live paths point into */
+	static char kept_crl[PATH_MAX];
 	struct server_config now = cfg_defaults, *cfg = rr->cfg;
-	struct conffile conf;
+	struct conffile conf = {};
 	char format[8];
 	int verbose = 0, ret;
 
@@ -793,18 +795,28 @@ static void hangup(struct server *srv, const struct reread *rr)
 	ret = parse_args(rr->argc, rr->argv, &now, &verbose, &conf);
 	reparsing = false;
 	if (ret) {
+		conffile_free(&conf);
 		log_set_format(format);
 		log_warn("SIGHUP: configuration refused (above); the one in force stays");
 		return;
 	}
 	log_set_level(verbose ? LOG_DEBUG : LOG_INFO);
 	conffile_report_restart(rr->conf, &conf, live);
-	/* Taking --crl away would un-revoke: that waits for a restart. */
-	if (cfg->crl_path && !now.crl_path)
+	/*
+	 * Taking --crl away would un-revoke: that waits for a restart, and
+	 * the path is kept here (the file it came from is about to go).
+	 */
+	if (cfg->crl_path && !now.crl_path) {
 		log_warn("SIGHUP: --crl is no longer set; the revocations of %s stay in force until a restart",
 			 cfg->crl_path);
-	else
+		if (cfg->crl_path != kept_crl) {
+			snprintf(kept_crl, sizeof(kept_crl), "%s",
+				 cfg->crl_path);
+			cfg->crl_path = kept_crl;
+		}
+	} else {
 		cfg->crl_path = now.crl_path;
+	}
 	cfg->playbook_path = now.playbook_path;
 	cfg->policy_path = now.policy_path;
 	cfg->nr_imports = now.nr_imports;
