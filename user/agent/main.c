@@ -589,6 +589,23 @@ static void reload_policy(struct agent_rt *rt, const char *path)
 	policy_diag_free(&diag);
 }
 
+/* parse_args() again, on the command line the agent was started with. */
+struct reparse {
+	const struct agent_rt *rt;
+	struct agent_config cfg;
+};
+
+static int reparse(void *ctx, int *verbose, struct conffile *conf)
+{
+	struct reparse *rp = ctx;
+	int ret;
+
+	reparsing = true;
+	ret = parse_args(rp->rt->argc, rp->rt->argv, &rp->cfg, verbose, conf);
+	reparsing = false;
+	return ret;
+}
+
 /*
  * SIGHUP: the configuration (file and command line) is read again. What
  * can change under a running agent is applied: the log level and
@@ -603,35 +620,24 @@ static void reload(struct agent_rt *rt)
 		"verbose", "log-format", "policy", NULL
 	};
 	static struct conffile held;	/* what cfg->policy_path points into */
-	struct agent_config now = cfg_defaults;
-	struct conffile conf = {};
-	char format[8];
-	int verbose = 0, ret;
+	struct reparse rp = { .rt = rt, .cfg = cfg_defaults };
+	struct agent_config *now = &rp.cfg;
+	struct conffile conf;
 
 	evloop_drain(rt->hup_fd);
-	snprintf(format, sizeof(format), "%s", log_format_name());
-	reparsing = true;
-	ret = parse_args(rt->argc, rt->argv, &now, &verbose, &conf);
-	reparsing = false;
-	if (ret) {
-		conffile_free(&conf);
-		log_set_format(format);
-		log_warn("SIGHUP: configuration refused (above); the one in force stays");
+	if (conffile_reread(&conf, rt->conf, live, reparse, &rp))
 		return;
-	}
-	log_set_level(verbose ? LOG_DEBUG : LOG_INFO);
-	conffile_report_restart(rt->conf, &conf, live);
 	if (rt->alerts)
 		local_alerts_reopen(rt->alerts);
-	if (rt->cfg->policy_path && !now.policy_path)
+	if (rt->cfg->policy_path && !now->policy_path)
 		log_info("SIGHUP: --policy is no longer set; the policy in force stays");
-	reload_policy(rt, now.policy_path);
-	rt->cfg->policy_path = now.policy_path;
+	reload_policy(rt, now->policy_path);
+	rt->cfg->policy_path = now->policy_path;
 	conffile_free(&held);
 	held = conf;
 	log_info("SIGHUP: configuration %s read again", conf.path);
 	log_debug("SIGHUP: in force: log level debug, format %s, --policy %s",
-		  log_format_name(), now.policy_path ?: "(none)");
+		  log_format_name(), now->policy_path ?: "(none)");
 }
 
 static int loop(struct agent_rt *rt)

@@ -382,6 +382,29 @@ static bool is_live(const char *name, const char *const *live)
 	return false;
 }
 
+int conffile_reread(struct conffile *now, const struct conffile *was,
+		    const char *const *live,
+		    int (*parse)(void *ctx, int *verbose, struct conffile *cf),
+		    void *ctx)
+{
+	char format[8];
+	int verbose = 0, ret;
+
+	/* Parsing sets the format as it goes: a refusal puts it back. */
+	snprintf(format, sizeof(format), "%s", log_format_name());
+	memset(now, 0, sizeof(*now));
+	ret = parse(ctx, &verbose, now);
+	if (ret) {
+		conffile_free(now);
+		log_set_format(format);
+		log_warn("SIGHUP: configuration refused (above); the one in force stays");
+		return ret;
+	}
+	log_set_level(verbose ? LOG_DEBUG : LOG_INFO);
+	conffile_report_restart(was, now, live);
+	return 0;
+}
+
 unsigned int conffile_report_restart(const struct conffile *was,
 				     const struct conffile *now,
 				     const char *const *live)

@@ -52,4 +52,18 @@ unsigned int conffile_report_restart(const struct conffile *was,
 				     const struct conffile *now,
 				     const char *const *live);
 
+/*
+ * SIGHUP, the part both daemons share: @parse reads the configuration
+ * again into @now (the daemon's parse_args() on its original command
+ * line, into a fresh config of its own held by @ctx; it sets
+ * *verbose). On success the log level follows --verbose and the
+ * options that need a restart are named (conffile_report_restart()
+ * against @was); on failure the log format is put back, @now is freed
+ * and one warning says the running configuration stays.
+ */
+int conffile_reread(struct conffile *now, const struct conffile *was,
+		    const char *const *live,
+		    int (*parse)(void *ctx, int *verbose, struct conffile *cf),
+		    void *ctx);
+
 #endif /* VNFSEC_CONFFILE_H */

@@ -144,6 +144,22 @@ static void eve_add_addr(json_object *o, const char *key,
 	eve_add_raw_addr(o, key, addr->data, addr->len);
 }
 
+void eve_add_flow(json_object *o, const uint8_t *src, size_t src_len,
+		  unsigned int src_port, const uint8_t *dst, size_t dst_len,
+		  unsigned int dst_port, unsigned int proto)
+{
+	const char *name = eve_proto_name(proto);
+
+	eve_add_raw_addr(o, "src_ip", src, src_len);
+	eve_add_int(o, "src_port", src_port);
+	eve_add_raw_addr(o, "dest_ip", dst, dst_len);
+	eve_add_int(o, "dest_port", dst_port);
+	if (name)
+		eve_add_str(o, "proto", name);
+	else
+		eve_add_int(o, "proto", proto);
+}
+
 const char *eve_proto_name(unsigned int proto)
 {
 	switch (proto) {
@@ -165,7 +181,6 @@ static void add_encap(json_object *ev, const Vnfsec__Assessment *a)
 {
 	const Vnfsec__FlowTuple *o;
 	json_object *t;
-	const char *proto;
 	size_t i;
 
 	if (a->n_vlan_ids) {
@@ -180,15 +195,8 @@ static void add_encap(json_object *ev, const Vnfsec__Assessment *a)
 		return;
 	o = a->tunnel->outer;
 	t = json_object_new_object();
-	eve_add_addr(t, "src_ip", &o->src_addr);
-	eve_add_int(t, "src_port", o->src_port);
-	eve_add_addr(t, "dest_ip", &o->dst_addr);
-	eve_add_int(t, "dest_port", o->dst_port);
-	proto = eve_proto_name(o->proto);
-	if (proto)
-		eve_add_str(t, "proto", proto);
-	else
-		eve_add_int(t, "proto", o->proto);
+	eve_add_flow(t, o->src_addr.data, o->src_addr.len, o->src_port,
+		     o->dst_addr.data, o->dst_addr.len, o->dst_port, o->proto);
 	eve_add_u64(t, "teid", a->tunnel->teid);
 	eve_put(ev, "tunnel", t);
 }

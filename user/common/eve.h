@@ -37,6 +37,10 @@ void eve_add_time(json_object *o, const char *key, time_t t);
 /* An address of @len bytes (4 or 16) as text. */
 void eve_add_raw_addr(json_object *o, const char *key, const uint8_t *addr,
 		      size_t len);
+/* src_ip, src_port, dest_ip, dest_port, proto (its name, else number). */
+void eve_add_flow(json_object *o, const uint8_t *src, size_t src_len,
+		  unsigned int src_port, const uint8_t *dst, size_t dst_len,
+		  unsigned int dst_port, unsigned int proto);
 /* "TCP", "UDP", ... or NULL for a protocol EVE has no name for. */
 const char *eve_proto_name(unsigned int proto);
 

@@ -132,19 +132,11 @@ static void action_target_json(json_object *o, const struct action_record *act)
 {
 	const struct action_flow *f = &act->flow;
 	json_object *fo;
-	const char *proto;
 
 	if (action_has_flow(act->type)) {
 		fo = json_object_new_object();
-		eve_add_raw_addr(fo, "src_ip", f->src, f->len);
-		eve_add_int(fo, "src_port", f->src_port);
-		eve_add_raw_addr(fo, "dest_ip", f->dst, f->len);
-		eve_add_int(fo, "dest_port", f->dst_port);
-		proto = eve_proto_name(f->proto);
-		if (proto)
-			eve_add_str(fo, "proto", proto);
-		else
-			eve_add_int(fo, "proto", f->proto);
+		eve_add_flow(fo, f->src, f->len, f->src_port, f->dst, f->len,
+			     f->dst_port, f->proto);
 		eve_put(o, "flow", fo);
 	} else if (action_has_vnf(act->type)) {
 		eve_add_str(o, "vnf", act->vnf);

@@ -767,6 +767,24 @@ struct reread {
 	int hup_fd;
 };
 
+/* parse_args() again, on the command line the server was started with. */
+struct reparse {
+	const struct reread *rr;
+	struct server_config cfg;
+};
+
+static int reparse(void *ctx, int *verbose, struct conffile *conf)
+{
+	struct reparse *rp = ctx;
+	int ret;
+
+	reparsing = true;
+	ret = parse_args(rp->rr->argc, rp->rr->argv, &rp->cfg, verbose,
+			 conf);
+	reparsing = false;
+	return ret;
+}
+
 /*
  * SIGHUP: the configuration (file and command line) is read again; the
  * log level and format, and the paths of --crl, --playbook, --policy and
@@ -783,30 +801,19 @@ static void hangup(struct server *srv, const struct reread *rr)
 	};
 	static struct conffile held;	/* what the live paths point into */
 	static char kept_crl[PATH_MAX];
-	struct server_config now = cfg_defaults, *cfg = rr->cfg;
-	struct conffile conf = {};
-	char format[8];
-	int verbose = 0, ret;
+	struct reparse rp = { .rr = rr, .cfg = cfg_defaults };
+	struct server_config *now = &rp.cfg, *cfg = rr->cfg;
+	struct conffile conf;
 
 	evloop_drain(rr->hup_fd);
-	trust_config_defaults(&now.trust);
-	snprintf(format, sizeof(format), "%s", log_format_name());
-	reparsing = true;
-	ret = parse_args(rr->argc, rr->argv, &now, &verbose, &conf);
-	reparsing = false;
-	if (ret) {
-		conffile_free(&conf);
-		log_set_format(format);
-		log_warn("SIGHUP: configuration refused (above); the one in force stays");
+	trust_config_defaults(&now->trust);
+	if (conffile_reread(&conf, rr->conf, live, reparse, &rp))
 		return;
-	}
-	log_set_level(verbose ? LOG_DEBUG : LOG_INFO);
-	conffile_report_restart(rr->conf, &conf, live);
 	/*
 	 * Taking --crl away would un-revoke: that waits for a restart, and
 	 * the path is kept here (the file it came from is about to go).
 	 */
-	if (cfg->crl_path && !now.crl_path) {
+	if (cfg->crl_path && !now->crl_path) {
 		log_warn("SIGHUP: --crl is no longer set; the revocations of %s stay in force until a restart",
 			 cfg->crl_path);
 		if (cfg->crl_path != kept_crl) {
@@ -815,12 +822,12 @@ static void hangup(struct server *srv, const struct reread *rr)
 			cfg->crl_path = kept_crl;
 		}
 	} else {
-		cfg->crl_path = now.crl_path;
+		cfg->crl_path = now->crl_path;
 	}
-	cfg->playbook_path = now.playbook_path;
-	cfg->policy_path = now.policy_path;
-	cfg->nr_imports = now.nr_imports;
-	memcpy(cfg->imports, now.imports, sizeof(cfg->imports));
+	cfg->playbook_path = now->playbook_path;
+	cfg->policy_path = now->policy_path;
+	cfg->nr_imports = now->nr_imports;
+	memcpy(cfg->imports, now->imports, sizeof(cfg->imports));
 	log_info("SIGHUP: reading --crl, playbooks and feeds again");
 	peers_crl_reload(srv);
 	reload(srv);
