@@ -395,6 +395,8 @@ int conffile_reread(struct conffile *now, const struct conffile *was,
 	memset(now, 0, sizeof(*now));
 	ret = parse(ctx, &verbose, now);
 	if (ret) {
+		/* A refused value left its FILE:LINE:COL, which @now holds. */
+		log_set_context(NULL);
 		conffile_free(now);
 		log_set_format(format);
 		log_warn("SIGHUP: configuration refused (above); the one in force stays");
