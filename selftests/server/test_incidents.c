@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -356,6 +357,118 @@ TEST_F(hier, metrics_show_live_counters)
 	EXPECT_NE(0, http_get(self->srv[0].metrics_port, "/nothing",
 			      self->resp, sizeof(self->resp)));
 	conn_free(&c1);
+}
+
+static int send_heartbeat(struct conn *c, const char *cause, uint64_t packets,
+			  uint32_t spool_pending)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__Heartbeat hb = VNFSEC__HEARTBEAT__INIT;
+	Vnfsec__DropCount d[2], *dp[2] = { &d[0], &d[1] };
+
+	vnfsec__drop_count__init(&d[0]);
+	vnfsec__drop_count__init(&d[1]);
+	d[0].cause = "drop_pair_policy";
+	d[0].packets = 7;
+	d[1].cause = (char *)cause;
+	d[1].packets = packets;
+	hb.drops = dp;
+	hb.n_drops = 2;
+	hb.spool_pending = spool_pending;
+	f.version = WIRE_VERSION;
+	f.body_case = VNFSEC__FRAME__BODY_HEARTBEAT;
+	f.heartbeat = &hb;
+	return conn_send(c, &f);
+}
+
+/* Send @f and read until its ack (an action may come first). */
+static bool sent_and_acked(struct conn *c, Vnfsec__Frame *f)
+{
+	Vnfsec__Frame *in;
+	const char *why;
+	bool ack;
+
+	if (conn_send(c, f))
+		return false;
+	do {
+		if (conn_recv(c, &in, &why))
+			return false;
+		ack = in->body_case == VNFSEC__FRAME__BODY_ACK;
+		wire_free(in);
+	} while (!ack);
+	return true;
+}
+
+static bool metrics_have(void *self_)
+{
+	FIXTURE_DATA(hier) *self = self_;
+
+	return !http_get(self->srv[0].metrics_port, "/metrics", self->resp,
+			 sizeof(self->resp)) &&
+	       strstr(self->resp, "vnfsec_agent_spool_pending{agent=\"agent-1\"} 5\n");
+}
+
+/*
+ * Issue 19.6: drops per cause and spool depth as the agent's heartbeats
+ * report them, the latency of its assessments (here one detected 3 s
+ * before it reached the server, one stamped by a clock ahead of ours),
+ * and a cause that is no counter's name
+ * refused with the frame (it would become a label).
+ */
+TEST_F(hier, metrics_show_agent_drops_spool_and_latency)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT, *in;
+	Vnfsec__Assessment a = VNFSEC__ASSESSMENT__INIT;
+	static uint8_t dst[4] = { 10, 66, 0, 1 };
+	struct conn c1, c2;
+	struct timespec now;
+	const char *why;
+
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "s", NULL, NULL));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, send_heartbeat(&c1, "drop_spoofed", 2, 5));
+	clock_gettime(CLOCK_REALTIME, &now);
+	a.id = 1;
+	a.time_unix_ms = (uint64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
+			 3000;
+	a.heuristic = SYN_FLOOD;
+	a.severity = 6;
+	a.src_addr = (ProtobufCBinaryData){ 4, (uint8_t *)scanner };
+	a.dst_addr = (ProtobufCBinaryData){ 4, dst };
+	f.version = WIRE_VERSION;
+	f.body_case = VNFSEC__FRAME__BODY_ASSESSMENT;
+	f.assessment = &a;
+	/* Its block order may come first. */
+	ASSERT_TRUE(sent_and_acked(&c1, &f));
+	/* An agent clock a minute ahead of ours: counted as 0 s. */
+	a.id = 2;
+	a.time_unix_ms += 63000;
+	ASSERT_TRUE(sent_and_acked(&c1, &f));
+	ASSERT_TRUE(wait_until(metrics_have, self, 5));
+	EXPECT_NE(NULL, strstr(self->resp,
+		"vnfsec_agent_fastpath_drops_total{agent=\"agent-1\",cause=\"drop_pair_policy\"} 7\n"));
+	EXPECT_NE(NULL, strstr(self->resp,
+		"vnfsec_agent_fastpath_drops_total{agent=\"agent-1\",cause=\"drop_spoofed\"} 2\n"));
+	EXPECT_NE(NULL, strstr(self->resp, "# TYPE vnfsec_assessment_latency_seconds histogram\n"));
+	EXPECT_NE(NULL, strstr(self->resp, "vnfsec_assessment_latency_seconds_bucket{le=\"0.005\"} 1\n"));
+	EXPECT_NE(NULL, strstr(self->resp, "vnfsec_assessment_latency_seconds_bucket{le=\"2.5\"} 1\n"));
+	EXPECT_NE(NULL, strstr(self->resp, "vnfsec_assessment_latency_seconds_bucket{le=\"10\"} 2\n"));
+	EXPECT_NE(NULL, strstr(self->resp, "vnfsec_assessment_latency_seconds_bucket{le=\"+Inf\"} 2\n"));
+	EXPECT_NE(NULL, strstr(self->resp, "vnfsec_assessment_latency_seconds_count 2\n"));
+	EXPECT_NE(NULL, strstr(self->resp, "\nvnfsec_agents_untrusted 0\n"));
+
+	/* A label it could forge: the session is closed, nothing exported. */
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[0].port, "agent-2",
+				   &c2));
+	ASSERT_EQ(0, send_heartbeat(&c2, "drop_x\"} 1\nfake 1", 1, 0));
+	EXPECT_NE(0, conn_recv(&c2, &in, &why));
+	ASSERT_EQ(0, http_get(self->srv[0].metrics_port, "/metrics",
+			      self->resp, sizeof(self->resp)));
+	EXPECT_EQ(NULL, strstr(self->resp, "agent=\"agent-2\",cause"));
+	EXPECT_EQ(NULL, strstr(self->resp, "\nfake 1"));
+	conn_free(&c1);
+	conn_free(&c2);
 }
 
 /* The same on either store backend: @store is a file or a postgresql:// URI. */

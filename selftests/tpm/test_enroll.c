@@ -1205,6 +1205,8 @@ TEST_F_TIMEOUT(enroll, connection_without_certificate_may_only_enroll, 120)
 	hangup(ctx, &c);
 }
 
+static bool metrics_show(const char *portfile, const char *needle);
+
 TEST_F_TIMEOUT(enroll, failed_reattestation_marks_the_agent_untrusted, 120)
 {
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT, *in;
@@ -1213,12 +1215,19 @@ TEST_F_TIMEOUT(enroll, failed_reattestation_marks_the_agent_untrusted, 120)
 	SSL_CTX *ctx = NULL;
 	struct conn c = { .fd = -1 };
 	json_object *r;
+	char mport[340];
 	int err;
 
+	snprintf(mport, sizeof(mport), "%s/metrics.port", self->dir);
+	self->extra[0] = "--metrics";
+	self->extra[1] = "127.0.0.1:0";
+	self->extra[2] = "--metrics-port-file";
+	self->extra[3] = mport;
 	ASSERT_EQ(0, server_start(self, self->ekca));
 	ASSERT_EQ(0, agent_enrolls(self));
 	ASSERT_EQ(0, tunnel_up(self, &ctx, &c));
 	ASSERT_TRUE(eventually(agent_is_trusted, self, 10));
+	EXPECT_TRUE(metrics_show(mport, "\nvnfsec_agents_untrusted 0\n"));
 
 	/* The host's boot state changes; the operator asks for a quote. */
 	ASSERT_EQ(0, extend_pcr7());
@@ -1231,6 +1240,7 @@ TEST_F_TIMEOUT(enroll, failed_reattestation_marks_the_agent_untrusted, 120)
 	ASSERT_EQ(0, agent_answer_quote(AGENT_TCTI, &c, in->quote_request));
 	wire_free(in);
 	ASSERT_TRUE(eventually(agent_is_untrusted, self, 10));
+	EXPECT_TRUE(metrics_show(mport, "\nvnfsec_agents_untrusted 1\n"));
 
 	/* Its reports still arrive, flagged. */
 	a.id = 1;

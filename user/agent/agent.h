@@ -20,6 +20,7 @@
  *   pairvol.c     volume per VNF pair against a learned baseline
  *   enroll.c      enrollment and quotes with the TPM (docs/trust.md)
  *   state.c       sequences and bundle policy, sealed by the TPM
+ *   local_alerts.c  the standalone agent's EVE file (no server)
  *   main.c        options and the event loop
  */
 #ifndef VNFSEC_AGENT_H
@@ -46,6 +47,7 @@ enum agent_event_source {
 	AGENT_EV_POSTURE,
 	AGENT_EV_KMOD,
 	AGENT_EV_LINK,		/* rtnetlink: ports came or went */
+	AGENT_EV_HANGUP,	/* SIGHUP: read the configuration again */
 };
 
 /* How XDP is attached: agent_config.xdp_attach. */
@@ -99,6 +101,8 @@ struct agent_config {
 	uint32_t state_nv;		/* its NV counter index */
 	uint32_t state_pcrs;		/* PCR mask it is sealed to */
 	bool state_reset;		/* start fresh though one was saved */
+	bool standalone;		/* no server: alerts to eve_path */
+	const char *eve_path;
 };
 
 /* The fast path as the agent holds it, loaded by itself or by bpftool. */

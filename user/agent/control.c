@@ -185,11 +185,18 @@ static json_object *cmd_status(struct control *c)
 
 	json_object_object_add(o, "agent_id",
 			       json_object_new_string(c->ctx.agent_id));
-	json_object_object_add(o, "server", json_object_new_string(cfg->server));
+	/* Standalone: no server, no uplink; alerts go to cfg->eve_path. */
+	json_object_object_add(o, "server",
+			       json_object_new_string(cfg->server ?: ""));
+	json_object_object_add(o, "standalone",
+			       json_object_new_boolean(cfg->standalone));
+	if (cfg->standalone)
+		json_object_object_add(o, "eve",
+				       json_object_new_string(cfg->eve_path));
 	json_object_object_add(o, "connected", json_object_new_boolean(
-		uplink_connected(c->ctx.uplink)));
+		c->ctx.uplink && uplink_connected(c->ctx.uplink)));
 	json_object_object_add(o, "spooled", json_object_new_int(
-		uplink_pending(c->ctx.uplink)));
+		c->ctx.uplink ? uplink_pending(c->ctx.uplink) : 0));
 	json_object_object_add(o, "blocks", json_object_new_int(
 		enforcer_count(c->ctx.enf)));
 	json_object_object_add(o, "fast_path_adopted",

@@ -23,6 +23,7 @@
 #include "user/agent/join.h"
 #include "user/agent/l7.h"
 #include "user/agent/learn.h"
+#include "user/agent/local_alerts.h"
 #include "user/agent/posture.h"
 #include "user/agent/rates.h"
 #include "user/agent/scan.h"
@@ -43,6 +44,8 @@ static void usage(FILE *out)
 	fprintf(out,
 "usage: vnfsec-agent --iface IF [--iface IF]... --server ADDR:PORT\n"
 "                    --ca FILE --cert FILE --key FILE [options]\n"
+"       vnfsec-agent --iface IF [--iface IF]... --standalone --eve FILE\n"
+"                    [--policy FILE] [options]\n"
 "\n"
 "  --iface IF            attach the XDP fast path to IF (repeatable)\n"
 "  --xdp-mode MODE       native (default) or generic\n"
@@ -60,6 +63,11 @@ static void usage(FILE *out)
 "                        adopting them\n"
 "  --detach-on-exit      detach XDP on exit (default: keep enforcing)\n"
 "  --server ADDR:PORT    security server (numeric address)\n"
+"  --standalone          no security server: enforce the local policy\n"
+"                        and protect mode here, write alerts to --eve;\n"
+"                        no TLS, spool or TPM (refuses their options)\n"
+"  --eve FILE            the standalone agent's EVE JSON alerts (- for\n"
+"                        stdout); opened again on SIGHUP\n"
 "  --server-name NAME    name its certificate must carry (vnfsec-server)\n"
 "  --ca/--cert/--key     TLS trust anchor, this agent's certificate (its\n"
 "                        CN is the agent id) and key\n"
@@ -106,7 +114,8 @@ static void usage(FILE *out)
 "                        enroll with the TPM first: a new TLS key inside\n"
 "                        the TPM (--key gets its wrapped blob) and a\n"
 "                        certificate from the server (docs/trust.md)\n"
-"  --agent-id ID         the identity to enroll as (with --enroll)\n"
+"  --agent-id ID         the identity to enroll as (with --enroll); the\n"
+"                        alerts' agent_id when standalone (host name)\n"
 "  --state FILE          with --tpm: the agent state (last signed action\n"
 "                        and bundle, the bundle's policy) sealed by the\n"
 "                        TPM (default SPOOL_DIR/agent.state); without\n"
@@ -120,7 +129,60 @@ static void usage(FILE *out)
 "  --log-format FMT      text (default) or json: one object per line\n"
 "  --config FILE         options as a YAML mapping of long option: value,\n"
 "                        the command line overrides it (default\n"
-"                        " AGENT_CONF_PATH ", skipped when absent)\n");
+"                        " AGENT_CONF_PATH ", skipped when absent);\n"
+"                        read again on SIGHUP for --verbose,\n"
+"                        --log-format and --policy\n");
+}
+
+/* Parsing again on SIGHUP: a refusal is one line, not the usage. */
+static bool reparsing;
+
+static void usage_or_line(FILE *out)
+{
+	if (reparsing)
+		log_err("the configuration lacks --iface, or --server, --ca, --cert and --key (or --standalone)");
+	else
+		usage(out);
+}
+
+/*
+ * --standalone: no server, so nothing that only talks to one (TLS, the
+ * spool, signed actions and bundles, the TPM's attestation and sealed
+ * state). Each such option is refused by name: silently ignoring it
+ * would let an operator believe it had an effect.
+ */
+static int check_standalone(const struct agent_config *cfg,
+			    const struct option *opts, const bool *given,
+			    bool extra)
+{
+	static const int server_only[] = {
+		's', 'n', 'C', 'c', 'k', 'B', 'S', 'M', 'A', 'U',
+		0x1000, 0x1001, 0x1003, 0x1004, 0x1005, 0x1006, 0x1007,
+	};
+	unsigned int i, o;
+
+	if (!cfg->standalone) {
+		log_err("--eve is the standalone agent's alert file: add --standalone, or drop --eve (a connected agent's alerts are the server's)");
+		return -EINVAL;
+	}
+	for (i = 0; i < sizeof(server_only) / sizeof(server_only[0]); i++) {
+		if (!given[server_only[i]])
+			continue;
+		for (o = 0; opts[o].val != server_only[i]; o++)
+			;
+		log_err("--standalone runs without a security server: --%s contradicts it; drop one of them",
+			opts[o].name);
+		return -EINVAL;
+	}
+	if (!cfg->eve_path) {
+		log_err("--standalone needs --eve FILE, the file its alerts go to (- for stdout)");
+		return -EINVAL;
+	}
+	if (extra || !cfg->nr_ifaces) {
+		usage_or_line(stderr);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct agent_config *cfg,
@@ -169,19 +231,24 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		{ "state-reset", no_argument, NULL, 0x1007 },
 		{ "control-group", required_argument, NULL, 0x1011 },
 		{ "control-admin-group", required_argument, NULL, 0x1012 },
+		{ "standalone", no_argument, NULL, 0x1013 },
+		{ "eve", required_argument, NULL, 0x1014 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "log-format", required_argument, NULL, 0x1100 },
 		{ "config", required_argument, NULL, 0x1101 },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
+	bool given[0x1200] = {};
 	int opt;
 
 	if (conffile_apply(conf, AGENT_CONF_PATH, opts, &argc, &argv))
 		return -EINVAL;
+	optind = 0;	/* getopt starts afresh (SIGHUP parses again) */
 	while ((opt = getopt_long(argc, argv, "i:s:vh", opts, NULL)) != -1) {
 		/* An option from the file is named by its FILE:LINE:COL. */
 		log_set_context(conffile_where(conf, optind - 1));
+		given[opt & 0x11ff] = true;
 		switch (opt) {
 		case 'i':
 			if (cfg->nr_ifaces == AGENT_MAX_IFACES) {
@@ -331,6 +398,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 0x1007: cfg->state_reset = true; break;
 		case 0x1011: cfg->control_group = optarg; break;
 		case 0x1012: cfg->control_admin_group = optarg; break;
+		case 0x1013: cfg->standalone = true; break;
+		case 0x1014: cfg->eve_path = optarg; break;
 		case 'v': *verbose = 1; break;
 		case 0x1100:
 			if (log_set_format(optarg))
@@ -342,9 +411,11 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		}
 	}
 	log_set_context(NULL);
+	if (cfg->standalone || cfg->eve_path)
+		return check_standalone(cfg, opts, given, optind != argc);
 	if (optind != argc || !cfg->nr_ifaces || !cfg->server ||
 	    !cfg->tls.ca || !cfg->tls.cert || !cfg->tls.key) {
-		usage(stderr);
+		usage_or_line(stderr);
 		return -EINVAL;
 	}
 	if (cfg->enroll && (!cfg->tpm_tcti || !cfg->agent_id ||
@@ -462,7 +533,12 @@ static int start_policy(const struct agent_config *cfg,
 
 /* Everything the loop drives. */
 struct agent_rt {
-	const struct agent_config *cfg;
+	struct agent_config *cfg;
+	int argc;			/* as started: SIGHUP parses again */
+	char **argv;
+	const struct conffile *conf;	/* the file as read at start */
+	struct local_alerts *alerts;	/* standalone: the --eve file */
+	int hup_fd;
 	struct posture *posture;
 	struct join *join;
 	bool rescan;			/* a namespace came or went */
@@ -477,6 +553,93 @@ struct agent_rt {
 	int epfd;
 	int tick_fd;
 };
+
+static const struct agent_config cfg_defaults = {
+	.pin_dir = VNFSEC_PIN_DIR,
+	.server_name = "vnfsec-server",
+	.syn_threshold = 500,
+	.window_ms = 1000,
+	.scan_hosts = 50,
+	.scan_ports = 100,
+	.slow_scan_window_s = 300,
+	.slow_scan_hosts = 30,
+	.slow_scan_ports = 60,
+	.heartbeat_s = 5,
+	.spool_dir = "/var/lib/vnfsec/spool",
+	.spool_max_mb = 16,
+	.control_path = "/run/vnfsec/agent.sock",
+	.netns_dir = "/run/netns",
+	.sample_every = -1,
+};
+
+/* --policy again on SIGHUP, unless a signed bundle's policy is in force. */
+static void reload_policy(struct agent_rt *rt, const char *path)
+{
+	struct policy_diag diag = {};
+	const struct agent_policy *ap = rt->ev->policy;
+
+	if (!path)
+		return;
+	if (ap && !strncmp(ap->origin, "bundle-", 7)) {
+		log_warn("SIGHUP: --policy %s not applied: the policy of signed %s is in force",
+			 path, ap->origin);
+		return;
+	}
+	/* A refused file leaves the policy in force; apply.c says so. */
+	agent_policy_apply(rt->ev, path, &diag);
+	policy_diag_free(&diag);
+}
+
+/* parse_args() again, on the command line the agent was started with. */
+struct reparse {
+	const struct agent_rt *rt;
+	struct agent_config cfg;
+};
+
+static int reparse(void *ctx, int *verbose, struct conffile *conf)
+{
+	struct reparse *rp = ctx;
+	int ret;
+
+	reparsing = true;
+	ret = parse_args(rp->rt->argc, rp->rt->argv, &rp->cfg, verbose, conf);
+	reparsing = false;
+	return ret;
+}
+
+/*
+ * SIGHUP: the configuration (file and command line) is read again. What
+ * can change under a running agent is applied: the log level and
+ * format, --policy (read again even when its path is unchanged), and
+ * the --eve file is opened again (log rotation). Every other option
+ * that changed gets one line: it needs a restart. A configuration that
+ * no longer parses changes nothing.
+ */
+static void reload(struct agent_rt *rt)
+{
+	static const char *const live[] = {
+		"verbose", "log-format", "policy", NULL
+	};
+	static struct conffile held;	/* what cfg->policy_path points into */
+	struct reparse rp = { .rt = rt, .cfg = cfg_defaults };
+	struct agent_config *now = &rp.cfg;
+	struct conffile conf;
+
+	evloop_drain(rt->hup_fd);
+	if (conffile_reread(&conf, rt->conf, live, reparse, &rp))
+		return;
+	if (rt->alerts)
+		local_alerts_reopen(rt->alerts);
+	if (rt->cfg->policy_path && !now->policy_path)
+		log_info("SIGHUP: --policy is no longer set; the policy in force stays");
+	reload_policy(rt, now->policy_path);
+	rt->cfg->policy_path = now->policy_path;
+	conffile_free(&held);
+	held = conf;
+	log_info("SIGHUP: configuration %s read again", conf.path);
+	log_debug("SIGHUP: in force: log level debug, format %s, --policy %s",
+		  log_format_name(), now->policy_path ?: "(none)");
+}
 
 static int loop(struct agent_rt *rt)
 {
@@ -511,7 +674,8 @@ static int loop(struct agent_rt *rt)
 				actions_tick(rt->actions, clock_mono_ns());
 				/* Samples do not wake us: collect them here. */
 				ring_buffer__consume(rt->rb);
-				uplink_tick(rt->ev->uplink, rt->sensor);
+				if (rt->ev->uplink)
+					uplink_tick(rt->ev->uplink, rt->sensor);
 				report_losses(rt->sensor, &lost);
 				rates_tick(&rt->rates, rt->sensor, rt->ev);
 				control_tick(rt->control);
@@ -540,11 +704,14 @@ static int loop(struct agent_rt *rt)
 					rt->rescan = true;
 				}
 				break;
+			case AGENT_EV_HANGUP:
+				reload(rt);
+				break;
 			case AGENT_EV_SIGNAL:
-				log_info("signal received; exiting (%s)",
-					 rt->cfg->detach_on_exit ?
-					 "detaching the fast path" :
-					 "the fast path stays attached and enforcing");
+				/* Detaching is said when done (sensor.c). */
+				log_info("signal received; exiting%s",
+					 rt->cfg->detach_on_exit ? "" :
+					 " (the fast path stays attached and enforcing)");
 				return 0;
 			default:
 				if (tag >= CONTROL_EV_LISTEN)
@@ -567,23 +734,7 @@ static int run(struct agent_rt *rt)
 
 int main(int argc, char **argv)
 {
-	struct agent_config cfg = {
-		.pin_dir = VNFSEC_PIN_DIR,
-		.server_name = "vnfsec-server",
-		.syn_threshold = 500,
-		.window_ms = 1000,
-		.scan_hosts = 50,
-		.scan_ports = 100,
-		.slow_scan_window_s = 300,
-		.slow_scan_hosts = 30,
-		.slow_scan_ports = 60,
-		.heartbeat_s = 5,
-		.spool_dir = "/var/lib/vnfsec/spool",
-		.spool_max_mb = 16,
-		.control_path = "/run/vnfsec/agent.sock",
-		.netns_dir = "/run/netns",
-		.sample_every = -1,
-	};
+	struct agent_config cfg = cfg_defaults;
 	struct event_ctx ev = { .cfg = &cfg };
 	struct sensor sensor = { .prog_fd = -1 };
 	char agent_id[WIRE_AGENT_ID_MAX + 1];
@@ -593,11 +744,12 @@ int main(int argc, char **argv)
 	struct control *control = NULL;
 	struct posture *posture = NULL;
 	struct join *join = NULL;
+	struct local_alerts *alerts = NULL;
 	struct agent_store *store = NULL;
 	struct policy_compiled *start_pol = NULL;
-	char policy_note[600];
+	char policy_note[600], thresholds[96];
 	int posture_fd = -1, kmod_fd = -1, link_fd = -1;
-	int epfd = -1, sig_fd = -1, tick_fd = -1, verbose = 0, ret;
+	int epfd = -1, sig_fd = -1, hup_fd = -1, tick_fd = -1, verbose = 0, ret;
 	bool sensor_up = false;
 	SSL_CTX *tls = NULL;
 	/* Holds the strings cfg points to: freed only at exit. */
@@ -615,8 +767,16 @@ int main(int argc, char **argv)
 	 * threads, which inherit the mask; else SIGTERM kills the agent.
 	 */
 	sig_fd = evloop_signalfd();
+	hup_fd = evloop_hupfd();
 
-	if (cfg.enroll) {
+	if (cfg.standalone) {
+		/* The alerts' agent_id: --agent-id, else this host's name. */
+		if (cfg.agent_id)
+			snprintf(agent_id, sizeof(agent_id), "%s", cfg.agent_id);
+		else if (gethostname(agent_id, sizeof(agent_id)))
+			snprintf(agent_id, sizeof(agent_id), "standalone");
+		agent_id[sizeof(agent_id) - 1] = '\0';
+	} else if (cfg.enroll) {
 		/* The uplink enrolls when it first connects (enroll.c). */
 		snprintf(agent_id, sizeof(agent_id), "%s", cfg.agent_id);
 	} else {
@@ -634,7 +794,8 @@ int main(int argc, char **argv)
 	ret = start_policy(&cfg, &start_pol, policy_note, sizeof(policy_note));
 	if (ret)
 		goto out;
-	ret = agent_store_open(&cfg, agent_id, &store);
+	/* Sequences of signed actions and bundles: none come standalone. */
+	ret = cfg.standalone ? 0 : agent_store_open(&cfg, agent_id, &store);
 	if (ret)
 		goto out;
 	ret = sensor_open(&sensor, &cfg);
@@ -661,8 +822,8 @@ int main(int argc, char **argv)
 			.horizontal = cfg.slow_scan_hosts,
 			.vertical = cfg.slow_scan_ports });
 	rb = ring_buffer__new(sensor.events_fd, events_handle, &ev, NULL);
-	if (epfd < 0 || sig_fd < 0 || tick_fd < 0 || !enf || !actions ||
-	    !ev.l7 || !ev.origins || !ev.learn ||
+	if (epfd < 0 || sig_fd < 0 || hup_fd < 0 || tick_fd < 0 || !enf ||
+	    !actions || !ev.l7 || !ev.origins || !ev.learn ||
 	    !ev.syn_flood ||
 	    !ev.scan_fast || (cfg.slow_scan_window_s && !ev.scan_slow) ||
 	    !rb) {
@@ -698,7 +859,7 @@ int main(int argc, char **argv)
 		ret = sensor_set_sampling(&sensor, cfg.sample_every);
 	if (ret)
 		goto out;
-	if (agent_store_apply_policy(store, &ev) > 0) {
+	if (store && agent_store_apply_policy(store, &ev) > 0) {
 		join_ports(join);
 	} else if (start_pol) {
 		char origin[PATH_MAX + 32];
@@ -719,17 +880,25 @@ int main(int argc, char **argv)
 			 "no policy given; %s", now);
 	}
 	ret = -ENOMEM;
-	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id, store);
-	if (!ev.uplink)
-		goto out;
-	uplink_set_actions(ev.uplink, actions);
-	uplink_set_policy(ev.uplink, &ev);
+	if (cfg.standalone) {
+		alerts = local_alerts_open(cfg.eve_path, agent_id);
+		if (!alerts)
+			goto out;
+	} else {
+		ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id, store);
+		if (!ev.uplink)
+			goto out;
+		uplink_set_actions(ev.uplink, actions);
+		uplink_set_policy(ev.uplink, &ev);
+	}
 	if (evloop_add(epfd, ring_buffer__epoll_fd(rb),
 		       (epoll_data_t){ .u32 = AGENT_EV_RINGBUF }) ||
 	    evloop_add(epfd, tick_fd,
 		       (epoll_data_t){ .u32 = AGENT_EV_TIMER }) ||
 	    evloop_add(epfd, sig_fd,
-		       (epoll_data_t){ .u32 = AGENT_EV_SIGNAL })) {
+		       (epoll_data_t){ .u32 = AGENT_EV_SIGNAL }) ||
+	    evloop_add(epfd, hup_fd,
+		       (epoll_data_t){ .u32 = AGENT_EV_HANGUP })) {
 		ret = -errno;
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto out;
@@ -741,19 +910,35 @@ int main(int argc, char **argv)
 		.policy_note = policy_note }, &control);
 	if (ret)
 		goto out;
-	ev.on_assessment = control_publish;
-	ev.on_assessment_ctx = control;
-	/* The threshold that fires: the policy's once one is in force. */
-	log_info("agent %s watching %u interfaces; SYN flood threshold %u per %u ms (%s); control socket %s",
-		 agent_id, cfg.nr_ifaces,
-		 ev.policy ? agent_syn_threshold(&ev, &ev.policy->p->thresholds) :
-			     cfg.syn_threshold,
-		 cfg.window_ms, ev.policy ? "the policy's" : "--syn-threshold",
-		 cfg.control_path);
+	if (alerts) {
+		local_alerts_set_control(alerts, control);
+		ev.on_assessment = local_alerts_publish;
+		ev.on_assessment_ctx = alerts;
+	} else {
+		ev.on_assessment = control_publish;
+		ev.on_assessment_ctx = control;
+	}
+	/*
+	 * The threshold that fires: the policy's once one is in force, and
+	 * its line above said it (each fact once).
+	 */
+	if (ev.policy)
+		snprintf(thresholds, sizeof(thresholds),
+			 "thresholds: the policy's");
+	else
+		snprintf(thresholds, sizeof(thresholds),
+			 "SYN flood threshold %u per %u ms (--syn-threshold)",
+			 cfg.syn_threshold, cfg.window_ms);
+	log_info("agent %s watching %u interfaces; %s; control socket %s%s%s",
+		 agent_id, cfg.nr_ifaces, thresholds, cfg.control_path,
+		 cfg.standalone ? "; standalone, alerts to " : "",
+		 cfg.standalone ? cfg.eve_path : "");
 	/* Ready means enforcing: a server outage must not fail the unit. */
 	service_ready("enforcing on %u interfaces", sensor.nr_attached);
 	ret = run(&(struct agent_rt){
-		.cfg = &cfg, .posture = posture, .join = join,
+		.cfg = &cfg, .argc = argc, .argv = argv, .conf = &conf,
+		.alerts = alerts, .hup_fd = hup_fd,
+		.posture = posture, .join = join,
 		.sensor = &sensor, .ev = &ev,
 		.enf = enf, .actions = actions,
 		.control = control, .rb = rb, .epfd = epfd,
@@ -764,6 +949,7 @@ out:
 	posture_close(posture);
 	join_close(join);
 	uplink_free(ev.uplink);
+	local_alerts_close(alerts);
 	unparsed_reports_free(ev.unparsed);
 	agent_store_close(store);
 	policy_free(start_pol);
@@ -784,6 +970,8 @@ out:
 		close(tick_fd);
 	if (sig_fd >= 0)
 		close(sig_fd);
+	if (hup_fd >= 0)
+		close(hup_fd);
 	if (epfd >= 0)
 		close(epfd);
 	SSL_CTX_free(tls);

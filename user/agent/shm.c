@@ -50,10 +50,9 @@ int shm_open_monitor(struct shm_monitor **out, int *fd)
 	ret = vnfsec_kmod_open(&m->k);
 	if (ret) {
 		free(m);
-		if (ret == -ENOENT) {
-			log_info("kernel module not loaded: shared-memory and cache inspection are off (insmod vnfsec.ko to turn them on)");
+		/* vnfsec_kmod_open() said so, once (ARCHITECTURE.md). */
+		if (ret == -ENOENT)
 			return 0;
-		}
 		return ret;
 	}
 	*out = m;

@@ -617,13 +617,30 @@ int uplink_submit(struct uplink *u, struct assessment *a)
 
 static void heartbeat(struct uplink *u, const struct sensor *s)
 {
+	static const char *const names[] = VNFSEC_COUNTER_NAMES;
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
 	Vnfsec__Heartbeat hb = VNFSEC__HEARTBEAT__INIT;
+	Vnfsec__DropCount dc[WIRE_DROP_CAUSES_MAX], *dcs[WIRE_DROP_CAUSES_MAX];
+	unsigned int i;
 	int ret;
 
 	hb.time_unix_ms = clock_wall_ms();
 	sensor_counter(s, VNFSEC_CNT_RINGBUF_FULL, &hb.ringbuf_lost);
 	sensor_counter(s, VNFSEC_CNT_DROP_BLOCKLIST, &hb.dropped_packets);
+	hb.spool_pending = spool_pending(u->spool);
+	/* Every drop_* counter: the server's metrics, per cause. */
+	hb.drops = dcs;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]) &&
+		    hb.n_drops < WIRE_DROP_CAUSES_MAX; i++) {
+		Vnfsec__DropCount *d = &dc[hb.n_drops];
+
+		if (strncmp(names[i], "drop_", 5))
+			continue;
+		vnfsec__drop_count__init(d);
+		d->cause = (char *)names[i];
+		if (!sensor_counter(s, i, &d->packets))
+			dcs[hb.n_drops++] = d;
+	}
 	f.body_case = VNFSEC__FRAME__BODY_HEARTBEAT;
 	f.heartbeat = &hb;
 	ret = send_frame(u, &f);

@@ -58,9 +58,13 @@ static int opt_find_short(const struct option *opts, int c)
 	return -1;
 }
 
-/* Which options the command line sets, so the file's values yield. */
-static void mark_cmdline(const struct option *opts, int argc, char **argv,
-			 bool *seen)
+/*
+ * Each option of @argv with its value (NULL for a switch), as getopt
+ * would read them; what getopt would refuse is skipped (it says so).
+ */
+static void walk_args(const struct option *opts, int argc, char **argv,
+		      void (*fn)(int o, const char *value, void *ctx),
+		      void *ctx)
 {
 	int i, o;
 
@@ -76,9 +80,12 @@ static void mark_cmdline(const struct option *opts, int argc, char **argv,
 			o = opt_find_long(opts, a + 2, len);
 			if (o < 0)
 				continue;
-			seen[o] = true;
-			if (opts[o].has_arg == required_argument && !eq)
-				i++;
+			if (opts[o].has_arg != required_argument)
+				fn(o, NULL, ctx);
+			else if (eq)
+				fn(o, eq + 1, ctx);
+			else if (i + 1 < argc)
+				fn(o, argv[++i], ctx);
 			continue;
 		}
 		if (a[0] != '-' || !a[1])
@@ -87,14 +94,30 @@ static void mark_cmdline(const struct option *opts, int argc, char **argv,
 			o = opt_find_short(opts, *a);
 			if (o < 0)
 				break;
-			seen[o] = true;
-			if (opts[o].has_arg == required_argument) {
-				if (!a[1])
-					i++;
-				break;
+			if (opts[o].has_arg != required_argument) {
+				fn(o, NULL, ctx);
+				continue;
 			}
+			if (a[1])
+				fn(o, a + 1, ctx);
+			else if (i + 1 < argc)
+				fn(o, argv[++i], ctx);
+			break;
 		}
 	}
+}
+
+static void mark_seen(int o, const char *value, void *seen)
+{
+	(void)value;
+	((bool *)seen)[o] = true;
+}
+
+/* Which options the command line sets, so the file's values yield. */
+static void mark_cmdline(const struct option *opts, int argc, char **argv,
+			 bool *seen)
+{
+	walk_args(opts, argc, argv, mark_seen, seen);
 }
 
 static void conf_err(const struct conf_build *b, const yaml_node_t *n,
@@ -244,9 +267,15 @@ static int conffile_load(struct conffile *cf, const char *path,
 	int i, err;
 
 	memset(cf, 0, sizeof(*cf));
+	cf->opts = opts;
+	cf->path = strdup(path);
 	b.on_cmdline = calloc(opt_count(opts) + 1, sizeof(bool));
-	if (!b.on_cmdline)
+	if (!b.on_cmdline || !cf->path) {
+		free(b.on_cmdline);
+		free(cf->path);
+		cf->path = NULL;
 		return -ENOMEM;
+	}
 	mark_cmdline(opts, argc, argv, b.on_cmdline);
 	f = fopen(path, "r");
 	if (!f) {
@@ -312,7 +341,96 @@ void conffile_free(struct conffile *cf)
 			free(cf->where[i]);
 	free(cf->argv);
 	free(cf->where);
+	free(cf->path);
 	memset(cf, 0, sizeof(*cf));
+}
+
+/* The values of one option, in order, for comparing two readings. */
+struct opt_values {
+	int o;
+	char *text;
+	size_t len;
+	FILE *f;
+};
+
+static void add_value(int o, const char *value, void *ctx)
+{
+	struct opt_values *v = ctx;
+
+	if (o == v->o)
+		fprintf(v->f, "%s\n", value ? value : "true");
+}
+
+static char *values_of(const struct conffile *cf, int o)
+{
+	struct opt_values v = { .o = o };
+
+	v.f = open_memstream(&v.text, &v.len);
+	if (!v.f)
+		return NULL;
+	walk_args(cf->opts, cf->argc, cf->argv, add_value, &v);
+	if (fclose(v.f))
+		return NULL;
+	return v.text;
+}
+
+static bool is_live(const char *name, const char *const *live)
+{
+	for (; *live; live++)
+		if (!strcmp(name, *live))
+			return true;
+	return false;
+}
+
+int conffile_reread(struct conffile *now, const struct conffile *was,
+		    const char *const *live,
+		    int (*parse)(void *ctx, int *verbose, struct conffile *cf),
+		    void *ctx)
+{
+	char format[8];
+	int verbose = 0, ret;
+
+	/* Parsing sets the format as it goes: a refusal puts it back. */
+	snprintf(format, sizeof(format), "%s", log_format_name());
+	memset(now, 0, sizeof(*now));
+	ret = parse(ctx, &verbose, now);
+	if (ret) {
+		/* A refused value left its FILE:LINE:COL, which @now holds. */
+		log_set_context(NULL);
+		conffile_free(now);
+		log_set_format(format);
+		log_warn("SIGHUP: configuration refused (above); the one in force stays");
+		return ret;
+	}
+	log_set_level(verbose ? LOG_DEBUG : LOG_INFO);
+	conffile_report_restart(was, now, live);
+	return 0;
+}
+
+unsigned int conffile_report_restart(const struct conffile *was,
+				     const struct conffile *now,
+				     const char *const *live)
+{
+	unsigned int n = 0;
+	int o;
+
+	for (o = 0; was->opts && was->opts[o].name; o++) {
+		const char *name = was->opts[o].name;
+		char *a, *b;
+
+		if (skipped(name) || is_live(name, live))
+			continue;
+		a = values_of(was, o);
+		b = values_of(now, o);
+		if (a && b && strcmp(a, b)) {
+			log_warn("--%s changed in %s; restart to apply", name,
+				 now->path);
+			n++;
+		}
+		free(a);
+		free(b);
+	}
+	return n;
 }
 
 static const char *conffile_path(int argc, char **argv, const char *def,

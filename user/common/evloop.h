@@ -11,6 +11,9 @@
 
 /* SIGINT/SIGTERM as a readable fd (signals blocked); SIGPIPE ignored. */
 int evloop_signalfd(void);
+/* SIGHUP (reload) as a readable fd of its own; read it with evloop_drain(). */
+int evloop_hupfd(void);
+void evloop_drain(int signal_fd);
 
 /* A timerfd that fires every @seconds. */
 int evloop_tick(unsigned int seconds);

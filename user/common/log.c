@@ -29,6 +29,16 @@ int log_set_format(const char *name)
 	return 0;
 }
 
+void log_set_level(int max_level)
+{
+	log_max_level = max_level;
+}
+
+const char *log_format_name(void)
+{
+	return log_json ? "json" : "text";
+}
+
 void log_set_context(const char *where)
 {
 	log_where = where;
@@ -49,7 +59,8 @@ static void log_json_line(const char *stamp, const char *level,
 				       json_object_new_string(log_where));
 	json_object_object_add(o, "msg", json_object_new_string(msg));
 	fprintf(stderr, "%s\n",
-		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+					       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 

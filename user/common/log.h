@@ -15,6 +15,9 @@
 void log_init(const char *prog, int max_level);
 /* "text" (the default) or "json"; -EINVAL (and a line) for anything else. */
 int log_set_format(const char *name);
+/* What SIGHUP may change: the level (LOG_INFO, LOG_DEBUG), the format. */
+void log_set_level(int max_level);
+const char *log_format_name(void);
 /*
  * Where the next lines' subject comes from, e.g. "agent.conf:7:3" while a
  * configuration file's options are checked; NULL clears it.

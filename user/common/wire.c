@@ -96,6 +96,28 @@ static bool heuristic_ok(Vnfsec__Heuristic h)
 			&vnfsec__heuristic__descriptor, h);
 }
 
+/*
+ * Drop causes become Prometheus label values on the server: only the
+ * fast path's counter names ("drop_" and [a-z0-9_]), a bounded number.
+ */
+static const char *validate_heartbeat(const Vnfsec__Heartbeat *hb)
+{
+	size_t i, len;
+
+	if (hb->n_drops > WIRE_DROP_CAUSES_MAX)
+		return "heartbeat: too many drop causes";
+	for (i = 0; i < hb->n_drops; i++) {
+		const char *c = hb->drops[i]->cause;
+
+		len = strlen(c);
+		if (len <= 5 || len > WIRE_DROP_CAUSE_MAX ||
+		    strncmp(c, "drop_", 5) ||
+		    strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
+			return "heartbeat: a drop cause is not a drop_* counter name";
+	}
+	return NULL;
+}
+
 static const char *validate_summary(const Vnfsec__IncidentSummary *s)
 {
 	if (!s->id || !s->revision)
@@ -352,7 +374,7 @@ static const char *validate(const Vnfsec__Frame *f)
 			return "action result: status not 0 or -errno";
 		return NULL;
 	case VNFSEC__FRAME__BODY_HEARTBEAT:
-		return NULL;
+		return validate_heartbeat(f->heartbeat);
 	case VNFSEC__FRAME__BODY_SIGNED_ACTION:
 		/* Its signature and contents are the verifier's to judge. */
 		if (!f->signed_action->envelope.len ||

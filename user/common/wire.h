@@ -21,6 +21,8 @@
 #define WIRE_TEXT_MAX		255	/* an evidence item's text */
 #define WIRE_EVIDENCE_MAX	32	/* evidence items in one assessment */
 #define WIRE_VLANS_MAX		8	/* VLAN ids in one assessment */
+#define WIRE_DROP_CAUSES_MAX	32	/* drop causes in one heartbeat */
+#define WIRE_DROP_CAUSE_MAX	31	/* "drop_[a-z0-9_]+" */
 /* Enrollment and quotes (docs/trust.md): bounds on every TPM blob. */
 #define WIRE_CERT_MAX		4096	/* DER certificate or CSR */
 #define WIRE_TPM_PUBLIC_MAX	1024	/* marshalled TPM2B_PUBLIC */

@@ -7,11 +7,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -79,9 +78,14 @@ TRUST_USAGE
 "for --heartbeat-timeout seconds (30).\n"
 "Options may also come from --config FILE, a YAML mapping of long\n"
 "option: value (default " SERVER_CONF_PATH ", skipped when absent); the\n"
-"command line overrides it.\n"
+"command line overrides it. SIGHUP reads it again and applies --verbose,\n"
+"--log-format, --crl, --playbook, --policy and --import; other options\n"
+"need a restart.\n"
 "docs/server.md has more.\n");
 }
+
+/* Parsing again on SIGHUP: a refusal is one line, not the usage. */
+static bool reparsing;
 
 static int parse_args(int argc, char **argv, struct server_config *cfg,
 		      int *verbose, struct conffile *conf)
@@ -128,6 +132,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 
 	if (conffile_apply(conf, SERVER_CONF_PATH, opts, &argc, &argv))
 		return -EINVAL;
+	optind = 0;	/* getopt starts afresh (SIGHUP parses again) */
 	while ((opt = getopt_long(argc, argv,
 				  "l:C:c:k:a:p:t:m:H:D:I:P:K:w:i:S:M:F:u:n:e:y:R:T:gvh",
 				  opts, NULL)) != -1) {
@@ -218,7 +223,10 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 	log_set_context(NULL);
 	if (optind != argc || !cfg->listen || !cfg->tls.ca || !cfg->tls.cert ||
 	    !cfg->tls.key) {
-		usage(stderr);
+		if (reparsing)
+			log_err("the configuration lacks --listen, --ca, --cert or --key");
+		else
+			usage(stderr);
 		return -EINVAL;
 	}
 	return 0;
@@ -651,11 +659,9 @@ static void reload(struct server *srv)
 		srv->pb = pb;
 		log_info("SIGHUP: playbooks reloaded");
 	}
+	/* Each feed's import says what it added (threatdb.c). */
 	if (import_feeds(srv))
 		log_warn("SIGHUP: a feed did not import; the indicators in force stay");
-	else if (srv->cfg->nr_imports)
-		log_info("SIGHUP: %u feeds imported again",
-			 srv->cfg->nr_imports);
 }
 
 /*
@@ -740,19 +746,101 @@ static void round_end(struct server *srv)
 	round_flush(srv);
 }
 
-/* SIGHUP: read what an operator may change under a running server. */
-static void hangup(struct server *srv, int hup_fd)
-{
-	struct signalfd_siginfo si;
+static const struct server_config cfg_defaults = {
+	.alerts_path = "-",
+	.block_ttl_s = 60,
+	.max_sessions = 4096,
+	.handshake_timeout_s = 10,
+	.db_path = ":memory:",
+	.parent_name = "vnfsec-server",
+	.window_s = 60,
+	.idle_close_s = 300,
+	.heartbeat_timeout_s = 30,
+};
 
-	while (read(hup_fd, &si, sizeof(si)) == sizeof(si))
-		;
+/* What SIGHUP needs to read the configuration again. */
+struct reread {
+	int argc;			/* as started */
+	char **argv;
+	struct server_config *cfg;	/* srv->cfg, writable here */
+	const struct conffile *conf;	/* the file as read at start */
+	int hup_fd;
+};
+
+/* parse_args() again, on the command line the server was started with. */
+struct reparse {
+	const struct reread *rr;
+	struct server_config cfg;
+};
+
+static int reparse(void *ctx, int *verbose, struct conffile *conf)
+{
+	struct reparse *rp = ctx;
+	int ret;
+
+	reparsing = true;
+	ret = parse_args(rp->rr->argc, rp->rr->argv, &rp->cfg, verbose,
+			 conf);
+	reparsing = false;
+	return ret;
+}
+
+/*
+ * SIGHUP: the configuration (file and command line) is read again; the
+ * log level and format, and the paths of --crl, --playbook, --policy and
+ * --import take effect, and those files are read again (even when their
+ * paths did not change). Every other option that changed gets one line:
+ * it needs a restart. A configuration that no longer parses changes
+ * nothing.
+ */
+static void hangup(struct server *srv, const struct reread *rr)
+{
+	static const char *const live[] = {
+		"verbose", "log-format", "crl", "playbook", "policy", "import",
+		NULL
+	};
+	static struct conffile held;	/* what the live paths point into */
+	static char kept_crl[PATH_MAX];
+	struct reparse rp = { .rr = rr, .cfg = cfg_defaults };
+	struct server_config *now = &rp.cfg, *cfg = rr->cfg;
+	struct conffile conf;
+
+	evloop_drain(rr->hup_fd);
+	trust_config_defaults(&now->trust);
+	if (conffile_reread(&conf, rr->conf, live, reparse, &rp))
+		return;
+	/*
+	 * Taking --crl away would un-revoke: that waits for a restart, and
+	 * the path is kept here (the file it came from is about to go).
+	 */
+	if (cfg->crl_path && !now->crl_path) {
+		log_warn("SIGHUP: --crl is no longer set; the revocations of %s stay in force until a restart",
+			 cfg->crl_path);
+		if (cfg->crl_path != kept_crl) {
+			snprintf(kept_crl, sizeof(kept_crl), "%s",
+				 cfg->crl_path);
+			cfg->crl_path = kept_crl;
+		}
+	} else {
+		cfg->crl_path = now->crl_path;
+	}
+	cfg->playbook_path = now->playbook_path;
+	cfg->policy_path = now->policy_path;
+	cfg->nr_imports = now->nr_imports;
+	memcpy(cfg->imports, now->imports, sizeof(cfg->imports));
 	log_info("SIGHUP: reading --crl, playbooks and feeds again");
 	peers_crl_reload(srv);
 	reload(srv);
+	conffile_free(&held);
+	held = conf;
+	log_info("SIGHUP: configuration %s read again", conf.path);
+	log_debug("SIGHUP: in force: log level debug, format %s, --playbook %s, --policy %s, %u feeds, --crl %s",
+		  log_format_name(), cfg->playbook_path ?: "(none)",
+		  cfg->policy_path ?: "(none)", cfg->nr_imports,
+		  cfg->crl_path ?: "(none)");
 }
 
-static int serve(struct server *srv, int tick_fd, int hup_fd)
+static int serve(struct server *srv, int tick_fd, const struct reread *rr)
 {
 	struct epoll_event evs[64];
 	bool stop = false, ticked;
@@ -783,7 +871,7 @@ static int serve(struct server *srv, int tick_fd, int hup_fd)
 			} else if (tag == EV_METRICS) {
 				metrics_run(srv);
 			} else if (tag == EV_HANGUP) {
-				hangup(srv, hup_fd);
+				hangup(srv, rr);
 			} else {
 				dispatch(srv, tag, evs[i].events);
 			}
@@ -798,22 +886,11 @@ static int serve(struct server *srv, int tick_fd, int hup_fd)
 
 int main(int argc, char **argv)
 {
-	struct server_config cfg = {
-		.alerts_path = "-",
-		.block_ttl_s = 60,
-		.max_sessions = 4096,
-		.handshake_timeout_s = 10,
-		.db_path = ":memory:",
-		.parent_name = "vnfsec-server",
-		.window_s = 60,
-		.idle_close_s = 300,
-		.heartbeat_timeout_s = 30,
-	};
+	struct server_config cfg = cfg_defaults;
 	struct server srv = { .cfg = &cfg, .listen_fd = -1, .epoll_fd = -1 };
 	int verbose = 0, sig_fd = -1, tick_fd = -1, hup_fd = -1, ret;
 	/* Holds the strings cfg points to: freed only at exit. */
 	static struct conffile conf;
-	sigset_t hup;
 
 	trust_config_defaults(&cfg.trust);
 	log_init("vnfsec-server", LOG_INFO);
@@ -859,10 +936,7 @@ int main(int argc, char **argv)
 	srv.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	sig_fd = evloop_signalfd();
 	tick_fd = evloop_tick(1);
-	sigemptyset(&hup);
-	sigaddset(&hup, SIGHUP);
-	if (!sigprocmask(SIG_BLOCK, &hup, NULL))
-		hup_fd = signalfd(-1, &hup, SFD_NONBLOCK | SFD_CLOEXEC);
+	hup_fd = evloop_hupfd();
 	if (srv.epoll_fd < 0 || sig_fd < 0 || tick_fd < 0 || hup_fd < 0 ||
 	    evloop_add(srv.epoll_fd, hup_fd,
 		       (epoll_data_t){ .ptr = EV_HANGUP }) ||
@@ -885,7 +959,9 @@ int main(int argc, char **argv)
 		goto out;
 	parent_tick(&srv, time(NULL));
 	service_ready("accepting agents on %s", cfg.listen);
-	ret = serve(&srv, tick_fd, hup_fd);
+	ret = serve(&srv, tick_fd, &(struct reread){
+		.argc = argc, .argv = argv, .cfg = &cfg, .conf = &conf,
+		.hup_fd = hup_fd });
 	service_stopping();
 out:
 	while (srv.sessions)

@@ -111,12 +111,113 @@ static void metric(FILE *f, const char *name, const char *type,
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/*
+ * Assessment latency, from the agent's detection (its clock) to the
+ * server's store (ours): seconds, up to the time an agent spooled while
+ * the server was away. An agent clock ahead of ours counts as 0.
+ */
+static const double latency_le[METRICS_LATENCY_BUCKETS] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60, 600,
+};
+
+void metrics_assessment_stored(struct server *srv, uint64_t agent_time_ms)
+{
+	struct server_stats *st = &srv->stats;
+	struct timespec now;
+	uint64_t now_ms;
+	double s;
+	unsigned int i;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	now_ms = (uint64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	s = now_ms > agent_time_ms ? (now_ms - agent_time_ms) / 1000.0 : 0;
+	for (i = 0; i < METRICS_LATENCY_BUCKETS && s > latency_le[i]; i++)
+		;
+	if (i < METRICS_LATENCY_BUCKETS)
+		st->latency_buckets[i]++;
+	st->latency_count++;
+	st->latency_sum_s += s;
+}
+
+void metrics_heartbeat(struct agent_record *a, const Vnfsec__Heartbeat *hb)
+{
+	size_t i;
+
+	/* wire.c checked the names and their number. */
+	a->nr_drops = 0;
+	for (i = 0; i < hb->n_drops && i < WIRE_DROP_CAUSES_MAX; i++) {
+		snprintf(a->drops[i].cause, sizeof(a->drops[i].cause), "%s",
+			 hb->drops[i]->cause);
+		a->drops[i].packets = hb->drops[i]->packets;
+		a->nr_drops++;
+	}
+	a->spool_pending = hb->spool_pending;
+	a->reported = true;
+}
+
+static void render_latency(const struct server_stats *st, FILE *f)
+{
+	uint64_t cum = 0;
+	unsigned int i;
+
+	metric(f, "vnfsec_assessment_latency_seconds", "histogram",
+	       "From an agent's detection to the server's store (agent clock to server clock).");
+	for (i = 0; i < METRICS_LATENCY_BUCKETS; i++) {
+		cum += st->latency_buckets[i];
+		fprintf(f, "vnfsec_assessment_latency_seconds_bucket{le=\"%g\"} %llu\n",
+			latency_le[i], (unsigned long long)cum);
+	}
+	fprintf(f, "vnfsec_assessment_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+		(unsigned long long)st->latency_count);
+	fprintf(f, "vnfsec_assessment_latency_seconds_sum %.6f\n",
+		st->latency_sum_s);
+	fprintf(f, "vnfsec_assessment_latency_seconds_count %llu\n",
+		(unsigned long long)st->latency_count);
+}
+
+/* What agents report of themselves (heartbeats) and what we hold of them. */
+static void render_agents(struct server *srv, FILE *f)
+{
+	struct agent_record *a;
+	unsigned int i, untrusted = 0;
+
+	for (a = srv->agents; a; a = a->next)
+		untrusted += agent_attested(a) && !agent_trusted(a);
+	metric(f, "vnfsec_agents_untrusted", "gauge",
+	       "Enrolled agents that failed re-attestation (docs/trust.md).");
+	fprintf(f, "vnfsec_agents_untrusted %u\n", untrusted);
+	/* Agent ids are [A-Za-z0-9._-] (wire.c): safe as label values. */
+	metric(f, "vnfsec_agent_ringbuf_lost_total", "counter",
+	       "Fast-path records an agent could not emit, as it reported.");
+	for (a = srv->agents; a; a = a->next)
+		fprintf(f, "vnfsec_agent_ringbuf_lost_total{agent=\"%s\"} %llu\n",
+			a->id, (unsigned long long)a->ringbuf_lost);
+	metric(f, "vnfsec_agent_dropped_packets_total", "counter",
+	       "Packets an agent's fast path dropped by its blocklist, as it reported.");
+	for (a = srv->agents; a; a = a->next)
+		fprintf(f, "vnfsec_agent_dropped_packets_total{agent=\"%s\"} %llu\n",
+			a->id, (unsigned long long)a->dropped_packets);
+	/* Causes are drop_[a-z0-9_]+ (wire.c). */
+	metric(f, "vnfsec_agent_fastpath_drops_total", "counter",
+	       "Packets an agent's fast path dropped, by cause (its drop_* counters), as it reported.");
+	for (a = srv->agents; a; a = a->next)
+		for (i = 0; i < a->nr_drops; i++)
+			fprintf(f, "vnfsec_agent_fastpath_drops_total{agent=\"%s\",cause=\"%s\"} %llu\n",
+				a->id, a->drops[i].cause,
+				(unsigned long long)a->drops[i].packets);
+	metric(f, "vnfsec_agent_spool_pending", "gauge",
+	       "Assessments an agent holds in its spool, not yet acknowledged, at its last heartbeat.");
+	for (a = srv->agents; a; a = a->next)
+		if (a->reported)
+			fprintf(f, "vnfsec_agent_spool_pending{agent=\"%s\"} %u\n",
+				a->id, a->spool_pending);
+}
+
 static void render(struct server *srv, FILE *f)
 {
 	const struct server_stats *st = &srv->stats;
 	unsigned int open = 0, unforwarded = 0, followers, h;
 	uint64_t agent_bytes = 0, ctl_bytes;
-	struct agent_record *a;
 	struct incident *inc;
 	struct session *s;
 
@@ -217,17 +318,8 @@ static void render(struct server *srv, FILE *f)
 			(unsigned long long)srv->trust->refused_revoked);
 	}
 	peers_metrics(srv, f);
-	/* Agent ids are [A-Za-z0-9._-] (wire.c): safe as label values. */
-	metric(f, "vnfsec_agent_ringbuf_lost_total", "counter",
-	       "Fast-path records an agent could not emit, as it reported.");
-	for (a = srv->agents; a; a = a->next)
-		fprintf(f, "vnfsec_agent_ringbuf_lost_total{agent=\"%s\"} %llu\n",
-			a->id, (unsigned long long)a->ringbuf_lost);
-	metric(f, "vnfsec_agent_dropped_packets_total", "counter",
-	       "Packets an agent's fast path dropped, as it reported.");
-	for (a = srv->agents; a; a = a->next)
-		fprintf(f, "vnfsec_agent_dropped_packets_total{agent=\"%s\"} %llu\n",
-			a->id, (unsigned long long)a->dropped_packets);
+	render_latency(st, f);
+	render_agents(srv, f);
 }
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,

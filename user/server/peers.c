@@ -195,8 +195,10 @@ static int crl_load(struct server *srv, bool at_start)
 	X509_CRL_free(p->crl);
 	p->crl = crl;
 	p->crl_st = st;
+	/* An empty CRL has no list at all (OpenSSL counts it -1). */
 	log_info("--crl %s: %d revoked certificates", path,
-		 sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
+		 X509_CRL_get_REVOKED(crl) ?
+		 sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)) : 0);
 	for (s = srv->sessions; s; s = s->next) {
 		X509 *cert = s->conn.ssl && s->conn.established ?
 			     SSL_get0_peer_certificate(s->conn.ssl) : NULL;
@@ -213,8 +215,14 @@ static int crl_load(struct server *srv, bool at_start)
 
 void peers_crl_reload(struct server *srv)
 {
-	if (srv->peers && srv->cfg->crl_path)
-		crl_load(srv, false);
+	struct peers *p = srv->peers;
+
+	if (!p || !srv->cfg->crl_path)
+		return;
+	/* --crl first set by a SIGHUP: the CAs that must have signed it. */
+	if (!p->nr_cas && load_cas(p, srv->cfg->tls.ca))
+		return;
+	crl_load(srv, false);
 }
 
 void peers_tick(struct server *srv)

@@ -10,6 +10,7 @@
 
 #include "user/common/tls.h"
 #include "user/server/attest.h"
+#include "user/server/metrics.h"
 #include "user/server/threatdb.h"
 
 #define SERVER_MAX_IMPORTS	8
@@ -65,6 +66,14 @@ struct agent_record {
 	uint64_t assessments;
 	uint64_t ringbuf_lost;		/* its last reported loss totals */
 	uint64_t dropped_packets;
+	/* Its fast path's drops per cause and its spool, as last reported. */
+	struct agent_drops {
+		char cause[WIRE_DROP_CAUSE_MAX + 1];
+		uint64_t packets;
+	} drops[WIRE_DROP_CAUSES_MAX];
+	unsigned int nr_drops;
+	uint32_t spool_pending;
+	bool reported;			/* a heartbeat came: the above are its */
 	struct action_record *actions;	/* its own, newest first */
 	struct attestation *att;	/* NULL: never enrolled (attest.c) */
 	/*
@@ -209,6 +218,10 @@ struct server_stats {
 	uint64_t handshakes_refused;	/* HANDSHAKES_PER_SOURCE reached */
 	uint64_t hooks_run, hooks_failed;
 	uint64_t summaries_sent, summaries_received, parent_orders;
+	/* Agent detection to stored, in the buckets of metrics.c. */
+	uint64_t latency_buckets[METRICS_LATENCY_BUCKETS];
+	uint64_t latency_count;
+	double latency_sum_s;
 };
 
 struct server {

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include "user/common/log.h"
+#include "user/server/metrics.h"
 #include "user/server/peers.h"
 #include "user/server/store.h"
 
@@ -76,6 +77,7 @@ static int on_assessment(struct server *srv, struct session *s,
 	agent->last_assessment_id = a->id;
 	agent->assessments++;
 	srv->stats.assessments++;
+	metrics_assessment_stored(srv, a->time_unix_ms);
 	alert_assessment(srv, agent, a, inc);
 	ret = send_ack(srv, s, a->id);
 	if (ret)
@@ -224,6 +226,7 @@ int session_on_frame(struct server *srv, struct session *s,
 				 (unsigned long long)hb->ringbuf_lost);
 		s->agent->ringbuf_lost = hb->ringbuf_lost;
 		s->agent->dropped_packets = hb->dropped_packets;
+		metrics_heartbeat(s->agent, hb);
 		return 0;
 	case VNFSEC__FRAME__BODY_INCIDENT_SUMMARY:
 		return on_summary(srv, s, f->incident_summary);

@@ -445,7 +445,7 @@ static int read_version(struct store_be *st)
 static int migrate(struct store_be *st)
 {
 	char sql[96];
-	int have;
+	int have, from = -1;
 
 	for (;;) {
 		if (exec(st, "BEGIN", "migration") ||
@@ -460,6 +460,8 @@ static int migrate(struct store_be *st)
 		have = read_version(st);
 		if (have < 0)
 			goto fail;
+		if (from < 0)
+			from = have;
 		if (have > NR_MIGRATIONS) {
 			log_err("store postgresql %s: schema version %d is newer than this server's %d; upgrade vnfsec-server",
 				st->label, have, NR_MIGRATIONS);
@@ -474,9 +476,11 @@ static int migrate(struct store_be *st)
 		    exec(st, sql, "migration") ||
 		    exec(st, "COMMIT", "migration"))
 			goto fail;
-		log_info("store postgresql %s: migrated to schema version %d",
-			 st->label, have + 1);
 	}
+	/* One line for all the steps: the fact is where it stands now. */
+	if (from < have)
+		log_info("store postgresql %s: migrated from schema version %d to %d",
+			 st->label, from, have);
 	st->version = have;
 	return exec(st, "COMMIT", "migration");
 fail:

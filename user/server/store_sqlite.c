@@ -172,6 +172,7 @@ static int migrate(struct store_be *st)
 	int have = user_version(st), want = sizeof(migrations) /
 					    sizeof(migrations[0]);
 	char sql[64];
+	int from;
 
 	if (have < 0)
 		return db_error(st, "reading the schema version");
@@ -180,6 +181,7 @@ static int migrate(struct store_be *st)
 			st->path, have, want);
 		return -EPROTO;
 	}
+	from = have;
 	/* Each step and its version bump commit together, or not at all. */
 	for (; have < want; have++) {
 		if (exec(st, "BEGIN", "migration"))
@@ -193,9 +195,11 @@ static int migrate(struct store_be *st)
 		}
 		if (exec(st, "COMMIT", "migration"))
 			return -EIO;
-		log_info("store %s: migrated to schema version %d", st->path,
-			 have + 1);
 	}
+	/* One line for all the steps: the fact is where it stands now. */
+	if (from < want)
+		log_info("store %s: migrated from schema version %d to %d",
+			 st->path, from, want);
 	return 0;
 }
 
