@@ -238,6 +238,31 @@ static void drop_flow_covers_every_port_and_direction(void **state)
 	assert_int_equal(0, actions_count(w->a));
 }
 
+/*
+ * The count follows the agent's own entries one by one, and is walked
+ * when it would reach zero: an entry another writer (bpftool) put there
+ * keeps the programs looking.
+ */
+static void count_keeps_another_writers_entry(void **state)
+{
+	struct world *w = *state;
+	uint8_t sb[16], db[16];
+	Vnfsec__FlowTuple t = tuple("10.77.0.100", "10.77.0.1", sb, db);
+	Vnfsec__Action act = action(1, VNFSEC__ACTION_TYPE__ACTION_DROP_FLOW, 5);
+	struct vnfsec_flow_override o = { .actions = VNFSEC_OVERRIDE_DROP };
+	struct vnfsec_flow_key k = { .family = VNFSEC_AF_INET, .proto = 6 };
+
+	assert_int_equal(0, bpf_map_update_elem(w->s.flow_override_fd, &k, &o,
+						BPF_ANY));
+	act.flow = &t;
+	assert_int_equal(0, actions_apply(w->a, &act));
+	assert_int_equal(4, map_entries(w->s.flow_override_fd, sizeof(k)));
+	assert_true(config_of(w).nr_flow_overrides >= 3);
+	actions_tick(w->a, clock_mono_ns() + 6 * S);
+	assert_int_equal(1, map_entries(w->s.flow_override_fd, sizeof(k)));
+	assert_int_equal(1, config_of(w).nr_flow_overrides);
+}
+
 static void flow_already_seen_keeps_its_vlan(void **state)
 {
 	struct world *w = *state;
@@ -651,6 +676,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(drop_flow_covers_every_port_and_direction, setup, teardown),
+		cmocka_unit_test_setup_teardown(count_keeps_another_writers_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(flow_already_seen_keeps_its_vlan, setup, teardown),
 		cmocka_unit_test_setup_teardown(drop_and_monitor_of_one_flow_lift_separately, setup, teardown),
 		cmocka_unit_test_setup_teardown(mirror_without_port_is_refused_then_works, setup, teardown),

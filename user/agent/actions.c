@@ -239,10 +239,12 @@ static void untrack(struct actions *a, struct tracked *t)
  * with the last of them (the agent lifts the earlier ones on time). No
  * reason left: no entry.
  */
+static int count_flow_overrides_by(struct actions *a, int delta);
+
 static int write_override(struct actions *a, const struct vnfsec_flow_key *k)
 {
-	struct vnfsec_flow_override v = {};
-	bool forever = false;
+	struct vnfsec_flow_override v = {}, old;
+	bool forever = false, had;
 	unsigned int i;
 
 	for (i = 0; i < a->nr; i++) {
@@ -259,15 +261,16 @@ static int write_override(struct actions *a, const struct vnfsec_flow_key *k)
 	}
 	if (forever)
 		v.expires_ns = 0;
+	had = !bpf_map_lookup_elem(a->sensor->flow_override_fd, k, &old);
 	if (!v.actions) {
 		if (bpf_map_delete_elem(a->sensor->flow_override_fd, k) &&
 		    errno != ENOENT)
 			return -errno;
-		return count_flow_overrides(a);
+		return had ? count_flow_overrides_by(a, -1) : 0;
 	}
 	if (bpf_map_update_elem(a->sensor->flow_override_fd, k, &v, BPF_ANY))
 		return -errno;
-	return count_flow_overrides(a);
+	return had ? 0 : count_flow_overrides_by(a, 1);
 }
 
 /*
@@ -315,6 +318,34 @@ static int count_flow_overrides(struct actions *a)
 			       VNFSEC_FLOW_OVERRIDE_ENTRIES,
 			       offsetof(struct vnfsec_config,
 					nr_flow_overrides), "flow actions");
+}
+
+/*
+ * The count moved by one entry of ours, without walking the map (a walk
+ * per L7 verdict made a flood of violating flows cost the agent a walk of
+ * up to 4096 entries each); walked when it would reach zero, so an entry
+ * another writer left is never skipped, and once a tick (actions_tick).
+ */
+static int count_flow_overrides_by(struct actions *a, int delta)
+{
+	struct vnfsec_config cfg;
+	__u32 zero = 0;
+	int err;
+
+	if (bpf_map_lookup_elem(a->sensor->config_fd, &zero, &cfg))
+		goto fail;
+	if (delta < 0 && cfg.nr_flow_overrides <= 1)
+		return count_flow_overrides(a);
+	if (delta > 0 && cfg.nr_flow_overrides >= VNFSEC_FLOW_OVERRIDE_ENTRIES)
+		return 0;
+	cfg.nr_flow_overrides += delta;
+	if (!bpf_map_update_elem(a->sensor->config_fd, &zero, &cfg, BPF_ANY))
+		return 0;
+fail:
+	err = -errno;
+	log_err("actions: cannot write the number of flow actions into the fast path's config: %s; flow actions may not be enforced",
+		strerror(-err));
+	return err;
 }
 
 static int count_rate_overrides(struct actions *a)
@@ -914,6 +945,8 @@ void actions_tick(struct actions *a, uint64_t now_ns)
 		lift(a, t, &said);	/* moves the last entry here: look again */
 		lifted++;
 	}
+	/* Whatever another writer did to flow_override meanwhile. */
+	count_flow_overrides(a);
 	if (lifted)
 		fastpath_bump_generation(a->sensor);
 }
