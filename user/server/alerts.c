@@ -461,8 +461,14 @@ void alert_action_result(struct server *srv, const struct action_record *act,
 
 json_object *incident_json(const struct incident *inc)
 {
+	return incident_json_agents(inc, NULL);
+}
+
+json_object *incident_json_agents(const struct incident *inc,
+				  json_object *agents)
+{
 	json_object *o = json_object_new_object();
-	json_object *agents = json_object_new_array();
+	bool own = !agents;
 	unsigned int i;
 
 	add_u64(o, "id", inc->id);
@@ -473,7 +479,9 @@ json_object *incident_json(const struct incident *inc)
 		add_raw_addr(o, "src_ip", inc->src, inc->src_len);
 	else
 		add_int(o, "dest_port", inc->dst_port);
-	for (i = 0; i < inc->nr_agents; i++)
+	if (own)
+		agents = json_object_new_array();
+	for (i = 0; own && i < inc->nr_agents; i++)
 		json_object_array_add(agents, json_object_new_string(
 			inc->agents[i].agent->id));
 	put(o, "agents", agents);

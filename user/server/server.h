@@ -61,6 +61,8 @@ struct agent_record {
 	uint64_t last_assessment_id;	/* drops replays and duplicates */
 	/* Highest in a committed round: a failed commit goes back to it. */
 	uint64_t stored_assessment_id;
+	/* Its stored reports read from a shared store at its hello. */
+	bool synced;
 	uint64_t next_action_seq;
 	uint64_t assessments;
 	uint64_t ringbuf_lost;		/* its last reported loss totals */
@@ -289,6 +291,7 @@ void incidents_free(struct server *srv);
 /* A stored incident back in memory at start, under its id (store.h). */
 struct incident_row;
 int incident_restore(struct server *srv, const struct incident_row *r);
+int incident_from_row(const struct incident_row *r, struct incident *out);
 const char *incident_state_name(enum incident_state state);
 const char *heuristic_name(int heuristic);
 
@@ -369,6 +372,9 @@ void alert_action_result(struct server *srv, const struct action_record *act,
 			 const char *agent_id);
 void alert_incident(struct server *srv, const struct incident *inc);
 struct json_object *incident_json(const struct incident *inc);
+/* The same with @agents (names, taken over) in place of its own. */
+struct json_object *incident_json_agents(const struct incident *inc,
+					 struct json_object *agents);
 struct json_object *action_json(const struct action_record *act);
 
 #endif /* VNFSEC_SERVER_H */

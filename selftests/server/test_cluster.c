@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Many servers, one picture: two real vnfsec-server processes on one real
+ * PostgreSQL 15 the test starts (pglib.c). An incident is one incident
+ * across them, its id from the store's sequence; an agent that moves
+ * from one server to the other has each report stored once; either
+ * server lists the cluster's incidents.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "selftests/server/pglib.h"
+#include "selftests/server/srvlib.h"
+
+#define SYN_FLOOD	VNFSEC__HEURISTIC__HEURISTIC_SYN_FLOOD
+
+static const uint8_t scanner[4] = { 10, 66, 9, 9 };
+static const uint8_t other[4] = { 10, 66, 9, 10 };
+
+FIXTURE(cluster) {
+	char ca[64];
+	struct test_server srv[2];
+	SSL_CTX *a1, *a2;
+	struct test_pg pg;
+	char resp[65536];
+};
+
+FIXTURE_SETUP(cluster)
+{
+	const char *why = pg_unavailable();
+
+	self->pg.dir[0] = '\0';
+	self->srv[0].pid = self->srv[1].pid = 0;
+	self->a1 = self->a2 = NULL;
+	self->ca[0] = '\0';
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, make_ca(self->ca, sizeof(self->ca), "agent-1 agent-2"));
+	self->a1 = agent_ctx(self->ca, "agent-1");
+	self->a2 = agent_ctx(self->ca, "agent-2");
+	ASSERT_NE(NULL, self->a1);
+	ASSERT_NE(NULL, self->a2);
+	ASSERT_EQ(0, pg_start(&self->pg));
+}
+
+FIXTURE_TEARDOWN(cluster)
+{
+	char cmd[512];
+
+	server_stop(&self->srv[0]);
+	server_stop(&self->srv[1]);
+	pg_stop(&self->pg);
+	SSL_CTX_free(self->a1);
+	SSL_CTX_free(self->a2);
+	if (!self->ca[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->ca);
+	if (system(cmd))
+		TH_LOG("could not remove %s", self->ca);
+}
+
+/* A skip in the setup would still run the test: each test asks. */
+#define PG_READY() do {							\
+	if (!self->pg.dir[0])						\
+		SKIP(return, "%s", pg_unavailable() ?: "no PostgreSQL");	\
+} while (0)
+
+static int start(FIXTURE_DATA(cluster) *self, int i)
+{
+	const char *extra[] = { "--db", self->pg.uri, NULL };
+
+	return server_start(&self->srv[i], self->ca, i ? "s2" : "s1", NULL,
+			    extra);
+}
+
+static int report_acked(struct conn *c, uint64_t id, const uint8_t src[4])
+{
+	Vnfsec__Frame *f = NULL;
+	int ret;
+
+	if (send_assessment(c, id, SYN_FLOOD, src, 80, 5))
+		return -1;
+	ret = wait_frame(c, VNFSEC__FRAME__BODY_ACK, &f);
+	if (!ret && f->ack->assessment_id != id)
+		ret = -1;
+	if (f)
+		wire_free(f);
+	return ret;
+}
+
+static int incidents(FIXTURE_DATA(cluster) *self, int i)
+{
+	return ctl(tpath(self->srv[i].dir, "ctl.sock"),
+		   "{\"cmd\":\"incidents\"}", self->resp, sizeof(self->resp));
+}
+
+static long metric(struct test_server *ts, const char *sample)
+{
+	static char buf[1 << 16];
+	char line[128];
+	char *p;
+
+	if (http_get(ts->metrics_port, "/metrics", buf, sizeof(buf)))
+		return -1;
+	snprintf(line, sizeof(line), "\n%s ", sample);
+	p = strstr(buf, line);
+	return p ? strtol(p + strlen(line), NULL, 10) : -1;
+}
+
+TEST_F(cluster, same_scanner_through_two_servers_is_one_incident)
+{
+	struct conn c1, c2;
+	int i;
+
+	PG_READY();
+	ASSERT_EQ(0, start(self, 0));
+	ASSERT_EQ(0, start(self, 1));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[1].port, "agent-2",
+				   &c2));
+	ASSERT_EQ(0, report_acked(&c1, 1, scanner));
+	ASSERT_EQ(0, report_acked(&c2, 1, scanner));
+	ASSERT_EQ(0, report_acked(&c1, 2, scanner));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, incidents(self, i));
+		TH_LOG("server %d: %s", i + 1, self->resp);
+		/* One incident, id 1, both reporters, every report. */
+		EXPECT_NE(NULL, strstr(self->resp, "{\"id\":1,"));
+		EXPECT_EQ(NULL, strstr(self->resp, "{\"id\":2,"));
+		EXPECT_NE(NULL, strstr(self->resp, "\"agent-1\""));
+		EXPECT_NE(NULL, strstr(self->resp, "\"agent-2\""));
+		EXPECT_NE(NULL, strstr(self->resp, "\"assessments\":3"));
+	}
+	conn_free(&c1);
+	conn_free(&c2);
+}
+
+TEST_F(cluster, incident_ids_are_unique_across_servers)
+{
+	struct conn c1, c2;
+	int i;
+
+	PG_READY();
+	ASSERT_EQ(0, start(self, 0));
+	ASSERT_EQ(0, start(self, 1));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[1].port, "agent-2",
+				   &c2));
+	/* Each server's first incident: 1 and 2, not 1 twice. */
+	ASSERT_EQ(0, report_acked(&c1, 1, scanner));
+	ASSERT_EQ(0, report_acked(&c2, 1, other));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, incidents(self, i));
+		TH_LOG("server %d: %s", i + 1, self->resp);
+		EXPECT_NE(NULL, strstr(self->resp, "{\"id\":1,"));
+		EXPECT_NE(NULL, strstr(self->resp, "{\"id\":2,"));
+		EXPECT_NE(NULL, strstr(self->resp, "\"src_ip\":\"10.66.9.9\""));
+		EXPECT_NE(NULL, strstr(self->resp, "\"src_ip\":\"10.66.9.10\""));
+	}
+	conn_free(&c1);
+	conn_free(&c2);
+}
+
+/*
+ * The agent's server dies after storing three reports whose acks it
+ * never sent; the agent sends them again to the other server, which
+ * stores only the fourth and continues the incident under its id.
+ */
+TEST_F(cluster, reports_sent_again_to_another_server_are_stored_once)
+{
+	struct conn c;
+	uint64_t id;
+
+	PG_READY();
+	ASSERT_EQ(0, start(self, 0));
+	ASSERT_EQ(0, start(self, 1));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c));
+	for (id = 1; id <= 3; id++)
+		ASSERT_EQ(0, report_acked(&c, id, scanner));
+	conn_free(&c);
+	kill(self->srv[0].pid, SIGKILL);
+	waitpid(self->srv[0].pid, NULL, 0);
+	self->srv[0].pid = 0;
+
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[1].port, "agent-1",
+				   &c));
+	for (id = 1; id <= 4; id++)
+		ASSERT_EQ(0, report_acked(&c, id, scanner));
+	EXPECT_EQ(3, metric(&self->srv[1],
+			    "vnfsec_assessments_duplicate_total"));
+	EXPECT_EQ(1, metric(&self->srv[1], "vnfsec_assessments_total"));
+	ASSERT_EQ(0, incidents(self, 1));
+	TH_LOG("%s", self->resp);
+	EXPECT_NE(NULL, strstr(self->resp, "{\"id\":1,"));
+	EXPECT_EQ(NULL, strstr(self->resp, "{\"id\":2,"));
+	EXPECT_NE(NULL, strstr(self->resp, "\"assessments\":4"));
+	conn_free(&c);
+}
+
+/* Closed by the operator on one server: the next report is a new one. */
+TEST_F(cluster, incident_closed_on_one_server_is_closed_for_all)
+{
+	struct conn c1, c2;
+
+	PG_READY();
+	ASSERT_EQ(0, start(self, 0));
+	ASSERT_EQ(0, start(self, 1));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[1].port, "agent-2",
+				   &c2));
+	ASSERT_EQ(0, report_acked(&c1, 1, scanner));
+	ASSERT_EQ(0, report_acked(&c2, 1, scanner));
+	ASSERT_EQ(0, ctl(tpath(self->srv[0].dir, "ctl.sock"),
+			 "{\"cmd\":\"incident.close\",\"args\":{\"id\":1}}", self->resp,
+			 sizeof(self->resp)));
+	TH_LOG("close: %s", self->resp);
+	EXPECT_NE(NULL, strstr(self->resp, "\"ok\":true"));
+	ASSERT_EQ(0, report_acked(&c2, 2, scanner));
+	ASSERT_EQ(0, incidents(self, 0));
+	TH_LOG("%s", self->resp);
+	EXPECT_NE(NULL, strstr(self->resp, "\"state\":\"closed\""));
+	EXPECT_NE(NULL, strstr(self->resp, "{\"id\":2,"));
+	conn_free(&c1);
+	conn_free(&c2);
+}
+
+TEST_HARNESS_MAIN
