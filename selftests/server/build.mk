@@ -58,8 +58,9 @@ fuzz: $(FUZZ_WIRE)
 		selftests/server/fixtures/wire-seeds
 
 # Two servers on one PostgreSQL (and NATS JetStream): one picture.
-$(O)/tests/server/test_cluster: selftests/server/test_cluster.c $(SRVTEST_LIB) $(PGTEST_LIB) selftests/server/srvlib.h selftests/server/pglib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+NATSTEST_LIB := selftests/server/natslib.c
+$(O)/tests/server/test_cluster: selftests/server/test_cluster.c $(SRVTEST_LIB) $(PGTEST_LIB) $(NATSTEST_LIB) selftests/server/srvlib.h selftests/server/pglib.h selftests/server/natslib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(PGTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(PGTEST_LIB) $(NATSTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
 
 TESTS += $(O)/tests/server/test_cluster

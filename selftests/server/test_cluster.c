@@ -4,7 +4,9 @@
  * PostgreSQL 15 the test starts (pglib.c). An incident is one incident
  * across them, its id from the store's sequence; an agent that moves
  * from one server to the other has each report stored once; either
- * server lists the cluster's incidents.
+ * server lists the cluster's incidents. With a real NATS JetStream
+ * (natslib.c) as well, an order for an agent that is away waits until it
+ * says hello to any server, and NATS away stops no local decision.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "selftests/server/natslib.h"
 #include "selftests/server/pglib.h"
 #include "selftests/server/srvlib.h"
 
@@ -229,6 +232,191 @@ TEST_F(cluster, incident_closed_on_one_server_is_closed_for_all)
 	TH_LOG("%s", self->resp);
 	EXPECT_NE(NULL, strstr(self->resp, "\"state\":\"closed\""));
 	EXPECT_NE(NULL, strstr(self->resp, "{\"id\":2,"));
+	conn_free(&c1);
+	conn_free(&c2);
+}
+
+/* Two servers on PostgreSQL and NATS, a playbook ordering every agent. */
+FIXTURE(bus) {
+	char ca[64];
+	struct test_server srv[2];
+	SSL_CTX *a1, *a2;
+	struct test_pg pg;
+	struct test_nats nats;
+	char resp[65536];
+	const char *skip;
+};
+
+FIXTURE_SETUP(bus)
+{
+	self->pg.dir[0] = self->nats.dir[0] = self->ca[0] = '\0';
+	self->nats.pid = 0;
+	self->srv[0].pid = self->srv[1].pid = 0;
+	self->a1 = self->a2 = NULL;
+	self->skip = pg_unavailable() ?: nats_unavailable();
+	if (self->skip)
+		return;
+	ASSERT_EQ(0, make_ca(self->ca, sizeof(self->ca), "agent-1 agent-2"));
+	self->a1 = agent_ctx(self->ca, "agent-1");
+	self->a2 = agent_ctx(self->ca, "agent-2");
+	ASSERT_NE(NULL, self->a1);
+	ASSERT_NE(NULL, self->a2);
+	ASSERT_EQ(0, pg_start(&self->pg));
+	ASSERT_EQ(0, nats_start(&self->nats));
+}
+
+FIXTURE_TEARDOWN(bus)
+{
+	char cmd[512];
+
+	server_stop(&self->srv[0]);
+	server_stop(&self->srv[1]);
+	nats_stop(&self->nats);
+	pg_stop(&self->pg);
+	SSL_CTX_free(self->a1);
+	SSL_CTX_free(self->a2);
+	if (!self->ca[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->ca);
+	if (system(cmd))
+		TH_LOG("could not remove %s", self->ca);
+}
+
+#define BUS_READY() do {						\
+	if (self->skip)							\
+		SKIP(return, "%s", self->skip);				\
+} while (0)
+
+static int bus_start(FIXTURE_DATA(bus) *self, int i)
+{
+	char playbook[300];
+	const char *extra[] = { "--db", self->pg.uri, "--nats", self->nats.url,
+				"--playbook", playbook, NULL };
+
+	snprintf(playbook, sizeof(playbook), "%s",
+		 tpath(tpath(getenv("VNFSEC_SRC"), "selftests/server/fixtures"),
+		       "cluster-playbook.yaml"));
+	return server_start(&self->srv[i], self->ca, i ? "s2" : "s1", NULL,
+			    extra);
+}
+
+/* "bus":{..."@key":N...} of server @i's status, or -1. */
+static long bus_stat(FIXTURE_DATA(bus) *self, int i, const char *key)
+{
+	char needle[64];
+	const char *p;
+
+	if (ctl(tpath(self->srv[i].dir, "ctl.sock"), "{\"cmd\":\"status\"}",
+		self->resp, sizeof(self->resp)))
+		return -1;
+	p = strstr(self->resp, "\"bus\":");
+	snprintf(needle, sizeof(needle), "\"%s\":", key);
+	p = p ? strstr(p, needle) : NULL;
+	return p ? strtol(p + strlen(needle), NULL, 10) : -1;
+}
+
+/* Poll until server @i's bus @key reaches @want, for up to 10 s. */
+static bool bus_stat_reaches(FIXTURE_DATA(bus) *self, int i, const char *key,
+			     long want)
+{
+	int n;
+
+	for (n = 0; n < 100; n++) {
+		if (bus_stat(self, i, key) >= want)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* An agent says hello and goes: the server knows it, it is away. */
+static int hello_and_go(SSL_CTX *ctx, int port, const char *id)
+{
+	struct conn c;
+
+	if (agent_connect(ctx, port, id, &c))
+		return -1;
+	conn_free(&c);
+	return 0;
+}
+
+/* The agent's next order: a block of @src, answered with @status. */
+static int block_arrives(struct conn *c, const uint8_t src[4])
+{
+	Vnfsec__Action *a = NULL;
+	int kind, ret;
+
+	if (recv_action(c, NULL, &a, &kind))
+		return -1;
+	ret = a->type == VNFSEC__ACTION_TYPE__ACTION_BLOCK_SOURCE &&
+	      a->src_addr.len == 4 && !memcmp(a->src_addr.data, src, 4) &&
+	      a->ttl_s > 0 && a->ttl_s <= 300 ? 0 : -1;
+	if (!ret)
+		ret = answer_action_status(c, a->seq, 0);
+	vnfsec__action__free_unpacked(a, NULL);
+	return ret;
+}
+
+/*
+ * Server 1 orders every agent it knows to block the scanner; agent-2 is
+ * away, so its order goes to JetStream and waits. agent-2 comes back to
+ * server 2, which carries the order out; the result reaches server 1.
+ */
+TEST_F(bus, order_for_an_agent_away_waits_until_it_returns_to_any_server)
+{
+	struct conn c1, c2;
+
+	BUS_READY();
+	ASSERT_EQ(0, bus_start(self, 0));
+	ASSERT_EQ(0, bus_start(self, 1));
+	ASSERT_EQ(0, hello_and_go(self->a2, self->srv[0].port, "agent-2"));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, send_assessment(&c1, 1, SYN_FLOOD, scanner, 80, 5));
+	/* Its own agent is ordered directly, as without NATS. */
+	ASSERT_EQ(0, block_arrives(&c1, scanner));
+	ASSERT_TRUE(bus_stat_reaches(self, 0, "orders_published", 1));
+	sleep(1);
+
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[1].port, "agent-2",
+				   &c2));
+	ASSERT_EQ(0, block_arrives(&c2, scanner));
+	EXPECT_TRUE(bus_stat_reaches(self, 1, "orders_delivered", 1));
+	EXPECT_TRUE(bus_stat_reaches(self, 1, "results_sent", 1));
+	EXPECT_TRUE(bus_stat_reaches(self, 0, "results_received", 1));
+	TH_LOG("server 1: %s", self->resp);
+	conn_free(&c1);
+	conn_free(&c2);
+}
+
+/*
+ * NATS is down when server 1 starts and while its agent reports: the
+ * report is acked and its own agent ordered as always; the order for the
+ * agent away waits in the server and is published when NATS is back,
+ * then reaches the agent.
+ */
+TEST_F(bus, local_decisions_go_on_while_nats_is_away)
+{
+	struct conn c1, c2;
+
+	BUS_READY();
+	ASSERT_EQ(0, nats_crash(&self->nats));
+	ASSERT_EQ(0, bus_start(self, 0));
+	ASSERT_EQ(0, hello_and_go(self->a2, self->srv[0].port, "agent-2"));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, send_assessment(&c1, 1, SYN_FLOOD, scanner, 80, 5));
+	ASSERT_EQ(0, block_arrives(&c1, scanner));
+	EXPECT_TRUE(bus_stat_reaches(self, 0, "orders_waiting", 1));
+	EXPECT_EQ(0, bus_stat(self, 0, "orders_published"));
+	TH_LOG("NATS away: %s", self->resp);
+
+	ASSERT_EQ(0, nats_restart(&self->nats));
+	EXPECT_TRUE(bus_stat_reaches(self, 0, "orders_published", 1));
+	EXPECT_EQ(0, bus_stat(self, 0, "orders_waiting"));
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[0].port, "agent-2",
+				   &c2));
+	ASSERT_EQ(0, block_arrives(&c2, scanner));
 	conn_free(&c1);
 	conn_free(&c2);
 }

@@ -254,6 +254,8 @@ bool flow_origins_opens(struct flow_origins *fo,
 			const struct vnfsec_new_flow_record *rec);
 
 struct uplink;
+/* --server given again: @server joins the list (comma-separated). */
+int uplink_server_add(const char **list, const char *server);
 struct enforcer;
 struct actions;
 struct event_ctx;

@@ -17,6 +17,7 @@
 #include "user/common/ctlsock.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
+#include "user/server/bus.h"
 #include "user/server/control.h"
 #include "user/server/peers.h"
 #include "user/server/server.h"
@@ -226,6 +227,22 @@ static int cmd_status(struct server *srv, struct request *rq)
 		json_object_object_add(o, "parent_connected",
 				       json_object_new_boolean(
 					       parent_connected(srv)));
+	}
+	if (srv->bus) {
+		struct bus_stats bs;
+		bool up;
+
+		bus_stats(srv, &bs, &up);
+		q = json_object_new_object();
+		json_object_object_add(q, "connected",
+				       json_object_new_boolean(up));
+		set_int(q, "orders_published", bs.orders_published);
+		set_int(q, "orders_waiting", bs.orders_waiting);
+		set_int(q, "orders_dropped", bs.orders_dropped);
+		set_int(q, "orders_delivered", bs.orders_delivered);
+		set_int(q, "results_sent", bs.results_sent);
+		set_int(q, "results_received", bs.results_received);
+		json_object_object_add(o, "bus", q);
 	}
 	rq->result = o;
 	return 0;

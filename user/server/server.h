@@ -46,6 +46,7 @@ struct server_config {
 	const char *imports[SERVER_MAX_IMPORTS];	/* FORMAT:PATH */
 	const char *signing_key;	/* PEM P-256: actions go out signed */
 	const char *crl_path;		/* --crl: revoked serials (peers.c) */
+	const char *nats_url;		/* --nats: the bus (bus.c); NULL: none */
 	unsigned int heartbeat_timeout_s;	/* silent longer: a dead session */
 	struct trust_config trust;	/* enrollment, attestation (attest.h) */
 };
@@ -192,6 +193,7 @@ struct action_record {
 	enum action_state state;
 	int status;
 	time_t sent, acked;
+	void *bus_msg;			/* natsMsg it came in: acked when answered */
 };
 
 
@@ -202,6 +204,7 @@ struct control;
 struct metrics;
 struct parent_link;
 struct peers;
+struct bus;
 
 struct server_stats {
 	uint64_t assessments, duplicates, indicator_matches;
@@ -247,6 +250,7 @@ struct server {
 	struct metrics *metrics;
 	struct parent_link *parent;
 	struct peers *peers;		/* roles, one session, revocation */
+	struct bus *bus;		/* NATS JetStream (bus.c); NULL: none */
 	struct server_stats stats;
 	EVP_PKEY *signing_key;		/* NULL: actions go out unsigned */
 	char name[WIRE_AGENT_ID_MAX + 1];	/* our certificate's CN */
@@ -322,6 +326,14 @@ void actions_redeliver(struct server *srv, struct agent_record *agent);
 int order_action(struct server *srv, struct agent_record *agent,
 		 const struct action_record *o, uint64_t incident_id,
 		 uint64_t parent_seq, uint64_t cause);
+/* The same, *out the record of the order sent. */
+int order_action_rec(struct server *srv, struct agent_record *agent,
+		     const struct action_record *o, uint64_t incident_id,
+		     uint64_t parent_seq, uint64_t cause,
+		     struct action_record **out);
+/* @act as the wire carries it; @a and @flow point into it. */
+void action_to_wire(const struct action_record *act, Vnfsec__Action *a,
+		    Vnfsec__FlowTuple *flow);
 /* An order as the wire carries it (a parent's), for order_action(). */
 void order_from_wire(struct action_record *o, const Vnfsec__Action *a);
 bool action_has_source(int type);

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include "user/common/log.h"
+#include "user/server/bus.h"
 #include "user/server/peers.h"
 #include "user/server/store.h"
 
@@ -185,6 +186,7 @@ void session_gone(struct server *srv, struct session *s)
 	if (!a || a->session != s)
 		return;
 	a->session = NULL;
+	bus_agent_gone(srv, a);
 	a->last_seen = time(NULL);
 	srv->nr_agents_connected--;
 	if (store_agent_seen(srv->store, a, false))
@@ -224,6 +226,8 @@ static int on_hello(struct server *srv, struct session *s,
 	log_info("%s %s connected from %s",
 		 a->is_server ? "child server" : "agent", a->id, s->conn.peer);
 	actions_redeliver(srv, a);
+	/* Orders other servers left for it come by the bus. */
+	bus_agent_here(srv, a);
 	return 0;
 }
 
