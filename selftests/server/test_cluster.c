@@ -256,9 +256,9 @@ FIXTURE_SETUP(bus)
 	self->skip = pg_unavailable() ?: nats_unavailable();
 	if (self->skip)
 		return;
-	ASSERT_EQ(0, make_ca(self->ca, sizeof(self->ca), "agent-1 agent-2"));
+	ASSERT_EQ(0, make_ca(self->ca, sizeof(self->ca), "agent-1 agent.2"));
 	self->a1 = agent_ctx(self->ca, "agent-1");
-	self->a2 = agent_ctx(self->ca, "agent-2");
+	self->a2 = agent_ctx(self->ca, "agent.2");
 	ASSERT_NE(NULL, self->a1);
 	ASSERT_NE(NULL, self->a2);
 	ASSERT_EQ(0, pg_start(&self->pg));
@@ -287,17 +287,24 @@ FIXTURE_TEARDOWN(bus)
 		SKIP(return, "%s", self->skip);				\
 } while (0)
 
-static int bus_start(FIXTURE_DATA(bus) *self, int i)
+/* @playbook NULL: the fixture's, blocks of 300 s. */
+static int bus_start_with(FIXTURE_DATA(bus) *self, int i,
+			  const char *playbook)
 {
-	char playbook[300];
+	char path[300];
 	const char *extra[] = { "--db", self->pg.uri, "--nats", self->nats.url,
-				"--playbook", playbook, NULL };
+				"--playbook", path, NULL };
 
-	snprintf(playbook, sizeof(playbook), "%s",
+	snprintf(path, sizeof(path), "%s", playbook ? playbook :
 		 tpath(tpath(getenv("VNFSEC_SRC"), "selftests/server/fixtures"),
 		       "cluster-playbook.yaml"));
 	return server_start(&self->srv[i], self->ca, i ? "s2" : "s1", NULL,
 			    extra);
+}
+
+static int bus_start(FIXTURE_DATA(bus) *self, int i)
+{
+	return bus_start_with(self, i, NULL);
 }
 
 /* "bus":{..."@key":N...} of server @i's status, or -1. */
@@ -323,6 +330,22 @@ static bool bus_stat_reaches(FIXTURE_DATA(bus) *self, int i, const char *key,
 
 	for (n = 0; n < 100; n++) {
 		if (bus_stat(self, i, key) >= want)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* Server @i's bus is connected to NATS (within 10 s). */
+static bool bus_connected(FIXTURE_DATA(bus) *self, int i)
+{
+	int n;
+
+	for (n = 0; n < 100; n++) {
+		if (!ctl(tpath(self->srv[i].dir, "ctl.sock"),
+			 "{\"cmd\":\"status\"}", self->resp,
+			 sizeof(self->resp)) &&
+		    strstr(self->resp, "\"connected\":true"))
 			return true;
 		usleep(100000);
 	}
@@ -358,9 +381,10 @@ static int block_arrives(struct conn *c, const uint8_t src[4])
 }
 
 /*
- * Server 1 orders every agent it knows to block the scanner; agent-2 is
- * away, so its order goes to JetStream and waits. agent-2 comes back to
- * server 2, which carries the order out; the result reaches server 1.
+ * Server 1 orders every agent it knows to block the scanner; agent.2 is
+ * away, so its order goes to JetStream and waits, also through a crash
+ * and restart of NATS. agent.2 comes back to server 2, which carries the
+ * order out; the result reaches server 1.
  */
 TEST_F(bus, order_for_an_agent_away_waits_until_it_returns_to_any_server)
 {
@@ -369,16 +393,19 @@ TEST_F(bus, order_for_an_agent_away_waits_until_it_returns_to_any_server)
 	BUS_READY();
 	ASSERT_EQ(0, bus_start(self, 0));
 	ASSERT_EQ(0, bus_start(self, 1));
-	ASSERT_EQ(0, hello_and_go(self->a2, self->srv[0].port, "agent-2"));
+	ASSERT_EQ(0, hello_and_go(self->a2, self->srv[0].port, "agent.2"));
 	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
 				   &c1));
 	ASSERT_EQ(0, send_assessment(&c1, 1, SYN_FLOOD, scanner, 80, 5));
 	/* Its own agent is ordered directly, as without NATS. */
 	ASSERT_EQ(0, block_arrives(&c1, scanner));
 	ASSERT_TRUE(bus_stat_reaches(self, 0, "orders_published", 1));
-	sleep(1);
+	ASSERT_EQ(0, nats_crash(&self->nats));
+	ASSERT_EQ(0, nats_restart(&self->nats));
+	ASSERT_TRUE(bus_connected(self, 0));
+	ASSERT_TRUE(bus_connected(self, 1));
 
-	ASSERT_EQ(0, agent_connect(self->a2, self->srv[1].port, "agent-2",
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[1].port, "agent.2",
 				   &c2));
 	ASSERT_EQ(0, block_arrives(&c2, scanner));
 	EXPECT_TRUE(bus_stat_reaches(self, 1, "orders_delivered", 1));
@@ -402,7 +429,7 @@ TEST_F(bus, local_decisions_go_on_while_nats_is_away)
 	BUS_READY();
 	ASSERT_EQ(0, nats_crash(&self->nats));
 	ASSERT_EQ(0, bus_start(self, 0));
-	ASSERT_EQ(0, hello_and_go(self->a2, self->srv[0].port, "agent-2"));
+	ASSERT_EQ(0, hello_and_go(self->a2, self->srv[0].port, "agent.2"));
 	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
 				   &c1));
 	ASSERT_EQ(0, send_assessment(&c1, 1, SYN_FLOOD, scanner, 80, 5));
@@ -414,9 +441,84 @@ TEST_F(bus, local_decisions_go_on_while_nats_is_away)
 	ASSERT_EQ(0, nats_restart(&self->nats));
 	EXPECT_TRUE(bus_stat_reaches(self, 0, "orders_published", 1));
 	EXPECT_EQ(0, bus_stat(self, 0, "orders_waiting"));
-	ASSERT_EQ(0, agent_connect(self->a2, self->srv[0].port, "agent-2",
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[0].port, "agent.2",
 				   &c2));
 	ASSERT_EQ(0, block_arrives(&c2, scanner));
+	conn_free(&c1);
+	conn_free(&c2);
+}
+
+/* No order arrives on @c within wait_frame()'s 5 s. */
+static bool no_order_arrives(struct conn *c)
+{
+	Vnfsec__Frame *f = NULL;
+	int ret = wait_frame(c, VNFSEC__FRAME__BODY_ACTION, &f);
+
+	if (f)
+		wire_free(f);
+	return ret != 0;
+}
+
+/*
+ * agent.2 is on server 2 and blocks the scanner on server 2's order;
+ * server 1 (which learnt of agent.2 from the store at its start) orders
+ * it the same through the bus: server 2 finds that order in force and
+ * acks it, the agent is not ordered twice.
+ */
+TEST_F(bus, order_in_force_where_the_agent_is_is_not_sent_twice)
+{
+	struct conn c1, c2;
+
+	BUS_READY();
+	ASSERT_EQ(0, bus_start(self, 1));
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[1].port, "agent.2",
+				   &c2));
+	ASSERT_EQ(0, send_assessment(&c2, 1, SYN_FLOOD, scanner, 80, 5));
+	ASSERT_EQ(0, block_arrives(&c2, scanner));
+
+	ASSERT_EQ(0, bus_start(self, 0));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, send_assessment(&c1, 1, SYN_FLOOD, scanner, 80, 5));
+	ASSERT_EQ(0, block_arrives(&c1, scanner));
+	ASSERT_TRUE(bus_stat_reaches(self, 0, "orders_published", 1));
+	EXPECT_TRUE(no_order_arrives(&c2));
+	EXPECT_EQ(0, bus_stat(self, 1, "orders_delivered"));
+	TH_LOG("server 2: %s", self->resp);
+	conn_free(&c1);
+	conn_free(&c2);
+}
+
+/*
+ * A 2 s block for an agent away 3 s: its TTL ran out in the stream, so
+ * the server it comes back to drops it instead of blocking late.
+ */
+TEST_F(bus, order_past_its_ttl_is_not_carried_out)
+{
+	char playbook[300];
+	struct conn c1, c2;
+	FILE *f;
+
+	BUS_READY();
+	snprintf(playbook, sizeof(playbook), "%s", tpath(self->ca, "short.yaml"));
+	f = fopen(playbook, "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "version: 1\nplaybooks:\n  - name: floods\n"
+		"    on: syn_flood\n    min_severity: 1\n    scope: all\n"
+		"    actions:\n      - {type: block_source, ttl_s: 2}\n");
+	fclose(f);
+	ASSERT_EQ(0, bus_start_with(self, 0, playbook));
+	ASSERT_EQ(0, hello_and_go(self->a2, self->srv[0].port, "agent.2"));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, send_assessment(&c1, 1, SYN_FLOOD, scanner, 80, 5));
+	ASSERT_EQ(0, block_arrives(&c1, scanner));
+	ASSERT_TRUE(bus_stat_reaches(self, 0, "orders_published", 1));
+	sleep(3);
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[0].port, "agent.2",
+				   &c2));
+	EXPECT_TRUE(no_order_arrives(&c2));
+	EXPECT_EQ(0, bus_stat(self, 0, "orders_delivered"));
 	conn_free(&c1);
 	conn_free(&c2);
 }
