@@ -236,6 +236,29 @@ TEST_F(cluster, incident_closed_on_one_server_is_closed_for_all)
 	conn_free(&c2);
 }
 
+/* Closed on the server that never saw it: read from the store, closed. */
+TEST_F(cluster, incident_closed_on_a_server_that_never_saw_it)
+{
+	struct conn c1;
+
+	PG_READY();
+	ASSERT_EQ(0, start(self, 0));
+	ASSERT_EQ(0, start(self, 1));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, report_acked(&c1, 1, scanner));
+	ASSERT_EQ(0, ctl(tpath(self->srv[1].dir, "ctl.sock"),
+			 "{\"cmd\":\"incident.close\",\"args\":{\"id\":1}}",
+			 self->resp, sizeof(self->resp)));
+	TH_LOG("close on server 2: %s", self->resp);
+	EXPECT_NE(NULL, strstr(self->resp, "\"state\":\"closed\""));
+	ASSERT_EQ(0, report_acked(&c1, 2, scanner));
+	ASSERT_EQ(0, incidents(self, 0));
+	TH_LOG("%s", self->resp);
+	EXPECT_NE(NULL, strstr(self->resp, "{\"id\":2,"));
+	conn_free(&c1);
+}
+
 /* Two servers on PostgreSQL and NATS, a playbook ordering every agent. */
 FIXTURE(bus) {
 	char ca[64];

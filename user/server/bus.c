@@ -684,10 +684,32 @@ err:
 	return ret;
 }
 
+/* What libnats' threads queued and the loop did not take: unacked. */
+static void drop_queued(struct bus *bus)
+{
+	struct bus_msg *m;
+
+	pthread_mutex_lock(&bus->lock);
+	m = bus->head;
+	bus->head = NULL;
+	bus->tail = &bus->head;
+	pthread_mutex_unlock(&bus->lock);
+	while (m) {
+		struct bus_msg *next = m->next;
+
+		natsMsg_Destroy(m->msg);
+		free(m);
+		m = next;
+	}
+}
+
+/*
+ * Subscriptions and the connection go first, then the library is closed
+ * and waited for: no callback of its threads may run once @bus is freed.
+ */
 void bus_close(struct server *srv)
 {
 	struct bus *bus = srv->bus;
-	struct bus_msg *m;
 
 	if (!bus)
 		return;
@@ -718,17 +740,12 @@ void bus_close(struct server *srv)
 		natsConnection_FlushTimeout(bus->nc, 500);
 		natsConnection_Destroy(bus->nc);
 	}
-	for (m = bus->head; m; ) {
-		struct bus_msg *next = m->next;
-
-		natsMsg_Destroy(m->msg);
-		free(m);
-		m = next;
-	}
+	drop_queued(bus);
+	nats_CloseAndWait(2000);
+	drop_queued(bus);
 	if (bus->efd >= 0)
 		close(bus->efd);
 	pthread_mutex_destroy(&bus->lock);
 	free(bus);
 	srv->bus = NULL;
-	nats_Close();
 }

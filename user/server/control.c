@@ -486,6 +486,34 @@ static int cmd_incidents(struct server *srv, struct request *rq)
 	return 0;
 }
 
+struct restore_one {
+	struct server *srv;
+	uint64_t id;
+};
+
+static int restore_one(void *ctx, const struct incident_row *r)
+{
+	struct restore_one *ro = ctx;
+
+	return r->id == ro->id ? incident_restore(ro->srv, r) : 0;
+}
+
+/*
+ * An incident this server has not seen, from a shared store: any server
+ * acks or closes the cluster's incidents (those `incidents` lists).
+ */
+static struct incident *incident_stored(struct server *srv, uint64_t id)
+{
+	struct restore_one ro = { .srv = srv, .id = id };
+
+	if (!store_shared(srv->store) ||
+	    store_incidents_load(srv->store, time(NULL) -
+				 4 * (time_t)srv->cfg->idle_close_s,
+				 restore_one, &ro))
+		return NULL;
+	return incident_find(srv, id);
+}
+
 static int cmd_incident_state(struct server *srv, struct request *rq,
 			      enum incident_state to)
 {
@@ -496,6 +524,8 @@ static int cmd_incident_state(struct server *srv, struct request *rq,
 	if (ret)
 		return ret;
 	inc = incident_find(srv, id);
+	if (!inc)
+		inc = incident_stored(srv, id);
 	if (!inc) {
 		rq->error = "no such incident";
 		return -ENOENT;
