@@ -894,6 +894,8 @@ void action_result(struct server *srv, struct agent_record *agent,
 	if (store_action(srv->store, act))
 		srv->stats.store_errors++;
 	bus_result(srv, act);
+	if (act->parent_seq)
+		parent_order_result(srv, act->parent_seq, act->status);
 	alert_action_result(srv, act, agent->id);
 	inc = act->incident_id ? incident_find(srv, act->incident_id) : NULL;
 	if (!inc)

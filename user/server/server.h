@@ -366,6 +366,8 @@ void parent_io(struct server *srv, uint32_t events);
 void parent_tick(struct server *srv, time_t now);
 void parent_push(struct server *srv);
 bool parent_connected(const struct server *srv);
+/* An agent answered our part of the parent's action @seq. */
+void parent_order_result(struct server *srv, uint64_t seq, int status);
 
 /* main.c: a feed into the threat database and the store. */
 int threatdb_import_stored(struct server *srv, const char *path,
