@@ -76,6 +76,18 @@ static int agent_sync(struct server *srv, struct agent_record *a)
 	return 0;
 }
 
+/*
+ * A report that cannot be stored is not acked, and the session is cut:
+ * an agent sends its spool again only when it connects again (to this
+ * server or the next of its list), by when the store may be back.
+ */
+static int not_stored(struct session *s)
+{
+	if (!s->cut)
+		s->cut = "its reports cannot be stored now; it sends them again when it reconnects";
+	return 0;
+}
+
 static int on_assessment(struct server *srv, struct session *s,
 			 const Vnfsec__Assessment *a)
 {
@@ -84,7 +96,7 @@ static int on_assessment(struct server *srv, struct session *s,
 	int ret;
 
 	if (agent_sync(srv, agent))
-		return 0;
+		return not_stored(s);
 
 	/* A resent assessment is acknowledged again but counted once. */
 	if (a->id <= agent->last_assessment_id) {
@@ -94,7 +106,7 @@ static int on_assessment(struct server *srv, struct session *s,
 	ret = correlate_assessment(srv, agent, a, &inc);
 	/* Unrecorded means unacknowledged: the agent keeps it and resends. */
 	if (ret == -EAGAIN)
-		return 0;
+		return not_stored(s);
 	if (ret)
 		return ret;
 	ret = store_assessment(srv->store, agent->id, a, inc->id);
@@ -106,7 +118,7 @@ static int on_assessment(struct server *srv, struct session *s,
 	}
 	if (ret) {
 		srv->stats.store_errors++;
-		return 0;
+		return not_stored(s);
 	}
 	agent->last_assessment_id = a->id;
 	agent->assessments++;
