@@ -726,17 +726,20 @@ static int parse_servers(struct uplink *u, const char *list)
 
 int uplink_server_add(const char **list, const char *server)
 {
-	char *joined;
+	/* The list so far: lives as long as the configuration, as optarg. */
+	static char *joined;
+	char *longer;
 
 	if (!*list) {
 		*list = server;
 		return 0;
 	}
-	/* Kept for the life of the configuration, as optarg is. */
-	if (asprintf(&joined, "%s,%s", *list, server) < 0) {
+	if (asprintf(&longer, "%s,%s", *list, server) < 0) {
 		log_err("--server: out of memory");
 		return -ENOMEM;
 	}
+	free(joined);
+	joined = longer;
 	*list = joined;
 	return 0;
 }
