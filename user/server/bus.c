@@ -614,6 +614,7 @@ int bus_open(struct server *srv, void *ev_tag)
 {
 	const char *url = srv->cfg->nats_url;
 	natsOptions *opts = NULL;
+	jsOptions jo;
 	struct bus *bus;
 	uint8_t rnd[8];
 	natsStatus s;
@@ -662,7 +663,10 @@ int bus_open(struct server *srv, void *ev_tag)
 		log_warn("bus: NATS at %s not reachable yet; trying in the background, local decisions go on",
 			 url);
 	bus->was_connected = s == NATS_OK;
-	if (natsConnection_JetStream(&bus->js, bus->nc, NULL) != NATS_OK ||
+	/* Requests (stream, consumer) block the loop: not for long. */
+	jsOptions_Init(&jo);
+	jo.Wait = JS_WAIT_MS;
+	if (natsConnection_JetStream(&bus->js, bus->nc, &jo) != NATS_OK ||
 	    natsConnection_Subscribe(&bus->results_sub, bus->nc, bus->results,
 				     on_msg, bus) != NATS_OK ||
 	    evloop_add(srv->epoll_fd, bus->efd,
