@@ -81,6 +81,17 @@ static int start(FIXTURE_DATA(cluster) *self, int i)
 			    extra);
 }
 
+/* Incidents close after @idle_close s without a report. */
+static int start_idle(FIXTURE_DATA(cluster) *self, int i,
+		      const char *idle_close)
+{
+	const char *extra[] = { "--db", self->pg.uri, "--idle-close",
+				idle_close, NULL };
+
+	return server_start(&self->srv[i], self->ca, i ? "s2" : "s1", NULL,
+			    extra);
+}
+
 static int report_acked(struct conn *c, uint64_t id, const uint8_t src[4])
 {
 	Vnfsec__Frame *f = NULL;
@@ -232,6 +243,40 @@ TEST_F(cluster, incident_closed_on_one_server_is_closed_for_all)
 	TH_LOG("%s", self->resp);
 	EXPECT_NE(NULL, strstr(self->resp, "\"state\":\"closed\""));
 	EXPECT_NE(NULL, strstr(self->resp, "{\"id\":2,"));
+	conn_free(&c1);
+	conn_free(&c2);
+}
+
+/*
+ * Server 1 hears of the scanner once; server 2 goes on hearing of it.
+ * Quiet on server 1 longer than --idle-close, the incident stays open:
+ * the cluster still sees its key. Quiet everywhere, it closes.
+ */
+TEST_F(cluster, incident_stays_open_while_any_server_sees_it)
+{
+	struct conn c1, c2;
+	uint64_t id;
+
+	PG_READY();
+	ASSERT_EQ(0, start_idle(self, 0, "3"));
+	ASSERT_EQ(0, start_idle(self, 1, "3"));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, agent_connect(self->a2, self->srv[1].port, "agent-2",
+				   &c2));
+	ASSERT_EQ(0, report_acked(&c1, 1, scanner));
+	for (id = 1; id <= 6; id++) {
+		ASSERT_EQ(0, report_acked(&c2, id, scanner));
+		sleep(1);
+	}
+	ASSERT_EQ(0, incidents(self, 0));
+	TH_LOG("server 2 still reporting: %s", self->resp);
+	EXPECT_NE(NULL, strstr(self->resp, "{\"id\":1,"));
+	EXPECT_EQ(NULL, strstr(self->resp, "\"state\":\"closed\""));
+	sleep(6);
+	ASSERT_EQ(0, incidents(self, 0));
+	TH_LOG("quiet everywhere: %s", self->resp);
+	EXPECT_NE(NULL, strstr(self->resp, "\"state\":\"closed\""));
 	conn_free(&c1);
 	conn_free(&c2);
 }
