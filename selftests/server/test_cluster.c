@@ -516,6 +516,49 @@ TEST_F(bus, local_decisions_go_on_while_nats_is_away)
 	conn_free(&c2);
 }
 
+/* Server 2's `alerts` hold an incident event of server 1 (within 10 s). */
+static bool alerts_show_incident_from_other(FIXTURE_DATA(bus) *self)
+{
+	int n;
+
+	for (n = 0; n < 100; n++) {
+		if (!ctl(tpath(self->srv[1].dir, "ctl.sock"),
+			 "{\"cmd\":\"alerts\"}", self->resp,
+			 sizeof(self->resp)) &&
+		    strstr(self->resp, "\"event_type\":\"incident\"") &&
+		    strstr(self->resp, "\"server\":\"vnfsec-server\""))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/*
+ * The scanner is reported on server 1 only: `alerts` on server 2 shows
+ * its incident event (the cluster's incidents on any server), while
+ * server 2's EVE file stays its own.
+ */
+TEST_F(bus, incident_events_of_other_servers_show_in_alerts)
+{
+	struct conn c1;
+
+	BUS_READY();
+	ASSERT_EQ(0, bus_start(self, 0));
+	ASSERT_EQ(0, bus_start(self, 1));
+	ASSERT_TRUE(bus_connected(self, 1));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[0].port, "agent-1",
+				   &c1));
+	ASSERT_EQ(0, send_assessment(&c1, 1, SYN_FLOOD, scanner, 80, 5));
+	ASSERT_EQ(0, block_arrives(&c1, scanner));
+	EXPECT_TRUE(alerts_show_incident_from_other(self));
+	TH_LOG("server 2's alerts: %.400s", self->resp);
+	EXPECT_EQ(0, count_lines(tpath(self->srv[1].dir, "alerts.json"),
+				 "\"event_type\":\"incident\""));
+	/* Its own come back from NATS too: not shown twice. */
+	EXPECT_EQ(0, bus_stat(self, 0, "events_received"));
+	conn_free(&c1);
+}
+
 /* No order arrives on @c within wait_frame()'s 5 s. */
 static bool no_order_arrives(struct conn *c)
 {

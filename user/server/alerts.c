@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "user/common/log.h"
+#include "user/server/bus.h"
 #include "user/server/control.h"
 #include "user/server/server.h"
 
@@ -505,5 +506,7 @@ void alert_incident(struct server *srv, const struct incident *inc)
 	if (inc->src_len)
 		add_raw_addr(ev, "src_ip", inc->src, inc->src_len);
 	put(ev, "incident", incident_json(inc));
+	/* The other servers' control sockets show it too (bus.c). */
+	bus_event(srv, ev);
 	emit(srv, ev);
 }

@@ -32,12 +32,14 @@
 #include "user/common/evloop.h"
 #include "user/common/log.h"
 #include "user/server/bus.h"
+#include "user/server/control.h"
 #include "user/server/server.h"
 
 #define ORDERS_STREAM		"VNFSEC_ORDERS"
 #define ORDERS_PREFIX		"vnfsec.orders."
 #define DELIVER_PREFIX		"vnfsec.deliver."
 #define RESULTS_PREFIX		"vnfsec.results."
+#define EVENTS_PREFIX		"vnfsec.events."
 #define CONSUMER_PREFIX		"vnfsec-agent-"
 /* An order unanswered this long is delivered again (the server died). */
 #define ORDER_ACK_WAIT_S	30
@@ -78,8 +80,9 @@ struct bus {
 	struct bus_agent *agents;
 	struct bus_order *unpublished, **unpub_tail;
 	unsigned int nr_unpublished;
-	natsSubscription *results_sub;
+	natsSubscription *results_sub, *events_sub;
 	char results[64];		/* our subject for results */
+	char events[64];		/* our subject for events */
 	struct bus_stats stats;
 };
 
@@ -544,6 +547,38 @@ static void on_result(struct bus *bus, natsMsg *m)
 	json_object_put(o);
 }
 
+void bus_event(struct server *srv, struct json_object *ev)
+{
+	struct bus *bus = srv->bus;
+	json_object *copy = NULL;
+
+	if (!bus || json_object_deep_copy(ev, &copy, NULL))
+		return;
+	json_object_object_add(copy, "server",
+			       json_object_new_string(srv->name));
+	natsConnection_PublishString(bus->nc, bus->events,
+				     json_object_to_json_string_ext(copy,
+								    JSON_LINE));
+	json_object_put(copy);
+}
+
+/* Another server's event: into our control socket's ring and streams. */
+static void on_event(struct server *srv, natsMsg *m)
+{
+	json_object *ev;
+
+	if (!strcmp(natsMsg_GetSubject(m), srv->bus->events))
+		return;
+	ev = json_tokener_parse(natsMsg_GetData(m) ?: "");
+	if (!ev || !json_object_is_type(ev, json_type_object)) {
+		json_object_put(ev);
+		return;
+	}
+	srv->bus->stats.events_received++;
+	control_publish(srv, ev);
+	json_object_put(ev);
+}
+
 void bus_io(struct server *srv)
 {
 	struct bus *bus = srv->bus;
@@ -562,6 +597,10 @@ void bus_io(struct server *srv)
 		if (!strncmp(natsMsg_GetSubject(m->msg), RESULTS_PREFIX,
 			     strlen(RESULTS_PREFIX))) {
 			on_result(bus, m->msg);
+			natsMsg_Destroy(m->msg);
+		} else if (!strncmp(natsMsg_GetSubject(m->msg), EVENTS_PREFIX,
+				    strlen(EVENTS_PREFIX))) {
+			on_event(srv, m->msg);
 			natsMsg_Destroy(m->msg);
 		} else {
 			deliver(srv, m->msg);
@@ -637,6 +676,8 @@ int bus_open(struct server *srv, void *ev_tag)
 	snprintf(bus->results, sizeof(bus->results),
 		 RESULTS_PREFIX "%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
 		 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	snprintf(bus->events, sizeof(bus->events), EVENTS_PREFIX "%s",
+		 bus->results + strlen(RESULTS_PREFIX));
 	snprintf(name, sizeof(name), "vnfsec-server %s", srv->name);
 	/* Started before NATS, or NATS away: connect in the background. */
 	if (natsOptions_Create(&opts) != NATS_OK ||
@@ -669,6 +710,9 @@ int bus_open(struct server *srv, void *ev_tag)
 	if (natsConnection_JetStream(&bus->js, bus->nc, &jo) != NATS_OK ||
 	    natsConnection_Subscribe(&bus->results_sub, bus->nc, bus->results,
 				     on_msg, bus) != NATS_OK ||
+	    natsConnection_Subscribe(&bus->events_sub, bus->nc,
+				     EVENTS_PREFIX "*", on_msg, bus) !=
+	    NATS_OK ||
 	    evloop_add(srv->epoll_fd, bus->efd,
 		       (epoll_data_t){ .ptr = ev_tag })) {
 		log_err("bus: cannot set up JetStream on %s", url);
@@ -737,6 +781,10 @@ void bus_close(struct server *srv)
 	if (bus->results_sub) {
 		natsSubscription_Unsubscribe(bus->results_sub);
 		natsSubscription_Destroy(bus->results_sub);
+	}
+	if (bus->events_sub) {
+		natsSubscription_Unsubscribe(bus->events_sub);
+		natsSubscription_Destroy(bus->events_sub);
 	}
 	jsCtx_Destroy(bus->js);
 	if (bus->nc) {

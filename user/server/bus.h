@@ -20,6 +20,7 @@ struct bus_stats {
 	uint64_t orders_dropped;	/* never published: NATS away too long */
 	uint64_t orders_waiting;	/* to publish once NATS is back */
 	uint64_t results_sent, results_received;
+	uint64_t events_received;	/* other servers' incident events */
 };
 
 /* Connect to --nats (in the background when it is away); 0 without it. */
@@ -45,5 +46,12 @@ void bus_result(struct server *srv, struct action_record *act);
 void bus_forget(struct action_record *act);
 void bus_stats(const struct server *srv, struct bus_stats *out,
 	       bool *is_connected);
+/*
+ * An incident event of ours, for the other servers' `alerts` (their
+ * control sockets; not their EVE files). Core NATS: lost while NATS is
+ * away, as a follower's missed line is.
+ */
+struct json_object;
+void bus_event(struct server *srv, struct json_object *ev);
 
 #endif /* VNFSEC_BUS_H */

@@ -242,6 +242,7 @@ static int cmd_status(struct server *srv, struct request *rq)
 		set_int(q, "orders_delivered", bs.orders_delivered);
 		set_int(q, "results_sent", bs.results_sent);
 		set_int(q, "results_received", bs.results_received);
+		set_int(q, "events_received", bs.events_received);
 		json_object_object_add(o, "bus", q);
 	}
 	rq->result = o;
