@@ -148,7 +148,8 @@ static int setup(void **state)
 	bpf_map_update_elem(w.s.config_fd, &zero, &cfg, BPF_ANY);
 	w.cfg = (struct agent_config){
 		.window_ms = 1000, .syn_threshold = 500, .scan_hosts = 50,
-		.scan_ports = 100, .server = "10.99.0.1:7443",
+		/* A list, as --server takes: each one is a server. */
+		.scan_ports = 100, .server = "10.99.0.9:7443,10.99.0.1:7443",
 	};
 	w.ev.cfg = &w.cfg;
 	w.ev.sensor = &w.s;

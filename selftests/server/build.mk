@@ -56,3 +56,11 @@ fuzz: $(FUZZ_WIRE)
 	$(FUZZ_WIRE) -runs=$(FUZZ_RUNS) -max_len=4096 \
 		-artifact_prefix=$(O)/fuzz/ $(O)/fuzz/wire \
 		selftests/server/fixtures/wire-seeds
+
+# Two servers on one PostgreSQL (and NATS JetStream): one picture.
+NATSTEST_LIB := selftests/server/natslib.c
+$(O)/tests/server/test_cluster: selftests/server/test_cluster.c $(SRVTEST_LIB) $(PGTEST_LIB) $(NATSTEST_LIB) selftests/server/srvlib.h selftests/server/pglib.h selftests/server/natslib.h $(O)/lib/libvnfsec.a $(EXT)/.stamp $(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) -o $@ $< $(SRVTEST_LIB) $(PGTEST_LIB) $(NATSTEST_LIB) $(O)/lib/libvnfsec.a $(LDLIBS)
+
+TESTS += $(O)/tests/server/test_cluster

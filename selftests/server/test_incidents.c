@@ -542,9 +542,11 @@ static bool parent_has_incident(void *self_)
 
 TEST_F(hier, child_forwards_parent_orders_agent_blocks)
 {
+	const char *result = "\"event_type\":\"action_result\",\"agent_id\":\"child-1\"";
+	Vnfsec__Action *a = NULL;
 	char listen[64];
-	Vnfsec__Frame *f;
 	struct conn c1;
+	int kind;
 
 	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "parent", NULL,
 				  NULL));
@@ -554,14 +556,43 @@ TEST_F(hier, child_forwards_parent_orders_agent_blocks)
 				   &c1));
 	EXPECT_TRUE(report(&c1, 1, SYN_FLOOD, scanner, false, NULL));
 	/* The block comes from the parent, through the child. */
-	ASSERT_EQ(0, wait_frame(&c1, VNFSEC__FRAME__BODY_ACTION, &f));
-	EXPECT_EQ(0, memcmp(f->action->src_addr.data, scanner, 4));
-	wire_free(f);
+	ASSERT_EQ(0, recv_action(&c1, NULL, &a, &kind));
+	EXPECT_EQ(0, memcmp(a->src_addr.data, scanner, 4));
 	EXPECT_TRUE(wait_until(parent_has_incident, self, 5));
 	EXPECT_NE(NULL, strstr(self->resp, "\"type\":\"syn_flood\""));
+	/* Applied, for the parent, only once the agent says it is. */
+	sleep(1);
+	EXPECT_EQ(0, count_lines(tpath(self->srv[0].dir, "alerts.json"),
+				 result));
+	ASSERT_EQ(0, answer_action_status(&c1, a->seq, 0));
+	vnfsec__action__free_unpacked(a, NULL);
 	EXPECT_TRUE(wait_lines(tpath(self->srv[0].dir, "alerts.json"),
-			       "\"event_type\":\"action_result\",\"agent_id\":\"child-1\"",
-			       1));
+			       result, 1));
+	EXPECT_EQ(1, count_lines(tpath(self->srv[0].dir, "alerts.json"),
+				 "\"status\":0"));
+	conn_free(&c1);
+}
+
+/* The agent could not: the parent hears the agent's error, not "applied". */
+TEST_F(hier, child_reports_its_agents_failure_to_the_parent)
+{
+	Vnfsec__Action *a = NULL;
+	char listen[64];
+	struct conn c1;
+	int kind;
+
+	ASSERT_EQ(0, server_start(&self->srv[0], self->ca, "parent", NULL,
+				  NULL));
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", self->srv[0].port);
+	ASSERT_EQ(0, start_pair(self, listen));
+	ASSERT_EQ(0, agent_connect(self->a1, self->srv[1].port, "agent-1",
+				   &c1));
+	EXPECT_TRUE(report(&c1, 1, SYN_FLOOD, scanner, false, NULL));
+	ASSERT_EQ(0, recv_action(&c1, NULL, &a, &kind));
+	ASSERT_EQ(0, answer_action_status(&c1, a->seq, -ENOSPC));
+	vnfsec__action__free_unpacked(a, NULL);
+	EXPECT_TRUE(wait_lines(tpath(self->srv[0].dir, "alerts.json"),
+			       "\"status\":-28", 1));
 	conn_free(&c1);
 }
 

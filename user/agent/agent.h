@@ -288,6 +288,8 @@ bool flow_origins_opens(struct flow_origins *fo,
 
 struct uplink;
 struct learn_openings;
+/* --server given again: @server joins the list (comma-separated). */
+int uplink_server_add(const char **list, const char *server);
 struct enforcer;
 struct actions;
 struct event_ctx;

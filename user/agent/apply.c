@@ -501,18 +501,18 @@ static bool in_prefix(const struct policy_prefix *x, int family,
 			  (uint8_t)(0xff << (8 - rest)));
 }
 
-/* The server's address (--server), where the management network ends. */
-static bool is_server(const struct event_ctx *ev, int family,
-		      const void *addr)
+/* A server's address (--server, a list), where the management network ends. */
+static bool is_server_one(const char *server, size_t n, int family,
+			  const void *addr)
 {
 	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST }, *res, *it;
 	char host[64], *colon;
 	bool same = false;
 
-	if (!ev->cfg || !ev->cfg->server ||
-	    strlen(ev->cfg->server) >= sizeof(host))
+	if (n >= sizeof(host))
 		return false;
-	strcpy(host, ev->cfg->server);
+	memcpy(host, server, n);
+	host[n] = '\0';
 	colon = strrchr(host, ':');
 	if (colon)
 		*colon = 0;
@@ -532,6 +532,21 @@ static bool is_server(const struct event_ctx *ev, int family,
 	}
 	freeaddrinfo(res);
 	return same;
+}
+
+static bool is_server(const struct event_ctx *ev, int family,
+		      const void *addr)
+{
+	const char *p, *end;
+
+	if (!ev->cfg || !ev->cfg->server)
+		return false;
+	for (p = ev->cfg->server; *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ',');
+		if (is_server_one(p, end - p, family, addr))
+			return true;
+	}
+	return false;
 }
 
 bool agent_policy_never_block(const struct event_ctx *ev, int family,

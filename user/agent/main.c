@@ -62,7 +62,9 @@ static void usage(FILE *out)
 "  --fresh               replace pinned programs and maps instead of\n"
 "                        adopting them\n"
 "  --detach-on-exit      detach XDP on exit (default: keep enforcing)\n"
-"  --server ADDR:PORT    security server (numeric address)\n"
+"  --server ADDR:PORT    security server (numeric address); several\n"
+"                        (repeated or comma-separated): the first that\n"
+"                        answers, the next when it fails\n"
 "  --standalone          no security server: enforce the local policy\n"
 "                        and protect mode here, write alerts to --eve;\n"
 "                        no TLS, spool or TPM (refuses their options)\n"
@@ -299,7 +301,10 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg,
 		case 'P': cfg->pin_dir = optarg; break;
 		case 'F': cfg->fresh = true; break;
 		case 'D': cfg->detach_on_exit = true; break;
-		case 's': cfg->server = optarg; break;
+		case 's':
+			if (uplink_server_add(&cfg->server, optarg))
+				return -EINVAL;
+			break;
 		case 'n': cfg->server_name = optarg; break;
 		case 'C': cfg->tls.ca = optarg; break;
 		case 'c': cfg->tls.cert = optarg; break;

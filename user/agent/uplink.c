@@ -7,6 +7,13 @@
  * restart) the spool is sent again in order and the server drops the
  * duplicates by id. Reconnects back off exponentially so a dead server is
  * not hammered.
+ *
+ * --server may name several servers (sharing one PostgreSQL store,
+ * docs/deploy.md): the agent connects to the first that answers; when its
+ * server fails it moves to the next at once, and only when every one has
+ * failed in turn does it wait (backing off) and start again from the
+ * first. Its spool goes to whichever server it reaches; the shared store
+ * knows what another server stored, so each report is stored once.
  */
 #include <errno.h>
 #include <limits.h>
@@ -29,6 +36,15 @@
 #include "user/common/signing.h"
 
 #define BACKOFF_MAX_S 30
+/* A server that neither answers nor refuses is given up after this. */
+#define CONNECT_TIMEOUT_S 5
+#define UPLINK_SERVERS_MAX 16
+
+struct uplink_server {
+	char name[64];			/* ADDR:PORT, as given */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+};
 
 enum uplink_state {
 	UPLINK_IDLE,		/* waiting for the next attempt */
@@ -45,8 +61,11 @@ struct uplink {
 	SSL_CTX *tls;			/* NULL until enrolled (--enroll) */
 	bool own_tls;			/* made here after enrolling */
 	char agent_id[WIRE_AGENT_ID_MAX + 1];
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
+	struct uplink_server servers[UPLINK_SERVERS_MAX];
+	unsigned int nr_servers;
+	unsigned int cur;		/* the one connected or tried next */
+	unsigned int tried;		/* failed in a row since the last hello */
+	time_t attempt_started;
 	enum uplink_state state;
 	struct conn conn;
 	unsigned int backoff_s;
@@ -84,20 +103,46 @@ static void watch(struct uplink *u, int op)
 		log_err("uplink: cannot watch socket: %s", strerror(errno));
 }
 
+static const char *server_name(const struct uplink *u)
+{
+	return u->servers[u->cur].name;
+}
+
+/*
+ * The next server is tried at the next tick; after a whole round of
+ * failures, the first again once the backoff has passed.
+ */
 static void disconnect(struct uplink *u, const char *why)
 {
+	char was[sizeof(u->servers[0].name)];
+	bool round_over;
+
+	snprintf(was, sizeof(was), "%s", server_name(u));
 	if (u->conn.fd >= 0) {
 		epoll_ctl(u->epoll_fd, EPOLL_CTL_DEL, u->conn.fd, NULL);
 		conn_free(&u->conn);
 	}
-	if (u->state == UPLINK_READY)
+	round_over = ++u->tried >= u->nr_servers;
+	u->cur = round_over ? 0 : (u->cur + 1) % u->nr_servers;
+	if (u->state == UPLINK_READY && !round_over)
+		log_warn("uplink: lost server %s: %s; %u assessments wait in the spool; trying %s",
+			 was, why, spool_pending(u->spool), server_name(u));
+	else if (u->state == UPLINK_READY)
 		log_warn("uplink: lost server %s: %s; %u assessments wait for it in the spool",
-			 u->cfg->server, why, spool_pending(u->spool));
+			 was, why, spool_pending(u->spool));
+	else if (!round_over)
+		log_warn("uplink: cannot reach server %s: %s; trying %s",
+			 was, why, server_name(u));
 	else
 		log_warn("uplink: cannot reach server %s: %s; retrying in %u s",
-			 u->cfg->server, why, u->backoff_s);
+			 was, why, u->backoff_s);
 	u->state = UPLINK_IDLE;
 	u->q_sent = 0;
+	if (!round_over) {
+		u->next_attempt = 0;
+		return;
+	}
+	u->tried = 0;
 	u->next_attempt = time(NULL) + u->backoff_s;
 	u->backoff_s = u->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S :
 			u->backoff_s * 2;
@@ -117,7 +162,7 @@ static int enroll_if_needed(struct uplink *u)
 		return 0;
 	ret = agent_enroll(&(struct enroll_opts){
 		.tcti = cfg->tpm_tcti, .agent_id = u->agent_id,
-		.server = cfg->server, .server_name = cfg->server_name,
+		.server = server_name(u), .server_name = cfg->server_name,
 		.ca = cfg->tls.ca, .cert = cfg->tls.cert, .key = cfg->tls.key });
 	if (ret)
 		return ret;
@@ -130,6 +175,7 @@ static int enroll_if_needed(struct uplink *u)
 
 static void connect_server(struct uplink *u)
 {
+	struct uplink_server *srv = &u->servers[u->cur];
 	int fd;
 
 	if (enroll_if_needed(u)) {
@@ -137,14 +183,15 @@ static void connect_server(struct uplink *u)
 		return;
 	}
 
-	fd = socket(u->addr.ss_family,
+	u->attempt_started = time(NULL);
+	fd = socket(srv->addr.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		disconnect(u, strerror(errno));
 		return;
 	}
 	u->conn.fd = fd;
-	if (connect(fd, (struct sockaddr *)&u->addr, u->addrlen) &&
+	if (connect(fd, (struct sockaddr *)&srv->addr, srv->addrlen) &&
 	    errno != EINPROGRESS) {
 		disconnect(u, strerror(errno));
 		return;
@@ -278,7 +325,7 @@ static int on_established(struct uplink *u)
 	if (!(cert_roles(SSL_get0_peer_certificate(u->conn.ssl)) &
 	      ROLE_SERVER)) {
 		log_err("uplink: server %s's certificate lacks the vnfsec server role; refused (issue it with tools/mkca)",
-			u->cfg->server);
+			server_name(u));
 		return -EACCES;
 	}
 	hello.agent_id = u->agent_id;
@@ -290,8 +337,9 @@ static int on_established(struct uplink *u)
 		return ret;
 	u->state = UPLINK_READY;
 	u->backoff_s = 1;
+	u->tried = 0;
 	log_info("uplink: connected to server %s as %s (TLS 1.3, certificates verified); %u spooled assessments to send",
-		 u->cfg->server, u->agent_id, spool_pending(u->spool));
+		 server_name(u), u->agent_id, spool_pending(u->spool));
 	return send_pending(u);
 }
 
@@ -665,9 +713,67 @@ void uplink_tick(struct uplink *u, const struct sensor *s)
 	u->ticks++;
 	if (u->state == UPLINK_IDLE && time(NULL) >= u->next_attempt)
 		connect_server(u);
+	else if ((u->state == UPLINK_CONNECTING ||
+		  u->state == UPLINK_HANDSHAKE) &&
+		 time(NULL) - u->attempt_started >= CONNECT_TIMEOUT_S)
+		disconnect(u, "no answer in time");
 	else if (u->state == UPLINK_READY &&
 		 u->ticks % u->cfg->heartbeat_s == 0)
 		heartbeat(u, s);
+}
+
+/* "A:P,B:Q": the servers in the order they are tried. */
+static int parse_servers(struct uplink *u, const char *list)
+{
+	const char *p = list, *end;
+	struct uplink_server *s;
+	size_t n;
+
+	for (; *p; p = *end ? end + 1 : end) {
+		end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		n = end - p;
+		if (!n)
+			continue;
+		if (u->nr_servers == UPLINK_SERVERS_MAX ||
+		    n >= sizeof(s->name)) {
+			log_err("--server: at most %d servers of ADDR:PORT each",
+				UPLINK_SERVERS_MAX);
+			return -EINVAL;
+		}
+		s = &u->servers[u->nr_servers];
+		memcpy(s->name, p, n);
+		s->name[n] = '\0';
+		if (netaddr_parse(s->name, &s->addr, &s->addrlen, "--server"))
+			return -EINVAL;
+		u->nr_servers++;
+	}
+	if (!u->nr_servers) {
+		log_err("--server: no ADDR:PORT given");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int uplink_server_add(const char **list, const char *server)
+{
+	/* The list so far: lives as long as the configuration, as optarg. */
+	static char *joined;
+	char *longer;
+
+	if (!*list) {
+		*list = server;
+		return 0;
+	}
+	if (asprintf(&longer, "%s,%s", *list, server) < 0) {
+		log_err("--server: out of memory");
+		return -ENOMEM;
+	}
+	free(joined);
+	joined = longer;
+	*list = joined;
+	return 0;
 }
 
 struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
@@ -680,7 +786,7 @@ struct uplink *uplink_new(const struct agent_config *cfg, int epoll_fd,
 
 	if (!u)
 		return NULL;
-	if (netaddr_parse(cfg->server, &u->addr, &u->addrlen, "--server") ||
+	if (parse_servers(u, cfg->server) ||
 	    spool_open(cfg->spool_dir, (size_t)cfg->spool_max_mb << 20,
 		       &u->spool)) {
 		free(u);

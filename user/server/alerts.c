@@ -11,6 +11,7 @@
 
 #include "user/common/eve.h"
 #include "user/common/log.h"
+#include "user/server/bus.h"
 #include "user/server/control.h"
 #include "user/server/server.h"
 
@@ -215,8 +216,14 @@ void alert_action_result(struct server *srv, const struct action_record *act,
 
 json_object *incident_json(const struct incident *inc)
 {
+	return incident_json_agents(inc, NULL);
+}
+
+json_object *incident_json_agents(const struct incident *inc,
+				  json_object *agents)
+{
 	json_object *o = json_object_new_object();
-	json_object *agents = json_object_new_array();
+	bool own = !agents;
 	unsigned int i;
 
 	eve_add_u64(o, "id", inc->id);
@@ -227,7 +234,9 @@ json_object *incident_json(const struct incident *inc)
 		eve_add_raw_addr(o, "src_ip", inc->src, inc->src_len);
 	else
 		eve_add_int(o, "dest_port", inc->dst_port);
-	for (i = 0; i < inc->nr_agents; i++)
+	if (own)
+		agents = json_object_new_array();
+	for (i = 0; own && i < inc->nr_agents; i++)
 		json_object_array_add(agents, json_object_new_string(
 			inc->agents[i].agent->id));
 	eve_put(o, "agents", agents);
@@ -251,5 +260,7 @@ void alert_incident(struct server *srv, const struct incident *inc)
 	if (inc->src_len)
 		eve_add_raw_addr(ev, "src_ip", inc->src, inc->src_len);
 	eve_put(ev, "incident", incident_json(inc));
+	/* The other servers' control sockets show it too (bus.c). */
+	bus_event(srv, ev);
 	emit(srv, ev);
 }

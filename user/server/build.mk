@@ -1,5 +1,5 @@
 # vnfsec-server
-SERVER_PKGS := sqlite3 libpq libmicrohttpd yaml-0.1
+SERVER_PKGS := sqlite3 libpq libmicrohttpd yaml-0.1 libnats
 SERVER_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard user/server/*.c))
 $(SERVER_OBJS): $(PROTO_GEN)
 $(SERVER_OBJS): CFLAGS += $(shell pkg-config --cflags $(SERVER_PKGS))

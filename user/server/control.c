@@ -17,6 +17,7 @@
 #include "user/common/ctlsock.h"
 #include "user/common/evloop.h"
 #include "user/common/log.h"
+#include "user/server/bus.h"
 #include "user/server/control.h"
 #include "user/server/peers.h"
 #include "user/server/server.h"
@@ -227,6 +228,23 @@ static int cmd_status(struct server *srv, struct request *rq)
 				       json_object_new_boolean(
 					       parent_connected(srv)));
 	}
+	if (srv->bus) {
+		struct bus_stats bs;
+		bool up;
+
+		bus_stats(srv, &bs, &up);
+		q = json_object_new_object();
+		json_object_object_add(q, "connected",
+				       json_object_new_boolean(up));
+		set_int(q, "orders_published", bs.orders_published);
+		set_int(q, "orders_waiting", bs.orders_waiting);
+		set_int(q, "orders_dropped", bs.orders_dropped);
+		set_int(q, "orders_delivered", bs.orders_delivered);
+		set_int(q, "results_sent", bs.results_sent);
+		set_int(q, "results_received", bs.results_received);
+		set_int(q, "events_received", bs.events_received);
+		json_object_object_add(o, "bus", q);
+	}
 	rq->result = o;
 	return 0;
 }
@@ -382,6 +400,74 @@ static int cmd_agent_release(struct server *srv, struct request *rq)
 	return 0;
 }
 
+struct stored_list {
+	struct server *srv;
+	const char *state;
+	json_object *arr;
+};
+
+static int add_name(void *ctx, const char *agent_id)
+{
+	return json_object_array_add(ctx, json_object_new_string(agent_id));
+}
+
+/* A stored incident as this server would show it, every reporter named. */
+static int list_stored(void *ctx, const struct incident_row *r)
+{
+	struct stored_list *sl = ctx;
+	struct incident *local = incident_find(sl->srv, r->id);
+	struct incident row;
+	json_object *agents;
+	int ret;
+
+	if ((sl->state && strcmp(sl->state, r->state)) ||
+	    incident_from_row(r, &row))
+		return 0;
+	/* What only the server that acted knows: its orders, its match. */
+	if (local) {
+		row.actions_sent = local->actions_sent;
+		row.actions_ok = local->actions_ok;
+		row.actions_failed = local->actions_failed;
+		row.has_indicator = local->has_indicator;
+		row.indicator = local->indicator;
+		row.revision = local->revision;
+		memcpy(row.operator_reason, local->operator_reason,
+		       sizeof(row.operator_reason));
+	}
+	agents = json_object_new_array();
+	ret = store_incident_agents_load(sl->srv->store, r->id, add_name,
+					 agents);
+	if (ret) {
+		json_object_put(agents);
+		return ret;
+	}
+	return json_object_array_add(sl->arr,
+				     incident_json_agents(&row, agents));
+}
+
+/*
+ * Servers sharing a store show the cluster's incidents, read from it:
+ * those open and those closed recently, as a restart would load them.
+ */
+static int incidents_stored(struct server *srv, struct request *rq,
+			    const char *state)
+{
+	struct stored_list sl = { .srv = srv, .state = state };
+	int ret;
+
+	sl.arr = json_object_new_array();
+	ret = store_incidents_load(srv->store, time(NULL) -
+				   4 * (time_t)srv->cfg->idle_close_s,
+				   list_stored, &sl);
+	if (ret) {
+		json_object_put(sl.arr);
+		rq->error = "the store cannot be read; see the server's log";
+		return ret;
+	}
+	rq->result = sl.arr;
+	return 0;
+}
+
 static int cmd_incidents(struct server *srv, struct request *rq)
 {
 	json_object *arr;
@@ -391,12 +477,42 @@ static int cmd_incidents(struct server *srv, struct request *rq)
 
 	if (ret)
 		return ret;
+	if (store_shared(srv->store))
+		return incidents_stored(srv, rq, state);
 	arr = json_object_new_array();
 	for (inc = srv->incidents; inc; inc = inc->next)
 		if (!state || !strcmp(state, incident_state_name(inc->state)))
 			json_object_array_add(arr, incident_json(inc));
 	rq->result = arr;
 	return 0;
+}
+
+struct restore_one {
+	struct server *srv;
+	uint64_t id;
+};
+
+static int restore_one(void *ctx, const struct incident_row *r)
+{
+	struct restore_one *ro = ctx;
+
+	return r->id == ro->id ? incident_restore(ro->srv, r) : 0;
+}
+
+/*
+ * An incident this server has not seen, from a shared store: any server
+ * acks or closes the cluster's incidents (those `incidents` lists).
+ */
+static struct incident *incident_stored(struct server *srv, uint64_t id)
+{
+	struct restore_one ro = { .srv = srv, .id = id };
+
+	if (!store_shared(srv->store) ||
+	    store_incidents_load(srv->store, time(NULL) -
+				 4 * (time_t)srv->cfg->idle_close_s,
+				 restore_one, &ro))
+		return NULL;
+	return incident_find(srv, id);
 }
 
 static int cmd_incident_state(struct server *srv, struct request *rq,
@@ -409,6 +525,8 @@ static int cmd_incident_state(struct server *srv, struct request *rq,
 	if (ret)
 		return ret;
 	inc = incident_find(srv, id);
+	if (!inc)
+		inc = incident_stored(srv, id);
 	if (!inc) {
 		rq->error = "no such incident";
 		return -ENOENT;

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,11 +137,59 @@ static void incident_save(struct server *srv, struct incident *inc)
 		inc->saved = inc->revision;
 }
 
+/*
+ * The correlation key as a shared store keeps it: "syn_flood 10.0.0.1",
+ * or "horizontal_scan *:22" for a pattern across sources.
+ */
+static void incident_key(int heuristic, const uint8_t *src, uint8_t src_len,
+			 uint32_t dst_port, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN] = "";
+
+	if (src_len)
+		inet_ntop(src_len == 4 ? AF_INET : AF_INET6, src, addr,
+			  sizeof(addr));
+	if (src_len)
+		snprintf(buf, len, "%s %s", heuristic_name(heuristic), addr);
+	else
+		snprintf(buf, len, "%s *:%u", heuristic_name(heuristic),
+			 dst_port);
+}
+
+/*
+ * In a shared store an incident closes when the cluster has not seen its
+ * key for @idle_before, not when this server has not: true when its key
+ * is let go (or was no longer its own); else its last sighting anywhere
+ * becomes its own.
+ */
+static bool incident_release(struct server *srv, struct incident *inc,
+			     time_t idle_before)
+{
+	time_t last_seen;
+	char key[96];
+
+	incident_key(inc->heuristic, inc->src, inc->src_len, inc->dst_port,
+		     key, sizeof(key));
+	if (store_incident_release(srv->store, key, inc->id, idle_before,
+				   &last_seen)) {
+		srv->stats.store_errors++;
+		return false;
+	}
+	if (!last_seen)
+		return true;
+	if (last_seen > inc->last_seen)
+		inc->last_seen = last_seen;
+	return false;
+}
+
 void incident_set_state(struct server *srv, struct incident *inc,
 			enum incident_state state)
 {
 	if (inc->state == state)
 		return;
+	/* Closed by the operator: no server continues it. */
+	if (state == INCIDENT_CLOSED && store_shared(srv->store))
+		incident_release(srv, inc, INT64_MAX);
 	/* A closed incident never matches a report again. */
 	if (state == INCIDENT_CLOSED)
 		key_unlink(srv, inc);
@@ -337,6 +386,53 @@ static void incident_targets(struct incident *inc,
 		snprintf(inc->vnf, sizeof(inc->vnf), "%s", a->vnf_src);
 }
 
+/*
+ * With a shared store the key names the incident, whichever server saw
+ * it first: @inc (this server's match, or NULL) becomes the incident the
+ * store names, made here under the store's id when this server has not
+ * seen it. Asked on every report, so an incident another server closed
+ * or let go is not continued here. -EAGAIN when the store cannot say:
+ * the report is not acked.
+ */
+static int incident_claim(struct server *srv, struct incident **inc,
+			  int heuristic, const uint8_t *src, uint8_t src_len,
+			  uint32_t dst_port, time_t now, bool *is_new)
+{
+	struct incident *found;
+	char key[96];
+	uint64_t id;
+
+	incident_key(heuristic, src, src_len, dst_port, key, sizeof(key));
+	if (store_incident_claim(srv->store, key, now,
+				 now - (time_t)srv->cfg->window_s, &id)) {
+		srv->stats.store_errors++;
+		return -EAGAIN;
+	}
+	if (!*inc || (*inc)->id != id) {
+		/* Ours ended elsewhere (closed, gone idle): it ends here too. */
+		if (*inc)
+			incident_set_state(srv, *inc, INCIDENT_CLOSED);
+		found = incident_find(srv, id);
+		/* Closed here, continued elsewhere: open again. */
+		if (found && found->state == INCIDENT_CLOSED) {
+			found->state = INCIDENT_OPEN;
+			found->key_next = srv->by_key[key_slot(srv, found)];
+			srv->by_key[key_slot(srv, found)] = found;
+		}
+		if (!found) {
+			found = incident_new(srv, heuristic, src, src_len,
+					     dst_port, now, id);
+			if (!found)
+				return -ENOMEM;
+			if (heuristic >= 0 && heuristic < 16)
+				srv->stats.incidents_by_type[heuristic]++;
+			*is_new = true;
+		}
+		*inc = found;
+	}
+	return 0;
+}
+
 int correlate_assessment(struct server *srv, struct agent_record *agent,
 			 const Vnfsec__Assessment *a, struct incident **out)
 {
@@ -350,7 +446,15 @@ int correlate_assessment(struct server *srv, struct agent_record *agent,
 		srv->stats.indicator_matches++;
 	inc = incident_match(srv, a->heuristic, a->src_addr.data, src_len,
 			     a->dst_port, now);
-	if (!inc) {
+	if (store_shared(srv->store)) {
+		int ret = incident_claim(srv, &inc, a->heuristic,
+					 a->src_addr.data, src_len,
+					 src_len ? 0 : a->dst_port, now,
+					 &is_new);
+
+		if (ret)
+			return ret;
+	} else if (!inc) {
 		inc = incident_new(srv, a->heuristic, a->src_addr.data,
 				   src_len, src_len ? 0 : a->dst_port, now, 0);
 		if (!inc)
@@ -390,7 +494,15 @@ int correlate_summary(struct server *srv, struct agent_record *child,
 	}
 	inc = incident_match(srv, sum->heuristic, sum->src_addr.data, src_len,
 			     sum->dst_port, now);
-	if (!inc) {
+	if (store_shared(srv->store)) {
+		int ret = incident_claim(srv, &inc, sum->heuristic,
+					 sum->src_addr.data, src_len,
+					 src_len ? 0 : sum->dst_port, now,
+					 &is_new);
+
+		if (ret)
+			return ret;
+	} else if (!inc) {
 		inc = incident_new(srv, sum->heuristic, sum->src_addr.data,
 				   src_len, src_len ? 0 : sum->dst_port, now, 0);
 		if (!inc)
@@ -436,42 +548,63 @@ static int state_of(const char *name, enum incident_state *out)
 }
 
 /*
+ * The stored row @r as an incident (without its agents or lists): *out
+ * is overwritten. -EINVAL for a row this build cannot read.
+ */
+int incident_from_row(const struct incident_row *r, struct incident *out)
+{
+	int heuristic = heuristic_from_name(r->type);
+	enum incident_state state;
+
+	if (heuristic < 0 || state_of(r->state, &state))
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->id = r->id;
+	out->heuristic = heuristic;
+	out->state = state;
+	if (r->src && inet_pton(AF_INET, r->src, out->src) == 1)
+		out->src_len = 4;
+	else if (r->src && inet_pton(AF_INET6, r->src, out->src) == 1)
+		out->src_len = 16;
+	out->dst_port = r->dst_port;
+	out->severity = out->max_reported = r->severity;
+	out->first_seen = r->first_seen;
+	out->last_seen = r->last_seen;
+	out->assessments = r->assessments;
+	out->requires_operator = r->requires_operator;
+	if (r->proposed && !strncmp(r->proposed, "quarantine_vnf ", 15))
+		snprintf(out->proposed_vnf, sizeof(out->proposed_vnf), "%s",
+			 r->proposed + 15);
+	return 0;
+}
+
+/*
  * Reports that arrive after a restart continue the incident they belong
  * to under its id; its reporters come back from the stored assessments.
  * A row this build cannot read is skipped with a line, never fatal.
  */
 int incident_restore(struct server *srv, const struct incident_row *r)
 {
-	int heuristic = heuristic_from_name(r->type);
-	uint8_t src[16] = { 0 };
-	uint8_t src_len = 0;
-	enum incident_state state;
 	struct restore_ctx rc = { .srv = srv };
-	struct incident *inc;
+	struct incident *inc, row;
 
-	if (heuristic < 0 || state_of(r->state, &state)) {
+	if (incident_from_row(r, &row)) {
 		log_warn("store: incident %llu (%s, %s) not restored: unknown type or state",
 			 (unsigned long long)r->id, r->type, r->state);
 		return 0;
 	}
-	if (r->src && inet_pton(AF_INET, r->src, src) == 1)
-		src_len = 4;
-	else if (r->src && inet_pton(AF_INET6, r->src, src) == 1)
-		src_len = 16;
-	inc = incident_new(srv, heuristic, src, src_len, r->dst_port,
-			   r->last_seen, r->id);
+	inc = incident_new(srv, row.heuristic, row.src, row.src_len,
+			   row.dst_port, row.last_seen, row.id);
 	if (!inc)
 		return -ENOMEM;
-	inc->state = state;
-	if (state == INCIDENT_CLOSED)
+	inc->state = row.state;
+	if (row.state == INCIDENT_CLOSED)
 		key_unlink(srv, inc);
-	inc->severity = inc->max_reported = r->severity;
-	inc->first_seen = r->first_seen;
-	inc->assessments = r->assessments;
-	inc->requires_operator = r->requires_operator;
-	if (r->proposed && !strncmp(r->proposed, "quarantine_vnf ", 15))
-		snprintf(inc->proposed_vnf, sizeof(inc->proposed_vnf), "%s",
-			 r->proposed + 15);
+	inc->severity = inc->max_reported = row.severity;
+	inc->first_seen = row.first_seen;
+	inc->assessments = row.assessments;
+	inc->requires_operator = row.requires_operator;
+	memcpy(inc->proposed_vnf, row.proposed_vnf, sizeof(row.proposed_vnf));
 	/* As stored and, for all it knows, as the parent last heard it. */
 	inc->revision = inc->saved = inc->forwarded = inc->sent = 1;
 	rc.inc = inc;
@@ -487,7 +620,10 @@ void incidents_tick(struct server *srv, time_t now)
 		if (inc->saved != inc->revision)
 			incident_save(srv, inc);
 		if (inc->state != INCIDENT_CLOSED &&
-		    now - inc->last_seen >= (time_t)srv->cfg->idle_close_s)
+		    now - inc->last_seen >= (time_t)srv->cfg->idle_close_s &&
+		    (!store_shared(srv->store) ||
+		     incident_release(srv, inc, now - (time_t)
+				      srv->cfg->idle_close_s)))
 			incident_set_state(srv, inc, INCIDENT_CLOSED);
 		/*
 		 * Closed ones stay listed a while, then live only in the

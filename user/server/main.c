@@ -23,6 +23,7 @@
 #include "user/common/signing.h"
 #include "user/common/netaddr.h"
 #include "user/common/roles.h"
+#include "user/server/bus.h"
 #include "user/server/control.h"
 #include "user/server/metrics.h"
 #include "user/server/peers.h"
@@ -36,6 +37,7 @@
 #define EV_CONTROL	((void *)4)
 #define EV_METRICS	((void *)5)
 #define EV_HANGUP	((void *)6)
+#define EV_BUS		((void *)7)
 
 #ifndef SERVER_CONF_PATH
 #define SERVER_CONF_PATH "/etc/vnfsec/server.conf"
@@ -57,7 +59,7 @@ static void usage(FILE *out)
 "                     [--metrics-port-file FILE] [--parent ADDR:PORT]\n"
 "                     [--parent-name CN] [--parent-cert FILE]\n"
 "                     [--parent-key FILE] [--signing-key FILE] [--verbose]\n"
-"                     [--crl FILE] [--heartbeat-timeout S]\n"
+"                     [--crl FILE] [--heartbeat-timeout S] [--nats URL]\n"
 "                     [--log-format text|json] [--config FILE]\n"
 TRUST_USAGE
 "\n"
@@ -76,6 +78,9 @@ TRUST_USAGE
 "'vnfsecctl --server revoke' are refused (docs/security.md). A second\n"
 "session of one identity is refused unless the first has been silent\n"
 "for --heartbeat-timeout seconds (30).\n"
+"With --nats (nats://HOST:PORT, a comma-separated list for a cluster),\n"
+"servers sharing a PostgreSQL --db pass orders for agents whose session\n"
+"is elsewhere, or nowhere yet, through NATS JetStream (docs/deploy.md).\n"
 "Options may also come from --config FILE, a YAML mapping of long\n"
 "option: value (default " SERVER_CONF_PATH ", skipped when absent); the\n"
 "command line overrides it. SIGHUP reads it again and applies --verbose,\n"
@@ -119,6 +124,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		{ "parent-key", required_argument, NULL, 'y' },
 		{ "crl", required_argument, NULL, 'R' },
 		{ "heartbeat-timeout", required_argument, NULL, 'T' },
+		{ "nats", required_argument, NULL, 0x2003 },
 		{ "syslog", no_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "log-format", required_argument, NULL, 0x1100 },
@@ -187,6 +193,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg,
 		case 'S': cfg->control_path = optarg; break;
 		case 0x2001: cfg->control_group = optarg; break;
 		case 0x2002: cfg->control_admin_group = optarg; break;
+		case 0x2003: cfg->nats_url = optarg; break;
 		case 'M': cfg->metrics_listen = optarg; break;
 		case 'F': cfg->metrics_port_file = optarg; break;
 		case 'G': cfg->signing_key = optarg; break;
@@ -526,6 +533,7 @@ static void tick(struct server *srv)
 	control_tick(srv);
 	metrics_run(srv);
 	parent_tick(srv, now);
+	bus_tick(srv);
 }
 
 static void dispatch(struct server *srv, void *tag, uint32_t events)
@@ -872,6 +880,8 @@ static int serve(struct server *srv, int tick_fd, const struct reread *rr)
 				metrics_run(srv);
 			} else if (tag == EV_HANGUP) {
 				hangup(srv, rr);
+			} else if (tag == EV_BUS) {
+				bus_io(srv);
 			} else {
 				dispatch(srv, tag, evs[i].events);
 			}
@@ -955,6 +965,8 @@ int main(int argc, char **argv)
 		ret = metrics_open(&srv, EV_METRICS);
 	if (!ret)
 		ret = parent_open(&srv);
+	if (!ret)
+		ret = bus_open(&srv, EV_BUS);
 	if (ret)
 		goto out;
 	parent_tick(&srv, time(NULL));
@@ -971,6 +983,7 @@ out:
 	control_close(&srv);
 	incidents_free(&srv);
 	actions_free(&srv);
+	bus_close(&srv);
 	playbook_free(srv.pb);
 	threatdb_free(srv.tdb);
 	store_close(srv.store);

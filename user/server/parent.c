@@ -4,8 +4,11 @@
  * We are its agent, over the same protocol: a Hello that says we are a
  * server, then IncidentSummary frames for every incident revision the
  * parent has not acknowledged yet. The parent's orders (Action frames)
- * are fanned out to our agents and children. While the parent is away we
- * keep working; on reconnect every unacknowledged revision is resent.
+ * are fanned out to our agents and children, and answered once they
+ * answered: an order is "applied" for the parent only when an agent of
+ * ours applied it (or held it in force already). While the parent is
+ * away we keep working; on reconnect every unacknowledged revision is
+ * resent.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +25,18 @@
 #include "user/server/server.h"
 
 #define PARENT_BACKOFF_MAX 30	/* seconds between reconnect attempts */
+/* Agents that never answer: the parent hears what the others said. */
+#define PARENT_ORDER_WAIT_S 30
+
+/* A parent's order our agents are carrying out. */
+struct parent_order {
+	struct parent_order *next;
+	uint64_t seq;			/* the parent's */
+	unsigned int waiting;		/* orders sent, not answered yet */
+	unsigned int applied;		/* answered 0, or in force already */
+	int error;			/* the first failure an agent answered */
+	time_t deadline;
+};
 
 struct parent_link {
 	enum ev_kind kind;		/* first: see enum ev_kind */
@@ -34,6 +49,7 @@ struct parent_link {
 	char id[WIRE_AGENT_ID_MAX + 1];	/* our CN on the parent link */
 	time_t next_try;
 	unsigned int backoff;
+	struct parent_order *orders;	/* waiting for our agents' answers */
 };
 
 int parent_open(struct server *srv)
@@ -203,34 +219,98 @@ static int send_hello(struct server *srv)
 	return conn_send(&srv->parent->conn, &f);
 }
 
-/* The parent's order goes to every agent and child we have. */
-static int on_parent_action(struct server *srv, const Vnfsec__Action *act)
+static int send_result(struct server *srv, uint64_t seq, int status)
 {
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
 	Vnfsec__ActionResult r = VNFSEC__ACTION_RESULT__INIT;
-	struct action_record o;
-	struct agent_record *a;
-	unsigned int done = 0;
-	char target[128];
-	int ret;
 
-	srv->stats.parent_orders++;
-	order_from_wire(&o, act);
-	for (a = srv->agents; a; a = a->next) {
-		ret = order_action(srv, a, &o, 0, act->seq,
-				   act->assessment_id);
-		done += !ret || ret == -EALREADY;
-	}
-	action_target_str(&o, target, sizeof(target));
-	log_info("parent ordered %s of %s (its action %llu): sent to %u agents",
-		 action_type_name(o.type), target,
-		 (unsigned long long)act->seq, done);
-	r.seq = act->seq;
-	r.status = done ? 0 : -ENOTCONN;
+	r.seq = seq;
+	r.status = status;
 	f.version = WIRE_VERSION;
 	f.body_case = VNFSEC__FRAME__BODY_ACTION_RESULT;
 	f.action_result = &r;
 	return conn_send(&srv->parent->conn, &f);
+}
+
+/* Applied by at least one agent and refused by none that answered. */
+static int order_status(const struct parent_order *po)
+{
+	if (po->error)
+		return po->error;
+	return po->applied ? 0 : -ETIMEDOUT;
+}
+
+/*
+ * Answered when the last agent answers (or the wait ends). A link down
+ * meanwhile loses the answer: the parent sends the order again at our
+ * next hello, and agents holding it answer at once.
+ */
+static void order_done(struct server *srv, struct parent_order **pp)
+{
+	struct parent_order *po = *pp;
+
+	*pp = po->next;
+	if (srv->parent->up && send_result(srv, po->seq, order_status(po)))
+		parent_drop(srv, "write failed");
+	free(po);
+}
+
+void parent_order_result(struct server *srv, uint64_t seq, int status)
+{
+	struct parent_order **pp;
+
+	if (!srv->parent)
+		return;
+	for (pp = &srv->parent->orders; *pp; pp = &(*pp)->next) {
+		struct parent_order *po = *pp;
+
+		if (po->seq != seq)
+			continue;
+		if (status && !po->error)
+			po->error = status;
+		po->applied += !status;
+		if (po->waiting)
+			po->waiting--;
+		if (!po->waiting)
+			order_done(srv, pp);
+		return;
+	}
+}
+
+/* The parent's order goes to every agent and child we have. */
+static int on_parent_action(struct server *srv, const Vnfsec__Action *act)
+{
+	struct parent_order *po = calloc(1, sizeof(*po));
+	struct action_record o;
+	struct agent_record *a;
+	char target[128];
+	int ret;
+
+	if (!po)
+		return -ENOMEM;
+	srv->stats.parent_orders++;
+	order_from_wire(&o, act);
+	po->seq = act->seq;
+	for (a = srv->agents; a; a = a->next) {
+		ret = order_action(srv, a, &o, 0, act->seq,
+				   act->assessment_id);
+		po->waiting += !ret;
+		po->applied += ret == -EALREADY;
+	}
+	action_target_str(&o, target, sizeof(target));
+	log_info("parent ordered %s of %s (its action %llu): sent to %u agents, in force at %u",
+		 action_type_name(o.type), target,
+		 (unsigned long long)act->seq, po->waiting, po->applied);
+	if (!po->waiting) {
+		ret = send_result(srv, po->seq,
+				  po->applied ? 0 : -ENOTCONN);
+		free(po);
+		return ret;
+	}
+	po->deadline = time(NULL) + PARENT_ORDER_WAIT_S;
+	po->next = srv->parent->orders;
+	srv->parent->orders = po;
+	return 0;
 }
 
 static int on_parent_frame(struct server *srv, const Vnfsec__Frame *f)
@@ -307,8 +387,20 @@ void parent_tick(struct server *srv, time_t now)
 {
 	struct parent_link *p = srv->parent;
 
+	struct parent_order **pp;
+
 	if (!p)
 		return;
+	for (pp = &p->orders; *pp; ) {
+		if (now < (*pp)->deadline) {
+			pp = &(*pp)->next;
+			continue;
+		}
+		log_warn("parent's action %llu: %u agents did not answer in %d s; telling the parent what the others did",
+			 (unsigned long long)(*pp)->seq, (*pp)->waiting,
+			 PARENT_ORDER_WAIT_S);
+		order_done(srv, pp);
+	}
 	if (!p->active && now >= p->next_try)
 		parent_connect(srv);
 	else
@@ -324,6 +416,12 @@ void parent_close(struct server *srv)
 	if (p->active) {
 		epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, p->conn.fd, NULL);
 		conn_free(&p->conn);
+	}
+	while (p->orders) {
+		struct parent_order *po = p->orders;
+
+		p->orders = po->next;
+		free(po);
 	}
 	SSL_CTX_free(p->ctx);
 	free(p);

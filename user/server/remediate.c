@@ -17,6 +17,7 @@
 
 #include "user/common/log.h"
 #include "user/common/signing.h"
+#include "user/server/bus.h"
 #include "user/server/playbook.h"
 #include "user/server/store.h"
 
@@ -379,9 +380,8 @@ static int send_action(struct server *srv, struct agent_record *agent,
 	return ret;
 }
 
-/* The wire form of @act; @a and @flow point into it. */
-static void action_pack(const struct action_record *act, Vnfsec__Action *a,
-			Vnfsec__FlowTuple *flow)
+void action_to_wire(const struct action_record *act, Vnfsec__Action *a,
+		    Vnfsec__FlowTuple *flow)
 {
 	a->seq = act->seq;
 	a->type = act->type;
@@ -408,6 +408,17 @@ static void action_pack(const struct action_record *act, Vnfsec__Action *a,
 int order_action(struct server *srv, struct agent_record *agent,
 		 const struct action_record *o, uint64_t incident_id,
 		 uint64_t parent_seq, uint64_t cause)
+{
+	struct action_record *act;
+
+	return order_action_rec(srv, agent, o, incident_id, parent_seq, cause,
+				&act);
+}
+
+int order_action_rec(struct server *srv, struct agent_record *agent,
+		     const struct action_record *o, uint64_t incident_id,
+		     uint64_t parent_seq, uint64_t cause,
+		     struct action_record **out)
 {
 	Vnfsec__Action a = VNFSEC__ACTION__INIT;
 	Vnfsec__FlowTuple flow = VNFSEC__FLOW_TUPLE__INIT;
@@ -447,7 +458,7 @@ int order_action(struct server *srv, struct agent_record *agent,
 	} else {
 		snprintf(act->vnf, sizeof(act->vnf), "%s", o->vnf);
 	}
-	action_pack(act, &a, &flow);
+	action_to_wire(act, &a, &flow);
 	a.assessment_id = cause;
 	ret = send_action(srv, agent, &a, now);
 	if (ret) {
@@ -472,6 +483,7 @@ int order_action(struct server *srv, struct agent_record *agent,
 		  action_type_name(act->type), target, act->ttl_s,
 		  (unsigned long long)act->seq,
 		  (unsigned long long)incident_id);
+	*out = act;
 	return 0;
 }
 
@@ -555,6 +567,9 @@ static void order_agent(struct server *srv, struct incident *inc,
 {
 	int ret = order_action(srv, agent, o, inc->id, 0, cause);
 
+	/* Its session is on another server, or on none: by the bus. */
+	if (ret == -ENOTCONN && srv->bus)
+		ret = bus_order(srv, agent, o, inc->id, cause);
 	if (!ret)
 		inc->actions_sent++;
 	else if (ret != -EALREADY && ret != -ENOTCONN &&
@@ -711,7 +726,7 @@ void actions_redeliver(struct server *srv, struct agent_record *agent)
 		if (order_blocks(act, &addr, &len, &prefix_len) &&
 		    remediate_protected(srv, addr, len, prefix_len, &vnf, &why))
 			continue;
-		action_pack(act, &a, &flow);
+		action_to_wire(act, &a, &flow);
 		/* What is left of its TTL, not a fresh one. */
 		if (act->ttl_s)
 			a.ttl_s = act->sent + act->ttl_s - now;
@@ -878,6 +893,9 @@ void action_result(struct server *srv, struct agent_record *agent,
 	}
 	if (store_action(srv->store, act))
 		srv->stats.store_errors++;
+	bus_result(srv, act);
+	if (act->parent_seq)
+		parent_order_result(srv, act->parent_seq, act->status);
 	alert_action_result(srv, act, agent->id);
 	inc = act->incident_id ? incident_find(srv, act->incident_id) : NULL;
 	if (!inc)
@@ -907,6 +925,7 @@ void actions_tick(struct server *srv, time_t now)
 			*ap = act->agent_next;
 			*pp = act->next;
 			order_unlink(srv, act);
+			bus_forget(act);
 			free(act);
 			continue;
 		}
@@ -919,6 +938,7 @@ void actions_free(struct server *srv)
 	while (srv->actions) {
 		struct action_record *next = srv->actions->next;
 
+		bus_forget(srv->actions);
 		free(srv->actions);
 		srv->actions = next;
 	}

@@ -47,6 +47,7 @@ struct server_config {
 	const char *imports[SERVER_MAX_IMPORTS];	/* FORMAT:PATH */
 	const char *signing_key;	/* PEM P-256: actions go out signed */
 	const char *crl_path;		/* --crl: revoked serials (peers.c) */
+	const char *nats_url;		/* --nats: the bus (bus.c); NULL: none */
 	unsigned int heartbeat_timeout_s;	/* silent longer: a dead session */
 	struct trust_config trust;	/* enrollment, attestation (attest.h) */
 };
@@ -62,6 +63,8 @@ struct agent_record {
 	uint64_t last_assessment_id;	/* drops replays and duplicates */
 	/* Highest in a committed round: a failed commit goes back to it. */
 	uint64_t stored_assessment_id;
+	/* Its stored reports read from a shared store at its hello. */
+	bool synced;
 	uint64_t next_action_seq;
 	uint64_t assessments;
 	uint64_t ringbuf_lost;		/* its last reported loss totals */
@@ -199,6 +202,7 @@ struct action_record {
 	enum action_state state;
 	int status;
 	time_t sent, acked;
+	void *bus_msg;			/* natsMsg it came in: acked when answered */
 };
 
 
@@ -209,6 +213,7 @@ struct control;
 struct metrics;
 struct parent_link;
 struct peers;
+struct bus;
 
 struct server_stats {
 	uint64_t assessments, duplicates, indicator_matches;
@@ -258,6 +263,7 @@ struct server {
 	struct metrics *metrics;
 	struct parent_link *parent;
 	struct peers *peers;		/* roles, one session, revocation */
+	struct bus *bus;		/* NATS JetStream (bus.c); NULL: none */
 	struct server_stats stats;
 	EVP_PKEY *signing_key;		/* NULL: actions go out unsigned */
 	char name[WIRE_AGENT_ID_MAX + 1];	/* our certificate's CN */
@@ -302,6 +308,7 @@ void incidents_free(struct server *srv);
 /* A stored incident back in memory at start, under its id (store.h). */
 struct incident_row;
 int incident_restore(struct server *srv, const struct incident_row *r);
+int incident_from_row(const struct incident_row *r, struct incident *out);
 const char *incident_state_name(enum incident_state state);
 const char *heuristic_name(int heuristic);
 
@@ -332,6 +339,14 @@ void actions_redeliver(struct server *srv, struct agent_record *agent);
 int order_action(struct server *srv, struct agent_record *agent,
 		 const struct action_record *o, uint64_t incident_id,
 		 uint64_t parent_seq, uint64_t cause);
+/* The same, *out the record of the order sent. */
+int order_action_rec(struct server *srv, struct agent_record *agent,
+		     const struct action_record *o, uint64_t incident_id,
+		     uint64_t parent_seq, uint64_t cause,
+		     struct action_record **out);
+/* @act as the wire carries it; @a and @flow point into it. */
+void action_to_wire(const struct action_record *act, Vnfsec__Action *a,
+		    Vnfsec__FlowTuple *flow);
 /* An order as the wire carries it (a parent's), for order_action(). */
 void order_from_wire(struct action_record *o, const Vnfsec__Action *a);
 bool action_has_source(int type);
@@ -364,6 +379,8 @@ void parent_io(struct server *srv, uint32_t events);
 void parent_tick(struct server *srv, time_t now);
 void parent_push(struct server *srv);
 bool parent_connected(const struct server *srv);
+/* An agent answered our part of the parent's action @seq. */
+void parent_order_result(struct server *srv, uint64_t seq, int status);
 
 /* main.c: a feed into the threat database and the store. */
 int threatdb_import_stored(struct server *srv, const char *path,
@@ -382,6 +399,9 @@ void alert_action_result(struct server *srv, const struct action_record *act,
 			 const char *agent_id);
 void alert_incident(struct server *srv, const struct incident *inc);
 struct json_object *incident_json(const struct incident *inc);
+/* The same with @agents (names, taken over) in place of its own. */
+struct json_object *incident_json_agents(const struct incident *inc,
+					 struct json_object *agents);
 struct json_object *action_json(const struct action_record *act);
 
 #endif /* VNFSEC_SERVER_H */

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include "user/common/log.h"
+#include "user/server/bus.h"
 #include "user/server/metrics.h"
 #include "user/server/peers.h"
 #include "user/server/store.h"
@@ -54,6 +55,40 @@ void session_flush_acks(struct server *srv, struct session *s)
 	}
 }
 
+/*
+ * In a shared store another server may have stored the agent's reports
+ * since it was last here (it failed over): read how far, so that those
+ * sent again are duplicates. Until the store answers, nothing of the
+ * agent's is acknowledged. 0 once known.
+ */
+static int agent_sync(struct server *srv, struct agent_record *a)
+{
+	uint64_t last;
+
+	if (a->synced)
+		return 0;
+	if (store_agent_last_assessment(srv->store, a->id, &last)) {
+		srv->stats.store_errors++;
+		return -EIO;
+	}
+	if (last > a->last_assessment_id)
+		a->last_assessment_id = a->stored_assessment_id = last;
+	a->synced = true;
+	return 0;
+}
+
+/*
+ * A report that cannot be stored is not acked, and the session is cut:
+ * an agent sends its spool again only when it connects again (to this
+ * server or the next of its list), by when the store may be back.
+ */
+static int not_stored(struct session *s)
+{
+	if (!s->cut)
+		s->cut = "its reports cannot be stored now; it sends them again when it reconnects";
+	return 0;
+}
+
 static int on_assessment(struct server *srv, struct session *s,
 			 const Vnfsec__Assessment *a)
 {
@@ -61,18 +96,30 @@ static int on_assessment(struct server *srv, struct session *s,
 	struct incident *inc;
 	int ret;
 
+	if (agent_sync(srv, agent))
+		return not_stored(s);
+
 	/* A resent assessment is acknowledged again but counted once. */
 	if (a->id <= agent->last_assessment_id) {
 		srv->stats.duplicates++;
 		return send_ack(srv, s, a->id);
 	}
 	ret = correlate_assessment(srv, agent, a, &inc);
+	/* Unrecorded means unacknowledged: the agent keeps it and resends. */
+	if (ret == -EAGAIN)
+		return not_stored(s);
 	if (ret)
 		return ret;
-	/* Unrecorded means unacknowledged: the agent keeps it and resends. */
-	if (store_assessment(srv->store, agent->id, a, inc->id)) {
+	ret = store_assessment(srv->store, agent->id, a, inc->id);
+	/* Stored by another server of a shared store before a failover. */
+	if (ret == -EEXIST) {
+		agent->last_assessment_id = a->id;
+		srv->stats.duplicates++;
+		return send_ack(srv, s, a->id);
+	}
+	if (ret) {
 		srv->stats.store_errors++;
-		return 0;
+		return not_stored(s);
 	}
 	agent->last_assessment_id = a->id;
 	agent->assessments++;
@@ -111,6 +158,9 @@ static int on_summary(struct server *srv, struct session *s,
 		return -EPROTO;
 	}
 	ret = correlate_summary(srv, s->agent, sum);
+	/* The shared store cannot say which incident: no ack, it resends. */
+	if (ret == -EAGAIN)
+		return 0;
 	if (ret)
 		return ret;
 	return send_summary_ack(srv, s, sum);
@@ -150,6 +200,7 @@ void session_gone(struct server *srv, struct session *s)
 	if (!a || a->session != s)
 		return;
 	a->session = NULL;
+	bus_agent_gone(srv, a);
 	a->last_seen = time(NULL);
 	srv->nr_agents_connected--;
 	if (store_agent_seen(srv->store, a, false))
@@ -181,12 +232,16 @@ static int on_hello(struct server *srv, struct session *s,
 	a->last_seen = time(NULL);
 	snprintf(a->address, sizeof(a->address), "%s", s->conn.peer);
 	s->agent = a;
+	a->synced = !store_shared(srv->store);
+	agent_sync(srv, a);
 	attest_on_hello(srv, a);
 	if (store_agent_seen(srv->store, a, true))
 		srv->stats.store_errors++;
 	log_info("%s %s connected from %s",
 		 a->is_server ? "child server" : "agent", a->id, s->conn.peer);
 	actions_redeliver(srv, a);
+	/* Orders other servers left for it come by the bus. */
+	bus_agent_here(srv, a);
 	return 0;
 }
 

@@ -150,6 +150,30 @@ int store_max_incident_id(struct store *st, uint64_t *out)
 	return st->ops->max_incident_id(st->be, out);
 }
 
+bool store_shared(struct store *st)
+{
+	return st->ops->shared;
+}
+
+int store_incident_claim(struct store *st, const char *key, time_t now,
+			 time_t window_start, uint64_t *id)
+{
+	return st->ops->incident_claim(st->be, key, now, window_start, id);
+}
+
+int store_incident_release(struct store *st, const char *key, uint64_t id,
+			   time_t idle_before, time_t *last_seen)
+{
+	return st->ops->incident_release(st->be, key, id, idle_before,
+					 last_seen);
+}
+
+int store_agent_last_assessment(struct store *st, const char *agent_id,
+				uint64_t *out)
+{
+	return st->ops->agent_last_assessment(st->be, agent_id, out);
+}
+
 int store_begin(struct store *st)
 {
 	return st->ops->begin(st->be);

@@ -22,6 +22,7 @@ int store_schema_version(struct store *st);
 
 int store_agent_seen(struct store *st, const struct agent_record *agent,
 		     bool connected);
+/* -EEXIST: another server stored it already (a shared store). */
 int store_assessment(struct store *st, const char *agent_id,
 		     const Vnfsec__Assessment *a, uint64_t incident_id);
 int store_incident(struct store *st, const struct incident *inc);
@@ -102,6 +103,31 @@ int store_incident_agents_load(struct store *st, uint64_t id,
 
 /* Largest incident id recorded: ids stay unique across restarts. */
 int store_max_incident_id(struct store *st, uint64_t *out);
+
+/*
+ * Shared by several servers (PostgreSQL): incident ids come from the
+ * store, an incident is found by its correlation key in the store, and
+ * what an agent has stored is read from it when the agent says hello
+ * (docs/deploy.md). SQLite: one server, all of it in memory.
+ */
+bool store_shared(struct store *st);
+/*
+ * The incident of correlation key @key: the one whose key was last seen
+ * at or after @window_start, else a new id; its key is marked seen @now.
+ * Shared stores only (-EOPNOTSUPP otherwise).
+ */
+int store_incident_claim(struct store *st, const char *key, time_t now,
+			 time_t window_start, uint64_t *id);
+/*
+ * Let incident @id go of @key when the cluster last saw the key before
+ * @idle_before: *last_seen 0 then (or when the key is no longer @id's),
+ * else when the cluster last saw it (another server's reports).
+ */
+int store_incident_release(struct store *st, const char *key, uint64_t id,
+			   time_t idle_before, time_t *last_seen);
+/* Highest assessment id of @agent_id stored by any server; 0: none. */
+int store_agent_last_assessment(struct store *st, const char *agent_id,
+				uint64_t *out);
 
 /* All or nothing for a group of writes (a feed import); nests. */
 int store_begin(struct store *st);

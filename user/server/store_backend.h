@@ -53,6 +53,14 @@ struct store_ops {
 				    int (*fn)(void *ctx, const char *agent_id),
 				    void *ctx);
 	int (*max_incident_id)(struct store_be *st, uint64_t *out);
+	bool shared;
+	int (*incident_claim)(struct store_be *st, const char *key,
+			      time_t now, time_t window_start, uint64_t *id);
+	int (*incident_release)(struct store_be *st, const char *key,
+				uint64_t id, time_t idle_before,
+				time_t *last_seen);
+	int (*agent_last_assessment)(struct store_be *st, const char *agent_id,
+				     uint64_t *out);
 	int (*begin)(struct store_be *st);
 	int (*commit)(struct store_be *st);
 	int (*rollback)(struct store_be *st);

@@ -6,8 +6,14 @@
  * prepared once per connection; a round of the event loop is one
  * transaction and a group of writes (store_begin) a savepoint in it.
  *
- * Incident ids are still MAX(id) read at start (store_max_incident_id):
- * right for one server per database, not for several (docs/server.md).
+ * Several servers share one database (docs/deploy.md): incident ids come
+ * from the sequence incident_ids, and the correlation key is the unit of
+ * consistency: incident_keys holds, per key, the incident it names and
+ * when any server last saw it, claimed with one upsert per report. The
+ * row stays locked until the round commits, so servers reporting the
+ * same key take turns; two rounds locking two keys in opposite orders
+ * are a deadlock PostgreSQL breaks by failing one, whose agents send
+ * again.
  *
  * Unlike SQLite, PostgreSQL aborts the whole transaction when one
  * statement in it fails: the round's commit then fails, nothing of the
@@ -77,6 +83,16 @@ static const char *const migrations[] = {
 	"ALTER TABLE incidents ADD COLUMN requires_operator BIGINT NOT NULL"
 	"  DEFAULT 0;"
 	"ALTER TABLE incidents ADD COLUMN proposed TEXT;",
+	/*
+	 * 6: many servers on one database. Ids from a sequence (after those
+	 * already used), and the incident each correlation key names.
+	 */
+	"CREATE SEQUENCE incident_ids;"
+	"SELECT setval('incident_ids',"
+	"  (SELECT COALESCE(MAX(id), 0) + 1 FROM incidents), false);"
+	"CREATE TABLE incident_keys ("
+	"  key TEXT PRIMARY KEY, incident_id BIGINT NOT NULL,"
+	"  last_seen BIGINT NOT NULL);",
 };
 
 #define NR_MIGRATIONS	((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -89,6 +105,7 @@ enum stmt_id {
 	ST_INDICATORS, ST_MAX_INCIDENT, ST_ATTESTATION, ST_ATTESTATIONS,
 	ST_ATTESTATION_DEL, ST_REVOCATION, ST_REVOCATION_DEL, ST_REVOCATIONS,
 	ST_AGENTS, ST_INCIDENTS_LIVE, ST_INCIDENT_AGENTS,
+	ST_KEY_TOUCH, ST_KEY_CLAIM, ST_KEY_RELEASE, ST_AGENT_LAST,
 	NR_STMTS
 };
 
@@ -101,15 +118,24 @@ static const char *const stmt_sql[NR_STMTS] = {
 		" heuristic, severity, src, dst, dst_port, count, src_count,"
 		" iface, incident_id) VALUES"
 		" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-		" ON CONFLICT DO NOTHING",
+		" ON CONFLICT DO NOTHING RETURNING 1",
 	[ST_INCIDENT] = "INSERT INTO incidents(id, type, severity, state,"
 		" src, dst_port, agents, assessments, indicator, first_seen,"
 		" last_seen, requires_operator, proposed) VALUES"
 		" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-		" ON CONFLICT(id) DO UPDATE SET type = $2, severity = $3,"
-		" state = $4, src = $5, dst_port = $6, agents = $7,"
-		" assessments = $8, indicator = $9, first_seen = $10,"
-		" last_seen = $11, requires_operator = $12, proposed = $13",
+		/* Servers sharing it each write their view: the larger wins. */
+		" ON CONFLICT(id) DO UPDATE SET type = $2,"
+		" severity = GREATEST(incidents.severity, $3),"
+		/* Closed is final: a report after it opens a new incident. */
+		" state = CASE WHEN incidents.state = 'closed' THEN 'closed'"
+		" ELSE $4 END, src = $5, dst_port = $6,"
+		" agents = GREATEST(incidents.agents, $7),"
+		" assessments = GREATEST(incidents.assessments, $8),"
+		" indicator = COALESCE($9, incidents.indicator),"
+		" first_seen = LEAST(incidents.first_seen, $10),"
+		" last_seen = GREATEST(incidents.last_seen, $11),"
+		" requires_operator = GREATEST(incidents.requires_operator, $12),"
+		" proposed = COALESCE($13, incidents.proposed)",
 	[ST_ACTION] = "INSERT INTO actions(agent_id, seq, type, target, ttl_s,"
 		" incident_id, parent_seq, state, status, sent, acked) VALUES"
 		" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
@@ -125,12 +151,35 @@ static const char *const stmt_sql[NR_STMTS] = {
 	[ST_AGENTS] = "SELECT a.id, a.is_server, a.last_seen,"
 		" (SELECT COALESCE(MAX(s.id), 0) FROM assessments s"
 		" WHERE s.agent_id = a.id) FROM agents a",
+	/* Reports counted in the store: every server's, once each. */
 	[ST_INCIDENTS_LIVE] = "SELECT id, type, severity, state, src,"
-		" dst_port, assessments, first_seen, last_seen,"
-		" requires_operator, proposed FROM incidents"
+		" dst_port, (SELECT COUNT(*) FROM assessments s"
+		" WHERE s.incident_id = i.id), first_seen, last_seen,"
+		" requires_operator, proposed FROM incidents i"
 		" WHERE state <> 'closed' OR last_seen >= $1 ORDER BY id",
 	[ST_INCIDENT_AGENTS] = "SELECT DISTINCT agent_id FROM assessments"
 		" WHERE incident_id = $1",
+	/* The key's incident while it is in the window: most reports. */
+	[ST_KEY_TOUCH] = "UPDATE incident_keys SET"
+		" last_seen = GREATEST(last_seen, $2)"
+		" WHERE key = $1 AND last_seen >= $3 RETURNING incident_id",
+	/* A new key, or one out of its window: a new id, unless a race. */
+	[ST_KEY_CLAIM] = "INSERT INTO incident_keys(key, incident_id,"
+		" last_seen) VALUES ($1, nextval('incident_ids'), $2)"
+		" ON CONFLICT(key) DO UPDATE SET incident_id = CASE"
+		" WHEN incident_keys.last_seen >= $3"
+		" THEN incident_keys.incident_id"
+		" ELSE EXCLUDED.incident_id END,"
+		" last_seen = GREATEST(incident_keys.last_seen, $2)"
+		" RETURNING incident_id",
+	/* The key's last sight when it stays; 0 when let go or not ours. */
+	[ST_KEY_RELEASE] = "WITH gone AS (DELETE FROM incident_keys"
+		" WHERE key = $1 AND incident_id = $2 AND last_seen < $3"
+		" RETURNING 1) SELECT COALESCE((SELECT last_seen"
+		" FROM incident_keys WHERE key = $1 AND incident_id = $2"
+		" AND NOT EXISTS (SELECT 1 FROM gone)), 0)",
+	[ST_AGENT_LAST] = "SELECT COALESCE(MAX(id), 0) FROM assessments"
+		" WHERE agent_id = $1",
 	[ST_ATTESTATION] = "INSERT INTO attestations VALUES"
 		" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 		" ON CONFLICT(agent_id) DO UPDATE SET ek_public = $2,"
@@ -572,6 +621,8 @@ static int pg_assessment(struct store_be *st, const char *agent_id,
 			 const Vnfsec__Assessment *a, uint64_t incident_id)
 {
 	struct params p = { 0 };
+	PGresult *res;
+	int ret;
 
 	p_text(&p, agent_id);
 	p_int(&p, (int64_t)a->id);
@@ -588,7 +639,13 @@ static int pg_assessment(struct store_be *st, const char *agent_id,
 		p_int(&p, (int64_t)incident_id);
 	else
 		p_null(&p);
-	return run_write(st, ST_ASSESSMENT, &p, "recording an assessment");
+	res = run(st, ST_ASSESSMENT, &p, "recording an assessment");
+	if (!res)
+		return -EIO;
+	/* No row: another server stored it (the agent failed over). */
+	ret = PQntuples(res) ? 0 : -EEXIST;
+	PQclear(res);
+	return ret;
 }
 
 static int pg_incident(struct store_be *st, const struct incident *inc)
@@ -907,6 +964,72 @@ static int pg_max_incident_id(struct store_be *st, uint64_t *out)
 	return 0;
 }
 
+/* One number out of a statement's single row and column. */
+static int run_u64(struct store_be *st, enum stmt_id id, struct params *p,
+		   const char *what, uint64_t *out, bool *found)
+{
+	PGresult *res = run(st, id, p, what);
+
+	if (!res)
+		return -EIO;
+	*found = PQntuples(res) == 1;
+	*out = *found ? (uint64_t)col_int(res, 0, 0) : 0;
+	PQclear(res);
+	return 0;
+}
+
+static int pg_incident_claim(struct store_be *st, const char *key,
+			     time_t now, time_t window_start, uint64_t *id)
+{
+	struct params p = { 0 };
+	bool found;
+	int ret;
+
+	p_text(&p, key);
+	p_int(&p, now);
+	p_int(&p, window_start);
+	ret = run_u64(st, ST_KEY_TOUCH, &p, "finding an incident by its key",
+		      id, &found);
+	if (ret || found)
+		return ret;
+	p = (struct params){ 0 };
+	p_text(&p, key);
+	p_int(&p, now);
+	p_int(&p, window_start);
+	ret = run_u64(st, ST_KEY_CLAIM, &p, "claiming an incident key", id,
+		      &found);
+	return ret ? ret : found && *id ? 0 : -EIO;
+}
+
+static int pg_incident_release(struct store_be *st, const char *key,
+			       uint64_t id, time_t idle_before,
+			       time_t *last_seen)
+{
+	struct params p = { 0 };
+	uint64_t v;
+	bool found;
+	int ret;
+
+	p_text(&p, key);
+	p_int(&p, (int64_t)id);
+	p_int(&p, idle_before);
+	ret = run_u64(st, ST_KEY_RELEASE, &p, "letting an incident key go",
+		      &v, &found);
+	*last_seen = ret ? 0 : (time_t)v;
+	return ret;
+}
+
+static int pg_agent_last_assessment(struct store_be *st, const char *agent_id,
+				    uint64_t *out)
+{
+	struct params p = { 0 };
+	bool found;
+
+	p_text(&p, agent_id);
+	return run_u64(st, ST_AGENT_LAST, &p, "reading an agent's reports",
+		       out, &found);
+}
+
 /*
  * End our transaction: COMMIT, or ROLLBACK when a statement in it failed
  * (PostgreSQL answers COMMIT of such a transaction with "ROLLBACK", not an
@@ -1039,6 +1162,10 @@ const struct store_ops store_pg_ops = {
 	.incidents_load = pg_incidents_load,
 	.incident_agents_load = pg_incident_agents_load,
 	.max_incident_id = pg_max_incident_id,
+	.shared = true,
+	.incident_claim = pg_incident_claim,
+	.incident_release = pg_incident_release,
+	.agent_last_assessment = pg_agent_last_assessment,
 	.begin = pg_begin,
 	.commit = pg_commit,
 	.rollback = pg_rollback,

@@ -62,6 +62,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE incidents ADD COLUMN requires_operator INTEGER NOT NULL"
 	"  DEFAULT 0;"
 	"ALTER TABLE incidents ADD COLUMN proposed TEXT;",
+	/*
+	 * 6: correlation keys of a shared store (store_pg.c). Unused here,
+	 * where one server holds them in memory; kept so both backends
+	 * number the same steps.
+	 */
+	"CREATE TABLE incident_keys ("
+	"  key TEXT PRIMARY KEY, incident_id INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL);",
 };
 
 enum stmt_id {
@@ -622,6 +630,29 @@ static int sqlite_max_incident_id(struct store_be *st, uint64_t *out)
 	return ret;
 }
 
+/* One server per SQLite file: ids and keys live in its memory. */
+static int sqlite_incident_claim(struct store_be *st, const char *key,
+				 time_t now, time_t window_start, uint64_t *id)
+{
+	(void)st; (void)key; (void)now; (void)window_start; (void)id;
+	return -EOPNOTSUPP;
+}
+
+static int sqlite_incident_release(struct store_be *st, const char *key,
+				   uint64_t id, time_t idle_before,
+				   time_t *last_seen)
+{
+	(void)st; (void)key; (void)id; (void)idle_before; (void)last_seen;
+	return -EOPNOTSUPP;
+}
+
+static int sqlite_agent_last_assessment(struct store_be *st,
+					const char *agent_id, uint64_t *out)
+{
+	(void)st; (void)agent_id; (void)out;
+	return -EOPNOTSUPP;
+}
+
 /* Savepoints, so a group nests inside the round's transaction. */
 static int sqlite_begin(struct store_be *st)
 {
@@ -679,6 +710,10 @@ const struct store_ops store_sqlite_ops = {
 	.incidents_load = sqlite_incidents_load,
 	.incident_agents_load = sqlite_incident_agents_load,
 	.max_incident_id = sqlite_max_incident_id,
+	.shared = false,
+	.incident_claim = sqlite_incident_claim,
+	.incident_release = sqlite_incident_release,
+	.agent_last_assessment = sqlite_agent_last_assessment,
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
