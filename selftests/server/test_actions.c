@@ -601,6 +601,64 @@ TEST_F(rules, source_the_agent_names_a_vnf_is_not_blocked)
 	conn_free(&c);
 }
 
+/* A spoofed_source report: sgw's address claimed from @vnf_src's port. */
+static bool spoofing_acked(struct conn *c, uint64_t id, const char *vnf_src)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT, *r;
+	Vnfsec__Assessment a = VNFSEC__ASSESSMENT__INIT;
+	static uint8_t dst[4] = { 10, 66, 0, 1 };
+	const char *why;
+	bool acked = false;
+
+	a.id = id;
+	a.time_unix_ms = 1;
+	a.heuristic = VNFSEC__HEURISTIC__HEURISTIC_SPOOFED_SOURCE;
+	a.severity = 7;
+	a.src_addr.data = (uint8_t *)vnf_sgw;
+	a.src_addr.len = 4;
+	a.dst_addr.data = dst;
+	a.dst_addr.len = 4;
+	a.count = 40;		/* src_count 0: the address is only claimed */
+	a.window_ms = 1000;
+	a.iface = "veth-test";
+	a.vnf_src = (char *)vnf_src;
+	f.version = WIRE_VERSION;
+	f.body_case = VNFSEC__FRAME__BODY_ASSESSMENT;
+	f.assessment = &a;
+	if (conn_send(c, &f))
+		return false;
+	while (!acked && conn_recv(c, &r, &why) == 0) {
+		acked = r->body_case == VNFSEC__FRAME__BODY_ACK &&
+			r->ack->assessment_id == id;
+		wire_free(r);
+	}
+	return acked;
+}
+
+/*
+ * Two VNFs each spoofing sgw's address: two incidents, each proposing
+ * the quarantine of its own sender (they merged under the first one's).
+ */
+TEST_F(rules, two_spoofing_vnfs_are_two_incidents_with_their_proposals)
+{
+	struct conn c;
+
+	ASSERT_EQ(0, server_start(&self->srv, self->ca, "s", NULL, NULL));
+	ASSERT_EQ(0, agent_connect(self->ctx, self->srv.port, "agent-1", &c));
+	ASSERT_TRUE(spoofing_acked(&c, 1, "billing"));
+	ASSERT_TRUE(spoofing_acked(&c, 2, "dns"));
+	ASSERT_TRUE(spoofing_acked(&c, 3, "billing"));
+	ASSERT_EQ(0, ctl(tpath(self->srv.dir, "ctl.sock"),
+			 "{\"cmd\":\"incidents\"}", self->resp,
+			 sizeof(self->resp)));
+	EXPECT_EQ(2, count_str(self->resp, "\"type\":\"spoofed_source\""));
+	EXPECT_EQ(1, count_str(self->resp,
+			       "\"proposed_action\":{\"type\":\"quarantine_vnf\",\"vnf\":\"billing\"}"));
+	EXPECT_EQ(1, count_str(self->resp,
+			       "\"proposed_action\":{\"type\":\"quarantine_vnf\",\"vnf\":\"dns\"}"));
+	conn_free(&c);
+}
+
 /*
  * The management network: the policy's allowlist and the address an
  * agent connects from (127.0.0.1 here). Nothing to quarantine there.

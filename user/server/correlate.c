@@ -30,7 +30,8 @@ const char *incident_state_name(enum incident_state state)
 
 /* FNV-1a over what makes two reports one incident. */
 static unsigned int key_hash(int heuristic, const uint8_t *src,
-			     uint8_t src_len, uint32_t dst_port)
+			     uint8_t src_len, uint32_t dst_port,
+			     const char *sender)
 {
 	uint32_t h = 2166136261u;
 	unsigned int i;
@@ -40,6 +41,8 @@ static unsigned int key_hash(int heuristic, const uint8_t *src,
 		h = (h ^ src[i]) * 16777619u;
 	if (!src_len)
 		h = (h ^ dst_port) * 16777619u;
+	for (; *sender; sender++)
+		h = (h ^ (uint8_t)*sender) * 16777619u;
 	return h;
 }
 
@@ -47,7 +50,8 @@ static unsigned int key_slot(const struct server *srv,
 			     const struct incident *inc)
 {
 	return key_hash(inc->heuristic, inc->src, inc->src_len,
-			inc->dst_port) & (srv->incident_buckets - 1);
+			inc->dst_port, inc->sender) &
+	       (srv->incident_buckets - 1);
 }
 
 static unsigned int id_slot(const struct server *srv, uint64_t id)
@@ -139,10 +143,12 @@ static void incident_save(struct server *srv, struct incident *inc)
 
 /*
  * The correlation key as a shared store keeps it: "syn_flood 10.0.0.1",
- * or "horizontal_scan *:22" for a pattern across sources.
+ * "horizontal_scan *:22" for a pattern across sources, or
+ * "spoofed_source *:0 from billing" for one spoofing VNF.
  */
 static void incident_key(int heuristic, const uint8_t *src, uint8_t src_len,
-			 uint32_t dst_port, char *buf, size_t len)
+			 uint32_t dst_port, const char *sender, char *buf,
+			 size_t len)
 {
 	char addr[INET6_ADDRSTRLEN] = "";
 
@@ -152,8 +158,22 @@ static void incident_key(int heuristic, const uint8_t *src, uint8_t src_len,
 	if (src_len)
 		snprintf(buf, len, "%s %s", heuristic_name(heuristic), addr);
 	else
-		snprintf(buf, len, "%s *:%u", heuristic_name(heuristic),
-			 dst_port);
+		snprintf(buf, len, "%s *:%u%s%s", heuristic_name(heuristic),
+			 dst_port, *sender ? " from " : "", sender);
+}
+
+/*
+ * A source-less spoofing report names the VNF behind the port it came in
+ * on: each such VNF is an incident of its own, so each gets its own
+ * proposal (two spoofing VNFs never merge under the first one's).
+ */
+static const char *key_sender(int heuristic, uint8_t src_len,
+			      const char *vnf_src)
+{
+	if (heuristic != VNFSEC__HEURISTIC__HEURISTIC_SPOOFED_SOURCE ||
+	    src_len || !vnf_src)
+		return "";
+	return vnf_src;
 }
 
 /*
@@ -166,10 +186,10 @@ static bool incident_release(struct server *srv, struct incident *inc,
 			     time_t idle_before)
 {
 	time_t last_seen;
-	char key[96];
+	char key[160];
 
 	incident_key(inc->heuristic, inc->src, inc->src_len, inc->dst_port,
-		     key, sizeof(key));
+		     inc->sender, key, sizeof(key));
 	if (store_incident_release(srv->store, key, inc->id, idle_before,
 				   &last_seen)) {
 		srv->stats.store_errors++;
@@ -211,17 +231,19 @@ static bool source_known(const Vnfsec__Assessment *a)
 
 static struct incident *incident_match(struct server *srv, int heuristic,
 				       const uint8_t *src, uint8_t src_len,
-				       uint32_t dst_port, time_t now)
+				       uint32_t dst_port, const char *sender,
+				       time_t now)
 {
 	struct incident *inc;
 
 	if (!srv->incident_buckets)
 		return NULL;
-	inc = srv->by_key[key_hash(heuristic, src, src_len, dst_port) &
-			  (srv->incident_buckets - 1)];
+	inc = srv->by_key[key_hash(heuristic, src, src_len, dst_port,
+				   sender) & (srv->incident_buckets - 1)];
 	for (; inc; inc = inc->key_next) {
 		if (inc->state == INCIDENT_CLOSED ||
 		    inc->heuristic != heuristic ||
+		    strcmp(inc->sender, sender) ||
 		    now - inc->last_seen > (time_t)srv->cfg->window_s)
 			continue;
 		if (src_len ? inc->src_len == src_len &&
@@ -235,7 +257,8 @@ static struct incident *incident_match(struct server *srv, int heuristic,
 /* @id 0: a new incident, the next id; else one restored from the store. */
 static struct incident *incident_new(struct server *srv, int heuristic,
 				     const uint8_t *src, uint8_t src_len,
-				     uint32_t dst_port, time_t now, uint64_t id)
+				     uint32_t dst_port, const char *sender,
+				     time_t now, uint64_t id)
 {
 	struct incident *inc;
 
@@ -251,6 +274,7 @@ static struct incident *incident_new(struct server *srv, int heuristic,
 	memcpy(inc->src, src, src_len);
 	inc->src_len = src_len;
 	inc->dst_port = dst_port;
+	snprintf(inc->sender, sizeof(inc->sender), "%s", sender);
 	inc->first_seen = inc->last_seen = now;
 	inc->next = srv->incidents;
 	srv->incidents = inc;
@@ -396,13 +420,15 @@ static void incident_targets(struct incident *inc,
  */
 static int incident_claim(struct server *srv, struct incident **inc,
 			  int heuristic, const uint8_t *src, uint8_t src_len,
-			  uint32_t dst_port, time_t now, bool *is_new)
+			  uint32_t dst_port, const char *sender, time_t now,
+			  bool *is_new)
 {
 	struct incident *found;
-	char key[96];
+	char key[160];
 	uint64_t id;
 
-	incident_key(heuristic, src, src_len, dst_port, key, sizeof(key));
+	incident_key(heuristic, src, src_len, dst_port, sender, key,
+		     sizeof(key));
 	if (store_incident_claim(srv->store, key, now,
 				 now - (time_t)srv->cfg->window_s, &id)) {
 		srv->stats.store_errors++;
@@ -421,7 +447,7 @@ static int incident_claim(struct server *srv, struct incident **inc,
 		}
 		if (!found) {
 			found = incident_new(srv, heuristic, src, src_len,
-					     dst_port, now, id);
+					     dst_port, sender, now, id);
 			if (!found)
 				return -ENOMEM;
 			if (heuristic >= 0 && heuristic < 16)
@@ -439,24 +465,26 @@ int correlate_assessment(struct server *srv, struct agent_record *agent,
 	time_t now = time(NULL);
 	const struct indicator *ind = threatdb_match(srv->tdb, a, now);
 	uint8_t src_len = source_known(a) ? a->src_addr.len : 0;
+	const char *sender = key_sender(a->heuristic, src_len, a->vnf_src);
 	struct incident *inc;
 	bool is_new = false, guarded;
 
 	if (ind)
 		srv->stats.indicator_matches++;
 	inc = incident_match(srv, a->heuristic, a->src_addr.data, src_len,
-			     a->dst_port, now);
+			     a->dst_port, sender, now);
 	if (store_shared(srv->store)) {
 		int ret = incident_claim(srv, &inc, a->heuristic,
 					 a->src_addr.data, src_len,
-					 src_len ? 0 : a->dst_port, now,
-					 &is_new);
+					 src_len ? 0 : a->dst_port, sender,
+					 now, &is_new);
 
 		if (ret)
 			return ret;
 	} else if (!inc) {
 		inc = incident_new(srv, a->heuristic, a->src_addr.data,
-				   src_len, src_len ? 0 : a->dst_port, now, 0);
+				   src_len, src_len ? 0 : a->dst_port, sender,
+				   now, 0);
 		if (!inc)
 			return -ENOMEM;
 		is_new = true;
@@ -493,18 +521,19 @@ int correlate_summary(struct server *srv, struct agent_record *child,
 		ind = &from_child;
 	}
 	inc = incident_match(srv, sum->heuristic, sum->src_addr.data, src_len,
-			     sum->dst_port, now);
+			     sum->dst_port, "", now);
 	if (store_shared(srv->store)) {
 		int ret = incident_claim(srv, &inc, sum->heuristic,
 					 sum->src_addr.data, src_len,
-					 src_len ? 0 : sum->dst_port, now,
+					 src_len ? 0 : sum->dst_port, "", now,
 					 &is_new);
 
 		if (ret)
 			return ret;
 	} else if (!inc) {
 		inc = incident_new(srv, sum->heuristic, sum->src_addr.data,
-				   src_len, src_len ? 0 : sum->dst_port, now, 0);
+				   src_len, src_len ? 0 : sum->dst_port, "",
+				   now, 0);
 		if (!inc)
 			return -ENOMEM;
 		is_new = true;
@@ -593,8 +622,12 @@ int incident_restore(struct server *srv, const struct incident_row *r)
 			 (unsigned long long)r->id, r->type, r->state);
 		return 0;
 	}
+	/* A spoofing VNF's incident: its proposal names the VNF. */
 	inc = incident_new(srv, row.heuristic, row.src, row.src_len,
-			   row.dst_port, row.last_seen, row.id);
+			   row.dst_port,
+			   key_sender(row.heuristic, row.src_len,
+				      row.proposed_vnf),
+			   row.last_seen, row.id);
 	if (!inc)
 		return -ENOMEM;
 	inc->state = row.state;

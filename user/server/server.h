@@ -153,6 +153,8 @@ struct incident {
 	uint8_t src[16];
 	uint8_t src_len;		/* 0 when it spans sources */
 	uint32_t dst_port;
+	/* Source-less spoofing: the VNF sending it (part of the key). */
+	char sender[WIRE_NAME_MAX + 1];
 	time_t first_seen, last_seen;
 	uint64_t assessments;
 	bool has_indicator;
