@@ -1,0 +1,24 @@
+# Detectors (docs/detectors.md): BPF objects pushed to agents in signed
+# bundles, and their tests (BPF_PROG_TEST_RUN through the fast path, in
+# selftests/bpf/run on the host and in the 6.1 VM). detectors/tests/ holds
+# objects the loader must refuse.
+DETECTOR_OBJS := $(patsubst detectors/%.bpf.c,$(O)/detectors/%.bpf.o, \
+	$(wildcard detectors/*.bpf.c detectors/tests/*.bpf.c))
+SELFTEST_DETECTORS := $(O)/tests/bpf/detectors
+
+$(O)/detectors/%.bpf.o: detectors/%.bpf.c detectors/detector.h \
+		bpf/vnfsec_abi.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SELFTEST_DETECTORS): detectors/test_detectors.c $(BPF_SKEL) \
+		$(O)/user/agent/detector_load.o $(DETECTOR_OBJS) $(EXT)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) \
+		-DDETECTORS_DIR='"$(abspath $(O))/detectors"' $< \
+		$(O)/user/agent/detector_load.o -o $@ $(LDLIBS)
+
+.PHONY: detectors
+detectors: $(DETECTOR_OBJS)
+userspace: detectors
+TESTS += $(SELFTEST_DETECTORS)
