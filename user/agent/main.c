@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "user/agent/detectors.h"
 #include "user/agent/actions.h"
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
@@ -716,6 +717,7 @@ int main(int argc, char **argv)
 		snprintf(policy_note, sizeof(policy_note),
 			 "no policy given; %s", now);
 	}
+	ev.detectors = detectors_open(&cfg, &sensor, store, agent_id);
 	ret = -ENOMEM;
 	ev.uplink = uplink_new(&cfg, epfd, enf, tls, agent_id, store);
 	if (!ev.uplink)
@@ -762,6 +764,7 @@ out:
 	posture_close(posture);
 	join_close(join);
 	uplink_free(ev.uplink);
+	detectors_close(ev.detectors);
 	unparsed_reports_free(ev.unparsed);
 	agent_store_close(store);
 	policy_free(start_pol);
