@@ -298,14 +298,40 @@ static int set_threshold(struct bpf_object *obj, const struct det_threshold *t,
 	return -ENOENT;
 }
 
-/* The verifier log's last lines, on one line: what a refusal says. */
+/* The verifier's statistics lines, which end every log: not a reason. */
+static int stats_line(const char *line, size_t len)
+{
+	static const char *const stats[] = {
+		"verification time", "stack depth", "processed ", NULL,
+	};
+	int i;
+
+	for (i = 0; stats[i]; i++)
+		if (len >= strlen(stats[i]) &&
+		    !strncmp(line, stats[i], strlen(stats[i])))
+			return 1;
+	return 0;
+}
+
+/*
+ * The verifier log's last lines (its statistics left out), on one line:
+ * what a refusal says. The last line is the reason, the ones before it
+ * the instructions that led there.
+ */
 static void log_tail(const char *log, char *why, size_t why_len)
 {
-	size_t n = strlen(log), keep = why_len / 2, off;
+	size_t n = strlen(log), keep = why_len / 2, off, start;
 	char *p;
 
-	while (n && (log[n - 1] == '\n' || log[n - 1] == ' '))
-		n--;
+	for (;;) {
+		while (n && (log[n - 1] == '\n' || log[n - 1] == ' '))
+			n--;
+		for (start = n; start && log[start - 1] != '\n'; start--)
+			;
+		if (!n || !stats_line(log + start, n - start))
+			break;
+		n = start;
+	}
 	off = n > keep ? n - keep : 0;
 	/* Start at a line. */
 	while (off && off < n && log[off - 1] != '\n')
