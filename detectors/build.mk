@@ -11,7 +11,7 @@ $(O)/detectors/%.bpf.o: detectors/%.bpf.c detectors/detector.h \
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(SELFTEST_DETECTORS): detectors/test_detectors.c $(BPF_SKEL) \
+$(SELFTEST_DETECTORS): detectors/test_detectors.c detectors/frames.h $(BPF_SKEL) \
 		$(O)/user/agent/detector_load.o $(DETECTOR_OBJS) $(EXT)/.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) \
@@ -22,3 +22,13 @@ $(SELFTEST_DETECTORS): detectors/test_detectors.c $(BPF_SKEL) \
 detectors: $(DETECTOR_OBJS)
 userspace: detectors
 TESTS += $(SELFTEST_DETECTORS)
+
+# vnfsec-bench-detectors: the detectors' cost, for make bench.
+DETECTOR_BENCH := $(O)/bin/vnfsec-bench-detectors
+$(DETECTOR_BENCH): detectors/bench_detectors.c detectors/frames.h \
+		$(BPF_SKEL) $(O)/user/agent/detector_load.o $(DETECTOR_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) \
+		-DDETECTORS_DIR='"$(abspath $(O))/detectors"' $< \
+		$(O)/user/agent/detector_load.o -o $@ $(LDLIBS)
+BINS += $(DETECTOR_BENCH)
