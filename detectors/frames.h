@@ -25,39 +25,43 @@ static inline __u16 ip_checksum(const void *hdr, int len)
 	return ~sum;
 }
 
-/* IPv4 + UDP + payload at p; returns its length. */
+/*
+ * IPv4 + UDP + payload at p; returns its length. Built aside and copied:
+ * p sits 14 bytes into a frame, not where a struct iphdr may be.
+ */
 static inline __u32 put_ip_udp(__u8 *p, const char *saddr, const char *daddr,
-			__u16 sport, __u16 dport, const void *payload,
-			__u32 plen)
+			       __u16 sport, __u16 dport, const void *payload,
+			       __u32 plen)
 {
-	struct iphdr *ip = (struct iphdr *)p;
-	struct udphdr *udp = (struct udphdr *)(ip + 1);
+	struct iphdr ip = {
+		.version = 4,
+		.ihl = 5,
+		.ttl = 64,
+		.protocol = IPPROTO_UDP,
+	};
+	struct udphdr udp = {
+		.source = htons(sport),
+		.dest = htons(dport),
+		.len = htons(sizeof(udp) + plen),
+	};
 
-	memset(ip, 0, sizeof(*ip));
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons(sizeof(*ip) + sizeof(*udp) + plen);
-	ip->saddr = inet_addr(saddr);
-	ip->daddr = inet_addr(daddr);
-	ip->check = ip_checksum(ip, sizeof(*ip));
-	udp->source = htons(sport);
-	udp->dest = htons(dport);
-	udp->len = htons(sizeof(*udp) + plen);
-	udp->check = 0;
-	memcpy(udp + 1, payload, plen);
-	return sizeof(*ip) + sizeof(*udp) + plen;
+	ip.tot_len = htons(sizeof(ip) + sizeof(udp) + plen);
+	ip.saddr = inet_addr(saddr);
+	ip.daddr = inet_addr(daddr);
+	ip.check = ip_checksum(&ip, sizeof(ip));
+	memcpy(p, &ip, sizeof(ip));
+	memcpy(p + sizeof(ip), &udp, sizeof(udp));
+	memcpy(p + sizeof(ip) + sizeof(udp), payload, plen);
+	return sizeof(ip) + sizeof(udp) + plen;
 }
 
 static inline __u32 put_eth(__u8 *frame)
 {
-	struct ethhdr *eth = (struct ethhdr *)frame;
+	struct ethhdr eth = { .h_proto = htons(ETH_P_IP) };
 
-	memset(eth, 0, sizeof(*eth));
-	eth->h_dest[5] = 2;
-	eth->h_source[5] = 1;
-	eth->h_proto = htons(ETH_P_IP);
+	eth.h_dest[5] = 2;
+	eth.h_source[5] = 1;
+	memcpy(frame, &eth, sizeof(eth));
 	return ETH_HLEN;
 }
 

@@ -344,7 +344,6 @@ static int rollback(struct detectors *d, const char *name, const char **why)
 {
 	static char reason[DET_WHY_MAX];
 	struct det_entry *e = find(d, name);
-	struct agent_blob empty = { 0 };
 	uint64_t from;
 	int ret;
 
@@ -382,7 +381,6 @@ static int rollback(struct detectors *d, const char *name, const char **why)
 		log_info("detectors: %s rolled back from version %llu to none: unloaded",
 			 name, (unsigned long long)from);
 	}
-	(void)empty;
 	ret = save(d);
 	if (ret)
 		log_err("detectors: the state could not record the rollback of %s (%s)",
