@@ -6,10 +6,14 @@ DETECTOR_OBJS := $(patsubst detectors/%.bpf.c,$(O)/detectors/%.bpf.o, \
 	$(wildcard detectors/*.bpf.c detectors/tests/*.bpf.c))
 SELFTEST_DETECTORS := $(O)/tests/bpf/detectors
 
+LLVM_STRIP ?= llvm-strip
+
+# DWARF stripped (BTF stays): a bundle carries at most 59 KB of object.
 $(O)/detectors/%.bpf.o: detectors/%.bpf.c detectors/detector.h \
 		bpf/vnfsec_abi.h
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(LLVM_STRIP) -g $@.tmp -o $@ && rm -f $@.tmp
 
 $(SELFTEST_DETECTORS): detectors/test_detectors.c detectors/frames.h $(BPF_SKEL) \
 		$(O)/user/agent/detector_load.o $(DETECTOR_OBJS) $(EXT)/.stamp

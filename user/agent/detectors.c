@@ -13,16 +13,22 @@
  *   - detector_load.c's limits hold and the verifier accepts it.
  * Then its programs replace the class's slot in one map update each (no
  * gap: the old detector or the new one sees every packet), and the
- * sequence, the version and the object are kept in the agent's state
- * (sealed with --tpm), so a replay or an older version is refused after a
- * restart too, the detectors come back at start, and a rollback finds
- * the previous version. Any refusal leaves the running detector alone.
+ * sequence, the version and the SHA-256 of the running and the previous
+ * bundle are kept in the agent's state (sealed with --tpm; the bundles
+ * themselves, too big for it, are files in <spool>/detectors named by
+ * that digest), so a replay or an older version is refused after a
+ * restart too, the detectors come back at start, and a rollback finds the
+ * previous version. Any refusal leaves the running detector alone.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <openssl/sha.h>
@@ -101,29 +107,146 @@ static int blob_set(struct agent_blob *b, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/*
+ * Where the bundles' payloads live: the sealed state (at most
+ * VNFSEC_BLOB_MAX) holds their SHA-256 only, the payloads are files named
+ * by it in <spool>/detectors, checked against it when read back.
+ */
+static void payload_path(const struct detectors *d, const uint8_t *md,
+			 char *path, size_t len)
+{
+	char h[2 * SHA256_DIGEST_LENGTH + 1];
+
+	hex(md, SHA256_DIGEST_LENGTH, h);
+	snprintf(path, len, "%s/detectors/%s", d->cfg->spool_dir, h);
+}
+
+/* Written whole and renamed, once (the name is its digest). */
+static int payload_write(const struct detectors *d, const struct agent_blob *b,
+			 uint8_t *md)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8], dir[PATH_MAX];
+	FILE *f;
+
+	SHA256(b->data, b->len, md);
+	payload_path(d, md, path, sizeof(path));
+	if (!access(path, F_OK))
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/detectors", d->cfg->spool_dir);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	if (!f)
+		return -errno;
+	if (fwrite(b->data, 1, b->len, f) != b->len || fflush(f) ||
+	    fsync(fileno(f))) {
+		fclose(f);
+		unlink(tmp);
+		return -EIO;
+	}
+	if (fclose(f) || rename(tmp, path))
+		return -errno;
+	return 0;
+}
+
+/* The payload whose SHA-256 the sealed state holds, or an error. */
+static int payload_read(const struct detectors *d, const struct agent_blob *md,
+			struct agent_blob *out)
+{
+	uint8_t got[SHA256_DIGEST_LENGTH], buf[SIGNED_PAYLOAD_MAX + 1];
+	char path[PATH_MAX];
+	size_t n;
+	FILE *f;
+
+	if (md->len != SHA256_DIGEST_LENGTH)
+		return -EBADMSG;
+	payload_path(d, md->data, path, sizeof(path));
+	f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	SHA256(buf, n, got);
+	if (n > SIGNED_PAYLOAD_MAX || memcmp(got, md->data, sizeof(got)))
+		return -EBADMSG;	/* altered on disk */
+	return blob_set(out, buf, n);
+}
+
+/* Once the state is saved: the payloads it no longer names go. */
+static void payload_sweep(const struct detectors *d,
+			  const struct agent_state *st)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300], h[2 * SHA256_DIGEST_LENGTH + 1];
+	struct dirent *de;
+	unsigned int i;
+	bool keep;
+	DIR *dh;
+
+	snprintf(dir, sizeof(dir), "%s/detectors", d->cfg->spool_dir);
+	dh = opendir(dir);
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		if (de->d_name[0] == '.')
+			continue;
+		keep = false;
+		for (i = 0; i < st->nr_detectors && !keep; i++) {
+			const struct agent_detector_state *sd = &st->detectors[i];
+
+			if (sd->running.len == SHA256_DIGEST_LENGTH) {
+				hex(sd->running.data, SHA256_DIGEST_LENGTH, h);
+				keep = !strcmp(h, de->d_name);
+			}
+			if (!keep && sd->previous.len == SHA256_DIGEST_LENGTH) {
+				hex(sd->previous.data, SHA256_DIGEST_LENGTH, h);
+				keep = !strcmp(h, de->d_name);
+			}
+		}
+		if (!keep) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	}
+	closedir(dh);
+}
+
 /* The entries into the agent's state, and the state saved. */
 static int save(struct detectors *d)
 {
 	struct agent_state *st = agent_store_state(d->store);
+	uint8_t md[SHA256_DIGEST_LENGTH];
 	unsigned int i;
-
 	int ret = 0;
 
-	/* The state owns copies: it outlives us at exit. */
+	/* The state owns copies of the digests: it outlives us at exit. */
 	for (i = 0; i < d->nr && !ret; i++) {
-		snprintf(st->detectors[i].name, sizeof(st->detectors[i].name),
-			 "%s", d->entry[i].name);
-		st->detectors[i].highest = d->entry[i].highest;
-		ret = blob_set(&st->detectors[i].running,
-			       d->entry[i].running.data, d->entry[i].running.len);
+		const struct det_entry *e = &d->entry[i];
+		struct agent_detector_state *sd = &st->detectors[i];
+
+		snprintf(sd->name, sizeof(sd->name), "%s", e->name);
+		sd->highest = e->highest;
+		ret = e->running.len ? payload_write(d, &e->running, md) : 0;
 		if (!ret)
-			ret = blob_set(&st->detectors[i].previous,
-				       d->entry[i].previous.data,
-				       d->entry[i].previous.len);
+			ret = blob_set(&sd->running, md,
+				       e->running.len ? sizeof(md) : 0);
+		if (!ret && e->previous.len)
+			ret = payload_write(d, &e->previous, md);
+		if (!ret)
+			ret = blob_set(&sd->previous, md,
+				       e->previous.len ? sizeof(md) : 0);
 		if (i >= st->nr_detectors)
 			st->nr_detectors = i + 1;
 	}
-	return ret ? ret : agent_store_save(d->store);
+	if (ret) {
+		log_err("detectors: cannot keep a bundle in %s/detectors: %s",
+			d->cfg->spool_dir, strerror(-ret));
+		return ret;
+	}
+	ret = agent_store_save(d->store);
+	if (!ret)
+		payload_sweep(d, st);
+	return ret;
 }
 
 /*
@@ -522,6 +645,7 @@ struct detectors *detectors_open(const struct agent_config *cfg,
 	struct detectors *d = calloc(1, sizeof(*d));
 	char why[DET_WHY_MAX];
 	unsigned int i;
+	int ret;
 
 	if (!d)
 		return NULL;
@@ -537,13 +661,21 @@ struct detectors *detectors_open(const struct agent_config *cfg,
 		snprintf(e->name, sizeof(e->name), "%s", st->detectors[i].name);
 		e->highest = st->detectors[i].highest;
 		e->cls = -1;
-		blob_set(&e->running, st->detectors[i].running.data,
-			 st->detectors[i].running.len);
-		blob_set(&e->previous, st->detectors[i].previous.data,
-			 st->detectors[i].previous.len);
 		snprintf(e->state, sizeof(e->state), "unloaded");
-		if (!e->running.len)
+		if (st->detectors[i].previous.len &&
+		    payload_read(d, &st->detectors[i].previous, &e->previous))
+			log_warn("detectors: the previous version of %s is gone from %s/detectors or altered: no rollback for it",
+				 e->name, cfg->spool_dir);
+		if (!st->detectors[i].running.len)
 			continue;
+		ret = payload_read(d, &st->detectors[i].running, &e->running);
+		if (ret) {
+			snprintf(e->state, sizeof(e->state), "not loaded at start");
+			log_err("detectors: the bundle of %s the sealed state names is %s in %s/detectors; push it again",
+				e->name, ret == -EBADMSG ? "altered" : "missing",
+				cfg->spool_dir);
+			continue;
+		}
 		if (!d->ready || put_in_force(d, e, &e->running, why,
 					      sizeof(why))) {
 			snprintf(e->state, sizeof(e->state), "not loaded at start");

@@ -141,10 +141,10 @@ static int save_sealed(struct agent_store *s)
 		vnfsec_tpm__detector_state__init(&dm[i]);
 		dm[i].name = (char *)d->name;
 		dm[i].highest_version = d->highest;
-		dm[i].running.data = d->running.data;
-		dm[i].running.len = d->running.len;
-		dm[i].previous.data = d->previous.data;
-		dm[i].previous.len = d->previous.len;
+		dm[i].running_sha256.data = d->running.data;
+		dm[i].running_sha256.len = d->running.len;
+		dm[i].previous_sha256.data = d->previous.data;
+		dm[i].previous_sha256.len = d->previous.len;
 		dp[i] = &dm[i];
 	}
 	m.n_detectors = i;
@@ -259,9 +259,9 @@ static int decode_detectors(struct agent_state *st,
 		snprintf(d->name, sizeof(d->name), "%s", dm->name);
 		d->highest = dm->highest_version;
 		st->nr_detectors = i + 1;
-		ret = blob_copy(&d->running, &dm->running);
+		ret = blob_copy(&d->running, &dm->running_sha256);
 		if (!ret)
-			ret = blob_copy(&d->previous, &dm->previous);
+			ret = blob_copy(&d->previous, &dm->previous_sha256);
 	}
 	if (ret)
 		free_detectors(st);

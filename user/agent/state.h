@@ -31,8 +31,8 @@ struct agent_blob {
 struct agent_detector_state {
 	char name[32];
 	uint64_t highest;		/* every version <= this is refused */
-	struct agent_blob running;	/* packed Detector in force */
-	struct agent_blob previous;	/* the one before it */
+	struct agent_blob running;	/* SHA-256 of the payload in force */
+	struct agent_blob previous;	/* of the one before it */
 };
 
 struct agent_state {
