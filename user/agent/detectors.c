@@ -34,6 +34,8 @@
 #include <openssl/sha.h>
 
 #include "bpf/vnfsec_abi.h"
+#include <bpf/bpf.h>
+
 #include "user/agent/agent.h"
 #include "user/agent/detector_load.h"
 #include "user/agent/detectors.h"
@@ -636,6 +638,29 @@ static int fastpath_ready(struct detectors *d, const struct sensor *s)
 	return 0;
 }
 
+/*
+ * The slots outlive the agent: a class whose slot holds a program no
+ * detector of the state put back (not loadable, or no sealed state) is
+ * emptied, so what runs is always what `detectors` shows.
+ */
+static void drop_orphans(struct detectors *d)
+{
+	__u32 slot, id;
+	int cls;
+
+	for (cls = 0; cls < VNFSEC_DET_CLASS_MAX; cls++) {
+		slot = cls;
+		if (class_holder(d, cls, NULL))
+			continue;
+		if (bpf_map_lookup_elem(d->fp.progs_xdp_fd, &slot, &id) &&
+		    bpf_map_lookup_elem(d->fp.progs_tc_fd, &slot, &id))
+			continue;
+		if (!det_uninstall(cls, &d->fp))
+			log_warn("detectors: class %s ran a detector the agent's state does not put back: removed",
+				 det_class_name(cls));
+	}
+}
+
 struct detectors *detectors_open(const struct agent_config *cfg,
 				 const struct sensor *s,
 				 struct agent_store *store,
@@ -687,6 +712,8 @@ struct detectors *detectors_open(const struct agent_config *cfg,
 			 e->name, (unsigned long long)e->version,
 			 det_class_name(e->cls));
 	}
+	if (d->ready)
+		drop_orphans(d);
 	return d;
 }
 
