@@ -224,6 +224,8 @@ struct {
 /* No counter to note beyond rx and the verdict. */
 #define VNFSEC_CNT_NONE VNFSEC_CNT_MAX
 #define NS_PER_MS 1000000ULL
+/* process(): 0 pass, 1 drop, this + class: pass, then its detector. */
+#define VNFSEC_EXT_PENDING 2
 
 /* Which program runs process(): decides the helpers and return codes. */
 enum prog_kind {
@@ -255,7 +257,10 @@ struct pkt {
 	 * the sequence number after this segment (its "end").
 	 */
 	__u32 frag_id;
-	__u16 frag_off;		/* fragments: offset, 8-byte units */
+	union {
+		__u16 frag_off;	/* fragments: offset, 8-byte units */
+		__u16 l4_off;	/* others: TCP/UDP payload's offset */
+	};
 	__u16 frag_len;		/* fragments: bytes of the datagram here */
 } __attribute__((aligned(8)));
 _Static_assert(sizeof(struct pkt) == 112, "struct pkt: see the comment");
@@ -482,6 +487,8 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 		p->key.dport = th->dest;
 		p->tcp_flags = tcp_flags(th);
 		if (!p->frag)
+			p->l4_off = nh->pos - data;
+		if (!p->frag)
 			p->frag_id = bpf_ntohl(th->seq) + room_of(nh, data, p) +
 				     !!(p->tcp_flags & VNFSEC_TCP_SYN) +
 				     !!(p->tcp_flags & VNFSEC_TCP_FIN);
@@ -493,6 +500,8 @@ static __always_inline int parse_l3l4(struct hdr_cursor *nh, void *data,
 			return ret;
 		p->key.sport = uh->source;
 		p->key.dport = uh->dest;
+		if (!p->frag)
+			p->l4_off = nh->pos - data;
 		if (!inner && uh->dest == bpf_htons(VNFSEC_GTPU_PORT)) {
 			ret = parse_gtpu(nh, data_end, &p->teid);
 			if (ret < 0)
@@ -2315,6 +2324,213 @@ __noinline int vnfsec_detect(struct pkt *p, struct decision *d)
 	return 0;
 }
 
+/* ---- detectors pushed from the security server (docs/detectors.md) --- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VNFSEC_DET_CLASS_MAX);
+	__type(key, __u32);
+	__type(value, struct vnfsec_det_stats);
+} det_ext_stats SEC(".maps");
+
+/*
+ * A detector's programs, slot <class>: an XDP one for vnfsec_xdp, a
+ * SCHED_CLS one for the TC programs (a program array takes one program
+ * type); slot VNFSEC_DET_SLOT_FINISH: vnfsec_det_finish_xdp/_tc, which the
+ * detector tail-calls when done. Replacing a slot's program is one map
+ * update: packets see the old detector or the new one, never none.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, VNFSEC_DET_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} det_progs_xdp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, VNFSEC_DET_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} det_progs_tc SEC(".maps");
+
+/* The class of a packet (enum vnfsec_det_class), or -1: no detector. */
+static __always_inline int ext_class(const struct pkt *p,
+				     const struct decision *d)
+{
+	if (d->verdict == VNFSEC_VERDICT_DROP || d->mode == VNFSEC_MODE_LEARN)
+		return -1;
+	if (p->key.encap == VNFSEC_ENCAP_GTPU)
+		return VNFSEC_DET_CLASS_GTPU;
+	if ((p->key.proto == IPPROTO_UDP || p->key.proto == IPPROTO_TCP) &&
+	    (p->key.sport == bpf_htons(53) || p->key.dport == bpf_htons(53)) &&
+	    (d->src_vnf || d->dst_vnf))
+		return VNFSEC_DET_CLASS_DNS;
+	return -1;
+}
+
+/* As refused_report_allowed(), per class, in its own stats entry. */
+static __always_inline int ext_report_allowed(struct vnfsec_det_stats *st,
+					      __u64 now)
+{
+	if (now - st->window_start_ns >= VNFSEC_DET_EXT_WINDOW_NS) {
+		st->window_start_ns = now;
+		st->left = VNFSEC_DET_EXT_REPORTS;
+	}
+	if (!st->left) {
+		st->unreported++;
+		return 0;
+	}
+	st->left--;
+	return 1;
+}
+
+static __noinline void report_ext(const struct vnfsec_det_ctx *dc,
+				  __u8 verdict)
+{
+	struct vnfsec_ext_detector_record *rec;
+
+	if (!dc)
+		return;
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		ringbuf_lost(VNFSEC_CNT_RINGBUF_FULL_EVENT);
+		return;
+	}
+	count_add(VNFSEC_CNT_DETECTOR_EVENT, 1);
+	rec->hdr.type = VNFSEC_REC_EXT_DETECTOR;
+	rec->hdr.version = VNFSEC_ABI_VERSION;
+	rec->hdr.len = sizeof(*rec);
+	rec->hdr.ts_ns = dc->now_ns;
+	rec->key = dc->key;
+	rec->src_vnf = dc->src_vnf;
+	rec->dst_vnf = dc->dst_vnf;
+	rec->det_class = dc->det_class;
+	rec->verdict = verdict;
+	rec->outer_family = dc->outer_family;
+	rec->reserved = 0;
+	rec->event = dc->event;
+	rec->teid = dc->teid;
+	rec->value = dc->value;
+	rec->outer_saddr = dc->outer_saddr;
+	rec->outer_daddr = dc->outer_daddr;
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+}
+
+/*
+ * The context, off the stack, its in part filled and its out part
+ * zeroed; *cap: the payload bytes to copy (the copy takes the program's
+ * own context type). NULL: no detector for the class.
+ */
+static __always_inline struct vnfsec_det_ctx *ext_ctx(const struct pkt *p,
+						       const struct decision *d,
+						       __u32 cls, __u32 *cap)
+{
+	struct vnfsec_det_ctx *dc;
+	struct vnfsec_config *cfg;
+	struct vnfsec_scratch *sc;
+	__u32 zero = 0, len;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg || !(cfg->ext_detectors & (1U << cls)))
+		return NULL;
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return NULL;
+	dc = &sc->det;
+	/* l4_off shares frag_off's bytes: no payload for fragments. */
+	len = !p->frag && p->l4_off && p->len > p->l4_off ?
+	      p->len - p->l4_off : 0;
+	dc->version = VNFSEC_DET_CTX_VERSION;
+	dc->det_class = cls;
+	dc->flow_flags = d->flags;
+	dc->is_new = d->is_new;
+	dc->tcp_flags = p->tcp_flags;
+	dc->key = p->key;
+	dc->outer_family = p->key.encap == VNFSEC_ENCAP_GTPU ?
+			   p->outer_family : 0;
+	dc->outer_saddr = p->outer_saddr;
+	dc->outer_daddr = p->outer_daddr;
+	dc->now_ns = d->now;
+	dc->teid = p->teid;
+	dc->src_vnf = d->src_vnf;
+	dc->dst_vnf = d->dst_vnf;
+	dc->pkt_len = p->len;
+	dc->l4_off = len ? p->l4_off : 0;
+	dc->payload_len = len > 0xffff ? 0xffff : len;
+	dc->cap_len = 0;
+	dc->mode = d->mode;
+	dc->reserved = 0;
+	dc->verdict = VNFSEC_DET_VERDICT_NONE;
+	dc->event = 0;
+	dc->value = 0;
+	if (len > VNFSEC_DET_PAYLOAD_BYTES)
+		len = VNFSEC_DET_PAYLOAD_BYTES;
+	*cap = len;
+	return dc;
+}
+
+/*
+ * Global per context type: the verifier checks each once, on its own.
+ * Returns 1 when the class's detector is to run (context ready).
+ */
+__noinline int vnfsec_ext_xdp(struct xdp_md *ctx, struct pkt *p,
+			      struct decision *d, __u32 cls)
+{
+	struct vnfsec_det_ctx *dc;
+	__u32 cap = 0;
+
+	if (!p || !d)
+		return 0;
+	dc = ext_ctx(p, d, cls, &cap);
+	if (!dc)
+		return 0;
+	/* 1..256, on the very register passed on: see report_sample(). */
+	if (cap) {
+		cap = ((cap - 1) & (VNFSEC_DET_PAYLOAD_BYTES - 1)) + 1;
+		if (!bpf_xdp_load_bytes(ctx, p->l4_off, dc->payload, cap))
+			dc->cap_len = cap;
+	}
+	return 1;
+}
+
+__noinline int vnfsec_ext_tc(struct __sk_buff *skb, struct pkt *p,
+			     struct decision *d, __u32 cls)
+{
+	struct vnfsec_det_ctx *dc;
+	__u32 cap = 0;
+
+	if (!p || !d)
+		return 0;
+	dc = ext_ctx(p, d, cls, &cap);
+	if (!dc)
+		return 0;
+	if (cap) {
+		cap = ((cap - 1) & (VNFSEC_DET_PAYLOAD_BYTES - 1)) + 1;
+		if (!bpf_skb_load_bytes(skb, p->l4_off, dc->payload, cap))
+			dc->cap_len = cap;
+	}
+	return 1;
+}
+
+/*
+ * Only the classes' packets pay for the call. Returns the class + 1 when
+ * its detector is to run once the packet is judged, else 0.
+ */
+static __always_inline int ext_detect(void *ctx, const int kind,
+				      struct pkt *p, struct decision *d)
+{
+	int cls = ext_class(p, d), ready;
+
+	if (cls < 0)
+		return 0;
+	if (kind == PROG_XDP)
+		ready = vnfsec_ext_xdp(ctx, p, d, cls);
+	else
+		ready = vnfsec_ext_tc(ctx, p, d, cls);
+	return ready ? cls + 1 : 0;
+}
+
 static __always_inline void account(__u32 len, __u8 verdict, __u32 note,
 				    const struct decision *d)
 {
@@ -2357,6 +2573,7 @@ static __always_inline int process(void *ctx, const int kind, void *data,
 {
 	struct decision d = {};
 	__u32 note;
+	int ext = 0;
 	__u8 verdict = VNFSEC_VERDICT_PASS;
 	struct pkt p;
 
@@ -2369,6 +2586,7 @@ static __always_inline int process(void *ctx, const int kind, void *data,
 	p.addr_only = 0;
 	p.ethertype = 0;
 	p.frag = FRAG_NONE;
+	p.l4_off = 0;
 	p.len = len;
 	p.key.dir = dir;
 	p.key.ifindex = ifindex;
@@ -2397,6 +2615,7 @@ static __always_inline int process(void *ctx, const int kind, void *data,
 		vnfsec_frag(&p, &d);
 	if (d.detect)
 		vnfsec_detect(&p, &d);
+	ext = ext_detect(ctx, kind, &p, &d);
 	if (d.verdict == VNFSEC_VERDICT_DROP)
 		verdict = d.mode == VNFSEC_MODE_PROTECT ?
 			  VNFSEC_VERDICT_DROP : VNFSEC_VERDICT_WOULD_DROP;
@@ -2413,7 +2632,79 @@ static __always_inline int process(void *ctx, const int kind, void *data,
 	}
 out:
 	account(len, verdict, note, &d);
-	return verdict == VNFSEC_VERDICT_DROP;
+	if (verdict == VNFSEC_VERDICT_DROP)
+		return 1;
+	/* Passed: the class's detector, if any, has the last word. */
+	return ext ? VNFSEC_EXT_PENDING + ext - 1 : 0;
+}
+
+/*
+ * After a detector (its program tail-calls these): what it asked, a drop
+ * at most, carried out in the packet's mode; the packet was counted as
+ * passed, so a drop moves it. Its event record is written here, by the
+ * fast path, within the class's budget. Returns 1 to drop.
+ */
+static __always_inline int ext_finish(void)
+{
+	struct vnfsec_det_ctx *dc;
+	struct vnfsec_scratch *sc;
+	struct vnfsec_det_stats *st;
+	struct vnfsec_vnf_stats *vs;
+	__u32 zero = 0, cls, vnf;
+	int drop = 0;
+
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return 0;
+	dc = &sc->det;
+	cls = dc->det_class;
+	st = bpf_map_lookup_elem(&det_ext_stats, &cls);
+	if (!st)
+		return 0;
+	st->hits++;
+	vnf = dc->src_vnf;
+	vs = bpf_map_lookup_elem(&vnf_stats, &vnf);
+	if (dc->verdict == VNFSEC_DET_VERDICT_DROP) {
+		st->drops++;
+		drop = dc->mode == VNFSEC_MODE_PROTECT;
+		if (drop) {
+			count_add(VNFSEC_CNT_PASS, (__u64)-1);
+			count_add(VNFSEC_CNT_DROP, 1);
+			count_add(VNFSEC_CNT_DROP_DETECTOR, 1);
+		} else {
+			count_add(VNFSEC_CNT_WOULD_DROP, 1);
+		}
+		if (vs) {
+			vs->verdict[VNFSEC_VERDICT_PASS]--;
+			if (drop)
+				vs->verdict[VNFSEC_VERDICT_DROP]++;
+			else
+				vs->verdict[VNFSEC_VERDICT_WOULD_DROP]++;
+		}
+	}
+	if (dc->event) {
+		st->events++;
+		if (vs)
+			vs->events++;
+		if (ext_report_allowed(st, dc->now_ns))
+			report_ext(dc, dc->verdict != VNFSEC_DET_VERDICT_DROP ?
+				   VNFSEC_VERDICT_PASS : drop ?
+				   VNFSEC_VERDICT_DROP :
+				   VNFSEC_VERDICT_WOULD_DROP);
+	}
+	return drop;
+}
+
+SEC("xdp")
+int vnfsec_det_finish_xdp(struct xdp_md *ctx)
+{
+	return ext_finish() ? XDP_DROP : XDP_PASS;
+}
+
+SEC("tc")
+int vnfsec_det_finish_tc(struct __sk_buff *skb)
+{
+	return ext_finish() ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 SEC("xdp")
@@ -2422,9 +2713,14 @@ int vnfsec_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	void *data = (void *)(long)ctx->data;
 
-	return process(ctx, PROG_XDP, data, data_end, data_end - data,
-		       VNFSEC_DIR_INGRESS, ctx->ingress_ifindex) ?
-	       XDP_DROP : XDP_PASS;
+	int ret = process(ctx, PROG_XDP, data, data_end, data_end - data,
+			  VNFSEC_DIR_INGRESS, ctx->ingress_ifindex);
+
+	/* From the program itself: a tail call from a subprogram may not
+	 * sit under process()'s 256-byte frame. No detector: passes. */
+	if (ret >= VNFSEC_EXT_PENDING)
+		bpf_tail_call(ctx, &det_progs_xdp, ret - VNFSEC_EXT_PENDING);
+	return ret == 1 ? XDP_DROP : XDP_PASS;
 }
 
 /* Headers the parser may walk: pulled into the linear part when short. */
@@ -2449,13 +2745,21 @@ static __always_inline int tc_process(struct __sk_buff *skb, __u8 dir)
 	}
 
 	return process(skb, PROG_TC, data, data_end, skb->len, dir,
-		       skb->ifindex) ? TC_ACT_SHOT : TC_ACT_OK;
+		       skb->ifindex);
+}
+
+/* As vnfsec_xdp's end: the tail call from the program itself. */
+static __always_inline int tc_verdict(struct __sk_buff *skb, int ret)
+{
+	if (ret >= VNFSEC_EXT_PENDING)
+		bpf_tail_call(skb, &det_progs_tc, ret - VNFSEC_EXT_PENDING);
+	return ret == 1 ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 SEC("tc")
 int vnfsec_egress(struct __sk_buff *skb)
 {
-	return tc_process(skb, VNFSEC_DIR_EGRESS);
+	return tc_verdict(skb, tc_process(skb, VNFSEC_DIR_EGRESS));
 }
 
 /*
@@ -2466,11 +2770,11 @@ int vnfsec_egress(struct __sk_buff *skb)
 SEC("tc")
 int vnfsec_ingress(struct __sk_buff *skb)
 {
-	return tc_process(skb, VNFSEC_DIR_INGRESS);
+	return tc_verdict(skb, tc_process(skb, VNFSEC_DIR_INGRESS));
 }
 
 SEC("tc")
 int vnfsec_lo(struct __sk_buff *skb)
 {
-	return tc_process(skb, VNFSEC_DIR_LO);
+	return tc_verdict(skb, tc_process(skb, VNFSEC_DIR_LO));
 }

@@ -486,13 +486,108 @@ struct vnfsec_frag_state {
 _Static_assert(sizeof(struct vnfsec_frag_state) == 24,
 	       "vnfsec_frag_state size");
 
+/*
+ * Detectors pushed from the security server (ABI 7, docs/detectors.md).
+ * For the packets of a class only (not dropped, not in learn mode, and
+ * with the class's bit in config.ext_detectors), the fast path fills a
+ * vnfsec_det_ctx in "scratch", judges the packet as always, and then,
+ * when it passes, tail-calls slot <class> of "det_progs_xdp" (from
+ * vnfsec_xdp) or "det_progs_tc" (from the TC programs). The detector, an
+ * XDP or SCHED_CLS program, reads the context from "scratch", fills its
+ * out part and tail-calls slot VNFSEC_DET_SLOT_FINISH (the fast path's
+ * vnfsec_det_finish_xdp/_tc), which carries out what it asked and writes
+ * its event record. An empty slot: the packet passes, no opinion.
+ */
+enum vnfsec_det_class {
+	VNFSEC_DET_CLASS_DNS = 0,	/* UDP/TCP port 53, one end a VNF */
+	VNFSEC_DET_CLASS_GTPU,		/* GTP-U G-PDUs (udp/2152) */
+	VNFSEC_DET_CLASS_MAX,
+};
+
+/* The classes' names, in enum vnfsec_det_class order. */
+#define VNFSEC_DET_CLASS_NAMES	{ "dns", "gtpu" }
+/* Slots of det_progs_xdp/_tc: one per class, then the fast path's end. */
+#define VNFSEC_DET_SLOT_FINISH	VNFSEC_DET_CLASS_MAX
+#define VNFSEC_DET_SLOTS	(VNFSEC_DET_CLASS_MAX + 1)
+/* Programs of bpf/vnfsec.bpf.o for slot VNFSEC_DET_SLOT_FINISH. */
+#define VNFSEC_PROG_DET_FINISH_XDP	"vnfsec_det_finish_xdp"
+#define VNFSEC_PROG_DET_FINISH_TC	"vnfsec_det_finish_tc"
+
+#define VNFSEC_DET_CTX_VERSION		1
+#define VNFSEC_DET_PAYLOAD_BYTES	256	/* L4 payload handed over */
+
+/* What a detector may ask: never more than a drop (the caller applies the
+ * mode: protect drops, monitor counts would_drop). */
+enum vnfsec_det_verdict {
+	VNFSEC_DET_VERDICT_NONE = 0,
+	VNFSEC_DET_VERDICT_DROP,
+};
+
+/*
+ * A detector's context, in the per-CPU "scratch" map (never on the
+ * stack: 6.1's 512 bytes are taken by the in-kernel detectors' chain).
+ * The "in" part is written by the fast path before each call; the "out"
+ * part is zeroed before it and read after it.
+ */
+struct vnfsec_det_ctx {
+	/* in */
+	__u32 version;		/* VNFSEC_DET_CTX_VERSION */
+	__u8 det_class;		/* enum vnfsec_det_class */
+	__u8 flow_flags;	/* VNFSEC_FLOW_F_* of the flow */
+	__u8 is_new;		/* the packet opened its flow */
+	__u8 tcp_flags;		/* VNFSEC_TCP_* */
+	struct vnfsec_flow_key key;	/* GTP-U: the inner packet's */
+	union vnfsec_addr outer_saddr;	/* GTP-U: the tunnel's */
+	union vnfsec_addr outer_daddr;
+	__u64 now_ns;		/* CLOCK_MONOTONIC, coarse */
+	__u32 teid;		/* GTP-U, network order; else 0 */
+	__u16 src_vnf;
+	__u16 dst_vnf;
+	__u32 pkt_len;
+	__u16 l4_off;		/* L4 payload's offset in the frame */
+	__u16 payload_len;	/* L4 payload bytes in the packet */
+	__u16 cap_len;		/* of which in payload[] */
+	__u8 outer_family;	/* GTP-U: VNFSEC_AF_*; else 0 */
+	__u8 mode;		/* enum vnfsec_mode the verdict is carried in */
+	__u32 reserved;		/* zero */
+	__u8 payload[VNFSEC_DET_PAYLOAD_BYTES];
+	/* out */
+	__u8 verdict;		/* enum vnfsec_det_verdict */
+	__u8 reserved_out[3];
+	__u32 event;		/* detector's event code; 0: no event */
+	__u64 value;		/* the event's figure (count, length, ...) */
+};
+_Static_assert(sizeof(struct vnfsec_det_ctx) == 392,
+	       "vnfsec_det_ctx size");
+
+/*
+ * "det_ext_stats" (PERCPU_ARRAY, per enum vnfsec_det_class): what each
+ * class's detector did, and its event records' budget: at most
+ * VNFSEC_DET_EXT_REPORTS per CPU and window, the rest counted.
+ */
+#define VNFSEC_DET_EXT_REPORTS		64
+#define VNFSEC_DET_EXT_WINDOW_NS	100000000ULL	/* 100 ms */
+
+struct vnfsec_det_stats {
+	__u64 hits;		/* packets handed to the detector */
+	__u64 events;		/* events it raised */
+	__u64 drops;		/* drop verdicts it asked for */
+	__u64 unreported;	/* events over the record budget */
+	__u64 window_start_ns;
+	__u32 left;		/* records left this window */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct vnfsec_det_stats) == 48,
+	       "vnfsec_det_stats size");
+
 /* See "scratch" above. */
 struct vnfsec_scratch {
 	struct vnfsec_flow_key reply_key;
 	struct vnfsec_flow_state state;
 	struct vnfsec_frag_key frag_key;
+	struct vnfsec_det_ctx det;	/* ABI 7 */
 };
-_Static_assert(sizeof(struct vnfsec_scratch) == 152, "vnfsec_scratch size");
+_Static_assert(sizeof(struct vnfsec_scratch) == 544, "vnfsec_scratch size");
 
 /*
  * Keys of the LPM maps "blocklist_v4", "allowlist_v4" (and the prefix
@@ -765,7 +860,9 @@ struct vnfsec_config {
 	__u8 unparsed;		/* enum vnfsec_unparsed */
 	__u8 ethertypes;	/* VNFSEC_ETH_*: non-IP frames that pass */
 	__u16 pad;
-	__u32 pad2;
+	/* ABI 7: bit (1 << enum vnfsec_det_class) per class with a pushed
+	 * detector attached; 0: the class's stub is never called. */
+	__u32 ext_detectors;
 };
 _Static_assert(sizeof(struct vnfsec_config) == 96, "vnfsec_config size");
 
@@ -932,6 +1029,7 @@ enum vnfsec_record_type {
 	VNFSEC_REC_DETECTOR,
 	VNFSEC_REC_SAMPLE,
 	VNFSEC_REC_UNPARSED,	/* ABI 6 */
+	VNFSEC_REC_EXT_DETECTOR,	/* ABI 7: a pushed detector's event */
 };
 
 /* Header of every record in the "events" ring buffer. */
@@ -992,6 +1090,28 @@ struct vnfsec_detector_record {
 };
 _Static_assert(sizeof(struct vnfsec_detector_record) == 88,
 	       "vnfsec_detector_record size");
+
+/*
+ * A pushed detector raised an event (ABI 7): written by the fast path, not
+ * by the detector, from vnfsec_det_ctx's out part.
+ */
+struct vnfsec_ext_detector_record {
+	struct vnfsec_record_hdr hdr;
+	struct vnfsec_flow_key key;
+	__u16 src_vnf;
+	__u16 dst_vnf;
+	__u8 det_class;		/* enum vnfsec_det_class */
+	__u8 verdict;		/* enum vnfsec_verdict, the mode applied */
+	__u8 outer_family;	/* GTP-U: VNFSEC_AF_*; else 0 */
+	__u8 reserved;		/* zero */
+	__u32 event;		/* the detector's event code */
+	__u32 teid;		/* GTP-U, network order; else 0 */
+	__u64 value;
+	union vnfsec_addr outer_saddr;	/* GTP-U: the tunnel's */
+	union vnfsec_addr outer_daddr;
+};
+_Static_assert(sizeof(struct vnfsec_ext_detector_record) == 120,
+	       "vnfsec_ext_detector_record size");
 
 /* Why a sample was taken: vnfsec_sample_record.reason. */
 enum vnfsec_sample_reason {

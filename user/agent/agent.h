@@ -364,6 +364,7 @@ struct event_ctx {
 	struct learn_openings *learn;	/* for policy.learn; NULL: none */
 	struct actions *actions;	/* IPv6 blocks; NULL: none */
 	struct unparsed_reports *unparsed;	/* made at the first record */
+	struct detectors *detectors;	/* pushed detectors (detectors.c) */
 	unsigned int protect_ttl_s;	/* effective: option or policy mode */
 	/* Told of every assessment sent (the control socket's alerts). */
 	void (*on_assessment)(void *ctx, const struct assessment *a);

@@ -20,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <json-c/json.h>
 
+#include "user/agent/detectors.h"
 #include "user/agent/apply.h"
 #include "user/agent/actions.h"
 #include "user/agent/control.h"
@@ -920,6 +921,9 @@ static json_object *dispatch(struct control *c, struct ctlsock_client *sc,
 		}
 		return policy_json(c);
 	}
+	if (!strcmp(cmd, "detectors") || !strcmp(cmd, "detector.rollback"))
+		return detectors_control(c->ctx.ev->detectors, cmd, args, err,
+					 why);
 	*err = EOPNOTSUPP;
 	*why = "unknown command";
 	return NULL;
@@ -927,7 +931,8 @@ static json_object *dispatch(struct control *c, struct ctlsock_client *sc,
 
 /* Read-only: what a member of --control-group may run. */
 static const char *const read_only_cmds[] = {
-	"status", "vnfs", "flows", "alerts", "actions", "policy.learn", NULL
+	"status", "vnfs", "flows", "alerts", "actions", "policy.learn",
+	"detectors", NULL
 };
 
 static json_object *handle(void *ctx, struct ctlsock_client *sc,

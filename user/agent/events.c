@@ -10,6 +10,7 @@
 #include <string.h>
 #include <openssl/sha.h>
 
+#include "user/agent/detectors.h"
 #include "user/agent/actions.h"
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
@@ -477,6 +478,11 @@ int events_handle(void *ctx, void *data, size_t len)
 	if (hdr->type == VNFSEC_REC_DETECTOR &&
 	    len >= sizeof(struct vnfsec_detector_record)) {
 		check_detector(ev, data);
+		return 0;
+	}
+	if (hdr->type == VNFSEC_REC_EXT_DETECTOR &&
+	    len >= sizeof(struct vnfsec_ext_detector_record)) {
+		detectors_event(ev, data);
 		return 0;
 	}
 	if (hdr->type == VNFSEC_REC_UNPARSED &&

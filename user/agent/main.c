@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "user/agent/detectors.h"
 #include "user/agent/actions.h"
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
@@ -884,6 +885,7 @@ int main(int argc, char **argv)
 		snprintf(policy_note, sizeof(policy_note),
 			 "no policy given; %s", now);
 	}
+	ev.detectors = detectors_open(&cfg, &sensor, store, agent_id);
 	ret = -ENOMEM;
 	if (cfg.standalone) {
 		alerts = local_alerts_open(cfg.eve_path, agent_id);
@@ -955,6 +957,7 @@ out:
 	join_close(join);
 	uplink_free(ev.uplink);
 	local_alerts_close(alerts);
+	detectors_close(ev.detectors);
 	unparsed_reports_free(ev.unparsed);
 	agent_store_close(store);
 	policy_free(start_pol);

@@ -116,7 +116,10 @@ int agent_state_set_policy(struct agent_state *st, uint64_t seq,
 
 static int save_sealed(struct agent_store *s)
 {
+	VnfsecTpm__DetectorState dm[AGENT_DETECTORS_MAX];
+	VnfsecTpm__DetectorState *dp[AGENT_DETECTORS_MAX];
 	VnfsecTpm__AgentState m = VNFSEC_TPM__AGENT_STATE__INIT;
+	unsigned int i;
 	struct vnfsec_tpm *t = NULL;
 	struct timespec t0;
 	uint8_t *buf;
@@ -131,6 +134,21 @@ static int save_sealed(struct agent_store *s)
 	m.policy_bundle_seq = s->st.policy_bundle_seq;
 	m.policy.data = (uint8_t *)s->st.policy;
 	m.policy.len = s->st.policy_len;
+	m.detector_seq = s->st.detector_seq;
+	for (i = 0; i < s->st.nr_detectors && i < AGENT_DETECTORS_MAX; i++) {
+		const struct agent_detector_state *d = &s->st.detectors[i];
+
+		vnfsec_tpm__detector_state__init(&dm[i]);
+		dm[i].name = (char *)d->name;
+		dm[i].highest_version = d->highest;
+		dm[i].running_sha256.data = d->running.data;
+		dm[i].running_sha256.len = d->running.len;
+		dm[i].previous_sha256.data = d->previous.data;
+		dm[i].previous_sha256.len = d->previous.len;
+		dp[i] = &dm[i];
+	}
+	m.n_detectors = i;
+	m.detectors = dp;
 	len = vnfsec_tpm__agent_state__get_packed_size(&m);
 	buf = malloc(len ?: 1);
 	if (!buf)
@@ -196,6 +214,60 @@ static void refuse(const struct agent_store *s, int err)
 	}
 }
 
+static int blob_copy(struct agent_blob *b, const ProtobufCBinaryData *in)
+{
+	b->data = NULL;
+	b->len = 0;
+	if (!in->len)
+		return 0;
+	if (in->len > SIGNED_PAYLOAD_MAX)
+		return -EBADMSG;
+	b->data = malloc(in->len);
+	if (!b->data)
+		return -ENOMEM;
+	memcpy(b->data, in->data, in->len);
+	b->len = in->len;
+	return 0;
+}
+
+static void free_detectors(struct agent_state *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < st->nr_detectors; i++) {
+		free(st->detectors[i].running.data);
+		free(st->detectors[i].previous.data);
+	}
+	st->nr_detectors = 0;
+}
+
+/* The pushed detectors (detectors.c) kept in a sealed state. */
+static int decode_detectors(struct agent_state *st,
+			    const VnfsecTpm__AgentState *m)
+{
+	unsigned int i;
+	int ret = 0;
+
+	if (m->n_detectors > AGENT_DETECTORS_MAX)
+		return -EBADMSG;
+	for (i = 0; i < m->n_detectors && !ret; i++) {
+		struct agent_detector_state *d = &st->detectors[i];
+		const VnfsecTpm__DetectorState *dm = m->detectors[i];
+
+		if (strlen(dm->name) >= sizeof(d->name))
+			return -EBADMSG;
+		snprintf(d->name, sizeof(d->name), "%s", dm->name);
+		d->highest = dm->highest_version;
+		st->nr_detectors = i + 1;
+		ret = blob_copy(&d->running, &dm->running_sha256);
+		if (!ret)
+			ret = blob_copy(&d->previous, &dm->previous_sha256);
+	}
+	if (ret)
+		free_detectors(st);
+	return ret;
+}
+
 static int decode(struct agent_store *s, const struct vnfsec_blob *b)
 {
 	VnfsecTpm__AgentState *m;
@@ -216,6 +288,12 @@ static int decode(struct agent_store *s, const struct vnfsec_blob *b)
 	}
 	s->st.action_seq = m->action_seq;
 	s->st.bundle_seq = m->bundle_seq;
+	s->st.detector_seq = m->detector_seq;
+	ret = decode_detectors(&s->st, m);
+	if (ret) {
+		refuse(s, ret);
+		goto out;
+	}
 	ret = agent_state_set_policy(&s->st, m->policy_bundle_seq,
 				     m->policy.len ? m->policy.data : NULL,
 				     m->policy.len);
@@ -412,6 +490,7 @@ void agent_store_close(struct agent_store *s)
 	if (!s)
 		return;
 	free(s->st.policy);
+	free_detectors(&s->st);
 	free(s);
 }
 

@@ -19,12 +19,32 @@
 #define AGENT_STATE_FILE	"agent.state"	/* in --spool-dir */
 #define AGENT_STATE_PCRS	(1U << 0 | 1U << 7)	/* firmware, Secure Boot */
 
+/* Bytes the state owns (malloc'ed). */
+struct agent_blob {
+	uint8_t *data;
+	size_t len;
+};
+
+#define AGENT_DETECTORS_MAX	8
+
+/* A pushed detector (detectors.c): tpm/state.proto's DetectorState. */
+struct agent_detector_state {
+	char name[32];
+	uint64_t highest;		/* every version <= this is refused */
+	struct agent_blob running;	/* SHA-256 of the payload in force */
+	struct agent_blob previous;	/* of the one before it */
+};
+
 struct agent_state {
 	uint64_t action_seq;		/* last accepted signed action */
 	uint64_t bundle_seq;		/* last accepted policy bundle */
 	uint64_t policy_bundle_seq;	/* bundle whose policy is in force */
 	char *policy;			/* its YAML text; NULL: none */
 	size_t policy_len;
+	/* Sealed state only (--tpm): without it a restart forgets them. */
+	uint64_t detector_seq;		/* last accepted detector bundle */
+	unsigned int nr_detectors;
+	struct agent_detector_state detectors[AGENT_DETECTORS_MAX];
 };
 
 struct agent_store;

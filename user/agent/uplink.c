@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "user/agent/detectors.h"
 #include "user/agent/actions.h"
 #include "user/agent/agent.h"
 #include "user/agent/apply.h"
@@ -549,6 +550,36 @@ static int on_policy_bundle(struct uplink *u, const Vnfsec__PolicyBundle *pb)
 	return ret;
 }
 
+/* A detector bundle: detectors.c judges it; the answer goes back. */
+static int on_detector_bundle(struct uplink *u,
+			      const Vnfsec__DetectorBundle *db)
+{
+	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
+	Vnfsec__DetectorResult r = VNFSEC__DETECTOR_RESULT__INIT;
+	char name[32], digest[72], why[WIRE_TEXT_MAX + 1];
+	uint64_t version;
+
+	if (!u->ev || !u->ev->detectors) {
+		snprintf(why, sizeof(why), "detectors are not available on this agent");
+		name[0] = digest[0] = 0;
+		version = 0;
+		r.status = -ENODEV;
+	} else {
+		r.status = detectors_accept(u->ev->detectors,
+					    db->envelope.data,
+					    db->envelope.len, name,
+					    sizeof(name), &version, digest,
+					    sizeof(digest), why, sizeof(why));
+	}
+	r.name = name;
+	r.version = version;
+	r.reason = why;
+	r.digest = digest;
+	f.body_case = VNFSEC__FRAME__BODY_DETECTOR_RESULT;
+	f.detector_result = &r;
+	return send_frame(u, &f);
+}
+
 static int on_frame(struct uplink *u, const Vnfsec__Frame *f)
 {
 	switch (f->body_case) {
@@ -564,6 +595,8 @@ static int on_frame(struct uplink *u, const Vnfsec__Frame *f)
 					  f->quote_request);
 	case VNFSEC__FRAME__BODY_POLICY_BUNDLE:
 		return on_policy_bundle(u, f->policy_bundle);
+	case VNFSEC__FRAME__BODY_DETECTOR_BUNDLE:
+		return on_detector_bundle(u, f->detector_bundle);
 	default:
 		log_warn("uplink: server sent unexpected message %d; reconnecting",
 			 f->body_case);

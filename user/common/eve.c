@@ -46,6 +46,8 @@ static const struct {
 		{ "vnfsec spoofed source address", "Spoofing", NULL },
 	[VNFSEC__HEURISTIC__HEURISTIC_POSTURE_CHANGE] =
 		{ "vnfsec VNF appeared or went", "Informational", NULL },
+	[VNFSEC__HEURISTIC__HEURISTIC_PUSHED_DETECTOR] =
+		{ "vnfsec pushed detector fired", "Anomaly", NULL },
 };
 
 /*

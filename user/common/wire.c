@@ -320,6 +320,21 @@ static const char *validate_trust(const Vnfsec__Frame *f)
 		if (strlen(f->bundle_result->reason) > WIRE_TEXT_MAX)
 			return "bundle result: reason too long";
 		return NULL;
+	case VNFSEC__FRAME__BODY_DETECTOR_BUNDLE:
+		/* As a policy bundle: the agent judges it. */
+		if (!blob_ok(&f->detector_bundle->envelope, 1,
+			     SIGNED_ENVELOPE_MAX))
+			return "detector bundle: envelope empty or too long";
+		return NULL;
+	case VNFSEC__FRAME__BODY_DETECTOR_RESULT:
+		if (f->detector_result->status > 0 ||
+		    f->detector_result->status < -4095)
+			return "detector result: status not 0 or -errno";
+		if (strlen(f->detector_result->reason) > WIRE_TEXT_MAX ||
+		    strlen(f->detector_result->name) > WIRE_TEXT_MAX ||
+		    strlen(f->detector_result->digest) > WIRE_TEXT_MAX)
+			return "detector result: text too long";
+		return NULL;
 	default:
 		return "no known message in frame";
 	}

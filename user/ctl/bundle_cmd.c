@@ -19,8 +19,8 @@
 #include "user/common/signing.h"
 #include "user/ctl/ctl.h"
 
-#define BUNDLE_TTL_DEFAULT_S	86400
-#define BUNDLE_TTL_MAX_S	(86400 * 365)
+#define BUNDLE_TTL_DEFAULT_S	CTL_BUNDLE_TTL_DEFAULT_S
+#define BUNDLE_TTL_MAX_S	CTL_BUNDLE_TTL_MAX_S
 
 struct sign_args {
 	const char *key, *target, *seq, *ttl, *output;
@@ -40,8 +40,7 @@ static int sign_opt(int c, void *ctx)
 	return -1;
 }
 
-static bool parse_u64(const char *s, uint64_t min, uint64_t max,
-		      uint64_t *out)
+bool ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
@@ -90,7 +89,7 @@ static int read_policy(const char *path, char **text, size_t *len)
 	return CTL_OK;
 }
 
-static int write_bundle(const char *path, const uint8_t *buf, size_t len)
+int ctl_write_bundle(const char *path, const uint8_t *buf, size_t len)
 {
 	FILE *f = fopen(path, "wb");
 
@@ -114,9 +113,9 @@ static int sign(const struct ctl_cmd *cmd, const struct sign_args *a,
 
 	if (!a->key || !a->target || !a->output)
 		return ctl_usage_error(cmd, "--key, --target and --output are required");
-	if (!parse_u64(a->seq, 1, UINT64_MAX, &seq))
+	if (!ctl_parse_u64(a->seq, 1, UINT64_MAX, &seq))
 		return ctl_usage_error(cmd, "--seq: give a sequence number above every bundle this agent accepted (1..2^64-1)");
-	if (a->ttl && !parse_u64(a->ttl, 1, BUNDLE_TTL_MAX_S, &ttl))
+	if (a->ttl && !ctl_parse_u64(a->ttl, 1, BUNDLE_TTL_MAX_S, &ttl))
 		return ctl_usage_error(cmd, "--ttl: give 1..%d seconds",
 				       BUNDLE_TTL_MAX_S);
 	ret = read_policy(file, &text, &len);
@@ -136,7 +135,7 @@ static int sign(const struct ctl_cmd *cmd, const struct sign_args *a,
 	free(text);
 	if (ret)
 		return CTL_EDAEMON;
-	ret = write_bundle(a->output, env, env_len);
+	ret = ctl_write_bundle(a->output, env, env_len);
 	free(env);
 	if (!ret)
 		printf("%s: bundle %llu of %s for agent %s, valid %llu s\n",

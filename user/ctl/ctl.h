@@ -76,6 +76,14 @@ void ctl_print_json(struct json_object *obj);
 int ctl_show(const struct ctl_opts *o, struct json_object *res,
 	     const struct ctl_column *cols);
 
+/* bundle_cmd.c: what policy and detector bundles share */
+#include <stddef.h>
+#include <stdint.h>
+bool ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int ctl_write_bundle(const char *path, const uint8_t *buf, size_t len);
+#define CTL_BUNDLE_TTL_DEFAULT_S	86400
+#define CTL_BUNDLE_TTL_MAX_S		(86400 * 365)
+
 /* commands */
 int ctl_cmd_policy(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
 		   char **argv);
@@ -97,6 +105,8 @@ int ctl_cmd_revoke(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
 		   char **argv);
 int ctl_cmd_agent_release(const struct ctl_cmd *cmd, struct ctl_opts *o,
 			  int argc, char **argv);
+int ctl_cmd_detector(const struct ctl_cmd *cmd, struct ctl_opts *o,
+		     int argc, char **argv);
 int ctl_cmd_threatdb(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
 		     char **argv);
 

@@ -72,6 +72,18 @@ static const struct ctl_cmd commands[] = {
 	{ "policy push", "policy push AGENT BUNDLE",
 	  "Have the security server relay a signed bundle to AGENT (it checks the signature).",
 	  ctl_cmd_bundle, true },
+	{ "detector sign", "detector sign --key ROOT.pem --target AGENT|* --seq N --name NAME --version V --class dns|gtpu [--threshold NAME=VALUE]... [--abi N] [--ttl S] --output BUNDLE OBJECT",
+	  "Offline, with the root key: sign a detector's BPF object as a bundle for one agent (or every one: *).",
+	  ctl_cmd_detector, false },
+	{ "detector push", "detector push AGENT|--all BUNDLE",
+	  "Have the security server relay a signed detector bundle to AGENT or to every connected agent.",
+	  ctl_cmd_detector, true },
+	{ "detector rollback", "detector rollback NAME",
+	  "Put the agent's previous version of detector NAME back in force (none: unload it).",
+	  ctl_cmd_detector, false },
+	{ "detectors", "detectors",
+	  "Pushed detectors the agent runs: name, version, digest, class, hits, events, state.",
+	  ctl_cmd_detector, false },
 	{ NULL },
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Policy bundles (docs/trust.md): the operator signs a policy offline
+ * Policy and detector bundles (docs/trust.md, docs/detectors.md): the
+ * operator signs a policy or a detector offline
  * with the root key (`vnfsecctl policy sign`) and hands the bundle to
  * the server, which relays it to its target agent and logs the agent's
  * verdict. The server holds no key that could make or alter a bundle and
@@ -47,11 +48,14 @@ static int read_bundle(const char *path, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-int bundle_push(struct server *srv, struct agent_record *agent,
-		const char *path, const char **why)
+/* Relays the envelope in @path as a frame of @body_case. */
+static int relay(struct server *srv, struct agent_record *agent,
+		 const char *path, const char *what, int body_case,
+		 const char **why)
 {
 	Vnfsec__Frame f = VNFSEC__FRAME__INIT;
 	Vnfsec__PolicyBundle pb = VNFSEC__POLICY_BUNDLE__INIT;
+	Vnfsec__DetectorBundle db = VNFSEC__DETECTOR_BUNDLE__INIT;
 	uint8_t *buf;
 	size_t len = 0;
 	int ret;
@@ -65,24 +69,44 @@ int bundle_push(struct server *srv, struct agent_record *agent,
 		*why = ret == -EMSGSIZE ?
 		       "bundle file empty or larger than a signed envelope may be" :
 		       "cannot read the bundle file";
-		log_warn("policy bundle %s for %s: %s (%s)", path, agent->id,
+		log_warn("%s bundle %s for %s: %s (%s)", what, path, agent->id,
 			 *why, strerror(-ret));
 		return ret;
 	}
-	pb.envelope.data = buf;
-	pb.envelope.len = len;
 	f.version = WIRE_VERSION;
-	f.body_case = VNFSEC__FRAME__BODY_POLICY_BUNDLE;
-	f.policy_bundle = &pb;
+	f.body_case = body_case;
+	if (body_case == VNFSEC__FRAME__BODY_DETECTOR_BUNDLE) {
+		db.envelope.data = buf;
+		db.envelope.len = len;
+		f.detector_bundle = &db;
+	} else {
+		pb.envelope.data = buf;
+		pb.envelope.len = len;
+		f.policy_bundle = &pb;
+	}
 	ret = session_send(srv, agent->session, &f);
 	free(buf);
 	if (ret) {
 		*why = "cannot send it on the agent's session";
 		return ret;
 	}
-	log_info("policy bundle %s relayed to agent %s (%zu bytes); the agent checks its signature",
-		 path, agent->id, len);
+	log_info("%s bundle %s relayed to agent %s (%zu bytes); the agent checks its signature",
+		 what, path, agent->id, len);
 	return 0;
+}
+
+int bundle_push(struct server *srv, struct agent_record *agent,
+		const char *path, const char **why)
+{
+	return relay(srv, agent, path, "policy",
+		     VNFSEC__FRAME__BODY_POLICY_BUNDLE, why);
+}
+
+int bundle_push_detector(struct server *srv, struct agent_record *agent,
+			 const char *path, const char **why)
+{
+	return relay(srv, agent, path, "detector",
+		     VNFSEC__FRAME__BODY_DETECTOR_BUNDLE, why);
 }
 
 void bundle_result(struct server *srv, struct agent_record *agent,
@@ -106,4 +130,20 @@ void bundle_result(struct server *srv, struct agent_record *agent,
 		 agent->id, which,
 		 r->reason[0] ? r->reason : "no reason given",
 		 strerror(-r->status), (unsigned long long)r->revision);
+}
+
+void bundle_detector_result(struct server *srv, struct agent_record *agent,
+			    const Vnfsec__DetectorResult *r)
+{
+	(void)srv;
+	/* The agent's words, bounded by wire_decode: shown, not trusted. */
+	if (!r->status)
+		log_info("agent %s: detector %s version %llu running (object sha256 %s)",
+			 agent->id, r->name, (unsigned long long)r->version,
+			 r->digest);
+	else
+		log_warn("agent %s: refused detector bundle%s%s: %s (%s); its running detector stays",
+			 agent->id, r->name[0] ? " " : "", r->name,
+			 r->reason[0] ? r->reason : "no reason given",
+			 strerror(-r->status));
 }

@@ -349,6 +349,46 @@ static int cmd_bundle_push(struct server *srv, struct request *rq)
 	return 0;
 }
 
+/*
+ * Relay a signed detector bundle to one agent, or ("all": true) to every
+ * connected one; the verdicts come back as DetectorResults (logged).
+ */
+static int cmd_detector_push(struct server *srv, struct request *rq)
+{
+	struct agent_record *a;
+	const char *id = NULL, *path, *why = NULL;
+	json_object *all, *sent;
+	int ret;
+
+	ret = arg_str(rq, "path", true, &path);
+	if (!ret && !json_object_object_get_ex(rq->args, "all", &all))
+		ret = arg_str(rq, "agent", true, &id);
+	if (ret)
+		return ret;
+	sent = json_object_new_array();
+	for (a = srv->agents; a; a = a->next) {
+		if (id ? strcmp(a->id, id) : !a->session)
+			continue;
+		ret = bundle_push_detector(srv, a, path, &why);
+		if (ret && id) {
+			json_object_put(sent);
+			rq->error = why;
+			return ret;
+		}
+		if (!ret)
+			json_object_array_add(sent,
+					      json_object_new_string(a->id));
+	}
+	if (id && !json_object_array_length(sent)) {
+		json_object_put(sent);
+		rq->error = "no such agent";
+		return -ENOENT;
+	}
+	rq->result = json_object_new_object();
+	json_object_object_add(rq->result, "relayed", sent);
+	return 0;
+}
+
 /* Revoke an identity (or lift that): docs/security.md. */
 static int cmd_revoke(struct server *srv, struct request *rq)
 {
@@ -629,6 +669,8 @@ static int dispatch(struct server *srv, struct ctlsock_client *c,
 		return cmd_attest(srv, rq);
 	if (!strcmp(cmd, "bundle.push"))
 		return cmd_bundle_push(srv, rq);
+	if (!strcmp(cmd, "detector.push"))
+		return cmd_detector_push(srv, rq);
 	if (!strcmp(cmd, "revoke"))
 		return cmd_revoke(srv, rq);
 	if (!strcmp(cmd, "agent.release"))

@@ -328,6 +328,7 @@ static bool role_sends(bool is_server, int body_case)
 	case VNFSEC__FRAME__BODY_ASSESSMENT:
 	case VNFSEC__FRAME__BODY_QUOTE_RESPONSE:
 	case VNFSEC__FRAME__BODY_BUNDLE_RESULT:
+	case VNFSEC__FRAME__BODY_DETECTOR_RESULT:
 	case VNFSEC__FRAME__BODY_ENROLL_REQUEST:
 	case VNFSEC__FRAME__BODY_ENROLL_PROOF:
 		return !is_server;

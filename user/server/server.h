@@ -373,6 +373,11 @@ int bundle_push(struct server *srv, struct agent_record *agent,
 		const char *path, const char **why);
 void bundle_result(struct server *srv, struct agent_record *agent,
 		   const Vnfsec__BundleResult *r);
+/* The same for a detector bundle (docs/detectors.md). */
+int bundle_push_detector(struct server *srv, struct agent_record *agent,
+			 const char *path, const char **why);
+void bundle_detector_result(struct server *srv, struct agent_record *agent,
+			    const Vnfsec__DetectorResult *r);
 
 /* parent.c: the link to our parent server, if any. */
 int parent_open(struct server *srv);

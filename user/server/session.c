@@ -290,6 +290,9 @@ int session_on_frame(struct server *srv, struct session *s,
 	case VNFSEC__FRAME__BODY_BUNDLE_RESULT:
 		bundle_result(srv, s->agent, f->bundle_result);
 		return 0;
+	case VNFSEC__FRAME__BODY_DETECTOR_RESULT:
+		bundle_detector_result(srv, s->agent, f->detector_result);
+		return 0;
 	default:
 		log_warn("agent %s: unexpected message %d; closing",
 			 s->conn.peer_cn, f->body_case);
