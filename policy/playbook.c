@@ -20,7 +20,7 @@ const char *const policy_detector_names[] = {
 	"syn_flood", "port_scan", "flow_cut", "rate", "volume",
 	"policy_violation", "l7_violation", "shm_intrusion",
 	"cache_side_channel", "malformed_traffic", "fragment_evasion",
-	"spoofed_source", "threat_match", "any",
+	"spoofed_source", "pushed_detector", "threat_match", "any",
 };
 const size_t policy_n_detectors = ARRAY_SIZE(policy_detector_names);
 

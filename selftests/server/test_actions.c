@@ -775,6 +775,32 @@ TEST_F(rules, policy_playbooks_decide_without_a_playbook_file)
 	conn_free(&c);
 }
 
+/* A signed detector's event (docs/detectors.md) answered by its playbook. */
+TEST_F(rules, playbook_answers_a_pushed_detectors_incident)
+{
+	char *pol = strdup(tpath(self->ca, "policy.yaml"));
+	const char *extra[] = { "--policy", pol, NULL };
+	struct conn c;
+	Vnfsec__Frame *f;
+
+	ASSERT_NE(NULL, pol);
+	ASSERT_EQ(0, write_file(pol, GUARD_POLICY
+		"playbooks:\n  - name: d\n    on: pushed_detector\n"
+		"    actions: [{type: rate_limit_source, rate_pps: 42, ttl_s: 9}]\n"));
+	ASSERT_EQ(0, server_start(&self->srv, self->ca, "s", NULL, extra));
+	free(pol);
+	ASSERT_EQ(0, agent_connect(self->ctx, self->srv.port, "agent-1", &c));
+	ASSERT_EQ(0, send_assessment(&c, 1,
+				     VNFSEC__HEURISTIC__HEURISTIC_PUSHED_DETECTOR,
+				     scanner, 53, 6));
+	ASSERT_EQ(0, wait_frame(&c, VNFSEC__FRAME__BODY_ACTION, &f));
+	EXPECT_EQ(VNFSEC__ACTION_TYPE__ACTION_RATE_LIMIT_SOURCE,
+		  f->action->type);
+	EXPECT_EQ(42, f->action->rate_pps);
+	wire_free(f);
+	conn_free(&c);
+}
+
 /*
  * What the fast path did and how the traffic was carried: the agent
  * says it dropped (fast_path_dropped), the VLAN tags and the GTP-U

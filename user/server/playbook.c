@@ -33,6 +33,8 @@ static const struct {
 	{ "fragment_evasion",
 	  { VNFSEC__HEURISTIC__HEURISTIC_FRAGMENT_EVASION } },
 	{ "spoofed_source", { VNFSEC__HEURISTIC__HEURISTIC_SPOOFED_SOURCE } },
+	{ "pushed_detector",
+	  { VNFSEC__HEURISTIC__HEURISTIC_PUSHED_DETECTOR } },
 };
 
 int playbook_action_type(enum policy_action_type t)
