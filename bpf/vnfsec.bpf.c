@@ -817,23 +817,32 @@ static __always_inline int reply_key(const struct vnfsec_flow_key *key,
 }
 
 /*
- * A flow that passed: its replies are expected. The slot is written only
- * when it does not say so already for long enough, so a flow's verdict
- * refreshes (every verdict_ttl_ms) mostly read it.
+ * A flow that passed: its replies are expected. Its key's slot pair
+ * (vnfsec_flow_reply_slot()): the slot that holds it already, else the
+ * one that expires first (a free one first of all), so an expectation
+ * is lost only when two others took its pair before its reply came. The
+ * slot is written only when it does not say so already for long enough,
+ * so a flow's verdict refreshes (every verdict_ttl_ms) mostly read it.
  */
 static __always_inline void expect_reply(const struct vnfsec_flow_key *key,
 					 const struct decision *d, __u64 now,
 					 struct vnfsec_flow_key *rk)
 {
-	struct vnfsec_flow_reply *e;
+	struct vnfsec_flow_reply *e, *o;
 	__u32 slot;
 
 	if (!reply_key(key, rk, 1))
 		return;
 	slot = vnfsec_flow_reply_slot(rk);
 	e = bpf_map_lookup_elem(&flow_reply, &slot);
-	if (!e)
+	slot ^= 1;
+	o = bpf_map_lookup_elem(&flow_reply, &slot);
+	if (!e || !o)
 		return;
+	/* Reads are hints: a torn one only costs a write or a slot. */
+	if (!flow_key_eq(&e->key, rk) &&
+	    (flow_key_eq(&o->key, rk) || o->expires_ns < e->expires_ns))
+		e = o;
 	if (e->expires_ns > now + VNFSEC_REPLY_TTL_NS / 2 &&
 	    e->src_vnf == d->src_vnf && e->dst_vnf == d->dst_vnf &&
 	    flow_key_eq(&e->key, rk))
@@ -885,8 +894,13 @@ static __always_inline int is_reply(const struct pkt *p,
 				   p->key.sport, cfg) ||
 		       dest_allowlisted(p, now);
 	reply_key(key, rk, 0);
+	/* Either slot of its pair (see expect_reply). */
 	slot = vnfsec_flow_reply_slot(rk);
 	e = bpf_map_lookup_elem(&flow_reply, &slot);
+	if (e && !flow_key_eq(&e->key, rk)) {
+		slot ^= 1;
+		e = bpf_map_lookup_elem(&flow_reply, &slot);
+	}
 	if (!e || !flow_key_eq(&e->key, rk))
 		return 0;
 	bpf_spin_lock(&e->lock);

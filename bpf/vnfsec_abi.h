@@ -413,10 +413,13 @@ static inline __u32 vnfsec_flow_new_slot(const struct vnfsec_flow_key *k)
  * request seen first: a TCP SYN-ACK to a refused SYN, or a "reply" sent
  * to a port nobody asked from, is refused like any new flow; a TCP SYN is
  * never a reply. A reply flow keeps its verdict while the request's
- * direction is still allowed by its rule. Direct-mapped at
- * vnfsec_flow_reply_slot(key), like flow_new: a flow allowed later takes
- * the slot of an older expectation, whose reply, if it has not come yet,
- * is then judged as a new flow. lock as in flow_new.
+ * direction is still allowed by its rule. Two-way: a key lives in either
+ * slot of the pair {vnfsec_flow_reply_slot(key), that ^ 1}; a flow
+ * allowed later takes the slot of its pair that expires first (its own
+ * if it has one), so an expectation is lost, and its reply judged as a
+ * new flow, only when two later ones took its pair before the reply came
+ * (direct-mapped, one was enough: a busy packet core lost DNS answers).
+ * lock as in flow_new.
  */
 #define VNFSEC_FLOW_REPLY_BITS		14
 #define VNFSEC_FLOW_REPLY_ENTRIES	(1U << VNFSEC_FLOW_REPLY_BITS)

@@ -319,6 +319,7 @@ struct flow_end_key {
 	uint8_t proto;
 	uint8_t pad[3];
 	uint64_t first_ns, last_ns;	/* not compared */
+	bool opens;			/* a POLICY_FLOW_OPENS one among them */
 };
 
 #define END_KEY_CMP_LEN	offsetof(struct flow_end_key, first_ns)
@@ -339,6 +340,7 @@ static void end_key(const struct policy_observed_flow *f, bool reverse,
 	k->proto = f->proto;
 	k->first_ns = f->first_ns;
 	k->last_ns = f->last_ns;
+	k->opens = f->role == POLICY_FLOW_OPENS;
 }
 
 /*
@@ -371,9 +373,27 @@ static struct flow_end_key *flow_ends(const struct policy_learn_input *in,
 			k->first_ns = keys[i].first_ns;
 		if (keys[i].last_ns > k->last_ns)
 			k->last_ns = keys[i].last_ns;
+		k->opens |= keys[i].opens;
 	}
 	*n = m;
 	return keys;
+}
+
+/*
+ * Did the sensor see @f's ends open to its destination port (@reverse:
+ * the other way, to its source port)? Openings come without a source
+ * port (user/agent/learn.h).
+ */
+static bool seen_opening(const struct flow_end_key *keys, size_t n,
+			 const struct policy_observed_flow *f, bool reverse)
+{
+	const struct flow_end_key *r;
+	struct flow_end_key k;
+
+	end_key(f, reverse, &k);
+	k.sport = 0;
+	r = bsearch(&k, keys, n, sizeof(k), cmp_end_key);
+	return r && r->opens;
 }
 
 /* See POLICY_FLOW_JUDGE. */
@@ -392,9 +412,17 @@ static bool is_reply(const struct flow_end_key *keys, size_t n,
 		return false;
 	end_key(f, true, &k);
 	r = bsearch(&k, keys, n, sizeof(k), cmp_end_key);
-	return r && r->first_ns && r->first_ns < f->first_ns &&
-	       f->first_ns < (r->last_ns > r->first_ns ? r->last_ns :
-				      r->first_ns) + ttl;
+	if (!r || !r->first_ns || r->first_ns > f->first_ns ||
+	    f->first_ns >= (r->last_ns > r->first_ns ? r->last_ns :
+				    r->first_ns) + ttl)
+		return false;
+	if (r->first_ns < f->first_ns)
+		return true;
+	/*
+	 * Started in the same tick of the sensor's clock (the fast path's is
+	 * coarse): the request is the side seen opening, if only one was.
+	 */
+	return seen_opening(keys, n, f, true) && !seen_opening(keys, n, f, false);
 }
 
 static int cmp_name(const void *key, const void *elem)

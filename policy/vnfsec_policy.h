@@ -379,9 +379,11 @@ enum policy_flow_role {
 	 * The learner decides: a TCP, UDP or SCTP flow is a reply when a flow
 	 * the other way (same ends, ports swapped) started before it and was
 	 * active less than POLICY_LEARN_REPLY_S before it started, as the
-	 * fast path's "flow_reply" would see it; otherwise it opened. Without
-	 * times nothing is taken for a reply (a rule too many passes; one too
-	 * few drops).
+	 * fast path's "flow_reply" would see it; otherwise it opened. Started
+	 * at the same time (a coarse clock), the side given as opening
+	 * (POLICY_FLOW_OPENS, any source port) to its port is the request.
+	 * Without times nothing is taken for a reply (a rule too many
+	 * passes; one too few drops).
 	 */
 	POLICY_FLOW_JUDGE = 0,
 	POLICY_FLOW_OPENS,		/* it opened: a rule */

@@ -213,7 +213,8 @@ static void gtpu_is_its_carrier_both_ways(void **state)
 
 /*
  * Only while someone learns, and only what a period asks for: openings
- * before @from are not its; after the watch ends nothing is kept; a
+ * before @from are not its; after the watch ends nothing is kept (nor
+ * read: learn_openings_seen() stays at the last record of it); a
  * full table counts what it could not keep (the proposal then reads the
  * tables for the period, control.c) and keeps a quarter free.
  */
@@ -236,6 +237,8 @@ static void kept_while_watching_and_bounded(void **state)
 	learn_openings_each(ev.learn, 15 * MS, collect, &s);
 	assert_int_equal(1, s.n);
 	assert_true(has(&s, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 82));
+	/* The latest record read in the period: flows after it are unread. */
+	assert_int_equal(20 * MS, learn_openings_seen(ev.learn));
 
 	/* Straight into the table: a scan this size would be reported. */
 	assert_int_equal(0, learn_openings_watch(ev.learn, ~0ULL));
@@ -321,5 +324,6 @@ int main(void)
 						setup, teardown),
 	};
 
+	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests_name("agent_learn", tests, NULL, NULL);
 }

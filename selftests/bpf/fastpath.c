@@ -2745,6 +2745,54 @@ TEST_F(fastpath, reply_to_a_one_packet_request_finds_it)
 	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_REPLY));
 }
 
+/*
+ * flow_reply keeps an expectation in either slot of its key's pair: a
+ * later request whose reply hashes to the same slot takes the other one
+ * (direct-mapped, the replayed packet core of selftests/e2e/learn_replay
+ * lost a DNS answer so, now and then); a third takes the slot that
+ * expires first, and only then is the oldest's reply a new flow.
+ */
+TEST_F(fastpath, reply_expectations_share_a_slot_pair)
+{
+	__u16 q[3], port;
+	unsigned int n = 0;
+	__u32 first = 0;
+
+	two_way_setup(_metadata, self);
+	/* Three DNS questions B -> A whose answers share one slot. */
+	for (port = 1024; n < 3 && port < 65535; port++) {
+		struct vnfsec_flow_key rk = {
+			.family = VNFSEC_AF_INET, .proto = IPPROTO_UDP,
+			.sport = htons(53), .dport = htons(port),
+		};
+		__u32 slot;
+
+		rk.saddr.v4 = inet_addr("192.0.2.10");
+		rk.daddr.v4 = inet_addr("198.51.100.20");
+		slot = vnfsec_flow_reply_slot(&rk);
+		if (!n)
+			first = slot;
+		if (slot == first)
+			q[n++] = port;
+	}
+	ASSERT_EQ(3, n);
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_UDP, 0,
+					q[0], 53, 0));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_UDP, 0,
+					q[1], 53, 0));
+	ASSERT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_UDP, 0,
+					q[2], 53, 0));
+	/* The second and third are answered; the first lost its slot. */
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_UDP, 1,
+					53, q[1], 0));
+	EXPECT_EQ(XDP_PASS, two_way_run(_metadata, self, IPPROTO_UDP, 1,
+					53, q[2], 0));
+	EXPECT_EQ(XDP_DROP, two_way_run(_metadata, self, IPPROTO_UDP, 1,
+					53, q[0], 0));
+	EXPECT_EQ(2, counter(_metadata, self, VNFSEC_CNT_REPLY));
+	EXPECT_EQ(1, counter(_metadata, self, VNFSEC_CNT_DROP_PAIR_POLICY));
+}
+
 TEST_F(fastpath, icmp_echo_reply_passes_only_as_a_reply)
 {
 	struct frame_buf fb;

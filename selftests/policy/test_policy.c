@@ -591,6 +591,58 @@ TEST(learn_rules_follow_who_opened)
 }
 
 /*
+ * The fast path's clock is coarse: a question and its answer can start
+ * in the same tick. Then the side the sensor saw open (an opening from
+ * the records, any source port) is the request; with no such evidence
+ * both make a rule (one too many passes, one too few drops).
+ */
+TEST(learn_tie_broken_by_the_recorded_opening)
+{
+	struct policy_observed_flow flows[5];
+	struct policy_vnf vnfs[2];
+	struct policy_learn_input in = {
+		.name = "learned", .duration_s = 60, .headroom_pct = 200,
+		.vnfs = vnfs, .n_vnfs = 2, .flows = flows, .n_flows = 5,
+	};
+	struct policy_compiled *p = NULL;
+	struct policy_diag d = { 0 };
+	uint32_t unmatched;
+	size_t len;
+	char *yaml;
+
+	vnf(&vnfs[0], "sgw", "", "10.77.0.1");
+	vnf(&vnfs[1], "pgw", "", "10.77.0.2");
+	/* sgw:40000 -> pgw:53 and its answer, one tick; the opening seen. */
+	flow(&flows[0], "10.77.0.1", "10.77.0.2", POLICY_PROTO_UDP, 53, "", 1, 80);
+	flows[0].sport = 40000;
+	flows[0].first_ns = flows[0].last_ns = 5000;
+	flow(&flows[1], "10.77.0.2", "10.77.0.1", POLICY_PROTO_UDP, 40000, "", 1, 120);
+	flows[1].sport = 53;
+	flows[1].first_ns = flows[1].last_ns = 5000;
+	flow(&flows[2], "10.77.0.1", "10.77.0.2", POLICY_PROTO_UDP, 53, "", 0, 0);
+	flows[2].role = POLICY_FLOW_OPENS;
+	flows[2].first_ns = flows[2].last_ns = 4000;
+	/* pgw:7000 <-> sgw:8000 in one tick, no opening seen: both rules. */
+	flow(&flows[3], "10.77.0.2", "10.77.0.1", POLICY_PROTO_UDP, 8000, "", 1, 80);
+	flows[3].sport = 7000;
+	flows[3].first_ns = flows[3].last_ns = 9000;
+	flow(&flows[4], "10.77.0.1", "10.77.0.2", POLICY_PROTO_UDP, 7000, "", 1, 80);
+	flows[4].sport = 8000;
+	flows[4].first_ns = flows[4].last_ns = 9000;
+	ASSERT_EQ(0, policy_propose(&in, &yaml, &len, &unmatched));
+	EXPECT_EQ(0, policy_load_buf("learned.yaml", yaml, len, &p, &d));
+	policy_diag_print(&d, stderr);
+	policy_diag_free(&d);
+	free(yaml);
+	ASSERT_NE(NULL, p);
+	EXPECT_NE(NULL, find_rule(p, "sgw", "pgw", POLICY_PROTO_UDP, 53));
+	EXPECT_EQ(NULL, find_rule(p, "pgw", "sgw", POLICY_PROTO_UDP, 40000));
+	EXPECT_NE(NULL, find_rule(p, "pgw", "sgw", POLICY_PROTO_UDP, 8000));
+	EXPECT_NE(NULL, find_rule(p, "sgw", "pgw", POLICY_PROTO_UDP, 7000));
+	policy_free(p);
+}
+
+/*
  * The sensor's VNFs win over the addresses: a flow from a VNF's port
  * with an address of none (a GTP-U carrier given without addresses, a
  * source not in the list) is the named VNF's, as protect mode will

@@ -554,12 +554,15 @@ struct learn_flows {
 	struct policy_observed_flow *flows;
 	uint32_t n;
 	uint64_t from_ns;
+	uint64_t until_ns;		/* the period's end; 0 none */
 	/*
 	 * Every flow that opened in the period came as a record (no record
 	 * lost, none left out of the openings): a flow the tables show
-	 * starting in it only counts for the limits.
+	 * starting in it, up to the latest record read (seen_ns), only
+	 * counts for the limits.
 	 */
 	bool openings_complete;
+	uint64_t seen_ns;
 	/* Ports new flows came in on (learn.h), for a posture's VNFs. */
 	struct learn_port ports[LEARN_PORTS_MAX];
 	uint32_t nr_ports;
@@ -671,7 +674,9 @@ static void learn_flow_add(void *ctx, const struct vnfsec_flow_key *k,
 	struct learn_flows *lf = ctx;
 	struct policy_observed_flow *f;
 
-	if (lf->n >= FLOWS_SCANNED_MAX || st->last_seen_ns < lf->from_ns)
+	/* The period's flows only: the tables are read a moment after it. */
+	if (lf->n >= FLOWS_SCANNED_MAX || st->last_seen_ns < lf->from_ns ||
+	    (lf->until_ns && st->first_seen_ns > lf->until_ns))
 		return;
 	if (k->dir == VNFSEC_DIR_INGRESS && k->encap == VNFSEC_ENCAP_NONE)
 		learn_port_add(lf, &(struct learn_port){
@@ -698,7 +703,8 @@ static void learn_flow_add(void *ctx, const struct vnfsec_flow_key *k,
 	 */
 	if (st->flags & VNFSEC_FLOW_F_REPLY)
 		f->role = POLICY_FLOW_ANSWERS;
-	else if (lf->openings_complete && st->first_seen_ns >= lf->from_ns)
+	else if (lf->openings_complete && st->first_seen_ns >= lf->from_ns &&
+		 st->first_seen_ns <= lf->seen_ns)
 		f->role = POLICY_FLOW_ANSWERS;
 	else
 		f->role = POLICY_FLOW_JUDGE;
@@ -746,6 +752,7 @@ static json_object *learn_result(struct control *c, uint64_t from_ns,
 	}
 	lf.flows = flows;
 	if (from_ns) {
+		lf.until_ns = from_ns + duration_s * 1000000000ULL;
 		sensor_counter(c->ctx.sensor, VNFSEC_CNT_RINGBUF_FULL_FLOW,
 			       &lost);
 		lf.openings_complete = lost == ring_lost &&
@@ -758,6 +765,7 @@ static json_object *learn_result(struct control *c, uint64_t from_ns,
 		learn_openings_each(c->ctx.ev->learn, from_ns,
 				    learn_opening_add, &lf);
 		learn_ports_each(c->ctx.ev->learn, learn_port_add, &lf);
+		lf.seen_ns = learn_openings_seen(c->ctx.ev->learn);
 	}
 	while (lf.n < FLOWS_SCANNED_MAX &&
 	       !bpf_map_get_next_key(c->ctx.sensor->flow_table_fd, prev,

@@ -16,6 +16,7 @@ struct learn_openings {
 	struct learn_opening *slot;	/* LEARN_OPENINGS_MAX, or NULL */
 	uint32_t used;
 	uint64_t until_ns;
+	uint64_t seen_ns;
 	uint64_t lost;
 	struct learn_port ports[LEARN_PORTS_MAX];
 	uint32_t nr_ports;
@@ -50,6 +51,7 @@ int learn_openings_watch(struct learn_openings *lo, uint64_t until_ns)
 		if (!lo->slot)
 			return -ENOMEM;
 		lo->lost = 0;
+		lo->seen_ns = 0;
 	}
 	if (until_ns > lo->until_ns)
 		lo->until_ns = until_ns;
@@ -119,6 +121,8 @@ void learn_note(struct learn_openings *lo,
 
 	if (!lo || !lo->slot || now > lo->until_ns)
 		return;
+	if (now > lo->seen_ns)
+		lo->seen_ns = now;
 	note_port(lo, k);
 	/* A SYN opens a connection: it answers nothing (as in the fast path). */
 	if (k->proto == IPPROTO_TCP &&
@@ -178,6 +182,11 @@ void learn_ports_each(const struct learn_openings *lo,
 
 	for (i = 0; lo && lo->slot && i < lo->nr_ports; i++)
 		fn(ctx, &lo->ports[i]);
+}
+
+uint64_t learn_openings_seen(const struct learn_openings *lo)
+{
+	return lo ? lo->seen_ns : 0;
 }
 
 uint64_t learn_openings_lost(const struct learn_openings *lo)

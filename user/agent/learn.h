@@ -80,6 +80,11 @@ void learn_openings_each(const struct learn_openings *lo, uint64_t from_ns,
 void learn_ports_each(const struct learn_openings *lo,
 		     void (*fn)(void *ctx, const struct learn_port *p),
 		     void *ctx);
+/*
+ * The time of the latest record noted: a flow the tables show starting
+ * after it has not had its record read yet (still in the ring buffer).
+ */
+uint64_t learn_openings_seen(const struct learn_openings *lo);
 /* Openings not kept (the table was full) since the last watch began. */
 uint64_t learn_openings_lost(const struct learn_openings *lo);
 
