@@ -301,6 +301,29 @@ static void sample_hash(const struct vnfsec_sample_record *smp, char *hex)
 }
 
 /*
+ * The pair rule a sampled TCP or UDP packet between two VNFs of the
+ * policy falls under, and the two VNFs; NULL for any other packet.
+ */
+static const struct policy_pair_rule *
+sample_rule(const struct event_ctx *ev, const struct vnfsec_flow_key *k,
+	    int *s, int *d)
+{
+	const struct policy_compiled *p;
+	int af;
+
+	if (!ev->policy || !ev->l7 || k->encap != VNFSEC_ENCAP_NONE ||
+	    (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP))
+		return NULL;
+	p = ev->policy->p;
+	af = k->family == VNFSEC_AF_INET6 ? AF_INET6 : AF_INET;
+	*s = policy_vnf_of(p, af, &k->saddr);
+	*d = policy_vnf_of(p, af, &k->daddr);
+	if (*s < 0 || *d < 0 || *s == *d)
+		return NULL;
+	return policy_match(p, *s, *d, k->proto, ntohs(k->dport));
+}
+
+/*
  * A sampled packet of a VNF pair whose policy rule names the application
  * protocol it carries: nDPI says whether it is that (l7.h). Replies are
  * not judged (no rule names the client's port).
@@ -317,18 +340,11 @@ static void check_app_protocol(struct event_ctx *ev,
 	struct assessment a;
 	int s, d, af, ret;
 
-	if (!ev->policy || !ev->l7 || k->encap != VNFSEC_ENCAP_NONE ||
-	    (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP))
+	r = sample_rule(ev, k, &s, &d);
+	if (!r || !l7_checkable(r->l7))
 		return;
 	p = ev->policy->p;
 	af = k->family == VNFSEC_AF_INET6 ? AF_INET6 : AF_INET;
-	s = policy_vnf_of(p, af, &k->saddr);
-	d = policy_vnf_of(p, af, &k->daddr);
-	if (s < 0 || d < 0 || s == d)
-		return;
-	r = policy_match(p, s, d, k->proto, dport);
-	if (!r || !l7_checkable(r->l7))
-		return;
 	ret = l7_judge(ev->l7, r->l7, smp->data,
 		       smp->cap_len < sizeof(smp->data) ? smp->cap_len :
 		       sizeof(smp->data),
@@ -398,18 +414,11 @@ static void check_l7_flow(struct event_ctx *ev,
 	bool unknown, drop, dropped = false;
 	int s, d, af, ret;
 
-	if (!ev->policy || !ev->l7 || k->encap != VNFSEC_ENCAP_NONE ||
-	    (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP))
+	r = sample_rule(ev, k, &s, &d);
+	if (!r || !l7_enforceable(r->l7))
 		return;
 	p = ev->policy->p;
 	af = k->family == VNFSEC_AF_INET6 ? AF_INET6 : AF_INET;
-	s = policy_vnf_of(p, af, &k->saddr);
-	d = policy_vnf_of(p, af, &k->daddr);
-	if (s < 0 || d < 0 || s == d)
-		return;
-	r = policy_match(p, s, d, k->proto, dport);
-	if (!r || !l7_enforceable(r->l7))
-		return;
 	ret = l7_flow_feed(ev->l7, k, r->l7, smp->data,
 			   smp->cap_len < sizeof(smp->data) ? smp->cap_len :
 			   sizeof(smp->data), smp->index, clock_mono_ns(),

@@ -144,8 +144,9 @@ static int sign(const struct ctl_cmd *cmd, const struct sign_args *a,
 	return ret;
 }
 
-static int push(const struct ctl_cmd *cmd, struct ctl_opts *o,
-		const char *agent, const char *file)
+/* Hand the server a signed bundle file for @agent (NULL: every agent). */
+int ctl_push_bundle(const struct ctl_cmd *cmd, struct ctl_opts *o,
+		    const char *method, const char *agent, const char *file)
 {
 	struct json_object *args, *res;
 	char path[PATH_MAX];
@@ -155,9 +156,14 @@ static int push(const struct ctl_cmd *cmd, struct ctl_opts *o,
 	if (!realpath(file, path))
 		return ctl_usage_error(cmd, "%s: %s", file, strerror(errno));
 	args = json_object_new_object();
-	json_object_object_add(args, "agent", json_object_new_string(agent));
+	if (agent)
+		json_object_object_add(args, "agent",
+				       json_object_new_string(agent));
+	else
+		json_object_object_add(args, "all",
+				       json_object_new_boolean(1));
 	json_object_object_add(args, "path", json_object_new_string(path));
-	ret = ctl_request(cmd, o, "bundle.push", args, &res);
+	ret = ctl_request(cmd, o, method, args, &res);
 	json_object_put(args);
 	if (ret)
 		return ret;
@@ -192,5 +198,5 @@ int ctl_cmd_bundle(const struct ctl_cmd *cmd, struct ctl_opts *o, int argc,
 	}
 	if (n != 2)
 		return ctl_usage_error(cmd, "give AGENT and BUNDLE");
-	return push(cmd, o, argv[i], argv[i + 1]);
+	return ctl_push_bundle(cmd, o, "bundle.push", argv[i], argv[i + 1]);
 }

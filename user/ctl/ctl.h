@@ -81,6 +81,8 @@ int ctl_show(const struct ctl_opts *o, struct json_object *res,
 #include <stdint.h>
 bool ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int ctl_write_bundle(const char *path, const uint8_t *buf, size_t len);
+int ctl_push_bundle(const struct ctl_cmd *cmd, struct ctl_opts *o,
+		    const char *method, const char *agent, const char *file);
 #define CTL_BUNDLE_TTL_DEFAULT_S	86400
 #define CTL_BUNDLE_TTL_MAX_S		(86400 * 365)
 

@@ -196,31 +196,6 @@ static int sign(const struct ctl_cmd *cmd, struct det_sign_args *a,
 	return ret;
 }
 
-static int push(const struct ctl_cmd *cmd, struct ctl_opts *o,
-		const char *agent, const char *file)
-{
-	struct json_object *args, *res;
-	char path[PATH_MAX];
-	int ret;
-
-	/* The server reads it: give it a path that means the same there. */
-	if (!realpath(file, path))
-		return ctl_usage_error(cmd, "%s: %s", file, strerror(errno));
-	args = json_object_new_object();
-	if (agent)
-		json_object_object_add(args, "agent",
-				       json_object_new_string(agent));
-	else
-		json_object_object_add(args, "all",
-				       json_object_new_boolean(1));
-	json_object_object_add(args, "path", json_object_new_string(path));
-	ret = ctl_request(cmd, o, "detector.push", args, &res);
-	json_object_put(args);
-	if (ret)
-		return ret;
-	return ctl_show(o, res, NULL);
-}
-
 static const struct ctl_column detector_cols[] = {
 	{ "NAME", "name", false },
 	{ "VERSION", "version", false },
@@ -291,7 +266,8 @@ int ctl_cmd_detector(const struct ctl_cmd *cmd, struct ctl_opts *o,
 	if (is_push) {
 		if (n != (a.all ? 1 : 2))
 			return ctl_usage_error(cmd, "give AGENT (or --all) and BUNDLE");
-		return push(cmd, o, a.all ? NULL : argv[i], argv[i + n - 1]);
+		return ctl_push_bundle(cmd, o, "detector.push",
+				       a.all ? NULL : argv[i], argv[i + n - 1]);
 	}
 	if (!strcmp(cmd->name, "detector rollback")) {
 		if (n != 1)
