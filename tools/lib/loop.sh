@@ -104,12 +104,13 @@ loop_swtpm() {
 # the management namespace; the EK CA.
 loop_trust_up() {
 	local bus=$loop_work/dbus.sock
-	cat /var/lib/swtpm-localca/swtpm-localca-rootca-cert.pem \
-		/var/lib/swtpm-localca/issuercert.pem \
-		>"$loop_work/ek-ca.pem" 2>/dev/null || return 1
 	loop_swtpm server-tpm "$NS_MGMT" || return 1
 	loop_server_tpm="swtpm:host=127.0.0.1,port=$loop_swtpm_port"
 	loop_swtpm agent-tpm || return 1
+	# swtpm_setup makes its local CA on first use: read it after.
+	cat /var/lib/swtpm-localca/swtpm-localca-rootca-cert.pem \
+		/var/lib/swtpm-localca/issuercert.pem \
+		>"$loop_work/ek-ca.pem" 2>/dev/null || return 1
 	dbus-daemon --session --nofork --address="unix:path=$bus" \
 		>/dev/null 2>&1 &
 	loop_tpm_pids+=" $!"
