@@ -885,7 +885,9 @@ int main(int argc, char **argv)
 		snprintf(policy_note, sizeof(policy_note),
 			 "no policy given; %s", now);
 	}
-	ev.detectors = detectors_open(&cfg, &sensor, store, agent_id);
+	/* Pushed detectors come from a server: a standalone agent has none. */
+	if (!cfg.standalone)
+		ev.detectors = detectors_open(&cfg, &sensor, store, agent_id);
 	ret = -ENOMEM;
 	if (cfg.standalone) {
 		alerts = local_alerts_open(cfg.eve_path, agent_id);
