@@ -864,7 +864,7 @@ struct vnfsec_config {
 	__u8 ethertypes;	/* VNFSEC_ETH_*: non-IP frames that pass */
 	__u16 pad;
 	/* ABI 7: bit (1 << enum vnfsec_det_class) per class with a pushed
-	 * detector attached; 0: the class's stub is never called. */
+	 * detector attached; 0: no slot of that class is ever tail-called. */
 	__u32 ext_detectors;
 };
 _Static_assert(sizeof(struct vnfsec_config) == 96, "vnfsec_config size");
